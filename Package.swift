@@ -1,0 +1,42 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Hot numeric code is compiled without bounds/overflow checks; everything that touches user input validates first.
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
+
+let package = Package(
+    name: "dlinfer",
+    products: [
+        // MARK: public API
+        .library(name: "dlinfer", type: .dynamic, targets: ["DLInfer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    ],
+    targets: [
+        // MARK: the stable C ABI (header only)
+        .target(name: "CDLInfer", path: "include", publicHeadersPath: "."),
+        // MARK: implementation
+        .target(name: "DLInferCore", swiftSettings: fast),
+        .target(name: "DLInferONNX", dependencies: [
+            "DLInferCore", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
+        .target(name: "DLInferCPU", dependencies: ["DLInferCore"], swiftSettings: fast),
+        .target(name: "DLInferEngine", dependencies: ["DLInferCore", "DLInferONNX", "DLInferCPU"]),
+        .target(
+            name: "DLInfer", dependencies: ["CDLInfer", "DLInferEngine"],
+            linkerSettings: [.unsafeFlags([
+                "-static-stdlib",
+                "-Xlinker", "--version-script=\(Context.packageDirectory)/include/dlinfer.map",
+                "-Xlinker", "-soname=libdlinfer.so.1",
+            ])]),
+        .executableTarget(name: "dlinfer-cli", dependencies: [
+            "DLInferEngine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
+        // MARK: tests
+        .testTarget(name: "DLInferTests", dependencies: ["DLInferEngine", "DLInferCore", "DLInferONNX"]),
+    ],
+    // Swift 5 mode: kernels share raw buffers across threads by design; data-race checking is done by review and tests.
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,53 @@
+import DLInferCore
+
+/// Runs every op. The switch has no `default`: a new `Op` case does not compile until the CPU can run it.
+public final class CPUBackend: Backend {
+    public init() {}
+    public var name: String { "cpu" }
+
+    public func support(_ node: Node, in graph: Graph) -> Support { .yes }
+
+    public func makeKernel(_ node: Node, in graph: Graph) throws -> Kernel {
+        switch node.op {
+        case .conv(let a): return try makeConvKernel(a, node, graph)
+        case .convTranspose(let a): return try makeConvTransposeKernel(a, node, graph)
+        case .pool(let a): return try makePoolKernel(a, node, graph)
+        case .globalPool(let a): return try makeGlobalPoolKernel(a, node, graph)
+        case .gemm(let a): return try makeGemmKernel(a, node, graph)
+        case .matMul(let a): return try makeMatMulKernel(a, node, graph)
+        case .recurrent(let a): return try makeRecurrentKernel(a, node, graph)
+        case .batchNorm(let a): return try makeBatchNormKernel(a, node, graph)
+        case .lrn(let a): return try makeLRNKernel(a, node, graph)
+        case .unary(let a): return UnaryKernel(a)
+        case .clip: return ClipKernel()
+        case .binary(let a): return BinaryKernel(a)
+        case .variadic(let a): return VariadicKernel(a)
+        case .softmax(let a): return try makeSoftmaxKernel(a, node, graph)
+        case .reshape(let a): return try makeReshapeKernel(a, node, graph)
+        case .flatten(let a): return try makeFlattenKernel(a, node, graph)
+        case .squeeze(let a): return try makeSqueezeKernel(a, node, graph)
+        case .unsqueeze(let a): return try makeUnsqueezeKernel(a, node, graph)
+        case .transpose(let a): return try makeTransposeKernel(a, node, graph)
+        case .concat(let a): return try makeConcatKernel(a, node, graph)
+        case .split(let a): return try makeSplitKernel(a, node, graph)
+        case .slice(let a): return try makeSliceKernel(a, node, graph)
+        case .gather(let a): return try makeGatherKernel(a, node, graph)
+        case .shape(let a): return ShapeKernel(a)
+        case .cast(let a): return try makeCastKernel(a, node, graph)
+        case .constantOfShape(let a): return try makeConstantOfShapeKernel(a, node, graph)
+        case .expand(let a): return try makeExpandKernel(a, node, graph)
+        case .pad(let a): return try makePadKernel(a, node, graph)
+        case .resize(let a): return try makeResizeKernel(a, node, graph)
+        case .reduce(let a): return try makeReduceKernel(a, node, graph)
+        case .argMax(let a): return try makeArgMaxKernel(a, node, graph)
+        case .identity, .dropout: return PassThroughKernel()
+        }
+    }
+
+    /// Evaluates one node on constant inputs (constant folding at load).
+    public func evaluate(_ node: Node, in graph: Graph) throws -> [Tensor?] {
+        let ins = node.inputs.map { $0.flatMap { graph.constants[$0] } }
+        let types = node.outputs.map { $0.map { graph.values[$0].type } }
+        return try makeKernel(node, in: graph).run(ins, OutputAllocator(types: types, pool: nil))
+    }
+}

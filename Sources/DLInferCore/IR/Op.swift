@@ -1,0 +1,88 @@
+/// Implemented by every op's attribute struct: the op's name for messages and its type rule.
+public protocol OpAttributes: Sendable {
+    /// The op's name as users know it ("Conv", "LSTM").
+    var opName: String { get }
+    /// Output types from input types (and input values, for the inputs that are constants).
+    /// Throws `DLInferError` (`.shape`, `.unsupported`, `.modelInvalid`) with a message that needs no node name:
+    /// the graph adds it.
+    func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType]
+}
+
+/// The closed set of operations dlinfer runs. Backends switch over it exhaustively, with no `default`,
+/// so adding a case is a compile-time checklist.
+public enum Op: Sendable {
+    case conv(Conv)
+    case convTranspose(ConvTranspose)
+    case pool(Pool)
+    case globalPool(GlobalPool)
+    case gemm(Gemm)
+    case matMul(MatMul)
+    case recurrent(Recurrent)
+    case batchNorm(BatchNorm)
+    case lrn(LRN)
+    case unary(Unary)
+    case clip(Clip)
+    case binary(Binary)
+    case variadic(Variadic)
+    case softmax(Softmax)
+    case reshape(Reshape)
+    case flatten(Flatten)
+    case squeeze(Squeeze)
+    case unsqueeze(Unsqueeze)
+    case transpose(Transpose)
+    case concat(Concat)
+    case split(Split)
+    case slice(Slice)
+    case gather(Gather)
+    case shape(ShapeOf)
+    case cast(Cast)
+    case constantOfShape(ConstantOfShape)
+    case expand(Expand)
+    case pad(Pad)
+    case resize(Resize)
+    case reduce(Reduce)
+    case argMax(ArgMax)
+    case identity(Identity)
+    case dropout(Dropout)
+
+    public var attributes: any OpAttributes {
+        switch self {
+        case .conv(let a): return a
+        case .convTranspose(let a): return a
+        case .pool(let a): return a
+        case .globalPool(let a): return a
+        case .gemm(let a): return a
+        case .matMul(let a): return a
+        case .recurrent(let a): return a
+        case .batchNorm(let a): return a
+        case .lrn(let a): return a
+        case .unary(let a): return a
+        case .clip(let a): return a
+        case .binary(let a): return a
+        case .variadic(let a): return a
+        case .softmax(let a): return a
+        case .reshape(let a): return a
+        case .flatten(let a): return a
+        case .squeeze(let a): return a
+        case .unsqueeze(let a): return a
+        case .transpose(let a): return a
+        case .concat(let a): return a
+        case .split(let a): return a
+        case .slice(let a): return a
+        case .gather(let a): return a
+        case .shape(let a): return a
+        case .cast(let a): return a
+        case .constantOfShape(let a): return a
+        case .expand(let a): return a
+        case .pad(let a): return a
+        case .resize(let a): return a
+        case .reduce(let a): return a
+        case .argMax(let a): return a
+        case .identity(let a): return a
+        case .dropout(let a): return a
+        }
+    }
+
+    public var name: String { attributes.opName }
+    public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] { try attributes.inferTypes(inputs) }
+}

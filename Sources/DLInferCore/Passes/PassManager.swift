@@ -1,0 +1,38 @@
+/// What passes may ask of the world outside the graph: evaluating a node on constant inputs (the CPU backend does it;
+/// Core itself knows no kernels).
+public struct PassContext {
+    public let evaluate: (Node, Graph) throws -> [Tensor?]
+    public init(evaluate: @escaping (Node, Graph) throws -> [Tensor?]) { self.evaluate = evaluate }
+}
+
+/// A graph rewrite. Returns whether it changed anything; types are re-inferred after each change.
+public protocol Pass {
+    var name: String { get }
+    func run(_ graph: Graph, _ ctx: PassContext) throws -> Bool
+}
+
+public enum PassManager {
+    /// The default pipeline, in order. Fusion comes after folding so that folded constants feed it.
+    public static func standard() -> [Pass] {
+        [RemoveIdentities(), ConstantFolding(), FoldBatchNormIntoConv(), FuseActivations(), DeadCodeElimination()]
+    }
+
+    public static func optimize(_ graph: Graph, _ ctx: PassContext, passes: [Pass] = standard()) throws {
+        for p in passes {
+            if try p.run(graph, ctx) { try graph.inferTypes() }
+        }
+    }
+}
+
+extension Graph {
+    /// Points every reader of `old` at `new`, including the graph's outputs (where the name is kept: the output is
+    /// renamed to `old`'s name so users see the names the model declared).
+    public func replaceUses(of old: ValueID, with new: ValueID) {
+        for i in nodes.indices {
+            nodes[i].inputs = nodes[i].inputs.map { $0 == old ? new : $0 }
+        }
+    }
+
+    /// Whether `v` is one of the graph's outputs.
+    public func isOutput(_ v: ValueID) -> Bool { outputs.contains(v) }
+}

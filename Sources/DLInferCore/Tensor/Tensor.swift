@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A block of host memory, 64-byte aligned so SIMD loads never split cache lines. Freed when the last tensor using it goes.
+public final class Storage: @unchecked Sendable {
+    public let base: UnsafeMutableRawPointer
+    public let byteCount: Int
+
+    /// Zero-filled allocation.
+    public init(byteCount: Int) {
+        self.byteCount = byteCount
+        var p: UnsafeMutableRawPointer? = nil
+        let rc = posix_memalign(&p, 64, max(byteCount, 64))
+        precondition(rc == 0 && p != nil, "dlinfer: out of memory allocating \(byteCount) bytes")
+        base = p!
+        memset(base, 0, max(byteCount, 64))
+    }
+
+    deinit { free(base) }
+}
+
+/// A dense row-major host tensor. Copies share storage: a reshape is metadata only.
+public struct Tensor: @unchecked Sendable, CustomStringConvertible {
+    public let dtype: DType
+    public let shape: [Int]
+    public let storage: Storage
+
+    public init(dtype: DType, shape: [Int]) {
+        self.dtype = dtype
+        self.shape = shape
+        self.storage = Storage(byteCount: shape.elementCount * dtype.byteSize)
+    }
+
+    public init(dtype: DType, shape: [Int], storage: Storage) {
+        precondition(storage.byteCount >= shape.elementCount * dtype.byteSize, "tensor larger than its storage")
+        self.dtype = dtype; self.shape = shape; self.storage = storage
+    }
+
+    public init<T: TensorElement>(_ values: [T], shape: [Int]) {
+        precondition(values.count == shape.elementCount, "value count \(values.count) != shape \(shape)")
+        self.init(dtype: T.dtype, shape: shape)
+        values.withUnsafeBytes { storage.base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+    }
+
+    public static func scalar<T: TensorElement>(_ v: T) -> Tensor { Tensor([v], shape: []) }
+
+    public var count: Int { shape.elementCount }
+    public var rank: Int { shape.count }
+    public var byteCount: Int { count * dtype.byteSize }
+    public var type: ValueType { ValueType(dtype, fixed: shape) }
+    public var raw: UnsafeMutableRawPointer { storage.base }
+
+    /// Typed view of the elements; `T` must match `dtype`.
+    public func pointer<T: TensorElement>(_: T.Type) -> UnsafeMutablePointer<T> {
+        precondition(T.dtype == dtype, "tensor is \(dtype), read as \(T.dtype)")
+        return storage.base.assumingMemoryBound(to: T.self)
+    }
+    public func buffer<T: TensorElement>(_: T.Type) -> UnsafeMutableBufferPointer<T> {
+        UnsafeMutableBufferPointer(start: pointer(T.self), count: count)
+    }
+    public var floats: UnsafeMutableBufferPointer<Float> { buffer(Float.self) }
+
+    public func array<T: TensorElement>(_: T.Type) -> [T] { Array(buffer(T.self)) }
+
+    /// Same storage, new shape with the same element count.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        precondition(newShape.elementCount == count, "reshape \(shape) -> \(newShape)")
+        return Tensor(dtype: dtype, shape: newShape, storage: storage)
+    }
+
+    /// Deep copy.
+    public func copy() -> Tensor {
+        let t = Tensor(dtype: dtype, shape: shape)
+        t.raw.copyMemory(from: raw, byteCount: byteCount)
+        return t
+    }
+
+    /// Integer elements widened to Int (for shape-like inputs: Reshape's shape, Slice's starts, ...).
+    public func intValues() -> [Int]? {
+        switch dtype {
+        case .int64: return buffer(Int64.self).map { Int($0) }
+        case .int32: return buffer(Int32.self).map { Int($0) }
+        default: return nil
+        }
+    }
+
+    /// Floating-point elements widened to Double (for scalar attributes given as inputs: Clip's min, Pad's value, ...).
+    public func doubleValues() -> [Double]? {
+        switch dtype {
+        case .float32: return buffer(Float.self).map { Double($0) }
+        case .float64: return buffer(Double.self).map { $0 }
+        case .int64: return buffer(Int64.self).map { Double($0) }
+        case .int32: return buffer(Int32.self).map { Double($0) }
+        default: return nil
+        }
+    }
+
+    public var description: String { "Tensor(\(dtype), \(shape))" }
+}
+
+/// Swift types that can be tensor elements.
+public protocol TensorElement { static var dtype: DType { get } }
+extension Float: TensorElement { public static var dtype: DType { .float32 } }
+extension Double: TensorElement { public static var dtype: DType { .float64 } }
+extension Int64: TensorElement { public static var dtype: DType { .int64 } }
+extension Int32: TensorElement { public static var dtype: DType { .int32 } }
+extension Int16: TensorElement { public static var dtype: DType { .int16 } }
+extension Int8: TensorElement { public static var dtype: DType { .int8 } }
+extension UInt8: TensorElement { public static var dtype: DType { .uint8 } }
+extension UInt16: TensorElement { public static var dtype: DType { .uint16 } }
+extension UInt32: TensorElement { public static var dtype: DType { .uint32 } }
+extension UInt64: TensorElement { public static var dtype: DType { .uint64 } }
+extension Bool: TensorElement { public static var dtype: DType { .bool } }

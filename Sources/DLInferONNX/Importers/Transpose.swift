@@ -1,0 +1,4 @@
+// STUB: owned by the family's implementer; replace wholesale.
+import DLInferCore
+
+let transposeImporters: [String: OpImporter] = [:]
