@@ -28,12 +28,16 @@ let package = Package(
             name: "DLInfer", dependencies: ["CDLInfer", "DLInferEngine"],
             linkerSettings: [.unsafeFlags([
                 "-static-stdlib",
+                // FoundationEssentials (used by swift-protobuf and the importer) needs these when linked statically.
+                "-lFoundationEssentials", "-l_FoundationCShims", "-l_FoundationCollections",
                 "-Xlinker", "--version-script=\(Context.packageDirectory)/include/dlinfer.map",
                 "-Xlinker", "-soname=libdlinfer.so.1",
             ])]),
         .executableTarget(name: "dlinfer-cli", dependencies: [
             "DLInferEngine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
+        ], linkerSettings: [.unsafeFlags([
+            "-static-stdlib", "-lFoundationEssentials", "-l_FoundationCShims", "-l_FoundationCollections",
+        ])]),
         // MARK: tests
         .testTarget(name: "DLInferTests", dependencies: ["DLInferEngine", "DLInferCore", "DLInferONNX"]),
     ],

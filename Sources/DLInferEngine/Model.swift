@@ -1,7 +1,11 @@
 import DLInferCore
 import DLInferCPU
 import DLInferONNX
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A loaded, optimized model: immutable once built, shareable by any number of sessions and threads.
 public final class Model: @unchecked Sendable {

@@ -1,5 +1,9 @@
 import DLInferCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SwiftProtobuf
 
 /// Reads an ONNX ModelProto into a `Graph`: weights become constants, Constant nodes are folded in, every node is
@@ -14,8 +18,8 @@ public enum ONNXImporter {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DLInferError(.io, "model file '\(path)' cannot be read")
         }
-        let dir = (path as NSString).deletingLastPathComponent
-        return try load(data: data, baseDirectory: dir.isEmpty ? "." : dir)
+        let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        return try load(data: data, baseDirectory: dir.isEmpty ? (path.hasPrefix("/") ? "/" : ".") : dir)
     }
 
     public static func load(data: Data, baseDirectory: String?) throws -> Graph {

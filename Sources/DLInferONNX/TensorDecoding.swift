@@ -1,5 +1,12 @@
 import DLInferCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import SwiftProtobuf
 
 /// TensorProto -> host Tensor: raw_data, the typed repeated fields, and external data files.
@@ -72,16 +79,14 @@ enum TensorDecoding {
             throw DLInferError.model("tensor '\(name)': external data offset \(info["offset"] ?? "0"), length \(length), needs \(bytes) bytes")
         }
         let path = base + "/" + location
-        guard let fh = FileHandle(forReadingAtPath: path) else {
+        guard let f = fopen(path, "rb") else {
             throw DLInferError(.notFound, "tensor '\(name)': external data file '\(path)' cannot be opened")
         }
-        defer { try? fh.close() }
-        try fh.seek(toOffset: UInt64(offset))
-        let data = try fh.read(upToCount: bytes) ?? Data()
-        guard data.count == bytes else {
-            throw DLInferError(.io, "tensor '\(name)': external data file '\(path)' has \(data.count) bytes at offset \(offset), \(bytes) needed")
+        defer { fclose(f) }
+        let got = fseeko(f, off_t(offset), SEEK_SET) == 0 ? fread(t.raw, 1, bytes, f) : 0
+        guard got == bytes else {
+            throw DLInferError(.io, "tensor '\(name)': external data file '\(path)' has \(got) bytes at offset \(offset), \(bytes) needed")
         }
-        data.withUnsafeBytes { if bytes > 0 { t.raw.copyMemory(from: $0.baseAddress!, byteCount: bytes) } }
     }
 }
 
