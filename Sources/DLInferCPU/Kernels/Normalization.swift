@@ -15,8 +15,8 @@ final class BatchNormKernel: Kernel {
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         let x = inputs[0]!, y = outputs.make(0)
-        let (a, b) = batchNormAffine(scale: inputs[1]!.floats, bias: inputs[2]!.floats, mean: inputs[3]!.floats,
-                                     variance: inputs[4]!.floats, epsilon: attrs.epsilon)
+        let p = (1...4).map { UnsafeBufferPointer(inputs[$0]!.floats) }
+        let (a, b) = attrs.affine(scale: p[0], bias: p[1], mean: p[2], variance: p[3])
         let params = a.count
         let batch = x.rank >= 2 ? x.shape[0] : x.count
         let inner = params == 0 || batch == 0 ? 0 : x.count / (batch * params)
@@ -42,18 +42,6 @@ final class BatchNormKernel: Kernel {
         } }
         return [y]
     }
-}
-
-/// Per-parameter scale and shift of inference BatchNormalization (also used to fold it into a Conv's weights).
-func batchNormAffine(scale: UnsafeMutableBufferPointer<Float>, bias: UnsafeMutableBufferPointer<Float>,
-                     mean: UnsafeMutableBufferPointer<Float>, variance: UnsafeMutableBufferPointer<Float>,
-                     epsilon: Float) -> (a: [Float], b: [Float]) {
-    var a = [Float](repeating: 0, count: scale.count), b = a
-    for i in 0..<scale.count {
-        a[i] = scale[i] / sqrtf(variance[i] + epsilon)
-        b[i] = bias[i] - mean[i] * a[i]
-    }
-    return (a, b)
 }
 
 /// LRN: per (n, c), the squares of the neighbouring channels are summed into a row buffer, then

@@ -16,6 +16,18 @@ public struct BatchNorm: OpAttributes {
         return spatial ? [x[1]] : Array(x[1...])
     }
 
+    /// The per-parameter scale and shift the normalization amounts to: y = x * a + b with a = scale / sqrt(var + eps)
+    /// and b = B - mean * a. Used by the CPU kernel and by the pass that folds it into a Conv.
+    public func affine(scale: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>,
+                       mean: UnsafeBufferPointer<Float>, variance: UnsafeBufferPointer<Float>) -> (a: [Float], b: [Float]) {
+        var a = [Float](repeating: 0, count: scale.count), b = a
+        for i in 0..<scale.count {
+            a[i] = scale[i] / (variance[i] + epsilon).squareRoot()
+            b[i] = bias[i] - mean[i] * a[i]
+        }
+        return (a, b)
+    }
+
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
         let x = try inputs.required(0, "X")
         try requireDType(x.type.dtype, [.float32], "X")
