@@ -4,11 +4,12 @@ func makeConvKernel(_ a: Conv, _ node: Node, _ graph: Graph) throws -> Kernel { 
 
 func makeConvTransposeKernel(_ a: ConvTranspose, _ node: Node, _ graph: Graph) throws -> Kernel { ConvTransposeKernel(a) }
 
-/// Floats the im2col buffer may hold per tile (2 MiB): large enough for efficient GEMMs, small enough for L2/L3.
-let columnBudget = 1 << 19
+/// Floats a column tile may hold (256 KiB): the im2col tile is written and then read by the GEMM while it is still
+/// in L2, instead of streaming a whole column matrix through main memory.
+let columnBudget = 1 << 16
 
 /// Columns per tile for a GEMM whose B operand has `rows` rows: the whole width when it fits the budget, else a
-/// multiple of 16 (at least 64) so the GEMM still gets wide panels.
+/// multiple of 16 (at least 64) so the GEMM still gets full panels.
 func tileWidth(rows: Int, columns: Int) -> Int {
     let fit = columnBudget / Swift.max(rows, 1)
     if fit >= columns { return Swift.max(columns, 1) }

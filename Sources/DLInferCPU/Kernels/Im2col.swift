@@ -105,6 +105,8 @@ func im2col(_ g: TapGrid, channels: Int, x: UnsafePointer<Float>, _ p0: Int, _ p
                 if s == 1 {
                     let sp = src + row
                     for i in lo..<hi { d[i] = sp[i] }
+                } else if s == 2 {
+                    copyEven(d, src + row, lo, hi, readable: plane - row)
                 } else {
                     for i in lo..<hi { d[i] = src[row + i * s] }
                 }
@@ -112,6 +114,19 @@ func im2col(_ g: TapGrid, channels: Int, x: UnsafePointer<Float>, _ p0: Int, _ p
             }
         }
     }
+}
+
+/// d[i] = src[2i] for i in lo..<hi, four at a time from eight-wide loads (SSE has no strided load). `readable`
+/// bounds the indices of src that may be touched, so the wide loads never run past the input.
+@inline(__always)
+private func copyEven(_ d: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ lo: Int, _ hi: Int, readable: Int) {
+    var i = lo
+    while i + 4 <= hi && 2 * i + 8 <= readable {
+        let v = UnsafeRawPointer(src + 2 * i).loadUnaligned(as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(d + i).storeBytes(of: v.evenHalf, as: SIMD4<Float>.self)
+        i += 4
+    }
+    while i < hi { d[i] = src[2 * i]; i += 1 }
 }
 
 /// The inverse scatter for ConvTranspose: adds column p (an input pixel) of row (m, tap) into output channel m at
