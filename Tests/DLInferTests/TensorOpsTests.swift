@@ -588,7 +588,7 @@ private func int64(_ v: [Int]) -> Tensor { Tensor(v.map { Int64($0) }, shape: [v
 private func dimsString(_ d: [Dim]) -> String { "[\(d.map(\.description).joined(separator: ","))]" }
 
 /// One-graph ONNX models built in memory, loaded through the importer like a file.
-struct ModelBuilder {
+private struct ModelBuilder {
     let opset: Int
     var graph = Onnx_GraphProto()
     init(opset: Int) { self.opset = opset }
@@ -639,7 +639,7 @@ struct ModelBuilder {
     }
 }
 
-func tensorProto(_ t: Tensor, _ name: String) -> Onnx_TensorProto {
+private func tensorProto(_ t: Tensor, _ name: String) -> Onnx_TensorProto {
     var p = Onnx_TensorProto()
     p.name = name
     p.dataType = t.dtype.rawValue
@@ -648,19 +648,19 @@ func tensorProto(_ t: Tensor, _ name: String) -> Onnx_TensorProto {
     return p
 }
 
-func attr(_ name: String, _ v: Int) -> Onnx_AttributeProto {
+private func attr(_ name: String, _ v: Int) -> Onnx_AttributeProto {
     var a = Onnx_AttributeProto()
     a.name = name; a.type = .int; a.i = Int64(v)
     return a
 }
 
-func attr(_ name: String, _ v: [Int]) -> Onnx_AttributeProto {
+private func attr(_ name: String, _ v: [Int]) -> Onnx_AttributeProto {
     var a = Onnx_AttributeProto()
     a.name = name; a.type = .ints; a.ints = v.map { Int64($0) }
     return a
 }
 
-func attr(_ name: String, _ t: Tensor) -> Onnx_AttributeProto {
+private func attr(_ name: String, _ t: Tensor) -> Onnx_AttributeProto {
     var a = Onnx_AttributeProto()
     a.name = name; a.type = .tensor; a.t = tensorProto(t, name)
     return a
