@@ -1,10 +1,181 @@
-// STUB: owned by the family's implementer; replace wholesale.
 import DLInferCore
 
-func makePoolKernel(_ a: Pool, _ node: Node, _ graph: Graph) throws -> Kernel {
-    throw DLInferError.unsupported("Pool is not implemented yet")
+func makePoolKernel(_ a: Pool, _ node: Node, _ graph: Graph) throws -> Kernel { PoolKernel(a) }
+
+func makeGlobalPoolKernel(_ a: GlobalPool, _ node: Node, _ graph: Graph) throws -> Kernel { GlobalPoolKernel(a) }
+
+/// Element types MaxPool runs on, with the value every window starts from.
+protocol MaxPoolElement: TensorElement, Comparable { static var poolStart: Self { get } }
+extension Float: MaxPoolElement { static var poolStart: Float { -.infinity } }
+extension Double: MaxPoolElement { static var poolStart: Double { -.infinity } }
+extension Int8: MaxPoolElement { static var poolStart: Int8 { .min } }
+extension UInt8: MaxPoolElement { static var poolStart: UInt8 { .min } }
+
+/// Per output coordinate along one axis: where its window starts in the input and which taps fall inside it.
+struct PoolAxis {
+    var start: [Int] = [], lo: [Int] = [], hi: [Int] = []
+    let dilation: Int
+
+    init(input: Int, output: Int, kernel: Int, stride: Int, dilation: Int, padBegin: Int) {
+        self.dilation = dilation
+        for o in 0..<output {
+            let s = o * stride - padBegin
+            var l = 0, h = kernel
+            if s < 0 { l = Swift.min(kernel, (-s + dilation - 1) / dilation) }
+            if s + (h - 1) * dilation >= input { h = input - 1 - s >= 0 ? Swift.min(kernel, (input - 1 - s) / dilation + 1) : 0 }
+            start.append(s); lo.append(l); hi.append(Swift.max(l, h))
+        }
+    }
+
+    /// The single position of an axis the pool does not have (1-D and 2-D pools run as 3-D).
+    static let unit = PoolAxis(input: 1, output: 1, kernel: 1, stride: 1, dilation: 1, padBegin: 0)
 }
 
-func makeGlobalPoolKernel(_ a: GlobalPool, _ node: Node, _ graph: Graph) throws -> Kernel {
-    throw DLInferError.unsupported("GlobalPool is not implemented yet")
+/// MaxPool / AveragePool over 1 to 3 spatial axes (fewer axes are leading axes of size 1), parallel over (n, c)
+/// planes; window bounds per axis are precomputed so the inner loops only add or compare.
+final class PoolKernel: Kernel {
+    let attrs: Pool
+    init(_ a: Pool) { attrs = a }
+
+    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+        let x = inputs[0]!
+        let y = outputs.make(0)
+        let win = attrs.window
+        let inSize = Array(x.shape[2...])
+        let (outSize, padBegin) = try win.resolve(inSize)
+        let lead = 3 - win.rank
+        var axes = [PoolAxis](repeating: .unit, count: lead)
+        for i in 0..<win.rank {
+            axes.append(PoolAxis(input: inSize[i], output: outSize[i], kernel: win.kernel[i], stride: win.strides[i],
+                                 dilation: win.dilations[i], padBegin: padBegin[i]))
+        }
+        let dims = [Int](repeating: 1, count: lead) + inSize
+        let planes = x.shape[0] * x.shape[1]
+        guard y.count > 0 else { return outputs.wanted(1) ? [y, outputs.make(1)] : [y] }
+        switch attrs.kind {
+        case .average(let includePad):
+            average(x.pointer(Float.self), y.pointer(Float.self), planes: planes, axes: axes, dims: dims,
+                    kernelVolume: includePad ? win.kernel.elementCount : nil)
+            return [y]
+        case .max(let columnMajor):
+            let indices = outputs.wanted(1) ? outputs.make(1) : nil
+            let ip = indices?.pointer(Int64.self)
+            switch x.dtype {
+            case .float32: maximum(x.pointer(Float.self), y.pointer(Float.self), ip, planes, axes, dims, columnMajor)
+            case .float64: maximum(x.pointer(Double.self), y.pointer(Double.self), ip, planes, axes, dims, columnMajor)
+            case .int8: maximum(x.pointer(Int8.self), y.pointer(Int8.self), ip, planes, axes, dims, columnMajor)
+            case .uint8: maximum(x.pointer(UInt8.self), y.pointer(UInt8.self), ip, planes, axes, dims, columnMajor)
+            default: throw DLInferError.unsupported("MaxPool on \(x.dtype)")
+            }
+            return indices.map { [y, $0] } ?? [y]
+        }
+    }
+
+    /// `kernelVolume` is the divisor with count_include_pad; nil divides by the taps inside the input.
+    private func average(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int, axes: [PoolAxis],
+                         dims: [Int], kernelVolume: Int?) {
+        let (a0, a1, a2) = (axes[0], axes[1], axes[2])
+        let (h, w) = (dims[1], dims[2]), inPlane = dims.elementCount
+        let (o0, o1, o2) = (a0.start.count, a1.start.count, a2.start.count), outPlane = o0 * o1 * o2
+        parallelFor(planes, grain: Swift.max(1, 4096 / outPlane)) { range in
+            for p in range {
+                let xp = x + p * inPlane
+                var yp = y + p * outPlane
+                for i0 in 0..<o0 { for i1 in 0..<o1 { for i2 in 0..<o2 {
+                    var sum: Float = 0
+                    for j0 in a0.lo[i0]..<a0.hi[i0] {
+                        let r0 = (a0.start[i0] + j0 * a0.dilation) * h
+                        for j1 in a1.lo[i1]..<a1.hi[i1] {
+                            let row = xp + (r0 + a1.start[i1] + j1 * a1.dilation) * w + a2.start[i2]
+                            for j2 in a2.lo[i2]..<a2.hi[i2] { sum += row[j2 * a2.dilation] }
+                        }
+                    }
+                    let count = kernelVolume ?? (a0.hi[i0] - a0.lo[i0]) * (a1.hi[i1] - a1.lo[i1]) * (a2.hi[i2] - a2.lo[i2])
+                    yp.pointee = sum / Float(count)
+                    yp += 1
+                } } }
+            }
+        }
+    }
+
+    /// Indices are flat over the whole input: the plane's offset plus the spatial position, row-major or (storage
+    /// order 1) column-major over the spatial axes.
+    private func maximum<T: MaxPoolElement>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
+                                            _ indices: UnsafeMutablePointer<Int64>?, _ planes: Int, _ axes: [PoolAxis],
+                                            _ dims: [Int], _ columnMajor: Bool) {
+        let (a0, a1, a2) = (axes[0], axes[1], axes[2])
+        let (d, h, w) = (dims[0], dims[1], dims[2]), inPlane = dims.elementCount
+        let (o0, o1, o2) = (a0.start.count, a1.start.count, a2.start.count), outPlane = o0 * o1 * o2
+        parallelFor(planes, grain: Swift.max(1, 4096 / outPlane)) { range in
+            for p in range {
+                let xp = x + p * inPlane
+                var k = p * outPlane
+                for i0 in 0..<o0 { for i1 in 0..<o1 { for i2 in 0..<o2 {
+                    var best = T.poolStart
+                    var at = -1
+                    for j0 in a0.lo[i0]..<a0.hi[i0] {
+                        let r0 = (a0.start[i0] + j0 * a0.dilation) * h
+                        for j1 in a1.lo[i1]..<a1.hi[i1] {
+                            let row = (r0 + a1.start[i1] + j1 * a1.dilation) * w + a2.start[i2]
+                            for j2 in a2.lo[i2]..<a2.hi[i2] {
+                                let v = xp[row + j2 * a2.dilation]
+                                // NaN never wins (as in onnxruntime); the first tap is the fallback position.
+                                if v > best { best = v; at = row + j2 * a2.dilation } else if at < 0 { at = row + j2 * a2.dilation }
+                            }
+                        }
+                    }
+                    y[k] = best
+                    if let indices {
+                        var pos = Swift.max(at, 0)
+                        if columnMajor {
+                            let c2 = pos % w, c1 = (pos / w) % h, c0 = pos / (w * h)
+                            pos = c0 + c1 * d + c2 * d * h
+                        }
+                        indices[k] = Int64(p * inPlane + pos)
+                    }
+                    k += 1
+                } } }
+            }
+        }
+    }
+}
+
+/// GlobalAveragePool / GlobalMaxPool: one reduction per (n, c) plane.
+final class GlobalPoolKernel: Kernel {
+    let attrs: GlobalPool
+    init(_ a: GlobalPool) { attrs = a }
+
+    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+        let x = inputs[0]!, y = outputs.make(0)
+        let planes = x.shape[0] * x.shape[1], size = x.shape[2...].reduce(1, *)
+        let xp = x.pointer(Float.self), yp = y.pointer(Float.self)
+        let average = attrs.kind == .average
+        parallelFor(planes, grain: Swift.max(1, 16384 / Swift.max(size, 1))) { range in
+            for p in range {
+                let src = xp + p * size
+                yp[p] = average ? sumFloats(src, size) / Float(size) : maxFloats(src, size)
+            }
+        }
+        return [y]
+    }
+}
+
+/// Sum with eight independent lanes, so the loop vectorises despite floating-point ordering.
+@inline(__always)
+func sumFloats(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+    var acc = SIMD8<Float>(repeating: 0)
+    var i = 0
+    while i + 8 <= n { acc += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self); i += 8 }
+    var s = acc.sum()
+    while i < n { s += p[i]; i += 1 }
+    return s
+}
+
+/// Maximum (NaN propagates); -inf for an empty plane.
+@inline(__always)
+func maxFloats(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+    var m = -Float.infinity
+    var nan = false
+    for i in 0..<n { let v = p[i]; m = v > m ? v : m; nan = nan || v.isNaN }
+    return nan ? .nan : m
 }

@@ -1,0 +1,64 @@
+import DLInferCore
+import DLInferEngine
+import DLInferONNX
+import Foundation
+import XCTest
+
+/// FoldBatchNormIntoConv and FuseActivations on the fixture written by tools/make_pass_fixtures.py (with
+/// onnxruntime's output), plus the cases where they must not fire.
+final class PassesTests: XCTestCase {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/passes")
+
+    func testFixtureFoldsAndFusesAndMatchesOnnxRuntime() throws {
+        let model = try Model.load(path: Self.fixtures.appendingPathComponent("model.onnx").path)
+        let counts = Dictionary(uniqueKeysWithValues: model.opCounts)
+        XCTAssertEqual(counts["Conv"], 4)
+        XCTAssertNil(counts["BatchNormalization"], "every BN should be folded")
+        XCTAssertNil(counts["Relu"], "both Relus should be fused")
+        XCTAssertNil(counts["Clip"], "Clip with constant bounds should be fused")
+        XCTAssertEqual(counts["LeakyRelu"], 1, "a LeakyRelu whose input has two readers must stay")
+        let acts = model.graph.nodes.compactMap { n -> Activation?? in
+            if case .conv(let c) = n.op { return .some(c.activation) }
+            return nil
+        }
+        XCTAssertEqual(acts, [.relu, .clip(min: 0, max: 6), nil, .relu])
+        XCTAssertEqual(model.graph.nodes.count, 8)
+
+        let x = try ONNXTensorFile.read([UInt8](Data(contentsOf: Self.fixtures.appendingPathComponent("input_0.pb")))).tensor
+        let want = try ONNXTensorFile.read([UInt8](Data(contentsOf: Self.fixtures.appendingPathComponent("output_0.pb")))).tensor
+        let got = try InferenceSession(model: model).run([x])[0]
+        XCTAssertNil(compare(got, want, rtol: 1e-4, atol: 1e-5))
+    }
+
+    func testNoFusionIntoAGraphOutput() throws {
+        // Conv -> Relu where the Conv's output is itself a graph output: both values must stay observable.
+        let g = Graph()
+        let x = g.addValue("x", ValueType(.float32, fixed: [1, 2, 4, 4]))
+        g.inputs = [x]
+        let w = g.addConstant("w", Tensor([Float](repeating: 0.5, count: 8), shape: [4, 2, 1, 1]))
+        let c = g.addValue("c", ValueType(.float32, nil)), r = g.addValue("r", ValueType(.float32, nil))
+        g.nodes = [Node(name: "conv", op: .conv(Conv()), inputs: [x, w], outputs: [c]),
+                   Node(name: "relu", op: .unary(Unary(.activation(.relu))), inputs: [c], outputs: [r])]
+        g.outputs = [c, r]
+        try g.inferTypes()
+        let model = try Model(graph: g)
+        XCTAssertEqual(model.graph.nodes.count, 2)
+        if case .conv(let a) = model.graph.nodes[0].op { XCTAssertNil(a.activation) } else { XCTFail("conv moved") }
+    }
+
+    func testNoFoldWhenWeightsAreNotConstant() throws {
+        let g = Graph()
+        let x = g.addValue("x", ValueType(.float32, fixed: [1, 2, 3, 3]))
+        let w = g.addValue("w", ValueType(.float32, fixed: [2, 2, 1, 1]))
+        g.inputs = [x, w]
+        let p = (0..<4).map { g.addConstant("p\($0)", Tensor([Float(1), 2], shape: [2])) }
+        let c = g.addValue("c", ValueType(.float32, nil)), y = g.addValue("y", ValueType(.float32, nil))
+        g.nodes = [Node(name: "conv", op: .conv(Conv()), inputs: [x, w], outputs: [c]),
+                   Node(name: "bn", op: .batchNorm(BatchNorm()), inputs: [c] + p, outputs: [y])]
+        g.outputs = [y]
+        try g.inferTypes()
+        let model = try Model(graph: g)
+        XCTAssertEqual(model.graph.nodes.count, 2)
+    }
+}
