@@ -8,7 +8,7 @@ public func dlinfer_api_version() -> UInt32 {
 }
 
 @c @implementation
-public func dlinfer_version_string() -> UnsafePointer<CChar>? { cString("1.0.0") }
+public func dlinfer_version_string() -> UnsafePointer<CChar>? { cString(Version.string) }
 
 @c @implementation
 public func dlinfer_last_error() -> UnsafePointer<CChar>? { lastErrorPointer() }
