@@ -19,6 +19,8 @@ struct DLInferCommand: ParsableCommand {
         version: "\(Version.string)",
         subcommands: [DevicesCommand.self, InfoCommand.self, RunCommand.self, BenchCommand.self])
 
+    func run() throws { throw ValidationError("a subcommand is required: devices, info, run or bench") }
+
     static func main() {
         do {
             var command = try parseAsRoot()
