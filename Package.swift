@@ -28,6 +28,9 @@ let package = Package(
             name: "DLInfer", dependencies: ["CDLInfer", "DLInferEngine"],
             linkerSettings: [.unsafeFlags([
                 "-static-stdlib",
+                // gold leaves hidden Swift symbols in .dynsym (nm -D lists them); bfd keeps it to the exported C API, and unlike
+                // lld it resolves archives in command-line order, so full Foundation is never pulled in.
+                "-use-ld=bfd",
                 // FoundationEssentials (used by swift-protobuf and the importer) needs these when linked statically.
                 "-lFoundationEssentials", "-l_FoundationCShims", "-l_FoundationCollections",
                 "-Xlinker", "--version-script=\(Context.packageDirectory)/include/dlinfer.map",

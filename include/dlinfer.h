@@ -1,0 +1,250 @@
+/*
+ * dlinfer.h: the stable C ABI of libdlinfer (soname libdlinfer.so.1).
+ *
+ * Conventions that hold for every function below:
+ *  - Every fallible function returns a dlinfer_status. DLINFER_OK (0) means success; any other value is an error
+ *    and dlinfer_last_error() then holds a message for it. Status values never change; treat unknown values as errors.
+ *  - Every pointer argument is checked: a NULL where one is required returns DLINFER_ERR_INVALID_ARG with a message.
+ *    Bad input (a malformed model, a wrong input shape, ...) returns a status; it never aborts the process.
+ *  - Out-parameters are written only on success, except where a function says otherwise.
+ *  - Strings are UTF-8 and NUL-terminated. A returned `const char*` is owned by the library: never free it; its
+ *    lifetime is stated with each function.
+ *  - Destroy/release functions accept NULL.
+ *  - Threads: a dlinfer_model may be used from any number of threads at once. A dlinfer_session is used by one thread
+ *    at a time (create one per thread); dlinfer_session_cancel is the only call that may be made on a session from
+ *    another thread while it runs. A dlinfer_options object is not synchronised: do not change it from one thread
+ *    while another passes it to a function.
+ *  - Only pointers, fixed-width integers and int32 codes cross this ABI; no structs by value, no callbacks.
+ *  - Symbols are only ever added within a major version (append-only).
+ */
+#ifndef DLINFER_H
+#define DLINFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Versions ---------------------------------------------------------------------------------------------------- */
+
+#define DLINFER_VERSION_MAJOR 1
+#define DLINFER_VERSION_MINOR 0
+#define DLINFER_VERSION_PATCH 0
+/* The API version this header describes: major << 16 | minor. Compare its major with dlinfer_api_version()'s. */
+#define DLINFER_API_VERSION ((DLINFER_VERSION_MAJOR << 16) | DLINFER_VERSION_MINOR)
+
+/* ---- Types --------------------------------------------------------------------------------------------------------- */
+
+/* A loaded, optimised model. Immutable and reference-counted: safe to share across threads; sessions keep it alive. */
+typedef struct dlinfer_model dlinfer_model;
+/* One execution context for a model on one device: staged inputs, outputs of the last run, cached plans.
+ * Not re-entrant: use one session per thread. */
+typedef struct dlinfer_session dlinfer_session;
+/* Session options as string key/value pairs, so new settings never change the ABI. */
+typedef struct dlinfer_options dlinfer_options;
+
+/* Status codes. */
+typedef int32_t dlinfer_status;
+enum {
+    DLINFER_OK = 0,
+    DLINFER_ERR_INVALID_ARG = 1,        /* a NULL pointer, an unknown option, an input of the wrong dtype/byte count */
+    DLINFER_ERR_NOT_FOUND = 2,          /* the model file, or an input/output name, does not exist */
+    DLINFER_ERR_IO = 3,                 /* a file exists but cannot be read */
+    DLINFER_ERR_MODEL_INVALID = 4,      /* the bytes are not a valid model, or the model is inconsistent */
+    DLINFER_ERR_UNSUPPORTED_OP = 5,     /* the model uses an op, attribute value or opset dlinfer does not implement */
+    DLINFER_ERR_SHAPE = 6,              /* an input's rank or shape does not fit the model */
+    DLINFER_ERR_DEVICE_UNAVAILABLE = 7, /* the requested device does not exist or cannot be used */
+    DLINFER_ERR_DEVICE = 8,             /* the device failed while running */
+    DLINFER_ERR_OUT_OF_MEMORY = 9,
+    DLINFER_ERR_CANCELLED = 10,         /* dlinfer_session_cancel stopped the run */
+    DLINFER_ERR_BUFFER_TOO_SMALL = 11,  /* a caller buffer is too small for the result */
+    DLINFER_ERR_INTERNAL = 99           /* a bug in dlinfer: please report it with the message */
+};
+
+/* Element types, numbered as ONNX's TensorProto.DataType. Passed as int32_t. */
+enum {
+    DLINFER_DTYPE_FLOAT32 = 1,
+    DLINFER_DTYPE_UINT8 = 2,
+    DLINFER_DTYPE_INT8 = 3,
+    DLINFER_DTYPE_UINT16 = 4,
+    DLINFER_DTYPE_INT16 = 5,
+    DLINFER_DTYPE_INT32 = 6,
+    DLINFER_DTYPE_INT64 = 7,
+    DLINFER_DTYPE_BOOL = 9,     /* one byte per element, 0 or 1 */
+    DLINFER_DTYPE_FLOAT16 = 10, /* IEEE 754 binary16 */
+    DLINFER_DTYPE_FLOAT64 = 11,
+    DLINFER_DTYPE_UINT32 = 12,
+    DLINFER_DTYPE_UINT64 = 13
+};
+
+/* Device kinds. Passed as int32_t. */
+enum {
+    DLINFER_DEVICE_CPU = 1,
+    DLINFER_DEVICE_OPENCL = 2
+};
+
+/* ---- Library information and errors ------------------------------------------------------------------------------ */
+
+/* The API version of the loaded library (major << 16 | minor). A binding built against DLINFER_API_VERSION works
+ * with any library of the same major and an equal or higher minor. Thread-safe. */
+uint32_t dlinfer_api_version(void);
+
+/* The library version, e.g. "1.0.0". Static string. Thread-safe. */
+const char* dlinfer_version_string(void);
+
+/* The message of the most recent failed call made by this thread, or "" if none failed yet. Successful calls do
+ * not clear it. Valid until this thread's next failing dlinfer call. Thread-safe (each thread has its own). */
+const char* dlinfer_last_error(void);
+
+/* The name of a status code, e.g. "DLINFER_ERR_SHAPE"; "DLINFER_ERR_UNKNOWN" for a value this library does not
+ * define. Static string. Thread-safe. */
+const char* dlinfer_status_name(dlinfer_status status);
+
+/* ---- Devices ----------------------------------------------------------------------------------------------------- */
+
+/* Number of devices this process can use. Index 0 is always the CPU; OpenCL devices follow.
+ * Errors: DLINFER_ERR_INVALID_ARG (out_count NULL). Thread-safe. */
+dlinfer_status dlinfer_device_count(int32_t* out_count);
+
+/* Kind (DLINFER_DEVICE_*) and name of device `index`. The name is valid until the process exits.
+ * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, index out of range). Thread-safe. */
+dlinfer_status dlinfer_device_info(int32_t index, int32_t* out_kind, const char** out_name);
+
+/* The device a session created with `options` would run on, without loading a model: resolves the "device" option,
+ * else the DLINFER_DEVICE environment variable, else "auto". `options` may be NULL (no options). Writes the
+ * device's kind (DLINFER_DEVICE_*) and its index for dlinfer_device_info.
+ * Errors: DLINFER_ERR_INVALID_ARG (NULL out pointer, malformed device text), DLINFER_ERR_DEVICE_UNAVAILABLE
+ * (the requested device cannot be used and fallback is not "cpu"). Thread-safe. */
+dlinfer_status dlinfer_resolve_device(const dlinfer_options* options, int32_t* out_kind, int32_t* out_index);
+
+/* ---- Options ----------------------------------------------------------------------------------------------------- */
+
+/* Creates an empty options object; free it with dlinfer_options_destroy.
+ * Errors: DLINFER_ERR_INVALID_ARG (out NULL). */
+dlinfer_status dlinfer_options_create(dlinfer_options** out);
+
+/* Sets one option; both strings are copied. Keys:
+ *   "device":   "auto" | "cpu" | "opencl" | "opencl:N" | "opencl:NAME". Overrides DLINFER_DEVICE. Checked by
+ *               dlinfer_session_create (and dlinfer_resolve_device).
+ *   "fallback": "none" (default: a requested device that cannot be used is an error) | "cpu" (run on the CPU then).
+ * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, unknown key, bad fallback value). */
+dlinfer_status dlinfer_options_set(dlinfer_options* options, const char* key, const char* value);
+
+/* Frees an options object. Sessions keep their own copy of what they need, so this may be called right after
+ * dlinfer_session_create. NULL is allowed. */
+void dlinfer_options_destroy(dlinfer_options* options);
+
+/* ---- Models ------------------------------------------------------------------------------------------------------ */
+
+/* Loads and optimises an ONNX model from a file (external weight files are read relative to its folder; the files
+ * are not kept open). On success *out holds one reference: release it with dlinfer_model_release.
+ * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer), DLINFER_ERR_NOT_FOUND (no such file), DLINFER_ERR_IO,
+ * DLINFER_ERR_MODEL_INVALID (not a valid ONNX model), DLINFER_ERR_UNSUPPORTED_OP (op, attribute or opset not
+ * implemented; the message names the node). Thread-safe. */
+dlinfer_status dlinfer_model_load_file(const char* path, dlinfer_model** out);
+
+/* Same as dlinfer_model_load_file from `size` bytes at `data`, which are copied (the caller may free them on return).
+ * External weight files are not allowed. Errors as above, plus DLINFER_ERR_INVALID_ARG for data NULL. */
+dlinfer_status dlinfer_model_load_buffer(const void* data, size_t size, dlinfer_model** out);
+
+/* Drops the caller's reference. The model is freed when the last session created from it is destroyed too, so it
+ * may be released right after dlinfer_session_create. NULL is allowed. */
+void dlinfer_model_release(dlinfer_model* model);
+
+/* Numbers of graph inputs and outputs. Either out pointer may be NULL when not wanted (not both).
+ * Errors: DLINFER_ERR_INVALID_ARG (model NULL, both out pointers NULL). Thread-safe. */
+dlinfer_status dlinfer_model_io_count(const dlinfer_model* model, int32_t* out_inputs, int32_t* out_outputs);
+
+/* Name of input (is_output = 0) or output (is_output = 1) `index`. The string lives as long as the model.
+ * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, index out of range). Thread-safe. */
+dlinfer_status dlinfer_model_io_name(const dlinfer_model* model, int32_t is_output, int32_t index,
+                                     const char** out_name);
+
+/* Index of the input (is_output = 0) or output (is_output = 1) called `name`.
+ * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer), DLINFER_ERR_NOT_FOUND (no such name; the message lists the
+ * names there are). Thread-safe. */
+dlinfer_status dlinfer_model_io_index(const dlinfer_model* model, int32_t is_output, const char* name,
+                                      int32_t* out_index);
+
+/* Declared dtype (DLINFER_DTYPE_*) and shape of input/output `index`. *out_rank is the rank, or -1 when even the
+ * rank is unknown before running. Dimensions not known before running (a batch size, a sequence length) are -1.
+ * `dims` may be NULL when dims_cap is 0 (to ask for the rank first); otherwise it receives min(rank, dims_cap)
+ * dimensions and DLINFER_ERR_BUFFER_TOO_SMALL is returned when dims_cap < rank (dtype and rank are still written).
+ * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, index out of range, dims_cap < 0), DLINFER_ERR_BUFFER_TOO_SMALL.
+ * Thread-safe. */
+dlinfer_status dlinfer_model_io_type(const dlinfer_model* model, int32_t is_output, int32_t index,
+                                     int32_t* out_dtype, int32_t* out_rank, int64_t* dims, int32_t dims_cap);
+
+/* ---- Sessions ---------------------------------------------------------------------------------------------------- */
+
+/* Creates a session running `model` on the device chosen by: the "device" option > DLINFER_DEVICE > auto (the
+ * first OpenCL GPU, else the CPU). `options` may be NULL. The session holds its own reference to the model.
+ * Free it with dlinfer_session_destroy.
+ * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, malformed device text), DLINFER_ERR_DEVICE_UNAVAILABLE (the
+ * requested device cannot be used and fallback is not "cpu"), DLINFER_ERR_UNSUPPORTED_OP (a node no backend runs).
+ * Thread-safe with respect to the model. */
+dlinfer_status dlinfer_session_create(dlinfer_model* model, const dlinfer_options* options, dlinfer_session** out);
+
+/* Frees a session and its buffers, and drops its model reference. Must not race with any other call on it.
+ * NULL is allowed. */
+void dlinfer_session_destroy(dlinfer_session* session);
+
+/* What the session actually runs on: the device kind (DLINFER_DEVICE_*), its index in the device list
+ * (dlinfer_device_info), and how many graph nodes are placed on the CPU (all of them on a CPU session; on an
+ * OpenCL session, the nodes that fell back). Errors: DLINFER_ERR_INVALID_ARG (NULL pointer). */
+dlinfer_status dlinfer_session_device(const dlinfer_session* session, int32_t* out_kind, int32_t* out_device_index,
+                                      int32_t* out_cpu_nodes);
+
+/* The name of the device the session runs on (e.g. "cpu"), valid as long as the session.
+ * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer). */
+dlinfer_status dlinfer_session_device_name(const dlinfer_session* session, const char** out_name);
+
+/* Copies input `index` (see dlinfer_model_io_index) from `data`: `nbytes` bytes of row-major (C-order) elements of
+ * `dtype` with shape dims[0..rank). The copy is kept for every later run until the input is set or bound again.
+ * A shape not seen before is planned for implicitly at the next run. Bool elements must be 0 or 1.
+ * `dims` may be NULL when rank is 0 (a scalar); `data` may be NULL when nbytes is 0.
+ * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, index out of range, dtype differs from the model's, negative
+ * dimension, nbytes != element count * element size), DLINFER_ERR_SHAPE (rank or a fixed dimension differs from
+ * the model's). */
+dlinfer_status dlinfer_session_set_input(dlinfer_session* session, int32_t index, int32_t dtype, const int64_t* dims,
+                                         int32_t rank, const void* data, size_t nbytes);
+
+/* Like dlinfer_session_set_input, but zero-copy: the session reads `data` in place during the next
+ * dlinfer_session_run, which consumes the binding. `data` must stay valid and unchanged until that run returns; the
+ * session keeps no pointer to it afterwards (outputs are never views of it), and the input must be set or bound
+ * again before the run after that. `data` must be aligned to the element size (as malloc and numpy arrays are).
+ * Errors as dlinfer_session_set_input, plus DLINFER_ERR_INVALID_ARG for misaligned data or bool bytes other than
+ * 0 and 1. */
+dlinfer_status dlinfer_session_bind_input(dlinfer_session* session, int32_t index, int32_t dtype, const int64_t* dims,
+                                          int32_t rank, const void* data, size_t nbytes);
+
+/* Runs the model on the inputs set or bound since creation, synchronously. Every input must have been given.
+ * On failure the outputs of the previous run are discarded.
+ * Errors: DLINFER_ERR_INVALID_ARG (NULL, an input not given), DLINFER_ERR_SHAPE (inputs whose shapes do not fit
+ * together), DLINFER_ERR_CANCELLED, DLINFER_ERR_DEVICE, DLINFER_ERR_OUT_OF_MEMORY, DLINFER_ERR_INTERNAL. */
+dlinfer_status dlinfer_session_run(dlinfer_session* session);
+
+/* Dtype and concrete shape of output `index` as computed by the last successful run. `dims` and dims_cap behave as
+ * in dlinfer_model_io_type. Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, index out of range, no successful run
+ * yet), DLINFER_ERR_BUFFER_TOO_SMALL (dims_cap < rank). */
+dlinfer_status dlinfer_session_output_type(const dlinfer_session* session, int32_t index, int32_t* out_dtype,
+                                           int32_t* out_rank, int64_t* dims, int32_t dims_cap);
+
+/* Copies output `index` of the last successful run into `dst` (row-major). dst_bytes must be at least the output's
+ * size (element count * element size); `dst` may be NULL when that size is 0.
+ * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, index out of range, no successful run yet),
+ * DLINFER_ERR_BUFFER_TOO_SMALL (nothing is copied; the message gives the size needed). */
+dlinfer_status dlinfer_session_copy_output(const dlinfer_session* session, int32_t index, void* dst, size_t dst_bytes);
+
+/* Asks a run in progress on another thread to stop at the next node boundary; that run returns
+ * DLINFER_ERR_CANCELLED. Has no effect when no run is in progress. The only thread-safe call on a session.
+ * Errors: DLINFER_ERR_INVALID_ARG (session NULL). */
+dlinfer_status dlinfer_session_cancel(dlinfer_session* session);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DLINFER_H */

@@ -48,6 +48,7 @@ public final class CPUBackend: Backend {
     public func evaluate(_ node: Node, in graph: Graph) throws -> [Tensor?] {
         let ins = node.inputs.map { $0.flatMap { graph.constants[$0] } }
         let types = node.outputs.map { $0.map { graph.values[$0].type } }
+        try Session.checkAllocation(types, node, graph)
         return try makeKernel(node, in: graph).run(ins, OutputAllocator(types: types, pool: nil))
     }
 }

@@ -52,6 +52,13 @@ public enum Devices {
     /// Why OpenCL cannot be used in this build.
     public static let openCLUnavailableReason = "the OpenCL backend is not available yet in this version of dlinfer"
 
+    /// The device (index into `list()`) a session created with `options` runs on; throws as session creation would.
+    public static func select(_ options: SessionOptions) throws -> (index: Int, info: DeviceInfo) {
+        _ = try resolve(option: options.device, fallbackToCPU: options.fallbackToCPU)
+        // Every request that resolves runs on the CPU until the OpenCL backend exists.
+        return (0, list()[0])
+    }
+
     /// Resolves option > DLINFER_DEVICE > auto into the backends to use, in preference order.
     static func resolve(option: String?, fallbackToCPU: Bool) throws -> (request: DeviceRequest, backends: [Backend], note: String?) {
         let source: String

@@ -28,15 +28,24 @@ public final class InferenceSession: @unchecked Sendable {
     public let device: DeviceRequest
     /// Why the device in use differs from what was asked, if it does.
     public let deviceNote: String?
+    /// The device in use and its index in `Devices.list()`.
+    public let deviceInfo: DeviceInfo
+    public let deviceIndex: Int
     let session: Session
     public private(set) var lastOutputs: [Tensor] = []
+    /// Inputs given one at a time (the C API's set/bind), in model order; bound ones are dropped after each run.
+    private var staged: [Tensor?]
+    private var bound: [Bool]
 
     public init(model: Model, options: SessionOptions = SessionOptions()) throws {
         self.model = model
         let (request, backends, note) = try Devices.resolve(option: options.device, fallbackToCPU: options.fallbackToCPU)
         device = request
         deviceNote = note
+        (deviceIndex, deviceInfo) = try Devices.select(options)
         session = try Session(graph: model.graph, backends: backends)
+        staged = Array(repeating: nil, count: model.inputs.count)
+        bound = Array(repeating: false, count: model.inputs.count)
     }
 
     /// Name of the backend actually running the model ("cpu", later "opencl:<device>").
@@ -63,6 +72,36 @@ public final class InferenceSession: @unchecked Sendable {
         }
         let outs = try run(ins)
         return Dictionary(uniqueKeysWithValues: zip(model.outputs.map(\.name), outs))
+    }
+
+    /// Keeps `tensor` as input `index` for every later `run()` until it is replaced.
+    public func setInput(_ index: Int, _ tensor: Tensor) throws {
+        try model.checkInput(index, dtype: tensor.dtype, shape: tensor.shape)
+        staged[index] = tensor
+        bound[index] = false
+    }
+
+    /// Uses `tensor` (typically borrowed caller memory) as input `index` for the next `run()` only.
+    public func bindInput(_ index: Int, _ tensor: Tensor) throws {
+        try model.checkInput(index, dtype: tensor.dtype, shape: tensor.shape)
+        staged[index] = tensor
+        bound[index] = true
+    }
+
+    /// Runs on the inputs given with `setInput`/`bindInput`. Outputs never alias borrowed memory, so they stay
+    /// valid after the caller reclaims it.
+    public func run() throws {
+        defer {
+            for i in bound.indices where bound[i] { staged[i] = nil; bound[i] = false }
+        }
+        let inputs = try staged.enumerated().map { i, t -> Tensor in
+            guard let t else {
+                throw DLInferError.invalid("input '\(model.inputs[i].name)' (index \(i)) was not set before run")
+            }
+            return t
+        }
+        lastOutputs = []
+        lastOutputs = try session.run(inputs).map { $0.storage.ownsMemory ? $0 : $0.copy() }
     }
 
     public func cancel() { session.cancel() }

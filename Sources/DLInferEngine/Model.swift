@@ -23,11 +23,33 @@ public final class Model: @unchecked Sendable {
     /// Loads an ONNX model from memory (the bytes are copied; external data is not allowed).
     public static func load(data: Data) throws -> Model { try Model(graph: ONNXImporter.load(data: data, baseDirectory: nil)) }
 
+    /// Loads an ONNX model from caller memory (copied before parsing).
+    public static func load(bytes: UnsafeRawBufferPointer) throws -> Model { try load(data: Data(bytes)) }
+
     public var inputs: [ValueInfo] { graph.inputs.map { graph.values[$0] } }
     public var outputs: [ValueInfo] { graph.outputs.map { graph.values[$0] } }
 
     public func inputIndex(_ name: String) -> Int? { inputs.firstIndex { $0.name == name } }
     public func outputIndex(_ name: String) -> Int? { outputs.firstIndex { $0.name == name } }
+
+    /// Checks a tensor meant for input `index` against the declared type, so a wrong dtype, rank or fixed dimension
+    /// is reported when the input is given rather than mid-run.
+    public func checkInput(_ index: Int, dtype: DType, shape: [Int]) throws {
+        guard inputs.indices.contains(index) else {
+            throw DLInferError.invalid("input index \(index) is out of range: the model has \(inputs.count) inputs")
+        }
+        let v = inputs[index]
+        guard dtype == v.type.dtype else {
+            throw DLInferError.invalid("input '\(v.name)' expects \(v.type.dtype), got \(dtype)")
+        }
+        guard let declared = v.type.shape else { return }
+        guard declared.count == shape.count else {
+            throw DLInferError.shape("input '\(v.name)' expects rank \(declared.count) \(v.type), got shape \(shape)")
+        }
+        for (d, n) in zip(declared, shape) where d.value != nil && d.value != n {
+            throw DLInferError.shape("input '\(v.name)' expects \(v.type), got shape \(shape)")
+        }
+    }
 
     /// Node count per op name, for `dlinfer info`.
     public var opCounts: [(String, Int)] {

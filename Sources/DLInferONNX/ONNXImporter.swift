@@ -38,8 +38,8 @@ public enum ONNXImporter {
         var opset: Int? = nil
         for imp in model.opsetImport where imp.domain == "" || imp.domain == "ai.onnx" { opset = Int(imp.version) }
         guard let opset else { throw DLInferError.model("the model imports no version of the default ONNX operator set") }
-        guard supportedOpsets.contains(opset) else {
-            throw DLInferError.unsupported("the model uses ONNX opset \(opset); dlinfer supports opsets \(supportedOpsets.lowerBound) to \(supportedOpsets.upperBound)")
+        guard opset >= 1, opset <= supportedOpsets.upperBound else {
+            throw DLInferError.unsupported("the model uses ONNX opset \(opset); dlinfer supports opsets \(supportedOpsets.lowerBound) to \(supportedOpsets.upperBound), and older models whose ops are unchanged since")
         }
         var builder = GraphBuilder(opset: opset, baseDirectory: baseDirectory)
         return try builder.build(model.graph)
@@ -95,7 +95,7 @@ private struct GraphBuilder {
                 guard let id = byName[name] else { throw DLInferError.model("input '\(name)' is used before it is defined") }
                 return id
             }
-            let ctx = NodeContext(node: node, opset: opset, graph: graph, inputs: inputs)
+            let ctx = NodeContext(node: node, opset: try effectiveOpset(node.opType), graph: graph, inputs: inputs)
             let op = try importer(ctx)
             try ctx.checkAllUsed()
             let outputs: [ValueID?] = node.output.map { name in
@@ -108,6 +108,20 @@ private struct GraphBuilder {
         } catch let e as DLInferError {
             throw DLInferError(e.kind, "\(label): \(e.message)")
         }
+    }
+
+    /// Models older than opset 7 are accepted op by op: an op whose definition at the model's opset is the one it has
+    /// at opset 7 is imported as at opset 7; any other is rejected, naming the version.
+    private func effectiveOpset(_ op: String) throws -> Int {
+        let first = ONNXImporter.supportedOpsets.lowerBound
+        guard opset < first, let versions = onnxOpVersions[op] else { return opset }
+        guard let used = versions.last(where: { $0 <= opset }) else {
+            throw DLInferError.model("operator '\(op)' does not exist at opset \(opset)")
+        }
+        guard used == versions.last(where: { $0 <= first }) else {
+            throw DLInferError.unsupported("the model's opset \(opset) selects \(op) version \(used), which dlinfer does not implement (supported: the definitions of opsets \(first) to \(ONNXImporter.supportedOpsets.upperBound))")
+        }
+        return first
     }
 
     private mutating func addConstantNode(_ node: Onnx_NodeProto) throws {

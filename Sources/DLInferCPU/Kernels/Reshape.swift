@@ -1,18 +1,26 @@
-// STUB: owned by the family's implementer; replace wholesale.
 import DLInferCore
 
-func makeReshapeKernel(_ a: Reshape, _ node: Node, _ graph: Graph) throws -> Kernel {
-    throw DLInferError.unsupported("Reshape is not implemented yet")
+// Reshape, Flatten, Squeeze and Unsqueeze move no data: the output is the input's storage under the inferred shape.
+
+func makeReshapeKernel(_ a: Reshape, _ node: Node, _ graph: Graph) throws -> Kernel { ViewKernel() }
+func makeFlattenKernel(_ a: Flatten, _ node: Node, _ graph: Graph) throws -> Kernel { ViewKernel() }
+func makeSqueezeKernel(_ a: Squeeze, _ node: Node, _ graph: Graph) throws -> Kernel { ViewKernel() }
+func makeUnsqueezeKernel(_ a: Unsqueeze, _ node: Node, _ graph: Graph) throws -> Kernel { ViewKernel() }
+
+final class ViewKernel: Kernel {
+    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+        let x = inputs[0]!, shape = outputs.shape(0)
+        // The shape may have been inferred before a data-dependent input size was known.
+        guard shape.elementCount == x.count else {
+            throw DLInferError.shape("cannot view \(x.shape) (\(x.count) elements) as \(shape)")
+        }
+        return [x.reshaped(shape)]
+    }
 }
 
-func makeFlattenKernel(_ a: Flatten, _ node: Node, _ graph: Graph) throws -> Kernel {
-    throw DLInferError.unsupported("Flatten is not implemented yet")
-}
-
-func makeSqueezeKernel(_ a: Squeeze, _ node: Node, _ graph: Graph) throws -> Kernel {
-    throw DLInferError.unsupported("Squeeze is not implemented yet")
-}
-
-func makeUnsqueezeKernel(_ a: Unsqueeze, _ node: Node, _ graph: Graph) throws -> Kernel {
-    throw DLInferError.unsupported("Unsqueeze is not implemented yet")
+/// Throws unless a kernel's output shape, inferred before the run, is the one its actual inputs give.
+func expectShape(_ inferred: [Int], _ actual: [Int]) throws {
+    guard inferred == actual else {
+        throw DLInferError.shape("the inputs give output shape \(actual), but \(inferred) was inferred")
+    }
 }

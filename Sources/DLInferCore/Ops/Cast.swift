@@ -1,9 +1,17 @@
-// STUB: owned by the family's implementer; replace wholesale.
-
+/// Cast to `to`. Between numeric types: float to integer truncates toward zero, saturates out of range and maps NaN
+/// to 0 (ONNX leaves those undefined); integer to integer wraps as C does; anything to bool is `!= 0`; float16 is
+/// rounded to nearest even. Strings are not supported (rejected at load).
 public struct Cast: OpAttributes {
-    public init() {}
+    public var to: DType
+    public init(to: DType) { self.to = to }
     public var opName: String { "Cast" }
+
+    public static let dtypes: [DType] = DType.allCases.filter { $0 != .string }
+
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
-        throw DLInferError.unsupported("Cast is not implemented yet")
+        let x = try inputs.required(0, "input")
+        try requireDType(x.type.dtype, Cast.dtypes, "input")
+        try requireDType(to, Cast.dtypes, "the target type")
+        return [ValueType(to, x.type.shape)]
     }
 }

@@ -79,7 +79,7 @@ public struct Clip: OpAttributes {
     public var opName: String { "Clip" }
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
         let x = try inputs.required(0, "input")
-        try requireDType(x.type.dtype, [.float32], "input")
+        try requireDType(x.type.dtype, Binary.dtypes, "input")
         for i in 1..<3 {
             if let b = inputs.optional(i) {
                 try requireDType(b.type.dtype, [x.type.dtype], i == 1 ? "min" : "max")
@@ -97,14 +97,14 @@ public struct Binary: OpAttributes {
     public init(_ kind: Kind) { self.kind = kind }
     public var opName: String { kind.rawValue }
 
-    public static let dtypes: [DType] = [.float32, .float64, .int32, .int64]
+    public static let dtypes: [DType] = [.float32, .float64, .int8, .int16, .int32, .int64, .uint8, .uint16, .uint32, .uint64]
 
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
         let a = try inputs.required(0, "A"), b = try inputs.required(1, "B")
         if kind == .pow {
             // Pow allows a different exponent type (opset 12+); the result has the base's type.
-            try requireDType(a.type.dtype, [.float32, .float64], "X")
-            try requireDType(b.type.dtype, [.float32, .float64, .int32, .int64], "Y")
+            try requireDType(a.type.dtype, [.float32, .float64, .int32, .int64], "X")
+            try requireDType(b.type.dtype, Binary.dtypes, "Y")
         } else {
             try requireDType(a.type.dtype, Binary.dtypes, "A")
             guard a.type.dtype == b.type.dtype else {

@@ -1,4 +1,7 @@
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where one node runs, and why it is not on the preferred backend when it is not.
 public struct Placement: Sendable {
@@ -68,6 +71,7 @@ public final class Session: @unchecked Sendable {
                     throw DLInferError(.internal, "\(node.label(in: graph)): output shape \(bad!) unresolved at run time")
                 }
             }
+            try Session.checkAllocation(outTypes, node, graph)
             let outs: [Tensor?]
             do {
                 outs = try kernels[i].run(ins, OutputAllocator(types: outTypes, pool: pool))
@@ -95,6 +99,30 @@ public final class Session: @unchecked Sendable {
 
     /// Types of every value for the most recent input shapes (for output shape queries and `dlinfer info`).
     public func resolvedTypes(for shapes: [[Int]]) -> [ValueType]? { plans[shapes]?.types }
+
+    /// Refuses outputs that cannot fit in memory (or whose size overflows) before any kernel allocates them, so a
+    /// model asking for a huge tensor fails with a status instead of taking the process down.
+    public static func checkAllocation(_ types: [ValueType?], _ node: Node, _ graph: Graph) throws {
+        var total = 0
+        for case let t? in types {
+            var bytes = t.dtype.byteSize, overflow = false
+            for d in t.fixedShape ?? [] {
+                let (m, o) = bytes.multipliedReportingOverflow(by: d)
+                bytes = m; overflow = overflow || o || d < 0
+            }
+            let (sum, o) = total.addingReportingOverflow(bytes)
+            total = sum
+            if overflow || o || total > Session.memoryLimit {
+                throw DLInferError(.outOfMemory, "\(node.label(in: graph)): outputs \(types.compactMap { $0 }) need more memory than this machine has")
+            }
+        }
+    }
+
+    /// Physical memory: no single node may ask for more.
+    static let memoryLimit: Int = {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
+        return pages > 0 && size > 0 ? pages * size : Int.max
+    }()
 
     private func checkInputs(_ inputs: [Tensor]) throws {
         guard inputs.count == graph.inputs.count else {
@@ -156,7 +184,9 @@ public final class Session: @unchecked Sendable {
         }
         guard !node.inputs.isEmpty, ins.allSatisfy({ $0 == nil || $0!.value != nil }) else { return nil }
         guard outs.allSatisfy({ $0.fixedShape != nil }) else { return nil }
-        let alloc = OutputAllocator(types: node.outputs.enumerated().map { k, o in o == nil ? nil : outs[k] }, pool: nil)
+        let types = node.outputs.enumerated().map { k, o in o == nil ? nil : outs[k] }
+        try Session.checkAllocation(types, node, graph)
+        let alloc = OutputAllocator(types: types, pool: nil)
         return try kernels[i].run(ins.map { $0?.value }, alloc)
     }
 }

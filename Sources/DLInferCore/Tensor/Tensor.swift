@@ -8,6 +8,9 @@ import Darwin
 public final class Storage: @unchecked Sendable {
     public let base: UnsafeMutableRawPointer
     public let byteCount: Int
+    /// False for memory lent by the caller (zero-copy inputs): never freed here. Such storage only ever backs graph
+    /// inputs, which the session never recycles into its pool.
+    public let ownsMemory: Bool
 
     /// Zero-filled allocation.
     public init(byteCount: Int) {
@@ -16,10 +19,18 @@ public final class Storage: @unchecked Sendable {
         let rc = posix_memalign(&p, 64, max(byteCount, 64))
         precondition(rc == 0 && p != nil, "dlinfer: out of memory allocating \(byteCount) bytes")
         base = p!
+        ownsMemory = true
         memset(base, 0, max(byteCount, 64))
     }
 
-    deinit { free(base) }
+    /// Wraps memory the caller owns and keeps valid for as long as any tensor uses this storage.
+    public init(borrowing base: UnsafeMutableRawPointer, byteCount: Int) {
+        self.base = base
+        self.byteCount = byteCount
+        ownsMemory = false
+    }
+
+    deinit { if ownsMemory { free(base) } }
 }
 
 /// A dense row-major host tensor. Copies share storage: a reshape is metadata only.

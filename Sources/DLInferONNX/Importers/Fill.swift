@@ -1,4 +1,8 @@
-// STUB: owned by the family's implementer; replace wholesale.
 import DLInferCore
 
-let fillImporters: [String: OpImporter] = [:]
+let fillImporters: [String: OpImporter] = [
+    "ConstantOfShape": { c in
+        .constantOfShape(try c.tensor("value").map { ConstantOfShape(value: $0) } ?? ConstantOfShape())
+    },
+    "Expand": { _ in .expand(Expand()) },
+]

@@ -1,4 +1,5 @@
-// STUB: owned by the family's implementer; replace wholesale.
 import DLInferCore
 
-let gatherImporters: [String: OpImporter] = [:]
+let gatherImporters: [String: OpImporter] = [
+    "Gather": { c in .gather(Gather(axis: try c.int("axis", default: 0))) },
+]

@@ -1,4 +1,5 @@
-// STUB: owned by the family's implementer; replace wholesale.
 import DLInferCore
 
-let transposeImporters: [String: OpImporter] = [:]
+let transposeImporters: [String: OpImporter] = [
+    "Transpose": { c in .transpose(Transpose(perm: try c.ints("perm"))) },
+]

@@ -1,0 +1,82 @@
+import DLInferCore
+import DLInferEngine
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The opaque C handles are retained Swift boxes (Unmanaged). Strings handed out as `const char*` are copied once into
+// malloc'd memory owned by the box that documents their lifetime.
+
+final class OptionsBox {
+    var options = SessionOptions()
+}
+
+final class ModelBox {
+    let model: Model
+    let inputNames: [UnsafeMutablePointer<CChar>]
+    let outputNames: [UnsafeMutablePointer<CChar>]
+
+    init(_ model: Model) {
+        self.model = model
+        inputNames = model.inputs.map { strdup($0.name) }
+        outputNames = model.outputs.map { strdup($0.name) }
+    }
+
+    deinit { (inputNames + outputNames).forEach { free($0) } }
+}
+
+final class SessionBox {
+    let session: InferenceSession
+    /// Keeps the model's names alive as long as the session (the session itself retains the Model).
+    let model: ModelBox
+    let deviceName: UnsafeMutablePointer<CChar>
+    /// Whether `session.lastOutputs` holds the outputs of a successful run.
+    var hasOutputs = false
+
+    init(_ session: InferenceSession, model: ModelBox) {
+        self.session = session
+        self.model = model
+        deviceName = strdup(session.deviceName)
+    }
+
+    deinit { free(deviceName) }
+}
+
+/// Device names, valid until the process exits (the device list is enumerated once).
+let deviceNames: [UnsafeMutablePointer<CChar>] = Devices.list().map { strdup($0.name) }
+
+func retainedHandle(_ object: AnyObject) -> OpaquePointer { OpaquePointer(Unmanaged.passRetained(object).toOpaque()) }
+
+func box<T: AnyObject>(_ handle: OpaquePointer, as _: T.Type) -> T {
+    Unmanaged<T>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+}
+
+func releaseHandle<T: AnyObject>(_ handle: OpaquePointer?, as _: T.Type) {
+    guard let handle else { return }
+    Unmanaged<T>.fromOpaque(UnsafeRawPointer(handle)).release()
+}
+
+/// Validates an (index, is_output) pair against a model and returns the index as Int.
+func ioIndex(_ model: Model, isOutput: Int32, _ index: Int32, in function: StaticString) throws -> Int {
+    guard isOutput == 0 || isOutput == 1 else { throw DLInferError.invalid("\(function): is_output must be 0 or 1, got \(isOutput)") }
+    let count = isOutput == 1 ? model.outputs.count : model.inputs.count
+    guard index >= 0, Int(index) < count else {
+        throw DLInferError.invalid("\(function): \(isOutput == 1 ? "output" : "input") index \(index) is out of range: the model has \(count)")
+    }
+    return Int(index)
+}
+
+/// Writes a dtype, rank and dimensions (-1 for unknown) the way every shape query in the header describes.
+func writeType(_ type: ValueType, _ outDtype: UnsafeMutablePointer<Int32>, _ outRank: UnsafeMutablePointer<Int32>,
+               _ dims: UnsafeMutablePointer<Int64>?, _ dimsCap: Int32, in function: StaticString) throws {
+    guard dimsCap >= 0 else { throw DLInferError.invalid("\(function): dims_cap is negative (\(dimsCap))") }
+    guard dimsCap == 0 || dims != nil else { throw DLInferError.invalid("\(function): dims is NULL but dims_cap is \(dimsCap)") }
+    outDtype.pointee = type.dtype.rawValue
+    guard let shape = type.shape else { outRank.pointee = -1; return }
+    outRank.pointee = Int32(shape.count)
+    guard let dims else { return }
+    for (i, d) in shape.prefix(Int(dimsCap)).enumerated() { dims[i] = Int64(d.value ?? -1) }
+    if Int(dimsCap) < shape.count {
+        throw DLInferError(.bufferTooSmall, "\(function): the shape has rank \(shape.count) but dims_cap is \(dimsCap)")
+    }
+}

@@ -1,0 +1,112 @@
+import ArgumentParser
+import DLInferCore
+import DLInferEngine
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time a model on random inputs and print p50/p90/mean latency.",
+        discussion: """
+            Float inputs are uniform in [0, 1), integer inputs 0, bool inputs false. Symbolic dimensions are 1 \
+            unless --shape gives the input's full shape. A progress line is printed to stderr while a run lasts \
+            longer than a second.
+            """)
+
+    @Argument(help: "The ONNX model file.")
+    var model: String
+
+    @Option(help: "Timed iterations.")
+    var iters = 100
+
+    @Option(help: "Untimed iterations before timing (planning and caches warm up).")
+    var warmup = 10
+
+    @Option(help: ArgumentHelp("An input's full shape as NAME=D1xD2x...; repeat per input.", valueName: "name=1x3x224x224"))
+    var shape: [String] = []
+
+    @OptionGroup var deviceOptions: DeviceOptions
+
+    func validate() throws {
+        guard iters >= 1 else { throw ValidationError("--iters must be at least 1") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
+        _ = try parsedShapes()
+    }
+
+    private func parsedShapes() throws -> [String: [Int]] {
+        var out = [String: [Int]]()
+        for s in shape {
+            let parts = s.split(separator: "=", maxSplits: 1)
+            let dims = parts.count == 2 ? parts[1].split(separator: "x", omittingEmptySubsequences: false).map { Int($0) } : []
+            guard parts.count == 2, !dims.isEmpty, dims.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+                throw ValidationError("--shape '\(s)' is not NAME=D1xD2x... (e.g. input=1x3x224x224)")
+            }
+            out[String(parts[0])] = dims.map { $0! }
+        }
+        return out
+    }
+
+    func run() throws {
+        let m = try Model.load(path: model)
+        let session = try InferenceSession(model: m, options: deviceOptions.sessionOptions)
+        let shapes = try parsedShapes()
+        for name in shapes.keys where m.inputIndex(name) == nil {
+            throw DLInferError.invalid("--shape names '\(name)', but the model's inputs are \(m.inputs.map(\.name).joined(separator: ", "))")
+        }
+        var rng = SystemRandomNumberGenerator()
+        let inputs = try m.inputs.map { v -> Tensor in
+            let dims: [Int]
+            if let given = shapes[v.name] { dims = given } else {
+                guard let declared = v.type.shape else {
+                    throw DLInferError.invalid("the rank of input '\(v.name)' is unknown: give its shape with --shape \(v.name)=D1xD2x...")
+                }
+                dims = declared.map { $0.value ?? 1 }
+            }
+            let t = Tensor(dtype: v.type.dtype, shape: dims)
+            if v.type.dtype == .float32 { for i in 0..<t.count { t.floats[i] = Float.random(in: 0..<1, using: &rng) } }
+            if v.type.dtype == .float64 { for i in 0..<t.count { t.pointer(Double.self)[i] = Double.random(in: 0..<1, using: &rng) } }
+            return t
+        }
+        print("device: \(session.deviceName)\(session.deviceNote.map { " (\($0))" } ?? "")")
+        print("inputs: " + zip(m.inputs, inputs).map { "\($0.name)=\($1.shape.map(String.init).joined(separator: "x"))" }.joined(separator: " "))
+
+        let clock = ContinuousClock()
+        let start = clock.now
+        var lastProgress = start
+        let total = warmup + iters
+        var times = [Double]()
+        times.reserveCapacity(iters)
+        let tty = isatty(2) != 0
+        for i in 0..<total {
+            let t0 = clock.now
+            _ = try session.run(inputs)
+            let t1 = clock.now
+            if i >= warmup { times.append(milliseconds(t1 - t0)) }
+            if t1 - lastProgress > .seconds(1) {
+                lastProgress = t1
+                fputs("\(tty ? "\r" : "")  \(i + 1)/\(total) runs (\(i < warmup ? "warm-up" : "timed")), \(Int(milliseconds(t1 - start) / 1000)) s\(tty ? "" : "\n")", stderr)
+            }
+        }
+        if tty && lastProgress != start { fputs("\r\u{1B}[K", stderr) }
+        let sorted = times.sorted()
+        let mean = times.reduce(0, +) / Double(times.count)
+        print("runs: \(iters) timed after \(warmup) warm-up")
+        print("latency ms: p50 \(format(percentile(sorted, 0.5)))  p90 \(format(percentile(sorted, 0.9)))  mean \(format(mean))  min \(format(sorted.first!))  max \(format(sorted.last!))")
+    }
+
+    private func milliseconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+    }
+
+    /// Nearest-rank percentile of sorted values.
+    private func percentile(_ sorted: [Double], _ p: Double) -> Double {
+        sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
+    }
+
+    private func format(_ v: Double) -> String {
+        let r = (v * 1000).rounded() / 1000
+        return String(r)
+    }
+}

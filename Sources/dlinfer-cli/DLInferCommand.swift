@@ -1,0 +1,64 @@
+import ArgumentParser
+import DLInferCore
+import DLInferEngine
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Exit codes: 0 success, 1 a model or run error (message on stderr), 2 a usage error.
+@main
+struct DLInferCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dlinfer",
+        abstract: "Run ONNX models with dlinfer.",
+        discussion: """
+            Exit status: 0 on success, 1 when the model cannot be loaded or run (the reason is printed on stderr), \
+            2 on a usage error. The device is chosen by --device, else the DLINFER_DEVICE environment variable, \
+            else auto (the first OpenCL GPU, else the CPU).
+            """,
+        version: "\(Version.string)",
+        subcommands: [DevicesCommand.self, InfoCommand.self, RunCommand.self, BenchCommand.self])
+
+    func run() throws { throw ValidationError("a subcommand is required: devices, info, run or bench") }
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let e as DLInferError {
+            fputs("dlinfer: error: \(e.message)\n", stderr)
+            Glibc.exit(1)
+        } catch {
+            // Help and --version exit 0 through ArgumentParser; everything else it reports is a usage error.
+            if exitCode(for: error) == .success { exit(withError: error) }
+            fputs(fullMessage(for: error) + "\n", stderr)
+            Glibc.exit(2)
+        }
+    }
+}
+
+/// --device and --fallback, shared by the commands that create a session.
+struct DeviceOptions: ParsableArguments {
+    @Option(help: "Device: auto, cpu, opencl, opencl:N or opencl:NAME (default: $DLINFER_DEVICE, else auto).")
+    var device: String?
+
+    @Option(help: "When the requested device cannot be used: none (fail, the default) or cpu (run on the CPU).")
+    var fallback: String?
+
+    func validate() throws {
+        if let device { do { _ = try DeviceRequest(parsing: device) } catch let e as DLInferError { throw ValidationError(e.message) } }
+        if let fallback, fallback != "cpu", fallback != "none" { throw ValidationError("--fallback must be 'none' or 'cpu'") }
+    }
+
+    var sessionOptions: SessionOptions {
+        var o = SessionOptions()
+        o.device = device
+        o.fallbackToCPU = fallback == "cpu"
+        return o
+    }
+}
+
+func describe(_ type: ValueType) -> String {
+    guard let shape = type.shape else { return "\(type.dtype) [rank unknown]" }
+    return "\(type.dtype) [\(shape.map(\.description).joined(separator: ", "))]"
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import DLInferCore
+import DLInferEngine
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a model once on .npy inputs and write each output as OUTPUT_NAME.npy.",
+        discussion: "Inputs and outputs are NumPy .npy files in C order (fortran_order arrays are rejected).")
+
+    @Argument(help: "The ONNX model file.")
+    var model: String
+
+    @Option(name: [.short, .customLong("input")], help: ArgumentHelp("An input as NAME=FILE.npy; repeat for each model input.", valueName: "name=file.npy"))
+    var inputs: [String] = []
+
+    @Option(name: [.short, .customLong("output-dir")], help: ArgumentHelp("Folder for the outputs (created if missing).", valueName: "dir"))
+    var outputDir: String
+
+    @OptionGroup var deviceOptions: DeviceOptions
+
+    func validate() throws {
+        for i in inputs where i.split(separator: "=", maxSplits: 1).count != 2 {
+            throw ValidationError("--input '\(i)' is not NAME=FILE.npy")
+        }
+    }
+
+    func run() throws {
+        let m = try Model.load(path: model)
+        let session = try InferenceSession(model: m, options: deviceOptions.sessionOptions)
+        var named = [String: Tensor]()
+        for i in inputs {
+            let parts = i.split(separator: "=", maxSplits: 1).map(String.init)
+            guard named[parts[0]] == nil else { throw ValidationError("input '\(parts[0])' is given twice") }
+            named[parts[0]] = try NPY.read(path: parts[1])
+        }
+        let outs = try session.run(named)
+        do { try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true) } catch {
+            throw DLInferError(.io, "cannot create '\(outputDir)': \(error)")
+        }
+        for v in m.outputs {
+            // Output names may hold characters that are not valid in a file name.
+            let file = outputDir + "/" + String(v.name.map { $0 == "/" || $0 == "\0" ? "_" : $0 }) + ".npy"
+            let t = outs[v.name]!
+            try NPY.write(t, path: file)
+            print("\(v.name): \(t.dtype) [\(t.shape.map(String.init).joined(separator: ", "))] -> \(file)")
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import DLInferCore
+import DLInferEngine
+import DLInferONNX
+import Foundation
+import XCTest
+
+/// Runs real networks end to end against onnxruntime's outputs: the fixtures in Tests/Fixtures/models (written by
+/// tools/make_model_fixtures.py; README.md there lists each architecture and its ops) and the bundled digits example.
+/// Every output of every data set must match with rtol 1e-3, atol 1e-4. DLINFER_DEVICE picks the device.
+final class WholeModelTests: XCTestCase {
+    static let rtol = 1e-3, atol = 1e-4
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let fixturesDir = repoRoot.appendingPathComponent("Tests/Fixtures/models").path
+    /// Fixture folders with a test below; testEveryFixtureIsTested keeps this in step with the folder.
+    static let tested = ["resnet_basic", "mobilenet_v2", "squeezenet1_1", "bilstm_classifier", "gru_regressor", "crnn"]
+
+    func testResNetBasic() { check("resnet_basic") }
+    func testMobileNetV2() { check("mobilenet_v2") }
+    func testSqueezeNet11() { check("squeezenet1_1") }
+    func testBiLSTMClassifier() { check("bilstm_classifier") }
+    func testGRURegressor() { check("gru_regressor") }
+    func testCRNN() { check("crnn") }
+
+    func testEveryFixtureIsTested() throws {
+        let present = try FileManager.default.contentsOfDirectory(atPath: Self.fixturesDir)
+            .filter { FileManager.default.fileExists(atPath: Self.fixturesDir + "/" + $0 + "/model.onnx") }
+        let untested = Set(present).subtracting(Self.tested), missing = Set(Self.tested).subtracting(present)
+        XCTAssert(untested.isEmpty, "fixtures without a test (add them to WholeModelTests): \(untested.sorted())")
+        XCTAssert(missing.isEmpty, "fixtures tested but absent from \(Self.fixturesDir): \(missing.sorted())")
+    }
+
+    /// The example model users meet first: logits for the 360 held-out digits (one batch, then one image at a time
+    /// for a few, so the dynamic batch is re-planned) against onnxruntime's, and the accuracy README.md states.
+    func testDigitsExample() throws {
+        let root = Self.repoRoot.path
+        let images = try readNpy(root + "/examples/data/digits_test_images.npy")
+        let labels = try readNpy(root + "/examples/data/digits_test_labels.npy")
+        let want = try readNpy(root + "/examples/data/digits_test_logits_onnxruntime.npy")
+        guard let session = load(root + "/examples/models/digits_cnn.onnx", label: "digits_cnn",
+                                 ops: "Conv Flatten Gemm MaxPool Relu") else { return }
+        let n = images.shape[0]
+        let logits: Tensor
+        do { logits = try session.run([images])[0] } catch {
+            return XCTFail("digits_cnn: run failed: \(error)")
+        }
+        if let why = compare(logits, want, rtol: Self.rtol, atol: Self.atol) {
+            XCTFail("digits_cnn batch \(n): \(why)")
+        }
+        guard logits.shape == [n, 10] else { return }
+        let l = logits.floats, y = labels.buffer(Int64.self)
+        var correct = 0
+        for i in 0..<n {
+            var best = 0
+            for c in 1..<10 where l[i * 10 + c] > l[i * 10 + best] { best = c }
+            if Int64(best) == y[i] { correct += 1 }
+        }
+        print("digits_cnn: accuracy \(correct)/\(n)")
+        XCTAssertGreaterThanOrEqual(correct, 354, "digits_cnn: onnxruntime gets 355/\(n)")
+        for i in [0, 1, n - 1] {
+            let one = Tensor(dtype: .float32, shape: [1, 1, 8, 8])
+            one.raw.copyMemory(from: images.raw + i * 64 * 4, byteCount: 64 * 4)
+            let ref = Tensor(dtype: .float32, shape: [1, 10])
+            ref.raw.copyMemory(from: want.raw + i * 10 * 4, byteCount: 10 * 4)
+            do {
+                if let why = compare(try session.run([one])[0], ref, rtol: Self.rtol, atol: Self.atol) {
+                    XCTFail("digits_cnn image \(i) alone: \(why)")
+                }
+            } catch { XCTFail("digits_cnn image \(i) alone: run failed: \(error)") }
+        }
+    }
+
+    // MARK: - helpers
+
+    private func check(_ name: String) {
+        let dir = Self.fixturesDir + "/" + name
+        let ops = (try? String(contentsOfFile: dir + "/ops.txt", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown: no ops.txt"
+        guard let session = load(dir + "/model.onnx", label: name, ops: ops) else { return }
+        let sets = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
+            .filter { $0.hasPrefix("test_data_set_") }.sorted()
+        XCTAssertGreaterThanOrEqual(sets.count, 2, "\(name): expected at least two data sets in \(dir)")
+        for set in sets {
+            do {
+                let inputs = try readTensors(dir + "/" + set, "input")
+                let expected = try readTensors(dir + "/" + set, "output")
+                let shapes = inputs.map { "\($0.shape)" }.joined(separator: ", ")
+                let outs = try session.run(inputs)
+                XCTAssertEqual(outs.count, expected.count, "\(name) \(set): output count")
+                for (k, (got, want)) in zip(outs, expected).enumerated() {
+                    if let why = compare(got, want, rtol: Self.rtol, atol: Self.atol) {
+                        XCTFail("\(name) \(set) (inputs \(shapes)) output \(k) '\(session.model.outputs[k].name)': \(why)")
+                    }
+                }
+            } catch {
+                XCTFail("\(name) \(set): run failed: \(error)")
+            }
+        }
+    }
+
+    /// The session, or nil after recording why the model could not be loaded (with its op list, to see what is missing).
+    private func load(_ path: String, label: String, ops: String) -> InferenceSession? {
+        do {
+            return try InferenceSession(model: Model.load(path: path))
+        } catch {
+            XCTFail("\(label): rejected at load: \(error) (model ops: \(ops))")
+            return nil
+        }
+    }
+
+    private func readTensors(_ dir: String, _ kind: String) throws -> [Tensor] {
+        var out = [Tensor]()
+        while let data = FileManager.default.contents(atPath: "\(dir)/\(kind)_\(out.count).pb") {
+            out.append(try ONNXTensorFile.read([UInt8](data)).tensor)
+        }
+        if out.isEmpty { throw DLInferError.invalid("no \(kind)_0.pb in \(dir)") }
+        return out
+    }
+
+    /// Reads the .npy files the example ships (little-endian float32 or int64, C order); anything else is an error.
+    private func readNpy(_ path: String) throws -> Tensor {
+        guard let data = FileManager.default.contents(atPath: path) else { throw DLInferError(.notFound, "cannot read \(path)") }
+        let b = [UInt8](data)
+        guard b.count > 10, b[0] == 0x93, Array(b[1...5]) == Array("NUMPY".utf8) else {
+            throw DLInferError.invalid("\(path) is not a .npy file")
+        }
+        let (headerLen, start) = b[6] == 1 ? (Int(b[8]) | Int(b[9]) << 8, 10)
+            : (Int(b[8]) | Int(b[9]) << 8 | Int(b[10]) << 16 | Int(b[11]) << 24, 12)
+        guard start + headerLen <= b.count else { throw DLInferError.invalid("\(path): truncated header") }
+        let header = String(decoding: b[start..<(start + headerLen)], as: UTF8.self)
+        guard !header.contains("'fortran_order': True") else { throw DLInferError.invalid("\(path): Fortran order") }
+        let dtype: DType
+        if header.contains("'descr': '<f4'") { dtype = .float32 } else if header.contains("'descr': '<i8'") { dtype = .int64 } else {
+            throw DLInferError.invalid("\(path): only <f4 and <i8 are read: \(header)")
+        }
+        guard let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")") else {
+            throw DLInferError.invalid("\(path): no shape in \(header)")
+        }
+        let shape = header[open.upperBound..<close].split(separator: ",").compactMap {
+            Int($0.trimmingCharacters(in: .whitespaces))
+        }
+        let t = Tensor(dtype: dtype, shape: shape)
+        let body = start + headerLen
+        guard b.count - body == t.byteCount else {
+            throw DLInferError.invalid("\(path): \(b.count - body) data bytes, \(t.byteCount) expected for \(shape)")
+        }
+        b.withUnsafeBytes { t.raw.copyMemory(from: $0.baseAddress! + body, byteCount: t.byteCount) }
+        return t
+    }
+}

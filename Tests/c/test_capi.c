@@ -1,0 +1,425 @@
+/*
+ * Checks libdlinfer through its public header only: loading, running with dynamic shapes against onnxruntime's
+ * numbers (written by make_fixtures.py), and every documented error path, each of which must return its status
+ * with a non-empty message and leave the process running.
+ *
+ * Usage: test_capi FIXTURE_DIR
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "dlinfer.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int passed, failed;
+static const char* fixtures;
+
+static void check(int ok, const char* what, int line) {
+    if (ok) {
+        passed++;
+    } else {
+        failed++;
+        fprintf(stderr, "FAIL (line %d): %s\n", line, what);
+    }
+}
+#define CHECK(cond) check((cond) != 0, #cond, __LINE__)
+
+/* A call must return `want`; a failing one must also leave a non-empty message. */
+static void expect(dlinfer_status got, dlinfer_status want, const char* call, int line) {
+    const char* msg = dlinfer_last_error();
+    if (got != want) {
+        failed++;
+        fprintf(stderr, "FAIL (line %d): %s returned %s, expected %s; last error: %s\n", line, call,
+                dlinfer_status_name(got), dlinfer_status_name(want), msg);
+    } else if (want != DLINFER_OK && (msg == NULL || msg[0] == '\0')) {
+        failed++;
+        fprintf(stderr, "FAIL (line %d): %s returned %s with an empty message\n", line, call, dlinfer_status_name(got));
+    } else {
+        passed++;
+    }
+}
+#define EXPECT(call, want) expect((call), (want), #call, __LINE__)
+
+static char* path_of(const char* name) {
+    static char buf[4096];
+    snprintf(buf, sizeof buf, "%s/%s", fixtures, name);
+    return buf;
+}
+
+/* Reads a whole fixture file; the caller frees the result. Exits on failure: fixtures are a precondition. */
+static void* read_file(const char* name, size_t* size) {
+    FILE* f = fopen(path_of(name), "rb");
+    if (!f) {
+        fprintf(stderr, "cannot open fixture %s (run make_fixtures.py first)\n", path_of(name));
+        exit(2);
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    void* data = malloc(n > 0 ? (size_t)n : 1);
+    if (!data || fread(data, 1, (size_t)n, f) != (size_t)n) {
+        fprintf(stderr, "cannot read fixture %s\n", path_of(name));
+        exit(2);
+    }
+    fclose(f);
+    *size = (size_t)n;
+    return data;
+}
+
+static float* read_floats(int batch, const char* tensor, size_t expected_count) {
+    char name[64];
+    size_t size;
+    snprintf(name, sizeof name, "b%d.%s.bin", batch, tensor);
+    float* v = read_file(name, &size);
+    if (size != expected_count * sizeof(float)) {
+        fprintf(stderr, "fixture %s has %zu bytes, expected %zu\n", name, size, expected_count * sizeof(float));
+        exit(2);
+    }
+    return v;
+}
+
+static int close_to(const float* a, const float* b, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (fabsf(a[i] - b[i]) > 1e-5f + 1e-5f * fabsf(b[i])) {
+            fprintf(stderr, "  element %zu: got %.8g, expected %.8g\n", i, a[i], b[i]);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void test_library_info(void) {
+    CHECK((dlinfer_api_version() >> 16) == DLINFER_VERSION_MAJOR);
+    CHECK(dlinfer_api_version() == DLINFER_API_VERSION);
+    char want[32];
+    snprintf(want, sizeof want, "%d.%d.%d", DLINFER_VERSION_MAJOR, DLINFER_VERSION_MINOR, DLINFER_VERSION_PATCH);
+    CHECK(strncmp(dlinfer_version_string(), want, strlen(want)) == 0);
+
+    /* The header's codes and the library's names must agree. */
+    static const struct { dlinfer_status code; const char* name; } names[] = {
+        {DLINFER_OK, "DLINFER_OK"},
+        {DLINFER_ERR_INVALID_ARG, "DLINFER_ERR_INVALID_ARG"},
+        {DLINFER_ERR_NOT_FOUND, "DLINFER_ERR_NOT_FOUND"},
+        {DLINFER_ERR_IO, "DLINFER_ERR_IO"},
+        {DLINFER_ERR_MODEL_INVALID, "DLINFER_ERR_MODEL_INVALID"},
+        {DLINFER_ERR_UNSUPPORTED_OP, "DLINFER_ERR_UNSUPPORTED_OP"},
+        {DLINFER_ERR_SHAPE, "DLINFER_ERR_SHAPE"},
+        {DLINFER_ERR_DEVICE_UNAVAILABLE, "DLINFER_ERR_DEVICE_UNAVAILABLE"},
+        {DLINFER_ERR_DEVICE, "DLINFER_ERR_DEVICE"},
+        {DLINFER_ERR_OUT_OF_MEMORY, "DLINFER_ERR_OUT_OF_MEMORY"},
+        {DLINFER_ERR_CANCELLED, "DLINFER_ERR_CANCELLED"},
+        {DLINFER_ERR_BUFFER_TOO_SMALL, "DLINFER_ERR_BUFFER_TOO_SMALL"},
+        {DLINFER_ERR_INTERNAL, "DLINFER_ERR_INTERNAL"},
+        {12345, "DLINFER_ERR_UNKNOWN"},
+        {-1, "DLINFER_ERR_UNKNOWN"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        CHECK(strcmp(dlinfer_status_name(names[i].code), names[i].name) == 0);
+    }
+}
+
+static void test_devices(void) {
+    int32_t count = 0, kind = 0, index = -1;
+    const char* name = NULL;
+    EXPECT(dlinfer_device_count(&count), DLINFER_OK);
+    CHECK(count >= 1);
+    EXPECT(dlinfer_device_info(0, &kind, &name), DLINFER_OK);
+    CHECK(kind == DLINFER_DEVICE_CPU);
+    CHECK(name != NULL && name[0] != '\0');
+    EXPECT(dlinfer_device_info(count, &kind, &name), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_device_info(-1, &kind, &name), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_device_info(0, NULL, &name), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_device_info(0, &kind, NULL), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_device_count(NULL), DLINFER_ERR_INVALID_ARG);
+
+    /* Precedence: the option beats DLINFER_DEVICE, which beats auto. */
+    dlinfer_options* o = NULL;
+    EXPECT(dlinfer_options_create(&o), DLINFER_OK);
+    setenv("DLINFER_DEVICE", "opencl", 1);
+    EXPECT(dlinfer_resolve_device(NULL, &kind, &index), DLINFER_ERR_DEVICE_UNAVAILABLE);
+    EXPECT(dlinfer_options_set(o, "device", "cpu"), DLINFER_OK);
+    EXPECT(dlinfer_resolve_device(o, &kind, &index), DLINFER_OK);
+    CHECK(kind == DLINFER_DEVICE_CPU && index == 0);
+    setenv("DLINFER_DEVICE", "tpu", 1);
+    EXPECT(dlinfer_resolve_device(NULL, &kind, &index), DLINFER_ERR_INVALID_ARG);
+    unsetenv("DLINFER_DEVICE");
+    EXPECT(dlinfer_resolve_device(NULL, &kind, &index), DLINFER_OK);
+    EXPECT(dlinfer_resolve_device(NULL, NULL, &index), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_resolve_device(NULL, &kind, NULL), DLINFER_ERR_INVALID_ARG);
+    dlinfer_options_destroy(o);
+}
+
+static void test_options(void) {
+    dlinfer_options* o = NULL;
+    EXPECT(dlinfer_options_create(NULL), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_options_create(&o), DLINFER_OK);
+    EXPECT(dlinfer_options_set(o, "device", "cpu"), DLINFER_OK);
+    EXPECT(dlinfer_options_set(o, "fallback", "cpu"), DLINFER_OK);
+    EXPECT(dlinfer_options_set(o, "fallback", "maybe"), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_options_set(o, "no_such_key", "1"), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_options_set(o, NULL, "cpu"), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_options_set(o, "device", NULL), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_options_set(NULL, "device", "cpu"), DLINFER_ERR_INVALID_ARG);
+    dlinfer_options_destroy(o);
+    dlinfer_options_destroy(NULL);
+}
+
+static void test_load_errors(void) {
+    dlinfer_model* m = NULL;
+    size_t size;
+    EXPECT(dlinfer_model_load_file(path_of("no_such_model.onnx"), &m), DLINFER_ERR_NOT_FOUND);
+    EXPECT(dlinfer_model_load_file(path_of("truncated.onnx"), &m), DLINFER_ERR_MODEL_INVALID);
+    EXPECT(dlinfer_model_load_file(path_of("garbage.onnx"), &m), DLINFER_ERR_MODEL_INVALID);
+    EXPECT(dlinfer_model_load_file(path_of("unsupported.onnx"), &m), DLINFER_ERR_UNSUPPORTED_OP);
+    CHECK(strstr(dlinfer_last_error(), "Einsum") != NULL);
+    EXPECT(dlinfer_model_load_file(NULL, &m), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_model_load_file(path_of("addmul.onnx"), NULL), DLINFER_ERR_INVALID_ARG);
+    CHECK(m == NULL);
+
+    void* garbage = read_file("garbage.onnx", &size);
+    EXPECT(dlinfer_model_load_buffer(garbage, size, &m), DLINFER_ERR_MODEL_INVALID);
+    EXPECT(dlinfer_model_load_buffer(garbage, 0, &m), DLINFER_ERR_MODEL_INVALID);
+    EXPECT(dlinfer_model_load_buffer(NULL, size, &m), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_model_load_buffer(garbage, size, NULL), DLINFER_ERR_INVALID_ARG);
+    free(garbage);
+    void* truncated = read_file("truncated.onnx", &size);
+    EXPECT(dlinfer_model_load_buffer(truncated, size, &m), DLINFER_ERR_MODEL_INVALID);
+    free(truncated);
+    CHECK(m == NULL);
+    dlinfer_model_release(NULL);
+}
+
+static void test_model_info(dlinfer_model* m) {
+    int32_t n_in = 0, n_out = 0, index = -1, dtype = 0, rank = 0;
+    int64_t dims[4] = {0, 0, 0, 0};
+    const char* name = NULL;
+    EXPECT(dlinfer_model_io_count(m, &n_in, &n_out), DLINFER_OK);
+    CHECK(n_in == 2 && n_out == 2);
+    EXPECT(dlinfer_model_io_count(m, NULL, &n_out), DLINFER_OK);
+    EXPECT(dlinfer_model_io_count(m, NULL, NULL), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_model_io_count(NULL, &n_in, &n_out), DLINFER_ERR_INVALID_ARG);
+
+    EXPECT(dlinfer_model_io_name(m, 0, 1, &name), DLINFER_OK);
+    CHECK(name && strcmp(name, "y") == 0);
+    EXPECT(dlinfer_model_io_name(m, 1, 1, &name), DLINFER_OK);
+    CHECK(name && strcmp(name, "r") == 0);
+    EXPECT(dlinfer_model_io_name(m, 0, 2, &name), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_model_io_name(m, 2, 0, &name), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_model_io_name(m, 0, 0, NULL), DLINFER_ERR_INVALID_ARG);
+
+    EXPECT(dlinfer_model_io_index(m, 0, "y", &index), DLINFER_OK);
+    CHECK(index == 1);
+    EXPECT(dlinfer_model_io_index(m, 1, "z", &index), DLINFER_OK);
+    CHECK(index == 0);
+    EXPECT(dlinfer_model_io_index(m, 0, "z", &index), DLINFER_ERR_NOT_FOUND);
+    EXPECT(dlinfer_model_io_index(m, 0, "nope", &index), DLINFER_ERR_NOT_FOUND);
+    CHECK(strstr(dlinfer_last_error(), "nope") != NULL);
+    EXPECT(dlinfer_model_io_index(m, 0, NULL, &index), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_model_io_index(m, 0, "x", NULL), DLINFER_ERR_INVALID_ARG);
+
+    EXPECT(dlinfer_model_io_type(m, 0, 0, &dtype, &rank, NULL, 0), DLINFER_OK);
+    CHECK(dtype == DLINFER_DTYPE_FLOAT32 && rank == 2);
+    EXPECT(dlinfer_model_io_type(m, 0, 0, &dtype, &rank, dims, 4), DLINFER_OK);
+    CHECK(dims[0] == -1 && dims[1] == 3);
+    EXPECT(dlinfer_model_io_type(m, 1, 1, &dtype, &rank, dims, 1), DLINFER_ERR_BUFFER_TOO_SMALL);
+    EXPECT(dlinfer_model_io_type(m, 0, 0, &dtype, &rank, NULL, 2), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_model_io_type(m, 0, 0, &dtype, &rank, dims, -1), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_model_io_type(m, 0, 9, &dtype, &rank, dims, 4), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_model_io_type(m, 0, 0, NULL, &rank, dims, 4), DLINFER_ERR_INVALID_ARG);
+}
+
+/* Sets (or binds) x and y for `batch`, runs, and compares both outputs with onnxruntime's. */
+static void run_batch(dlinfer_session* s, int batch, int bind_x) {
+    size_t n = (size_t)batch * 3;
+    float* x = read_floats(batch, "x", n);
+    float* y = read_floats(batch, "y", n);
+    float* z_ref = read_floats(batch, "z", n);
+    float* r_ref = read_floats(batch, "r", n);
+    int64_t dims[2] = {batch, 3};
+    if (bind_x) {
+        EXPECT(dlinfer_session_bind_input(s, 0, DLINFER_DTYPE_FLOAT32, dims, 2, x, n * sizeof(float)), DLINFER_OK);
+    } else {
+        EXPECT(dlinfer_session_set_input(s, 0, DLINFER_DTYPE_FLOAT32, dims, 2, x, n * sizeof(float)), DLINFER_OK);
+    }
+    EXPECT(dlinfer_session_set_input(s, 1, DLINFER_DTYPE_FLOAT32, dims, 2, y, n * sizeof(float)), DLINFER_OK);
+    EXPECT(dlinfer_session_run(s), DLINFER_OK);
+
+    int32_t dtype = 0, rank = 0;
+    int64_t out_dims[2] = {0, 0};
+    float* got = calloc(n, sizeof(float));
+    EXPECT(dlinfer_session_output_type(s, 0, &dtype, &rank, out_dims, 2), DLINFER_OK);
+    CHECK(dtype == DLINFER_DTYPE_FLOAT32 && rank == 2 && out_dims[0] == batch && out_dims[1] == 3);
+    EXPECT(dlinfer_session_copy_output(s, 0, got, n * sizeof(float)), DLINFER_OK);
+    CHECK(close_to(got, z_ref, n));
+    EXPECT(dlinfer_session_copy_output(s, 1, got, n * sizeof(float)), DLINFER_OK);
+    CHECK(close_to(got, r_ref, n));
+    free(got);
+    free(x);
+    free(y);
+    free(z_ref);
+    free(r_ref);
+}
+
+static void test_input_errors(dlinfer_session* s) {
+    float buf[30] = {0};
+    int64_t dims[2] = {2, 3};
+    int64_t wide[2] = {2, 4};
+    int64_t flat[1] = {6};
+    int64_t neg[2] = {-2, 3};
+    int64_t huge[2] = {INT64_MAX / 2, 3};
+    const size_t six = 6 * sizeof(float);
+    EXPECT(dlinfer_session_set_input(s, 0, DLINFER_DTYPE_INT64, dims, 2, buf, 6 * sizeof(int64_t)), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_set_input(s, 0, DLINFER_DTYPE_FLOAT32, flat, 1, buf, six), DLINFER_ERR_SHAPE);
+    EXPECT(dlinfer_session_set_input(s, 0, DLINFER_DTYPE_FLOAT32, wide, 2, buf, 8 * sizeof(float)), DLINFER_ERR_SHAPE);
+    EXPECT(dlinfer_session_set_input(s, 0, DLINFER_DTYPE_FLOAT32, dims, 2, buf, six - 1), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_set_input(s, 0, DLINFER_DTYPE_FLOAT32, neg, 2, buf, six), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_set_input(s, 0, DLINFER_DTYPE_FLOAT32, huge, 2, buf, six), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_set_input(s, 0, 99, dims, 2, buf, six), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_set_input(s, 0, 8 /* string */, dims, 2, buf, six), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_set_input(s, 2, DLINFER_DTYPE_FLOAT32, dims, 2, buf, six), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_set_input(s, -1, DLINFER_DTYPE_FLOAT32, dims, 2, buf, six), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_set_input(s, 0, DLINFER_DTYPE_FLOAT32, NULL, 2, buf, six), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_set_input(s, 0, DLINFER_DTYPE_FLOAT32, dims, -1, buf, six), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_set_input(s, 0, DLINFER_DTYPE_FLOAT32, dims, 2, NULL, six), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_set_input(NULL, 0, DLINFER_DTYPE_FLOAT32, dims, 2, buf, six), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_bind_input(s, 0, DLINFER_DTYPE_FLOAT32, flat, 1, buf, six), DLINFER_ERR_SHAPE);
+    EXPECT(dlinfer_session_bind_input(s, 0, DLINFER_DTYPE_FLOAT32, dims, 2, (char*)buf + 1, six), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_bind_input(s, 0, DLINFER_DTYPE_FLOAT32, dims, 2, NULL, six), DLINFER_ERR_INVALID_ARG);
+}
+
+static void test_session(dlinfer_model* m) {
+    dlinfer_session* s = NULL;
+    dlinfer_options* o = NULL;
+    EXPECT(dlinfer_options_create(&o), DLINFER_OK);
+
+    /* An unavailable device is an error unless fallback was asked for. */
+    EXPECT(dlinfer_options_set(o, "device", "opencl"), DLINFER_OK);
+    EXPECT(dlinfer_session_create(m, o, &s), DLINFER_ERR_DEVICE_UNAVAILABLE);
+    EXPECT(dlinfer_options_set(o, "device", "gpu please"), DLINFER_OK);
+    EXPECT(dlinfer_session_create(m, o, &s), DLINFER_ERR_INVALID_ARG);
+    CHECK(s == NULL);
+    EXPECT(dlinfer_options_set(o, "device", "opencl:0"), DLINFER_OK);
+    EXPECT(dlinfer_options_set(o, "fallback", "cpu"), DLINFER_OK);
+    EXPECT(dlinfer_session_create(NULL, o, &s), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_create(m, o, NULL), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_create(m, o, &s), DLINFER_OK);
+    dlinfer_options_destroy(o);
+    /* The session keeps the model alive. */
+    dlinfer_model_release(m);
+
+    int32_t kind = 0, index = -1, cpu_nodes = -1;
+    const char* name = NULL;
+    EXPECT(dlinfer_session_device(s, &kind, &index, &cpu_nodes), DLINFER_OK);
+    CHECK(kind == DLINFER_DEVICE_CPU && index == 0 && cpu_nodes > 0);
+    EXPECT(dlinfer_session_device(s, NULL, &index, &cpu_nodes), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_device(NULL, &kind, &index, &cpu_nodes), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_device_name(s, &name), DLINFER_OK);
+    CHECK(name && strcmp(name, "cpu") == 0);
+    EXPECT(dlinfer_session_device_name(s, NULL), DLINFER_ERR_INVALID_ARG);
+
+    /* Nothing to read or run yet. */
+    int32_t dtype, rank;
+    int64_t dims[2];
+    float out[15];
+    EXPECT(dlinfer_session_output_type(s, 0, &dtype, &rank, dims, 2), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_copy_output(s, 0, out, sizeof out), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_run(s), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_run(NULL), DLINFER_ERR_INVALID_ARG);
+
+    test_input_errors(s);
+
+    /* Dynamic batch: new shapes re-plan implicitly, an old one reuses its plan. */
+    run_batch(s, 2, 0);
+    run_batch(s, 5, 1);
+    run_batch(s, 1, 0);
+    run_batch(s, 2, 0);
+
+    EXPECT(dlinfer_session_output_type(s, 2, &dtype, &rank, dims, 2), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_output_type(s, 0, &dtype, &rank, dims, 1), DLINFER_ERR_BUFFER_TOO_SMALL);
+    EXPECT(dlinfer_session_output_type(s, 0, NULL, &rank, dims, 2), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_copy_output(s, 0, out, 6 * sizeof(float) - 1), DLINFER_ERR_BUFFER_TOO_SMALL);
+    EXPECT(dlinfer_session_copy_output(s, 0, NULL, 6 * sizeof(float)), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_copy_output(s, -1, out, sizeof out), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_copy_output(NULL, 0, out, sizeof out), DLINFER_ERR_INVALID_ARG);
+
+    /* A bound input serves one run only. */
+    float x[6] = {1, 2, 3, 4, 5, 6};
+    int64_t d23[2] = {2, 3};
+    EXPECT(dlinfer_session_bind_input(s, 0, DLINFER_DTYPE_FLOAT32, d23, 2, x, sizeof x), DLINFER_OK);
+    EXPECT(dlinfer_session_run(s), DLINFER_OK);
+    EXPECT(dlinfer_session_run(s), DLINFER_ERR_INVALID_ARG);
+    CHECK(strstr(dlinfer_last_error(), "'x'") != NULL);
+
+    /* Inputs whose batch sizes disagree fail at run, and leave no stale outputs behind. */
+    float y5[15] = {0};
+    int64_t d53[2] = {5, 3};
+    EXPECT(dlinfer_session_set_input(s, 0, DLINFER_DTYPE_FLOAT32, d23, 2, x, sizeof x), DLINFER_OK);
+    EXPECT(dlinfer_session_set_input(s, 1, DLINFER_DTYPE_FLOAT32, d53, 2, y5, sizeof y5), DLINFER_OK);
+    EXPECT(dlinfer_session_run(s), DLINFER_ERR_SHAPE);
+    EXPECT(dlinfer_session_copy_output(s, 0, out, sizeof out), DLINFER_ERR_INVALID_ARG);
+
+    EXPECT(dlinfer_session_cancel(s), DLINFER_OK);
+    EXPECT(dlinfer_session_cancel(NULL), DLINFER_ERR_INVALID_ARG);
+    dlinfer_session_destroy(s);
+    dlinfer_session_destroy(NULL);
+}
+
+static void* other_thread(void* arg) {
+    (void)arg;
+    /* Each thread has its own last error: this one has not failed yet. */
+    int ok = dlinfer_last_error()[0] == '\0';
+    int32_t count;
+    ok = ok && dlinfer_device_count(NULL) == DLINFER_ERR_INVALID_ARG && dlinfer_last_error()[0] != '\0';
+    ok = ok && dlinfer_device_count(&count) == DLINFER_OK;
+    return ok ? arg : (void*)&passed;
+}
+
+static void test_thread_local_error(void) {
+    pthread_t t;
+    void* result = &failed;
+    EXPECT(dlinfer_device_count(NULL), DLINFER_ERR_INVALID_ARG);
+    CHECK(pthread_create(&t, NULL, other_thread, NULL) == 0);
+    CHECK(pthread_join(t, &result) == 0);
+    CHECK(result == NULL);
+}
+
+int main(int argc, char** argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s FIXTURE_DIR\n", argv[0]);
+        return 2;
+    }
+    fixtures = argv[1];
+    unsetenv("DLINFER_DEVICE");
+    CHECK(dlinfer_last_error()[0] == '\0');
+
+    test_library_info();
+    test_devices();
+    test_options();
+    test_load_errors();
+
+    dlinfer_model* m = NULL;
+    EXPECT(dlinfer_model_load_file(path_of("addmul.onnx"), &m), DLINFER_OK);
+    if (m) {
+        test_model_info(m);
+        test_session(m); /* releases m */
+    }
+
+    /* The same model from memory. */
+    size_t size;
+    void* bytes = read_file("addmul.onnx", &size);
+    dlinfer_session* s = NULL;
+    EXPECT(dlinfer_model_load_buffer(bytes, size, &m), DLINFER_OK);
+    free(bytes);
+    EXPECT(dlinfer_session_create(m, NULL, &s), DLINFER_OK);
+    dlinfer_model_release(m);
+    if (s) run_batch(s, 5, 0);
+    dlinfer_session_destroy(s);
+
+    test_thread_local_error();
+
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

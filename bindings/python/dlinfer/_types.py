@@ -1,0 +1,25 @@
+"""dlinfer dtype codes (ONNX TensorProto numbering) and their numpy and onnxruntime-style names."""
+import numpy as np
+
+# code: (numpy dtype, onnxruntime type string)
+DTYPES = {
+    1: (np.dtype(np.float32), "tensor(float)"),
+    2: (np.dtype(np.uint8), "tensor(uint8)"),
+    3: (np.dtype(np.int8), "tensor(int8)"),
+    4: (np.dtype(np.uint16), "tensor(uint16)"),
+    5: (np.dtype(np.int16), "tensor(int16)"),
+    6: (np.dtype(np.int32), "tensor(int32)"),
+    7: (np.dtype(np.int64), "tensor(int64)"),
+    9: (np.dtype(np.bool_), "tensor(bool)"),
+    10: (np.dtype(np.float16), "tensor(float16)"),
+    11: (np.dtype(np.float64), "tensor(double)"),
+    12: (np.dtype(np.uint32), "tensor(uint32)"),
+    13: (np.dtype(np.uint64), "tensor(uint64)"),
+}
+
+CODES = {dt: code for code, (dt, _) in DTYPES.items()}
+
+
+def code_of(dtype):
+    """The dtype code for a numpy dtype of native byte order, or None if dlinfer has no such type."""
+    return CODES.get(np.dtype(dtype).newbyteorder("="))

@@ -1,0 +1,93 @@
+"""The dlinfer CLI: run against onnxruntime through .npy files written and read by numpy, exit codes, help.
+The binary is $DLINFER_CLI, else the repository's debug build, else `dlinfer` on PATH."""
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import reference
+
+REPO_BUILD = os.path.join(os.path.dirname(__file__), "..", "..", "..", ".build", "debug", "dlinfer-cli")
+CLI = os.environ.get("DLINFER_CLI") or (REPO_BUILD if os.path.exists(REPO_BUILD) else shutil.which("dlinfer"))
+pytestmark = pytest.mark.skipif(CLI is None, reason="no dlinfer CLI found (set DLINFER_CLI)")
+
+
+def cli(*args):
+    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_run_writes_onnxruntime_numbers(tmp_path, save, activations_model, rng):
+    model = save(activations_model)
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    r = cli("run", model, "-i", f"x={tmp_path / 'x.npy'}", "-o", str(tmp_path / "out"), "--device", "cpu")
+    assert r.returncode == 0, r.stderr
+    for name, want in zip(["y", "z"], reference(activations_model, {"x": x})):
+        got = np.load(tmp_path / "out" / f"{name}.npy")
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float64, np.int32])
+def test_npy_round_trip_dtypes(tmp_path, save, dtype):
+    from onnx import TensorProto, helper
+    from conftest import make_model, tensor
+    onnx_type = {np.int64: TensorProto.INT64, np.float64: TensorProto.DOUBLE, np.int32: TensorProto.INT32}[dtype]
+    model = make_model([helper.make_node("Add", ["a", "a"], ["b"])], [tensor("a", onnx_type, [2, 2, 3])],
+                       [tensor("b", onnx_type, [2, 2, 3])])
+    a = np.arange(12, dtype=dtype).reshape(2, 2, 3) - 5
+    np.save(tmp_path / "a.npy", a)
+    r = cli("run", save(model), "-i", f"a={tmp_path / 'a.npy'}", "-o", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "b.npy"), a + a)
+
+
+def test_run_errors_exit_1_with_message(tmp_path, save, activations_model):
+    model = save(activations_model)
+    np.save(tmp_path / "f.npy", np.asfortranarray(np.zeros((2, 3, 4), np.float32)))
+    np.save(tmp_path / "d.npy", np.zeros((2, 3, 4), np.float64))
+    for args, text in [
+        (["-i", f"x={tmp_path / 'f.npy'}"], "fortran_order"),
+        (["-i", f"x={tmp_path / 'd.npy'}"], "float32"),
+        (["-i", f"x={tmp_path / 'missing.npy'}"], "missing.npy"),
+        ([], "'x' was not given"),
+    ]:
+        r = cli("run", model, *args, "-o", str(tmp_path / "out"))
+        assert r.returncode == 1, (args, r.stderr)
+        assert text in r.stderr
+    r = cli("info", str(tmp_path / "nope.onnx"))
+    assert r.returncode == 1 and "does not exist" in r.stderr
+
+
+def test_usage_errors_exit_2(save, activations_model):
+    model = save(activations_model)
+    for args in (["run", model, "-i", "x.npy", "-o", "out"], ["run", model], ["bench", model, "--iters", "0"],
+                 ["bench", model, "--shape", "x=2by3"], ["info", model, "--device", "tpu"], ["frobnicate"], []):
+        r = cli(*args)
+        assert r.returncode == 2, (args, r.returncode, r.stderr)
+        assert r.stderr
+
+
+def test_info_lists_io_ops_and_placement(save, activations_model):
+    r = cli("info", save(activations_model), "--device", "cpu")
+    assert r.returncode == 0, r.stderr
+    assert "x: float32 [batch, seq, 4]" in r.stdout
+    assert "Sigmoid: 1" in r.stdout
+    assert "placement (6 of 6 nodes on the CPU)" in r.stdout
+
+
+def test_bench_and_devices(save, activations_model):
+    r = cli("bench", save(activations_model), "--iters", "5", "--warmup", "1", "--shape", "x=2x3x4")
+    assert r.returncode == 0, r.stderr
+    assert "p50" in r.stdout and "p90" in r.stdout and "mean" in r.stdout
+    r = cli("devices")
+    assert r.returncode == 0 and "cpu" in r.stdout
+
+
+def test_help_and_version():
+    for args in (["--help"], ["run", "--help"], ["bench", "--help"], ["info", "--help"], ["devices", "--help"]):
+        r = cli(*args)
+        assert r.returncode == 0 and "USAGE" in r.stdout
+    assert cli("--version").stdout.strip() == "1.0.0"

@@ -1,0 +1,160 @@
+"""dlinfer's Python package against onnxruntime on small models built here."""
+import numpy as np
+import pytest
+from onnx import TensorProto, helper
+
+import dlinfer
+from conftest import make_model, reference, tensor
+
+
+def test_matches_onnxruntime(save, activations_model, rng):
+    s = dlinfer.InferenceSession(save(activations_model), device="cpu")
+    x = rng.standard_normal((2, 5, 4)).astype(np.float32)
+    got = s.run(None, {"x": x})
+    want = reference(activations_model, {"x": x})
+    assert len(got) == 2
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-6)
+
+
+def test_dynamic_batch_and_sequence_through_one_session(save, activations_model, rng):
+    s = dlinfer.InferenceSession(save(activations_model))
+    for shape in [(1, 1, 4), (3, 7, 4), (2, 5, 4), (1, 1, 4), (8, 33, 4), (0, 3, 4)]:
+        x = rng.standard_normal(shape).astype(np.float32)
+        y, z = s.run(["y", "z"], {"x": x})
+        ry, rz = reference(activations_model, {"x": x})
+        assert y.shape == shape and z.shape == shape
+        np.testing.assert_allclose(y, ry, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(z, rz, rtol=1e-6, atol=1e-6)
+
+
+def test_output_names_select_and_order(save, activations_model, rng):
+    s = dlinfer.InferenceSession(save(activations_model))
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    z_only = s.run(["z"], {"x": x})
+    assert len(z_only) == 1
+    np.testing.assert_allclose(z_only[0], reference(activations_model, {"x": x}, ["z"])[0], rtol=1e-6)
+    z, y = s.run(["z", "y"], {"x": x})
+    np.testing.assert_allclose(y, reference(activations_model, {"x": x}, ["y"])[0], rtol=1e-6, atol=1e-6)
+
+
+def test_io_metadata(save, activations_model):
+    s = dlinfer.InferenceSession(save(activations_model))
+    (x,) = s.get_inputs()
+    assert x.name == "x" and x.shape == [None, None, 4] and x.type == "tensor(float)" and x.dtype == np.float32
+    assert [o.name for o in s.get_outputs()] == ["y", "z"]
+    assert all(o.shape == [None, None, 4] for o in s.get_outputs())
+
+
+@pytest.mark.parametrize("layout", ["transposed", "strided", "fortran", "big_endian", "list"])
+def test_non_contiguous_inputs(save, rng, layout):
+    f = TensorProto.FLOAT
+    model = make_model([helper.make_node("Mul", ["a", "b"], ["c"])],
+                       [tensor("a", f, [3, 4]), tensor("b", f, [3, 4])], [tensor("c", f, [3, 4])])
+    s = dlinfer.InferenceSession(save(model))
+    base = rng.standard_normal((8, 9)).astype(np.float32)
+    a = {
+        "transposed": base[:4, :3].T,
+        "strided": base[::2, ::2][:3, :4],
+        "fortran": np.asfortranarray(base[:3, :4]),
+        "big_endian": base[:3, :4].astype(">f4"),
+        "list": base[:3, :4].tolist(),
+    }[layout]
+    b = rng.standard_normal((3, 4)).astype(np.float32)
+    (c,) = s.run(None, {"a": a, "b": b})
+    np.testing.assert_allclose(c, np.asarray(a, dtype=np.float32) * b, rtol=1e-6)
+    np.testing.assert_allclose(c, reference(model, {"a": np.ascontiguousarray(a, dtype=np.float32), "b": b})[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("np_type,onnx_type", [(np.int64, TensorProto.INT64), (np.int32, TensorProto.INT32),
+                                               (np.float64, TensorProto.DOUBLE)])
+def test_other_dtypes(save, rng, np_type, onnx_type):
+    model = make_model([helper.make_node("Add", ["a", "b"], ["s"]), helper.make_node("Mul", ["s", "a"], ["c"])],
+                       [tensor("a", onnx_type, ["n"]), tensor("b", onnx_type, [1])], [tensor("c", onnx_type, ["n"])])
+    s = dlinfer.InferenceSession(save(model))
+    assert s.get_inputs()[0].dtype == np_type
+    a = (rng.standard_normal(7) * 100).astype(np_type)
+    b = np.array([3], dtype=np_type)
+    (c,) = s.run(None, {"a": a, "b": b})
+    (want,) = reference(model, {"a": a, "b": b})
+    assert c.dtype == want.dtype
+    np.testing.assert_allclose(c, want, rtol=1e-12)
+
+
+def test_outputs_do_not_alias_inputs(save):
+    # A graph input fed straight to an output: the output must be a copy, not a view of the caller's array.
+    f = TensorProto.FLOAT
+    model = make_model([helper.make_node("Identity", ["x"], ["y"])], [tensor("x", f, [3])], [tensor("y", f, [3])])
+    s = dlinfer.InferenceSession(save(model))
+    x = np.array([1, 2, 3], dtype=np.float32)
+    (y,) = s.run(None, {"x": x})
+    x[:] = 0
+    np.testing.assert_array_equal(y, [1, 2, 3])
+
+
+def test_load_from_bytes(activations_model, rng):
+    s = dlinfer.InferenceSession(activations_model.SerializeToString())
+    x = rng.standard_normal((1, 2, 4)).astype(np.float32)
+    np.testing.assert_allclose(s.run(["z"], {"x": x})[0], reference(activations_model, {"x": x}, ["z"])[0])
+
+
+def test_device_queries(save, activations_model):
+    s = dlinfer.InferenceSession(save(activations_model), device="cpu")
+    assert s.device == "cpu"
+    assert s.cpu_node_count == 6
+    assert dlinfer.get_device() == "CPU"
+    devices = dlinfer.devices()
+    assert devices[0].index == 0 and devices[0].kind == "cpu"
+    assert dlinfer.library_version() == dlinfer.__version__
+
+
+def expect_error(status, fn, *args, **kwargs):
+    with pytest.raises(dlinfer.Error) as info:
+        fn(*args, **kwargs)
+    assert info.value.status == status, str(info.value)
+    assert info.value.message
+    return info.value
+
+
+def test_load_errors(tmp_path, save):
+    expect_error(2, dlinfer.InferenceSession, str(tmp_path / "missing.onnx"))
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(np.random.default_rng(0).integers(0, 256, 300, dtype=np.uint8).tobytes())
+    expect_error(4, dlinfer.InferenceSession, str(garbage))
+    expect_error(4, dlinfer.InferenceSession, b"")
+    f = TensorProto.FLOAT
+    einsum = make_model([helper.make_node("Einsum", ["a"], ["b"], equation="ii->i")],
+                        [tensor("a", f, [2, 2])], [tensor("b", f, [2])])
+    e = expect_error(5, dlinfer.InferenceSession, save(einsum))
+    assert "Einsum" in e.message
+    assert e.status_name == "DLINFER_ERR_UNSUPPORTED_OP"
+
+
+def test_run_errors(save, activations_model):
+    s = dlinfer.InferenceSession(save(activations_model))
+    good = np.zeros((1, 2, 4), np.float32)
+    expect_error(2, s.run, None, {"x": good, "nope": good})
+    expect_error(1, s.run, None, {})
+    expect_error(2, s.run, ["nope"], {"x": good})
+    expect_error(1, s.run, None, {"x": good.astype(np.float64)})
+    expect_error(6, s.run, None, {"x": np.zeros((2, 4), np.float32)})
+    expect_error(6, s.run, None, {"x": np.zeros((1, 2, 5), np.float32)})
+    expect_error(1, s.run, None, {"x": np.zeros((1, 2, 4), np.complex64)})
+    # The session still works after every failure.
+    assert s.run(["z"], {"x": good})[0].shape == (1, 2, 4)
+
+
+def test_device_selection(save, activations_model, monkeypatch):
+    path = save(activations_model)
+    expect_error(1, dlinfer.InferenceSession, path, device="tpu")
+    expect_error(1, dlinfer.InferenceSession, path, fallback="sometimes")
+    e = expect_error(7, dlinfer.InferenceSession, path, device="opencl")
+    assert "fallback" in e.message
+    assert dlinfer.InferenceSession(path, device="opencl", fallback="cpu").device == "cpu"
+    # DLINFER_DEVICE applies when no device is given, and an explicit device overrides it.
+    monkeypatch.setenv("DLINFER_DEVICE", "opencl")
+    expect_error(7, dlinfer.InferenceSession, path)
+    expect_error(7, dlinfer.get_device)
+    assert dlinfer.InferenceSession(path, device="cpu").device == "cpu"
+    assert dlinfer.get_device(device="cpu") == "CPU"
