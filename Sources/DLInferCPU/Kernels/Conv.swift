@@ -17,8 +17,8 @@ func tileWidth(rows: Int, columns: Int) -> Int {
 }
 
 /// Conv, chosen by shape: depthwise 2-D convolutions run a direct kernel; 1x1 stride-1 unpadded ones are one GEMM
-/// per group reading X in place; everything else is im2col (tiled over output pixels) + GEMM. Bias and the fused
-/// activation are applied to each tile while it is still in cache.
+/// per group reading X in place; everything else is im2col, in tiles of output pixels that stay in cache, + GEMM.
+/// Bias and the fused activation are applied to each tile while it is in cache.
 final class ConvKernel: Kernel {
     let attrs: Conv
     init(_ a: Conv) { attrs = a }
@@ -36,42 +36,48 @@ final class ConvKernel: Kernel {
         guard y.count > 0 else { return [y] }
         let xp = x.pointer(Float.self), wp = w.pointer(Float.self), yp = y.pointer(Float.self)
         let bp = bias.map { UnsafePointer($0.pointer(Float.self)) }
+        let act = attrs.activation
 
         if cg == 1, grid.rank == 2 {
             depthwiseConv2D(grid, batch: batch, channels: channels, multiplier: mg, x: xp, w: wp, bias: bp,
-                            activation: attrs.activation, y: yp)
+                            activation: act, y: yp)
             return [y]
         }
         let k = cg * grid.kernelVolume, inPlane = grid.targetVolume, outPlane = grid.gridVolume
+        if k == 0 {
+            // No input channels: the output is the bias alone.
+            y.floats.update(repeating: 0)
+            for n in 0..<batch {
+                applyEpilogue(yp + n * m * outPlane, rows: m, count: outPlane, ld: outPlane, bias: bp, activation: act)
+            }
+            return [y]
+        }
         let pointwise = win.kernel.allSatisfy { $0 == 1 } && win.strides.allSatisfy { $0 == 1 }
             && padBegin.allSatisfy { $0 == 0 } && outSize == grid.target
-        let tile = tileWidth(rows: pointwise ? mg : k, columns: outPlane)
-        let run = { (col: UnsafeMutablePointer<Float>?) in
+        let tile = tileWidth(rows: pointwise ? Swift.max(k, mg) : k, columns: outPlane)
+        // Per image, group and tile of output pixels: im2col (unless pointwise, where X is the column matrix), the
+        // GEMM straight into Y, then bias and activation while the tile is in cache.
+        Scratch.withFloats(pointwise ? 0 : k * tile) { col in
             for n in 0..<batch {
                 for g in 0..<groups {
                     let xg = xp + (n * channels + g * cg) * inPlane
-                    let yg = yp + (n * m + g * mg) * outPlane
-                    let wg = wp + g * mg * k
                     for p0 in stride(from: 0, to: outPlane, by: tile) {
                         let p1 = Swift.min(outPlane, p0 + tile)
-                        if k == 0 {
-                            // No input channels: the output is the bias alone.
-                            for r in 0..<mg { (yg + r * outPlane + p0).update(repeating: 0, count: p1 - p0) }
-                        } else if let col {
-                            im2col(grid, channels: cg, x: xg, p0, p1, col: col, ld: p1 - p0)
-                            sgemm(transA: false, transB: false, m: mg, n: p1 - p0, k: k, alpha: 1, a: wg, lda: k,
-                                  b: col, ldb: p1 - p0, beta: 0, c: yg + p0, ldc: outPlane)
+                        let yt = yp + (n * m + g * mg) * outPlane + p0
+                        if pointwise {
+                            sgemm(transA: false, transB: false, m: mg, n: p1 - p0, k: k, alpha: 1, a: wp + g * mg * k,
+                                  lda: k, b: xg + p0, ldb: inPlane, beta: 0, c: yt, ldc: outPlane)
                         } else {
-                            sgemm(transA: false, transB: false, m: mg, n: p1 - p0, k: k, alpha: 1, a: wg, lda: k,
-                                  b: xg + p0, ldb: inPlane, beta: 0, c: yg + p0, ldc: outPlane)
+                            im2col(grid, channels: cg, x: xg, p0, p1, col: col, ld: p1 - p0)
+                            sgemm(transA: false, transB: false, m: mg, n: p1 - p0, k: k, alpha: 1, a: wp + g * mg * k,
+                                  lda: k, b: col, ldb: p1 - p0, beta: 0, c: yt, ldc: outPlane)
                         }
-                        applyEpilogue(yg + p0, rows: mg, count: p1 - p0, ld: outPlane, bias: bp.map { $0 + g * mg },
-                                      activation: self.attrs.activation)
+                        applyEpilogue(yt, rows: mg, count: p1 - p0, ld: outPlane, bias: bp.map { $0 + g * mg },
+                                      activation: act)
                     }
                 }
             }
         }
-        if pointwise || k == 0 { run(nil) } else { Scratch.withFloats(k * tile) { run($0) } }
         return [y]
     }
 }
