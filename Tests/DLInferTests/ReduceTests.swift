@@ -112,6 +112,17 @@ final class ReduceTests: XCTestCase {
         XCTAssertEqual(same.array(Float.self), y.array(Float.self))
     }
 
+    func testSymbolicDimsSurviveTypeInference() throws {
+        let batch = Dim.symbol("batch")
+        let x = TypedInput(type: ValueType(.float32, [batch, .fixed(3), .fixed(8)]), value: nil)
+        XCTAssertEqual(try Reduce(.mean, keepDims: true, noopWithEmptyAxes: false).inferTypes([x, TypedInput(axesTensor([-1]))]),
+                       [ValueType(.float32, [batch, .fixed(3), .fixed(1)])])
+        XCTAssertEqual(try ArgMax(axis: 1, keepDims: false, selectLastIndex: false).inferTypes([x]), [ValueType(.int64, [batch, .fixed(8)])])
+        XCTAssertEqual(try Pad(mode: .reflect).inferTypes([x, TypedInput(padsTensor([0, 1, 2, 0, 1, 2]))]),
+                       [ValueType(.float32, [batch, .fixed(5), .fixed(12)])])
+        XCTAssertEqual(try Softmax(axis: -1, log: false, flattenTail: false).inferTypes([x]), [x.type])
+    }
+
     func testReductionRejectsBadAxes() {
         let x = ReduceFamilyHarness.random([2, 3], seed: 5)
         let op = Op.reduce(Reduce(.sum, keepDims: true, noopWithEmptyAxes: false))

@@ -130,6 +130,19 @@ final class ResizeTests: XCTestCase {
         assertSame(y.array(Float.self), x.array(Float.self), "scale 1")
     }
 
+    func testSymbolicBatchSurvivesTypeInference() throws {
+        let batch = Dim.symbol("batch")
+        let x = TypedInput(type: ValueType(.float32, [batch, .fixed(3), .fixed(8), .fixed(10)]), value: nil)
+        var r = Resize()
+        r.mode = .linear
+        XCTAssertEqual(try r.inferTypes([x, nil, TypedInput(scales([1, 1, 2, 0.5]))]),
+                       [ValueType(.float32, [batch, .fixed(3), .fixed(16), .fixed(5)])])
+        XCTAssertEqual(try r.inferTypes([x, nil, nil, TypedInput(sizes([2, 3, 4, 4]))]),
+                       [ValueType(.float32, [.fixed(2), .fixed(3), .fixed(4), .fixed(4)])])
+        let dynamic = TypedInput(type: ValueType(.float32, fixed: [4]), value: nil)
+        XCTAssertEqual(try r.inferTypes([x, nil, dynamic]), [ValueType(.float32, [.unknown, .unknown, .unknown, .unknown])])
+    }
+
     func testRejectsMalformedResize() {
         let x = H.random([1, 1, 4, 4], seed: 18)
         var linear = Resize()

@@ -102,19 +102,24 @@ func reduceStage<T: ReduceElement>(_ src: UnsafePointer<T>, _ dst: UnsafeMutable
         }
         return
     }
-    let block = 1024
+    let block = columnBlock(inner: inner, outer: outer)
     let blocks = (inner + block - 1) / block
-    parallelFor(outer * blocks, grain: Swift.max(1, 16384 / (n * Swift.min(block, inner)))) { r in
+    parallelFor(outer * blocks, grain: Swift.max(1, 16384 / (n * block))) { r in
         for t in r {
             let o = t / blocks, j0 = (t % blocks) * block, j1 = Swift.min(inner, j0 + block)
-            let s = src + o * n * inner, d = dst + o * inner
-            for j in j0..<j1 { d[j] = s[j] }
-            for i in 1..<n {
-                let p = s + i * inner
-                if max { for j in j0..<j1 { d[j] = T.maximum(d[j], p[j]) } } else { for j in j0..<j1 { d[j] = T.sum(d[j], p[j]) } }
-            }
+            let s = src + o * n * inner + j0, d = dst + o * inner + j0
+            d.update(from: s, count: j1 - j0)
+            for i in 1..<n { T.accumulate(d, s + i * inner, j1 - j0, max: max) }
         }
     }
+}
+
+/// Columns per task for kernels that combine `n` rows of `inner` contiguous elements: long runs, so each row
+/// segment streams from memory, but split enough to give every thread work.
+func columnBlock(inner: Int, outer: Int, limit: Int = 4096) -> Int {
+    let splits = Swift.max(1, (Threads.count + outer - 1) / outer)
+    let b = (inner + splits - 1) / splits
+    return Swift.min(limit, Swift.max(64, (b + 15) / 16 * 16), inner)
 }
 
 /// Element types the reductions run on.
@@ -128,6 +133,8 @@ protocol ReduceElement: TensorElement {
     static func mean(_ sum: Self, _ count: Int) -> Self
     static func rowSum(_ p: UnsafePointer<Self>, _ n: Int) -> Self
     static func rowMax(_ p: UnsafePointer<Self>, _ n: Int) -> Self
+    /// d[j] = sum or maximum of d[j] and p[j], for j < w.
+    static func accumulate(_ d: UnsafeMutablePointer<Self>, _ p: UnsafePointer<Self>, _ w: Int, max: Bool)
 }
 
 extension ReduceElement {
@@ -140,6 +147,9 @@ extension ReduceElement {
         var acc = lowest
         for i in 0..<n { acc = maximum(acc, p[i]) }
         return acc
+    }
+    static func accumulate(_ d: UnsafeMutablePointer<Self>, _ p: UnsafePointer<Self>, _ w: Int, max: Bool) {
+        if max { for j in 0..<w { d[j] = maximum(d[j], p[j]) } } else { for j in 0..<w { d[j] = sum(d[j], p[j]) } }
     }
 }
 
@@ -165,6 +175,18 @@ extension Float: ReduceElement {
         var s = ((a0 + a1) + (a2 + a3)).sum()
         while i < n { s += p[i]; i += 1 }
         return s
+    }
+
+    static func accumulate(_ d: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>, _ w: Int, max: Bool) {
+        if max { maxRows(d, p, w); return }
+        let dr = UnsafeMutableRawPointer(d), pr = UnsafeRawPointer(p)
+        var j = 0
+        while j + 8 <= w {
+            let v = dr.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) + pr.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+            dr.storeBytes(of: v, toByteOffset: j * 4, as: SIMD8<Float>.self)
+            j += 8
+        }
+        while j < w { d[j] += p[j]; j += 1 }
     }
 
     static func rowMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
@@ -236,6 +258,7 @@ final class ArgMaxKernel: Kernel {
         if y.count == 0 { return [y] }
         guard n > 0 else { throw DLInferError.shape("ArgMax along an empty axis has no answer") }
         switch x.dtype {
+        case .float32 where n <= Int(Int32.max): argMaxFloat(x.pointer(Float.self), y.pointer(Int64.self), outer, n, inner)
         case .float32: argMax(x.pointer(Float.self), y.pointer(Int64.self), outer, n, inner)
         case .float64: argMax(x.pointer(Double.self), y.pointer(Int64.self), outer, n, inner)
         case .int32: argMax(x.pointer(Int32.self), y.pointer(Int64.self), outer, n, inner)
@@ -262,9 +285,9 @@ final class ArgMaxKernel: Kernel {
             }
             return
         }
-        let block = 512
+        let block = columnBlock(inner: inner, outer: outer, limit: 2048)
         let blocks = (inner + block - 1) / block
-        parallelFor(outer * blocks, grain: Swift.max(1, 16384 / (n * Swift.min(block, inner)))) { r in
+        parallelFor(outer * blocks, grain: Swift.max(1, 16384 / (n * block))) { r in
             withUnsafeTemporaryAllocation(of: T.self, capacity: block) { best in
                 for t in r {
                     let o = t / blocks, j0 = (t % blocks) * block, w = Swift.min(inner, j0 + block) - j0
@@ -274,6 +297,62 @@ final class ArgMaxKernel: Kernel {
                         let p = s + i * inner
                         for j in 0..<w where better(p[j], best[j]) { best[j] = p[j]; d[j] = Int64(i) }
                     }
+                }
+            }
+        }
+    }
+}
+
+extension ArgMaxKernel {
+    /// float32: rows find their maximum with the vectorised `rowMax` and then its first (or last) position;
+    /// strided columns (class scores of a segmentation map) sweep the rows sixteen columns at a time.
+    private func argMaxFloat(_ src: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Int64>,
+                             _ outer: Int, _ n: Int, _ inner: Int) {
+        let last = attrs.selectLastIndex
+        if inner == 1 {
+            parallelFor(outer, grain: Swift.max(1, 16384 / n)) { r in
+                for o in r {
+                    let p = src + o * n
+                    let m = Float.rowMax(p, n)
+                    let hit: (Float) -> Bool = m.isNaN ? { $0.isNaN } : { $0 == m }
+                    var at = 0
+                    if last { at = n - 1; while !hit(p[at]) { at -= 1 } } else { while !hit(p[at]) { at += 1 } }
+                    dst[o] = Int64(at)
+                }
+            }
+            return
+        }
+        let block = columnBlock(inner: inner, outer: outer, limit: 2048)
+        let blocks = (inner + block - 1) / block
+        parallelFor(outer * blocks, grain: Swift.max(1, 16384 / (n * block))) { r in
+            for t in r {
+                let o = t / blocks, j0 = (t % blocks) * block, w = Swift.min(inner, j0 + block) - j0
+                let s = src + o * n * inner + j0, d = dst + o * inner + j0
+                var j = 0
+                // Sixteen columns at a time: running maxima and their row indices stay in registers.
+                while j + 16 <= w {
+                    let base = UnsafeRawPointer(s + j)
+                    var b0 = base.loadUnaligned(as: SIMD8<Float>.self), b1 = base.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+                    var a0 = SIMD8<Int32>(), a1 = a0
+                    for i in 1..<n {
+                        let row = base + i * inner * 4, index = SIMD8<Int32>(repeating: Int32(i))
+                        let v0 = row.loadUnaligned(as: SIMD8<Float>.self), v1 = row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+                        let t0 = last ? (v0 .>= b0) .| (v0 .!= v0) : (b0 .== b0) .& ((v0 .> b0) .| (v0 .!= v0))
+                        let t1 = last ? (v1 .>= b1) .| (v1 .!= v1) : (b1 .== b1) .& ((v1 .> b1) .| (v1 .!= v1))
+                        b0.replace(with: v0, where: t0); a0.replace(with: index, where: t0)
+                        b1.replace(with: v1, where: t1); a1.replace(with: index, where: t1)
+                    }
+                    for k in 0..<8 { d[j + k] = Int64(a0[k]); d[j + 8 + k] = Int64(a1[k]) }
+                    j += 16
+                }
+                while j < w {
+                    var best = s[j], at = 0
+                    for i in 1..<n {
+                        let v = s[i * inner + j]
+                        if last ? v.isNaN || (!best.isNaN && v >= best) : !best.isNaN && (v > best || v.isNaN) { best = v; at = i }
+                    }
+                    d[j] = Int64(at)
+                    j += 1
                 }
             }
         }
