@@ -58,7 +58,7 @@ final class ReduceKernel: Kernel {
                 out = t.pointer(T.self)
                 scratch.append(t)
             }
-            if isMax { reduceStage(src, out, outer, n, inner, max: true) } else { reduceStage(src, out, outer, n, inner, max: false) }
+            reduceStage(src, out, outer, n, inner, max: isMax)
             src = UnsafePointer(out)
             runs.remove(at: g)
             if g > 0, g < runs.count, !runs[g - 1].reduced, !runs[g].reduced {

@@ -57,7 +57,7 @@ final class SoftmaxKernel: Kernel {
 
 /// One contiguous row. A NaN anywhere makes the whole row NaN (through the max), as in the ONNX reference.
 @inline(__always)
-func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, log: Bool) {
+private func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, log: Bool) {
     let m = Float.rowMax(x, n)
     let raw = UnsafeRawPointer(x), out = UnsafeMutableRawPointer(y)
     var acc = SIMD8<Float>()
@@ -119,7 +119,7 @@ private func expRows(_ p: UnsafePointer<Float>, minus m: UnsafePointer<Float>, i
 /// trick, whose bit pattern also holds k as an integer, so no lane-by-lane conversion is needed. Below -87.3 the
 /// result is 0 (where expf would give a denormal); NaN stays NaN.
 @inline(__always)
-func expNonPositive(_ v: SIMD8<Float>) -> SIMD8<Float> {
+private func expNonPositive(_ v: SIMD8<Float>) -> SIMD8<Float> {
     let x = v.replacing(with: -87.3, where: v .< -87.3)
     let shifted = x * 1.44269504088896341 + 12582912
     let k = shifted - 12582912

@@ -84,7 +84,9 @@ public struct Resize: OpAttributes {
     public func geometry(inputShape: [Int], roi: Tensor?, scales: Tensor?, sizes: Tensor?) throws -> Geometry {
         let rank = inputShape.count
         func given(_ t: Tensor?) -> Given { t.map { $0.count == 0 ? .absent : .value($0) } ?? .absent }
-        guard let target = try target(rank: rank, scales: given(scales), sizes: given(sizes)) else { throw DLInferError(.internal, "scales/sizes unresolved at run time") }
+        guard let target = try target(rank: rank, scales: given(scales), sizes: given(sizes)) else {
+            throw DLInferError(.internal, "scales/sizes unresolved at run time")
+        }
         let out = try outputDims(inputShape.map { .fixed($0) }, target).map { $0.value! }
         var factors = [Double](repeating: 1, count: rank)
         var singles = [Float](repeating: 1, count: rank)
