@@ -1,25 +1,32 @@
-# dlinfer: build, install and test helpers.
-#   make                      debug build (swift build)
+# dlinfer: build, install and test helpers. CONFIG=release (default) or debug picks the build the tests use.
+#   make                      build the library, the CLI and the tests (swift build -c $(CONFIG))
+#   make demo                 build, then classify the bundled digits with the Python and C examples on the default device
 #   make install PREFIX=DIR   release build; installs include/dlinfer.h, lib/libdlinfer.so.1 (+ libdlinfer.so),
 #                             lib/pkgconfig/dlinfer.pc and bin/dlinfer into DIR (default /usr/local; DESTDIR honoured)
-#   make test-c               the C API test against the debug library
+#   make test                 every test suite below (what CI runs)
+#   make test-swift           the Swift tests: ONNX node-test conformance, light models, whole models, units
+#   make test-c               the C API test against the built library
 #   make test-c-valgrind      the same under valgrind
-#   make test-python          the Python package's pytest suite against the debug library and CLI
+#   make test-python          the Python package's pytest suite against the built library and CLI
 #   make test-install         installs into a temporary prefix and checks the layout, ldd, nm -D and pkg-config
-#   make examples             builds examples/c against the debug library
+#   make examples             builds examples/c against the built library
 PREFIX  ?= /usr/local
 SWIFT   ?= swift
 PYTHON  ?= python3
 VERSION := $(shell sed -n 's/^\#define DLINFER_VERSION_[A-Z]* \([0-9]*\)$$/\1/p' include/dlinfer.h | paste -sd. -)
-# The debug library under its soname, for the C and Python tests and the examples.
+CONFIG  ?= release
+BUILD   := $(CURDIR)/.build/$(CONFIG)
+# The built library under its soname, for the C and Python tests and the examples.
 TESTLIB := $(CURDIR)/.build/ctest/lib
+# Where the ONNX backend node tests are written (generated from the pinned onnx package).
+ONNX_CASES ?= $(CURDIR)/.build/onnx-cases
 
-.PHONY: all build release install test-c test-c-valgrind test-python test-install examples debug-lib
+.PHONY: all build release install demo test test-swift test-c test-c-valgrind test-python test-install examples built-lib
 
 all: build
 
 build:
-	$(SWIFT) build
+	$(SWIFT) build -c $(CONFIG) --build-tests
 
 release:
 	$(SWIFT) build -c release --product dlinfer
@@ -34,19 +41,32 @@ install: release
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/dlinfer.pc
 	install -m 755 .build/release/dlinfer-cli $(DESTDIR)$(PREFIX)/bin/dlinfer
 
-debug-lib: build
+built-lib: build
 	mkdir -p $(TESTLIB)
-	ln -sf ../../debug/libdlinfer.so $(TESTLIB)/libdlinfer.so.1
+	ln -sf $(BUILD)/libdlinfer.so $(TESTLIB)/libdlinfer.so.1
 	ln -sf libdlinfer.so.1 $(TESTLIB)/libdlinfer.so
 
-test-c: debug-lib
+demo: built-lib
+	DLINFER_LIBRARY=$(BUILD)/libdlinfer.so PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) examples/python/classify_digits.py
+	$(MAKE) -C examples/c LIBDIR=$(TESTLIB)
+	examples/c/classify_digits
+
+test: test-swift test-c test-c-valgrind test-python test-install
+
+test-swift: build
+	rm -rf $(ONNX_CASES)
+	$(PYTHON) Tests/conformance/generate_node_tests.py $(ONNX_CASES)
+	DLINFER_ONNX_CASES=$(ONNX_CASES) DLINFER_CONFORMANCE_REPORT=$(CURDIR)/.build/conformance-report.txt \
+	    $(SWIFT) test -c $(CONFIG) --skip-build
+
+test-c: built-lib
 	$(MAKE) -C Tests/c test LIBDIR=$(TESTLIB)
 
-test-c-valgrind: debug-lib
+test-c-valgrind: built-lib
 	$(MAKE) -C Tests/c valgrind LIBDIR=$(TESTLIB)
 
 test-python: build
-	DLINFER_LIBRARY=$(CURDIR)/.build/debug/libdlinfer.so DLINFER_CLI=$(CURDIR)/.build/debug/dlinfer-cli \
+	DLINFER_LIBRARY=$(BUILD)/libdlinfer.so DLINFER_CLI=$(BUILD)/dlinfer-cli \
 	    PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) -m pytest -q bindings/python/tests
 
 test-install:
@@ -54,5 +74,5 @@ test-install:
 	$(MAKE) install PREFIX=$(CURDIR)/.build/install-test
 	Tests/install/check_install.sh $(CURDIR)/.build/install-test
 
-examples: debug-lib
+examples: built-lib
 	$(MAKE) -C examples/c LIBDIR=$(TESTLIB)

@@ -22,7 +22,9 @@ let package = Package(
         .target(name: "DLInferONNX", dependencies: [
             "DLInferCore", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
-        .target(name: "DLInferCPU", dependencies: ["DLInferCore"], swiftSettings: fast),
+        // SGEMM micro-kernels for several instruction sets, chosen at run time (cpuid); optimised in debug builds too.
+        .target(name: "CDLInferKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "DLInferCPU", dependencies: ["DLInferCore", "CDLInferKernels"], swiftSettings: fast),
         .target(name: "DLInferEngine", dependencies: ["DLInferCore", "DLInferONNX", "DLInferCPU"]),
         .target(
             name: "DLInfer", dependencies: ["CDLInfer", "DLInferEngine"],
@@ -42,7 +44,7 @@ let package = Package(
             "-static-stdlib", "-lFoundationEssentials", "-l_FoundationCShims", "-l_FoundationCollections",
         ])]),
         // MARK: tests
-        .testTarget(name: "DLInferTests", dependencies: ["DLInferEngine", "DLInferCore", "DLInferONNX"]),
+        .testTarget(name: "DLInferTests", dependencies: ["DLInferEngine", "DLInferCore", "DLInferONNX", "DLInferCPU"]),
     ],
     // Swift 5 mode: kernels share raw buffers across threads by design; data-race checking is done by review and tests.
     swiftLanguageModes: [.v5]

@@ -203,7 +203,7 @@ dlinfer_status dlinfer_session_device_name(const dlinfer_session* session, const
 
 /* Copies input `index` (see dlinfer_model_io_index) from `data`: `nbytes` bytes of row-major (C-order) elements of
  * `dtype` with shape dims[0..rank). The copy is kept for every later run until the input is set or bound again.
- * A shape not seen before is planned for implicitly at the next run. Bool elements must be 0 or 1.
+ * A shape not seen before is planned for implicitly at the next run. A nonzero bool byte means true.
  * `dims` may be NULL when rank is 0 (a scalar); `data` may be NULL when nbytes is 0.
  * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, index out of range, dtype differs from the model's, negative
  * dimension, nbytes != element count * element size), DLINFER_ERR_SHAPE (rank or a fixed dimension differs from

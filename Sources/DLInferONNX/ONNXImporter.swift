@@ -77,6 +77,11 @@ private struct GraphBuilder {
             graph.outputs.append(id)
         }
         try graph.inferTypes()
+        for (o, id) in zip(g.output, graph.outputs) {
+            if let d = declared[o.name], d.dtype != graph.values[id].type.dtype {
+                throw DLInferError.model("graph output '\(o.name)' is declared \(d.dtype) but its producer computes \(graph.values[id].type.dtype)")
+            }
+        }
         return graph
     }
 

@@ -1,5 +1,5 @@
 import DLInferCore
-@testable import DLInferONNX
+import DLInferONNX
 import DLInferEngine
 import Foundation
 import XCTest

@@ -1,5 +1,10 @@
-// STUB (correct but slow): owned by the GEMM implementer, who replaces the body with the packed, blocked,
-// vectorised, multithreaded routine and may add pre-packed-operand variants. Keep this signature working.
+import DLInferCore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// C[m×n] = alpha · op(A) · op(B) + beta · C, row-major, with op(X) = Xᵀ when trans is set.
 /// `lda`, `ldb`, `ldc` are the row strides (in elements) of A, B and C as stored.
@@ -7,17 +12,201 @@
 public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                   a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                   beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-    parallelFor(m, grain: 4) { rows in
-        for i in rows {
-            for j in 0..<n {
-                var s: Float = 0
-                for p in 0..<k {
-                    let x = transA ? a[p * lda + i] : a[i * lda + p]
-                    let y = transB ? b[j * ldb + p] : b[p * ldb + j]
-                    s += x * y
-                }
-                c[i * ldc + j] = alpha * s + (beta == 0 ? 0 : beta * c[i * ldc + j])
+    sgemm(m: m, n: n, k: k, alpha: alpha, a: .matrix(a, ld: lda, transposed: transA),
+          b: .matrix(b, ld: ldb, transposed: transB), beta: beta, c: c, ldc: ldc)
+}
+
+/// One side of a product: a row-major matrix (with row stride `ld`, used transposed when `transposed`), or an
+/// operand packed once ahead of time (a constant weight).
+public enum SGEMMOperand {
+    case matrix(UnsafePointer<Float>, ld: Int, transposed: Bool)
+    case packed(PackedMatrix)
+}
+
+/// C[m×n] = activation(alpha · op(A) · op(B) + beta · C + bias), row-major with row stride `ldc`.
+/// A packed operand must have been packed for this product's shape (left: m x k, right: k x n); when both are packed,
+/// with the same kernel. With beta == 0, C is not read. `maxThreads` caps the threads (1 when the caller is already
+/// parallel); `kernel` picks a micro-kernel for unpacked operands (tests; packed operands bring their own).
+public func sgemm(m: Int, n: Int, k: Int, alpha: Float = 1, a: SGEMMOperand, b: SGEMMOperand, beta: Float = 0,
+                  c: UnsafeMutablePointer<Float>, ldc: Int, bias: SGEMMBias = .none, activation: Activation? = nil,
+                  maxThreads: Int? = nil, kernel: SGEMMKernel? = nil) {
+    guard m > 0, n > 0 else { return }
+    let epilogue = Epilogue(bias: bias, activation: activation)
+    let threads = max(1, maxThreads ?? Threads.count)
+    if k == 0 || alpha == 0 {
+        // No product to form (BLAS convention: alpha == 0 does not read A or B).
+        parallelFor(m, grain: max(1, 16384 / n)) { rows in
+            for i in rows {
+                let row = c + i * ldc
+                for j in 0..<n { row[j] = beta == 0 ? 0 : beta * row[j] }
+                epilogue.apply(row, ldc, row: i, col: 0, rows: 1, cols: n)
             }
         }
+        return
     }
+    if m == 1, case .matrix(let ap, let lda, let ta) = a, case .matrix(let bp, let ldb, let tb) = b {
+        // y[n] = op(B)ᵀ · a: op(B)ᵀ is B itself when transB.
+        withContiguous(ap, stride: ta ? lda : 1, count: k) { v in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { y in
+                gemv(rows: n, k: k, bp, ldx: ldb, transposed: !tb, v, y.baseAddress!, threads: threads)
+                finishVector(y.baseAddress!, count: n, alpha: alpha, beta: beta, c, inc: 1, epilogue: epilogue, isColumn: false)
+            }
+        }
+        return
+    }
+    if n == 1, case .matrix(let ap, let lda, let ta) = a, case .matrix(let bp, let ldb, let tb) = b {
+        withContiguous(bp, stride: tb ? 1 : ldb, count: k) { v in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: m) { y in
+                gemv(rows: m, k: k, ap, ldx: lda, transposed: ta, v, y.baseAddress!, threads: threads)
+                finishVector(y.baseAddress!, count: m, alpha: alpha, beta: beta, c, inc: ldc, epilogue: epilogue, isColumn: true)
+            }
+        }
+        return
+    }
+
+    var kern = kernel ?? .preferred
+    if case .packed(let pa) = a {
+        precondition(pa.side == .left && pa.rows == m && pa.cols == k, "packed A does not match the product's shape")
+        kern = pa.kernel
+    }
+    if case .packed(let pb) = b {
+        precondition(pb.side == .right && pb.rows == k && pb.cols == n, "packed B does not match the product's shape")
+        if case .packed(let pa) = a { precondition(pa.kernel == pb.kernel, "operands packed for different kernels") }
+        kern = pb.kernel
+    }
+    let driver = BlockedProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc,
+                                epilogue: epilogue, kernel: kern)
+    let (tm, tn) = driver.partition(threads: threads)
+    let mp = (m + kern.mr - 1) / kern.mr, np = (n + kern.nr - 1) / kern.nr
+    parallelFor(tm * tn) { tasks in
+        for t in tasks {
+            let i = t / tn, j = t % tn
+            let r0 = mp * i / tm * kern.mr, r1 = min(m, mp * (i + 1) / tm * kern.mr)
+            let c0 = np * j / tn * kern.nr, c1 = min(n, np * (j + 1) / tn * kern.nr)
+            if r0 < r1, c0 < c1 { driver.run(rows: r0..<r1, cols: c0..<c1) }
+        }
+    }
+}
+
+/// Calls `body` with `count` values that are `stride` apart as a contiguous buffer (copying only when strided).
+private func withContiguous<R>(_ p: UnsafePointer<Float>, stride: Int, count: Int,
+                               _ body: (UnsafePointer<Float>) -> R) -> R {
+    if stride == 1 || count == 1 { return body(p) }
+    return withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { t in
+        for i in 0..<count { t[i] = p[i * stride] }
+        return body(t.baseAddress!)
+    }
+}
+
+/// The GotoBLAS/BLIS loop nest over one rectangle of C. Per thread: A block (mc x kc) packed once per k block,
+/// B block (kc x nc) packed once per (A block, k block), then for each A panel (L1) the micro-kernel sweeps the
+/// B panels (L2).
+private struct BlockedProduct {
+    let m: Int, n: Int, k: Int
+    let alpha: Float
+    let a: SGEMMOperand, b: SGEMMOperand
+    let beta: Float
+    let c: UnsafeMutablePointer<Float>
+    let ldc: Int
+    let epilogue: Epilogue
+    let kernel: SGEMMKernel
+
+    /// Splits C into tm x tn rectangles (whole panels) for up to `threads` threads, minimising each thread's
+    /// multiply-adds plus packing (a packed element costs about what 16 multiply-adds do).
+    func partition(threads: Int) -> (Int, Int) {
+        let mr = kernel.mr, nr = kernel.nr
+        let mp = (m + mr - 1) / mr, np = (n + nr - 1) / nr
+        // Below ~2^18 multiply-adds per thread, waking threads costs more than it saves.
+        let useful = max(1, min(threads, m * n * k >> 18))
+        if useful == 1 { return (1, 1) }
+        var packsA = true, packsB = true
+        if case .packed = a { packsA = false }
+        if case .packed = b { packsB = false }
+        var best = (1, 1), bestCost = Double.infinity
+        for tm in 1...useful {
+            let tn = useful / tm
+            guard tm <= mp, tn <= np else { continue }
+            let rows = (mp + tm - 1) / tm * mr, cols = (np + tn - 1) / tn * nr
+            var cost = Double(rows) * Double(cols) * Double(k)
+            if packsA { cost += 16 * Double(rows) * Double(k) }
+            if packsB { cost += 16 * Double(cols) * Double(k) * Double((rows + kernel.mc - 1) / kernel.mc) }
+            if cost < bestCost { bestCost = cost; best = (tm, tn) }
+        }
+        return best
+    }
+
+    func run(rows: Range<Int>, cols: Range<Int>) {
+        let mr = kernel.mr, nr = kernel.nr, kc = kernel.kc
+        let scratch = GemmScratch.take()
+        defer { GemmScratch.give(scratch) }
+        var ic = rows.lowerBound
+        while ic < rows.upperBound {
+            let mcur = min(kernel.mc, rows.upperBound - ic)
+            var pc = 0
+            while pc < k {
+                let kcur = min(kc, k - pc)
+                let aBlock: UnsafePointer<Float>
+                switch a {
+                case .packed(let pa): aBlock = pa.block(k: pc, depth: kcur, from: ic)
+                case .matrix(let p, let ld, let t):
+                    packPanels(scratch.a, p + (t ? pc * ld + ic : ic * ld + pc), rowStride: t ? 1 : ld,
+                               kStride: t ? ld : 1, rows: mcur, kc: kcur, width: mr)
+                    aBlock = UnsafePointer(scratch.a)
+                }
+                let betaNow = pc == 0 ? beta : 1
+                let last = pc + kcur == k && !epilogue.isEmpty
+                var jc = cols.lowerBound
+                while jc < cols.upperBound {
+                    let ncur = min(kernel.nc, cols.upperBound - jc)
+                    let bBlock: UnsafePointer<Float>
+                    switch b {
+                    case .packed(let pb): bBlock = pb.block(k: pc, depth: kcur, from: jc)
+                    case .matrix(let p, let ld, let t):
+                        packPanels(scratch.b, p + (t ? jc * ld + pc : pc * ld + jc), rowStride: t ? ld : 1,
+                                   kStride: t ? 1 : ld, rows: ncur, kc: kcur, width: nr)
+                        bBlock = UnsafePointer(scratch.b)
+                    }
+                    var ir = 0
+                    while ir < mcur {
+                        let rowsNow = min(mr, mcur - ir)
+                        let ap = aBlock + ir * kcur
+                        var jr = 0
+                        while jr < ncur {
+                            let colsNow = min(nr, ncur - jr)
+                            let cp = c + (ic + ir) * ldc + jc + jr
+                            kernel(kcur, ap, bBlock + jr * kcur, cp, ldc, rowsNow, colsNow, alpha, betaNow)
+                            if last {
+                                epilogue.apply(cp, ldc, row: ic + ir, col: jc + jr, rows: rowsNow, cols: colsNow)
+                            }
+                            jr += nr
+                        }
+                        ir += mr
+                    }
+                    jc += ncur
+                }
+                pc += kcur
+            }
+            ic += mcur
+        }
+    }
+}
+
+/// Per-thread packing buffers, recycled across calls so that steady-state products allocate nothing.
+private final class GemmScratch: @unchecked Sendable {
+    let a: UnsafeMutablePointer<Float>
+    let b: UnsafeMutablePointer<Float>
+
+    private init() {
+        let aCount = SGEMMKernel.available.map { $0.mc * $0.kc }.max()!
+        let bCount = SGEMMKernel.available.map { $0.kc * $0.nc }.max()!
+        a = allocateFloats(aCount + bCount)
+        b = a + aCount
+    }
+
+    private static let free = Mutex<[GemmScratch]>([])
+    static func take() -> GemmScratch {
+        let s = free.withLock { list -> GemmScratch? in list.popLast() }
+        return s ?? GemmScratch()
+    }
+    static func give(_ s: GemmScratch) { free.withLock { list in list.append(s) } }
 }

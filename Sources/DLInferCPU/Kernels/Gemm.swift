@@ -1,10 +1,141 @@
-// STUB: owned by the family's implementer; replace wholesale.
 import DLInferCore
 
 func makeGemmKernel(_ a: Gemm, _ node: Node, _ graph: Graph) throws -> Kernel {
-    throw DLInferError.unsupported("Gemm is not implemented yet")
+    GemmKernel(a, weight: node.inputs[1].flatMap { graph.constants[$0] })
 }
 
 func makeMatMulKernel(_ a: MatMul, _ node: Node, _ graph: Graph) throws -> Kernel {
-    throw DLInferError.unsupported("MatMul is not implemented yet")
+    MatMulKernel(a, left: node.inputs[0].flatMap { graph.constants[$0] }, right: node.inputs[1].flatMap { graph.constants[$0] })
+}
+
+/// Gemm as one sgemm call. A constant B (a Dense layer's weights) is packed once here; C becomes a per-row or
+/// per-column bias (pre-scaled by beta) fused with the activation in the epilogue, or, when it is a full [M, N]
+/// matrix, is copied into Y and accumulated onto with beta.
+final class GemmKernel: Kernel {
+    let attrs: Gemm
+    let packedB: PackedMatrix?
+
+    init(_ a: Gemm, weight: Tensor?) {
+        attrs = a
+        if let w = weight, w.rank == 2, w.dtype == .float32 {
+            let k = a.transB ? w.shape[1] : w.shape[0], n = a.transB ? w.shape[0] : w.shape[1]
+            packedB = PackedMatrix(.right, rows: k, cols: n, w.pointer(Float.self), ld: w.shape[1], transposed: a.transB)
+        } else {
+            packedB = nil
+        }
+    }
+
+    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+        let a = inputs[0]!, b = inputs[1]!
+        let y = outputs.make(0)
+        let m = y.shape[0], n = y.shape[1], k = attrs.transA ? a.shape[0] : a.shape[1]
+        let yp = y.pointer(Float.self)
+        let opB: SGEMMOperand = packedB.map { .packed($0) }
+            ?? .matrix(b.pointer(Float.self), ld: b.shape[1], transposed: attrs.transB)
+        let opA = SGEMMOperand.matrix(a.pointer(Float.self), ld: a.shape[1], transposed: attrs.transA)
+
+        let c = inputs.count > 2 && attrs.beta != 0 ? inputs[2] : nil
+        guard let c else {
+            sgemm(m: m, n: n, k: k, alpha: attrs.alpha, a: opA, b: opB, c: yp, ldc: n, activation: attrs.activation)
+            return [y]
+        }
+        // C's extent along M and N after aligning it right against [M, N] (1 = broadcast).
+        let cm = c.rank == 2 ? c.shape[0] : 1, cn = c.rank >= 1 ? c.shape[c.rank - 1] : 1
+        let cp = c.pointer(Float.self), beta = attrs.beta
+        if cm == m && cn == n && m * n > 1 {
+            yp.update(from: cp, count: m * n)
+            sgemm(m: m, n: n, k: k, alpha: attrs.alpha, a: opA, b: opB, beta: beta, c: yp, ldc: n, activation: attrs.activation)
+        } else if cm == m && m > 1 {
+            let bias = (0..<m).map { beta * cp[$0] }
+            bias.withUnsafeBufferPointer {
+                sgemm(m: m, n: n, k: k, alpha: attrs.alpha, a: opA, b: opB, c: yp, ldc: n, bias: .perRow($0.baseAddress!),
+                      activation: attrs.activation)
+            }
+        } else {
+            let bias = (0..<n).map { beta * cp[cn == 1 ? 0 : $0] }
+            bias.withUnsafeBufferPointer {
+                sgemm(m: m, n: n, k: k, alpha: attrs.alpha, a: opA, b: opB, c: yp, ldc: n, bias: .perColumn($0.baseAddress!),
+                      activation: attrs.activation)
+            }
+        }
+        return [y]
+    }
+}
+
+/// MatMul with numpy semantics. A rank-2 constant operand is packed once. When B has no batch dims, A's batch dims
+/// fold into M (one large product); otherwise each broadcast batch is its own product, run in parallel when they are
+/// small.
+final class MatMulKernel: Kernel {
+    let attrs: MatMul
+    let packedA: PackedMatrix?
+    let packedB: PackedMatrix?
+
+    init(_ a: MatMul, left: Tensor?, right: Tensor?) {
+        attrs = a
+        // A vector operand is a matrix-vector product: packing it would only slow it down.
+        if let l = left, l.rank == 2, l.shape[0] > 1, l.dtype == .float32 {
+            packedA = PackedMatrix(.left, rows: l.shape[0], cols: l.shape[1], l.pointer(Float.self), ld: l.shape[1], transposed: false)
+        } else {
+            packedA = nil
+        }
+        if let r = right, r.rank == 2, r.shape[1] > 1, r.dtype == .float32 {
+            packedB = PackedMatrix(.right, rows: r.shape[0], cols: r.shape[1], r.pointer(Float.self), ld: r.shape[1], transposed: false)
+        } else {
+            packedB = nil
+        }
+    }
+
+    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+        let a = inputs[0]!, b = inputs[1]!
+        let y = outputs.make(0)
+        let k = a.shape[a.rank - 1]
+        let m = a.rank >= 2 ? a.shape[a.rank - 2] : 1
+        let n = b.rank >= 2 ? b.shape[b.rank - 1] : 1
+        let aBatch = Array(a.shape.dropLast(2)), bBatch = Array(b.shape.dropLast(2))
+        let ap = a.pointer(Float.self), bp = b.pointer(Float.self), yp = y.pointer(Float.self)
+        let opB: SGEMMOperand = packedB.map { .packed($0) } ?? .matrix(bp, ld: n, transposed: false)
+
+        if bBatch.elementCount == 1 && packedA == nil {
+            // B is one matrix: every batch of A shares it, so stack A's batches into the rows of one product.
+            sgemm(m: aBatch.elementCount * m, n: n, k: k, a: .matrix(ap, ld: k, transposed: false), b: opB, c: yp, ldc: n,
+                  activation: attrs.activation)
+            return [y]
+        }
+        let batch = Array(y.shape.dropLast((a.rank >= 2 ? 1 : 0) + (b.rank >= 2 ? 1 : 0)))
+        let count = batch.elementCount
+        guard count > 0 else { return [y] }
+        let aOffsets = batchOffsets(aBatch, in: batch, matrix: m * k)
+        let bOffsets = batchOffsets(bBatch, in: batch, matrix: k * n)
+        let one = { (i: Int, threads: Int?) in
+            let opA: SGEMMOperand = self.packedA.map { .packed($0) } ?? .matrix(ap + aOffsets[i], ld: k, transposed: false)
+            let opBi: SGEMMOperand = self.packedB == nil ? .matrix(bp + bOffsets[i], ld: n, transposed: false) : opB
+            sgemm(m: m, n: n, k: k, a: opA, b: opBi, c: yp + i * m * n, ldc: n, activation: self.attrs.activation,
+                  maxThreads: threads)
+        }
+        if count >= 2 && m * n * k < 1 << 21 {
+            parallelFor(count) { range in for i in range { one(i, 1) } }
+        } else {
+            for i in 0..<count { one(i, nil) }
+        }
+        return [y]
+    }
+}
+
+/// Element offset of each output batch's matrix in an operand whose batch dims `dims` broadcast to `batch`.
+private func batchOffsets(_ dims: [Int], in batch: [Int], matrix: Int) -> [Int] {
+    let padded = [Int](repeating: 1, count: batch.count - dims.count) + dims
+    let strides = padded.contiguousStrides.enumerated().map { i, s in padded[i] == 1 ? 0 : s * matrix }
+    var offsets = [Int](repeating: 0, count: batch.elementCount)
+    var index = [Int](repeating: 0, count: batch.count)
+    for o in offsets.indices {
+        offsets[o] = zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 }
+        var d = batch.count - 1
+        while d >= 0 {
+            index[d] += 1
+            if index[d] < batch[d] { break }
+            index[d] = 0
+            d -= 1
+        }
+    }
+    return offsets
 }

@@ -2,9 +2,10 @@ import DLInferCore
 import Dispatch
 
 /// LSTM, GRU and RNN. Per run: one sgemm projects every timestep of X through both directions' W at once; then each
-/// direction walks its steps, each step being the recurrent product h·Rᵀ (a GEMV when batch is 1, else sgemm) and
-/// one fused pass over the gates that writes the new state and Y. The two directions of a bidirectional layer, and
-/// groups of batch entries, run concurrently. R is transposed and the biases combined once at load when constant.
+/// direction walks its steps, each step being the recurrent product h·Rᵀ (a GEMV over R packed in panels when batch
+/// is 1, else sgemm) and one fused pass over the gates that writes the new state and Y. The two directions of a
+/// bidirectional layer, and groups of batch entries, run concurrently. R is packed and the biases combined once at
+/// load when they are constants.
 func makeRecurrentKernel(_ a: Recurrent, _ node: Node, _ graph: Graph) throws -> Kernel {
     func constant(_ i: Int) -> Tensor? { i < node.inputs.count ? node.inputs[i].flatMap { graph.constants[$0] } : nil }
     // Packed only when the shapes are as type inference checks them (a graph built without inference gets its
@@ -19,16 +20,30 @@ func makeRecurrentKernel(_ a: Recurrent, _ node: Node, _ graph: Graph) throws ->
     return RecurrentKernel(a, r: r, bias: RecurrentBias(a, b, hidden: r.shape[2]))
 }
 
+/// The column ranges of h·Rᵀ computed in one product: all gates, except for GRU with linear_before_reset 0, whose
+/// h gate needs r first and so is a second product over (r ⊙ h).
+private func productColumns(_ a: Recurrent, hidden: Int) -> [Range<Int>] {
+    a.kind == .gru && !a.linearBeforeReset ? [0..<2 * hidden, 2 * hidden..<3 * hidden] : [0..<a.gates * hidden]
+}
+
+/// Per direction, R's rows regrouped for the batch-1 product, one `RecurrentPanels` per product.
+private func packPanels(_ a: Recurrent, _ r: Tensor) -> [[RecurrentPanels]] {
+    let hidden = r.shape[2], gh = r.shape[1]
+    return (0..<r.shape[0]).map { d in
+        productColumns(a, hidden: hidden).map { RecurrentPanels(r.pointer(Float.self) + d * gh * hidden, rows: $0, k: hidden) }
+    }
+}
+
 private final class RecurrentKernel: Kernel {
     let attrs: Recurrent
-    /// Rᵀ per direction, [dirs, hidden, gates·hidden], when R is a constant.
-    private let packedR: Tensor?
+    /// `packPanels` of R, when R is a constant.
+    private let packedPanels: [[RecurrentPanels]]?
     /// The combined biases when R and B are constants (or B is absent).
     private let packedBias: RecurrentBias?
 
     init(_ a: Recurrent, r: Tensor? = nil, bias: RecurrentBias? = nil) {
         attrs = a
-        packedR = r.map(transposeRecurrentWeights)
+        packedPanels = r.map { packPanels(a, $0) }
         packedBias = bias
     }
 
@@ -62,7 +77,9 @@ private final class RecurrentKernel: Kernel {
         }
 
         if seq > 0 && batch > 0 {
-            let rT = packedR ?? transposeRecurrentWeights(r)
+            // Only batch-1 groups use the panels; larger ones multiply by R through sgemm.
+            let groups = batchGroups(batch: batch, dirs: dirs, rBytes: gh * hidden * 4)
+            let panels = groups.contains { $0.count == 1 } ? packedPanels ?? packPanels(a, r) : nil
             let bias = packedBias ?? RecurrentBias(a, input(3), hidden: hidden)
             // X·Wᵀ for every timestep and both directions: [rows, dirs·gates·hidden], rows in X's own order.
             let ldxw = dirs * gh, rows = seq * batch
@@ -86,14 +103,15 @@ private final class RecurrentKernel: Kernel {
             for d in 0..<dirs {
                 // Y and the states put the direction in the same place relative to the batch.
                 let dirOff = a.batchFirst ? d * hidden : d * batch * hidden
-                for group in batchGroups(batch: batch, dirs: dirs, rBytes: gh * hidden * 4) {
+                for group in groups {
                     let b0 = group.lowerBound
                     tasks.append(RecurrentStepper(
                         kind: a.kind, acts: a.activations[d], clip: a.clip, inputForget: a.inputForget,
                         linearBeforeReset: a.linearBeforeReset, reverse: a.direction == .reverse || d == 1,
                         hidden: hidden, gates: a.gates, batch: group.count, seq: seq, lens: Array(lens[group]),
                         xw: xw.pointer(Float.self) + d * gh + b0 * xwB, xwT: xwT, xwB: xwB,
-                        rT: rT.pointer(Float.self) + d * hidden * gh,
+                        r: r.pointer(Float.self) + d * gh * hidden, panels: panels?[d] ?? [],
+                        columns: productColumns(a, hidden: hidden),
                         bias: bias.gates.pointer(Float.self) + d * gh,
                         rbh: bias.recurrentH.map { $0.pointer(Float.self) + d * hidden },
                         peep: peep.map { $0.pointer(Float.self) + d * 3 * hidden },
@@ -112,7 +130,7 @@ private final class RecurrentKernel: Kernel {
             } else {
                 for task in tasks { task.run() }
             }
-            withExtendedLifetime((xw, rec, resetH, rT, bias)) {}
+            withExtendedLifetime((xw, rec, resetH, panels, bias)) {}
         } else if let y {
             y.floats.update(repeating: 0)
         }
@@ -137,18 +155,6 @@ private final class RecurrentKernel: Kernel {
 private func batchGroups(batch: Int, dirs: Int, rBytes: Int) -> [Range<Int>] {
     let groups = rBytes <= 1 << 20 ? min(batch, max(1, Threads.count / dirs)) : 1
     return (0..<groups).map { batch * $0 / groups..<batch * ($0 + 1) / groups }
-}
-
-/// R [dirs, gates·hidden, hidden] → Rᵀ [dirs, hidden, gates·hidden], so that h·Rᵀ reads R's rows contiguously.
-private func transposeRecurrentWeights(_ r: Tensor) -> Tensor {
-    let dirs = r.shape[0], n = r.shape[1], k = r.shape[2]
-    let t = Tensor(dtype: .float32, shape: [dirs, k, n])
-    let src = r.pointer(Float.self), dst = t.pointer(Float.self)
-    for d in 0..<dirs {
-        let s = src + d * n * k, o = dst + d * n * k
-        for i in 0..<n { for j in 0..<k { o[j * n + i] = s[i * k + j] } }
-    }
-    return t
 }
 
 /// The biases as the gate pass adds them: Wb + Rb per gate and direction ([dirs, gates·hidden]), except GRU's h gate,
@@ -189,7 +195,10 @@ private struct RecurrentStepper {
     let lens: [Int]
     /// X·Wᵀ for this direction: entry (t, b) starts at xw + t·xwT + b·xwB.
     let xw: UnsafePointer<Float>, xwT: Int, xwB: Int
-    let rT: UnsafePointer<Float>
+    /// This direction's R [gates·hidden, hidden] for sgemm, and for batch 1 its panels, one per product.
+    let r: UnsafePointer<Float>
+    let panels: [RecurrentPanels]
+    let columns: [Range<Int>]
     let bias: UnsafePointer<Float>
     let rbh: UnsafePointer<Float>?
     let peep: UnsafePointer<Float>?
@@ -212,33 +221,27 @@ private struct RecurrentStepper {
                 if let y { for b in 0..<batch { (y + t * yT + b * yB).update(repeating: 0, count: hidden) } }
                 continue
             }
+            product(0, h, lda: stateB)
             switch kind {
-            case .lstm:
-                product(h, lda: stateB, column: 0, count: gh)
-                gatePass(t) { b, j0, n, tmp in lstmUnits(t, b, j0, n, tmp) }
-            case .rnn:
-                product(h, lda: stateB, column: 0, count: gh)
-                gatePass(t) { b, j0, n, tmp in rnnUnits(t, b, j0, n, tmp) }
-            case .gru where linearBeforeReset:
-                product(h, lda: stateB, column: 0, count: gh)
-                gatePass(t) { b, j0, n, tmp in gruUnits(t, b, j0, n, tmp) }
+            case .lstm: gatePass(t) { b, j0, n, tmp in lstmUnits(t, b, j0, n, tmp) }
+            case .rnn: gatePass(t) { b, j0, n, tmp in rnnUnits(t, b, j0, n, tmp) }
+            case .gru where linearBeforeReset: gatePass(t) { b, j0, n, tmp in gruUnits(t, b, j0, n, tmp) }
             case .gru:
-                // The h gate's product needs r first: (r ⊙ h)·Rhᵀ.
-                product(h, lda: stateB, column: 0, count: 2 * hidden)
                 gatePass(t, writesY: false) { b, j0, n, tmp in gruResetUnits(t, b, j0, n, tmp) }
-                product(resetH!, lda: hidden, column: 2 * hidden, count: hidden)
+                product(1, resetH!, lda: hidden)
                 gatePass(t) { b, j0, n, tmp in gruUnits(t, b, j0, n, tmp) }
             }
         }
     }
 
-    /// rec[:, column..<column+count] = a[batch × hidden] · Rᵀ[:, column..<column+count].
-    private func product(_ a: UnsafePointer<Float>, lda: Int, column: Int, count: Int) {
+    /// rec[:, cols] = a[batch × hidden] · R[cols, :]ᵀ for the k-th of `columns`.
+    private func product(_ k: Int, _ a: UnsafePointer<Float>, lda: Int) {
+        let cols = columns[k]
         if batch == 1 {
-            gemv(a, rT + column, ldb: gh, k: hidden, n: count, rec + column)
+            panels[k].multiply(a, rec + cols.lowerBound)
         } else {
-            sgemm(transA: false, transB: false, m: batch, n: count, k: hidden, alpha: 1, a: a, lda: lda,
-                  b: rT + column, ldb: gh, beta: 0, c: rec + column, ldc: gh)
+            sgemm(transA: false, transB: true, m: batch, n: cols.count, k: hidden, alpha: 1, a: a, lda: lda,
+                  b: r + cols.lowerBound * hidden, ldb: hidden, beta: 0, c: rec + cols.lowerBound, ldc: gh)
         }
     }
 
@@ -348,26 +351,52 @@ private struct RecurrentStepper {
     }
 }
 
-/// y[0..<n] = x[0..<k] · B, B being k rows of stride ldb. Walks B row by row (contiguous, vectorisable), in parallel
-/// over column blocks when the matrix is large enough to pay for it.
-private func gemv(_ x: UnsafePointer<Float>, _ b: UnsafePointer<Float>, ldb: Int, k: Int, n: Int,
-                  _ y: UnsafeMutablePointer<Float>) {
-    let block = 256, blocks = (n + block - 1) / block
-    parallelFor(blocks, grain: max(1, 65536 / (block * k))) { range in
-        for blk in range {
-            let j0 = blk * block, cnt = min(block, n - j0), out = y + j0
-            out.update(repeating: 0, count: cnt)
-            var p = 0
-            while p + 4 <= k {
-                let x0 = x[p], x1 = x[p + 1], x2 = x[p + 2], x3 = x[p + 3]
-                let r0 = b + p * ldb + j0, r1 = r0 + ldb, r2 = r1 + ldb, r3 = r2 + ldb
-                for j in 0..<cnt { out[j] += x0 * r0[j] + x1 * r1[j] + x2 * r2[j] + x3 * r3[j] }
-                p += 4
-            }
-            while p < k {
-                let xp = x[p], r0 = b + p * ldb + j0
-                for j in 0..<cnt { out[j] += xp * r0[j] }
-                p += 1
+/// Rows of R (columns of Rᵀ) regrouped by 32: panel p holds, for each of the k inputs, the weights of rows
+/// 32p..<32p+32, contiguously (the last panel zero-padded). The batch-1 product then streams each panel once with its
+/// 32 sums held in registers, instead of re-reading and re-writing the output for every input.
+private struct RecurrentPanels {
+    static let width = 32
+    let data: Tensor
+    let n: Int, k: Int
+
+    init(_ r: UnsafePointer<Float>, rows: Range<Int>, k: Int) {
+        let w = Self.width
+        n = rows.count
+        self.k = k
+        let panels = (n + w - 1) / w
+        data = Tensor(dtype: .float32, shape: [panels, k, w])  // zero-filled, so the padding adds nothing
+        let dst = data.pointer(Float.self)
+        for i in 0..<n {
+            let src = r + (rows.lowerBound + i) * k, o = dst + (i / w) * k * w + i % w
+            for j in 0..<k { o[j * w] = src[j] }
+        }
+    }
+
+    /// y[0..<n] = R[rows, :] · x, in parallel over panels when there is enough work to share.
+    func multiply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        let w = Self.width, k = k, n = n, base = UnsafeRawPointer(data.pointer(Float.self))
+        parallelFor((n + w - 1) / w, grain: max(1, 131_072 / (w * k))) { range in
+            for p in range {
+                var a0 = Float8(), a1 = Float8(), a2 = Float8(), a3 = Float8()
+                var src = base + p * k * w * 4
+                for j in 0..<k {
+                    let xj = Float8(repeating: x[j])
+                    a0 += xj * src.loadUnaligned(as: Float8.self)
+                    a1 += xj * src.loadUnaligned(fromByteOffset: 32, as: Float8.self)
+                    a2 += xj * src.loadUnaligned(fromByteOffset: 64, as: Float8.self)
+                    a3 += xj * src.loadUnaligned(fromByteOffset: 96, as: Float8.self)
+                    src += w * 4
+                }
+                let out = y + p * w, count = min(w, n - p * w)
+                if count == w {
+                    let o = UnsafeMutableRawPointer(out)
+                    o.storeBytes(of: a0, as: Float8.self)
+                    o.storeBytes(of: a1, toByteOffset: 32, as: Float8.self)
+                    o.storeBytes(of: a2, toByteOffset: 64, as: Float8.self)
+                    o.storeBytes(of: a3, toByteOffset: 96, as: Float8.self)
+                } else {
+                    for i in 0..<count { out[i] = i < 8 ? a0[i] : i < 16 ? a1[i - 8] : i < 24 ? a2[i - 16] : a3[i - 24] }
+                }
             }
         }
     }

@@ -39,7 +39,10 @@ private func map8(_ p: UnsafeMutablePointer<Float>, _ n: Int, _ f: (Float8) -> F
 /// exponent bits. Inputs are clamped to [-87, 88], where 2^k stays a normal float; NaN stays NaN.
 @inline(__always)
 func exp8(_ input: Float8) -> Float8 {
-    let x = input.clamped(lowerBound: Float8(repeating: -87), upperBound: Float8(repeating: 88))
+    // Masked replaces (not clamped(), which does not inline) keep NaN, and NaN then propagates through the rest.
+    var x = input
+    x.replace(with: 88, where: x .> 88)
+    x.replace(with: -87, where: x .< -87)
     // Adding 1.5·2^23 rounds x·log2(e) to an integer, which then sits in the low mantissa bits.
     let shifter = Float8(repeating: 12582912)
     let t = x * 1.44269504 + shifter
@@ -54,9 +57,7 @@ func exp8(_ input: Float8) -> Float8 {
     p = p * r + 1
     p = p * r + 1
     let ki = unsafeBitCast(t, to: SIMD8<Int32>.self) &- unsafeBitCast(shifter, to: SIMD8<Int32>.self)
-    var y = p * unsafeBitCast((ki &+ 127) &<< 23, to: Float8.self)
-    y.replace(with: .nan, where: input .!= input)  // the clamp would have turned NaN into a number
-    return y
+    return p * unsafeBitCast((ki &+ 127) &<< 23, to: Float8.self)
 }
 
 @inline(__always)

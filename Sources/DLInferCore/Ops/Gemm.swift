@@ -1,21 +1,76 @@
-// STUB: owned by the family's implementer; replace wholesale.
-
+/// Gemm: Y = alpha · A' · B' + beta · C, with A' = Aᵀ if `transA` (else A) of shape [M, K], B' = Bᵀ if `transB` of
+/// shape [K, N], and C (optional from opset 11) unidirectionally broadcast to [M, N]. float32 only.
 public struct Gemm: OpAttributes {
+    public var alpha: Float
+    public var beta: Float
+    public var transA: Bool
+    public var transB: Bool
+    /// Pre-opset-7 `broadcast = 0`, kept by old exporters: C must then be exactly [M, N].
+    public var requireFullC: Bool
     /// Set by the FuseActivations pass: applied to every output element in the kernel's epilogue.
     public var activation: Activation? = nil
-    public init() {}
+
+    public init(alpha: Float = 1, beta: Float = 1, transA: Bool = false, transB: Bool = false, requireFullC: Bool = false) {
+        self.alpha = alpha; self.beta = beta; self.transA = transA; self.transB = transB; self.requireFullC = requireFullC
+    }
+
     public var opName: String { "Gemm" }
+
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
-        throw DLInferError.unsupported("Gemm is not implemented yet")
+        let a = try inputs.required(0, "A"), b = try inputs.required(1, "B")
+        try requireDType(a.type.dtype, [.float32], "A")
+        try requireDType(b.type.dtype, [.float32], "B")
+        let c = inputs.optional(2)
+        if let c { try requireDType(c.type.dtype, [.float32], "C") }
+        for (t, role) in [(a, "A"), (b, "B")] {
+            if let r = t.type.rank, r != 2 { throw DLInferError.shape("\(role) must be a matrix (rank 2), got \(t.type)") }
+        }
+        if let r = c?.type.rank, r > 2 { throw DLInferError.shape("C must have rank 0, 1 or 2, got \(c!.type)") }
+        guard let sa = a.type.shape, let sb = b.type.shape else { return [ValueType(.float32, [.unknown, .unknown])] }
+        let m = transA ? sa[1] : sa[0], ka = transA ? sa[0] : sa[1]
+        let kb = transB ? sb[1] : sb[0], n = transB ? sb[0] : sb[1]
+        if let x = ka.value, let y = kb.value, x != y {
+            throw DLInferError.shape("inner dimensions differ: A' is [\(m),\(ka)] and B' is [\(kb),\(n)]")
+        }
+        if let sc = c?.type.shape {
+            // Unidirectional broadcast: each of C's dims (aligned right) is 1 or equal to Y's.
+            let target = [m, n].suffix(sc.count)
+            for (d, t) in zip(sc, target) {
+                guard let dv = d.value, let tv = t.value else { continue }
+                if dv != tv && (dv != 1 || requireFullC) {
+                    throw DLInferError.shape("C \(c!.type) cannot be broadcast to [\(m),\(n)]")
+                }
+            }
+            if requireFullC, sc.count != 2 { throw DLInferError.shape("C must be [M, N] when broadcast = 0") }
+        }
+        return [ValueType(.float32, [m, n])]
     }
 }
 
+/// MatMul with numpy semantics: a 1-D A is [1, K] and a 1-D B is [K, 1], with that added dim removed from the
+/// result; batch dims (all but the last two) broadcast. float32 only.
 public struct MatMul: OpAttributes {
     /// Set by the FuseActivations pass: applied to every output element in the kernel's epilogue.
     public var activation: Activation? = nil
     public init() {}
     public var opName: String { "MatMul" }
+
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
-        throw DLInferError.unsupported("MatMul is not implemented yet")
+        let a = try inputs.required(0, "A"), b = try inputs.required(1, "B")
+        try requireDType(a.type.dtype, [.float32], "A")
+        try requireDType(b.type.dtype, [.float32], "B")
+        for (t, role) in [(a, "A"), (b, "B")] where t.type.rank == 0 {
+            throw DLInferError.shape("\(role) must have rank 1 or more, got a scalar")
+        }
+        guard let sa = a.type.shape, let sb = b.type.shape else { return [ValueType(.float32, nil)] }
+        let ka = sa[sa.count - 1], kb = sb.count == 1 ? sb[0] : sb[sb.count - 2]
+        if let x = ka.value, let y = kb.value, x != y {
+            throw DLInferError.shape("inner dimensions differ: A is \(a.type) and B is \(b.type)")
+        }
+        let batch = try broadcastShapes([Array(sa.dropLast(2)), Array(sb.dropLast(2))])
+        var out = batch
+        if sa.count >= 2 { out.append(sa[sa.count - 2]) }
+        if sb.count >= 2 { out.append(sb[sb.count - 1]) }
+        return [ValueType(.float32, out)]
     }
 }

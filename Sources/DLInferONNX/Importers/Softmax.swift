@@ -1,4 +1,12 @@
-// STUB: owned by the family's implementer; replace wholesale.
 import DLInferCore
 
-let softmaxImporters: [String: OpImporter] = [:]
+let softmaxImporters: [String: OpImporter] = [
+    "Softmax": { c in try softmax(c, log: false) },
+    "LogSoftmax": { c in try softmax(c, log: true) },
+]
+
+private func softmax(_ c: NodeContext, log: Bool) throws -> Op {
+    // Opset 13 changed both the meaning of `axis` (one axis instead of the flattened tail) and its default.
+    let flatten = c.opset < 13
+    return .softmax(Softmax(axis: try c.int("axis", default: flatten ? 1 : -1), log: log, flattenTail: flatten))
+}

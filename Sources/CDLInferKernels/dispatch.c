@@ -1,0 +1,48 @@
+#include "dlinfer_kernels.h"
+#include "ukernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
+static uint64_t xcr0(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+// The instruction-set bits alone are not enough: the OS must also save the wider registers (XCR0).
+static void detect(int *avx2, int *avx512) {
+    unsigned a, b, c, d;
+    *avx2 = *avx512 = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return;
+    int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
+    if (!osxsave || !avx || !fma) return;
+    uint64_t x = xcr0();
+    if ((x & 0x6) != 0x6) return;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return;
+    *avx2 = (b >> 5) & 1;
+    *avx512 = *avx2 && ((b >> 16) & 1) && (x & 0xE6) == 0xE6;
+}
+#endif
+
+static dl_sgemm_ukernel table[3];
+static int32_t table_count;
+
+static void init_table(void) {
+    int32_t n = 0;
+#if defined(__x86_64__)
+    int avx2, avx512;
+    detect(&avx2, &avx512);
+    if (avx512) table[n++] = (dl_sgemm_ukernel){"avx512", DL_AVX512_MR, DL_AVX512_NR, dl_sgemm_ukernel_avx512};
+    if (avx2) table[n++] = (dl_sgemm_ukernel){"avx2", DL_AVX2_MR, DL_AVX2_NR, dl_sgemm_ukernel_avx2};
+#endif
+    table[n++] = (dl_sgemm_ukernel){"generic", DL_GENERIC_MR, DL_GENERIC_NR, dl_sgemm_ukernel_generic};
+    table_count = n;
+}
+
+const dl_sgemm_ukernel *dl_sgemm_ukernels(int32_t *count) {
+    // Idempotent: concurrent first calls compute the same table.
+    if (table_count == 0) init_table();
+    *count = table_count;
+    return table;
+}

@@ -1,0 +1,58 @@
+// 6x16 tile: 12 ymm accumulators (of 16 registers), two B vectors per step, one broadcast register.
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include "ukernels.h"
+
+#define TARGET __attribute__((target("avx2,fma")))
+#define MR DL_AVX2_MR
+#define NR DL_AVX2_NR
+
+TARGET __attribute__((always_inline)) static inline void
+tile(const int ROWS, const int VECS, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int64_t nr,
+     float alpha, float beta) {
+    __m256 acc[MR][2];
+    _Pragma("unroll") for (int i = 0; i < ROWS; i++) {
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _Pragma("unroll") for (int v = 0; v < VECS; v++) acc[i][v] = _mm256_setzero_ps();
+    }
+    for (int64_t p = 0; p < kc; p++) {
+        __m256 b0 = _mm256_loadu_ps(b);
+        __m256 b1 = VECS > 1 ? _mm256_loadu_ps(b + 8) : b0;
+        _Pragma("unroll") for (int i = 0; i < ROWS; i++) {
+            __m256 ai = _mm256_broadcast_ss(a + i);
+            acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+            if (VECS > 1) acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+        }
+        a += MR;
+        b += NR;
+    }
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i mask[2] = {
+        _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nr), lane),
+        _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nr - 8), lane),
+    };
+    const int full = nr == NR;
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    _Pragma("unroll") for (int i = 0; i < ROWS; i++) {
+        _Pragma("unroll") for (int v = 0; v < VECS; v++) {
+            float *cp = c + i * ldc + 8 * v;
+            __m256 x = alpha == 1.0f ? acc[i][v] : _mm256_mul_ps(acc[i][v], va);
+            if (beta != 0.0f) {
+                __m256 old = full ? _mm256_loadu_ps(cp) : _mm256_maskload_ps(cp, mask[v]);
+                x = beta == 1.0f ? _mm256_add_ps(x, old) : _mm256_fmadd_ps(vb, old, x);
+            }
+            if (full) _mm256_storeu_ps(cp, x); else _mm256_maskstore_ps(cp, mask[v], x);
+        }
+    }
+}
+
+#define CASE(R) case R: if (nr > 8) tile(R, 2, kc, a, b, c, ldc, nr, alpha, beta); else tile(R, 1, kc, a, b, c, ldc, nr, alpha, beta); break;
+
+TARGET void dl_sgemm_ukernel_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                                  int64_t mr, int64_t nr, float alpha, float beta) {
+    switch (mr) {
+        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5)
+        default: if (nr > 8) tile(6, 2, kc, a, b, c, ldc, nr, alpha, beta); else tile(6, 1, kc, a, b, c, ldc, nr, alpha, beta);
+    }
+}
+#endif

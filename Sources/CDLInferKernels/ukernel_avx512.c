@@ -1,0 +1,56 @@
+// 12x32 tile: 24 zmm accumulators (of 32 registers), two B vectors per step, A broadcast from memory.
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include "ukernels.h"
+
+#define TARGET __attribute__((target("avx512f,fma")))
+#define MR DL_AVX512_MR
+#define NR DL_AVX512_NR
+
+// ROWS and VECS are compile-time constants at every call, so the loops unroll and acc stays in registers.
+TARGET __attribute__((always_inline)) static inline void
+tile(const int ROWS, const int VECS, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int64_t nr,
+     float alpha, float beta) {
+    __m512 acc[MR][2];
+    _Pragma("unroll") for (int i = 0; i < ROWS; i++) {
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
+        _Pragma("unroll") for (int v = 0; v < VECS; v++) acc[i][v] = _mm512_setzero_ps();
+    }
+    for (int64_t p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_loadu_ps(b);
+        __m512 b1 = VECS > 1 ? _mm512_loadu_ps(b + 16) : b0;
+        _Pragma("unroll") for (int i = 0; i < ROWS; i++) {
+            __m512 ai = _mm512_set1_ps(a[i]);
+            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+            if (VECS > 1) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+        }
+        a += MR;
+        b += NR;
+    }
+    const __mmask16 mask[2] = {
+        nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1),
+        nr >= 32 ? (__mmask16)0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : (__mmask16)0,
+    };
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    _Pragma("unroll") for (int i = 0; i < ROWS; i++) {
+        _Pragma("unroll") for (int v = 0; v < VECS; v++) {
+            float *cp = c + i * ldc + 16 * v;
+            __m512 x = alpha == 1.0f ? acc[i][v] : _mm512_mul_ps(acc[i][v], va);
+            if (beta == 1.0f) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask[v], cp));
+            else if (beta != 0.0f) x = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], cp), x);
+            _mm512_mask_storeu_ps(cp, mask[v], x);
+        }
+    }
+}
+
+#define CASE(R) case R: if (nr > 16) tile(R, 2, kc, a, b, c, ldc, nr, alpha, beta); else tile(R, 1, kc, a, b, c, ldc, nr, alpha, beta); break;
+
+TARGET void dl_sgemm_ukernel_avx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                                    int64_t mr, int64_t nr, float alpha, float beta) {
+    switch (mr) {
+        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8) CASE(9) CASE(10) CASE(11)
+        default: if (nr > 16) tile(12, 2, kc, a, b, c, ldc, nr, alpha, beta); else tile(12, 1, kc, a, b, c, ldc, nr, alpha, beta);
+    }
+}
+#endif

@@ -1,0 +1,34 @@
+// Portable tile in 4-lane vectors (SSE2 on any x86-64, NEON on aarch64): the fallback when no wider kernel applies.
+#include <string.h>
+#include "ukernels.h"
+
+#define MR DL_GENERIC_MR
+#define NR DL_GENERIC_NR
+#define VECS (NR / 4)
+
+typedef float v4 __attribute__((vector_size(16)));
+
+void dl_sgemm_ukernel_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                              int64_t mr, int64_t nr, float alpha, float beta) {
+    v4 acc[MR][VECS];
+    memset(acc, 0, sizeof acc);
+    for (int64_t p = 0; p < kc; p++) {
+        v4 bv[VECS];
+        memcpy(bv, b, sizeof bv);
+        for (int i = 0; i < MR; i++) {
+            v4 ai = {a[i], a[i], a[i], a[i]};
+            for (int v = 0; v < VECS; v++) acc[i][v] += ai * bv[v];
+        }
+        a += MR;
+        b += NR;
+    }
+    float t[MR][NR];
+    memcpy(t, acc, sizeof t);
+    for (int64_t i = 0; i < mr; i++) {
+        float *cp = c + i * ldc;
+        for (int64_t j = 0; j < nr; j++) {
+            float x = alpha * t[i][j];
+            cp[j] = beta == 0.0f ? x : x + beta * cp[j];
+        }
+    }
+}

@@ -1,0 +1,24 @@
+// Internal: the micro-kernel variants and their tile sizes.
+#ifndef DLINFER_UKERNELS_H
+#define DLINFER_UKERNELS_H
+#include <stdint.h>
+
+#define DL_AVX512_MR 12
+#define DL_AVX512_NR 32
+#define DL_AVX2_MR 6
+#define DL_AVX2_NR 16
+#if defined(__aarch64__)
+#define DL_GENERIC_MR 8
+#define DL_GENERIC_NR 12
+#else
+#define DL_GENERIC_MR 4
+#define DL_GENERIC_NR 8
+#endif
+
+void dl_sgemm_ukernel_avx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                             int64_t mr, int64_t nr, float alpha, float beta);
+void dl_sgemm_ukernel_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                           int64_t mr, int64_t nr, float alpha, float beta);
+void dl_sgemm_ukernel_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                              int64_t mr, int64_t nr, float alpha, float beta);
+#endif

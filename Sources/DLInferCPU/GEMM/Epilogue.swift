@@ -1,0 +1,55 @@
+import DLInferCore
+
+/// A bias added to every product before the activation: one value per row of C (m values, e.g. Conv's per-channel
+/// bias with the weights on the left) or one per column (n values, e.g. a Dense layer's bias).
+public enum SGEMMBias {
+    case none
+    case perRow(UnsafePointer<Float>)
+    case perColumn(UnsafePointer<Float>)
+}
+
+/// What happens to a finished part of C, while it is still in cache: bias, then activation.
+struct Epilogue {
+    let bias: SGEMMBias
+    let activation: Activation?
+
+    var isEmpty: Bool {
+        if case .none = bias, activation == nil { return true }
+        return false
+    }
+
+    /// Applies to the `rows` x `cols` block at (row, col) of C; `c` points at that element.
+    @inline(__always)
+    func apply(_ c: UnsafeMutablePointer<Float>, _ ldc: Int, row: Int, col: Int, rows: Int, cols: Int) {
+        for i in 0..<rows {
+            let p = c + i * ldc
+            switch bias {
+            case .none: break
+            case .perRow(let b): let v = b[row + i]; for j in 0..<cols { p[j] += v }
+            case .perColumn(let b): let bp = b + col; for j in 0..<cols { p[j] += bp[j] }
+            }
+            if let activation { activate(activation, p, cols) }
+        }
+    }
+}
+
+/// Applies `act` to `n` contiguous values in place. Each case binds a constant activation, so after inlining
+/// `apply` the loop has no switch in it and the cheap ones vectorise.
+func activate(_ act: Activation, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
+    switch act {
+    case .relu:
+        let f = Activation.relu
+        for j in 0..<n { p[j] = f.apply(p[j]) }
+    case .leakyRelu(let a):
+        let f = Activation.leakyRelu(alpha: a)
+        for j in 0..<n { p[j] = f.apply(p[j]) }
+    case .clip(let lo, let hi):
+        let f = Activation.clip(min: lo, max: hi)
+        for j in 0..<n { p[j] = f.apply(p[j]) }
+    case .hardSigmoid(let a, let b):
+        let f = Activation.hardSigmoid(alpha: a, beta: b)
+        for j in 0..<n { p[j] = f.apply(p[j]) }
+    case .sigmoid, .tanh, .elu:
+        for j in 0..<n { p[j] = act.apply(p[j]) }
+    }
+}

@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// Packed layout (GotoBLAS/BLIS): an operand is cut into k blocks of depth kc; each block into panels of `width`
+// (mr rows of A, or nr columns of B); a panel stores, for each k step, its `width` values contiguously, zero-padded
+// past the matrix edge. The micro-kernel then reads both operands strictly sequentially.
+
+/// Packs rows `0..<rows` (in the panel direction) and k steps `0..<kc` of X, where X(r, p) = src[r * rs + p * ks],
+/// into consecutive panels of `width`.
+@inline(__always)
+func packPanels(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, rowStride rs: Int, kStride ks: Int,
+                rows: Int, kc: Int, width w: Int) {
+    var start = 0, d = dst
+    while start < rows {
+        let n = min(w, rows - start)
+        let s = src + start * rs
+        if rs == 1 {
+            // Panel rows are contiguous in memory: one short copy per k step.
+            for p in 0..<kc {
+                let sp = s + p * ks, dp = d + p * w
+                for r in 0..<n { dp[r] = sp[r] }
+                for r in n..<w { dp[r] = 0 }
+            }
+        } else {
+            // A transpose: walk each source row contiguously, scatter with stride w (stays in L1).
+            for r in 0..<n {
+                let sp = s + r * rs
+                for p in 0..<kc { d[p * w + r] = sp[p * ks] }
+            }
+            if n < w { for p in 0..<kc { for r in n..<w { d[p * w + r] = 0 } } }
+        }
+        d += w * kc
+        start += w
+    }
+}
+
+/// A matrix operand packed once (typically a constant weight at kernel creation) for `sgemm`: as the left operand
+/// op(A) [m x k] (Conv's weights [Cout x K]) or the right operand op(B) [k x n] (Gemm/MatMul/RNN weights).
+public final class PackedMatrix: @unchecked Sendable {
+    public enum Side: Sendable { case left, right }
+    public let side: Side
+    /// Shape of the operand as used in the product: m x k (left) or k x n (right).
+    public let rows: Int
+    public let cols: Int
+    public let kernel: SGEMMKernel
+    let data: UnsafeMutablePointer<Float>
+    /// The panel-direction extent (m or n) rounded up to whole panels.
+    let paddedExtent: Int
+
+    /// Packs op(X), where X is stored row-major with row stride `ld` and op(X) = Xᵀ if `transposed`.
+    public init(_ side: Side, rows: Int, cols: Int, _ x: UnsafePointer<Float>, ld: Int, transposed: Bool,
+                kernel: SGEMMKernel = .preferred) {
+        precondition(rows >= 0 && cols >= 0, "negative matrix size")
+        self.side = side; self.rows = rows; self.cols = cols; self.kernel = kernel
+        let extent = side == .left ? rows : cols, depth = side == .left ? cols : rows
+        let w = side == .left ? kernel.mr : kernel.nr
+        paddedExtent = (extent + w - 1) / w * w
+        let count = paddedExtent * depth
+        data = allocateFloats(count)
+        // Element (r, p) of op(X), r in the panel direction and p in depth, is x[r * rs + p * ks].
+        let panelDirectionContiguous = (side == .left) == transposed
+        let rs = panelDirectionContiguous ? 1 : ld, ks = panelDirectionContiguous ? ld : 1
+        let kc = kernel.kc, blocks = (depth + kc - 1) / kc, padded = paddedExtent, panels = padded / w
+        let data = data
+        parallelFor(blocks * panels, grain: max(1, 65536 / max(1, w * kc))) { range in
+            for t in range {
+                let kb = t / panels, panel = t % panels
+                let k0 = kb * kc, kcur = min(kc, depth - k0), r0 = panel * w
+                packPanels(data + k0 * padded + r0 * kcur, x + r0 * rs + k0 * ks, rowStride: rs, kStride: ks,
+                           rows: min(w, extent - r0), kc: kcur, width: w)
+            }
+        }
+    }
+
+    deinit { free(data) }
+
+    var extent: Int { side == .left ? rows : cols }
+    var depth: Int { side == .left ? cols : rows }
+
+    /// The panels of the k block starting at `k0` (depth `kcur`), from panel-direction index `start` (a panel boundary).
+    @inline(__always)
+    func block(k k0: Int, depth kcur: Int, from start: Int) -> UnsafePointer<Float> {
+        UnsafePointer(data + k0 * paddedExtent + start * kcur)
+    }
+}
+
+/// 64-byte aligned memory for `count` floats (at least one cache line), released with `free`.
+func allocateFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
+    var p: UnsafeMutableRawPointer? = nil
+    // Not a precondition: -Ounchecked would assume it true without calling posix_memalign.
+    if posix_memalign(&p, 64, max(count, 16) * 4) != 0 || p == nil { fatalError("dlinfer: out of memory (\(count * 4) bytes)") }
+    return p!.bindMemory(to: Float.self, capacity: max(count, 16))
+}
