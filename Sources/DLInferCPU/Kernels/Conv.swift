@@ -1,8 +1,31 @@
 import DLInferCore
 
-func makeConvKernel(_ a: Conv, _ node: Node, _ graph: Graph) throws -> Kernel { ConvKernel(a) }
+/// Constant weights are packed once here for the GEMM (one left operand per group); depthwise convolutions read W
+/// directly.
+func makeConvKernel(_ a: Conv, _ node: Node, _ graph: Graph) throws -> Kernel {
+    var packed: [PackedMatrix]? = nil
+    if let wid = node.inputs[1], let w = graph.constants[wid], w.dtype == .float32, w.rank >= 3, a.group >= 1,
+       w.shape[0] % a.group == 0, !(w.shape[1] == 1 && w.rank == 4) {
+        let mg = w.shape[0] / a.group, k = w.shape[0] == 0 ? 0 : w.count / w.shape[0]
+        let wp = w.pointer(Float.self)
+        packed = (0..<a.group).map { g in PackedMatrix(.left, rows: mg, cols: k, wp + g * mg * k, ld: k, transposed: false) }
+    }
+    return ConvKernel(a, packedWeights: packed)
+}
 
-func makeConvTransposeKernel(_ a: ConvTranspose, _ node: Node, _ graph: Graph) throws -> Kernel { ConvTransposeKernel(a) }
+/// ConvTranspose's GEMM takes Wᵀ per group as its left operand; constant weights are packed once.
+func makeConvTransposeKernel(_ a: ConvTranspose, _ node: Node, _ graph: Graph) throws -> Kernel {
+    var packed: [PackedMatrix]? = nil
+    if let wid = node.inputs[1], let w = graph.constants[wid], w.dtype == .float32, w.rank >= 3, a.group >= 1,
+       w.shape[0] % a.group == 0 {
+        let cg = w.shape[0] / a.group, rows = w.shape[0] == 0 ? 0 : w.count / w.shape[0]
+        let wp = w.pointer(Float.self)
+        packed = (0..<a.group).map { g in
+            PackedMatrix(.left, rows: rows, cols: cg, wp + g * cg * rows, ld: rows, transposed: true)
+        }
+    }
+    return ConvTransposeKernel(a, packedWeights: packed)
+}
 
 /// Floats a column tile may hold (256 KiB): the im2col tile is written and then read by the GEMM while it is still
 /// in L2, instead of streaming a whole column matrix through main memory.
@@ -18,10 +41,12 @@ func tileWidth(rows: Int, columns: Int) -> Int {
 
 /// Conv, chosen by shape: depthwise 2-D convolutions run a direct kernel; 1x1 stride-1 unpadded ones are one GEMM
 /// per group reading X in place; everything else is im2col, in tiles of output pixels that stay in cache, + GEMM.
-/// Bias and the fused activation are applied to each tile while it is in cache.
+/// Bias and the fused activation are applied to each tile while it is in cache. With enough tiles, threads take
+/// whole tiles (im2col, GEMM, epilogue); otherwise each tile's work is split across threads.
 final class ConvKernel: Kernel {
     let attrs: Conv
-    init(_ a: Conv) { attrs = a }
+    let packedWeights: [PackedMatrix]?
+    init(_ a: Conv, packedWeights: [PackedMatrix]?) { attrs = a; self.packedWeights = packedWeights }
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         let x = inputs[0]!, w = inputs[1]!
@@ -52,31 +77,37 @@ final class ConvKernel: Kernel {
             }
             return [y]
         }
+        let packed = packedWeights
         let pointwise = win.kernel.allSatisfy { $0 == 1 } && win.strides.allSatisfy { $0 == 1 }
             && padBegin.allSatisfy { $0 == 0 } && outSize == grid.target
         let tile = tileWidth(rows: pointwise ? Swift.max(k, mg) : k, columns: outPlane)
-        // Per image, group and tile of output pixels: im2col (unless pointwise, where X is the column matrix), the
-        // GEMM straight into Y, then bias and activation while the tile is in cache.
-        Scratch.withFloats(pointwise ? 0 : k * tile) { col in
-            for n in 0..<batch {
-                for g in 0..<groups {
-                    let xg = xp + (n * channels + g * cg) * inPlane
-                    for p0 in stride(from: 0, to: outPlane, by: tile) {
-                        let p1 = Swift.min(outPlane, p0 + tile)
-                        let yt = yp + (n * m + g * mg) * outPlane + p0
-                        if pointwise {
-                            sgemm(transA: false, transB: false, m: mg, n: p1 - p0, k: k, alpha: 1, a: wp + g * mg * k,
-                                  lda: k, b: xg + p0, ldb: inPlane, beta: 0, c: yt, ldc: outPlane)
-                        } else {
-                            im2col(grid, channels: cg, x: xg, p0, p1, col: col, ld: p1 - p0)
-                            sgemm(transA: false, transB: false, m: mg, n: p1 - p0, k: k, alpha: 1, a: wp + g * mg * k,
-                                  lda: k, b: col, ldb: p1 - p0, beta: 0, c: yt, ldc: outPlane)
-                        }
-                        applyEpilogue(yt, rows: mg, count: p1 - p0, ld: outPlane, bias: bp.map { $0 + g * mg },
-                                      activation: act)
-                    }
-                }
+        let tiles = (outPlane + tile - 1) / tile, jobs = batch * groups * tiles
+        // One job: a tile of output pixels of one image and group: im2col (unless pointwise, where X is the
+        // column matrix), the GEMM straight into Y, then bias and activation while the tile is in cache.
+        func job(_ j: Int, _ col: UnsafeMutablePointer<Float>?, serial: Bool) {
+            let t = j % tiles, g = (j / tiles) % groups, n = j / (tiles * groups)
+            let p0 = t * tile, p1 = Swift.min(outPlane, p0 + tile)
+            let xg = xp + (n * channels + g * cg) * inPlane
+            let b: SGEMMOperand
+            if let col {
+                im2col(grid, channels: cg, x: xg, p0, p1, col: col, ld: p1 - p0, serial: serial)
+                b = .matrix(col, ld: p1 - p0, transposed: false)
+            } else {
+                b = .matrix(xg + p0, ld: inPlane, transposed: false)
             }
+            let a: SGEMMOperand = packed.map { .packed($0[g]) } ?? .matrix(wp + g * mg * k, ld: k, transposed: false)
+            let yt = yp + (n * m + g * mg) * outPlane + p0
+            sgemm(m: mg, n: p1 - p0, k: k, a: a, b: b, c: yt, ldc: outPlane, maxThreads: serial ? 1 : nil)
+            applyEpilogue(yt, rows: mg, count: p1 - p0, ld: outPlane, bias: bp.map { $0 + g * mg }, activation: act,
+                          serial: serial)
+        }
+        let columns = pointwise ? 0 : k * tile
+        if Threads.count > 1, jobs >= 2 * Threads.count {
+            parallelFor(jobs) { range in
+                Scratch.withFloats(columns) { col in for j in range { job(j, pointwise ? nil : col, serial: true) } }
+            }
+        } else {
+            Scratch.withFloats(columns) { col in for j in 0..<jobs { job(j, pointwise ? nil : col, serial: false) } }
         }
         return [y]
     }
@@ -84,9 +115,9 @@ final class ConvKernel: Kernel {
 
 /// y = act(y + bias[row]) over `rows` runs of `count` floats, `ld` apart; nothing to do without bias or activation.
 func applyEpilogue(_ y: UnsafeMutablePointer<Float>, rows: Int, count: Int, ld: Int, bias: UnsafePointer<Float>?,
-                   activation: Activation?) {
+                   activation: Activation?, serial: Bool = false) {
     guard bias != nil || activation != nil else { return }
-    parallelFor(rows, grain: Swift.max(1, 8192 / Swift.max(count, 1))) { range in
+    parallelFor(rows, grain: serial ? rows : Swift.max(1, 8192 / Swift.max(count, 1))) { range in
         for r in range { applyEpilogue(y + r * ld, count: count, bias: bias?[r] ?? 0, activation: activation) }
     }
 }

@@ -83,13 +83,14 @@ struct TapGrid {
 
 /// Fills columns p0..<p1 of the im2col matrix of one group: row (c, tap) holds, for every output pixel, the input
 /// value under that tap (0 in the padding). `x` points at the group's first input channel; rows are `ld` apart.
+/// `serial` when the caller already runs tiles in parallel.
 func im2col(_ g: TapGrid, channels: Int, x: UnsafePointer<Float>, _ p0: Int, _ p1: Int,
-            col: UnsafeMutablePointer<Float>, ld: Int) {
+            col: UnsafeMutablePointer<Float>, ld: Int, serial: Bool) {
     let (runs, perTap) = g.runs(p0, p1)
     let taps = g.kernelVolume, plane = g.targetVolume, s = g.strides[g.rank - 1]
     let rows = channels * taps
     runs.withUnsafeBufferPointer { runs in
-        parallelFor(rows, grain: Swift.max(1, 16384 / Swift.max(p1 - p0, 1))) { range in
+        parallelFor(rows, grain: serial ? rows : Swift.max(1, 16384 / Swift.max(p1 - p0, 1))) { range in
             var c = range.lowerBound / taps, tap = range.lowerBound % taps
             for r in range {
                 let src = x + c * plane
