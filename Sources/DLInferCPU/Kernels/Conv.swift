@@ -42,7 +42,7 @@ func tileWidth(rows: Int, columns: Int) -> Int {
 /// Conv, chosen by shape: depthwise 2-D convolutions run a direct kernel; 1x1 stride-1 unpadded ones are one GEMM
 /// per group reading X in place; everything else is im2col, in tiles of output pixels that stay in cache, + GEMM.
 /// Bias and the fused activation are applied to each tile while it is in cache. With enough tiles, threads take
-/// whole tiles (im2col, GEMM, epilogue); otherwise each tile's work is split across threads.
+/// whole tiles (im2col, GEMM, epilogue); otherwise each tile's GEMM is split across threads.
 final class ConvKernel: Kernel {
     let attrs: Conv
     let packedWeights: [PackedMatrix]?
@@ -84,30 +84,32 @@ final class ConvKernel: Kernel {
         let tiles = (outPlane + tile - 1) / tile, jobs = batch * groups * tiles
         // One job: a tile of output pixels of one image and group: im2col (unless pointwise, where X is the
         // column matrix), the GEMM straight into Y, then bias and activation while the tile is in cache.
-        func job(_ j: Int, _ col: UnsafeMutablePointer<Float>?, serial: Bool) {
+        func job(_ j: Int, _ col: UnsafeMutablePointer<Float>?, gemmThreads: Int?) {
             let t = j % tiles, g = (j / tiles) % groups, n = j / (tiles * groups)
             let p0 = t * tile, p1 = Swift.min(outPlane, p0 + tile)
             let xg = xp + (n * channels + g * cg) * inPlane
             let b: SGEMMOperand
             if let col {
-                im2col(grid, channels: cg, x: xg, p0, p1, col: col, ld: p1 - p0, serial: serial)
+                im2col(grid, channels: cg, x: xg, p0, p1, col: col, ld: p1 - p0)
                 b = .matrix(col, ld: p1 - p0, transposed: false)
             } else {
                 b = .matrix(xg + p0, ld: inPlane, transposed: false)
             }
             let a: SGEMMOperand = packed.map { .packed($0[g]) } ?? .matrix(wp + g * mg * k, ld: k, transposed: false)
             let yt = yp + (n * m + g * mg) * outPlane + p0
-            sgemm(m: mg, n: p1 - p0, k: k, a: a, b: b, c: yt, ldc: outPlane, maxThreads: serial ? 1 : nil)
-            applyEpilogue(yt, rows: mg, count: p1 - p0, ld: outPlane, bias: bp.map { $0 + g * mg }, activation: act,
-                          serial: serial)
+            sgemm(m: mg, n: p1 - p0, k: k, a: a, b: b, c: yt, ldc: outPlane, maxThreads: gemmThreads)
+            applyEpilogue(yt, rows: mg, count: p1 - p0, ld: outPlane, bias: bp.map { $0 + g * mg }, activation: act)
         }
         let columns = pointwise ? 0 : k * tile
-        if Threads.count > 1, jobs >= 2 * Threads.count {
+        // Each parallel region is a barrier that waits for every worker to be scheduled, so a conv opens one: over
+        // its jobs when there are enough to balance, else inside each GEMM (the cheap im2col and epilogue of a
+        // small layer stay on the calling thread).
+        if Threads.count > 1, jobs >= 4 * Threads.count {
             parallelFor(jobs) { range in
-                Scratch.withFloats(columns) { col in for j in range { job(j, pointwise ? nil : col, serial: true) } }
+                Scratch.withFloats(columns) { col in for j in range { job(j, pointwise ? nil : col, gemmThreads: 1) } }
             }
         } else {
-            Scratch.withFloats(columns) { col in for j in 0..<jobs { job(j, pointwise ? nil : col, serial: false) } }
+            Scratch.withFloats(columns) { col in for j in 0..<jobs { job(j, pointwise ? nil : col, gemmThreads: nil) } }
         }
         return [y]
     }
@@ -115,11 +117,9 @@ final class ConvKernel: Kernel {
 
 /// y = act(y + bias[row]) over `rows` runs of `count` floats, `ld` apart; nothing to do without bias or activation.
 func applyEpilogue(_ y: UnsafeMutablePointer<Float>, rows: Int, count: Int, ld: Int, bias: UnsafePointer<Float>?,
-                   activation: Activation?, serial: Bool = false) {
+                   activation: Activation?) {
     guard bias != nil || activation != nil else { return }
-    parallelFor(rows, grain: serial ? rows : Swift.max(1, 8192 / Swift.max(count, 1))) { range in
-        for r in range { applyEpilogue(y + r * ld, count: count, bias: bias?[r] ?? 0, activation: activation) }
-    }
+    for r in 0..<rows { applyEpilogue(y + r * ld, count: count, bias: bias?[r] ?? 0, activation: activation) }
 }
 
 /// y[i] = act(y[i] + bias) for one run; the activation is switched on once, outside the loop, so each loop vectorises.

@@ -83,18 +83,16 @@ struct TapGrid {
 
 /// Fills columns p0..<p1 of the im2col matrix of one group: row (c, tap) holds, for every output pixel, the input
 /// value under that tap (0 in the padding). `x` points at the group's first input channel; rows are `ld` apart.
-/// `serial` when the caller already runs tiles in parallel.
+/// Runs on the calling thread: conv parallelises over tiles or inside the GEMM.
 func im2col(_ g: TapGrid, channels: Int, x: UnsafePointer<Float>, _ p0: Int, _ p1: Int,
-            col: UnsafeMutablePointer<Float>, ld: Int, serial: Bool) {
+            col: UnsafeMutablePointer<Float>, ld: Int) {
     let (runs, perTap) = g.runs(p0, p1)
     let taps = g.kernelVolume, plane = g.targetVolume, s = g.strides[g.rank - 1]
-    let rows = channels * taps
     runs.withUnsafeBufferPointer { runs in
-        parallelFor(rows, grain: serial ? rows : Swift.max(1, 16384 / Swift.max(p1 - p0, 1))) { range in
-            var c = range.lowerBound / taps, tap = range.lowerBound % taps
-            for r in range {
-                let src = x + c * plane
-                let dst = col + r * ld
+        for c in 0..<channels {
+            let src = x + c * plane
+            for tap in 0..<taps {
+                let dst = col + (c * taps + tap) * ld
                 for run in runs[(tap * perTap)..<((tap + 1) * perTap)] {
                     let d = dst + run.column - run.start
                     for i in run.start..<run.lo { d[i] = 0 }
@@ -109,8 +107,6 @@ func im2col(_ g: TapGrid, channels: Int, x: UnsafePointer<Float>, _ p0: Int, _ p
                     }
                     for i in run.hi..<(run.start + run.count) { d[i] = 0 }
                 }
-                tap += 1
-                if tap == taps { tap = 0; c += 1 }
             }
         }
     }
