@@ -1,3 +1,7 @@
+/// Largest kernel size, stride, dilation or pad accepted: far beyond any real model, and small enough that the size
+/// arithmetic (products of two such values plus a dimension) cannot overflow.
+let windowAttributeLimit = Int(Int32.max)
+
 /// ONNX `auto_pad`: how Conv and the pools pad when `pads` is not given explicitly.
 public enum AutoPad: String, Sendable, CaseIterable {
     case notSet = "NOTSET", sameUpper = "SAME_UPPER", sameLower = "SAME_LOWER", valid = "VALID"
@@ -25,11 +29,15 @@ public struct Window: Sendable, Equatable {
             guard v.count == count else {
                 throw DLInferError.model("\(name) has \(v.count) values; \(count) expected for \(n) spatial axes")
             }
-            guard v.allSatisfy({ $0 >= min }) else { throw DLInferError.model("\(name) \(v) must all be >= \(min)") }
+            guard v.allSatisfy({ $0 >= min && $0 <= windowAttributeLimit }) else {
+                throw DLInferError.model("\(name) \(v) must all be >= \(min) and below 2^31")
+            }
             return v
         }
         guard n >= 1 else { throw DLInferError.model("the window needs at least one spatial axis") }
-        guard kernel.allSatisfy({ $0 >= 1 }) else { throw DLInferError.model("kernel_shape \(kernel) must all be >= 1") }
+        guard kernel.allSatisfy({ $0 >= 1 && $0 <= windowAttributeLimit }) else {
+            throw DLInferError.model("kernel_shape \(kernel) must all be >= 1 and below 2^31")
+        }
         self.kernel = kernel
         self.strides = try check(strides, "strides", count: n, min: 1) ?? Array(repeating: 1, count: n)
         self.dilations = try check(dilations, "dilations", count: n, min: 1) ?? Array(repeating: 1, count: n)
