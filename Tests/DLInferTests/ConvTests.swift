@@ -13,6 +13,16 @@ final class ConvTests: XCTestCase {
                       pads: [1, 2, 0, 1], bias: true, activation: .clip(min: -0.5, max: 0.5))
         try checkConv(x: [1, 8, 9, 9], w: [8, 1, 5, 5], group: 8, strides: [2, 2], dilations: [1, 1],
                       pads: [2, 2, 2, 2], bias: false, activation: .relu)
+        // Narrower than the dilated kernel: no column has every tap inside the input.
+        try checkConv(x: [1, 2, 5, 2], w: [2, 1, 3, 3], group: 2, strides: [1, 1], dilations: [1, 2],
+                      pads: [1, 2, 1, 2], bias: true, activation: nil)
+        try checkConv(x: [1, 3, 7, 9], w: [3, 1, 3, 3], group: 3, strides: [2, 2], dilations: [1, 1],
+                      pads: [0, 1, 1, 0], bias: true, activation: nil)
+        // Wide enough for the vector loops of the stride-1 and stride-2 3x3 interiors.
+        try checkConv(x: [1, 4, 9, 40], w: [4, 1, 3, 3], group: 4, strides: [2, 2], dilations: [1, 1],
+                      pads: [1, 1, 1, 1], bias: true, activation: .relu)
+        try checkConv(x: [1, 2, 6, 37], w: [2, 1, 3, 3], group: 2, strides: [1, 1], dilations: [1, 1],
+                      pads: [1, 1, 1, 1], bias: true, activation: nil)
     }
 
     func testPointwiseDirectGemmAcrossTiles() throws {

@@ -1,14 +1,38 @@
 import DLInferCore
 
-func makeConvKernel(_ a: Conv, _ node: Node, _ graph: Graph) throws -> Kernel { ConvKernel(a) }
+/// Constant weights are packed once here for the GEMM (one left operand per group); depthwise convolutions read W
+/// directly.
+func makeConvKernel(_ a: Conv, _ node: Node, _ graph: Graph) throws -> Kernel {
+    var packed: [PackedMatrix]? = nil
+    if let wid = node.inputs[1], let w = graph.constants[wid], w.dtype == .float32, w.rank >= 3, a.group >= 1,
+       w.shape[0] % a.group == 0, !(w.shape[1] == 1 && w.rank == 4) {
+        let mg = w.shape[0] / a.group, k = w.shape[0] == 0 ? 0 : w.count / w.shape[0]
+        let wp = w.pointer(Float.self)
+        packed = (0..<a.group).map { g in PackedMatrix(.left, rows: mg, cols: k, wp + g * mg * k, ld: k, transposed: false) }
+    }
+    return ConvKernel(a, packedWeights: packed)
+}
 
-func makeConvTransposeKernel(_ a: ConvTranspose, _ node: Node, _ graph: Graph) throws -> Kernel { ConvTransposeKernel(a) }
+/// ConvTranspose's GEMM takes Wᵀ per group as its left operand; constant weights are packed once.
+func makeConvTransposeKernel(_ a: ConvTranspose, _ node: Node, _ graph: Graph) throws -> Kernel {
+    var packed: [PackedMatrix]? = nil
+    if let wid = node.inputs[1], let w = graph.constants[wid], w.dtype == .float32, w.rank >= 3, a.group >= 1,
+       w.shape[0] % a.group == 0 {
+        let cg = w.shape[0] / a.group, rows = w.shape[0] == 0 ? 0 : w.count / w.shape[0]
+        let wp = w.pointer(Float.self)
+        packed = (0..<a.group).map { g in
+            PackedMatrix(.left, rows: rows, cols: cg, wp + g * cg * rows, ld: rows, transposed: true)
+        }
+    }
+    return ConvTransposeKernel(a, packedWeights: packed)
+}
 
-/// Floats the im2col buffer may hold per tile (2 MiB): large enough for efficient GEMMs, small enough for L2/L3.
-let columnBudget = 1 << 19
+/// Floats a column tile may hold (256 KiB): the im2col tile is written and then read by the GEMM while it is still
+/// in L2, instead of streaming a whole column matrix through main memory.
+let columnBudget = 1 << 16
 
 /// Columns per tile for a GEMM whose B operand has `rows` rows: the whole width when it fits the budget, else a
-/// multiple of 16 (at least 64) so the GEMM still gets wide panels.
+/// multiple of 16 (at least 64) so the GEMM still gets full panels.
 func tileWidth(rows: Int, columns: Int) -> Int {
     let fit = columnBudget / Swift.max(rows, 1)
     if fit >= columns { return Swift.max(columns, 1) }
@@ -16,11 +40,13 @@ func tileWidth(rows: Int, columns: Int) -> Int {
 }
 
 /// Conv, chosen by shape: depthwise 2-D convolutions run a direct kernel; 1x1 stride-1 unpadded ones are one GEMM
-/// per group reading X in place; everything else is im2col (tiled over output pixels) + GEMM. Bias and the fused
-/// activation are applied to each tile while it is still in cache.
+/// per group reading X in place; everything else is im2col, in tiles of output pixels that stay in cache, + GEMM.
+/// Bias and the fused activation are applied to each tile while it is in cache. With enough tiles, threads take
+/// whole tiles (im2col, GEMM, epilogue); otherwise each tile's GEMM is split across threads.
 final class ConvKernel: Kernel {
     let attrs: Conv
-    init(_ a: Conv) { attrs = a }
+    let packedWeights: [PackedMatrix]?
+    init(_ a: Conv, packedWeights: [PackedMatrix]?) { attrs = a; self.packedWeights = packedWeights }
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         let x = inputs[0]!, w = inputs[1]!
@@ -35,42 +61,56 @@ final class ConvKernel: Kernel {
         guard y.count > 0 else { return [y] }
         let xp = x.pointer(Float.self), wp = w.pointer(Float.self), yp = y.pointer(Float.self)
         let bp = bias.map { UnsafePointer($0.pointer(Float.self)) }
+        let act = attrs.activation
 
         if cg == 1, grid.rank == 2 {
             depthwiseConv2D(grid, batch: batch, channels: channels, multiplier: mg, x: xp, w: wp, bias: bp,
-                            activation: attrs.activation, y: yp)
+                            activation: act, y: yp)
             return [y]
         }
         let k = cg * grid.kernelVolume, inPlane = grid.targetVolume, outPlane = grid.gridVolume
+        if k == 0 {
+            // No input channels: the output is the bias alone.
+            y.floats.update(repeating: 0)
+            for n in 0..<batch {
+                applyEpilogue(yp + n * m * outPlane, rows: m, count: outPlane, ld: outPlane, bias: bp, activation: act)
+            }
+            return [y]
+        }
+        let packed = packedWeights
         let pointwise = win.kernel.allSatisfy { $0 == 1 } && win.strides.allSatisfy { $0 == 1 }
             && padBegin.allSatisfy { $0 == 0 } && outSize == grid.target
-        let tile = tileWidth(rows: pointwise ? mg : k, columns: outPlane)
-        let run = { (col: UnsafeMutablePointer<Float>?) in
-            for n in 0..<batch {
-                for g in 0..<groups {
-                    let xg = xp + (n * channels + g * cg) * inPlane
-                    let yg = yp + (n * m + g * mg) * outPlane
-                    let wg = wp + g * mg * k
-                    for p0 in stride(from: 0, to: outPlane, by: tile) {
-                        let p1 = Swift.min(outPlane, p0 + tile)
-                        if k == 0 {
-                            // No input channels: the output is the bias alone.
-                            for r in 0..<mg { (yg + r * outPlane + p0).update(repeating: 0, count: p1 - p0) }
-                        } else if let col {
-                            im2col(grid, channels: cg, x: xg, p0, p1, col: col, ld: p1 - p0)
-                            sgemm(transA: false, transB: false, m: mg, n: p1 - p0, k: k, alpha: 1, a: wg, lda: k,
-                                  b: col, ldb: p1 - p0, beta: 0, c: yg + p0, ldc: outPlane)
-                        } else {
-                            sgemm(transA: false, transB: false, m: mg, n: p1 - p0, k: k, alpha: 1, a: wg, lda: k,
-                                  b: xg + p0, ldb: inPlane, beta: 0, c: yg + p0, ldc: outPlane)
-                        }
-                        applyEpilogue(yg + p0, rows: mg, count: p1 - p0, ld: outPlane, bias: bp.map { $0 + g * mg },
-                                      activation: self.attrs.activation)
-                    }
-                }
+        let tile = tileWidth(rows: pointwise ? Swift.max(k, mg) : k, columns: outPlane)
+        let tiles = (outPlane + tile - 1) / tile, jobs = batch * groups * tiles
+        // One job: a tile of output pixels of one image and group: im2col (unless pointwise, where X is the
+        // column matrix), the GEMM straight into Y, then bias and activation while the tile is in cache.
+        func job(_ j: Int, _ col: UnsafeMutablePointer<Float>?, gemmThreads: Int?) {
+            let t = j % tiles, g = (j / tiles) % groups, n = j / (tiles * groups)
+            let p0 = t * tile, p1 = Swift.min(outPlane, p0 + tile)
+            let xg = xp + (n * channels + g * cg) * inPlane
+            let b: SGEMMOperand
+            if let col {
+                im2col(grid, channels: cg, x: xg, p0, p1, col: col, ld: p1 - p0)
+                b = .matrix(col, ld: p1 - p0, transposed: false)
+            } else {
+                b = .matrix(xg + p0, ld: inPlane, transposed: false)
             }
+            let a: SGEMMOperand = packed.map { .packed($0[g]) } ?? .matrix(wp + g * mg * k, ld: k, transposed: false)
+            let yt = yp + (n * m + g * mg) * outPlane + p0
+            sgemm(m: mg, n: p1 - p0, k: k, a: a, b: b, c: yt, ldc: outPlane, maxThreads: gemmThreads)
+            applyEpilogue(yt, rows: mg, count: p1 - p0, ld: outPlane, bias: bp.map { $0 + g * mg }, activation: act)
         }
-        if pointwise || k == 0 { run(nil) } else { Scratch.withFloats(k * tile) { run($0) } }
+        let columns = pointwise ? 0 : k * tile
+        // Each parallel region is a barrier that waits for every worker to be scheduled, so a conv opens one: over
+        // its jobs when there are enough to balance, else inside each GEMM (the cheap im2col and epilogue of a
+        // small layer stay on the calling thread).
+        if Threads.count > 1, jobs >= 4 * Threads.count {
+            parallelFor(jobs) { range in
+                Scratch.withFloats(columns) { col in for j in range { job(j, pointwise ? nil : col, gemmThreads: 1) } }
+            }
+        } else {
+            Scratch.withFloats(columns) { col in for j in 0..<jobs { job(j, pointwise ? nil : col, gemmThreads: nil) } }
+        }
         return [y]
     }
 }
@@ -79,9 +119,7 @@ final class ConvKernel: Kernel {
 func applyEpilogue(_ y: UnsafeMutablePointer<Float>, rows: Int, count: Int, ld: Int, bias: UnsafePointer<Float>?,
                    activation: Activation?) {
     guard bias != nil || activation != nil else { return }
-    parallelFor(rows, grain: Swift.max(1, 8192 / Swift.max(count, 1))) { range in
-        for r in range { applyEpilogue(y + r * ld, count: count, bias: bias?[r] ?? 0, activation: activation) }
-    }
+    for r in 0..<rows { applyEpilogue(y + r * ld, count: count, bias: bias?[r] ?? 0, activation: activation) }
 }
 
 /// y[i] = act(y[i] + bias) for one run; the activation is switched on once, outside the loop, so each loop vectorises.

@@ -5,7 +5,8 @@ import DLInferCore
 /// as the bias (or zero), which also covers pixels no tap reaches.
 final class ConvTransposeKernel: Kernel {
     let attrs: ConvTranspose
-    init(_ a: ConvTranspose) { attrs = a }
+    let packedWeights: [PackedMatrix]?
+    init(_ a: ConvTranspose, packedWeights: [PackedMatrix]?) { attrs = a; self.packedWeights = packedWeights }
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         let x = inputs[0]!, w = inputs[1]!
@@ -35,8 +36,9 @@ final class ConvTransposeKernel: Kernel {
                     let wg = wp + g * cg * rows
                     for p0 in stride(from: 0, to: inPlane, by: tile) {
                         let p1 = Swift.min(inPlane, p0 + tile)
-                        sgemm(transA: true, transB: false, m: rows, n: p1 - p0, k: cg, alpha: 1, a: wg, lda: rows,
-                              b: xg + p0, ldb: inPlane, beta: 0, c: col, ldc: p1 - p0)
+                        let a: SGEMMOperand = packedWeights.map { .packed($0[g]) } ?? .matrix(wg, ld: rows, transposed: true)
+                        sgemm(m: rows, n: p1 - p0, k: cg, a: a, b: .matrix(xg + p0, ld: inPlane, transposed: false),
+                              c: col, ldc: p1 - p0)
                         col2imAdd(grid, channels: mg, col: col, ld: p1 - p0, p0, p1, y: yg)
                     }
                 }

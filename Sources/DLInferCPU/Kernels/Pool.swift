@@ -32,7 +32,9 @@ struct PoolAxis {
 }
 
 /// MaxPool / AveragePool over 1 to 3 spatial axes (fewer axes are leading axes of size 1), parallel over (n, c)
-/// planes; window bounds per axis are precomputed so the inner loops only add or compare.
+/// planes. Each output row is built by one pass per window row of the input: the interior columns take all kernel
+/// columns at once, the edge columns only those inside the input, so the inner loops only compare or add. MaxPool
+/// with the Indices output tracks positions in a separate, scalar loop.
 final class PoolKernel: Kernel {
     let attrs: Pool
     init(_ a: Pool) { attrs = a }
@@ -49,64 +51,72 @@ final class PoolKernel: Kernel {
             axes.append(PoolAxis(input: inSize[i], output: outSize[i], kernel: win.kernel[i], stride: win.strides[i],
                                  dilation: win.dilations[i], padBegin: padBegin[i]))
         }
-        let dims = [Int](repeating: 1, count: lead) + inSize
-        let planes = x.shape[0] * x.shape[1]
+        let last = win.rank - 1
+        let cols = TapColumns(input: inSize[last], output: outSize[last], kernel: win.kernel[last],
+                              stride: win.strides[last], dilation: win.dilations[last], padBegin: padBegin[last])
+        let geo = PoolGeometry(axes: axes, dims: [Int](repeating: 1, count: lead) + inSize, cols: cols,
+                               stride: win.strides[last], planes: x.shape[0] * x.shape[1])
         guard y.count > 0 else { return outputs.wanted(1) ? [y, outputs.make(1)] : [y] }
         switch attrs.kind {
         case .average(let includePad):
-            average(x.pointer(Float.self), y.pointer(Float.self), planes: planes, axes: axes, dims: dims,
-                    kernelVolume: includePad ? win.kernel.elementCount : nil)
+            average(x.pointer(Float.self), y.pointer(Float.self), geo, kernelVolume: includePad ? win.kernel.elementCount : nil)
             return [y]
         case .max(let columnMajor):
-            let indices = outputs.wanted(1) ? outputs.make(1) : nil
-            let ip = indices?.pointer(Int64.self)
+            if outputs.wanted(1) {
+                let indices = outputs.make(1)
+                let ip = indices.pointer(Int64.self)
+                switch x.dtype {
+                case .float32: maxWithIndices(x.pointer(Float.self), y.pointer(Float.self), ip, geo, columnMajor)
+                case .float64: maxWithIndices(x.pointer(Double.self), y.pointer(Double.self), ip, geo, columnMajor)
+                case .int8: maxWithIndices(x.pointer(Int8.self), y.pointer(Int8.self), ip, geo, columnMajor)
+                case .uint8: maxWithIndices(x.pointer(UInt8.self), y.pointer(UInt8.self), ip, geo, columnMajor)
+                default: throw DLInferError.unsupported("MaxPool on \(x.dtype)")
+                }
+                return [y, indices]
+            }
             switch x.dtype {
-            case .float32: maximum(x.pointer(Float.self), y.pointer(Float.self), ip, planes, axes, dims, columnMajor)
-            case .float64: maximum(x.pointer(Double.self), y.pointer(Double.self), ip, planes, axes, dims, columnMajor)
-            case .int8: maximum(x.pointer(Int8.self), y.pointer(Int8.self), ip, planes, axes, dims, columnMajor)
-            case .uint8: maximum(x.pointer(UInt8.self), y.pointer(UInt8.self), ip, planes, axes, dims, columnMajor)
+            case .float32: maximum(x.pointer(Float.self), y.pointer(Float.self), geo)
+            case .float64: maximum(x.pointer(Double.self), y.pointer(Double.self), geo)
+            case .int8: maximum(x.pointer(Int8.self), y.pointer(Int8.self), geo)
+            case .uint8: maximum(x.pointer(UInt8.self), y.pointer(UInt8.self), geo)
             default: throw DLInferError.unsupported("MaxPool on \(x.dtype)")
             }
-            return indices.map { [y, $0] } ?? [y]
+            return [y]
         }
     }
 
     /// `kernelVolume` is the divisor with count_include_pad; nil divides by the taps inside the input.
-    private func average(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int, axes: [PoolAxis],
-                         dims: [Int], kernelVolume: Int?) {
-        let (a0, a1, a2) = (axes[0], axes[1], axes[2])
-        let (h, w) = (dims[1], dims[2]), inPlane = dims.elementCount
-        let (o0, o1, o2) = (a0.start.count, a1.start.count, a2.start.count), outPlane = o0 * o1 * o2
-        parallelFor(planes, grain: Swift.max(1, 4096 / outPlane)) { range in
-            for p in range {
-                let xp = x + p * inPlane
-                var yp = y + p * outPlane
-                for i0 in 0..<o0 { for i1 in 0..<o1 { for i2 in 0..<o2 {
-                    var sum: Float = 0
-                    for j0 in a0.lo[i0]..<a0.hi[i0] {
-                        let r0 = (a0.start[i0] + j0 * a0.dilation) * h
-                        for j1 in a1.lo[i1]..<a1.hi[i1] {
-                            let row = xp + (r0 + a1.start[i1] + j1 * a1.dilation) * w + a2.start[i2]
-                            for j2 in a2.lo[i2]..<a2.hi[i2] { sum += row[j2 * a2.dilation] }
-                        }
-                    }
-                    let count = kernelVolume ?? (a0.hi[i0] - a0.lo[i0]) * (a1.hi[i1] - a1.lo[i1]) * (a2.hi[i2] - a2.lo[i2])
-                    yp.pointee = sum / Float(count)
-                    yp += 1
-                } } }
+    private func average(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ g: PoolGeometry, kernelVolume: Int?) {
+        let a2 = g.axes[2]
+        g.forEachRow(x, y) { row, count, rows, rowTaps in
+            row.update(repeating: 0, count: count)
+            for src in rows { poolRow(row, src, g.cols, stride: g.stride) { $0 + $1 } }
+            if let kernelVolume {
+                let inv = 1 / Float(kernelVolume)
+                for o in 0..<count { row[o] *= inv }
+            } else {
+                for o in 0..<count { row[o] /= Float(rowTaps * (a2.hi[o] - a2.lo[o])) }
             }
+        }
+    }
+
+    private func maximum<T: MaxPoolElement>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ g: PoolGeometry) {
+        g.forEachRow(x, y) { row, count, rows, _ in
+            row.update(repeating: T.poolStart, count: count)
+            // NaN never wins (as in onnxruntime): a comparison with NaN is false.
+            for src in rows { poolRow(row, src, g.cols, stride: g.stride) { v, r in v > r ? v : r } }
         }
     }
 
     /// Indices are flat over the whole input: the plane's offset plus the spatial position, row-major or (storage
     /// order 1) column-major over the spatial axes.
-    private func maximum<T: MaxPoolElement>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
-                                            _ indices: UnsafeMutablePointer<Int64>?, _ planes: Int, _ axes: [PoolAxis],
-                                            _ dims: [Int], _ columnMajor: Bool) {
-        let (a0, a1, a2) = (axes[0], axes[1], axes[2])
-        let (d, h, w) = (dims[0], dims[1], dims[2]), inPlane = dims.elementCount
+    private func maxWithIndices<T: MaxPoolElement>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
+                                                   _ indices: UnsafeMutablePointer<Int64>, _ g: PoolGeometry,
+                                                   _ columnMajor: Bool) {
+        let (a0, a1, a2) = (g.axes[0], g.axes[1], g.axes[2])
+        let (d, h, w) = (g.dims[0], g.dims[1], g.dims[2]), inPlane = g.dims.elementCount
         let (o0, o1, o2) = (a0.start.count, a1.start.count, a2.start.count), outPlane = o0 * o1 * o2
-        parallelFor(planes, grain: Swift.max(1, 4096 / outPlane)) { range in
+        parallelFor(g.planes, grain: Swift.max(1, 4096 / outPlane)) { range in
             for p in range {
                 let xp = x + p * inPlane
                 var k = p * outPlane
@@ -119,22 +129,85 @@ final class PoolKernel: Kernel {
                             let row = (r0 + a1.start[i1] + j1 * a1.dilation) * w + a2.start[i2]
                             for j2 in a2.lo[i2]..<a2.hi[i2] {
                                 let v = xp[row + j2 * a2.dilation]
-                                // NaN never wins (as in onnxruntime); the first tap is the fallback position.
+                                // NaN never wins; the first tap is the fallback position.
                                 if v > best { best = v; at = row + j2 * a2.dilation } else if at < 0 { at = row + j2 * a2.dilation }
                             }
                         }
                     }
                     y[k] = best
-                    if let indices {
-                        var pos = Swift.max(at, 0)
-                        if columnMajor {
-                            let c2 = pos % w, c1 = (pos / w) % h, c0 = pos / (w * h)
-                            pos = c0 + c1 * d + c2 * d * h
-                        }
-                        indices[k] = Int64(p * inPlane + pos)
+                    var pos = Swift.max(at, 0)
+                    if columnMajor {
+                        let c2 = pos % w, c1 = (pos / w) % h, c0 = pos / (w * h)
+                        pos = c0 + c1 * d + c2 * d * h
                     }
+                    indices[k] = Int64(p * inPlane + pos)
                     k += 1
                 } } }
+            }
+        }
+    }
+}
+
+/// A pool's resolved geometry, padded to three spatial axes.
+struct PoolGeometry {
+    let axes: [PoolAxis]
+    let dims: [Int]
+    /// Tap columns of the innermost axis, and its stride.
+    let cols: TapColumns
+    let stride: Int
+    let planes: Int
+
+    /// Calls `body(row, count, inputRows, rowTaps)` for every output row (all axes but the innermost), in parallel
+    /// over planes: `inputRows` are the input rows its window covers (already offset to the row start), `rowTaps`
+    /// their number.
+    @inline(__always)
+    func forEachRow<T>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
+                       _ body: (UnsafeMutablePointer<T>, Int, [UnsafePointer<T>], Int) -> Void) {
+        let (a0, a1) = (axes[0], axes[1])
+        let (h, w) = (dims[1], dims[2]), inPlane = dims.elementCount
+        let (o0, o1, o2) = (a0.start.count, a1.start.count, axes[2].start.count), outPlane = o0 * o1 * o2
+        parallelFor(planes, grain: Swift.max(1, 4096 / outPlane)) { range in
+            var rows = [UnsafePointer<T>]()
+            for p in range {
+                let xp = x + p * inPlane
+                for i0 in 0..<o0 { for i1 in 0..<o1 {
+                    rows.removeAll(keepingCapacity: true)
+                    for j0 in a0.lo[i0]..<a0.hi[i0] {
+                        let r0 = (a0.start[i0] + j0 * a0.dilation) * h
+                        for j1 in a1.lo[i1]..<a1.hi[i1] { rows.append(xp + (r0 + a1.start[i1] + j1 * a1.dilation) * w) }
+                    }
+                    body(y + p * outPlane + (i0 * o1 + i1) * o2, o2, rows, rows.count)
+                } }
+            }
+        }
+    }
+
+}
+
+/// row[o] = f(input under each tap column, row[o]) for every kernel column inside the input.
+@inline(__always)
+func poolRow<T>(_ row: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>, _ c: TapColumns, stride: Int, _ f: (T, T) -> T) {
+    for k in 0..<c.off.count {
+        let src = x + c.off[k]
+        let (a, b) = c.edges(k)
+        for o in a { row[o] = f(src[o * stride], row[o]) }
+        for o in b { row[o] = f(src[o * stride], row[o]) }
+    }
+    let lo = c.inner, hi = c.innerEnd
+    if c.off.count == 3 {
+        let s0 = x + c.off[0], s1 = x + c.off[1], s2 = x + c.off[2]
+        if stride == 1 {
+            for o in lo..<hi { row[o] = f(s2[o], f(s1[o], f(s0[o], row[o]))) }
+        } else {
+            for o in lo..<hi { let i = o * stride; row[o] = f(s2[i], f(s1[i], f(s0[i], row[o]))) }
+        }
+    } else {
+        for k in 0..<c.off.count {
+            let src = x + c.off[k]
+            if stride == 1 {
+                for o in lo..<hi { row[o] = f(src[o], row[o]) }
+            } else {
+                for o in lo..<hi { row[o] = f(src[o * stride], row[o]) }
             }
         }
     }
