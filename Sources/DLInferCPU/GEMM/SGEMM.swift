@@ -48,7 +48,7 @@ public func sgemm(m: Int, n: Int, k: Int, alpha: Float = 1, a: SGEMMOperand, b: 
         // y[n] = op(B)ᵀ · a: op(B)ᵀ is B itself when transB.
         withContiguous(ap, stride: ta ? lda : 1, count: k) { v in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { y in
-                gemv(rows: n, k: k, bp, ldx: ldb, transposed: !tb, v, y.baseAddress!, threads: threads)
+                gemv(rows: n, k: k, bp, ldx: ldb, transposed: !tb, v, y.baseAddress!, threads: threads, kernel: kernel ?? .preferred)
                 finishVector(y.baseAddress!, count: n, alpha: alpha, beta: beta, c, inc: 1, epilogue: epilogue, isColumn: false)
             }
         }
@@ -57,8 +57,18 @@ public func sgemm(m: Int, n: Int, k: Int, alpha: Float = 1, a: SGEMMOperand, b: 
     if n == 1, case .matrix(let ap, let lda, let ta) = a, case .matrix(let bp, let ldb, let tb) = b {
         withContiguous(bp, stride: tb ? 1 : ldb, count: k) { v in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: m) { y in
-                gemv(rows: m, k: k, ap, ldx: lda, transposed: ta, v, y.baseAddress!, threads: threads)
+                gemv(rows: m, k: k, ap, ldx: lda, transposed: ta, v, y.baseAddress!, threads: threads, kernel: kernel ?? .preferred)
                 finishVector(y.baseAddress!, count: m, alpha: alpha, beta: beta, c, inc: ldc, epilogue: epilogue, isColumn: true)
+            }
+        }
+        return
+    }
+    if m == 1, case .matrix(let ap, let lda, let ta) = a, case .packed(let pb) = b {
+        precondition(pb.side == .right && pb.rows == k && pb.cols == n, "packed B does not match the product's shape")
+        withContiguous(ap, stride: ta ? lda : 1, count: k) { v in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: pb.paddedExtent) { y in
+                gemvPacked(pb, v, y.baseAddress!, threads: threads)
+                finishVector(y.baseAddress!, count: n, alpha: alpha, beta: beta, c, inc: 1, epilogue: epilogue, isColumn: false)
             }
         }
         return
