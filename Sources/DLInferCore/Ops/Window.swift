@@ -17,6 +17,10 @@ public struct Window: Sendable, Equatable {
 
     public var rank: Int { kernel.count }
 
+    /// Bound on every kernel size, stride, dilation and pad, far above any real model's, so that window arithmetic
+    /// (`(kernel - 1) * dilation + 1`, padded sizes) can never overflow.
+    public static let limit = 1 << 24
+
     /// Fills the ONNX defaults (strides and dilations 1, pads 0) and checks every attribute against the kernel's rank.
     public init(kernel: [Int], strides: [Int]?, dilations: [Int]?, pads: [Int]?, autoPad: AutoPad, ceilMode: Bool = false) throws {
         let n = kernel.count
@@ -25,11 +29,15 @@ public struct Window: Sendable, Equatable {
             guard v.count == count else {
                 throw DLInferError.model("\(name) has \(v.count) values; \(count) expected for \(n) spatial axes")
             }
-            guard v.allSatisfy({ $0 >= min }) else { throw DLInferError.model("\(name) \(v) must all be >= \(min)") }
+            guard v.allSatisfy({ $0 >= min && $0 <= Window.limit }) else {
+                throw DLInferError.model("\(name) \(v) must all be between \(min) and \(Window.limit)")
+            }
             return v
         }
         guard n >= 1 else { throw DLInferError.model("the window needs at least one spatial axis") }
-        guard kernel.allSatisfy({ $0 >= 1 }) else { throw DLInferError.model("kernel_shape \(kernel) must all be >= 1") }
+        guard kernel.allSatisfy({ $0 >= 1 && $0 <= Window.limit }) else {
+            throw DLInferError.model("kernel_shape \(kernel) must all be between 1 and \(Window.limit)")
+        }
         self.kernel = kernel
         self.strides = try check(strides, "strides", count: n, min: 1) ?? Array(repeating: 1, count: n)
         self.dilations = try check(dilations, "dilations", count: n, min: 1) ?? Array(repeating: 1, count: n)
