@@ -169,7 +169,7 @@ private struct GraphBuilder {
             throw DLInferError.unsupported("\(role) '\(vi.name)' is not a tensor (sequences, maps and optionals are not supported)")
         }
         guard let dtype = DType(rawValue: tt.elemType), dtype != .string else {
-            throw DLInferError.unsupported("\(role) '\(vi.name)' has element type code \(tt.elemType), which dlinfer does not support")
+            throw DLInferError.unsupported("\(role) '\(vi.name)' has element type \(onnxTypeName(Int(tt.elemType))), which dlinfer does not support")
         }
         guard tt.hasShape else { return ValueType(dtype, nil) }
         return ValueType(dtype, tt.shape.dim.map { d in

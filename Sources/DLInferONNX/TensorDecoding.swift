@@ -14,7 +14,7 @@ enum TensorDecoding {
     static func decode(_ p: Onnx_TensorProto, baseDirectory: String?) throws -> Tensor {
         let name = p.name.isEmpty ? "<unnamed>" : p.name
         guard let dtype = DType(rawValue: p.dataType) else {
-            throw DLInferError.unsupported("tensor '\(name)' has element type code \(p.dataType), which dlinfer does not support")
+            throw DLInferError.unsupported("tensor '\(name)' has element type \(onnxTypeName(Int(p.dataType))), which dlinfer does not support")
         }
         guard dtype != .string else { throw DLInferError.unsupported("tensor '\(name)' holds strings, which dlinfer does not support") }
         guard p.dims.allSatisfy({ $0 >= 0 }) else { throw DLInferError.model("tensor '\(name)' has negative dims \(p.dims)") }
@@ -120,4 +120,11 @@ public enum ONNXTensorFile {
         }
         return (p.name, try TensorDecoding.decode(p, baseDirectory: nil))
     }
+}
+
+/// The ONNX name of an element type code, for messages about types dlinfer lacks.
+func onnxTypeName(_ code: Int) -> String {
+    let names = [8: "string", 14: "complex64", 15: "complex128", 16: "bfloat16", 17: "float8e4m3fn",
+                 18: "float8e4m3fnuz", 19: "float8e5m2", 20: "float8e5m2fnuz", 21: "uint4", 22: "int4"]
+    return names[code] ?? DType(rawValue: Int32(truncatingIfNeeded: code))?.description ?? "element type code \(code)"
 }
