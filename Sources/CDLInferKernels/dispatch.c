@@ -1,7 +1,7 @@
 #include "dlinfer_kernels.h"
 #include "ukernels.h"
 
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
 #include <cpuid.h>
 
 static uint64_t xcr0(void) {
@@ -44,7 +44,7 @@ static void init_table(void) {
 }
 
 const dl_sgemm_ukernel *dl_sgemm_ukernels(int32_t *count) {
-    // Idempotent: concurrent first calls compute the same table.
+    // Swift calls this once, from a lazily initialised (thread-safe) global.
     if (table_count == 0) init_table();
     *count = table_count;
     return table;

@@ -35,7 +35,7 @@ public func sgemm(m: Int, n: Int, k: Int, alpha: Float = 1, a: SGEMMOperand, b: 
     let threads = max(1, maxThreads ?? Threads.count)
     if k == 0 || alpha == 0 {
         // No product to form (BLAS convention: alpha == 0 does not read A or B).
-        parallelFor(m, grain: max(1, 16384 / n)) { rows in
+        parallelFor(m, grain: max(1, 16384 / n, (m + threads - 1) / threads)) { rows in
             for i in rows {
                 let row = c + i * ldc
                 for j in 0..<n { row[j] = beta == 0 ? 0 : beta * row[j] }
@@ -108,9 +108,9 @@ private func withContiguous<R>(_ p: UnsafePointer<Float>, stride: Int, count: In
     }
 }
 
-/// The GotoBLAS/BLIS loop nest over one rectangle of C. Per thread: A block (mc x kc) packed once per k block,
-/// B block (kc x nc) packed once per (A block, k block), then for each A panel (L1) the micro-kernel sweeps the
-/// B panels (L2).
+/// The GotoBLAS/BLIS loop nest over one rectangle of C (one per thread, so threads never wait on each other): the A
+/// block (mc x kc) is packed once per k block, the B block (kc x nc) once per A block and k block; then each A panel
+/// stays in L1 while the micro-kernel sweeps the B panels past it.
 private struct BlockedProduct {
     let m: Int, n: Int, k: Int
     let alpha: Float
