@@ -1,7 +1,7 @@
 #include "dlinfer_kernels.h"
 #include "ukernels.h"
 
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
 #include <cpuid.h>
 
 static uint64_t xcr0(void) {
@@ -33,15 +33,18 @@ static void init_table(void) {
 #if defined(__x86_64__)
     int avx2, avx512;
     detect(&avx2, &avx512);
-    if (avx512) table[n++] = (dl_sgemm_ukernel){"avx512", DL_AVX512_MR, DL_AVX512_NR, dl_sgemm_ukernel_avx512};
-    if (avx2) table[n++] = (dl_sgemm_ukernel){"avx2", DL_AVX2_MR, DL_AVX2_NR, dl_sgemm_ukernel_avx2};
+    if (avx512) table[n++] = (dl_sgemm_ukernel){"avx512", DL_AVX512_MR, DL_AVX512_NR, dl_sgemm_ukernel_avx512,
+                                         dl_sgemv_rows_avx512, dl_sgemv_dots_avx512, dl_sgemv_packed_avx512};
+    if (avx2) table[n++] = (dl_sgemm_ukernel){"avx2", DL_AVX2_MR, DL_AVX2_NR, dl_sgemm_ukernel_avx2,
+                                       dl_sgemv_rows_avx2, dl_sgemv_dots_avx2, dl_sgemv_packed_avx2};
 #endif
-    table[n++] = (dl_sgemm_ukernel){"generic", DL_GENERIC_MR, DL_GENERIC_NR, dl_sgemm_ukernel_generic};
+    table[n++] = (dl_sgemm_ukernel){"generic", DL_GENERIC_MR, DL_GENERIC_NR, dl_sgemm_ukernel_generic,
+                                    dl_sgemv_rows_generic, dl_sgemv_dots_generic, dl_sgemv_packed_generic};
     table_count = n;
 }
 
 const dl_sgemm_ukernel *dl_sgemm_ukernels(int32_t *count) {
-    // Idempotent: concurrent first calls compute the same table.
+    // Swift calls this once, from a lazily initialised (thread-safe) global.
     if (table_count == 0) init_table();
     *count = table_count;
     return table;

@@ -55,4 +55,11 @@ TARGET void dl_sgemm_ukernel_avx2(int64_t kc, const float *a, const float *b, fl
         default: if (nr > 8) tile(6, 2, kc, a, b, c, ldc, nr, alpha, beta); else tile(6, 1, kc, a, b, c, ldc, nr, alpha, beta);
     }
 }
+
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#define DL_VL 8
+#define DL_NR DL_AVX2_NR
+#define DL_SUFFIX avx2
+#include "gemv_impl.h"
+#pragma clang attribute pop
 #endif

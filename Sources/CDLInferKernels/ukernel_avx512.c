@@ -53,4 +53,11 @@ TARGET void dl_sgemm_ukernel_avx512(int64_t kc, const float *a, const float *b, 
         default: if (nr > 16) tile(12, 2, kc, a, b, c, ldc, nr, alpha, beta); else tile(12, 1, kc, a, b, c, ldc, nr, alpha, beta);
     }
 }
+
+#pragma clang attribute push(__attribute__((target("avx512f,fma"))), apply_to = function)
+#define DL_VL 16
+#define DL_NR DL_AVX512_NR
+#define DL_SUFFIX avx512
+#include "gemv_impl.h"
+#pragma clang attribute pop
 #endif

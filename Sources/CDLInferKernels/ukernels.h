@@ -1,4 +1,4 @@
-// Internal: the micro-kernel variants and their tile sizes.
+// Internal: the kernel variants and their tile sizes.
 #ifndef DLINFER_UKERNELS_H
 #define DLINFER_UKERNELS_H
 #include <stdint.h>
@@ -14,6 +14,14 @@
 #define DL_GENERIC_MR 4
 #define DL_GENERIC_NR 8
 #endif
+
+#define DL_DECLARE_GEMV(S) \
+    void dl_sgemv_rows_##S(int64_t k, int64_t n, const float *x, int64_t ldx, const float *v, float *y); \
+    void dl_sgemv_dots_##S(int64_t m, int64_t k, const float *x, int64_t ldx, const float *v, float *y); \
+    void dl_sgemv_packed_##S(int64_t kc, const float *a, const float *b, int64_t panels, float *y);
+DL_DECLARE_GEMV(avx512)
+DL_DECLARE_GEMV(avx2)
+DL_DECLARE_GEMV(generic)
 
 void dl_sgemm_ukernel_avx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                              int64_t mr, int64_t nr, float alpha, float beta);

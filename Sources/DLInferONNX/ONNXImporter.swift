@@ -58,10 +58,18 @@ private struct GraphBuilder {
         guard g.sparseInitializer.isEmpty else { throw DLInferError.unsupported("sparse initializers are not supported") }
         for ini in g.initializer {
             guard !ini.name.isEmpty else { throw DLInferError.model("an initializer has no name") }
+            guard byName[ini.name] == nil else { throw DLInferError.model("initializer '\(ini.name)' is given twice") }
             byName[ini.name] = graph.addConstant(ini.name, try TensorDecoding.decode(ini, baseDirectory: baseDirectory))
+        }
+        guard Set(g.input.map(\.name)).count == g.input.count else {
+            throw DLInferError.model("a graph input is listed twice: \(duplicates(g.input.map(\.name)))")
+        }
+        guard Set(g.output.map(\.name)).count == g.output.count else {
+            throw DLInferError.model("a graph output is listed twice: \(duplicates(g.output.map(\.name)))")
         }
         // Graph inputs that are also initializers are weights, not inputs.
         for inp in g.input where byName[inp.name] == nil {
+            guard !inp.name.isEmpty else { throw DLInferError.model("a graph input has no name") }
             let id = graph.addValue(inp.name, try valueType(inp, role: "input"))
             byName[inp.name] = id
             graph.inputs.append(id)
@@ -103,8 +111,10 @@ private struct GraphBuilder {
             let ctx = NodeContext(node: node, opset: try effectiveOpset(node.opType), graph: graph, inputs: inputs)
             let op = try importer(ctx)
             try ctx.checkAllUsed()
-            let outputs: [ValueID?] = node.output.map { name in
+            let outputs: [ValueID?] = try node.output.map { name in
                 if name.isEmpty { return nil }
+                // Values are assigned once (SSA): a second definition would silently rewire the first one's readers.
+                guard byName[name] == nil else { throw DLInferError.model("output '\(name)' is already defined") }
                 let id = graph.addValue(name, declared[name] ?? ValueType(.float32, nil))
                 byName[name] = id
                 return id
@@ -143,7 +153,15 @@ private struct GraphBuilder {
         case "value_ints": t = Tensor(a.ints, shape: [a.ints.count])
         default: throw DLInferError.unsupported("Constant attribute '\(a.name)' is not supported")
         }
+        guard !node.output[0].isEmpty, byName[node.output[0]] == nil else {
+            throw DLInferError.model("Constant output '\(node.output[0])' is empty or already defined")
+        }
         byName[node.output[0]] = graph.addConstant(node.output[0], t)
+    }
+
+    private func duplicates(_ names: [String]) -> String {
+        var seen = Set<String>()
+        return names.filter { !seen.insert($0).inserted }.map { "'\($0)'" }.joined(separator: ", ")
     }
 
     private func valueType(_ vi: Onnx_ValueInfoProto, role: String) throws -> ValueType {
@@ -151,7 +169,7 @@ private struct GraphBuilder {
             throw DLInferError.unsupported("\(role) '\(vi.name)' is not a tensor (sequences, maps and optionals are not supported)")
         }
         guard let dtype = DType(rawValue: tt.elemType), dtype != .string else {
-            throw DLInferError.unsupported("\(role) '\(vi.name)' has element type code \(tt.elemType), which dlinfer does not support")
+            throw DLInferError.unsupported("\(role) '\(vi.name)' has element type \(onnxTypeName(Int(tt.elemType))), which dlinfer does not support")
         }
         guard tt.hasShape else { return ValueType(dtype, nil) }
         return ValueType(dtype, tt.shape.dim.map { d in

@@ -14,7 +14,7 @@ enum TensorDecoding {
     static func decode(_ p: Onnx_TensorProto, baseDirectory: String?) throws -> Tensor {
         let name = p.name.isEmpty ? "<unnamed>" : p.name
         guard let dtype = DType(rawValue: p.dataType) else {
-            throw DLInferError.unsupported("tensor '\(name)' has element type code \(p.dataType), which dlinfer does not support")
+            throw DLInferError.unsupported("tensor '\(name)' has element type \(onnxTypeName(Int(p.dataType))), which dlinfer does not support")
         }
         guard dtype != .string else { throw DLInferError.unsupported("tensor '\(name)' holds strings, which dlinfer does not support") }
         guard p.dims.allSatisfy({ $0 >= 0 }) else { throw DLInferError.model("tensor '\(name)' has negative dims \(p.dims)") }
@@ -23,45 +23,60 @@ enum TensorDecoding {
             let (m, o) = acc.0.multipliedReportingOverflow(by: d); return (m, acc.1 || o)
         }
         guard !overflow, count <= (1 << 40) / dtype.byteSize else { throw DLInferError.model("tensor '\(name)' is too large: dims \(p.dims)") }
-        let t = Tensor(dtype: dtype, shape: shape)
         let bytes = count * dtype.byteSize
-
+        // The dims are checked against the data before anything is allocated: a few bytes of model may claim a
+        // terabyte-sized tensor, and a failed allocation is a crash, not an error.
         if p.dataLocation == .external {
-            try readExternal(p, into: t, bytes: bytes, baseDirectory: baseDirectory, name: name)
-            return t
+            return try readExternal(p, dtype: dtype, shape: shape, bytes: bytes, baseDirectory: baseDirectory, name: name)
         }
         if p.hasRawData {
             guard p.rawData.count == bytes else {
                 throw DLInferError.model("tensor '\(name)': raw_data has \(p.rawData.count) bytes, \(dtype)\(shape) needs \(bytes)")
             }
+            let t = Tensor(dtype: dtype, shape: shape)
             p.rawData.withUnsafeBytes { if bytes > 0 { t.raw.copyMemory(from: $0.baseAddress!, byteCount: bytes) } }
             return t
         }
-        func fill<S, D: TensorElement>(_ src: [S], _: D.Type, _ field: String, _ convert: (S) -> D) throws {
-            guard src.count == count else {
-                throw DLInferError.model("tensor '\(name)': \(field) has \(src.count) values, shape \(shape) needs \(count)")
-            }
+        let (field, given) = typedField(p, dtype)
+        guard given == count else {
+            throw DLInferError.model("tensor '\(name)': \(field) has \(given) values, shape \(shape) needs \(count)")
+        }
+        let t = Tensor(dtype: dtype, shape: shape)
+        func fill<S, D: TensorElement>(_ src: [S], _: D.Type, _ convert: (S) -> D) {
             let dst = t.pointer(D.self)
             for i in 0..<count { dst[i] = convert(src[i]) }
         }
         switch dtype {
-        case .float32: try fill(p.floatData, Float.self, "float_data") { $0 }
-        case .float64: try fill(p.doubleData, Double.self, "double_data") { $0 }
-        case .int64: try fill(p.int64Data, Int64.self, "int64_data") { $0 }
-        case .int32: try fill(p.int32Data, Int32.self, "int32_data") { $0 }
-        case .int16: try fill(p.int32Data, Int16.self, "int32_data") { Int16(truncatingIfNeeded: $0) }
-        case .int8: try fill(p.int32Data, Int8.self, "int32_data") { Int8(truncatingIfNeeded: $0) }
-        case .uint8: try fill(p.int32Data, UInt8.self, "int32_data") { UInt8(truncatingIfNeeded: $0) }
-        case .uint16, .float16: try fill(p.int32Data, UInt16.self, "int32_data") { UInt16(truncatingIfNeeded: $0) }
-        case .bool: try fill(p.int32Data, Bool.self, "int32_data") { $0 != 0 }
-        case .uint32: try fill(p.uint64Data, UInt32.self, "uint64_data") { UInt32(truncatingIfNeeded: $0) }
-        case .uint64: try fill(p.uint64Data, UInt64.self, "uint64_data") { $0 }
+        case .float32: fill(p.floatData, Float.self) { $0 }
+        case .float64: fill(p.doubleData, Double.self) { $0 }
+        case .int64: fill(p.int64Data, Int64.self) { $0 }
+        case .int32: fill(p.int32Data, Int32.self) { $0 }
+        case .int16: fill(p.int32Data, Int16.self) { Int16(truncatingIfNeeded: $0) }
+        case .int8: fill(p.int32Data, Int8.self) { Int8(truncatingIfNeeded: $0) }
+        case .uint8: fill(p.int32Data, UInt8.self) { UInt8(truncatingIfNeeded: $0) }
+        case .uint16, .float16: fill(p.int32Data, UInt16.self) { UInt16(truncatingIfNeeded: $0) }
+        case .bool: fill(p.int32Data, Bool.self) { $0 != 0 }
+        case .uint32: fill(p.uint64Data, UInt32.self) { UInt32(truncatingIfNeeded: $0) }
+        case .uint64: fill(p.uint64Data, UInt64.self) { $0 }
         case .string: break
         }
         return t
     }
 
-    private static func readExternal(_ p: Onnx_TensorProto, into t: Tensor, bytes: Int, baseDirectory: String?, name: String) throws {
+    /// The name and value count of the typed field that holds `dtype`'s values.
+    private static func typedField(_ p: Onnx_TensorProto, _ dtype: DType) -> (String, Int) {
+        switch dtype {
+        case .float32: return ("float_data", p.floatData.count)
+        case .float64: return ("double_data", p.doubleData.count)
+        case .int64: return ("int64_data", p.int64Data.count)
+        case .int32, .int16, .int8, .uint8, .uint16, .float16, .bool: return ("int32_data", p.int32Data.count)
+        case .uint32, .uint64: return ("uint64_data", p.uint64Data.count)
+        case .string: return ("string_data", p.stringData.count)
+        }
+    }
+
+    private static func readExternal(_ p: Onnx_TensorProto, dtype: DType, shape: [Int], bytes: Int, baseDirectory: String?,
+                                     name: String) throws -> Tensor {
         var info = [String: String]()
         for e in p.externalData { info[e.key] = e.value }
         guard let location = info["location"], !location.isEmpty else {
@@ -83,10 +98,16 @@ enum TensorDecoding {
             throw DLInferError(.notFound, "tensor '\(name)': external data file '\(path)' cannot be opened")
         }
         defer { fclose(f) }
+        let size = fseeko(f, 0, SEEK_END) == 0 ? Int(ftello(f)) : -1
+        guard size >= 0, offset <= size, bytes <= size - offset else {
+            throw DLInferError(.io, "tensor '\(name)': external data file '\(path)' has \(Swift.max(size - offset, 0)) bytes at offset \(offset), \(bytes) needed")
+        }
+        let t = Tensor(dtype: dtype, shape: shape)
         let got = fseeko(f, off_t(offset), SEEK_SET) == 0 ? fread(t.raw, 1, bytes, f) : 0
         guard got == bytes else {
             throw DLInferError(.io, "tensor '\(name)': external data file '\(path)' has \(got) bytes at offset \(offset), \(bytes) needed")
         }
+        return t
     }
 }
 
@@ -99,4 +120,11 @@ public enum ONNXTensorFile {
         }
         return (p.name, try TensorDecoding.decode(p, baseDirectory: nil))
     }
+}
+
+/// The ONNX name of an element type code, for messages about types dlinfer lacks.
+func onnxTypeName(_ code: Int) -> String {
+    let names = [8: "string", 14: "complex64", 15: "complex128", 16: "bfloat16", 17: "float8e4m3fn",
+                 18: "float8e4m3fnuz", 19: "float8e5m2", 20: "float8e5m2fnuz", 21: "uint4", 22: "int4"]
+    return names[code] ?? DType(rawValue: Int32(truncatingIfNeeded: code))?.description ?? "element type code \(code)"
 }

@@ -154,10 +154,12 @@ final class SGEMMTests: XCTestCase {
         }
     }
 
-    /// Shapes that cross every blocking boundary (mc, kc, nc) and split across threads in both directions.
+    /// Shapes that cross every blocking boundary (mc, kc, nc, the matrix-vector column chunks) and split across
+    /// threads in both directions.
     func testBlockBoundariesAndThreadSplits() {
         for kernel in SGEMMKernel.available {
-            for (i, (m, n, k)) in [(1550, 24, 20), (20, 40, 800), (24, 800, 20), (200, 300, 100), (2, 2000, 30)].enumerated() {
+            for (i, (m, n, k)) in [(1550, 24, 20), (20, 40, 800), (24, 800, 20), (200, 300, 100), (2, 2000, 30),
+                                   (1, 4500, 19), (3000, 1, 33), (1, 1100, 530)].enumerated() {
                 let t = Case(m: m, n: n, k: k, transA: i == 1, transB: i == 2, alpha: 1, beta: i == 3 ? 0.5 : 0)
                 let (a, b, c) = inputs(t, seed: UInt64(300 + i))
                 let want = reference(t, a, b, c)

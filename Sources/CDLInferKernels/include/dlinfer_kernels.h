@@ -1,6 +1,6 @@
 #ifndef DLINFER_KERNELS_H
 #define DLINFER_KERNELS_H
-// SGEMM micro-kernels for the CPU backend: the only code written in C, because Swift cannot compile one function for
+// SGEMM and SGEMV kernels for the CPU backend: the only code written in C, because Swift cannot compile one function for
 // several instruction sets and pick one at run time. Everything else (packing, blocking, threading) is Swift.
 #include <stdint.h>
 
@@ -10,14 +10,25 @@
 typedef void (*dl_sgemm_ukernel_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                                     int64_t mr, int64_t nr, float alpha, float beta);
 
+/// y[j] = sum_p v[p] * x[p * ldx + j] for j < n (y overwritten): a vector times the rows of a matrix.
+typedef void (*dl_sgemv_rows_fn)(int64_t k, int64_t n, const float *x, int64_t ldx, const float *v, float *y);
+/// y[i] = sum_p x[i * ldx + p] * v[p] for i < m: the rows of a matrix dotted with a vector.
+typedef void (*dl_sgemv_dots_fn)(int64_t m, int64_t k, const float *x, int64_t ldx, const float *v, float *y);
+/// y[q * NR + j] += sum_p a[p] * b[q][p][j] for `panels` consecutive packed B panels of depth kc.
+typedef void (*dl_sgemv_packed_fn)(int64_t kc, const float *a, const float *b, int64_t panels, float *y);
+
+/// One instruction set's kernels: the SGEMM micro-kernel (tile mr x nr) and the matrix-vector kernels.
 typedef struct {
     const char *name;
     int32_t mr;
     int32_t nr;
     dl_sgemm_ukernel_fn kernel;
+    dl_sgemv_rows_fn gemv_rows;
+    dl_sgemv_dots_fn gemv_dots;
+    dl_sgemv_packed_fn gemv_packed;
 } dl_sgemm_ukernel;
 
-/// The micro-kernels this CPU can run, fastest first (checked with cpuid, including OS support for the registers).
+/// The kernel sets this CPU can run, fastest first (checked with cpuid, including OS support for the registers).
 const dl_sgemm_ukernel *dl_sgemm_ukernels(int32_t *count);
 
 #endif

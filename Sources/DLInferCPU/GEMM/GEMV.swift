@@ -1,55 +1,5 @@
-// Matrix-vector products (m == 1 or n == 1 with unpacked operands): memory-bound, so they skip packing, which would
-// cost as much as the product itself, and stream the matrix once.
-
-/// y[i] = Σ_p x[i * ldx + p] · v[p] for i in `range` (rows of a row-major matrix against a vector).
-@inline(__always)
-func dotRows(_ x: UnsafePointer<Float>, _ ldx: Int, _ v: UnsafePointer<Float>, _ k: Int,
-             _ y: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
-    for i in range {
-        let r = x + i * ldx
-        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
-        var p = 0
-        while p + 16 <= k {
-            s0 += load8(r + p) * load8(v + p)
-            s1 += load8(r + p + 8) * load8(v + p + 8)
-            p += 16
-        }
-        var s = (s0 + s1).sum()
-        while p < k { s += r[p] * v[p]; p += 1 }
-        y[i] = s
-    }
-}
-
-/// y[j] = Σ_p v[p] · x[p * ldx + j] for j in `range` (a vector against the rows of a row-major matrix).
-@inline(__always)
-func axpyRows(_ x: UnsafePointer<Float>, _ ldx: Int, _ v: UnsafePointer<Float>, _ k: Int,
-              _ y: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
-    // Column chunks small enough that y stays in L1 while the rows of x stream past.
-    var j0 = range.lowerBound
-    while j0 < range.upperBound {
-        let w = min(1024, range.upperBound - j0)
-        let yp = y + j0
-        for j in 0..<w { yp[j] = 0 }
-        var p = 0
-        while p + 4 <= k {
-            let x0 = x + p * ldx + j0, x1 = x0 + ldx, x2 = x1 + ldx, x3 = x2 + ldx
-            let v0 = v[p], v1 = v[p + 1], v2 = v[p + 2], v3 = v[p + 3]
-            for j in 0..<w { yp[j] += v0 * x0[j] + v1 * x1[j] + v2 * x2[j] + v3 * x3[j] }
-            p += 4
-        }
-        while p < k {
-            let xr = x + p * ldx + j0, vp = v[p]
-            for j in 0..<w { yp[j] += vp * xr[j] }
-            p += 1
-        }
-        j0 += w
-    }
-}
-
-@inline(__always)
-private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-}
+// Matrix-vector products (m == 1 or n == 1): memory-bound, so an unpacked matrix is not packed (that would cost as
+// much as the product itself) but streamed once, and a packed one is streamed panel by panel.
 
 /// C (count values with stride `inc`) = alpha · y + beta · C, then the epilogue (C is one row or one column).
 func finishVector(_ y: UnsafePointer<Float>, count: Int, alpha: Float, beta: Float, _ c: UnsafeMutablePointer<Float>,
@@ -69,10 +19,32 @@ func finishVector(_ y: UnsafePointer<Float>, count: Int, alpha: Float, beta: Flo
 /// The product when one side is a single row or column: y = op(X) · v with op(X) [rows x k] stored row-major with
 /// stride ldx (transposed when `transposed`), v contiguous. Runs in parallel over y.
 func gemv(rows: Int, k: Int, _ x: UnsafePointer<Float>, ldx: Int, transposed: Bool, _ v: UnsafePointer<Float>,
-          _ y: UnsafeMutablePointer<Float>, threads: Int) {
+          _ y: UnsafeMutablePointer<Float>, threads: Int, kernel: SGEMMKernel) {
     let chunks = max(1, min(threads, rows * k / 32768, rows / 64))
     let grain = (rows + chunks - 1) / chunks
-    parallelFor(rows, grain: grain) { range in
-        if transposed { axpyRows(x, ldx, v, k, y, range) } else { dotRows(x, ldx, v, k, y, range) }
+    parallelFor(rows, grain: grain) { r in
+        if transposed {
+            kernel.rows(Int64(k), Int64(r.count), x + r.lowerBound, Int64(ldx), v, y + r.lowerBound)
+        } else {
+            kernel.dots(Int64(r.count), Int64(k), x + r.lowerBound * ldx, Int64(ldx), v, y + r.lowerBound)
+        }
+    }
+}
+
+/// y = v · op(B) for a packed B [k x n]: the packed panels streamed once, in parallel over groups of panels.
+/// `y` holds whole panels (n rounded up to nr).
+func gemvPacked(_ b: PackedMatrix, _ v: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, threads: Int) {
+    let kern = b.kernel, nr = kern.nr, kc = kern.kc, k = b.rows
+    let panels = b.paddedExtent / nr
+    y.initialize(repeating: 0, count: b.paddedExtent)
+    let chunks = max(1, min(threads, b.paddedExtent * k / 32768, panels / 4))
+    parallelFor(panels, grain: (panels + chunks - 1) / chunks) { r in
+        var pc = 0
+        while pc < k {
+            let kcur = min(kc, k - pc)
+            kern.packedRow(Int64(kcur), v + pc, b.block(k: pc, depth: kcur, from: r.lowerBound * nr), Int64(r.count),
+                           y + r.lowerBound * nr)
+            pc += kcur
+        }
     }
 }

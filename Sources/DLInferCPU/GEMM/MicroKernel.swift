@@ -1,6 +1,7 @@
 import CDLInferKernels
 
-/// One register-blocked SGEMM micro-kernel (from the C target, picked by cpuid) and the cache blocking that suits it.
+/// One instruction set's kernels from the C target (picked by cpuid): the register-blocked SGEMM micro-kernel, the
+/// cache blocking that suits it, and the matrix-vector kernels.
 /// Packed operands are laid out for one kernel; a `PackedMatrix` remembers which.
 public struct SGEMMKernel: @unchecked Sendable, Equatable {
     public let name: String
@@ -9,11 +10,14 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
     public let nr: Int
     /// Depth of one k block: an A panel (mr x kc) stays in L1 while B panels stream past it.
     let kc: Int
-    /// Columns of one packed B block (kc x nc, kept in L2); a multiple of nr.
+    /// Columns of one packed B block (kc x nc, streamed past the A panel); a multiple of nr.
     let nc: Int
-    /// Rows of one packed A block; a multiple of mr. Large, so that each thread packs B about once.
+    /// Rows of one packed A block; a multiple of mr. B is packed again for each A block, so this is large.
     let mc: Int
     let function: dl_sgemm_ukernel_fn
+    let rows: dl_sgemv_rows_fn
+    let dots: dl_sgemv_dots_fn
+    let packedRow: dl_sgemv_packed_fn
 
     public static func == (l: SGEMMKernel, r: SGEMMKernel) -> Bool { l.name == r.name }
 
@@ -24,8 +28,11 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
         return (0..<Int(count)).map { i in
             let k = table[i]
             let mr = Int(k.mr), nr = Int(k.nr)
-            return SGEMMKernel(name: String(cString: k.name), mr: mr, nr: nr, kc: 384,
-                               nc: (384 / nr) * nr, mc: (1536 / mr) * mr, function: k.kernel)
+            // Measured on Zen 4 (32 KiB L1d, 1 MiB L2) at 1024^3 and at conv/dense shapes: a deep k block (the A
+            // panel, 24 KiB, still fits L1) and a wide B block (2 MiB, streamed from L3) beat L2-sized B blocks.
+            return SGEMMKernel(name: String(cString: k.name), mr: mr, nr: nr, kc: 512, nc: (1024 / nr) * nr,
+                               mc: (768 / mr) * mr, function: k.kernel, rows: k.gemv_rows, dots: k.gemv_dots,
+                               packedRow: k.gemv_packed)
         }
     }()
 

@@ -35,7 +35,7 @@ public func sgemm(m: Int, n: Int, k: Int, alpha: Float = 1, a: SGEMMOperand, b: 
     let threads = max(1, maxThreads ?? Threads.count)
     if k == 0 || alpha == 0 {
         // No product to form (BLAS convention: alpha == 0 does not read A or B).
-        parallelFor(m, grain: max(1, 16384 / n)) { rows in
+        parallelFor(m, grain: max(1, 16384 / n, (m + threads - 1) / threads)) { rows in
             for i in rows {
                 let row = c + i * ldc
                 for j in 0..<n { row[j] = beta == 0 ? 0 : beta * row[j] }
@@ -48,7 +48,7 @@ public func sgemm(m: Int, n: Int, k: Int, alpha: Float = 1, a: SGEMMOperand, b: 
         // y[n] = op(B)ᵀ · a: op(B)ᵀ is B itself when transB.
         withContiguous(ap, stride: ta ? lda : 1, count: k) { v in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { y in
-                gemv(rows: n, k: k, bp, ldx: ldb, transposed: !tb, v, y.baseAddress!, threads: threads)
+                gemv(rows: n, k: k, bp, ldx: ldb, transposed: !tb, v, y.baseAddress!, threads: threads, kernel: kernel ?? .preferred)
                 finishVector(y.baseAddress!, count: n, alpha: alpha, beta: beta, c, inc: 1, epilogue: epilogue, isColumn: false)
             }
         }
@@ -57,8 +57,18 @@ public func sgemm(m: Int, n: Int, k: Int, alpha: Float = 1, a: SGEMMOperand, b: 
     if n == 1, case .matrix(let ap, let lda, let ta) = a, case .matrix(let bp, let ldb, let tb) = b {
         withContiguous(bp, stride: tb ? 1 : ldb, count: k) { v in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: m) { y in
-                gemv(rows: m, k: k, ap, ldx: lda, transposed: ta, v, y.baseAddress!, threads: threads)
+                gemv(rows: m, k: k, ap, ldx: lda, transposed: ta, v, y.baseAddress!, threads: threads, kernel: kernel ?? .preferred)
                 finishVector(y.baseAddress!, count: m, alpha: alpha, beta: beta, c, inc: ldc, epilogue: epilogue, isColumn: true)
+            }
+        }
+        return
+    }
+    if m == 1, case .matrix(let ap, let lda, let ta) = a, case .packed(let pb) = b {
+        precondition(pb.side == .right && pb.rows == k && pb.cols == n, "packed B does not match the product's shape")
+        withContiguous(ap, stride: ta ? lda : 1, count: k) { v in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: pb.paddedExtent) { y in
+                gemvPacked(pb, v, y.baseAddress!, threads: threads)
+                finishVector(y.baseAddress!, count: n, alpha: alpha, beta: beta, c, inc: 1, epilogue: epilogue, isColumn: false)
             }
         }
         return
@@ -98,9 +108,9 @@ private func withContiguous<R>(_ p: UnsafePointer<Float>, stride: Int, count: In
     }
 }
 
-/// The GotoBLAS/BLIS loop nest over one rectangle of C. Per thread: A block (mc x kc) packed once per k block,
-/// B block (kc x nc) packed once per (A block, k block), then for each A panel (L1) the micro-kernel sweeps the
-/// B panels (L2).
+/// The GotoBLAS/BLIS loop nest over one rectangle of C (one per thread, so threads never wait on each other): the A
+/// block (mc x kc) is packed once per k block, the B block (kc x nc) once per A block and k block; then each A panel
+/// stays in L1 while the micro-kernel sweeps the B panels past it.
 private struct BlockedProduct {
     let m: Int, n: Int, k: Int
     let alpha: Float

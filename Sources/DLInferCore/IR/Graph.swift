@@ -69,7 +69,10 @@ public final class Graph: @unchecked Sendable {
             do { outs = try n.op.inferTypes(ins) } catch let e as DLInferError {
                 throw DLInferError(e.kind, "\(n.label(in: self)): \(e.message)")
             }
-            for (k, o) in n.outputs.enumerated() where o != nil && k < outs.count {
+            if let extra = n.outputs.indices.last(where: { n.outputs[$0] != nil }), extra >= outs.count {
+                throw DLInferError.model("\(n.label(in: self)): the op has \(outs.count) output\(outs.count == 1 ? "" : "s"), the node declares \(extra + 1)")
+            }
+            for (k, o) in n.outputs.enumerated() where o != nil {
                 values[o!].type = Graph.merge(declared: values[o!].type, inferred: outs[k])
             }
         }

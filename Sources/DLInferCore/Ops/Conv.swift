@@ -115,8 +115,8 @@ public struct ConvTranspose: OpAttributes {
         }
         if let os = outputShape {
             guard os.count == n else { throw DLInferError.model("output_shape has \(os.count) spatial values; \(n) expected") }
-            guard os.allSatisfy({ $0 >= 1 && $0 <= windowAttributeLimit }) else {
-                throw DLInferError.model("output_shape \(os) must all be >= 1 and below 2^31")
+            guard os.allSatisfy({ $0 >= 1 && $0 <= Window.limit }) else {
+                throw DLInferError.model("output_shape \(os) must all be between 1 and \(Window.limit)")
             }
         }
         return (win, adj)

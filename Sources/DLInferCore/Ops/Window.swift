@@ -1,7 +1,3 @@
-/// Largest kernel size, stride, dilation or pad accepted: far beyond any real model, and small enough that the size
-/// arithmetic (products of two such values plus a dimension) cannot overflow.
-let windowAttributeLimit = Int(Int32.max)
-
 /// ONNX `auto_pad`: how Conv and the pools pad when `pads` is not given explicitly.
 public enum AutoPad: String, Sendable, CaseIterable {
     case notSet = "NOTSET", sameUpper = "SAME_UPPER", sameLower = "SAME_LOWER", valid = "VALID"
@@ -21,6 +17,10 @@ public struct Window: Sendable, Equatable {
 
     public var rank: Int { kernel.count }
 
+    /// Bound on every kernel size, stride, dilation and pad, far above any real model's, so that window arithmetic
+    /// (`(kernel - 1) * dilation + 1`, padded sizes) can never overflow.
+    public static let limit = 1 << 24
+
     /// Fills the ONNX defaults (strides and dilations 1, pads 0) and checks every attribute against the kernel's rank.
     public init(kernel: [Int], strides: [Int]?, dilations: [Int]?, pads: [Int]?, autoPad: AutoPad, ceilMode: Bool = false) throws {
         let n = kernel.count
@@ -29,14 +29,14 @@ public struct Window: Sendable, Equatable {
             guard v.count == count else {
                 throw DLInferError.model("\(name) has \(v.count) values; \(count) expected for \(n) spatial axes")
             }
-            guard v.allSatisfy({ $0 >= min && $0 <= windowAttributeLimit }) else {
-                throw DLInferError.model("\(name) \(v) must all be >= \(min) and below 2^31")
+            guard v.allSatisfy({ $0 >= min && $0 <= Window.limit }) else {
+                throw DLInferError.model("\(name) \(v) must all be between \(min) and \(Window.limit)")
             }
             return v
         }
         guard n >= 1 else { throw DLInferError.model("the window needs at least one spatial axis") }
-        guard kernel.allSatisfy({ $0 >= 1 && $0 <= windowAttributeLimit }) else {
-            throw DLInferError.model("kernel_shape \(kernel) must all be >= 1 and below 2^31")
+        guard kernel.allSatisfy({ $0 >= 1 && $0 <= Window.limit }) else {
+            throw DLInferError.model("kernel_shape \(kernel) must all be between 1 and \(Window.limit)")
         }
         self.kernel = kernel
         self.strides = try check(strides, "strides", count: n, min: 1) ?? Array(repeating: 1, count: n)

@@ -12,9 +12,3 @@ let castImporters: [String: OpImporter] = [
     },
 ]
 
-/// The ONNX name of an element type code, for messages about types dlinfer lacks.
-func onnxTypeName(_ code: Int) -> String {
-    let names = [8: "string", 14: "complex64", 15: "complex128", 16: "bfloat16", 17: "float8e4m3fn",
-                 18: "float8e4m3fnuz", 19: "float8e5m2", 20: "float8e5m2fnuz", 21: "uint4", 22: "int4"]
-    return names[code] ?? DType(rawValue: Int32(truncatingIfNeeded: code))?.description ?? "element type code \(code)"
-}

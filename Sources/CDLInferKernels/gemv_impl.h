@@ -1,0 +1,118 @@
+// Matrix-vector kernels, written once with clang vector extensions and compiled by each ISA's file (which defines
+// DL_VL, the float lanes per vector, DL_NR, the packed panel width, and DL_SUFFIX, inside its target attribute).
+#include <stdint.h>
+
+#define DL_CAT2(a, b) a##_##b
+#define DL_CAT(a, b) DL_CAT2(a, b)
+#define DL_FN(name) DL_CAT(name, DL_SUFFIX)
+#define DL_NV (DL_NR / DL_VL)
+
+// aligned(4): loads and stores through this type need no alignment.
+typedef float DL_CAT(vf, DL_SUFFIX) __attribute__((vector_size(DL_VL * 4), aligned(4)));
+#define VF DL_CAT(vf, DL_SUFFIX)
+
+static inline __attribute__((always_inline)) VF DL_FN(splat)(float x) { return (VF){} + x; }
+
+/// y[j] = sum_p v[p] * x[p * ldx + j] for j < n (y overwritten).
+void DL_FN(dl_sgemv_rows)(int64_t k, int64_t n, const float *x, int64_t ldx, const float *v, float *y) {
+    // Eight rows at a time: eight long sequential streams keep enough requests in flight when x comes from DRAM;
+    // column chunks are wide for the same reason yet keep y in L1.
+    for (int64_t j0 = 0; j0 < n; j0 += 2048) {
+        const int64_t w = n - j0 < 2048 ? n - j0 : 2048;
+        float *yp = y + j0;
+        for (int64_t j = 0; j < w; j++) yp[j] = 0;
+        int64_t p = 0;
+        for (; p + 8 <= k; p += 8) {
+            const float *r[8];
+            float c[8];
+            for (int q = 0; q < 8; q++) { r[q] = x + (p + q) * ldx + j0; c[q] = v[p + q]; }
+            VF c0 = DL_FN(splat)(c[0]), c1 = DL_FN(splat)(c[1]), c2 = DL_FN(splat)(c[2]), c3 = DL_FN(splat)(c[3]);
+            VF c4 = DL_FN(splat)(c[4]), c5 = DL_FN(splat)(c[5]), c6 = DL_FN(splat)(c[6]), c7 = DL_FN(splat)(c[7]);
+            int64_t j = 0;
+            for (; j + DL_VL <= w; j += DL_VL) {
+                VF s = *(const VF *)(r[0] + j) * c0 + *(const VF *)(r[1] + j) * c1 + *(const VF *)(r[2] + j) * c2 +
+                       *(const VF *)(r[3] + j) * c3;
+                VF t = *(const VF *)(r[4] + j) * c4 + *(const VF *)(r[5] + j) * c5 + *(const VF *)(r[6] + j) * c6 +
+                       *(const VF *)(r[7] + j) * c7;
+                *(VF *)(yp + j) += s + t;
+            }
+            for (; j < w; j++) {
+                float s = 0;
+                for (int q = 0; q < 8; q++) s += c[q] * r[q][j];
+                yp[j] += s;
+            }
+        }
+        for (; p < k; p++) {
+            const float *r = x + p * ldx + j0;
+            const float c = v[p];
+            for (int64_t j = 0; j < w; j++) yp[j] += c * r[j];
+        }
+    }
+}
+
+/// y[i] = sum_p x[i * ldx + p] * v[p] for i < m.
+void DL_FN(dl_sgemv_dots)(int64_t m, int64_t k, const float *x, int64_t ldx, const float *v, float *y) {
+    int64_t i = 0;
+    // Four rows at a time: four streams, and each load of v serves four rows.
+    for (; i + 4 <= m; i += 4) {
+        const float *r0 = x + i * ldx, *r1 = r0 + ldx, *r2 = r1 + ldx, *r3 = r2 + ldx;
+        VF s0 = {}, s1 = {}, s2 = {}, s3 = {};
+        int64_t p = 0;
+        for (; p + DL_VL <= k; p += DL_VL) {
+            VF vv = *(const VF *)(v + p);
+            s0 += *(const VF *)(r0 + p) * vv;
+            s1 += *(const VF *)(r1 + p) * vv;
+            s2 += *(const VF *)(r2 + p) * vv;
+            s3 += *(const VF *)(r3 + p) * vv;
+        }
+        float t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+        for (int l = 0; l < DL_VL; l++) { t0 += s0[l]; t1 += s1[l]; t2 += s2[l]; t3 += s3[l]; }
+        for (; p < k; p++) { t0 += r0[p] * v[p]; t1 += r1[p] * v[p]; t2 += r2[p] * v[p]; t3 += r3[p] * v[p]; }
+        y[i] = t0; y[i + 1] = t1; y[i + 2] = t2; y[i + 3] = t3;
+    }
+    for (; i < m; i++) {
+        const float *r = x + i * ldx;
+        VF s = {};
+        int64_t p = 0;
+        for (; p + DL_VL <= k; p += DL_VL) s += *(const VF *)(r + p) * *(const VF *)(v + p);
+        float t = 0;
+        for (int l = 0; l < DL_VL; l++) t += s[l];
+        for (; p < k; p++) t += r[p] * v[p];
+        y[i] = t;
+    }
+}
+
+/// y[q * NR + j] += sum_p a[p] * b[q][p][j] over `panels` packed B panels of depth kc (a single-row product on a
+/// packed operand). Four panels at a time, so that four streams are in flight.
+void DL_FN(dl_sgemv_packed)(int64_t kc, const float *a, const float *b, int64_t panels, float *y) {
+    const int64_t step = (int64_t)DL_NR * kc;
+    int64_t q = 0;
+    for (; q + 4 <= panels; q += 4) {
+        const float *b0 = b + q * step, *b1 = b0 + step, *b2 = b1 + step, *b3 = b2 + step;
+        VF acc[4][DL_NV];
+        for (int u = 0; u < 4; u++) for (int v = 0; v < DL_NV; v++) acc[u][v] = (VF){};
+        for (int64_t p = 0; p < kc; p++) {
+            VF av = DL_FN(splat)(a[p]);
+            for (int v = 0; v < DL_NV; v++) {
+                acc[0][v] += av * *(const VF *)(b0 + p * DL_NR + v * DL_VL);
+                acc[1][v] += av * *(const VF *)(b1 + p * DL_NR + v * DL_VL);
+                acc[2][v] += av * *(const VF *)(b2 + p * DL_NR + v * DL_VL);
+                acc[3][v] += av * *(const VF *)(b3 + p * DL_NR + v * DL_VL);
+            }
+        }
+        for (int u = 0; u < 4; u++)
+            for (int v = 0; v < DL_NV; v++) *(VF *)(y + (q + u) * DL_NR + v * DL_VL) += acc[u][v];
+    }
+    for (; q < panels; q++) {
+        const float *bq = b + q * step;
+        VF acc[DL_NV];
+        for (int v = 0; v < DL_NV; v++) acc[v] = (VF){};
+        for (int64_t p = 0; p < kc; p++) {
+            VF av = DL_FN(splat)(a[p]);
+            for (int v = 0; v < DL_NV; v++) acc[v] += av * *(const VF *)(bq + p * DL_NR + v * DL_VL);
+        }
+        for (int v = 0; v < DL_NV; v++) *(VF *)(y + q * DL_NR + v * DL_VL) += acc[v];
+    }
+}
+
+#undef VF

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""dlinfer's SGEMM vs numpy's BLAS: GFLOP/s of an n x n x n float32 matrix product, same thread count, same run.
+
+dlinfer is measured through the library, as users call it: a one-node MatMul ONNX model (A and B are graph inputs,
+so nothing is pre-packed) run by the Python package in bindings/python over the release library:
+  swift build -c release && python3 benchmarks/sgemm.py --threads 4
+DLINFER_LIBRARY overrides the library path (default <repo>/.build/release/libdlinfer.so).
+
+Each side gets --warmup untimed runs, then --runs timed ones; the table shows the median GFLOP/s (2 n^3 flops per
+product) and the ratio dlinfer/numpy (above 1: dlinfer is faster). dlinfer's time includes binding the inputs and
+copying the output back; numpy's includes allocating its result. The results are compared, so that a fast wrong
+answer does not pass unnoticed.
+
+Threads: DLINFER_NUM_THREADS and OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS = --threads, set before
+either library is loaded. On a machine shared with other work, run it a few times: both sides suffer, unequally.
+"""
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def parse():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--size", type=int, nargs="+", default=[1024], help="matrix sizes n (default 1024)")
+    p.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for both (default: all cores)")
+    p.add_argument("--runs", type=int, default=10, help="timed runs per side (default 10)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed runs per side (default 3)")
+    return p.parse_args()
+
+
+def median_seconds(fn, runs, warmup):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def matmul_model(n):
+    from onnx import TensorProto, helper
+    a = helper.make_tensor_value_info("A", TensorProto.FLOAT, [n, n])
+    b = helper.make_tensor_value_info("B", TensorProto.FLOAT, [n, n])
+    y = helper.make_tensor_value_info("Y", TensorProto.FLOAT, [n, n])
+    graph = helper.make_graph([helper.make_node("MatMul", ["A", "B"], ["Y"])], "sgemm", [a, b], [y])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def main():
+    args = parse()
+    threads = str(args.threads)
+    # Both libraries read these when they are loaded.
+    for var in ("DLINFER_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = threads
+    os.environ.setdefault("DLINFER_LIBRARY", os.path.join(REPO, ".build", "release", "libdlinfer.so"))
+    sys.path.insert(0, os.path.join(REPO, "bindings", "python"))
+    import numpy as np
+    import onnx
+    import dlinfer
+
+    print(f"threads {args.threads}, median of {args.runs} runs after {args.warmup} warm-up runs; "
+          f"numpy {np.__version__}, library {os.environ['DLINFER_LIBRARY']}")
+    print(f"{'n':>6} {'dlinfer GFLOP/s':>16} {'numpy GFLOP/s':>14} {'dlinfer/numpy':>14}")
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.size:
+            path = os.path.join(tmp, f"matmul_{n}.onnx")
+            onnx.save(matmul_model(n), path)
+            session = dlinfer.InferenceSession(path, device="cpu")
+            a = rng.uniform(-1, 1, (n, n)).astype(np.float32)
+            b = rng.uniform(-1, 1, (n, n)).astype(np.float32)
+            ours = session.run(None, {"A": a, "B": b})[0]
+            theirs = a @ b
+            # Sums of n products of values in [-1, 1]: float32 rounding grows like sqrt(n).
+            err = float(np.max(np.abs(ours - theirs)))
+            if not err <= 1e-5 * n:
+                sys.exit(f"n={n}: dlinfer and numpy differ by {err}")
+            flops = 2.0 * n ** 3
+            t_ours = median_seconds(lambda: session.run(None, {"A": a, "B": b}), args.runs, args.warmup)
+            t_numpy = median_seconds(lambda: a @ b, args.runs, args.warmup)
+            g_ours, g_numpy = flops / t_ours / 1e9, flops / t_numpy / 1e9
+            print(f"{n:>6} {g_ours:>16.1f} {g_numpy:>14.1f} {g_ours / g_numpy:>14.2f}")
+
+
+if __name__ == "__main__":
+    main()
