@@ -127,7 +127,8 @@ private struct BlockedProduct {
         let mr = kernel.mr, nr = kernel.nr
         let mp = (m + mr - 1) / mr, np = (n + nr - 1) / nr
         // Below ~2^18 multiply-adds per thread, waking threads costs more than it saves.
-        let useful = max(1, min(threads, m * n * k >> 18))
+        // Parenthesised: in Swift `>>` binds tighter than `*`.
+        let useful = max(1, min(threads, (m * n * k) >> 18))
         if useful == 1 { return (1, 1) }
         var packsA = true, packsB = true
         if case .packed = a { packsA = false }
