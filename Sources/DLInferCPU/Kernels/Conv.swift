@@ -1,16 +1,29 @@
 import DLInferCore
 
-/// Constant weights are packed once here for the GEMM (one left operand per group); depthwise convolutions read W
-/// directly.
+/// Constant weights are packed once here for the GEMM, per group and per chunk of output channels; depthwise
+/// convolutions read W directly.
 func makeConvKernel(_ a: Conv, _ node: Node, _ graph: Graph) throws -> Kernel {
-    var packed: [PackedMatrix]? = nil
+    var packed: [[PackedMatrix]]? = nil
     if let wid = node.inputs[1], let w = graph.constants[wid], w.dtype == .float32, w.rank >= 3, a.group >= 1,
        w.shape[0] % a.group == 0, !(w.shape[1] == 1 && w.rank == 4) {
         let mg = w.shape[0] / a.group, k = w.shape[0] == 0 ? 0 : w.count / w.shape[0]
         let wp = w.pointer(Float.self)
-        packed = (0..<a.group).map { g in PackedMatrix(.left, rows: mg, cols: k, wp + g * mg * k, ld: k, transposed: false) }
+        packed = (0..<a.group).map { g in
+            channelChunks(mg).map { r in
+                PackedMatrix(.left, rows: r.count, cols: k, wp + (g * mg + r.lowerBound) * k, ld: k, transposed: false)
+            }
+        }
     }
     return ConvKernel(a, packedWeights: packed)
+}
+
+/// A group's output channels cut into one chunk per thread (whole micro-kernel panels, at least two each), so that
+/// threads can share a layer too small to split by pixels without repacking its weights.
+func channelChunks(_ mg: Int) -> [Range<Int>] {
+    let mr = SGEMMKernel.preferred.mr
+    let panels = (mg + mr - 1) / mr
+    let n = Swift.max(1, Swift.min(Threads.count, panels / 2))
+    return (0..<n).map { c in Swift.min(mg, panels * c / n * mr)..<Swift.min(mg, panels * (c + 1) / n * mr) }
 }
 
 /// ConvTranspose's GEMM takes Wᵀ per group as its left operand; constant weights are packed once.
@@ -41,12 +54,16 @@ func tileWidth(rows: Int, columns: Int) -> Int {
 
 /// Conv, chosen by shape: depthwise 2-D convolutions run a direct kernel; 1x1 stride-1 unpadded ones are one GEMM
 /// per group reading X in place; everything else is im2col, in tiles of output pixels that stay in cache, + GEMM.
-/// Bias and the fused activation are applied to each tile while it is in cache. With enough tiles, threads take
-/// whole tiles (im2col, GEMM, epilogue); otherwise each tile's GEMM is split across threads.
+/// Bias and the fused activation are applied to each tile while it is in cache.
+///
+/// Each conv opens one parallel region (each is a barrier that waits for every worker to be scheduled): threads
+/// take whole tiles when there are enough to balance, else each thread takes one chunk of output channels of every
+/// tile (redoing the small layer's cheap im2col). A conv too small to pay for waking threads runs inline.
 final class ConvKernel: Kernel {
     let attrs: Conv
-    let packedWeights: [PackedMatrix]?
-    init(_ a: Conv, packedWeights: [PackedMatrix]?) { attrs = a; self.packedWeights = packedWeights }
+    /// Per group, per chunk of `channelChunks` (computed for the same thread count).
+    let packedWeights: [[PackedMatrix]]?
+    init(_ a: Conv, packedWeights: [[PackedMatrix]]?) { attrs = a; self.packedWeights = packedWeights }
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         let x = inputs[0]!, w = inputs[1]!
@@ -77,15 +94,18 @@ final class ConvKernel: Kernel {
             }
             return [y]
         }
-        let packed = packedWeights
+        let packed = packedWeights, chunks = channelChunks(mg)
         let pointwise = win.kernel.allSatisfy { $0 == 1 } && win.strides.allSatisfy { $0 == 1 }
             && padBegin.allSatisfy { $0 == 0 } && outSize == grid.target
         let tile = tileWidth(rows: pointwise ? Swift.max(k, mg) : k, columns: outPlane)
-        let tiles = (outPlane + tile - 1) / tile, jobs = batch * groups * tiles
-        // One job: a tile of output pixels of one image and group: im2col (unless pointwise, where X is the
-        // column matrix), the GEMM straight into Y, then bias and activation while the tile is in cache.
-        func job(_ j: Int, _ col: UnsafeMutablePointer<Float>?, gemmThreads: Int?) {
-            let t = j % tiles, g = (j / tiles) % groups, n = j / (tiles * groups)
+        let tiles = (outPlane + tile - 1) / tile, units = batch * groups * tiles
+        let split = units < 2 * Threads.count && chunks.count > 1
+        let jobs = split ? units * chunks.count : units
+        // One job: a tile of output pixels of one image and group (and, when split, one chunk of its channels):
+        // im2col (unless pointwise, where X is the column matrix), the GEMM straight into Y, then bias and activation
+        // while the tile is in cache.
+        func job(_ j: Int, _ col: UnsafeMutablePointer<Float>?) {
+            let u = j % units, t = u % tiles, g = (u / tiles) % groups, n = u / (tiles * groups)
             let p0 = t * tile, p1 = Swift.min(outPlane, p0 + tile)
             let xg = xp + (n * channels + g * cg) * inPlane
             let b: SGEMMOperand
@@ -95,21 +115,19 @@ final class ConvKernel: Kernel {
             } else {
                 b = .matrix(xg + p0, ld: inPlane, transposed: false)
             }
-            let a: SGEMMOperand = packed.map { .packed($0[g]) } ?? .matrix(wp + g * mg * k, ld: k, transposed: false)
-            let yt = yp + (n * m + g * mg) * outPlane + p0
-            sgemm(m: mg, n: p1 - p0, k: k, a: a, b: b, c: yt, ldc: outPlane, maxThreads: gemmThreads)
-            applyEpilogue(yt, rows: mg, count: p1 - p0, ld: outPlane, bias: bp.map { $0 + g * mg }, activation: act)
+            for c in split ? (j / units)..<(j / units + 1) : 0..<chunks.count {
+                let r = chunks[c], m0 = g * mg + r.lowerBound
+                let a: SGEMMOperand = packed.map { .packed($0[g][c]) } ?? .matrix(wp + m0 * k, ld: k, transposed: false)
+                let yt = yp + (n * m + m0) * outPlane + p0
+                sgemm(m: r.count, n: p1 - p0, k: k, a: a, b: b, c: yt, ldc: outPlane, maxThreads: 1)
+                applyEpilogue(yt, rows: r.count, count: p1 - p0, ld: outPlane, bias: bp.map { $0 + m0 }, activation: act)
+            }
         }
         let columns = pointwise ? 0 : k * tile
-        // Each parallel region is a barrier that waits for every worker to be scheduled, so a conv opens one: over
-        // its jobs when there are enough to balance, else inside each GEMM (the cheap im2col and epilogue of a
-        // small layer stay on the calling thread).
-        if Threads.count > 1, jobs >= 4 * Threads.count {
-            parallelFor(jobs) { range in
-                Scratch.withFloats(columns) { col in for j in range { job(j, pointwise ? nil : col, gemmThreads: 1) } }
-            }
-        } else {
-            Scratch.withFloats(columns) { col in for j in 0..<jobs { job(j, pointwise ? nil : col, gemmThreads: nil) } }
+        let macsPerJob = Swift.max(1, mg / (split ? chunks.count : 1) * Swift.min(tile, outPlane) * k)
+        // Jobs are ordered chunk-major, so a thread's contiguous jobs share a chunk and never redo a tile's im2col.
+        parallelFor(jobs, grain: Swift.max(1, (1 << 22) / macsPerJob)) { range in
+            Scratch.withFloats(columns) { col in for j in range { job(j, pointwise ? nil : col) } }
         }
         return [y]
     }

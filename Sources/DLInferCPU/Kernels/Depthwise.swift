@@ -40,7 +40,8 @@ func depthwiseConv2D(_ g: TapGrid, batch: Int, channels: Int, multiplier: Int, x
     let (dh, ph) = (g.dilations[0], g.padBegin[0])
     let cols = TapColumns(input: iw, output: ow, kernel: kw, stride: sw, dilation: g.dilations[1], padBegin: g.padBegin[1])
     let m = channels * multiplier
-    parallelFor(batch * m) { range in
+    // Small planes are grouped so that a tiny layer does not wake threads for a few microseconds of work.
+    parallelFor(batch * m, grain: Swift.max(1, (1 << 18) / Swift.max(1, oh * ow * kh * kw))) { range in
         for plane in range {
             let n = plane / m, oc = plane % m
             let xp = x + (n * channels + oc / multiplier) * ih * iw
