@@ -1,4 +1,4 @@
-import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,17 +12,116 @@ public enum Threads {
 }
 
 /// Splits `0..<n` into contiguous chunks of at least `grain` items and runs them on up to `Threads.count` threads.
-/// Runs inline when one chunk is enough, so small ops pay no dispatch cost.
+/// Runs inline when one chunk is enough, so small ops pay no dispatch cost; also inline when called from inside
+/// another parallel region (or while another session's region holds the workers).
 @inline(__always)
 func parallelFor(_ n: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
     guard n > 0 else { return }
     let chunks = min(Threads.count, max(1, n / max(grain, 1)))
     if chunks <= 1 { body(0..<n); return }
-    withoutActuallyEscaping(body) { body in
-        let task = UncheckedBox(body)
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let lo = n * c / chunks, hi = n * (c + 1) / chunks
-            if lo < hi { task.value(lo..<hi) }
+    WorkerPool.shared.run(n, chunks: chunks, body)
+}
+
+/// Persistent worker threads behind `parallelFor`. A model runs one kernel after another, each opening a parallel
+/// region a few microseconds after the last; waking a sleeping thread takes tens of microseconds, longer than many
+/// layers take. So between regions the workers spin for a while (a few hundred microseconds), then sleep until the next.
+final class WorkerPool: @unchecked Sendable {
+    static let shared = WorkerPool(workers: Threads.count - 1)
+
+    /// One region: the caller's closure and how its range is cut; lives on the caller's stack for the region.
+    private struct Job {
+        let body: (Range<Int>) -> Void
+        let n: Int
+        let chunks: Int
+        func run(_ c: Int) { body((n * c / chunks)..<(n * (c + 1) / chunks)) }
+    }
+
+    /// The region in one word: number (bits 40...), chunk count (bits 20..<40), next chunk to hand out (bits 0..<20).
+    /// A chunk is taken by a compare-and-swap of the whole word, so whoever wins chunk c < count of region r knows
+    /// that region r cannot end before c is done, and that `job` still describes it.
+    private let state = Atomic<UInt64>(0)
+    private let job = Atomic<Int>(0)
+    private let finished = Atomic<Int>(0)
+    private let inUse = Atomic<Bool>(false)
+    private let sleepers = Atomic<Int>(0)
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let wake: UnsafeMutablePointer<pthread_cond_t>
+    private static let spinLimit = 1 << 17
+    private static let field: UInt64 = (1 << 20) - 1
+
+    private init(workers: Int) {
+        mutex = .allocate(capacity: 1)
+        wake = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(wake, nil)
+        for _ in 0..<max(0, workers) {
+            var thread = pthread_t()
+            let rc = pthread_create(&thread, nil, { ctx in
+                Unmanaged<WorkerPool>.fromOpaque(ctx!).takeUnretainedValue().workerLoop()
+                return nil
+            }, Unmanaged.passUnretained(self).toOpaque())
+            if rc == 0 { pthread_detach(thread) }
+        }
+    }
+
+    func run(_ n: Int, chunks: Int, _ body: (Range<Int>) -> Void) {
+        guard chunks <= Int(WorkerPool.field),
+              inUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            body(0..<n)
+            return
+        }
+        defer { inUse.store(false, ordering: .releasing) }
+        withoutActuallyEscaping(body) { body in
+            var region = Job(body: body, n: n, chunks: chunks)
+            withUnsafeMutablePointer(to: &region) { p in
+                job.store(Int(bitPattern: p), ordering: .releasing)
+                finished.store(0, ordering: .releasing)
+                let number = (state.load(ordering: .relaxed) >> 40) &+ 1
+                state.store((number << 40) | (UInt64(chunks) << 20), ordering: .sequentiallyConsistent)
+                if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+                    pthread_mutex_lock(mutex)
+                    pthread_cond_broadcast(wake)
+                    pthread_mutex_unlock(mutex)
+                }
+                work(number)
+                while finished.load(ordering: .acquiring) < chunks {}
+            }
+        }
+    }
+
+    /// Takes and runs chunks of region `number` until none is left.
+    private func work(_ number: UInt64) {
+        while true {
+            let s = state.load(ordering: .acquiring)
+            let next = s & WorkerPool.field, count = (s >> 20) & WorkerPool.field
+            guard s >> 40 == number & (UInt64.max >> 40), next < count else { return }
+            guard state.compareExchange(expected: s, desired: s + 1, ordering: .acquiringAndReleasing).exchanged else { continue }
+            UnsafePointer<Job>(bitPattern: job.load(ordering: .acquiring))!.pointee.run(Int(next))
+            finished.add(1, ordering: .releasing)
+        }
+    }
+
+    private func workerLoop() {
+        var seen = state.load(ordering: .acquiring) >> 40
+        while true {
+            var spins = 0
+            var s = state.load(ordering: .acquiring)
+            while s >> 40 == seen {
+                spins += 1
+                if spins >= WorkerPool.spinLimit {
+                    // Counted as a sleeper before the last check, so a region opened meanwhile is either seen here
+                    // or finds the sleeper and wakes it (under the mutex, after this thread waits).
+                    pthread_mutex_lock(mutex)
+                    sleepers.add(1, ordering: .sequentiallyConsistent)
+                    while state.load(ordering: .sequentiallyConsistent) >> 40 == seen { pthread_cond_wait(wake, mutex) }
+                    sleepers.subtract(1, ordering: .sequentiallyConsistent)
+                    pthread_mutex_unlock(mutex)
+                    spins = 0
+                }
+                s = state.load(ordering: .acquiring)
+            }
+            seen = s >> 40
+            work(seen)
         }
     }
 }
