@@ -6,7 +6,9 @@ Graph (N symbolic):
   conv1 3x3 pad 1 + bias -> BN -> Relu                  (fold + fuse)
   conv2 depthwise 3x3 stride 2, no bias -> BN -> Clip(0,6)  (fold + fuse Clip with constant bounds)
   conv3 1x1 + bias -> BN -> t; LeakyRelu(t) + t          (fold; no fuse: t has two readers)
-  MaxPool 2x2 -> conv4 3x3 pad 1 -> Relu -> GlobalAveragePool -> y   (fuse)
+  MaxPool 2x2 -> conv4 3x3 pad 1 -> Relu -> GlobalAveragePool -> Flatten -> f   (fuse)
+  f -> Gemm -> Relu -> Gemm -> y                          (fuse into the first Gemm)
+  f -> MatMul -> Sigmoid -> z                             (fuse into MatMul)
 Run: python3 tools/make_pass_fixtures.py (needs onnx, onnxruntime, numpy)."""
 import os
 
@@ -52,10 +54,19 @@ nodes = [
     helper.make_node("Conv", ["p3", const("w4", rng.normal(0, 0.3, (4, 16, 3, 3))), const("b4", rng.normal(0, 0.1, 4))],
                      ["c4"], pads=[1, 1, 1, 1], name="conv4"),
     helper.make_node("Relu", ["c4"], ["r4"], name="relu4"),
-    helper.make_node("GlobalAveragePool", ["r4"], ["y"], name="gap"),
+    helper.make_node("GlobalAveragePool", ["r4"], ["g4"], name="gap"),
+    helper.make_node("Flatten", ["g4"], ["f"], name="flatten"),
+    helper.make_node("Gemm", ["f", const("g1w", rng.normal(0, 0.5, (6, 4))), const("g1b", rng.normal(0, 0.1, 6))],
+                     ["h1"], transB=1, name="gemm1"),
+    helper.make_node("Relu", ["h1"], ["h1r"], name="relu5"),
+    helper.make_node("Gemm", ["h1r", const("g2w", rng.normal(0, 0.5, (6, 3))), const("g2b", rng.normal(0, 0.1, 3))],
+                     ["y"], name="gemm2"),
+    helper.make_node("MatMul", ["f", const("mw", rng.normal(0, 0.5, (4, 5)))], ["mm"], name="matmul"),
+    helper.make_node("Sigmoid", ["mm"], ["z"], name="sigmoid"),
 ]
 graph = helper.make_graph(nodes, "passes", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 16, 16])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, 1, 1])], initializer=inits)
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3]),
+                           helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", 5])], initializer=inits)
 model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
 model.ir_version = 8
 onnx.checker.check_model(model, full_check=True)
@@ -63,12 +74,13 @@ onnx.checker.check_model(model, full_check=True)
 x = rng.normal(0, 1, (2, 3, 16, 16)).astype(np.float32)
 opts = ort.SessionOptions()
 opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-(y,) = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"]).run(None, {"x": x})
+y, z = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"]).run(None, {"x": x})
 
 os.makedirs(OUT, exist_ok=True)
 onnx.save(model, os.path.join(OUT, "model.onnx"))
 with open(os.path.join(OUT, "input_0.pb"), "wb") as f:
     f.write(numpy_helper.from_array(x, "x").SerializeToString())
-with open(os.path.join(OUT, "output_0.pb"), "wb") as f:
-    f.write(numpy_helper.from_array(y, "y").SerializeToString())
-print("wrote", OUT, "y[0,:,0,0] =", y[0, :, 0, 0])
+for k, (name, v) in enumerate((("y", y), ("z", z))):
+    with open(os.path.join(OUT, f"output_{k}.pb"), "wb") as f:
+        f.write(numpy_helper.from_array(v, name).SerializeToString())
+print("wrote", OUT, "y[0] =", y[0], "z[0] =", z[0])

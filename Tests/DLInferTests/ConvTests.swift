@@ -109,6 +109,35 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    // MARK: normalization
+
+    func testBatchNormPerActivationAndLRNWithEvenSize() throws {
+        // spatial = 0 (opsets 7-8): one set of statistics per element of C x H x W.
+        let shape = [2, 3, 2, 2], per = 12
+        let x = random(shape.reduce(1, *), seed: 11)
+        let p = (0..<4).map { random(per, seed: 20 + $0) }
+        let variance = p[3].map { abs($0) + 0.1 }
+        let bn = try runSingle(.batchNorm(BatchNorm(epsilon: 1e-3, spatial: false)), [(Tensor(x, shape: shape), false)]
+            + [p[0], p[1], p[2], variance].map { (Tensor($0, shape: [3, 2, 2]), true) })
+        let wantBN = x.indices.map { i -> Float in
+            let j = i % per
+            return (x[i] - p[2][j]) / (variance[j] + 1e-3).squareRoot() * p[0][j] + p[1][j]
+        }
+        assertClose(bn.array(Float.self), wantBN)
+
+        // An even size takes one channel more after than before: c-1 ... c+2 for size 4.
+        let lrnShape = [1, 5, 3]
+        let lx = random(15, seed: 30)
+        let lrn = try runSingle(.lrn(LRN(size: 4, alpha: 0.5, beta: 0.75, bias: 2)), [(Tensor(lx, shape: lrnShape), false)])
+        let wantLRN = (0..<15).map { i -> Float in
+            let c = i / 3, s = i % 3
+            var sq: Float = 0
+            for ch in max(0, c - 1)...min(4, c + 2) { sq += lx[ch * 3 + s] * lx[ch * 3 + s] }
+            return lx[i] / powf(2 + 0.5 / 4 * sq, 0.75)
+        }
+        assertClose(lrn.array(Float.self), wantLRN)
+    }
+
     // MARK: rejection
 
     func testMalformedModelsAreRejected() throws {
@@ -135,6 +164,9 @@ final class ConvTests: XCTestCase {
         XCTAssertNotNil(load(.batchNorm(BatchNorm()), [x, w([3]), w([4]), w([4]), w([4])]), "BN scale length")
         XCTAssertNotNil(load(.lrn(LRN(size: 0)), [x]), "LRN size")
         XCTAssertNotNil(load(.globalPool(GlobalPool(.max)), [ValueType(.float32, fixed: [2, 3])]), "global pool rank")
+        XCTAssertNotNil(load(.conv(Conv(strides: [1, 1 << 40])), [x, w([2, 4, 3, 3])]), "absurd stride")
+        XCTAssertNotNil(load(.convTranspose(ConvTranspose(strides: [Window.limit, 1])), [ValueType(.float32, fixed: [1, 4, 1 << 45, 8]), w([4, 2, 3, 3])]),
+                        "overflowing output size")
         XCTAssertNil(load(.conv(Conv()), [x, w([2, 4, 3, 3])]))
     }
 

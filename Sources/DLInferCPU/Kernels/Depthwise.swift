@@ -89,9 +89,27 @@ private func depthwiseRow3x3(_ row: UnsafeMutablePointer<Float>, _ x: UnsafePoin
     let b0 = r1 + c.off[0], b1 = r1 + c.off[1], b2 = r1 + c.off[2]
     let d0 = r2 + c.off[0], d1 = r2 + c.off[1], d2 = r2 + c.off[2]
     if stride == 1 {
-        for ox in c.inner..<c.innerEnd {
-            row[ox] = bias + w00 * a0[ox] + w01 * a1[ox] + w02 * a2[ox] + w10 * b0[ox] + w11 * b1[ox] + w12 * b2[ox]
-                + w20 * d0[ox] + w21 * d1[ox] + w22 * d2[ox]
+        // Four outputs per step; a ragged end recomputes the last four (each output is written, not accumulated).
+        @inline(__always) func four(_ ox: Int) {
+            @inline(__always) func v(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
+                UnsafeRawPointer(p + ox).loadUnaligned(as: SIMD4<Float>.self)
+            }
+            var acc = SIMD4<Float>(repeating: bias)
+            acc += w00 * v(a0) + w01 * v(a1) + w02 * v(a2)
+            acc += w10 * v(b0) + w11 * v(b1) + w12 * v(b2)
+            acc += w20 * v(d0) + w21 * v(d1) + w22 * v(d2)
+            UnsafeMutableRawPointer(row + ox).storeBytes(of: acc, as: SIMD4<Float>.self)
+        }
+        let lo = c.inner, hi = c.innerEnd
+        if hi - lo >= 4 {
+            var ox = lo
+            while ox + 4 <= hi { four(ox); ox += 4 }
+            if ox < hi { four(hi - 4) }
+        } else {
+            for ox in lo..<hi {
+                row[ox] = bias + w00 * a0[ox] + w01 * a1[ox] + w02 * a2[ox] + w10 * b0[ox] + w11 * b1[ox] + w12 * b2[ox]
+                    + w20 * d0[ox] + w21 * d1[ox] + w22 * d2[ox]
+            }
         }
     } else if stride == 2, c.off[1] == c.off[0] + 1, c.off[2] == c.off[0] + 2 {
         // Four outputs from two eight-wide loads per input row: even lanes are the left taps, odd lanes the middle

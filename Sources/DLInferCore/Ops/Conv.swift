@@ -83,7 +83,9 @@ public struct ConvTranspose: OpAttributes {
         let n = k.count
         var out = [Int](), pb = [Int]()
         for i in 0..<n {
-            let natural = win.strides[i] * (input[i] - 1) + adj[i] + win.extent(i)
+            let (scaled, overflow) = win.strides[i].multipliedReportingOverflow(by: input[i] - 1)
+            guard !overflow, scaled <= Int.max / 2 else { throw DLInferError.shape("axis \(i): the output size overflows") }
+            let natural = scaled + adj[i] + win.extent(i)
             let target: Int? = outputShape.map { $0[i] } ?? ((autoPad == .sameUpper || autoPad == .sameLower) ? input[i] * win.strides[i] : nil)
             if let target {
                 let total = natural - target
@@ -113,7 +115,9 @@ public struct ConvTranspose: OpAttributes {
         }
         if let os = outputShape {
             guard os.count == n else { throw DLInferError.model("output_shape has \(os.count) spatial values; \(n) expected") }
-            guard os.allSatisfy({ $0 >= 1 }) else { throw DLInferError.model("output_shape \(os) must all be >= 1") }
+            guard os.allSatisfy({ $0 >= 1 && $0 <= Window.limit }) else {
+                throw DLInferError.model("output_shape \(os) must all be between 1 and \(Window.limit)")
+            }
         }
         return (win, adj)
     }

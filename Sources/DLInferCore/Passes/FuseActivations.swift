@@ -1,6 +1,6 @@
 /// Moves an activation into the epilogue of the Conv, Gemm or MatMul that feeds it: Relu, LeakyRelu, Sigmoid, Tanh,
 /// HardSigmoid, Elu, and Clip whose bounds are constants or absent. Applies when the producer has no activation
-/// yet and its output is read by the activation alone and is not a graph output; the producer then writes the
+/// yet, its output is float32, read by the activation alone and not a graph output; the producer then writes the
 /// activation's output value and the activation node goes.
 public struct FuseActivations: Pass {
     public init() {}
@@ -11,7 +11,9 @@ public struct FuseActivations: Pass {
         var removed = Set<Int>()
         for (i, node) in graph.nodes.enumerated() {
             guard let act = activation(of: node, graph), let x = node.inputs.first ?? nil, let y = node.outputs.first ?? nil,
-                  let pi = producers[x], graph.nodes[pi].outputs.first == x, consumers[x]?.count == 1, !graph.isOutput(x)
+                  let pi = producers[x], graph.nodes[pi].outputs.first == x, consumers[x]?.count == 1, !graph.isOutput(x),
+                  // Epilogues compute in float32 (Clip also takes integers, MatMul may produce them).
+                  graph.values[x].type.dtype == .float32
             else { continue }
             switch graph.nodes[pi].op {
             case .conv(var a) where a.activation == nil: a.activation = act; graph.nodes[pi].op = .conv(a)
