@@ -55,7 +55,7 @@ demo: built-lib
 test: test-swift test-c test-c-valgrind test-python test-install
 
 test-swift: build
-	rm -rf $(ONNX_CASES)
+	rm -rf $(ONNX_CASES) $(CURDIR)/.build/conformance-report.txt
 	$(PYTHON) Tests/conformance/generate_node_tests.py $(ONNX_CASES)
 	DLINFER_ONNX_CASES=$(ONNX_CASES) DLINFER_CONFORMANCE_REPORT=$(CURDIR)/.build/conformance-report.txt \
 	    $(SWIFT) test -c $(CONFIG) --skip-build

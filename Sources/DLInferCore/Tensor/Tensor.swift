@@ -17,8 +17,10 @@ public final class Storage: @unchecked Sendable {
         self.byteCount = byteCount
         var p: UnsafeMutableRawPointer? = nil
         let rc = posix_memalign(&p, 64, max(byteCount, 64))
-        precondition(rc == 0 && p != nil, "dlinfer: out of memory allocating \(byteCount) bytes")
-        base = p!
+        // Sizes are bounded before any allocation (Session.checkAllocation, TensorDecoding); a failure here is the
+        // machine running out, where an explicit stop beats the undefined behaviour of a nil pointer under -Ounchecked.
+        guard rc == 0, let p else { fatalError("dlinfer: out of memory allocating \(byteCount) bytes") }
+        base = p
         ownsMemory = true
         memset(base, 0, max(byteCount, 64))
     }
