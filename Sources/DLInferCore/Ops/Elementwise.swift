@@ -14,7 +14,8 @@ public enum Activation: Sendable, Equatable {
     case elu(alpha: Float)
     case clip(min: Float, max: Float)
 
-    @inline(__always)
+    /// Inlinable so kernels in other modules apply it without a call per element.
+    @inlinable @inline(__always)
     public func apply(_ x: Float) -> Float {
         switch self {
         case .relu: return x > 0 ? x : 0
@@ -41,7 +42,7 @@ public enum Activation: Sendable, Equatable {
 }
 
 /// Numerically safe logistic function (no overflow for large |x|).
-@inline(__always)
+@inlinable @inline(__always)
 public func sigmoidf(_ x: Float) -> Float {
     if x >= 0 { return 1 / (1 + expf(-x)) }
     let e = expf(x)
