@@ -27,11 +27,7 @@ public struct Conv: OpAttributes {
     }
 
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
-        let x = try inputs.required(0, "X"), w = try inputs.required(1, "W"), b = inputs.optional(2)
-        try requireDType(x.type.dtype, [.float32], "X")
-        try requireDType(w.type.dtype, [x.type.dtype], "W")
-        if let b { try requireDType(b.type.dtype, [x.type.dtype], "B") }
-        guard group >= 1 else { throw DLInferError.model("group \(group) must be >= 1") }
+        let (x, w, b) = try convInputs(inputs, group: group)
         let sig = try ConvSignature(x: x.type.shape, w: w.type.shape, kernelShape: kernelShape)
         guard let sig else { return [ValueType(x.type.dtype, nil)] }
         if let c = sig.x[1].value, let wc = sig.w[1].value, wc * group != c {
@@ -123,11 +119,7 @@ public struct ConvTranspose: OpAttributes {
     }
 
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
-        let x = try inputs.required(0, "X"), w = try inputs.required(1, "W"), b = inputs.optional(2)
-        try requireDType(x.type.dtype, [.float32], "X")
-        try requireDType(w.type.dtype, [x.type.dtype], "W")
-        if let b { try requireDType(b.type.dtype, [x.type.dtype], "B") }
-        guard group >= 1 else { throw DLInferError.model("group \(group) must be >= 1") }
+        let (x, w, b) = try convInputs(inputs, group: group)
         let sig = try ConvSignature(x: x.type.shape, w: w.type.shape, kernelShape: kernelShape)
         guard let sig else { return [ValueType(x.type.dtype, nil)] }
         if let c = sig.x[1].value, let wc = sig.w[0].value, wc != c {
@@ -157,6 +149,16 @@ public struct ConvTranspose: OpAttributes {
 func floorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
 
 /// X's and W's shapes with their common rank checked, and the kernel's spatial size when known.
+/// X, W and the optional B of Conv and ConvTranspose, with the element types and group checked.
+func convInputs(_ inputs: [TypedInput?], group: Int) throws -> (x: TypedInput, w: TypedInput, b: TypedInput?) {
+    let x = try inputs.required(0, "X"), w = try inputs.required(1, "W"), b = inputs.optional(2)
+    try requireDType(x.type.dtype, [.float32], "X")
+    try requireDType(w.type.dtype, [x.type.dtype], "W")
+    if let b { try requireDType(b.type.dtype, [x.type.dtype], "B") }
+    guard group >= 1 else { throw DLInferError.model("group \(group) must be >= 1") }
+    return (x, w, b)
+}
+
 struct ConvSignature {
     let x: [Dim]
     let w: [Dim]
