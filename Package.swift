@@ -25,7 +25,10 @@ let package = Package(
         // SGEMM micro-kernels for several instruction sets, chosen at run time (cpuid); optimised in debug builds too.
         .target(name: "CDLInferKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "DLInferCPU", dependencies: ["DLInferCore", "CDLInferKernels"], swiftSettings: fast),
-        .target(name: "DLInferEngine", dependencies: ["DLInferCore", "DLInferONNX", "DLInferCPU"]),
+        // OpenCL is opened with dlopen on first use: no link-time dependency on libOpenCL.
+        .target(name: "COpenCL", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "DLInferOpenCL", dependencies: ["DLInferCore", "COpenCL"]),
+        .target(name: "DLInferEngine", dependencies: ["DLInferCore", "DLInferONNX", "DLInferCPU", "DLInferOpenCL"]),
         .target(
             name: "DLInfer", dependencies: ["CDLInfer", "DLInferEngine"],
             linkerSettings: [.unsafeFlags([
@@ -44,7 +47,9 @@ let package = Package(
             "-static-stdlib", "-lFoundationEssentials", "-l_FoundationCShims", "-l_FoundationCollections",
         ])]),
         // MARK: tests
-        .testTarget(name: "DLInferTests", dependencies: ["DLInferEngine", "DLInferCore", "DLInferONNX", "DLInferCPU"]),
+        .testTarget(name: "DLInferTests", dependencies: [
+            "DLInferEngine", "DLInferCore", "DLInferONNX", "DLInferCPU", "DLInferOpenCL",
+        ]),
     ],
     // Swift 5 mode: kernels share raw buffers across threads by design; data-race checking is done by review and tests.
     swiftLanguageModes: [.v5]

@@ -1,5 +1,6 @@
 import DLInferCore
 import DLInferCPU
+import DLInferOpenCL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -39,28 +40,42 @@ private extension String {
 public struct DeviceInfo: Sendable {
     public enum Kind: Int32, Sendable { case cpu = 1, opencl = 2 }
     public var kind: Kind
+    /// "cpu" or "opencl:N" (N in `opencl:N` requests).
+    public var id: String
     public var name: String
     public var detail: String
+    /// Index among the OpenCL devices (nil for the CPU).
+    public var openCLIndex: Int?
 }
 
 public enum Devices {
-    /// Index 0 is always the CPU; OpenCL devices follow once the OpenCL backend exists.
+    /// Index 0 is the CPU; every OpenCL device of every platform follows, in `opencl:N` order.
     public static func list() -> [DeviceInfo] {
-        [DeviceInfo(kind: .cpu, name: "CPU", detail: "\(Threads.count) threads")]
+        [DeviceInfo(kind: .cpu, id: "cpu", name: "CPU", detail: "\(Threads.count) threads", openCLIndex: nil)]
+            + OpenCL.devices.map {
+                DeviceInfo(kind: .opencl, id: "opencl:\($0.index)", name: $0.name, detail: $0.summary, openCLIndex: $0.index)
+            }
     }
 
-    /// Why OpenCL cannot be used in this build.
-    public static let openCLUnavailableReason = "the OpenCL backend is not available yet in this version of dlinfer"
+    /// Why no OpenCL device can be used, when none can (nil when there is one).
+    public static var openCLUnavailableReason: String? { OpenCL.unavailableReason }
 
     /// The device (index into `list()`) a session created with `options` runs on; throws as session creation would.
     public static func select(_ options: SessionOptions) throws -> (index: Int, info: DeviceInfo) {
-        _ = try resolve(option: options.device, fallbackToCPU: options.fallbackToCPU)
-        // Every request that resolves runs on the CPU until the OpenCL backend exists.
-        return (0, list()[0])
+        let r = try resolve(option: options.device, fallbackToCPU: options.fallbackToCPU, makeBackend: false)
+        return (r.index, list()[r.index])
     }
 
-    /// Resolves option > DLINFER_DEVICE > auto into the backends to use, in preference order.
-    static func resolve(option: String?, fallbackToCPU: Bool) throws -> (request: DeviceRequest, backends: [Backend], note: String?) {
+    struct Resolution {
+        var request: DeviceRequest
+        var backends: [Backend]
+        var note: String?
+        var index: Int
+    }
+
+    /// Resolves option > DLINFER_DEVICE > auto into the backends to use, in preference order (the OpenCL backend,
+    /// when one is chosen, then the CPU for what it cannot run).
+    static func resolve(option: String?, fallbackToCPU: Bool, makeBackend: Bool = true) throws -> Resolution {
         let source: String
         let text: String
         if let option, !option.isEmpty { text = option; source = "the device option" }
@@ -70,12 +85,49 @@ public enum Devices {
         do { request = try DeviceRequest(parsing: text) } catch let e as DLInferError {
             throw DLInferError(e.kind, "\(e.message) (from \(source))")
         }
+        let cpu = Resolution(request: request, backends: [CPUBackend()], note: nil, index: 0)
+        let devices = OpenCL.devices
+        let chosen: CLDeviceDescription?
+        let missing: String
         switch request {
-        case .cpu: return (request, [CPUBackend()], nil)
-        case .auto: return (request, [CPUBackend()], "auto chose the CPU: \(openCLUnavailableReason)")
-        case .opencl:
-            if fallbackToCPU { return (request, [CPUBackend()], "'\(text)' requested, running on the CPU: \(openCLUnavailableReason)") }
-            throw DLInferError(.deviceUnavailable, "device '\(text)' (from \(source)) cannot be used: \(openCLUnavailableReason); available: cpu. Set the option fallback=cpu to run on the CPU instead")
+        case .cpu: return cpu
+        case .auto:
+            chosen = devices.first { $0.isGPU }
+            missing = devices.isEmpty ? (OpenCL.unavailableReason ?? "no OpenCL device") : "no OpenCL GPU (found \(available()))"
+        case .opencl(nil):
+            chosen = devices.first
+            missing = OpenCL.unavailableReason ?? "no OpenCL device"
+        case .opencl(let selector?):
+            if let n = Int(selector) {
+                chosen = n >= 0 && n < devices.count ? devices[n] : nil
+                missing = "there is no OpenCL device \(n)"
+            } else {
+                chosen = devices.first { "\($0.platformName) \($0.name)".lowercased().firstRange(of: selector) != nil }
+                missing = "no OpenCL platform or device name contains '\(selector)'"
+            }
         }
+        let failure: String
+        if let chosen {
+            do {
+                let deny = getenv("DLINFER_OPENCL_DENY").map { String(cString: $0) }
+                let backends: [Backend] = makeBackend ? [try OpenCLBackend(device: chosen, denyOps: deny), CPUBackend()] : []
+                return Resolution(request: request, backends: backends, note: nil, index: chosen.index + 1)
+            } catch let e as DLInferError where e.kind != .invalidArgument {
+                failure = e.message
+            }
+        } else {
+            failure = missing
+        }
+        if request == .auto {
+            return Resolution(request: request, backends: cpu.backends, note: "auto chose the CPU: \(failure)", index: 0)
+        }
+        if fallbackToCPU {
+            return Resolution(request: request, backends: cpu.backends, note: "'\(text)' requested, running on the CPU: \(failure)", index: 0)
+        }
+        throw DLInferError(.deviceUnavailable, "device '\(text)' (from \(source)) cannot be used: \(failure); available: \(available()). Set the option fallback=cpu to run on the CPU instead")
+    }
+
+    private static func available() -> String {
+        list().map { $0.kind == .cpu ? "cpu" : "\($0.id) (\($0.name))" }.joined(separator: ", ")
     }
 }

@@ -39,17 +39,18 @@ public final class InferenceSession: @unchecked Sendable {
 
     public init(model: Model, options: SessionOptions = SessionOptions()) throws {
         self.model = model
-        let (request, backends, note) = try Devices.resolve(option: options.device, fallbackToCPU: options.fallbackToCPU)
-        device = request
-        deviceNote = note
-        (deviceIndex, deviceInfo) = try Devices.select(options)
-        session = try Session(graph: model.graph, backends: backends)
+        let r = try Devices.resolve(option: options.device, fallbackToCPU: options.fallbackToCPU)
+        device = r.request
+        deviceNote = r.note
+        deviceIndex = r.index
+        deviceInfo = Devices.list()[r.index]
+        session = try Session(graph: model.graph, backends: r.backends)
         staged = Array(repeating: nil, count: model.inputs.count)
         bound = Array(repeating: false, count: model.inputs.count)
     }
 
-    /// Name of the backend actually running the model ("cpu", later "opencl:<device>").
-    public var deviceName: String { session.placements.first?.backend ?? "cpu" }
+    /// The device actually running the model: "cpu", or "opencl:N (device name)".
+    public var deviceName: String { deviceInfo.kind == .cpu ? "cpu" : "\(deviceInfo.id) (\(deviceInfo.name))" }
     public var placements: [Placement] { session.placements }
     /// Nodes that run on the CPU backend.
     public var cpuNodeCount: Int { session.placements.filter { $0.backend == "cpu" }.count }

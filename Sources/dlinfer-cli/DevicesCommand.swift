@@ -11,17 +11,21 @@ struct DevicesCommand: ParsableCommand {
         abstract: "List the devices dlinfer can run on, and the one a session would use by default.")
 
     func run() throws {
-        for (i, d) in Devices.list().enumerated() {
-            print("\(i)  \(d.kind == .cpu ? "cpu   " : "opencl")  \(d.name)  (\(d.detail))")
+        for d in Devices.list() {
+            print("\(d.id.padding(9))  \(d.kind == .cpu ? "CPU: \(d.detail)" : d.detail)")
         }
-        print("opencl: \(Devices.openCLUnavailableReason)")
+        if let why = Devices.openCLUnavailableReason { print("opencl: \(why)") }
         let env = getenv("DLINFER_DEVICE").map { String(cString: $0) }
         let source = env.map { "DLINFER_DEVICE=\($0)" } ?? "auto"
         do {
-            let (i, d) = try Devices.select(SessionOptions())
-            print("default: device \(i) (\(d.name)), from \(source)")
+            let (_, d) = try Devices.select(SessionOptions())
+            print("default: \(d.id) (\(d.name)), from \(source)")
         } catch let e as DLInferError {
             print("default: none, from \(source): \(e.message)")
         }
     }
+}
+
+private extension String {
+    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
 }

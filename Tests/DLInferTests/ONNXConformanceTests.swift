@@ -20,6 +20,9 @@ final class ONNXConformanceTests: XCTestCase {
     ]
 
     struct Tally { var passed = 0, failed = 0, rejected = 0 }
+    /// Nodes placed on the CPU and on the session's device, per op, over every case that loaded.
+    private var placed = [String: (cpu: Int, device: Int)]()
+    private var deviceName = "cpu"
 
     func testNodeCases() throws {
         let root = try casesRoot()
@@ -44,6 +47,7 @@ final class ONNXConformanceTests: XCTestCase {
         let filter = ProcessInfo.processInfo.environment["DLINFER_ONNX_FILTER"] ?? ""
         let names = try fm.contentsOfDirectory(atPath: dir).sorted().filter { filter.isEmpty || $0.contains(filter) }
         var perOp = [String: Tally]()
+        placed = [:]
         var total = Tally()
         var outOfScope = 0
         var failures = [String]()
@@ -68,12 +72,15 @@ final class ONNXConformanceTests: XCTestCase {
             case .rejected(let why): total.rejected += 1; rejections.append("\(name): \(why)")
             }
         }
-        var report = "\n== \(title): \(total.passed) passed, \(total.failed) failed, \(total.rejected) rejected at load (\(outOfScope) cases use unlisted ops)\n"
-        report += "op".padding(toLength: 22, withPad: " ", startingAt: 0) + "passed  failed  rejected\n"
+        let cpuNodes = placed.values.reduce(0) { $0 + $1.cpu }, allNodes = placed.values.reduce(0) { $0 + $1.cpu + $1.device }
+        var report = "\n== \(title) on \(deviceName): \(total.passed) passed, \(total.failed) failed, \(total.rejected) rejected at load (\(outOfScope) cases use unlisted ops); \(cpuNodes) of \(allNodes) nodes ran on the CPU\n"
+        report += "op".padding(toLength: 22, withPad: " ", startingAt: 0) + "passed  failed  rejected  nodes-on-cpu\n"
         for (op, t) in perOp.sorted(by: { $0.key < $1.key }) {
+            let p = placed[op].map { "\($0.cpu)/\($0.cpu + $0.device)" } ?? "-"
             report += op.padding(toLength: 22, withPad: " ", startingAt: 0)
                 + String(t.passed).padding(toLength: 8, withPad: " ", startingAt: 0)
-                + String(t.failed).padding(toLength: 8, withPad: " ", startingAt: 0) + String(t.rejected) + "\n"
+                + String(t.failed).padding(toLength: 8, withPad: " ", startingAt: 0)
+                + String(t.rejected).padding(toLength: 10, withPad: " ", startingAt: 0) + p + "\n"
         }
         if !rejections.isEmpty { report += "-- rejected at load:\n" + rejections.map { "  " + $0 }.joined(separator: "\n") + "\n" }
         if !failures.isEmpty { report += "-- FAILED:\n" + failures.map { "  " + $0 }.joined(separator: "\n") + "\n" }
@@ -102,6 +109,10 @@ final class ONNXConformanceTests: XCTestCase {
             if e.message.isEmpty { return .failed("rejected with an empty message") }
             return .rejected(e.message)
         } catch { return .failed("load threw \(error)") }
+        deviceName = session.deviceName
+        for (node, p) in zip(session.model.graph.nodes, session.placements) {
+            if p.backend == "cpu" { placed[node.op.name, default: (0, 0)].cpu += 1 } else { placed[node.op.name, default: (0, 0)].device += 1 }
+        }
         let fm = FileManager.default
         let sets = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("test_data_set_") }.sorted()
         for set in sets {

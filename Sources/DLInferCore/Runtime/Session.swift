@@ -9,24 +9,45 @@ public struct Placement: Sendable {
     public var reason: String?
 }
 
-/// Runs one graph on a list of backends (in preference order). One run at a time per session; create one per thread.
+/// Runs one graph on a list of backends (in preference order; at most one of them a `DeviceBackend`, whose nodes keep
+/// their tensors in device memory). One run at a time per session; create one per thread.
 public final class Session: @unchecked Sendable {
     public let graph: Graph
     public let placements: [Placement]
-    private let kernels: [Kernel]
+    private let kernels: [NodeKernel]
+    private let device: DeviceBackend?
+    /// Builds host kernels for device-placed nodes that constant folding evaluates on the host.
+    private let hostBackend: Backend?
+    private var foldKernels: [Int: Kernel] = [:]
+    /// Weights uploaded once, on first use by a device node.
+    private var deviceConstants: [ValueID: DeviceTensor] = [:]
     private var plans: [[[Int]]: Plan] = [:]
     private let pool = TensorPool()
     private let cancelFlag = Atomic<Bool>(false)
 
+    enum NodeKernel {
+        case host(Kernel)
+        /// With the inputs the kernel reads on the host.
+        case device(DeviceKernel, hostInputs: Set<Int>)
+    }
+
     public init(graph: Graph, backends: [Backend]) throws {
         self.graph = graph
-        var kernels = [Kernel](), placements = [Placement]()
+        let devices = backends.compactMap { $0 as? DeviceBackend }
+        guard devices.count <= 1 else { throw DLInferError(.internal, "a session runs on at most one device backend") }
+        device = devices.first
+        hostBackend = backends.first { !($0 is DeviceBackend) }
+        var kernels = [NodeKernel](), placements = [Placement]()
         for node in graph.nodes {
             var reasons = [String]()
-            var made: (Kernel, String)? = nil
+            var made: (NodeKernel, String)? = nil
             for b in backends {
                 switch b.support(node, in: graph) {
-                case .yes: made = (try b.makeKernel(node, in: graph), b.name)
+                case .yes:
+                    if let d = b as? DeviceBackend {
+                        made = (.device(try d.makeDeviceKernel(node, in: graph), hostInputs: d.hostInputs(node)), b.name)
+                    }
+                    else { made = (.host(try b.makeKernel(node, in: graph)), b.name) }
                 case .no(let why): reasons.append("\(b.name): \(why)")
                 }
                 if made != nil { break }
@@ -53,48 +74,121 @@ public final class Session: @unchecked Sendable {
         let plan: Plan
         if let p = plans[signature] { plan = p } else { plan = try makePlan(inputs); plans[signature] = plan }
 
-        var env = [Tensor?](repeating: nil, count: graph.values.count)
-        for (id, t) in graph.constants { env[id] = t }
-        for (id, t) in plan.folded { env[id] = t }
-        for (id, t) in zip(graph.inputs, inputs) { env[id] = t }
+        var env = Environment(count: graph.values.count)
+        for (id, t) in graph.constants { env.slots[id].host = t }
+        for (id, t) in plan.folded { env.slots[id].host = t }
+        for (id, t) in zip(graph.inputs, inputs) { env.slots[id].host = t }
+        do {
+            for (s, i) in plan.steps.enumerated() {
+                if cancelFlag.load(ordering: .relaxed) { throw DLInferError(.cancelled, "run cancelled") }
+                try runStep(i, plan, &env)
+                for v in plan.releaseAfter[s] { release(v, &env) }
+            }
+            let outputs = try graph.outputs.map { id -> Tensor in
+                guard let t = try host(id, &env) else {
+                    throw DLInferError(.internal, "output '\(graph.values[id].name)' was not computed")
+                }
+                return t
+            }
+            for v in env.slots.indices where graph.constants[v] == nil && plan.folded[v] == nil { release(v, &env) }
+            return outputs
+        } catch {
+            // Work already queued may still use buffers this run held; let it drain before they are freed.
+            if let device { try? device.finish() }
+            throw error
+        }
+    }
 
-        for (s, i) in plan.steps.enumerated() {
-            if cancelFlag.load(ordering: .relaxed) { throw DLInferError(.cancelled, "run cancelled") }
-            let node = graph.nodes[i]
-            let ins = node.inputs.map { $0.flatMap { env[$0] } }
-            var outTypes = node.outputs.map { $0.map { plan.types[$0] } }
-            if outTypes.contains(where: { $0 != nil && $0!.fixedShape == nil }) {
-                // Shape depends on data only known now (e.g. a Reshape whose shape is computed from an input).
-                let inferred = try node.op.inferTypes(ins.map { $0.map(TypedInput.init) })
-                outTypes = node.outputs.enumerated().map { k, o in o == nil ? nil : inferred[k] }
-                if let bad = outTypes.first(where: { $0 != nil && $0!.fixedShape == nil }) {
-                    throw DLInferError(.internal, "\(node.label(in: graph)): output shape \(bad!) unresolved at run time")
-                }
+    private func runStep(_ i: Int, _ plan: Plan, _ env: inout Environment) throws {
+        let node = graph.nodes[i]
+        var outTypes = node.outputs.map { $0.map { plan.types[$0] } }
+        let hostSlots: Set<Int>
+        switch kernels[i] {
+        case .host: hostSlots = Set(node.inputs.indices)
+        case .device(_, let h): hostSlots = h
+        }
+        var hostIns = [Tensor?](repeating: nil, count: node.inputs.count)
+        var deviceIns = [DeviceTensor?](repeating: nil, count: node.inputs.count)
+        for (k, v) in node.inputs.enumerated() {
+            guard let v else { continue }
+            if hostSlots.contains(k) { hostIns[k] = try host(v, &env) } else { deviceIns[k] = try deviceValue(v, plan, &env) }
+        }
+        if outTypes.contains(where: { $0 != nil && $0!.fixedShape == nil }) {
+            // Shape depends on data only known now (e.g. a Reshape whose shape is computed from an input).
+            let typed = node.inputs.indices.map { k -> TypedInput? in
+                if let t = hostIns[k] { return TypedInput(t) }
+                return deviceIns[k].map { TypedInput(type: $0.type, value: nil) }
             }
-            try Session.checkAllocation(outTypes, node, graph)
-            let outs: [Tensor?]
-            do {
-                outs = try kernels[i].run(ins, OutputAllocator(types: outTypes, pool: pool))
-            } catch let e as DLInferError {
-                throw DLInferError(e.kind, "\(node.label(in: graph)): \(e.message)")
-            }
-            for (k, o) in node.outputs.enumerated() {
-                guard let o else { continue }
-                guard k < outs.count, let t = outs[k], t.shape == outTypes[k]!.fixedShape!, t.dtype == outTypes[k]!.dtype else {
-                    throw DLInferError(.internal, "\(node.label(in: graph)): kernel produced \(k < outs.count ? String(describing: outs[k]) : "nothing") for output \(k), expected \(outTypes[k]!)")
-                }
-                env[o] = t
-            }
-            for v in plan.releaseAfter[s] {
-                var storage: Storage? = env[v]?.storage
-                env[v] = nil
-                if isKnownUniquelyReferenced(&storage) { pool.give(storage!) }
+            let inferred = try node.op.inferTypes(typed)
+            outTypes = node.outputs.enumerated().map { k, o in o == nil ? nil : inferred[k] }
+            if let bad = outTypes.first(where: { $0 != nil && $0!.fixedShape == nil }) {
+                throw DLInferError(.internal, "\(node.label(in: graph)): output shape \(bad!) unresolved at run time")
             }
         }
-        return try graph.outputs.map { id in
-            guard let t = env[id] else { throw DLInferError(.internal, "output '\(graph.values[id].name)' was not computed") }
-            return t
+        try Session.checkAllocation(outTypes, node, graph)
+        do {
+            switch kernels[i] {
+            case .host(let k):
+                let outs = try k.run(hostIns, OutputAllocator(types: outTypes, pool: pool))
+                for (k, o) in node.outputs.enumerated() {
+                    guard let o else { continue }
+                    let t = k < outs.count ? outs[k] : nil
+                    try check(t?.type, k, outTypes, node)
+                    env.slots[o].host = t
+                }
+            case .device(let k, _):
+                let outs = try k.run(DeviceInputs(device: deviceIns, host: hostIns), OutputTypes(outTypes))
+                for (k, o) in node.outputs.enumerated() {
+                    guard let o else { continue }
+                    let t = k < outs.count ? outs[k] : nil
+                    try check(t?.type, k, outTypes, node)
+                    env.slots[o].device = t
+                }
+            }
+        } catch let e as DLInferError {
+            throw DLInferError(e.kind, "\(node.label(in: graph)): \(e.message)")
         }
+    }
+
+    private func check(_ got: ValueType?, _ k: Int, _ expected: [ValueType?], _ node: Node) throws {
+        guard let got, got.dtype == expected[k]!.dtype, got.fixedShape == expected[k]!.fixedShape else {
+            throw DLInferError(.internal, "\(node.label(in: graph)): kernel produced \(got.map { "\($0)" } ?? "nothing") for output \(k), expected \(expected[k]!)")
+        }
+    }
+
+    /// Value `v` on the host, downloaded (once) if it lives on the device.
+    private func host(_ v: ValueID, _ env: inout Environment) throws -> Tensor? {
+        if let t = env.slots[v].host { return t }
+        guard let d = env.slots[v].device, let device else { return nil }
+        let t = try device.download(d)
+        env.slots[v].host = t
+        return t
+    }
+
+    /// Value `v` on the device, uploaded (once per run, or once per session for weights) if it lives on the host.
+    private func deviceValue(_ v: ValueID, _ plan: Plan, _ env: inout Environment) throws -> DeviceTensor? {
+        if let d = env.slots[v].device { return d }
+        guard let device, let t = env.slots[v].host else { return nil }
+        let d: DeviceTensor
+        if graph.constants[v] != nil {
+            if let c = deviceConstants[v] { d = c } else { d = try device.upload(t); deviceConstants[v] = d }
+        } else if plan.folded[v] != nil {
+            if let c = plan.uploaded[v] { d = c } else { d = try device.upload(t); plan.uploaded[v] = d }
+        } else {
+            d = try device.upload(t)
+        }
+        env.slots[v].device = d
+        return d
+    }
+
+    /// Returns value `v`'s memory to the pools once nothing else (a view, a graph output) refers to it.
+    private func release(_ v: ValueID, _ env: inout Environment) {
+        var storage: Storage? = env.slots[v].host?.storage
+        var buffer: DeviceBuffer? = env.slots[v].device?.buffer
+        env.slots[v] = Slot()
+        if graph.constants[v] != nil { return }
+        if isKnownUniquelyReferenced(&storage), storage!.ownsMemory { pool.give(storage!) }
+        if isKnownUniquelyReferenced(&buffer), deviceConstants[v] == nil { device?.recycle(buffer!) }
     }
 
     /// Types of every value for the most recent input shapes (for output shape queries and `dlinfer info`).
@@ -187,13 +281,39 @@ public final class Session: @unchecked Sendable {
         let types = node.outputs.enumerated().map { k, o in o == nil ? nil : outs[k] }
         try Session.checkAllocation(types, node, graph)
         let alloc = OutputAllocator(types: types, pool: nil)
-        return try kernels[i].run(ins.map { $0?.value }, alloc)
+        return try hostKernel(i).run(ins.map { $0?.value }, alloc)
+    }
+
+    private func hostKernel(_ i: Int) throws -> Kernel {
+        if case .host(let k) = kernels[i] { return k }
+        if let k = foldKernels[i] { return k }
+        guard let hostBackend else { throw DLInferError(.internal, "no host backend to evaluate \(graph.nodes[i].label(in: graph))") }
+        let k = try hostBackend.makeKernel(graph.nodes[i], in: graph)
+        foldKernels[i] = k
+        return k
     }
 }
 
-struct Plan {
-    var types: [ValueType]
-    var folded: [ValueID: Tensor]
-    var steps: [Int]
-    var releaseAfter: [[ValueID]]
+/// One input-shape signature's schedule.
+final class Plan {
+    let types: [ValueType]
+    let folded: [ValueID: Tensor]
+    let steps: [Int]
+    let releaseAfter: [[ValueID]]
+    /// Folded values uploaded once for device nodes.
+    var uploaded: [ValueID: DeviceTensor] = [:]
+    init(types: [ValueType], folded: [ValueID: Tensor], steps: [Int], releaseAfter: [[ValueID]]) {
+        self.types = types; self.folded = folded; self.steps = steps; self.releaseAfter = releaseAfter
+    }
+}
+
+/// Where each value of a run lives: on the host, on the device, or both once copied.
+struct Slot {
+    var host: Tensor?
+    var device: DeviceTensor?
+}
+
+struct Environment {
+    var slots: [Slot]
+    init(count: Int) { slots = Array(repeating: Slot(), count: count) }
 }

@@ -1,0 +1,65 @@
+/// Memory owned by a device backend (which subclasses this). The session only moves it between nodes and hands it
+/// back to the backend when no value refers to it any more. A class, not a protocol, so that the session can ask
+/// whether it is uniquely referenced.
+open class DeviceBuffer {
+    public let byteCount: Int
+    public init(byteCount: Int) { self.byteCount = byteCount }
+}
+
+/// A dense row-major tensor in device memory. Reshape-like ops return another `DeviceTensor` over the same buffer.
+public struct DeviceTensor {
+    public let dtype: DType
+    public let shape: [Int]
+    public let buffer: DeviceBuffer
+    public init(dtype: DType, shape: [Int], buffer: DeviceBuffer) {
+        self.dtype = dtype; self.shape = shape; self.buffer = buffer
+    }
+    public var count: Int { shape.elementCount }
+    public var byteCount: Int { count * dtype.byteSize }
+    public var type: ValueType { ValueType(dtype, fixed: shape) }
+    /// The same memory seen with another shape of the same element count (no copy).
+    public func reshaped(_ shape: [Int]) -> DeviceTensor { DeviceTensor(dtype: dtype, shape: shape, buffer: buffer) }
+}
+
+/// A backend whose kernels keep tensors in device memory. The session moves data across only where a node on the
+/// other side needs it, and downloads the graph outputs once at the end of a run.
+public protocol DeviceBackend: Backend {
+    /// Copies a host tensor to the device.
+    func upload(_ tensor: Tensor) throws -> DeviceTensor
+    /// Copies a device tensor to the host, after everything queued before it has finished.
+    func download(_ tensor: DeviceTensor) throws -> Tensor
+    /// Takes back a buffer no value refers to any more, for reuse by later nodes and runs.
+    func recycle(_ buffer: DeviceBuffer)
+    /// Waits for all queued work (called when a run ends early, so that the next run starts clean).
+    func finish() throws
+    func makeDeviceKernel(_ node: Node, in graph: Graph) throws -> DeviceKernel
+    /// Inputs of `node` its kernel reads on the host (shape-like parameters such as Reshape's shape, Pad's pads or
+    /// Resize's scales, constants in practice); every other input is given in device memory.
+    func hostInputs(_ node: Node) -> Set<Int>
+}
+
+/// A node ready to run on a device backend.
+public protocol DeviceKernel: AnyObject {
+    /// Queues the node's work. Returns one tensor per output slot; nil where `outputs.wanted(k)` is false.
+    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?]
+}
+
+/// A device node's inputs: device tensors, except the backend's `hostInputs` slots, which hold host tensors.
+public struct DeviceInputs {
+    public let device: [DeviceTensor?]
+    public let host: [Tensor?]
+    public init(device: [DeviceTensor?], host: [Tensor?]) { self.device = device; self.host = host }
+    public var count: Int { device.count }
+    /// Device input `k`; present by the op's type rules (optional inputs are checked with `has`).
+    public subscript(k: Int) -> DeviceTensor { device[k]! }
+    public func has(_ k: Int) -> Bool { k < device.count && (device[k] != nil || host[k] != nil) }
+}
+
+/// The output types type inference computed for this run.
+public struct OutputTypes {
+    public let types: [ValueType?]
+    public init(_ types: [ValueType?]) { self.types = types }
+    public func wanted(_ k: Int) -> Bool { k < types.count && types[k] != nil }
+    public func shape(_ k: Int) -> [Int] { types[k]!.fixedShape! }
+    public func dtype(_ k: Int) -> DType { types[k]!.dtype }
+}

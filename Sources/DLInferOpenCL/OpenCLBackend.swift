@@ -1,0 +1,102 @@
+import DLInferCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs nodes on one OpenCL device with tensors resident in device memory. One instance per session: it owns the
+/// session's in-order queue, kernels and buffer pool. Ops or dtypes it cannot run go to the CPU, with the reason.
+public final class OpenCLBackend: DeviceBackend {
+    public let device: CLDeviceDescription
+    let q: CLQueue
+    private let deny: Regex<AnyRegexOutput>?
+    private let denySource: String?
+
+    /// `denyOps`: a regular expression over op names ("LSTM|Conv") that are never placed on OpenCL
+    /// (DLINFER_OPENCL_DENY), so the CPU fallback and its transfers can be exercised on any machine.
+    public init(device: CLDeviceDescription, denyOps: String? = nil) throws {
+        self.device = device
+        q = try CLQueue(try CLDeviceContext.forDevice(device))
+        denySource = denyOps.flatMap { $0.isEmpty ? nil : $0 }
+        do { deny = try denySource.map { try Regex($0) } } catch {
+            throw DLInferError.invalid("DLINFER_OPENCL_DENY '\(denySource!)' is not a valid regular expression: \(error)")
+        }
+    }
+
+    public var name: String { "opencl" }
+
+    public func support(_ node: Node, in graph: Graph) -> Support {
+        let op = node.op.name
+        if let deny, (try? deny.wholeMatch(in: op)) != nil {
+            return .no("\(op) is listed in DLINFER_OPENCL_DENY (\(denySource!))")
+        }
+        let hostSlots = OpenCLBackend.hostInputs(node.op)
+        for (k, v) in node.inputs.enumerated() where !hostSlots.contains(k) {
+            guard let v else { continue }
+            let t = graph.values[v].type.dtype
+            if t != .float32 { return .no("input \(k) is \(t); OpenCL kernels take float32") }
+        }
+        for case let v? in node.outputs where graph.values[v].type.dtype != .float32 {
+            return .no("output is \(graph.values[v].type.dtype); OpenCL kernels produce float32")
+        }
+        return OpenCLBackend.opSupport(node, graph)
+    }
+
+    public func makeKernel(_ node: Node, in graph: Graph) throws -> Kernel {
+        throw DLInferError(.internal, "OpenCL kernels are device kernels (makeDeviceKernel)")
+    }
+
+    public func makeDeviceKernel(_ node: Node, in graph: Graph) throws -> DeviceKernel {
+        switch node.op {
+        case .unary(let a): return try UnaryCL(a, q)
+        case .clip: return try ClipCL(q)
+        case .binary(let a): return try BinaryCL(a, q)
+        case .variadic(let a): return try VariadicCL(a, q)
+        case .gemm(let a): return try GemmCL(a, q)
+        case .matMul(let a): return try MatMulCL(a, q)
+        case .reshape, .flatten, .squeeze, .unsqueeze, .identity, .dropout: return ViewCL()
+        case .conv, .convTranspose, .pool, .globalPool, .recurrent, .batchNorm, .lrn, .softmax, .transpose, .concat,
+             .split, .slice, .gather, .shape, .cast, .constantOfShape, .expand, .pad, .resize, .reduce, .argMax:
+            throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
+        }
+    }
+
+    /// Inputs the OpenCL kernels read on the host: shape-like parameters, constants in practice.
+    public func hostInputs(_ node: Node) -> Set<Int> { OpenCLBackend.hostInputs(node.op) }
+
+    static func hostInputs(_ op: Op) -> Set<Int> {
+        switch op {
+        case .clip: return [1, 2]
+        case .reshape, .squeeze, .unsqueeze: return [1]
+        case .dropout: return [1, 2]
+        case .conv, .convTranspose, .pool, .globalPool, .gemm, .matMul, .recurrent, .batchNorm, .lrn, .unary, .binary,
+             .variadic, .softmax, .flatten, .transpose, .concat, .split, .slice, .gather, .shape, .cast,
+             .constantOfShape, .expand, .pad, .resize, .reduce, .argMax, .identity:
+            return []
+        }
+    }
+
+    /// Which ops (and attribute combinations) have OpenCL kernels.
+    static func opSupport(_ node: Node, _ graph: Graph) -> Support {
+        switch node.op {
+        case .unary, .clip, .binary, .variadic, .gemm, .matMul, .reshape, .flatten, .squeeze, .unsqueeze, .identity:
+            return .yes
+        case .dropout:
+            return node.outputs.count > 1 && node.outputs[1] != nil ? .no("Dropout's mask output is computed on the CPU") : .yes
+        case .conv, .convTranspose, .pool, .globalPool, .recurrent, .batchNorm, .lrn, .softmax, .transpose, .concat,
+             .split, .slice, .gather, .shape, .cast, .constantOfShape, .expand, .pad, .resize, .reduce, .argMax:
+            return .no("no OpenCL kernel for \(node.op.name)")
+        }
+    }
+
+    public func upload(_ tensor: Tensor) throws -> DeviceTensor { try q.upload(tensor) }
+    public func download(_ tensor: DeviceTensor) throws -> Tensor { try q.download(tensor) }
+    public func recycle(_ buffer: DeviceBuffer) { q.recycle(buffer) }
+    public func finish() throws { try q.finish() }
+}
+
+/// Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout (inference): the same buffer with the inferred shape.
+final class ViewCL: DeviceKernel {
+    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+        [inputs[0].reshaped(outputs.shape(0))] + (1..<outputs.types.count).map { _ in nil }
+    }
+}

@@ -1,0 +1,179 @@
+import COpenCL
+import DLInferCore
+
+/// Device memory owned by one session's queue; released when the last tensor using it goes.
+final class CLBuffer: DeviceBuffer {
+    let mem: cl_mem
+    private let cl: dlcl_api
+    init(mem: cl_mem, byteCount: Int, cl: dlcl_api) {
+        self.mem = mem; self.cl = cl
+        super.init(byteCount: byteCount)
+    }
+    deinit { _ = cl.ReleaseMemObject(mem) }
+}
+
+/// A kernel argument.
+enum CLArg {
+    case buffer(DeviceTensor)
+    case int(Int)
+    case float(Float)
+    /// An OpenCL `int8` vector (dims or strides, right-aligned by the caller; at most 8 values).
+    case int8([Int])
+    /// Local memory of this many bytes.
+    case local(Int)
+}
+
+/// A kernel object (per session: argument state is not thread-safe).
+final class CLKernel {
+    let kernel: cl_kernel
+    let name: String
+    /// The largest work-group this kernel can be launched with on this device (register and local-memory use).
+    let maxWorkGroupSize: Int
+    private let cl: dlcl_api
+
+    init(_ program: CLProgram, _ name: String, _ ctx: CLDeviceContext) throws {
+        cl = ctx.cl
+        self.name = name
+        var rc: cl_int = 0
+        guard let k = name.withCString({ ctx.cl.CreateKernel(program.program, $0, &rc) }), rc == 0 else {
+            throw CLStatus.error(rc, "clCreateKernel(\(name)) from kernels/\(program.name)")
+        }
+        kernel = k
+        var wg = 0
+        if ctx.cl.GetKernelWorkGroupInfo(k, ctx.device.id, cl_uint(CL_KERNEL_WORK_GROUP_SIZE), MemoryLayout<Int>.size, &wg, nil) != 0 {
+            wg = ctx.device.maxWorkGroupSize
+        }
+        maxWorkGroupSize = max(1, wg)
+    }
+    deinit { _ = cl.ReleaseKernel(kernel) }
+}
+
+/// One session's in-order command queue, its kernels and its buffer pool. Kernels are enqueued back to back; the
+/// host waits only when it reads a result.
+final class CLQueue {
+    let ctx: CLDeviceContext
+    let queue: cl_command_queue
+    var cl: dlcl_api { ctx.cl }
+    private var kernels: [String: CLKernel] = [:]
+    private var free: [Int: [CLBuffer]] = [:]
+
+    init(_ ctx: CLDeviceContext) throws {
+        self.ctx = ctx
+        var rc: cl_int = 0
+        guard let q = ctx.cl.CreateCommandQueue(ctx.context, ctx.device.id, 0, &rc), rc == 0 else {
+            throw CLStatus.error(rc, "clCreateCommandQueue on \(ctx.device.name)")
+        }
+        queue = q
+    }
+
+    deinit {
+        _ = cl.Finish(queue)
+        free.removeAll()
+        _ = cl.ReleaseCommandQueue(queue)
+    }
+
+    /// Kernel `name` from `kernels/<file>.cl` built with `defines`, created once per session.
+    func kernel(_ file: String, _ name: String, defines: String = "") throws -> CLKernel {
+        let key = file + "|" + defines + "|" + name
+        if let k = kernels[key] { return k }
+        let k = try CLKernel(try ctx.program(file, defines: defines), name, ctx)
+        kernels[key] = k
+        return k
+    }
+
+    /// A buffer for `shape`, reused from the pool when one of the same size is free. Contents undefined.
+    func allocate(_ dtype: DType, _ shape: [Int]) throws -> DeviceTensor {
+        let bytes = shape.elementCount * dtype.byteSize
+        if var list = free[bytes], let b = list.popLast() {
+            free[bytes] = list
+            return DeviceTensor(dtype: dtype, shape: shape, buffer: b)
+        }
+        if UInt64(bytes) > ctx.device.maxAllocation {
+            throw DLInferError(.outOfMemory, "\(bytes) bytes for a \(dtype) tensor \(shape) exceed the largest buffer \(ctx.device.name) allows (\(ctx.device.maxAllocation) bytes)")
+        }
+        var rc: cl_int = 0
+        // Zero-size tensors still get a real (tiny) buffer so that every kernel argument is valid.
+        guard let mem = cl.CreateBuffer(ctx.context, cl_mem_flags(CL_MEM_READ_WRITE), max(bytes, 16), nil, &rc), rc == 0 else {
+            throw CLStatus.error(rc, "clCreateBuffer(\(bytes) bytes)")
+        }
+        return DeviceTensor(dtype: dtype, shape: shape, buffer: CLBuffer(mem: mem, byteCount: bytes, cl: cl))
+    }
+
+    func recycle(_ buffer: DeviceBuffer) {
+        guard let b = buffer as? CLBuffer else { return }
+        free[b.byteCount, default: []].append(b)
+    }
+
+    func upload(_ t: Tensor) throws -> DeviceTensor {
+        let d = try allocate(t.dtype, t.shape)
+        if t.byteCount > 0 {
+            // Blocking: the host memory may belong to the caller and be reused as soon as run() returns.
+            try CLStatus.check(cl.EnqueueWriteBuffer(queue, mem(d), 1, 0, t.byteCount, t.raw, 0, nil, nil), "uploading a \(t.type) input (clEnqueueWriteBuffer)")
+        }
+        return d
+    }
+
+    func download(_ d: DeviceTensor) throws -> Tensor {
+        let t = Tensor(dtype: d.dtype, shape: d.shape)
+        if t.byteCount > 0 {
+            try CLStatus.check(cl.EnqueueReadBuffer(queue, mem(d), 1, 0, t.byteCount, t.raw, 0, nil, nil), "reading a \(t.type) result (clEnqueueReadBuffer; reports errors of earlier kernels too)")
+        }
+        return t
+    }
+
+    func copy(_ src: DeviceTensor, to dst: DeviceTensor, srcOffset: Int = 0, dstOffset: Int = 0, bytes: Int) throws {
+        guard bytes > 0 else { return }
+        try CLStatus.check(cl.EnqueueCopyBuffer(queue, mem(src), mem(dst), srcOffset, dstOffset, bytes, 0, nil, nil), "clEnqueueCopyBuffer")
+    }
+
+    func finish() throws { try CLStatus.check(cl.Finish(queue), "clFinish") }
+
+    /// Enqueues `k` over `global` work-items (rounded up to whole work-groups when `local` is given; kernels check
+    /// their bounds). Nothing waits.
+    func launch(_ k: CLKernel, global: [Int], local: [Int]? = nil, _ args: [CLArg]) throws {
+        for (i, a) in args.enumerated() {
+            let rc: cl_int
+            switch a {
+            case .buffer(let t):
+                var m: cl_mem? = mem(t)
+                rc = cl.SetKernelArg(k.kernel, cl_uint(i), MemoryLayout<cl_mem>.size, &m)
+            case .int(let v):
+                guard let v32 = Int32(exactly: v) else {
+                    throw DLInferError(.unsupported, "\(k.name): size \(v) exceeds the 32-bit range OpenCL kernels index with")
+                }
+                var x = v32
+                rc = cl.SetKernelArg(k.kernel, cl_uint(i), 4, &x)
+            case .float(let v):
+                var x = v
+                rc = cl.SetKernelArg(k.kernel, cl_uint(i), 4, &x)
+            case .int8(let v):
+                guard v.count == 8, let x = try? v.map({ guard let e = Int32(exactly: $0) else { throw DLInferError.invalid("") }; return e }) else {
+                    throw DLInferError(.unsupported, "\(k.name): dims \(v) exceed what an int8 argument holds (8 dims, 32-bit sizes)")
+                }
+                rc = x.withUnsafeBytes { cl.SetKernelArg(k.kernel, cl_uint(i), 32, $0.baseAddress) }
+            case .local(let bytes):
+                rc = cl.SetKernelArg(k.kernel, cl_uint(i), bytes, nil)
+            }
+            try CLStatus.check(rc, "clSetKernelArg(\(k.name), \(i))")
+        }
+        if global.contains(0) { return }
+        var g = global
+        if let local { for i in g.indices { g[i] = (g[i] + local[i] - 1) / local[i] * local[i] } }
+        let rc: cl_int = g.withUnsafeBufferPointer { gp in
+            if let local {
+                return local.withUnsafeBufferPointer { lp in
+                    cl.EnqueueNDRangeKernel(queue, k.kernel, cl_uint(g.count), nil, gp.baseAddress, lp.baseAddress, 0, nil, nil)
+                }
+            }
+            return cl.EnqueueNDRangeKernel(queue, k.kernel, cl_uint(g.count), nil, gp.baseAddress, nil, 0, nil, nil)
+        }
+        try CLStatus.check(rc, "launching kernel \(k.name) (global \(g), local \(local.map { "\($0)" } ?? "auto"))")
+    }
+
+    /// One work-item per element over `n`, in work-groups of up to 256.
+    func launch1D(_ k: CLKernel, _ n: Int, _ args: [CLArg]) throws {
+        try launch(k, global: [n], local: [min(256, k.maxWorkGroupSize)], args)
+    }
+
+    private func mem(_ t: DeviceTensor) -> cl_mem { (t.buffer as! CLBuffer).mem }
+}

@@ -1,0 +1,86 @@
+import DLInferCore
+import DLInferCPU
+import DLInferOpenCL
+import XCTest
+
+/// Differential checks of OpenCL kernels against the CPU backend: a one-node graph runs on both, the outputs must
+/// agree within rtol 1e-3 / atol 1e-4, and the node must really have been placed on OpenCL.
+/// Without an OpenCL device the checks are skipped, unless DLINFER_REQUIRE_OPENCL=1 (CI) makes that a failure.
+class OpenCLTestCase: XCTestCase {
+    private var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+    /// The first OpenCL device (DLINFER_DEVICE=opencl:... picks another), or a skip/failure when there is none.
+    func openCLDevice() throws -> CLDeviceDescription {
+        var devices = OpenCL.devices
+        if let env = ProcessInfo.processInfo.environment["DLINFER_DEVICE"]?.lowercased(), env.hasPrefix("opencl:") {
+            let sel = String(env.dropFirst(7))
+            devices = devices.filter { Int(sel) == $0.index || "\($0.platformName) \($0.name)".lowercased().contains(sel) }
+        }
+        if let d = devices.first { return d }
+        let why = OpenCL.unavailableReason ?? "no OpenCL device matches DLINFER_DEVICE"
+        if ProcessInfo.processInfo.environment["DLINFER_REQUIRE_OPENCL"] == "1" {
+            XCTFail("OpenCL is required (DLINFER_REQUIRE_OPENCL=1) but unavailable: \(why)")
+        }
+        throw XCTSkip("no OpenCL device: \(why)")
+    }
+
+    /// Uniform values in [-1, 1) from a fixed-seed generator (reproducible failures).
+    func random(_ shape: [Int], scale: Float = 1) -> Tensor {
+        let values = (0..<shape.elementCount).map { _ -> Float in
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return scale * (Float(seed >> 40) / Float(1 << 24) * 2 - 1)
+        }
+        return Tensor(values, shape: shape)
+    }
+
+    /// A one-node graph over `operands` (graph inputs, constants, or nil where an optional input is omitted).
+    func graph(_ op: Op, _ operands: [(Tensor, constant: Bool)?], outputs: Int = 1) throws -> (Graph, [Tensor]) {
+        let g = Graph()
+        var ids = [ValueID?](), feeds = [Tensor]()
+        for (i, o) in operands.enumerated() {
+            guard let (t, constant) = o else { ids.append(nil); continue }
+            if constant {
+                ids.append(g.addConstant("c\(i)", t))
+            } else {
+                let id = g.addValue("x\(i)", t.type)
+                g.inputs.append(id); ids.append(id); feeds.append(t)
+            }
+        }
+        let outs = (0..<outputs).map { g.addValue("y\($0)", ValueType(.float32, nil)) }
+        g.nodes.append(Node(name: "n", op: op, inputs: ids, outputs: outs))
+        g.outputs = outs
+        try g.inferTypes()
+        return (g, feeds)
+    }
+
+    /// Runs `op` on the CPU and on OpenCL and compares every output.
+    func check(_ op: Op, _ operands: [(Tensor, constant: Bool)?], outputs: Int = 1, rtol: Float = 1e-3, atol: Float = 1e-4,
+               _ what: String = "", file: StaticString = #filePath, line: UInt = #line) throws {
+        let device = try openCLDevice()
+        let (g, feeds) = try graph(op, operands, outputs: outputs)
+        let want = try Session(graph: g, backends: [CPUBackend()]).run(feeds)
+        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device), CPUBackend()])
+        let label = "\(op.name) \(what)"
+        XCTAssertEqual(session.placements[0].backend, "opencl", "\(label) was not placed on OpenCL: \(session.placements[0].reason ?? "")", file: file, line: line)
+        // Twice: the second run reuses pooled buffers and the cached plan.
+        for run in 0..<2 {
+            let got = try session.run(feeds)
+            for (k, (gt, wt)) in zip(got, want).enumerated() {
+                assertClose(gt, wt, rtol: rtol, atol: atol, "\(label) output \(k) run \(run)", file: file, line: line)
+            }
+        }
+    }
+
+    func assertClose(_ got: Tensor, _ want: Tensor, rtol: Float, atol: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(got.shape, want.shape, what, file: file, line: line)
+        guard got.shape == want.shape, got.dtype == .float32, want.dtype == .float32 else { return }
+        let g = got.floats, w = want.floats
+        for i in 0..<w.count {
+            if g[i].isNaN && w[i].isNaN { continue }
+            if !(abs(g[i] - w[i]) <= atol + rtol * abs(w[i])) {
+                XCTFail("\(what): element \(i) of \(want.shape) is \(g[i]), expected \(w[i])", file: file, line: line)
+                return
+            }
+        }
+    }
+}

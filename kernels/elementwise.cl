@@ -1,0 +1,54 @@
+// Pointwise ops on float32. Broadcasting is resolved on the host into dims + element strides (0 where an input is
+// broadcast along a dim), after merging adjacent dims that broadcast alike, so most launches index a rank-1 or -2 space.
+
+#define UNARY_ACTIVATION 0
+#define UNARY_EXP 1
+#define UNARY_SQRT 2
+
+__kernel void unary_f32(__global const float* x, __global float* y, int n, int op, int act, float a, float b) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    float v = x[i];
+    if (op == UNARY_EXP) v = exp(v);
+    else if (op == UNARY_SQRT) v = sqrt(v);
+    else v = activate(v, act, a, b);
+    y[i] = v;
+}
+
+#define BIN_ADD 0
+#define BIN_SUB 1
+#define BIN_MUL 2
+#define BIN_DIV 3
+#define BIN_POW 4
+#define BIN_MAX 5
+#define BIN_MIN 6
+
+inline float binary_op(float x, float y, int op) {
+    switch (op) {
+    case BIN_ADD: return x + y;
+    case BIN_SUB: return x - y;
+    case BIN_MUL: return x * y;
+    case BIN_DIV: return x / y;
+    case BIN_POW: return pow(x, y);
+    // ONNX Max/Min propagate NaN (fmax/fmin would drop it).
+    case BIN_MAX: return isnan(x) || isnan(y) ? x + y : fmax(x, y);
+    default: return isnan(x) || isnan(y) ? x + y : fmin(x, y);
+    }
+}
+
+// c = a op b over the output dims `d`; `sa`/`sb` are the inputs' element strides per output dim.
+__kernel void binary_f32(__global const float* a, __global const float* b, __global float* c, int n, int8 d, int8 sa,
+                         int8 sb, int op, int act, float act_a, float act_b) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    float v = binary_op(a[broadcast_offset(i, d, sa)], b[broadcast_offset(i, d, sb)], op);
+    c[i] = activate(v, act, act_a, act_b);
+}
+
+// Same-shape fast path: no index arithmetic.
+__kernel void binary_same_f32(__global const float* a, __global const float* b, __global float* c, int n, int op,
+                              int act, float act_a, float act_b) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    c[i] = activate(binary_op(a[i], b[i], op), act, act_a, act_b);
+}
