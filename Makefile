@@ -4,10 +4,13 @@
 #   make install PREFIX=DIR   release build; installs include/dlinfer.h, lib/libdlinfer.so.1 (+ libdlinfer.so),
 #                             lib/pkgconfig/dlinfer.pc and bin/dlinfer into DIR (default /usr/local; DESTDIR honoured)
 #   make test                 every test suite below (what CI runs)
-#   make test-swift           the Swift tests: ONNX node-test conformance, light models, whole models, units
-#   make test-c               the C API test against the built library
-#   make test-c-valgrind      the same under valgrind
-#   make test-python          the Python package's pytest suite against the built library and CLI
+#   make test-swift           the Swift tests on the CPU: ONNX node-test conformance, light models, whole models, units
+#   make test-swift-opencl    on OpenCL (DLINFER_DEVICE=opencl): the OpenCL kernels against the CPU backend, the
+#                             conformance runner and the whole models; fails if no OpenCL device exists
+#   make test-c               the C API test against the built library, on each of $(DEVICES)
+#   make test-c-valgrind      the same under valgrind, on the CPU
+#   make test-python          the Python package's pytest suite against the built library and CLI, on each of $(DEVICES)
+#   make kernels              re-embeds kernels/*.cl into the library (tools/embed_kernels.py; a test fails when stale)
 #   make test-install         installs into a temporary prefix and checks the layout, ldd, nm -D and pkg-config
 #   make examples             builds examples/c against the built library
 PREFIX  ?= /usr/local
@@ -21,8 +24,10 @@ TESTLIB := $(CURDIR)/.build/ctest/lib
 VGLIB   := $(CURDIR)/.build/ctest-valgrind/lib
 # Where the ONNX backend node tests are written (generated from the pinned onnx package).
 ONNX_CASES ?= $(CURDIR)/.build/onnx-cases
+# The devices the C and Python suites run on (DLINFER_DEVICE for each run).
+DEVICES ?= cpu opencl
 
-.PHONY: all build release install demo test test-swift test-c test-c-valgrind test-python test-install examples built-lib
+.PHONY: all build release install demo test test-swift test-swift-opencl test-c test-c-valgrind test-python test-install examples built-lib kernels
 
 all: build
 
@@ -52,16 +57,29 @@ demo: built-lib
 	$(MAKE) -C examples/c LIBDIR=$(TESTLIB)
 	examples/c/classify_digits
 
-test: test-swift test-c test-c-valgrind test-python test-install
+test: test-swift test-swift-opencl test-c test-c-valgrind test-python test-install
 
-test-swift: build
-	rm -rf $(ONNX_CASES) $(CURDIR)/.build/conformance-report.txt
+kernels:
+	$(PYTHON) tools/embed_kernels.py
+
+$(ONNX_CASES)/.stamp: Tests/conformance/generate_node_tests.py
+	rm -rf $(ONNX_CASES)
 	$(PYTHON) Tests/conformance/generate_node_tests.py $(ONNX_CASES)
-	DLINFER_ONNX_CASES=$(ONNX_CASES) DLINFER_CONFORMANCE_REPORT=$(CURDIR)/.build/conformance-report.txt \
-	    $(SWIFT) test -c $(CONFIG) --skip-build
+	touch $@
+
+test-swift: build $(ONNX_CASES)/.stamp
+	rm -f $(CURDIR)/.build/conformance-report.txt
+	DLINFER_DEVICE=cpu DLINFER_ONNX_CASES=$(ONNX_CASES) DLINFER_CONFORMANCE_REPORT=$(CURDIR)/.build/conformance-report.txt \
+	    $(SWIFT) test -c $(CONFIG) --skip-build --skip OpenCL
+
+test-swift-opencl: build $(ONNX_CASES)/.stamp
+	rm -f $(CURDIR)/.build/conformance-report-opencl.txt
+	DLINFER_DEVICE=opencl DLINFER_REQUIRE_OPENCL=1 DLINFER_ONNX_CASES=$(ONNX_CASES) \
+	    DLINFER_CONFORMANCE_REPORT=$(CURDIR)/.build/conformance-report-opencl.txt \
+	    $(SWIFT) test -c $(CONFIG) --skip-build --filter 'ONNXConformanceTests|WholeModelTests|OpenCL'
 
 test-c: built-lib
-	$(MAKE) -C Tests/c test LIBDIR=$(TESTLIB)
+	for d in $(DEVICES); do DLINFER_DEVICE=$$d $(MAKE) -C Tests/c test LIBDIR=$(TESTLIB) || exit 1; done
 
 # Debian's valgrind 3.19 cannot read the DWARF 5 the toolchain emits ("possibly corrupted debuginfo"), so memcheck
 # runs on a copy of the library without debug sections; errors and leaks are still reported, with symbol names.
@@ -69,11 +87,11 @@ test-c-valgrind: build
 	mkdir -p $(VGLIB)
 	objcopy --strip-debug $(BUILD)/libdlinfer.so $(VGLIB)/libdlinfer.so.1
 	ln -sf libdlinfer.so.1 $(VGLIB)/libdlinfer.so
-	$(MAKE) -C Tests/c valgrind LIBDIR=$(VGLIB) OUT=$(CURDIR)/.build/ctest-valgrind
+	DLINFER_DEVICE=cpu $(MAKE) -C Tests/c valgrind LIBDIR=$(VGLIB) OUT=$(CURDIR)/.build/ctest-valgrind
 
 test-python: build
-	DLINFER_LIBRARY=$(BUILD)/libdlinfer.so DLINFER_CLI=$(BUILD)/dlinfer-cli \
-	    PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) -m pytest -q bindings/python/tests
+	for d in $(DEVICES); do DLINFER_DEVICE=$$d DLINFER_LIBRARY=$(BUILD)/libdlinfer.so DLINFER_CLI=$(BUILD)/dlinfer-cli \
+	    PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) -m pytest -q bindings/python/tests || exit 1; done
 
 test-install:
 	rm -rf .build/install-test

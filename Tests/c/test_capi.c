@@ -16,6 +16,8 @@
 
 static int passed, failed;
 static const char* fixtures;
+/* The device the run tests use: DLINFER_DEVICE as the test was started with (the suite runs on cpu and opencl). */
+static char device[128] = "cpu";
 
 static void check(int ok, const char* what, int line) {
     if (ok) {
@@ -138,8 +140,9 @@ static void test_devices(void) {
     /* Precedence: the option beats DLINFER_DEVICE, which beats auto. */
     dlinfer_options* o = NULL;
     EXPECT(dlinfer_options_create(&o), DLINFER_OK);
-    setenv("DLINFER_DEVICE", "opencl", 1);
+    setenv("DLINFER_DEVICE", "opencl:no-such-device", 1);
     EXPECT(dlinfer_resolve_device(NULL, &kind, &index), DLINFER_ERR_DEVICE_UNAVAILABLE);
+    CHECK(strstr(dlinfer_last_error(), "no-such-device") != NULL && strstr(dlinfer_last_error(), "available: cpu") != NULL);
     EXPECT(dlinfer_options_set(o, "device", "cpu"), DLINFER_OK);
     EXPECT(dlinfer_resolve_device(o, &kind, &index), DLINFER_OK);
     CHECK(kind == DLINFER_DEVICE_CPU && index == 0);
@@ -296,19 +299,16 @@ static void test_session(dlinfer_model* m) {
     EXPECT(dlinfer_options_create(&o), DLINFER_OK);
 
     /* An unavailable device is an error unless fallback was asked for. */
-    EXPECT(dlinfer_options_set(o, "device", "opencl"), DLINFER_OK);
+    EXPECT(dlinfer_options_set(o, "device", "opencl:no-such-device"), DLINFER_OK);
     EXPECT(dlinfer_session_create(m, o, &s), DLINFER_ERR_DEVICE_UNAVAILABLE);
     EXPECT(dlinfer_options_set(o, "device", "gpu please"), DLINFER_OK);
     EXPECT(dlinfer_session_create(m, o, &s), DLINFER_ERR_INVALID_ARG);
     CHECK(s == NULL);
-    EXPECT(dlinfer_options_set(o, "device", "opencl:0"), DLINFER_OK);
+    EXPECT(dlinfer_options_set(o, "device", "opencl:no-such-device"), DLINFER_OK);
     EXPECT(dlinfer_options_set(o, "fallback", "cpu"), DLINFER_OK);
     EXPECT(dlinfer_session_create(NULL, o, &s), DLINFER_ERR_INVALID_ARG);
     EXPECT(dlinfer_session_create(m, o, NULL), DLINFER_ERR_INVALID_ARG);
     EXPECT(dlinfer_session_create(m, o, &s), DLINFER_OK);
-    dlinfer_options_destroy(o);
-    /* The session keeps the model alive. */
-    dlinfer_model_release(m);
 
     int32_t kind = 0, index = -1, cpu_nodes = -1;
     const char* name = NULL;
@@ -319,6 +319,24 @@ static void test_session(dlinfer_model* m) {
     EXPECT(dlinfer_session_device_name(s, &name), DLINFER_OK);
     CHECK(name && strcmp(name, "cpu") == 0);
     EXPECT(dlinfer_session_device_name(s, NULL), DLINFER_ERR_INVALID_ARG);
+    dlinfer_session_destroy(s);
+
+    /* The rest runs on the device under test. */
+    EXPECT(dlinfer_options_set(o, "device", device), DLINFER_OK);
+    EXPECT(dlinfer_options_set(o, "fallback", "none"), DLINFER_OK);
+    EXPECT(dlinfer_session_create(m, o, &s), DLINFER_OK);
+    dlinfer_options_destroy(o);
+    /* The session keeps the model alive. */
+    dlinfer_model_release(m);
+    EXPECT(dlinfer_session_device(s, &kind, &index, &cpu_nodes), DLINFER_OK);
+    EXPECT(dlinfer_session_device_name(s, &name), DLINFER_OK);
+    if (strncmp(device, "opencl", 6) == 0) {
+        CHECK(kind == DLINFER_DEVICE_OPENCL && index >= 1 && cpu_nodes == 0);
+        CHECK(name && strncmp(name, "opencl:", 7) == 0);
+    } else {
+        CHECK(kind == DLINFER_DEVICE_CPU && index == 0);
+    }
+    printf("run tests on %s\n", name ? name : "?");
 
     /* Nothing to read or run yet. */
     int32_t dtype, rank;
@@ -392,6 +410,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     fixtures = argv[1];
+    const char* env = getenv("DLINFER_DEVICE");
+    if (env && env[0]) snprintf(device, sizeof device, "%s", env);
     unsetenv("DLINFER_DEVICE");
     CHECK(dlinfer_last_error()[0] == '\0');
 
@@ -413,6 +433,7 @@ int main(int argc, char** argv) {
     dlinfer_session* s = NULL;
     EXPECT(dlinfer_model_load_buffer(bytes, size, &m), DLINFER_OK);
     free(bytes);
+    setenv("DLINFER_DEVICE", device, 1); /* no options: the environment picks the device */
     EXPECT(dlinfer_session_create(m, NULL, &s), DLINFER_OK);
     dlinfer_model_release(m);
     if (s) run_batch(s, 5, 0);

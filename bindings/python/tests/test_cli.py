@@ -91,3 +91,42 @@ def test_help_and_version():
         r = cli(*args)
         assert r.returncode == 0 and "USAGE" in r.stdout
     assert cli("--version").stdout.strip() == "1.0.0"
+
+
+def has_opencl():
+    r = cli("devices")
+    return r.returncode == 0 and "opencl:0" in r.stdout
+
+
+def test_opencl_placement_and_program_cache(tmp_path, save, activations_model):
+    """`info --device opencl` places every node on the device; compiled programs land in DLINFER_CACHE_DIR, a corrupt
+    entry is rebuilt, and an unusable cache folder only disables the cache."""
+    if not has_opencl():
+        pytest.skip("no OpenCL device")
+    model = save(activations_model)
+    cache = tmp_path / "cache"
+
+    def info(cache_dir):
+        env = dict(os.environ, DLINFER_CACHE_DIR=str(cache_dir))
+        return subprocess.run([CLI, "info", model, "--device", "opencl"], capture_output=True, text=True, timeout=300, env=env)
+
+    r = info(cache)
+    assert r.returncode == 0, r.stderr
+    assert "device: opencl:0" in r.stdout and "placement (0 of 6 nodes on the CPU)" in r.stdout
+    assert r.stdout.count("-> opencl") == 6
+    entries = sorted(cache.glob("*.clbin"))
+    assert entries, "no program binary was cached"
+    garbage = {}
+    for p in entries:
+        garbage[p] = b"dlinfer-clbin-1\n" + os.urandom(64)
+        p.write_bytes(garbage[p])
+    r = info(cache)
+    assert r.returncode == 0, r.stderr
+    assert sorted(cache.glob("*.clbin")) == entries
+    for p in entries:
+        assert p.read_bytes() != garbage[p], f"corrupt cache entry {p.name} was not rebuilt"
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    r = info(blocker / "cache")
+    assert r.returncode == 0, r.stderr
+    assert "placement (0 of 6 nodes on the CPU)" in r.stdout

@@ -19,7 +19,7 @@ def read(path):
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: p.name)
 def test_fixture_matches_onnxruntime(fixture):
-    session = dlinfer.InferenceSession(str(fixture / "model.onnx"), device="cpu")
+    session = dlinfer.InferenceSession(str(fixture / "model.onnx"))  # the device comes from DLINFER_DEVICE
     names = [i.name for i in session.get_inputs()]
     sets = sorted(fixture.glob("test_data_set_*"))
     assert len(sets) >= 2, "each fixture has two dynamic sizes"
@@ -35,7 +35,7 @@ def test_fixture_matches_onnxruntime(fixture):
 
 def test_digits_example_accuracy():
     data = ROOT / "examples" / "data"
-    session = dlinfer.InferenceSession(str(ROOT / "examples" / "models" / "digits_cnn.onnx"), device="cpu")
+    session = dlinfer.InferenceSession(str(ROOT / "examples" / "models" / "digits_cnn.onnx"))
     images = np.load(data / "digits_test_images.npy")
     (logits,) = session.run(None, {"image": images})
     np.testing.assert_allclose(logits, np.load(data / "digits_test_logits_onnxruntime.npy"), rtol=1e-3, atol=1e-4)

@@ -8,14 +8,14 @@ from conftest import make_model, reference, tensor
 
 
 def test_matches_onnxruntime(save, activations_model, rng):
-    s = dlinfer.InferenceSession(save(activations_model), device="cpu")
+    s = dlinfer.InferenceSession(save(activations_model))  # DLINFER_DEVICE: the suite runs on cpu and opencl
     x = rng.standard_normal((2, 5, 4)).astype(np.float32)
     got = s.run(None, {"x": x})
     want = reference(activations_model, {"x": x})
     assert len(got) == 2
     for g, w in zip(got, want):
         assert g.dtype == w.dtype and g.shape == w.shape
-        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
 
 
 def test_dynamic_batch_and_sequence_through_one_session(save, activations_model, rng):
@@ -103,9 +103,10 @@ def test_device_queries(save, activations_model):
     s = dlinfer.InferenceSession(save(activations_model), device="cpu")
     assert s.device == "cpu"
     assert s.cpu_node_count == 6
-    assert dlinfer.get_device() == "CPU"
+    assert dlinfer.get_device(device="cpu") == "CPU"
     devices = dlinfer.devices()
     assert devices[0].index == 0 and devices[0].kind == "cpu"
+    assert all(d.kind == "opencl" for d in devices[1:])
     assert dlinfer.library_version() == dlinfer.__version__
 
 
@@ -149,12 +150,51 @@ def test_device_selection(save, activations_model, monkeypatch):
     path = save(activations_model)
     expect_error(1, dlinfer.InferenceSession, path, device="tpu")
     expect_error(1, dlinfer.InferenceSession, path, fallback="sometimes")
-    e = expect_error(7, dlinfer.InferenceSession, path, device="opencl")
-    assert "fallback" in e.message
-    assert dlinfer.InferenceSession(path, device="opencl", fallback="cpu").device == "cpu"
+    e = expect_error(7, dlinfer.InferenceSession, path, device="opencl:no-such-device")
+    assert "fallback" in e.message and "no-such-device" in e.message
+    assert dlinfer.InferenceSession(path, device="opencl:no-such-device", fallback="cpu").device == "cpu"
+    expect_error(7, dlinfer.InferenceSession, path, device="opencl:99")
     # DLINFER_DEVICE applies when no device is given, and an explicit device overrides it.
-    monkeypatch.setenv("DLINFER_DEVICE", "opencl")
+    monkeypatch.setenv("DLINFER_DEVICE", "opencl:no-such-device")
     expect_error(7, dlinfer.InferenceSession, path)
     expect_error(7, dlinfer.get_device)
     assert dlinfer.InferenceSession(path, device="cpu").device == "cpu"
     assert dlinfer.get_device(device="cpu") == "CPU"
+
+
+def test_opencl_session(save, activations_model, rng):
+    """Every OpenCL device runs the model with all its nodes on the device and matches onnxruntime."""
+    gpus = [d for d in dlinfer.devices() if d.kind == "opencl"]
+    if not gpus:
+        pytest.skip("no OpenCL device")
+    s = dlinfer.InferenceSession(save(activations_model), device="opencl")
+    assert s.device.startswith("opencl:0") and s.cpu_node_count == 0
+    x = rng.standard_normal((3, 7, 4)).astype(np.float32)
+    for g, w in zip(s.run(None, {"x": x}), reference(activations_model, {"x": x})):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+    name = gpus[0].name.split()[0].lower()
+    assert dlinfer.InferenceSession(save(activations_model), device=f"opencl:{name}").device.startswith("opencl:")
+
+
+def test_without_opencl_library(save, activations_model, tmp_path):
+    """With no loadable libOpenCL.so.1 the library still loads, runs on the CPU, and says why OpenCL is unavailable."""
+    import os
+    import subprocess
+    import sys
+    script = f"""
+import numpy as np, dlinfer
+assert [d.kind for d in dlinfer.devices()] == ["cpu"]
+s = dlinfer.InferenceSession({save(activations_model)!r})
+assert s.device == "cpu"
+print(s.run(None, {{"x": np.ones((1, 2, 4), np.float32)}})[0].shape)
+try:
+    dlinfer.InferenceSession({save(activations_model)!r}, device="opencl")
+except dlinfer.Error as e:
+    print(e.status, e.message)
+"""
+    env = dict(os.environ, DLINFER_OPENCL_LIBRARY=str(tmp_path / "libOpenCL.so.1"), DLINFER_DEVICE="auto")
+    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "(1, 2, 4)"
+    assert lines[1].startswith("7 ") and "cannot load" in lines[1] and "libOpenCL.so.1" in lines[1], lines[1]

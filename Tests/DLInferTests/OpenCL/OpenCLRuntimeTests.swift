@@ -1,0 +1,121 @@
+import DLInferCore
+import DLInferCPU
+import DLInferEngine
+import DLInferONNX
+import DLInferOpenCL
+import Foundation
+import XCTest
+
+/// The OpenCL runtime around the kernels: embedded sources in sync with kernels/*.cl, the CPU fallback with its
+/// transfers (forced with the deny list), device errors that leave the session usable, and device selection.
+final class OpenCLRuntimeTests: OpenCLTestCase {
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Fails while Sources/DLInferOpenCL/EmbeddedKernels.swift is stale: run `make kernels` after editing a .cl file.
+    func testEmbeddedKernelsMatchSources() throws {
+        let dir = Self.repoRoot.appendingPathComponent("kernels").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".cl") }
+        XCTAssertEqual(Set(files.map { String($0.dropLast(3)) }), Set(EmbeddedKernels.sources.keys),
+                       "kernels/*.cl and the embedded set differ: run `make kernels`")
+        for f in files {
+            var text = try String(contentsOfFile: dir + "/" + f, encoding: .utf8)
+            while text.hasSuffix("\n") { text.removeLast() }
+            XCTAssertEqual(EmbeddedKernels.sources[String(f.dropLast(3))], text, "kernels/\(f) changed: run `make kernels`")
+        }
+    }
+
+    /// MatMul -> Relu -> Add with Relu denied: the Relu runs on the CPU (downloading its input, uploading its
+    /// output), and the result still matches the CPU backend.
+    func testDenyListForcesFallbackWithTransfers() throws {
+        let device = try openCLDevice()
+        let g = Graph()
+        let x = g.addValue("x", ValueType(.float32, [.fixed(3), .fixed(5)]))
+        g.inputs = [x]
+        let w = g.addConstant("w", random([5, 4])), b = g.addConstant("b", random([4]))
+        let m = g.addValue("m", ValueType(.float32, nil)), r = g.addValue("r", ValueType(.float32, nil))
+        let y = g.addValue("y", ValueType(.float32, nil))
+        g.nodes = [Node(name: "mm", op: .matMul(MatMul()), inputs: [x, w], outputs: [m]),
+                   Node(name: "act", op: .unary(Unary(.activation(.relu))), inputs: [m], outputs: [r]),
+                   Node(name: "add", op: .binary(Binary(.add)), inputs: [r, b], outputs: [y])]
+        g.outputs = [y, m]
+        try g.inferTypes()
+        let feeds = [random([3, 5])]
+        let want = try Session(graph: g, backends: [CPUBackend()]).run(feeds)
+        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device, denyOps: "Relu|Sigmoid"), CPUBackend()])
+        XCTAssertEqual(session.placements.map(\.backend), ["opencl", "cpu", "opencl"])
+        XCTAssert(session.placements[1].reason?.contains("DLINFER_OPENCL_DENY") == true, "\(session.placements[1])")
+        for _ in 0..<2 {
+            let got = try session.run(feeds)
+            for (g, w) in zip(got, want) { assertClose(g, w, rtol: 1e-4, atol: 1e-5, "deny-list chain") }
+        }
+        XCTAssertThrowsError(try OpenCLBackend(device: device, denyOps: "Conv(")) { e in
+            XCTAssertEqual((e as? DLInferError)?.kind, .invalidArgument)
+        }
+    }
+
+    /// A whole network with every second kind of op denied: many CPU <-> device transfers, same answers.
+    func testWholeModelWithDeniedOps() throws {
+        let device = try openCLDevice()
+        let dir = Self.repoRoot.appendingPathComponent("Tests/Fixtures/models/resnet_basic").path
+        let model = try Model.load(path: dir + "/model.onnx")
+        let session = try Session(graph: model.graph, backends: [try OpenCLBackend(device: device, denyOps: "Add|MaxPool|Gemm"), CPUBackend()])
+        XCTAssert(session.placements.contains { $0.backend == "cpu" } && session.placements.contains { $0.backend == "opencl" })
+        for set in ["test_data_set_0", "test_data_set_1"] {
+            let input = try ONNXTensorFile.read([UInt8](Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(set)/input_0.pb")))).tensor
+            let want = try ONNXTensorFile.read([UInt8](Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(set)/output_0.pb")))).tensor
+            let got = try session.run([input])[0]
+            assertClose(got, want, rtol: 1e-3, atol: 1e-4, "resnet_basic \(set) with Add|MaxPool|Gemm on the CPU")
+        }
+    }
+
+    /// An output larger than the device allows fails with DLINFER_ERR_OUT_OF_MEMORY naming the tensor, and the same
+    /// session then runs normally.
+    func testDeviceAllocationFailureLeavesSessionUsable() throws {
+        let device = try openCLDevice()
+        let g = Graph()
+        let a = g.addValue("a", ValueType(.float32, [.symbol("n"), .fixed(1)]))
+        let b = g.addValue("b", ValueType(.float32, [.fixed(1), .symbol("m")]))
+        let c = g.addValue("c", ValueType(.float32, nil))
+        g.inputs = [a, b]
+        g.nodes = [Node(name: "outer", op: .binary(Binary(.add)), inputs: [a, b], outputs: [c])]
+        g.outputs = [c]
+        try g.inferTypes()
+        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device), CPUBackend()])
+        // n * m floats just over the device's largest buffer (and far beyond 32-bit indexing).
+        let m = 1 << 12
+        let n = Int(device.maxAllocation / UInt64(4 * m)) + 1
+        XCTAssertThrowsError(try session.run([Tensor(dtype: .float32, shape: [n, 1]), Tensor(dtype: .float32, shape: [1, m])])) { e in
+            let err = e as? DLInferError
+            XCTAssert(err?.kind == .outOfMemory || err?.kind == .unsupported, "\(e)")
+            XCTAssert(err?.message.contains("outer") == true, "\(e)")
+        }
+        let small = try session.run([Tensor([Float(1), 2], shape: [2, 1]), Tensor([Float(10), 20, 30], shape: [1, 3])])[0]
+        XCTAssertEqual(small.array(Float.self), [11, 21, 31, 12, 22, 32])
+    }
+
+    /// `opencl`, `opencl:N` and `opencl:NAME` pick devices; an unknown one is an error naming what exists, or the
+    /// CPU with a note when fallback is allowed.
+    func testDeviceSelection() throws {
+        let device = try openCLDevice()
+        let model = try Model.load(path: Self.repoRoot.appendingPathComponent("examples/models/digits_cnn.onnx").path)
+        for request in ["opencl", "opencl:\(device.index)", "opencl:\(device.name.split(separator: " ")[0].lowercased())"] {
+            var o = SessionOptions()
+            o.device = request
+            let s = try InferenceSession(model: model, options: o)
+            XCTAssertEqual(s.deviceInfo.kind, .opencl, request)
+            XCTAssert(s.deviceName.hasPrefix("opencl:"), s.deviceName)
+        }
+        var o = SessionOptions()
+        o.device = "opencl:no-such-gpu"
+        XCTAssertThrowsError(try InferenceSession(model: model, options: o)) { e in
+            let err = e as? DLInferError
+            XCTAssertEqual(err?.kind, .deviceUnavailable)
+            XCTAssert(err?.message.contains("no-such-gpu") == true && err?.message.contains("available: cpu") == true, "\(e)")
+        }
+        o.fallbackToCPU = true
+        let s = try InferenceSession(model: model, options: o)
+        XCTAssertEqual(s.deviceInfo.kind, .cpu)
+        XCTAssert(s.deviceNote?.contains("no-such-gpu") == true)
+    }
+}
