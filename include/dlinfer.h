@@ -104,7 +104,9 @@ const char* dlinfer_status_name(dlinfer_status status);
 
 /* ---- Devices ----------------------------------------------------------------------------------------------------- */
 
-/* Number of devices this process can use. Index 0 is always the CPU; OpenCL devices follow.
+/* Number of devices this process can use. Index 0 is always the CPU; every OpenCL device of every platform follows
+ * (index 1 + N is the device the text "opencl:N" selects). OpenCL is loaded on first use (libOpenCL.so.1 via dlopen);
+ * without it only the CPU is listed, and requests for "opencl..." fail with a message saying why.
  * Errors: DLINFER_ERR_INVALID_ARG (out_count NULL). Thread-safe. */
 dlinfer_status dlinfer_device_count(int32_t* out_count);
 
@@ -197,7 +199,7 @@ void dlinfer_session_destroy(dlinfer_session* session);
 dlinfer_status dlinfer_session_device(const dlinfer_session* session, int32_t* out_kind, int32_t* out_device_index,
                                       int32_t* out_cpu_nodes);
 
-/* The name of the device the session runs on (e.g. "cpu"), valid as long as the session.
+/* The name of the device the session runs on ("cpu", or "opencl:N (device name)"), valid as long as the session.
  * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer). */
 dlinfer_status dlinfer_session_device_name(const dlinfer_session* session, const char** out_name);
 
