@@ -54,7 +54,8 @@ public final class OpenCLBackend: DeviceBackend {
         case .gemm(let a): return try GemmCL(a, q)
         case .matMul(let a): return try MatMulCL(a, q)
         case .reshape, .flatten, .squeeze, .unsqueeze, .identity, .dropout: return ViewCL()
-        case .conv, .convTranspose, .pool, .globalPool, .recurrent, .batchNorm, .lrn, .softmax, .transpose, .concat,
+        case .recurrent(let a): return try RecurrentCL(a, node, graph, q)
+        case .conv, .convTranspose, .pool, .globalPool, .batchNorm, .lrn, .softmax, .transpose, .concat,
              .split, .slice, .gather, .shape, .cast, .constantOfShape, .expand, .pad, .resize, .reduce, .argMax:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         }
@@ -68,7 +69,8 @@ public final class OpenCLBackend: DeviceBackend {
         case .clip: return [1, 2]
         case .reshape, .squeeze, .unsqueeze: return [1]
         case .dropout: return [1, 2]
-        case .conv, .convTranspose, .pool, .globalPool, .gemm, .matMul, .recurrent, .batchNorm, .lrn, .unary, .binary,
+        case .recurrent: return [4]  // sequence_lens: the launcher needs the longest on the host
+        case .conv, .convTranspose, .pool, .globalPool, .gemm, .matMul, .batchNorm, .lrn, .unary, .binary,
              .variadic, .softmax, .flatten, .transpose, .concat, .split, .slice, .gather, .shape, .cast,
              .constantOfShape, .expand, .pad, .resize, .reduce, .argMax, .identity:
             return []
@@ -80,9 +82,11 @@ public final class OpenCLBackend: DeviceBackend {
         switch node.op {
         case .unary, .clip, .binary, .variadic, .gemm, .matMul, .reshape, .flatten, .squeeze, .unsqueeze, .identity:
             return .yes
+        case .recurrent:
+            return .yes
         case .dropout:
             return node.outputs.count > 1 && node.outputs[1] != nil ? .no("Dropout's mask output is computed on the CPU") : .yes
-        case .conv, .convTranspose, .pool, .globalPool, .recurrent, .batchNorm, .lrn, .softmax, .transpose, .concat,
+        case .conv, .convTranspose, .pool, .globalPool, .batchNorm, .lrn, .softmax, .transpose, .concat,
              .split, .slice, .gather, .shape, .cast, .constantOfShape, .expand, .pad, .resize, .reduce, .argMax:
             return .no("no OpenCL kernel for \(node.op.name)")
         }
