@@ -54,8 +54,20 @@ public final class OpenCLBackend: DeviceBackend {
         case .gemm(let a): return try GemmCL(a, q)
         case .matMul(let a): return try MatMulCL(a, q)
         case .reshape, .flatten, .squeeze, .unsqueeze, .identity, .dropout: return ViewCL()
-        case .conv, .convTranspose, .pool, .globalPool, .recurrent, .batchNorm, .lrn, .softmax, .transpose, .concat,
-             .split, .slice, .gather, .shape, .cast, .constantOfShape, .expand, .pad, .resize, .reduce, .argMax:
+        case .softmax(let a): return try SoftmaxCL(a, q)
+        case .concat(let a): return ConcatCL(a, q)
+        case .split(let a): return SplitCL(a, q)
+        case .slice: return SliceCL(q)
+        case .transpose(let a): return TransposeCL(a, q)
+        case .expand: return ExpandCL(q)
+        case .pad(let a): return PadCL(a, q)
+        case .gather(let a):
+            let constant = node.inputs.count > 1 && node.inputs[1].map { graph.constants[$0] != nil } == true
+            return try GatherCL(a, q, constantIndices: constant)
+        case .resize(let a): return try ResizeCL(a, q)
+        case .reduce(let a): return try ReduceCL(a, q)
+        case .conv, .convTranspose, .pool, .globalPool, .recurrent, .batchNorm, .lrn, .shape, .cast, .constantOfShape,
+             .argMax:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         }
     }
@@ -68,9 +80,11 @@ public final class OpenCLBackend: DeviceBackend {
         case .clip: return [1, 2]
         case .reshape, .squeeze, .unsqueeze: return [1]
         case .dropout: return [1, 2]
+        case .split, .gather, .expand, .reduce: return [1]
+        case .slice: return [1, 2, 3, 4]
+        case .pad, .resize: return [1, 2, 3]
         case .conv, .convTranspose, .pool, .globalPool, .gemm, .matMul, .recurrent, .batchNorm, .lrn, .unary, .binary,
-             .variadic, .softmax, .flatten, .transpose, .concat, .split, .slice, .gather, .shape, .cast,
-             .constantOfShape, .expand, .pad, .resize, .reduce, .argMax, .identity:
+             .variadic, .softmax, .flatten, .transpose, .concat, .shape, .cast, .constantOfShape, .argMax, .identity:
             return []
         }
     }
@@ -82,10 +96,25 @@ public final class OpenCLBackend: DeviceBackend {
             return .yes
         case .dropout:
             return node.outputs.count > 1 && node.outputs[1] != nil ? .no("Dropout's mask output is computed on the CPU") : .yes
-        case .conv, .convTranspose, .pool, .globalPool, .recurrent, .batchNorm, .lrn, .softmax, .transpose, .concat,
-             .split, .slice, .gather, .shape, .cast, .constantOfShape, .expand, .pad, .resize, .reduce, .argMax:
+        case .softmax, .concat, .split, .gather, .reduce:
+            return .yes
+        case .slice, .transpose, .expand, .pad:
+            return atMost8Dims(node, graph)
+        case .resize(let a):
+            return a.mode == .nearest ? atMost8Dims(node, graph) : .yes
+        case .conv, .convTranspose, .pool, .globalPool, .recurrent, .batchNorm, .lrn, .shape, .cast, .constantOfShape,
+             .argMax:
             return .no("no OpenCL kernel for \(node.op.name)")
         }
+    }
+
+    /// The strided-copy, Pad and nearest-Resize kernels index at most 8 dims (an output of unknown rank is let
+    /// through: its launch reports a clear error in the rare case that merging adjacent dims leaves more than 8).
+    static func atMost8Dims(_ node: Node, _ graph: Graph) -> Support {
+        for case let v? in node.outputs {
+            if let r = graph.values[v].type.rank, r > 8 { return .no("rank \(r) exceeds the 8 dims OpenCL kernels index") }
+        }
+        return .yes
     }
 
     public func upload(_ tensor: Tensor) throws -> DeviceTensor { try q.upload(tensor) }
