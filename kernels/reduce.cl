@@ -7,7 +7,7 @@
 #define REDUCE_SUM 0
 #define REDUCE_MAX 1
 
-// inner == 1: one work-group per (row, piece); y[row * chunks + piece].
+// Rows (inner == 1, n not short): one work-group per (row, piece); y[row * chunks + piece].
 __kernel void reduce_rows(__global const float* x, __global float* y, int n, int chunk, int chunks, int op,
                           float divisor, __local float* buf) {
     int g = get_group_id(0);
@@ -22,7 +22,8 @@ __kernel void reduce_rows(__global const float* x, __global float* y, int n, int
     if (get_local_id(0) == 0) y[g] = acc / divisor;
 }
 
-// inner > 1: one work-item per (outer, piece, column); adjacent work-items read adjacent columns.
+// Columns (inner > 1, or short rows as inner == 1): one work-item per (outer, piece, column); adjacent work-items
+// read adjacent columns.
 // y[(o * chunks + piece) * inner + j].
 __kernel void reduce_cols(__global const float* x, __global float* y, int total, int n, int inner, int chunk,
                           int chunks, int op, float divisor) {

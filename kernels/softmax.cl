@@ -24,8 +24,8 @@ __kernel void softmax_rows(__global const float* x, __global float* y, int n, in
     }
 }
 
-// Strided groups (inner > 1, e.g. over the channels of NCHW): one work-item per (outer, inner) column walking the
-// n values `inner` apart; adjacent work-items read adjacent columns.
+// Strided groups (inner > 1, e.g. over the channels of NCHW) and short rows (inner == 1): one work-item per
+// (outer, inner) column walking the n values `inner` apart; adjacent work-items read adjacent columns.
 __kernel void softmax_cols(__global const float* x, __global float* y, int columns, int n, int inner, int log_softmax) {
     int c = get_global_id(0);
     if (c >= columns) return;

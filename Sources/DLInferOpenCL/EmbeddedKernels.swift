@@ -303,7 +303,7 @@ void gemm_f32(__global const float* A, int offA, int lda, int sA, int transA,
 #define REDUCE_SUM 0
 #define REDUCE_MAX 1
 
-// inner == 1: one work-group per (row, piece); y[row * chunks + piece].
+// Rows (inner == 1, n not short): one work-group per (row, piece); y[row * chunks + piece].
 __kernel void reduce_rows(__global const float* x, __global float* y, int n, int chunk, int chunks, int op,
                           float divisor, __local float* buf) {
     int g = get_group_id(0);
@@ -318,7 +318,8 @@ __kernel void reduce_rows(__global const float* x, __global float* y, int n, int
     if (get_local_id(0) == 0) y[g] = acc / divisor;
 }
 
-// inner > 1: one work-item per (outer, piece, column); adjacent work-items read adjacent columns.
+// Columns (inner > 1, or short rows as inner == 1): one work-item per (outer, piece, column); adjacent work-items
+// read adjacent columns.
 // y[(o * chunks + piece) * inner + j].
 __kernel void reduce_cols(__global const float* x, __global float* y, int total, int n, int inner, int chunk,
                           int chunks, int op, float divisor) {
@@ -456,8 +457,8 @@ __kernel void softmax_rows(__global const float* x, __global float* y, int n, in
     }
 }
 
-// Strided groups (inner > 1, e.g. over the channels of NCHW): one work-item per (outer, inner) column walking the
-// n values `inner` apart; adjacent work-items read adjacent columns.
+// Strided groups (inner > 1, e.g. over the channels of NCHW) and short rows (inner == 1): one work-item per
+// (outer, inner) column walking the n values `inner` apart; adjacent work-items read adjacent columns.
 __kernel void softmax_cols(__global const float* x, __global float* y, int columns, int n, int inner, int log_softmax) {
     int c = get_global_id(0);
     if (c >= columns) return;

@@ -2,7 +2,7 @@ import DLInferCore
 
 /// ReduceSum/Mean/Max. As on the CPU, the input's dims are collapsed into alternating runs of kept and reduced
 /// dims, and each reduced run becomes one (outer, n, inner) stage, innermost first, so every stage reads contiguous
-/// memory: a work-group per row when the run is innermost, a work-item per column otherwise. A stage with too few
+/// memory: a work-group per row when the run is innermost (and not short), a work-item per column otherwise. A stage with too few
 /// groups to fill the device (a global sum) is cut into pieces reduced in parallel, then combined by the next stage.
 final class ReduceCL: DeviceKernel {
     private let a: Reduce, q: CLQueue, rows: CLKernel, cols: CLKernel, fill: CLKernel
@@ -42,16 +42,17 @@ final class ReduceCL: DeviceKernel {
             let outer = runs[..<g].reduce(1) { $0 * $1.n }, n = runs[g].n
             let inner = runs[(g + 1)...].reduce(1) { $0 * $1.n }
             let local = rows.reductionGroupSize(n)
-            let wanted = inner == 1 ? (ReduceCL.rowGroupsWanted + outer - 1) / outer
-                                    : (ReduceCL.columnItemsWanted + outer * inner - 1) / (outer * inner)
-            let longest = inner == 1 ? n / (8 * local) : n / 64
+            let perRow = inner == 1 && n >= minWorkGroupRow
+            let wanted = perRow ? (ReduceCL.rowGroupsWanted + outer - 1) / outer
+                                : (ReduceCL.columnItemsWanted + outer * inner - 1) / (outer * inner)
+            let longest = perRow ? n / (8 * local) : n / 64
             var chunks = max(1, min(wanted, longest))
             let chunk = (n + chunks - 1) / chunks
             chunks = (n + chunk - 1) / chunk
             let final = chunks == 1 && !runs[..<g].contains(where: \.reduced)
             let out = final ? y : try q.allocate(.float32, [outer * chunks * inner])
             let divisor: Float = final && a.kind == .mean ? Float(reducedCount) : 1
-            if inner == 1 {
+            if perRow {
                 try q.launch(rows, global: [outer * chunks * local], local: [local],
                              [.buffer(cur), .buffer(out), .int(n), .int(chunk), .int(chunks), .int(op), .float(divisor), .local(local * 4)])
             } else {

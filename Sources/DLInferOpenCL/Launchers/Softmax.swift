@@ -1,5 +1,10 @@
 import DLInferCore
 
+/// Rows shorter than this are reduced by one work-item each (the column kernels with inner = 1): a work-group per
+/// row would leave most of a 32-wide warp idle, while a warp of work-items on adjacent short rows still reads whole
+/// cache lines.
+let minWorkGroupRow = 32
+
 extension CLKernel {
     /// The work-group size for a work-group-wide reduction over `n` values: a power of two (group_reduce needs one),
     /// at most 256, no larger than `n` needs and within what this kernel can be launched with.
@@ -11,7 +16,7 @@ extension CLKernel {
 }
 
 /// Softmax and LogSoftmax over the (outer, n, inner) groups of the op's layout (the opset < 13 flattened tail or a
-/// single axis): one work-group per contiguous row, or one work-item per column when the groups are strided.
+/// single axis): one work-group per contiguous row, or one work-item per group when the groups are strided or short.
 final class SoftmaxCL: DeviceKernel {
     private let a: Softmax, q: CLQueue, rows: CLKernel, cols: CLKernel
     init(_ a: Softmax, _ q: CLQueue) throws {
@@ -27,7 +32,7 @@ final class SoftmaxCL: DeviceKernel {
         try requireInt32Indexable(x, op: a.opName)
         let (outer, n, inner) = try a.layout(x.shape)
         let log = a.log ? 1 : 0
-        if inner == 1 {
+        if inner == 1 && n >= minWorkGroupRow {
             let local = rows.reductionGroupSize(n)
             try q.launch(rows, global: [outer * local], local: [local], [.buffer(x), .buffer(y), .int(n), .int(log), .local(local * 4)])
         } else {

@@ -21,17 +21,18 @@ final class OpenCLSoftmaxReduceTests: OpenCLTestCase {
 
     func testSoftmaxRowLengthsAndEdgeValues() throws {
         for log in [false, true] {
-            for shape in [[1], [1, 1], [7, 13], [3, 1000], [2, 4099], [5, 256], [0, 3], [3, 0], [257, 2]] {
+            for shape in [[1], [1, 1], [7, 13], [4, 31], [4, 32], [3, 1000], [2, 4099], [5, 256], [0, 3], [3, 0], [257, 2]] {
                 try check(.softmax(Softmax(axis: -1, log: log, flattenTail: false)), [(random(shape, scale: 20), false)], "\(shape)")
             }
             try check(.softmax(Softmax(axis: 1, log: log, flattenTail: false)), [(random([3, 300, 2]), false)], "long strided")
-            var v = random([4, 6]).array(Float.self)
+            // Rows with a NaN, +inf, -inf, and all -inf; along axis 1 they are work-group rows, along 0 columns.
+            var v = random([4, 40]).array(Float.self)
             v[1] = .nan
-            v[8] = .infinity
-            v[13] = -.infinity
-            for i in 18..<24 { v[i] = -Float.infinity }
+            v[48] = .infinity
+            v[93] = -.infinity
+            for i in 120..<160 { v[i] = -Float.infinity }
             for axis in [0, 1] {
-                try check(.softmax(Softmax(axis: axis, log: log, flattenTail: false)), [(Tensor(v, shape: [4, 6]), false)], "NaN/inf axis \(axis)")
+                try check(.softmax(Softmax(axis: axis, log: log, flattenTail: false)), [(Tensor(v, shape: [4, 40]), false)], "NaN/inf axis \(axis)")
             }
         }
     }
@@ -52,10 +53,12 @@ final class OpenCLSoftmaxReduceTests: OpenCLTestCase {
         }
     }
 
-    func testReduceLongAndSplitGroups() throws {
-        // A global reduction, long rows with few of them, and long columns with few of them: the split stages.
-        let cases: [([Int], [Int])] = [([100_003], [0]), ([3, 20_000], [1]), ([20_000, 3], [0]), ([7, 5000, 2], [0, 2]),
-                                       ([2, 9000, 3], [1]), ([1, 1, 1], [0, 2]), ([5, 1, 4], [1])]
+    func testReduceRowColumnAndSplitStages() throws {
+        // Rows of a work-group and short rows of a work-item, a global reduction, long rows with few of them, and long
+        // columns with few of them (the split stages), size-1 reduced dims.
+        let cases: [([Int], [Int])] = [([6, 40], [1]), ([4, 7, 9], [1, 2]), ([40, 31], [1]), ([100_003], [0]),
+                                       ([3, 20_000], [1]), ([20_000, 3], [0]), ([7, 5000, 2], [0, 2]), ([2, 9000, 3], [1]),
+                                       ([1, 1, 1], [0, 2]), ([5, 1, 4], [1])]
         for kind in [Reduce.Kind.sum, .mean, .max] {
             for (shape, axes) in cases {
                 try check(.reduce(Reduce(kind, keepDims: true, noopWithEmptyAxes: false)), [(random(shape), false), (i64(axes), true)],
@@ -70,13 +73,14 @@ final class OpenCLSoftmaxReduceTests: OpenCLTestCase {
             try check(.reduce(r), [(random([3, 4]), false), (i64([]), true)], "\(kind) noop")
             try check(.reduce(r), [(random([3, 0, 4]), false), (i64([1]), true)], "\(kind) empty set")
             try check(.reduce(r), [(random([3, 0, 4]), false), (i64([0]), true)], "\(kind) empty output")
-            var v = random([3, 5]).array(Float.self)
+            var v = random([3, 50]).array(Float.self)
             v[2] = .nan
-            v[7] = .infinity
-            v[11] = -.infinity
+            v[57] = .infinity
+            v[111] = -.infinity
             for axis in [0, 1] {
-                try check(.reduce(r), [(Tensor(v, shape: [3, 5]), false), (i64([axis]), true)], "\(kind) NaN/inf axis \(axis)")
+                try check(.reduce(r), [(Tensor(v, shape: [3, 50]), false), (i64([axis]), true)], "\(kind) NaN/inf axis \(axis)")
             }
+            try check(.reduce(r), [(Tensor(v, shape: [30, 5]), false), (i64([1]), true)], "\(kind) NaN/inf short rows")
         }
         try check(.reduce(Reduce(.sum, keepDims: true, noopWithEmptyAxes: false)), [(random([3, 4]), false), (i64([]), true)], "empty axes reduce all")
     }
