@@ -109,7 +109,7 @@ public final class OpenCLBackend: DeviceBackend {
     }
 
     /// The strided-copy, Pad and nearest-Resize kernels index at most 8 dims (an output of unknown rank is let
-    /// through: its launch reports a clear error in the rare case that merging adjacent dims leaves more than 8).
+    /// through: its run reports a clear error if it has more, or if merging adjacent dims leaves more than 8).
     static func atMost8Dims(_ node: Node, _ graph: Graph) -> Support {
         for case let v? in node.outputs {
             if let r = graph.values[v].type.rank, r > 8 { return .no("rank \(r) exceeds the 8 dims OpenCL kernels index") }

@@ -123,6 +123,7 @@ final class PadCL: DeviceKernel {
         let y = try q.allocate(.float32, shape)
         if y.count == 0 { return [y] }
         try requireInt32Indexable(x, y, op: "Pad")
+        try requireAtMost8Dims(shape, op: "Pad")
         var value = Float(a.value)
         if inputs.host.count > 2, let v = inputs.host[2], v.count > 0 { value = v.floats[0] }
         let k = try q.kernel("datamovement", "pad_f32", defines: "-DRANK=\(shape.count)")

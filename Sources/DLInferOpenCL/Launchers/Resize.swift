@@ -59,6 +59,7 @@ final class ResizeCL: DeviceKernel {
             let y = try q.allocate(.float32, shape)
             if y.count == 0 { return [y] }
             try requireInt32Indexable(y, op: a.opName)
+            try requireAtMost8Dims(shape, op: a.opName)
             let k = try q.kernel("resize", "resize_nearest", defines: "-DRANK=\(shape.count)")
             try q.launch1D(k, y.count, [.buffer(x), .buffer(table), .buffer(y), .int(y.count),
                                         .int8(BroadcastLayout.pad(shape, with: 1)), .int8(BroadcastLayout.pad(bases, with: 0)),

@@ -7,6 +7,13 @@ func requireInt32Indexable(_ tensors: DeviceTensor..., op: String) throws {
     }
 }
 
+/// Refuses shapes of more dims than the kernels' int8 arguments hold (ranks are checked at placement when known).
+func requireAtMost8Dims(_ shape: [Int], op: String) throws {
+    guard shape.count <= 8 else {
+        throw DLInferError(.unsupported, "\(op): shape \(shape) has more than the 8 dims OpenCL kernels index")
+    }
+}
+
 /// The copy every data-movement op goes through (Concat, Split, Slice, Transpose, Expand): element
 /// `dst[dstOffset + Σ i_k * dstStrides_k] = src[srcOffset + Σ i_k * srcStrides_k]` for every index of `dims`.
 /// Dims of size 1 are dropped and dims that stay adjacent on both sides merged, so most copies become one

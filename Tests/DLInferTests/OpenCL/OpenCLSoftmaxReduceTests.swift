@@ -83,5 +83,8 @@ final class OpenCLSoftmaxReduceTests: OpenCLTestCase {
             try check(.reduce(r), [(Tensor(v, shape: [30, 5]), false), (i64([1]), true)], "\(kind) NaN/inf short rows")
         }
         try check(.reduce(Reduce(.sum, keepDims: true, noopWithEmptyAxes: false)), [(random([3, 4]), false), (i64([]), true)], "empty axes reduce all")
+        let rank9 = random([2, 1, 3, 2, 1, 2, 3, 1, 2])
+        try check(.reduce(Reduce(.mean, keepDims: false, noopWithEmptyAxes: false)), [(rank9, false), (i64([0, 3, 6, -1]), true)], "rank 9")
+        try check(.softmax(Softmax(axis: 2, log: false, flattenTail: false)), [(rank9, false)], "rank 9")
     }
 }

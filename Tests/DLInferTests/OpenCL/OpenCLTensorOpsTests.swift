@@ -131,6 +131,19 @@ final class OpenCLTensorOpsTests: OpenCLTestCase {
         XCTAssertEqual(try session.run([i64([-4])])[0].floats[2], try session.run([i64([0])])[0].floats[2])
     }
 
+    func testRankAboveEight() throws {
+        // Concat and Split merge to at most two dims, so any rank runs on OpenCL; the per-dim kernels decline.
+        let shape = [1, 2, 1, 2, 3, 2, 1, 2, 3]
+        try check(.concat(Concat(axis: 4)), [(random(shape), false), (random(shape), true)], "rank 9")
+        try check(.split(Split(axis: -1, outputs: 3)), [(random(shape), false)], outputs: 3, "rank 9")
+        let device = try openCLDevice()
+        let (g, feeds) = try graph(.transpose(Transpose()), [(random(shape), false)])
+        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device), CPUBackend()])
+        XCTAssertEqual(session.placements[0].backend, "cpu")
+        XCTAssertTrue(session.placements[0].reason?.contains("rank 9") == true, session.placements[0].reason ?? "")
+        XCTAssertEqual(try session.run(feeds)[0].shape, shape.reversed())
+    }
+
     private func permutations(_ n: Int) -> [[Int]] {
         guard n > 1 else { return [[0]] }
         return permutations(n - 1).flatMap { p in (0...p.count).map { i in var q = p; q.insert(n - 1, at: i); return q } }
