@@ -46,3 +46,21 @@ inline int broadcast_offset(int i, int8 d, int8 s) {
     off += i * s.s0;
     return off;
 }
+
+// Maximum that propagates NaN (fmax would drop it), as the CPU kernels and numpy do.
+inline float max_nan(float a, float b) { return b > a || isnan(b) ? b : a; }
+
+// Sum (is_max == 0) or NaN-propagating maximum of `v` over the work-group, returned to every work-item. `buf` holds
+// get_local_size(0) floats; the work-group size must be a power of two. Ends with a barrier, so `buf` may be reused.
+inline float group_reduce(__local float* buf, float v, int is_max) {
+    int lid = get_local_id(0);
+    buf[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = get_local_size(0) >> 1; s > 0; s >>= 1) {
+        if (lid < s) buf[lid] = is_max ? max_nan(buf[lid], buf[lid + s]) : buf[lid] + buf[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = buf[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}

@@ -52,6 +52,149 @@ inline int broadcast_offset(int i, int8 d, int8 s) {
     off += i * s.s0;
     return off;
 }
+
+// Maximum that propagates NaN (fmax would drop it), as the CPU kernels and numpy do.
+inline float max_nan(float a, float b) { return b > a || isnan(b) ? b : a; }
+
+// Sum (is_max == 0) or NaN-propagating maximum of `v` over the work-group, returned to every work-item. `buf` holds
+// get_local_size(0) floats; the work-group size must be a power of two. Ends with a barrier, so `buf` may be reused.
+inline float group_reduce(__local float* buf, float v, int is_max) {
+    int lid = get_local_id(0);
+    buf[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = get_local_size(0) >> 1; s > 0; s >>= 1) {
+        if (lid < s) buf[lid] = is_max ? max_nan(buf[lid], buf[lid + s]) : buf[lid] + buf[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = buf[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+"""#,
+        "datamovement": #"""
+// Float32 data movement. One strided copy serves Concat, Split, Slice, Transpose and Expand: the host describes
+// both sides as dims + element strides + offset (negative strides for reversed slices, 0 where Expand broadcasts),
+// after merging the dims that stay adjacent on both sides. Transpositions whose source-contiguous dim is not the
+// output's innermost go through local-memory tiles instead. Pad and Gather have their own kernels.
+//
+// Dims and strides arrive as int8 vectors, right-aligned (unused leading entries: dims 1, strides 0). RANK (a build
+// define, 0-8) is how many are used, so each build does exactly as many divisions as the merged shape has dims.
+
+#ifndef RANK
+#define RANK 8
+#endif
+
+#ifndef TILE
+#define TILE 32
+#endif
+
+// Offsets in two tensors (strides sa, sb) of the element at flat row-major index i of dims d.
+inline int2 unravel2(int i, int8 d, int8 sa, int8 sb) {
+    int dims[8], as[8], bs[8];
+    vstore8(d, 0, dims);
+    vstore8(sa, 0, as);
+    vstore8(sb, 0, bs);
+    int2 off = (int2)(0, 0);
+    for (int k = 7; k > 8 - RANK; k--) {
+        int q = i / dims[k];
+        int r = i - q * dims[k];
+        off += (int2)(r * as[k], r * bs[k]);
+        i = q;
+    }
+#if RANK > 0
+    off += (int2)(i * as[8 - RANK], i * bs[8 - RANK]);
+#endif
+    return off;
+}
+
+// dst[dst_off + Σ i_k * dst_strides_k] = src[src_off + Σ i_k * src_strides_k] for every index of `dims` (n elements).
+__kernel void strided_copy(__global const float* src, int src_off, __global float* dst, int dst_off, int n, int8 dims,
+                           int8 src_strides, int8 dst_strides) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int2 o = unravel2(i, dims, src_strides, dst_strides);
+    dst[dst_off + o.y] = src[src_off + o.x];
+}
+
+// dst[i * ldo + j] = src[i + j * s] over an m x n core (the source is contiguous along i, the destination along j),
+// for each combination of the remaining dims (global dim 2; offsets from rest_dims and their strides, plus src_off
+// and dst_off). Each
+// work-group moves one TILE x TILE tile through local memory so that both the reads and the writes are coalesced;
+// the padding column keeps the transposed reads free of bank conflicts.
+__kernel void transpose_tiles(__global const float* src, __global float* dst, int m, int n, int s, int ldo,
+                              int8 rest_dims, int8 rest_src, int8 rest_dst, int src_off, int dst_off) {
+    __local float tile[TILE][TILE + 1];
+    int2 base = unravel2(get_global_id(2), rest_dims, rest_src, rest_dst) + (int2)(src_off, dst_off);
+    int i0 = get_group_id(1) * TILE, j0 = get_group_id(0) * TILE;
+    int lx = get_local_id(0), ly = get_local_id(1), rows = get_local_size(1);
+    for (int r = ly; r < TILE; r += rows) {
+        int i = i0 + lx, j = j0 + r;
+        if (i < m && j < n) tile[r][lx] = src[base.x + i + j * s];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int r = ly; r < TILE; r += rows) {
+        int i = i0 + r, j = j0 + lx;
+        if (i < m && j < n) dst[base.y + i * ldo + j] = tile[lx][r];
+    }
+}
+
+#define PAD_CONSTANT 0
+#define PAD_REFLECT 1
+#define PAD_EDGE 2
+#define PAD_WRAP 3
+
+// Pad: along each axis, output index o is position j = o - lead of the kept input part [start, start + kept)
+// (negative pads crop); outside it the constant is written, or j is mapped back into the part by reflecting,
+// clamping or wrapping (repeatedly, as numpy does, when a pad is longer than the part).
+__kernel void pad_f32(__global const float* x, __global float* y, int n, int8 out_dims, int8 lead, int8 start,
+                      int8 kept, int8 strides, int mode, float value) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int dims[8], ld[8], st[8], kp[8], sx[8];
+    vstore8(out_dims, 0, dims);
+    vstore8(lead, 0, ld);
+    vstore8(start, 0, st);
+    vstore8(kept, 0, kp);
+    vstore8(strides, 0, sx);
+    int off = 0, rem = i;
+    for (int k = 7; k >= 8 - RANK; k--) {
+        int o = rem;
+        if (k > 8 - RANK) {
+            rem = o / dims[k];
+            o -= rem * dims[k];
+        }
+        int j = o - ld[k], len = kp[k];
+        if (j < 0 || j >= len) {
+            if (mode == PAD_CONSTANT) {
+                y[i] = value;
+                return;
+            } else if (mode == PAD_EDGE) {
+                j = j < 0 ? 0 : len - 1;
+            } else if (mode == PAD_WRAP) {
+                j = (j % len + len) % len;
+            } else if (len == 1) {
+                j = 0;
+            } else {
+                int period = 2 * (len - 1);
+                j = (j % period + period) % period;
+                if (j >= len) j = period - j;
+            }
+        }
+        off += (st[k] + j) * sx[k];
+    }
+    y[i] = x[off];
+}
+
+// Gather along an axis of data seen as [outer, n, inner]: y[o, k, e] = x[o, idx[k], e] for m indices, already
+// checked and made non-negative on the host. Adjacent work-items copy adjacent elements of a row.
+__kernel void gather_f32(__global const float* x, __global const int* idx, __global float* y, int total, int n, int m,
+                         int inner) {
+    int i = get_global_id(0);
+    if (i >= total) return;
+    int r = i / inner, e = i - r * inner;
+    int o = r / m, k = r - o * m;
+    y[i] = x[(o * n + idx[k]) * inner + e];
+}
 """#,
         "elementwise": #"""
 // Pointwise ops on float32. Broadcasting is resolved on the host into dims + element strides (0 where an input is
@@ -409,6 +552,190 @@ __kernel void rnn_pack(__global const float* src, __global float* dst, int total
     if (i >= total) return;
     int g = i % gp, j = (i / gp) % n, k = (i / (gp * n)) % K, d = i / (gp * n * K);
     dst[i] = src[(d * rows + c0 + g * n + j) * K + k];
+}
+"""#,
+        "reduce": #"""
+// ReduceSum / ReduceMean / ReduceMax on float32, as stages over a tensor seen as [outer, n, inner] (the host merges
+// adjacent reduced and kept dims and runs one stage per reduced run, innermost first, as the CPU kernel does).
+// A stage may cut each group of n into `chunks` pieces of `chunk` values that are reduced in parallel and combined
+// by a later stage, so that a few long groups (a global sum) still fill the device. `divisor` is 1 except in the
+// last stage of a mean.
+
+#define REDUCE_SUM 0
+#define REDUCE_MAX 1
+
+// Rows (inner == 1, n not short): one work-group per (row, piece); y[row * chunks + piece].
+__kernel void reduce_rows(__global const float* x, __global float* y, int n, int chunk, int chunks, int op,
+                          float divisor, __local float* buf) {
+    int g = get_group_id(0);
+    int row = g / chunks, piece = g - row * chunks;
+    int begin = row * n + piece * chunk;
+    int end = row * n + min(n, (piece + 1) * chunk);
+    float acc = op == REDUCE_MAX ? -INFINITY : 0.0f;
+    for (int i = begin + get_local_id(0); i < end; i += get_local_size(0)) {
+        acc = op == REDUCE_MAX ? max_nan(acc, x[i]) : acc + x[i];
+    }
+    acc = group_reduce(buf, acc, op == REDUCE_MAX);
+    if (get_local_id(0) == 0) y[g] = acc / divisor;
+}
+
+// Columns (inner > 1, or short rows as inner == 1): one work-item per (outer, piece, column); adjacent work-items
+// read adjacent columns.
+// y[(o * chunks + piece) * inner + j].
+__kernel void reduce_cols(__global const float* x, __global float* y, int total, int n, int inner, int chunk,
+                          int chunks, int op, float divisor) {
+    int t = get_global_id(0);
+    if (t >= total) return;
+    int g = t / inner, j = t - g * inner;
+    int o = g / chunks, piece = g - o * chunks;
+    int end = min(n, (piece + 1) * chunk);
+    __global const float* p = x + o * n * inner + j;
+    float acc = op == REDUCE_MAX ? -INFINITY : 0.0f;
+    for (int i = piece * chunk; i < end; i++) {
+        float v = p[i * inner];
+        acc = op == REDUCE_MAX ? max_nan(acc, v) : acc + v;
+    }
+    y[t] = acc / divisor;
+}
+
+// Reducing an empty set: every output is the reduction's identity (0, -inf) or NaN (mean).
+__kernel void fill_f32(__global float* y, int n, float value) {
+    int i = get_global_id(0);
+    if (i < n) y[i] = value;
+}
+"""#,
+        "resize": #"""
+// Resize / Upsample on float32. The host turns the geometry (mode, coordinate transform, rounding, antialiasing,
+// crop box) into per-axis sampling tables once per input shape, with the same code the CPU kernel uses, so the
+// kernels only gather and blend. A table index of -1 marks an output position outside the input
+// (tf_crop_and_resize), which gets `value`.
+
+#ifndef RANK
+#define RANK 8
+#endif
+
+// Nearest: y[i] = x[Σ_a table[base_a + o_a]] where o_a is the output coordinate on axis a and the table holds the
+// source's element offset along that axis.
+__kernel void resize_nearest(__global const float* x, __global const int* table, __global float* y, int n,
+                             int8 out_dims, int8 table_base, float value) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int dims[8], base[8];
+    vstore8(out_dims, 0, dims);
+    vstore8(table_base, 0, base);
+    int off = 0, rem = i;
+    for (int k = 7; k >= 8 - RANK; k--) {
+        int o = rem;
+        if (k > 8 - RANK) {
+            rem = o / dims[k];
+            o -= rem * dims[k];
+        }
+        int t = table[base[k] + o];
+        if (t < 0) {
+            y[i] = value;
+            return;
+        }
+        off += t;
+    }
+    y[i] = x[off];
+}
+
+// One separable linear/cubic pass along one axis of x seen as [outer, n, inner] into y [outer, m, inner]:
+// y[o, j, e] = Σ_k w[j * taps + k] * x[o, idx[j * taps + k], e]. Adjacent work-items blend adjacent elements.
+__kernel void resize_axis(__global const float* x, __global const int* idx, __global const float* w,
+                          __global float* y, int total, int n, int m, int inner, int taps, float value) {
+    int i = get_global_id(0);
+    if (i >= total) return;
+    int r = i / inner, e = i - r * inner;
+    int o = r / m, j = r - o * m;
+    __global const int* ip = idx + j * taps;
+    if (ip[0] < 0) {
+        y[i] = value;
+        return;
+    }
+    __global const float* wp = w + j * taps;
+    __global const float* xp = x + o * n * inner + e;
+    float acc = 0.0f;
+    for (int k = 0; k < taps; k++) acc += wp[k] * xp[ip[k] * inner];
+    y[i] = acc;
+}
+
+// Two resized axes in one pass (bilinear or bicubic over H and W), with x seen as [outer, n1, mid, n2, inner] and
+// y as [outer, m1, mid, m2, inner]: y = Σ_a w1[j1, a] Σ_b w2[j2, b] x[o, idx1[j1, a], mid, idx2[j2, b], e]. Saves
+// the intermediate tensor of two separable passes; the host uses it only while taps1 * taps2 reads stay few.
+__kernel void resize_2d(__global const float* x, __global const int* idx1, __global const float* w1,
+                        __global const int* idx2, __global const float* w2, __global float* y, int total, int n1,
+                        int m1, int mid, int n2, int m2, int inner, int taps1, int taps2, float value) {
+    int i = get_global_id(0);
+    if (i >= total) return;
+    int r = i / inner, e = i - r * inner;
+    int q = r / m2, j2 = r - q * m2;
+    r = q / mid;
+    int mi = q - r * mid;
+    int o = r / m1, j1 = r - o * m1;
+    __global const int* ip1 = idx1 + j1 * taps1;
+    __global const int* ip2 = idx2 + j2 * taps2;
+    if (ip1[0] < 0 || ip2[0] < 0) {
+        y[i] = value;
+        return;
+    }
+    __global const float* wp1 = w1 + j1 * taps1;
+    __global const float* wp2 = w2 + j2 * taps2;
+    float acc = 0.0f;
+    for (int a = 0; a < taps1; a++) {
+        __global const float* row = x + ((o * n1 + ip1[a]) * mid + mi) * n2 * inner + e;
+        float s = 0.0f;
+        for (int b = 0; b < taps2; b++) s += wp2[b] * row[ip2[b] * inner];
+        acc += wp1[a] * s;
+    }
+    y[i] = acc;
+}
+"""#,
+        "softmax": #"""
+// Softmax and LogSoftmax over groups of n values: y = exp(x - max) / sum, or (x - max) - log(sum). The maximum is
+// subtracted first so exp cannot overflow; a NaN anywhere in a group makes the whole group NaN (through max_nan),
+// as on the CPU.
+
+// Contiguous rows (the normalised axis is innermost): one work-group per row, so long rows (vocabularies,
+// attention rows) are read by the whole group, adjacent work-items on adjacent elements.
+__kernel void softmax_rows(__global const float* x, __global float* y, int n, int log_softmax, __local float* buf) {
+    int lid = get_local_id(0), step = get_local_size(0);
+    int base = get_group_id(0) * n;
+    x += base;
+    y += base;
+    float m = -INFINITY;
+    for (int i = lid; i < n; i += step) m = max_nan(m, x[i]);
+    m = group_reduce(buf, m, 1);
+    float s = 0.0f;
+    for (int i = lid; i < n; i += step) s += exp(x[i] - m);
+    s = group_reduce(buf, s, 0);
+    if (log_softmax) {
+        float ls = log(s);
+        for (int i = lid; i < n; i += step) y[i] = (x[i] - m) - ls;
+    } else {
+        float r = 1.0f / s;
+        for (int i = lid; i < n; i += step) y[i] = exp(x[i] - m) * r;
+    }
+}
+
+// Strided groups (inner > 1, e.g. over the channels of NCHW) and short rows (inner == 1): one work-item per
+// (outer, inner) column walking the n values `inner` apart; adjacent work-items read adjacent columns.
+__kernel void softmax_cols(__global const float* x, __global float* y, int columns, int n, int inner, int log_softmax) {
+    int c = get_global_id(0);
+    if (c >= columns) return;
+    int o = c / inner;
+    int base = o * n * inner + (c - o * inner);
+    float m = -INFINITY;
+    for (int i = 0; i < n; i++) m = max_nan(m, x[base + i * inner]);
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) s += exp(x[base + i * inner] - m);
+    if (log_softmax) {
+        float ls = log(s);
+        for (int i = 0; i < n; i++) y[base + i * inner] = (x[base + i * inner] - m) - ls;
+    } else {
+        float r = 1.0f / s;
+        for (int i = 0; i < n; i++) y[base + i * inner] = exp(x[base + i * inner] - m) * r;
+    }
 }
 """#,
     ]

@@ -55,8 +55,19 @@ public final class OpenCLBackend: DeviceBackend {
         case .matMul(let a): return try MatMulCL(a, q)
         case .reshape, .flatten, .squeeze, .unsqueeze, .identity, .dropout: return ViewCL()
         case .recurrent(let a): return try RecurrentCL(a, node, graph, q)
-        case .conv, .convTranspose, .pool, .globalPool, .batchNorm, .lrn, .softmax, .transpose, .concat,
-             .split, .slice, .gather, .shape, .cast, .constantOfShape, .expand, .pad, .resize, .reduce, .argMax:
+        case .softmax(let a): return try SoftmaxCL(a, q)
+        case .concat(let a): return ConcatCL(a, q)
+        case .split(let a): return SplitCL(a, q)
+        case .slice: return SliceCL(q)
+        case .transpose(let a): return TransposeCL(a, q)
+        case .expand: return ExpandCL(q)
+        case .pad(let a): return PadCL(a, q)
+        case .gather(let a):
+            let constant = node.inputs.count > 1 && node.inputs[1].map { graph.constants[$0] != nil } == true
+            return try GatherCL(a, q, constantIndices: constant)
+        case .resize(let a): return try ResizeCL(a, q)
+        case .reduce(let a): return try ReduceCL(a, q)
+        case .conv, .convTranspose, .pool, .globalPool, .batchNorm, .lrn, .shape, .cast, .constantOfShape, .argMax:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         }
     }
@@ -70,9 +81,11 @@ public final class OpenCLBackend: DeviceBackend {
         case .reshape, .squeeze, .unsqueeze: return [1]
         case .dropout: return [1, 2]
         case .recurrent: return [4]  // sequence_lens: the launcher needs the longest on the host
+        case .split, .gather, .expand, .reduce: return [1]
+        case .slice: return [1, 2, 3, 4]
+        case .pad, .resize: return [1, 2, 3]
         case .conv, .convTranspose, .pool, .globalPool, .gemm, .matMul, .batchNorm, .lrn, .unary, .binary,
-             .variadic, .softmax, .flatten, .transpose, .concat, .split, .slice, .gather, .shape, .cast,
-             .constantOfShape, .expand, .pad, .resize, .reduce, .argMax, .identity:
+             .variadic, .softmax, .flatten, .transpose, .concat, .shape, .cast, .constantOfShape, .argMax, .identity:
             return []
         }
     }
@@ -80,16 +93,29 @@ public final class OpenCLBackend: DeviceBackend {
     /// Which ops (and attribute combinations) have OpenCL kernels.
     static func opSupport(_ node: Node, _ graph: Graph) -> Support {
         switch node.op {
-        case .unary, .clip, .binary, .variadic, .gemm, .matMul, .reshape, .flatten, .squeeze, .unsqueeze, .identity:
-            return .yes
-        case .recurrent:
+        case .unary, .clip, .binary, .variadic, .gemm, .matMul, .reshape, .flatten, .squeeze, .unsqueeze, .identity,
+             .recurrent:
             return .yes
         case .dropout:
             return node.outputs.count > 1 && node.outputs[1] != nil ? .no("Dropout's mask output is computed on the CPU") : .yes
-        case .conv, .convTranspose, .pool, .globalPool, .batchNorm, .lrn, .softmax, .transpose, .concat,
-             .split, .slice, .gather, .shape, .cast, .constantOfShape, .expand, .pad, .resize, .reduce, .argMax:
+        case .softmax, .concat, .split, .gather, .reduce:
+            return .yes
+        case .slice, .transpose, .expand, .pad:
+            return atMost8Dims(node, graph)
+        case .resize(let a):
+            return a.mode == .nearest ? atMost8Dims(node, graph) : .yes
+        case .conv, .convTranspose, .pool, .globalPool, .batchNorm, .lrn, .shape, .cast, .constantOfShape, .argMax:
             return .no("no OpenCL kernel for \(node.op.name)")
         }
+    }
+
+    /// The strided-copy, Pad and nearest-Resize kernels index at most 8 dims (an output of unknown rank is let
+    /// through: its run reports a clear error if it has more, or if merging adjacent dims leaves more than 8).
+    static func atMost8Dims(_ node: Node, _ graph: Graph) -> Support {
+        for case let v? in node.outputs {
+            if let r = graph.values[v].type.rank, r > 8 { return .no("rank \(r) exceeds the 8 dims OpenCL kernels index") }
+        }
+        return .yes
     }
 
     public func upload(_ tensor: Tensor) throws -> DeviceTensor { try q.upload(tensor) }

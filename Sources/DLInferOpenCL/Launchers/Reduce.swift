@@ -1,0 +1,78 @@
+import DLInferCore
+
+/// ReduceSum/Mean/Max. As on the CPU, the input's dims are collapsed into alternating runs of kept and reduced
+/// dims, and each reduced run becomes one (outer, n, inner) stage, innermost first, so every stage reads contiguous
+/// memory: a work-group per row when the run is innermost (and not short), a work-item per column otherwise. A stage with too few
+/// groups to fill the device (a global sum) is cut into pieces reduced in parallel, then combined by the next stage.
+final class ReduceCL: DeviceKernel {
+    private let a: Reduce, q: CLQueue, rows: CLKernel, cols: CLKernel, fill: CLKernel
+    /// Work-groups (row stages) and work-items (column stages) worth splitting groups for.
+    private static let rowGroupsWanted = 256, columnItemsWanted = 1 << 16
+
+    init(_ a: Reduce, _ q: CLQueue) throws {
+        self.a = a; self.q = q
+        rows = try q.kernel("reduce", "reduce_rows")
+        cols = try q.kernel("reduce", "reduce_cols")
+        fill = try q.kernel("reduce", "fill_f32")
+    }
+
+    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+        let x = inputs[0]
+        let given = inputs.host.count > 1 ? inputs.host[1]?.intValues() : nil
+        guard let axes = try a.reducedAxes(rank: x.shape.count, axes: given) else { return [x] }
+        let outShape = a.outputShape(x.shape, reducing: axes)
+        let reducedCount = axes.reduce(1) { $0 * x.shape[$1] }
+        if reducedCount == 1 { return [x.reshaped(outShape)] }
+        let y = try q.allocate(.float32, outShape)
+        if y.count == 0 { return [y] }
+        let op = a.kind == .max ? 1 : 0
+        if x.count == 0 {
+            let value: Float = a.kind == .max ? -.infinity : a.kind == .mean ? .nan : 0
+            try q.launch1D(fill, y.count, [.buffer(y), .int(y.count), .float(value)])
+            return [y]
+        }
+        try requireInt32Indexable(x, op: a.opName)
+        var runs = [(n: Int, reduced: Bool)]()
+        for (i, d) in x.shape.enumerated() where d != 1 {
+            let r = axes.contains(i)
+            if let last = runs.last, last.reduced == r { runs[runs.count - 1].n *= d } else { runs.append((d, r)) }
+        }
+        var cur = x
+        while let g = runs.lastIndex(where: \.reduced) {
+            let outer = runs[..<g].reduce(1) { $0 * $1.n }, n = runs[g].n
+            let inner = runs[(g + 1)...].reduce(1) { $0 * $1.n }
+            let local = rows.reductionGroupSize(n)
+            let perRow = inner == 1 && n >= minWorkGroupRow
+            let wanted = perRow ? (ReduceCL.rowGroupsWanted + outer - 1) / outer
+                                : (ReduceCL.columnItemsWanted + outer * inner - 1) / (outer * inner)
+            let longest = perRow ? n / (8 * local) : n / 64
+            var chunks = max(1, min(wanted, longest))
+            let chunk = (n + chunks - 1) / chunks
+            chunks = (n + chunk - 1) / chunk
+            let final = chunks == 1 && !runs[..<g].contains(where: \.reduced)
+            let out = final ? y : try q.allocate(.float32, [outer * chunks * inner])
+            let divisor: Float = final && a.kind == .mean ? Float(reducedCount) : 1
+            if perRow {
+                try q.launch(rows, global: [outer * chunks * local], local: [local],
+                             [.buffer(cur), .buffer(out), .int(n), .int(chunk), .int(chunks), .int(op), .float(divisor), .local(local * 4)])
+            } else {
+                let total = outer * chunks * inner
+                try q.launch1D(cols, total, [.buffer(cur), .buffer(out), .int(total), .int(n), .int(inner), .int(chunk),
+                                             .int(chunks), .int(op), .float(divisor)])
+            }
+            // The in-order queue runs this stage before anything that reuses the previous scratch buffer.
+            if cur.buffer !== x.buffer { q.recycle(cur.buffer) }
+            cur = out
+            if chunks > 1 {
+                runs[g].n = chunks
+                continue
+            }
+            runs.remove(at: g)
+            if g > 0, g < runs.count, !runs[g - 1].reduced, !runs[g].reduced {
+                runs[g - 1].n *= runs[g].n
+                runs.remove(at: g)
+            }
+        }
+        return [y]
+    }
+}

@@ -1,0 +1,90 @@
+import DLInferCore
+
+/// Refuses tensors whose element offsets would not fit the kernels' 32-bit index arithmetic.
+func requireInt32Indexable(_ tensors: DeviceTensor..., op: String) throws {
+    for t in tensors where t.count > Int(Int32.max) {
+        throw DLInferError(.unsupported, "\(op): a tensor of \(t.count) elements \(t.shape) exceeds the 32-bit range OpenCL kernels index with")
+    }
+}
+
+/// Refuses shapes of more dims than the kernels' int8 arguments hold (ranks are checked at placement when known).
+func requireAtMost8Dims(_ shape: [Int], op: String) throws {
+    guard shape.count <= 8 else {
+        throw DLInferError(.unsupported, "\(op): shape \(shape) has more than the 8 dims OpenCL kernels index")
+    }
+}
+
+/// The copy every data-movement op goes through (Concat, Split, Slice, Transpose, Expand): element
+/// `dst[dstOffset + Σ i_k * dstStrides_k] = src[srcOffset + Σ i_k * srcStrides_k]` for every index of `dims`.
+/// Dims of size 1 are dropped and dims that stay adjacent on both sides merged, so most copies become one
+/// clEnqueueCopyBuffer (contiguous), a row copy (Concat, Split) or a batch of 2-D transpositions, which go through
+/// local-memory tiles.
+final class CLStridedCopy {
+    private let q: CLQueue
+    static let tile = 32
+
+    init(_ q: CLQueue) { self.q = q }
+
+    struct Dim { var size, src, dst: Int }
+
+    /// `dims` with size-1 dims dropped and mergeable neighbours merged, outermost first.
+    static func merge(dims: [Int], src: [Int], dst: [Int]) -> [Dim] {
+        var out = [Dim]()
+        for k in dims.indices where dims[k] != 1 {
+            let d = Dim(size: dims[k], src: src[k], dst: dst[k])
+            if let last = out.last, last.src == d.src * d.size, last.dst == d.dst * d.size {
+                out[out.count - 1] = Dim(size: last.size * d.size, src: d.src, dst: d.dst)
+            } else {
+                out.append(d)
+            }
+        }
+        return out
+    }
+
+    func enqueue(_ src: DeviceTensor, offset srcOffset: Int = 0, strides srcStrides: [Int], into dst: DeviceTensor,
+                 dstOffset: Int = 0, dstStrides: [Int], dims: [Int]) throws {
+        guard !dims.contains(0) else { return }
+        try requireInt32Indexable(src, dst, op: "strided copy")
+        let merged = CLStridedCopy.merge(dims: dims, src: srcStrides, dst: dstStrides)
+        guard merged.count <= 8 else {
+            throw DLInferError(.unsupported, "a copy over \(merged.count) non-mergeable dims (OpenCL kernels take at most 8)")
+        }
+        if merged.count <= 1, merged.allSatisfy({ $0.src == 1 && $0.dst == 1 }) {
+            let n = merged.first?.size ?? 1
+            try q.copy(src, to: dst, srcOffset: srcOffset * 4, dstOffset: dstOffset * 4, bytes: n * 4)
+            return
+        }
+        if let inner = merged.last, inner.dst == 1, inner.src != 1,
+           let k = merged.dropLast().lastIndex(where: { $0.src == 1 }),
+           try transposeTiles(src, srcOffset, dst, dstOffset, merged, k) {
+            return
+        }
+        let kernel = try q.kernel("datamovement", "strided_copy", defines: "-DRANK=\(merged.count)")
+        let n = dims.reduce(1, *)
+        try q.launch1D(kernel, n, [.buffer(src), .int(srcOffset), .buffer(dst), .int(dstOffset), .int(n),
+                                   .int8(BroadcastLayout.pad(merged.map(\.size), with: 1)),
+                                   .int8(BroadcastLayout.pad(merged.map(\.src), with: 0)),
+                                   .int8(BroadcastLayout.pad(merged.map(\.dst), with: 0))])
+    }
+
+    /// The output's innermost dim reads the source with a stride while dim `k` is contiguous in the source: each
+    /// (dim k x innermost) plane is transposed through tiles, one plane per index of the remaining dims.
+    /// False when the device's work-groups are too small for a tile row.
+    private func transposeTiles(_ src: DeviceTensor, _ srcOffset: Int, _ dst: DeviceTensor, _ dstOffset: Int,
+                                _ merged: [Dim], _ k: Int) throws -> Bool {
+        var rest = merged
+        let inner = rest.removeLast(), plane = rest.remove(at: k)
+        let t = CLStridedCopy.tile
+        let kernel = try q.kernel("datamovement", "transpose_tiles", defines: "-DRANK=\(rest.count) -DTILE=\(t)")
+        let rows = min(8, kernel.maxWorkGroupSize / t)
+        guard rows >= 1 else { return false }
+        let restCount = rest.reduce(1) { $0 * $1.size }
+        try q.launch(kernel, global: [inner.size, (plane.size + t - 1) / t * rows, restCount], local: [t, rows, 1],
+                     [.buffer(src), .buffer(dst), .int(plane.size), .int(inner.size), .int(inner.src), .int(plane.dst),
+                      .int8(BroadcastLayout.pad(rest.map(\.size), with: 1)),
+                      .int8(BroadcastLayout.pad(rest.map(\.src), with: 0)),
+                      .int8(BroadcastLayout.pad(rest.map(\.dst), with: 0)),
+                      .int(srcOffset), .int(dstOffset)])
+        return true
+    }
+}
