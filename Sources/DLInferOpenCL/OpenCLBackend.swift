@@ -54,7 +54,13 @@ public final class OpenCLBackend: DeviceBackend {
         case .gemm(let a): return try GemmCL(a, q)
         case .matMul(let a): return try MatMulCL(a, q)
         case .reshape, .flatten, .squeeze, .unsqueeze, .identity, .dropout: return ViewCL()
-        case .conv, .convTranspose, .pool, .globalPool, .recurrent, .batchNorm, .lrn, .softmax, .transpose, .concat,
+        case .conv(let a): return try ConvCL(a, node, graph, q)
+        case .convTranspose(let a): return try ConvTransposeCL(a, q)
+        case .pool(let a): return try PoolCL(a, q)
+        case .globalPool(let a): return try GlobalPoolCL(a, q)
+        case .batchNorm(let a): return try BatchNormCL(a, node, graph, q)
+        case .lrn(let a): return try LRNCL(a, q)
+        case .recurrent, .softmax, .transpose, .concat,
              .split, .slice, .gather, .shape, .cast, .constantOfShape, .expand, .pad, .resize, .reduce, .argMax:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         }
@@ -82,7 +88,14 @@ public final class OpenCLBackend: DeviceBackend {
             return .yes
         case .dropout:
             return node.outputs.count > 1 && node.outputs[1] != nil ? .no("Dropout's mask output is computed on the CPU") : .yes
-        case .conv, .convTranspose, .pool, .globalPool, .recurrent, .batchNorm, .lrn, .softmax, .transpose, .concat,
+        case .convTranspose, .pool, .globalPool, .batchNorm, .lrn:
+            return .yes
+        case .conv:
+            // The rank comes from X, else W (the type rules make them agree).
+            let rank = node.inputs.prefix(2).lazy.compactMap { $0.flatMap { graph.values[$0].type.rank } }.first
+            guard let rank else { return .no("Conv with an input of unknown rank (the OpenCL kernels are 1-D and 2-D)") }
+            return rank <= 4 ? .yes : .no("\(rank - 2)-D Conv runs on the CPU (the OpenCL kernels are 1-D and 2-D)")
+        case .recurrent, .softmax, .transpose, .concat,
              .split, .slice, .gather, .shape, .cast, .constantOfShape, .expand, .pad, .resize, .reduce, .argMax:
             return .no("no OpenCL kernel for \(node.op.name)")
         }
