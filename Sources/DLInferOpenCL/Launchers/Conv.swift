@@ -120,23 +120,41 @@ final class ConvCL: DeviceKernel {
                          [.buffer(w), .buffer(packed), .int(d.k), .int(g.mg), .int(d.kp), .int(d.mp)])
         }
         let n = g.batch * g.outH * g.outW
-        let (k, tile) = try directKernel(pixels: n, channels: g.mg, groups: g.groups)
-        try q.launch(k, global: [(n + tile.tn - 1) / tile.tn * tile.d, (g.mg + tile.tm - 1) / tile.tm * tile.d, g.groups],
+        let (k, tile, slice) = try directKernel(pixels: n, channels: g.mg, groups: g.groups, taps: d.kp)
+        let splits = (d.kp + slice - 1) / slice
+        let partial = splits > 1 ? try q.allocate(.float32, [splits * y.count]) : y
+        try q.launch(k, global: [(n + tile.tn - 1) / tile.tn * tile.d, (g.mg + tile.tm - 1) / tile.tm * tile.d, g.groups * splits],
                      local: [tile.d, tile.d, 1],
                      [.buffer(x), .buffer(packed), .buffer(d.taps)] + biasArgs + [
                         .buffer(y), .int(g.channels), .int(g.inH), .int(g.inW), .int(g.cg), .int(g.m), .int(g.mg),
                         .int(d.kp), .int(d.mp), .int(g.outH), .int(g.outW), .int(n),
-                        .int(g.strides[0]), .int(g.strides[1]), .int(g.pads[0]), .int(g.pads[1])] + activation.args)
-        // The queue is in order: a later kernel that gets this buffer from the pool runs after this one.
+                        .int(g.strides[0]), .int(g.strides[1]), .int(g.pads[0]), .int(g.pads[1])] + activation.args
+                        + [.int(slice), .buffer(partial)])
+        if splits > 1 {
+            try q.launch(try q.kernel("conv_direct", "conv_direct_reduce", defines: tile.defines), global: [n, g.m],
+                         local: [min(n, 64), 1], [.buffer(partial), .int(splits)] + biasArgs + [
+                            .buffer(y), .int(g.m), .int(n), .int(g.outH * g.outW)] + activation.args)
+            q.recycle(partial.buffer)
+        }
+        // The queue is in order: a later kernel that gets these buffers from the pool runs after this one.
         if d.packed == nil { q.recycle(packed.buffer) }
     }
 
-    /// The largest register tile that still gives the device about two work-groups per compute unit: big tiles reuse
-    /// each staged value most, but a layer with few pixels (late layers at batch 1) needs small ones to fill the device.
-    private func directKernel(pixels: Int, channels: Int, groups: Int) throws -> (CLKernel, DirectTile) {
+    /// The tile shape and the taps per work-group (a multiple of 16; less than `taps` splits them). Big tiles reuse
+    /// each staged value most, but a layer needs about two work-groups per compute unit to fill the device: first
+    /// narrower pixel tiles, then splitting the taps (each slice at least 4 steps), then smaller tiles.
+    private func directKernel(pixels: Int, channels: Int, groups: Int, taps: Int) throws -> (CLKernel, DirectTile, Int) {
         var tile = DirectTile(d: 16, rm: channels > 32 ? 4 : channels > 16 ? 2 : 1, rn: 4)
         let target = 2 * q.ctx.device.computeUnits
-        while tile.workGroups(pixels, channels, groups) < target {
+        while tile.rn > 2 && tile.workGroups(pixels, channels, groups) < target { tile.rn /= 2 }
+        var slice = taps
+        let wgs = tile.workGroups(pixels, channels, groups)
+        if wgs < target {
+            let steps = taps / DirectConv.kStep, want = (target + wgs - 1) / wgs
+            slice = max(4, (steps + want - 1) / want) * DirectConv.kStep
+        }
+        let splits = (taps + slice - 1) / slice
+        while tile.workGroups(pixels, channels, groups) * splits < target {
             if tile.rn > 1 { tile.rn /= 2 } else if tile.rm > 1 { tile.rm /= 2 } else if tile.d > 8 { tile.d = 8 } else { break }
         }
         var k = try q.kernel("conv_direct", "conv_direct", defines: tile.defines)
@@ -148,7 +166,7 @@ final class ConvCL: DeviceKernel {
         guard k.maxWorkGroupSize >= tile.d * tile.d else {
             throw DLInferError(.device, "conv_direct needs work-groups of \(tile.d * tile.d); \(q.ctx.device.name) allows \(k.maxWorkGroupSize)")
         }
-        return (k, tile)
+        return (k, tile, min(slice, taps))
     }
 }
 

@@ -66,6 +66,18 @@ final class OpenCLConvTests: OpenCLTestCase {
         try conv(Conv(pads: [1, 1, 1, 1]), n: 2, c: 64, m: 128, spatial: [16, 16], kernel: [3, 3], "full tiles")
     }
 
+    /// Few pixels and many taps: the taps are split across work-groups and the partial sums reduced (on small
+    /// devices such as PoCL on the dev machine; larger ones split more layers).
+    func testDirectSplitTaps() throws {
+        try conv(Conv(pads: [1, 1, 1, 1], activation: .relu), n: 1, c: 32, m: 70, spatial: [3, 3], kernel: [3, 3], "split")
+        try conv(Conv(pads: [1, 1, 1, 1]), n: 1, c: 16, m: 20, spatial: [3, 3], kernel: [3, 3], bias: false, "split small tiles")
+        for constantW in [true, false] {
+            try conv(Conv(pads: [1, 1, 1, 1], group: 2, activation: .sigmoid), n: 1, c: 32, m: 20, spatial: [2, 2],
+                     kernel: [3, 3], constantW: constantW, "split grouped")
+        }
+        try conv(Conv(strides: [2, 2]), n: 3, c: 40, m: 3, spatial: [5, 3], kernel: [3, 3], "split batched")
+    }
+
     /// Layer sizes that pick each tile shape: the choice weighs the channel and pixel counts against the device's
     /// compute units; on a 2-unit device (PoCL on the dev machine) this set takes every (RM, RN) and the 8 x 8 group.
     func testDirectTileShapes() throws {
