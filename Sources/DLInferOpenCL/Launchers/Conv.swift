@@ -9,8 +9,8 @@ final class ConvCL: DeviceKernel {
     private let a: Conv, q: CLQueue
     private let activation: CLActivation
     private let constantWeights: Tensor?
-    /// Per weight shape (a single one unless W is a non-constant input whose shape changes).
-    private var layouts: [[Int]: ConvLayout] = [:]
+    /// Per weight shape (a single one unless W is a computed input whose shape changes).
+    private var paths: [[Int]: ConvPath] = [:]
     private var gemm: CLGemm?
 
     init(_ a: Conv, _ node: Node, _ graph: Graph, _ q: CLQueue) throws {
@@ -19,7 +19,7 @@ final class ConvCL: DeviceKernel {
         activation = CLActivation(a.activation)
         constantWeights = node.inputs[1].flatMap { graph.constants[$0] }
         if let shape = constantWeights?.shape ?? node.inputs[1].flatMap({ graph.values[$0].type.fixedShape }) {
-            layouts[shape] = try layout(shape)
+            paths[shape] = try path(shape)
         }
     }
 
@@ -29,13 +29,13 @@ final class ConvCL: DeviceKernel {
         let y = try q.allocate(.float32, outputs.shape(0))
         guard y.count > 0 else { return [y] }
         try requireInt32Indexing(x, w, y)
-        let layout: ConvLayout
-        if let l = layouts[w.shape] { layout = l } else { layout = try self.layout(w.shape); layouts[w.shape] = layout }
+        let path: ConvPath
+        if let p = paths[w.shape] { path = p } else { path = try self.path(w.shape); paths[w.shape] = path }
         let win = try a.window(weightSpatial: Array(w.shape[2...]))
         let (out, padBegin) = try win.resolve(Array(x.shape[2...]))
         let g = ConvGeometry(x: x.shape, w: w.shape, out: out, padBegin: padBegin, window: win, groups: a.group)
         let biasArgs: [CLArg] = bias.map { [.buffer($0), .int(1)] } ?? [.buffer(y), .int(0)]
-        switch layout.path {
+        switch path {
         case .pointwise: try pointwise(x, w, bias, y, g)
         case .depthwise: try depthwise(x, w, biasArgs, y, g)
         case .direct(let d): try direct(x, w, d, biasArgs, y, g)
@@ -44,13 +44,13 @@ final class ConvCL: DeviceKernel {
     }
 
     /// The path for weights of this shape, with the direct path's tap table and (constant W) packed weights uploaded.
-    private func layout(_ wShape: [Int]) throws -> ConvLayout {
+    private func path(_ wShape: [Int]) throws -> ConvPath {
         let win = try a.window(weightSpatial: Array(wShape[2...]))
         let cg = wShape[1]
-        if cg == 1 { return ConvLayout(path: .depthwise) }
+        if cg == 1 { return .depthwise }
         let unpadded = win.autoPad != .notSet || win.pads.allSatisfy { $0 == 0 }
         if win.kernel.allSatisfy({ $0 == 1 }) && win.strides.allSatisfy({ $0 == 1 }) && unpadded {
-            return ConvLayout(path: .pointwise)
+            return .pointwise
         }
         let mg = wShape[0] / a.group
         let kernel = planar(win.kernel, 1), dil = planar(win.dilations, 1)
@@ -82,7 +82,7 @@ final class ConvCL: DeviceKernel {
             packed = try q.upload(Tensor(p, shape: [p.count]))
         }
         let d = DirectConv(taps: try q.upload(Tensor(taps, shape: [taps.count])), packed: packed, k: k, kp: kp, mp: mp)
-        return ConvLayout(path: .direct(d))
+        return .direct(d)
     }
 
     /// Y[n, group] = W[group] (M/group x C/group) x X[n, group] (C/group x pixels), batched over the images.
@@ -171,10 +171,7 @@ final class ConvCL: DeviceKernel {
 }
 
 /// How Conv runs for one weight shape.
-struct ConvLayout {
-    enum Path { case pointwise, depthwise, direct(DirectConv) }
-    let path: Path
-}
+enum ConvPath { case pointwise, depthwise, direct(DirectConv) }
 
 /// What the direct kernel needs besides X: the tap table and, for constant weights, the re-laid-out weights.
 struct DirectConv {

@@ -10,7 +10,8 @@ final class BatchNormCL: DeviceKernel {
         self.a = a
         self.q = q
         k = try q.kernel("normalization", "batchnorm_f32")
-        let params = (1...4).compactMap { i in node.inputs[i].flatMap { graph.constants[$0] } }
+        let params = node.inputs.dropFirst().compactMap { $0.flatMap { graph.constants[$0] } }
+        // (Empty parameters leave nothing to normalize: run() returns before reading them.)
         if params.count == 4, params.allSatisfy({ $0.count > 0 }) {
             let p = params.map { UnsafeBufferPointer($0.floats) }
             let (av, bv) = a.affine(scale: p[0], bias: p[1], mean: p[2], variance: p[3])
