@@ -71,6 +71,254 @@ inline float group_reduce(__local float* buf, float v, int is_max) {
     return r;
 }
 """#,
+        "conv": #"""
+// Convolution helpers and transposed convolution. Conv takes one of three paths, chosen by shape on the host: 1x1
+// stride-1 unpadded convolutions are GEMMs (gemm.cl); depthwise ones (one input channel per group) run conv_depthwise;
+// everything else runs conv_direct (conv_direct.cl, built per tile shape). 1-D convolutions run as 2-D ones with a
+// height of 1.
+
+// ---- Weight layout for conv_direct ---------------------------------------------------------------------------------
+// Wp[g][k][m] = W[g*mg + m][k], zero where m >= mg or k >= K: the per-run layout change for weights that are not
+// constants (constant weights are re-laid-out once on the host).
+__kernel void conv_pack_weights(__global const float* w, __global float* wp, int K, int mg, int Kp, int Mp) {
+    int m = get_global_id(0), k = get_global_id(1), g = get_global_id(2);
+    if (m >= Mp || k >= Kp) return;
+    wp[(g * Kp + k) * Mp + m] = (m < mg && k < K) ? w[(g * mg + m) * K + k] : 0.0f;
+}
+
+// ---- Depthwise convolution ----------------------------------------------------------------------------------------
+// Every group has one input channel (output channel m reads channel m / multiplier). Each work-item computes DW_RUN
+// neighbouring outputs of one row, so each weight is loaded once for all of them; neighbouring work-items take
+// neighbouring runs of the same row, so their input reads share cache lines.
+#define DW_RUN 4
+
+__kernel void conv_depthwise(__global const float* x, __global const float* w, __global const float* bias,
+                             int has_bias, __global float* y, int C, int H, int W, int M, int multiplier,
+                             int KH, int KW, int OH, int OW, int runs, int total,
+                             int sh, int sw, int dh, int dw, int ph, int pw, int act, float act_a, float act_b) {
+    int i = get_global_id(0);
+    if (i >= total) return;
+    int run = i % runs, r = i / runs;
+    int oy = r % OH, plane = r / OH;
+    int m = plane % M, b = plane / M;
+    int ox0 = run * DW_RUN;
+    __global const float* xp = x + (b * C + m / multiplier) * H * W;
+    __global const float* wm = w + m * KH * KW;
+    float acc[DW_RUN];
+    for (int j = 0; j < DW_RUN; j++) acc[j] = 0.0f;
+    int top = oy * sh - ph, left = ox0 * sw - pw;
+    for (int ky = 0; ky < KH; ky++) {
+        int iy = top + ky * dh;
+        if ((uint)iy >= (uint)H) continue;
+        __global const float* row = xp + iy * W;
+        for (int kx = 0; kx < KW; kx++) {
+            float wv = wm[ky * KW + kx];
+            int ix = left + kx * dw;
+            for (int j = 0; j < DW_RUN; j++, ix += sw)
+                if ((uint)ix < (uint)W) acc[j] = mad(wv, row[ix], acc[j]);
+        }
+    }
+    float bv = has_bias ? bias[m] : 0.0f;
+    __global float* yp = y + (plane * OH + oy) * OW;
+    for (int j = 0; j < DW_RUN && ox0 + j < OW; j++) yp[ox0 + j] = activate(acc[j] + bv, act, act_a, act_b);
+}
+
+// ---- Transposed convolution ---------------------------------------------------------------------------------------
+// After the GEMM col[b][g][(m, kz, ky, kx)][input pixel] = sum_c W[g*cg + c][m][k] * X[b][g*cg + c][pixel], each output
+// element gathers the column entries whose tap lands on it: along each axis, input i and tap k reach output
+// o = i*s - p + k*d. Gathering (not scattering) needs no atomics and starts from the bias. Up to 3 spatial axes;
+// fewer are leading axes of size 1.
+__kernel void convtranspose_col2im(__global const float* col, __global const float* bias, int has_bias,
+                                   __global float* y, int y_offset, int total, int M, int mg, int groups,
+                                   int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH, int KW,
+                                   int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw) {
+    int i = get_global_id(0);
+    if (i >= total) return;
+    int ox = i % OW, r = i / OW;
+    int oy = r % OH; r /= OH;
+    int oz = r % OD; r /= OD;
+    int m = r % M, b = r / M;
+    int g = m / mg, ml = m - g * mg;
+    int inPlane = ID * IH * IW;
+    __global const float* c = col + ((b * groups + g) * mg + ml) * KD * KH * KW * inPlane;
+    float acc = has_bias ? bias[m] : 0.0f;
+    // The offsets decrease with the tap index, so the first negative one ends its axis.
+    for (int kz = 0; kz < KD; kz++) {
+        int tz = oz + pd - kz * dd;
+        if (tz < 0) break;
+        int iz = tz / sd;
+        if (iz * sd != tz || iz >= ID) continue;
+        for (int ky = 0; ky < KH; ky++) {
+            int ty = oy + ph - ky * dh;
+            if (ty < 0) break;
+            int iy = ty / sh;
+            if (iy * sh != ty || iy >= IH) continue;
+            for (int kx = 0; kx < KW; kx++) {
+                int tx = ox + pw - kx * dw;
+                if (tx < 0) break;
+                int ix = tx / sw;
+                if (ix * sw != tx || ix >= IW) continue;
+                acc += c[((kz * KH + ky) * KW + kx) * inPlane + (iz * IH + iy) * IW + ix];
+            }
+        }
+    }
+    y[y_offset + i] = acc;
+}
+"""#,
+        "conv_direct": #"""
+// Direct convolution as an implicit GEMM: the column matrix is gathered from the input tile by tile and never stored.
+// Built once per tile shape (D, RM, RN), chosen on the host by how many work-groups a layer yields.
+//
+// Per group g, Y[m, n] = sum_k Wp[k, m] * col[k, n] with n = (image, oy, ox) over the whole batch and
+// k = (c, ky, kx) over the group's input channels and the kernel taps. Weights are re-laid-out once (conv_pack_weights
+// or on the host) as Wp[g][Kp][Mp], k-major with the channels contiguous and zero-padded to Kp (a multiple of 16) and
+// Mp (a multiple of 64), so weight tiles load as aligned vectors without bounds tests. taps[k] = (c, ky*dh, kx*dw)
+// says where column entry k of a pixel lies relative to the pixel's window origin; the padded taps point far outside
+// the input, so they read as zero through the ordinary bounds test.
+//
+// A work-group of D x D work-items computes a TM x TN tile of Y (TM = D*RM channels, TN = D*RN pixels); each work-item
+// keeps RM channels x RN pixels of accumulators in registers, both runs contiguous so that every step reads one
+// vector of each from local memory. Per step of D taps the group stages a D x TM weight tile (one RM-vector per
+// work-item) and a D x TN column tile (RN taps of one pixel per work-item, so each work-item decodes its pixel once);
+// the next step's values are fetched into registers while the current tile is being multiplied. A layer with too few
+// tiles to fill the device (few pixels, many taps: late layers at batch 1) splits its taps across work-groups
+// (k_split < Kp), whose partial sums conv_direct_reduce adds up.
+
+#ifndef D
+#define D 16
+#endif
+#ifndef RM
+#define RM 4
+#endif
+#ifndef RN
+#define RN 4
+#endif
+#define TM (D * RM)
+#define TN (D * RN)
+// A tap that is never inside the input (added to any real window origin, still far below zero).
+#define TAP_OUTSIDE (-(1 << 29))
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define VEC_1 float
+#define VEC_2 float2
+#define VEC_4 float4
+#define VEC(n) CAT(VEC_, n)
+typedef VEC(RM) floatRM;
+typedef VEC(RN) floatRN;
+// Lane i of a vector: constant-folded once the loops over i unroll, and never a trip through private memory (as a
+// union or array view could be).
+#define LANE_1(v, i) (v)
+#define LANE_2(v, i) ((i) == 0 ? (v).s0 : (v).s1)
+#define LANE_4(v, i) ((i) == 0 ? (v).s0 : (i) == 1 ? (v).s1 : (i) == 2 ? (v).s2 : (v).s3)
+#define LANE_RM CAT(LANE_, RM)
+#define LANE_RN CAT(LANE_, RN)
+#if RM == 1
+#define VLOAD_RM(p) (*(p))
+#else
+#define VLOAD_RM(p) CAT(vload, RM)(0, p)
+#endif
+
+__kernel __attribute__((reqd_work_group_size(D, D, 1)))
+void conv_direct(__global const float* x, __global const float* wp, __global const int4* taps,
+                 __global const float* bias, int has_bias, __global float* y,
+                 int C, int H, int W, int cg, int M, int mg, int Kp, int Mp,
+                 int OH, int OW, int N, int sh, int sw, int ph, int pw, int act, float act_a, float act_b,
+                 int k_split, __global float* partial) {
+    __local floatRM Ws[D][D];
+    __local floatRN Xs[D][D];
+    __local float* xs = (__local float*)Xs;
+    const int tx = get_local_id(0), ty = get_local_id(1), tid = ty * D + tx;
+    const int n0 = get_group_id(0) * TN, m0 = get_group_id(1) * TM;
+    const int groups = M / mg, g = get_group_id(2) % groups, split = get_group_id(2) / groups;
+    const int kbeg = split * k_split, kend = min(Kp, kbeg + k_split);
+    const int HW = H * W, OHW = OH * OW;
+
+    // The pixel whose column entries this work-item stages, decoded once.
+    const int col = tid % TN, row0 = tid / TN;
+    int y0 = TAP_OUTSIDE, x0 = TAP_OUTSIDE;
+    __global const float* xg = x;
+    {
+        int n = n0 + col;
+        if (n < N) {
+            int b = n / OHW, p = n - b * OHW, oy = p / OW, ox = p - oy * OW;
+            y0 = oy * sh - ph;
+            x0 = ox * sw - pw;
+            xg = x + (b * C + g * cg) * HW;
+        }
+    }
+    const int wrow = tid / D, wcol = tid % D;
+    __global const float* wg = wp + g * Kp * Mp + m0 + wcol * RM;
+
+    floatRM wnext;
+    float xnext[RN];
+#define FETCH(k0)                                                                                           \
+    {                                                                                                       \
+        wnext = VLOAD_RM(wg + ((k0) + wrow) * Mp);                                                          \
+        for (int j = 0; j < RN; j++) {                                                                      \
+            int4 t = taps[(k0) + row0 + j * (D / RN)];                                                      \
+            int iy = y0 + t.y, ix = x0 + t.z;                                                               \
+            xnext[j] = ((uint)iy < (uint)H && (uint)ix < (uint)W) ? xg[t.x * HW + iy * W + ix] : 0.0f;    \
+        }                                                                                                   \
+    }
+
+    floatRN acc[RM];
+    for (int i = 0; i < RM; i++) acc[i] = (floatRN)(0.0f);
+    FETCH(kbeg)
+    for (int k0 = kbeg; k0 < kend; k0 += D) {
+        Ws[wrow][wcol] = wnext;
+        for (int j = 0; j < RN; j++) xs[(row0 + j * (D / RN)) * TN + col] = xnext[j];
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (k0 + D < kend) FETCH(k0 + D)
+        for (int k = 0; k < D; k++) {
+            floatRM a = Ws[k][ty];
+            floatRN v = Xs[k][tx];
+            for (int i = 0; i < RM; i++) acc[i] = mad((floatRN)(LANE_RM(a, i)), v, acc[i]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+
+    if (k_split < Kp) {
+        // One of several slices of the taps: the raw sums go to partial[split][g][m][n] for conv_direct_reduce.
+        __global float* part = partial + ((split * groups + g) * mg) * N;
+        for (int i = 0; i < RM; i++) {
+            int m = m0 + ty * RM + i;
+            if (m >= mg) break;
+            for (int j = 0; j < RN; j++) {
+                int n = n0 + tx * RN + j;
+                if (n < N) part[m * N + n] = LANE_RN(acc[i], j);
+            }
+        }
+        return;
+    }
+    // Output offsets of this work-item's pixels without the channel term; -1 past the last pixel.
+    int at[RN];
+    for (int j = 0; j < RN; j++) {
+        int n = n0 + tx * RN + j, b = n / OHW;
+        at[j] = n < N ? b * M * OHW + (n - b * OHW) : -1;
+    }
+    for (int i = 0; i < RM; i++) {
+        int m = m0 + ty * RM + i;
+        if (m >= mg) break;
+        int oc = g * mg + m;
+        float bv = has_bias ? bias[oc] : 0.0f;
+        for (int j = 0; j < RN; j++)
+            if (at[j] >= 0) y[at[j] + oc * OHW] = activate(LANE_RN(acc[i], j) + bv, act, act_a, act_b);
+    }
+}
+
+// Sums the tap slices of a split conv_direct, then bias and activation: one work-item per output element, reading
+// and writing along the pixels.
+__kernel void conv_direct_reduce(__global const float* partial, int splits, __global const float* bias, int has_bias,
+                                 __global float* y, int M, int N, int OHW, int act, float act_a, float act_b) {
+    int n = get_global_id(0), oc = get_global_id(1);
+    if (n >= N || oc >= M) return;
+    float v = has_bias ? bias[oc] : 0.0f;
+    for (int s = 0; s < splits; s++) v += partial[(s * M + oc) * N + n];
+    int b = n / OHW;
+    y[(b * M + oc) * OHW + (n - b * OHW)] = activate(v, act, act_a, act_b);
+}
+"""#,
         "datamovement": #"""
 // Float32 data movement. One strided copy serves Concat, Split, Slice, Transpose and Expand: the host describes
 // both sides as dims + element strides + offset (negative strides for reversed slices, 0 where Expand broadcasts),
@@ -291,6 +539,114 @@ void gemm_f32(__global const float* A, int offA, int lda, int sA, int transA,
         if (has_bias) v += beta * bias[offBias + b * sBias + i * bias_rs + j * bias_cs];
         C[offC + b * sC + i * ldc + j] = activate(v, act, act_a, act_b);
     }
+}
+"""#,
+        "normalization": #"""
+// BatchNormalization (inference) and LRN on float32.
+
+// BatchNormalization parameters as one multiply-add: a = scale / sqrt(var + eps), b = B - mean * a (the CPU kernel's
+// formula). Runs only when the parameters are not constants; constant ones are combined once on the host.
+__kernel void batchnorm_affine(__global const float* scale, __global const float* bias, __global const float* mean,
+                               __global const float* var, __global float* a, __global float* b, int n, float eps) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    float ai = scale[i] / sqrt(var[i] + eps);
+    a[i] = ai;
+    b[i] = bias[i] - mean[i] * ai;
+}
+
+// y = x * a[p] + b[p], p the parameter (channel, or activation with spatial = 0) of element i: elements come in runs
+// of `inner` per parameter, `params` runs per image.
+__kernel void batchnorm_f32(__global const float* x, __global float* y, __global const float* a,
+                            __global const float* b, int total, int inner, int params) {
+    int i = get_global_id(0);
+    if (i >= total) return;
+    int p = (i / inner) % params;
+    y[i] = x[i] * a[p] + b[p];
+}
+
+// y = x * (bias + alpha/size * sum of x^2 over channels c-before ... c+after)^-beta, one work-item per element;
+// neighbouring work-items take neighbouring positions of one channel plane, so every channel read is coalesced.
+__kernel void lrn_f32(__global const float* x, __global float* y, int total, int C, int inner, int before, int after,
+                      float bias, float scale, float beta) {
+    int i = get_global_id(0);
+    if (i >= total) return;
+    int s = i % inner, r = i / inner;
+    int c = r % C, n = r / C;
+    __global const float* xp = x + n * C * inner + s;
+    float sum = 0.0f;
+    for (int ch = max(0, c - before); ch <= min(C - 1, c + after); ch++) {
+        float v = xp[ch * inner];
+        sum = mad(v, v, sum);
+    }
+    y[i] = x[i] * pow(bias + scale * sum, -beta);
+}
+"""#,
+        "pool": #"""
+// MaxPool, AveragePool, GlobalMaxPool, GlobalAveragePool on float32 NC... tensors.
+
+#define POOL_MAX 0
+#define POOL_AVERAGE 1
+#define POOL_AVERAGE_INCLUDE_PAD 2
+
+// Taps lo..<hi of a window starting at `s` (stride and padding applied) that fall inside an axis of size `n`.
+inline int2 taps_inside(int s, int k, int d, int n) {
+    int lo = s < 0 ? min(k, (-s + d - 1) / d) : 0;
+    int hi = s + (k - 1) * d >= n ? (n - 1 - s >= 0 ? min(k, (n - 1 - s) / d + 1) : 0) : k;
+    return (int2)(lo, max(lo, hi));
+}
+
+// One work-item per output element over up to 3 spatial axes (fewer are leading axes of size 1), neighbouring
+// work-items on neighbouring output columns. Padding never contributes: MaxPool skips it (NaN never wins, as on the
+// CPU), AveragePool divides by the taps inside the input or, with count_include_pad, by the kernel's volume.
+__kernel void pool_f32(__global const float* x, __global float* y, int total, int mode,
+                       int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH, int KW,
+                       int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw) {
+    int i = get_global_id(0);
+    if (i >= total) return;
+    int ox = i % OW, r = i / OW;
+    int oy = r % OH; r /= OH;
+    int oz = r % OD;
+    int plane = r / OD;
+    int z0 = oz * sd - pd, y0 = oy * sh - ph, x0 = ox * sw - pw;
+    int2 tz = taps_inside(z0, KD, dd, ID), ty = taps_inside(y0, KH, dh, IH), tx = taps_inside(x0, KW, dw, IW);
+    __global const float* xp = x + plane * ID * IH * IW;
+    float acc = mode == POOL_MAX ? -INFINITY : 0.0f;
+    for (int kz = tz.x; kz < tz.y; kz++) {
+        __global const float* zp = xp + (z0 + kz * dd) * IH * IW;
+        for (int ky = ty.x; ky < ty.y; ky++) {
+            __global const float* row = zp + (y0 + ky * dh) * IW + x0;
+            if (mode == POOL_MAX) {
+                for (int kx = tx.x; kx < tx.y; kx++) { float v = row[kx * dw]; acc = v > acc ? v : acc; }
+            } else {
+                for (int kx = tx.x; kx < tx.y; kx++) acc += row[kx * dw];
+            }
+        }
+    }
+    if (mode == POOL_AVERAGE) acc /= (float)((tz.y - tz.x) * (ty.y - ty.x) * (tx.y - tx.x));
+    else if (mode == POOL_AVERAGE_INCLUDE_PAD) acc *= 1.0f / (float)(KD * KH * KW);
+    y[i] = acc;
+}
+
+// Maximum that propagates NaN (as the CPU's GlobalMaxPool does).
+inline float max_nan(float a, float b) { return (isnan(b) || b > a) ? b : a; }
+
+// One work-group per (n, c) plane: each work-item folds a strided slice (neighbouring work-items read neighbouring
+// elements), then the group reduces in local memory. The group size is a power of two.
+__kernel void global_pool_f32(__global const float* x, __global float* y, int size, int is_max,
+                              __local float* partial) {
+    int plane = get_group_id(0), t = get_local_id(0), L = get_local_size(0);
+    __global const float* xp = x + plane * size;
+    float acc = is_max ? -INFINITY : 0.0f;
+    if (is_max) { for (int i = t; i < size; i += L) acc = max_nan(acc, xp[i]); }
+    else { for (int i = t; i < size; i += L) acc += xp[i]; }
+    partial[t] = acc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = L / 2; s > 0; s >>= 1) {
+        if (t < s) partial[t] = is_max ? max_nan(partial[t], partial[t + s]) : partial[t] + partial[t + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (t == 0) y[plane] = is_max ? partial[0] : partial[0] / (float)size;
 }
 """#,
         "recurrent": #"""

@@ -67,7 +67,13 @@ public final class OpenCLBackend: DeviceBackend {
             return try GatherCL(a, q, constantIndices: constant)
         case .resize(let a): return try ResizeCL(a, q)
         case .reduce(let a): return try ReduceCL(a, q)
-        case .conv, .convTranspose, .pool, .globalPool, .batchNorm, .lrn, .shape, .cast, .constantOfShape, .argMax:
+        case .conv(let a): return try ConvCL(a, node, graph, q)
+        case .convTranspose(let a): return try ConvTransposeCL(a, q)
+        case .pool(let a): return try PoolCL(a, q)
+        case .globalPool(let a): return try GlobalPoolCL(a, q)
+        case .batchNorm(let a): return try BatchNormCL(a, node, graph, q)
+        case .lrn(let a): return try LRNCL(a, q)
+        case .shape, .cast, .constantOfShape, .argMax:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         }
     }
@@ -98,13 +104,18 @@ public final class OpenCLBackend: DeviceBackend {
             return .yes
         case .dropout:
             return node.outputs.count > 1 && node.outputs[1] != nil ? .no("Dropout's mask output is computed on the CPU") : .yes
-        case .softmax, .concat, .split, .gather, .reduce:
+        case .softmax, .concat, .split, .gather, .reduce, .convTranspose, .pool, .globalPool, .batchNorm, .lrn:
             return .yes
         case .slice, .transpose, .expand, .pad:
             return atMost8Dims(node, graph)
         case .resize(let a):
             return a.mode == .nearest ? atMost8Dims(node, graph) : .yes
-        case .conv, .convTranspose, .pool, .globalPool, .batchNorm, .lrn, .shape, .cast, .constantOfShape, .argMax:
+        case .conv:
+            // The rank comes from X, else W (the type rules make them agree).
+            let rank = node.inputs.prefix(2).lazy.compactMap { $0.flatMap { graph.values[$0].type.rank } }.first
+            guard let rank else { return .no("Conv with an input of unknown rank (the OpenCL kernels are 1-D and 2-D)") }
+            return rank <= 4 ? .yes : .no("\(rank - 2)-D Conv runs on the CPU (the OpenCL kernels are 1-D and 2-D)")
+        case .shape, .cast, .constantOfShape, .argMax:
             return .no("no OpenCL kernel for \(node.op.name)")
         }
     }

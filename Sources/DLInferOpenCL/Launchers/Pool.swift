@@ -1,0 +1,50 @@
+import DLInferCore
+
+/// MaxPool (its Values output) and AveragePool over 1 to 3 spatial axes (fewer run as leading axes of size 1): one
+/// work-item per output element.
+final class PoolCL: DeviceKernel {
+    private let a: Pool, q: CLQueue, k: CLKernel
+    init(_ a: Pool, _ q: CLQueue) throws { self.a = a; self.q = q; k = try q.kernel("pool", "pool_f32") }
+
+    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+        let x = inputs[0]
+        let y = try q.allocate(.float32, outputs.shape(0))
+        guard y.count > 0 else { return [y] }
+        try requireInt32Indexing(x, y)
+        let win = a.window
+        let (out, padBegin) = try win.resolve(Array(x.shape[2...]))
+        let mode: Int
+        switch a.kind {
+        case .max: mode = 0
+        case .average(let includePad): mode = includePad ? 2 : 1
+        }
+        let geometry = cubic(Array(x.shape[2...]), 1) + cubic(out, 1) + cubic(win.kernel, 1) + cubic(win.strides, 1)
+            + cubic(win.dilations, 1) + cubic(padBegin, 0)
+        try q.launch1D(k, y.count, [.buffer(x), .buffer(y), .int(y.count), .int(mode)] + geometry.map { .int($0) })
+        return [y]
+    }
+}
+
+/// GlobalAveragePool / GlobalMaxPool: one work-group per (n, c) plane reducing in local memory.
+final class GlobalPoolCL: DeviceKernel {
+    private let isMax: Bool, q: CLQueue, k: CLKernel
+    init(_ a: GlobalPool, _ q: CLQueue) throws {
+        isMax = a.kind == .max
+        self.q = q
+        k = try q.kernel("pool", "global_pool_f32")
+    }
+
+    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+        let x = inputs[0]
+        let y = try q.allocate(.float32, outputs.shape(0))
+        guard y.count > 0 else { return [y] }
+        try requireInt32Indexing(x, y)
+        let size = x.shape[2...].reduce(1, *)
+        // A power of two no larger than the plane needs (a 7x7 plane gets 64 work-items, not 256).
+        var group = 1
+        while group < min(size, 256, k.maxWorkGroupSize) && group * 2 <= k.maxWorkGroupSize { group *= 2 }
+        try q.launch(k, global: [y.count * group], local: [group],
+                     [.buffer(x), .buffer(y), .int(size), .int(isMax ? 1 : 0), .local(group * 4)])
+        return [y]
+    }
+}

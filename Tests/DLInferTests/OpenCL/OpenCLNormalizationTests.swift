@@ -1,0 +1,29 @@
+import DLInferCore
+import XCTest
+
+/// BatchNormalization (per channel and, opsets 7-8, per activation; constant and computed statistics) and LRN
+/// (odd and even sizes) against the CPU.
+final class OpenCLNormalizationTests: OpenCLTestCase {
+    func testBatchNorm() throws {
+        for (shape, spatial) in [([3, 5, 7, 9], true), ([1, 7, 13], true), ([4, 6], true), ([11], true), ([2, 3, 4, 5], false),
+                                 ([0, 3, 2, 2], true)] {
+            let params = spatial ? [shape.count >= 2 ? shape[1] : 1] : Array(shape[1...])
+            let variance = Tensor(random(params).array(Float.self).map { abs($0) + 0.1 }, shape: params)
+            for constant in [true, false] {
+                try check(.batchNorm(BatchNorm(epsilon: 1e-3, spatial: spatial)),
+                          [(random(shape, scale: 3), false), (random(params), constant), (random(params), constant),
+                           (random(params), constant), (variance, constant)],
+                          "\(shape) spatial \(spatial) constant \(constant)")
+            }
+        }
+    }
+
+    func testLRN() throws {
+        for size in [1, 3, 4, 5] {
+            for shape in [[2, 7, 5, 6], [1, 3, 11], [3, 16, 1, 1]] {
+                try check(.lrn(LRN(size: size, alpha: 0.02, beta: 0.75, bias: 1.5)), [(random(shape, scale: 3), false)],
+                          "size \(size) \(shape)")
+            }
+        }
+    }
+}
