@@ -9,6 +9,7 @@
 #   make test-c-valgrind      the same under valgrind
 #   make test-python          the Python package's pytest suite against the built library and CLI
 #   make test-install         installs into a temporary prefix and checks the layout, ldd, nm -D and pkg-config
+#   make test-examples        builds examples/c, runs the C and Python examples and checks what they print
 #   make examples             builds examples/c against the built library
 PREFIX  ?= /usr/local
 SWIFT   ?= swift
@@ -22,7 +23,8 @@ VGLIB   := $(CURDIR)/.build/ctest-valgrind/lib
 # Where the ONNX backend node tests are written (generated from the pinned onnx package).
 ONNX_CASES ?= $(CURDIR)/.build/onnx-cases
 
-.PHONY: all build release install demo test test-swift test-c test-c-valgrind test-python test-install examples built-lib
+.PHONY: all build release install demo test test-swift test-c test-c-valgrind test-python test-install test-examples \
+        examples built-lib
 
 all: build
 
@@ -52,7 +54,7 @@ demo: built-lib
 	$(MAKE) -C examples/c LIBDIR=$(TESTLIB)
 	examples/c/classify_digits
 
-test: test-swift test-c test-c-valgrind test-python test-install
+test: test-swift test-c test-c-valgrind test-python test-install test-examples
 
 test-swift: build
 	rm -rf $(ONNX_CASES) $(CURDIR)/.build/conformance-report.txt
@@ -82,3 +84,6 @@ test-install:
 
 examples: built-lib
 	$(MAKE) -C examples/c LIBDIR=$(TESTLIB)
+
+test-examples: examples
+	DLINFER_LIBRARY=$(BUILD)/libdlinfer.so PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) -m pytest -q examples/tests
