@@ -12,6 +12,7 @@
 #   make test-python          the Python package's pytest suite against the built library and CLI, on each of $(DEVICES)
 #   make kernels              re-embeds kernels/*.cl into the library (tools/embed_kernels.py; a test fails when stale)
 #   make test-install         installs into a temporary prefix and checks the layout, ldd, nm -D and pkg-config
+#   make test-examples        builds examples/c, runs the C and Python examples and checks what they print, on each of $(DEVICES)
 #   make examples             builds examples/c against the built library
 PREFIX  ?= /usr/local
 SWIFT   ?= swift
@@ -27,7 +28,8 @@ ONNX_CASES ?= $(CURDIR)/.build/onnx-cases
 # The devices the C and Python suites run on (DLINFER_DEVICE for each run).
 DEVICES ?= cpu opencl
 
-.PHONY: all build release install demo test test-swift test-swift-opencl test-c test-c-valgrind test-python test-install examples built-lib kernels
+.PHONY: all build release install demo test test-swift test-swift-opencl test-c test-c-valgrind test-python test-install \
+        test-examples examples built-lib kernels
 
 all: build
 
@@ -57,7 +59,7 @@ demo: built-lib
 	$(MAKE) -C examples/c LIBDIR=$(TESTLIB)
 	examples/c/classify_digits
 
-test: test-swift test-swift-opencl test-c test-c-valgrind test-python test-install
+test: test-swift test-swift-opencl test-c test-c-valgrind test-python test-install test-examples
 
 kernels:
 	$(PYTHON) tools/embed_kernels.py
@@ -102,3 +104,7 @@ test-install:
 
 examples: built-lib
 	$(MAKE) -C examples/c LIBDIR=$(TESTLIB)
+
+test-examples: examples
+	for d in $(DEVICES); do DLINFER_DEVICE=$$d DLINFER_LIBRARY=$(BUILD)/libdlinfer.so PYTHONPATH=$(CURDIR)/bindings/python \
+	    $(PYTHON) -m pytest -q examples/tests || exit 1; done

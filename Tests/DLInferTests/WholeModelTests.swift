@@ -13,7 +13,8 @@ final class WholeModelTests: XCTestCase {
         .deletingLastPathComponent()
     static let fixturesDir = repoRoot.appendingPathComponent("Tests/Fixtures/models").path
     /// Fixture folders with a test below; testEveryFixtureIsTested keeps this in step with the folder.
-    static let tested = ["resnet_basic", "mobilenet_v2", "squeezenet1_1", "bilstm_classifier", "gru_regressor", "crnn"]
+    static let tested = ["resnet_basic", "mobilenet_v2", "squeezenet1_1", "bilstm_classifier", "gru_regressor", "crnn",
+                         "keras_digits_mlp", "keras_digits_cnn", "keras_sentiment", "keras_gru_forecaster"]
 
     func testResNetBasic() { check("resnet_basic") }
     func testMobileNetV2() { check("mobilenet_v2") }
@@ -21,6 +22,11 @@ final class WholeModelTests: XCTestCase {
     func testBiLSTMClassifier() { check("bilstm_classifier") }
     func testGRURegressor() { check("gru_regressor") }
     func testCRNN() { check("crnn") }
+    // Built in Keras and exported with tf2onnx (tools/make_keras_models.py, KERAS.md there).
+    func testKerasDigitsMLP() { check("keras_digits_mlp") }
+    func testKerasDigitsCNN() { check("keras_digits_cnn") }
+    func testKerasSentiment() { check("keras_sentiment") }
+    func testKerasGRUForecaster() { check("keras_gru_forecaster") }
 
     func testEveryFixtureIsTested() throws {
         let present = try FileManager.default.contentsOfDirectory(atPath: Self.fixturesDir)
