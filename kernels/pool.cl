@@ -43,9 +43,6 @@ __kernel void pool_f32(__global const float* x, __global float* y, int total, in
     y[i] = acc;
 }
 
-// Maximum that propagates NaN (as the CPU's GlobalMaxPool does).
-inline float max_nan(float a, float b) { return (isnan(b) || b > a) ? b : a; }
-
 // One work-group per (n, c) plane: each work-item folds a strided slice (neighbouring work-items read neighbouring
 // elements), then the group reduces in local memory. The group size is a power of two.
 __kernel void global_pool_f32(__global const float* x, __global float* y, int size, int is_max,
