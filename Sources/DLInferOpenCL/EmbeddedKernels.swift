@@ -171,8 +171,8 @@ __kernel void binary_same_f32(__global const float* a, __global const float* b, 
 // for A and N for B. `kmajor`: the operand is stored K x X (X contiguous), else X x K (K contiguous, transposed on
 // the way in). Adjacent work-items read adjacent addresses in both cases.
 #define DEFINE_TILE_LOADER(NAME, XWG, VWX)                                                                          \
-inline void NAME(__global const float* g, int ld, int kmajor, int vec, int X, int K, int x0, int k0,                \
-                 __local VEC(VWX)* xlm, int tid) {                                                                  \
+void NAME(__global const float* g, int ld, int kmajor, int vec, int X, int K, int x0, int k0,                       \
+          __local VEC(VWX)* xlm, int tid) {                                                                         \
     __local float* xls = (__local float*)xlm;                                                                       \
     const bool inside = x0 + XWG <= X && k0 + KWG <= K;                                                             \
     if (kmajor) {                                                                                                   \

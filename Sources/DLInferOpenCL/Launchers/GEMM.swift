@@ -34,6 +34,8 @@ final class CLGemm {
     let config: GemmConfig
     /// GEMV work-groups: gemvLanes work-items along B's contiguous dimension times gemvSplit.
     static let gemvLanes = 32
+    /// The largest work-group tile side a tiling may have.
+    static let maxTile = 256
     private let gemvSplit: Int
     /// Tilings that failed to build or launch here (see `tiledKernel`).
     private var unusable = Set<GemmTiling>()
@@ -136,8 +138,7 @@ final class CLGemm {
 
     /// The kernels index with 32-bit ints, edge tiles included (up to a tile past the last row and column).
     private static func checkIndexRange(_ o: GemmOperand, rows: Int, cols: Int, batch: Int, _ what: String) throws {
-        let margin = 256
-        let last = o.offset + (batch - 1) * o.batchStride + (rows + margin) * o.ld + cols + margin
+        let last = o.offset + (batch - 1) * o.batchStride + (rows + maxTile) * o.ld + cols + maxTile
         guard last <= Int(Int32.max) else {
             throw DLInferError(.unsupported, "GEMM operand \(what) spans \(last) elements; OpenCL kernels index with 32-bit ints")
         }

@@ -34,6 +34,8 @@ struct GemmTiling: Hashable, CustomStringConvertible {
         let widths = [1, 2, 4, 8, 16]
         guard widths.contains(vwm), widths.contains(vwn), widths.contains(vwk) else { return "vector widths must be 1, 2, 4, 8 or 16" }
         guard [mwg, nwg, kwg, mdimc, ndimc, kwi].allSatisfy({ $0 > 0 }) else { return "sizes must be positive" }
+        // CLGemm's 32-bit index check allows for edge tiles up to this size.
+        guard max(mwg, nwg, kwg) <= CLGemm.maxTile else { return "MWG, NWG and KWG must be at most \(CLGemm.maxTile)" }
         let t = workGroupSize
         let rules: [(Bool, String)] = [
             (mwg % (mdimc * vwm) == 0, "MWG must be a multiple of MDIMC*VWM"),
@@ -147,7 +149,9 @@ struct GemmConfig {
     /// device profile's first tiling ("MWG=64,NWG=64;MWG=32,NWG=32,MDIMC=8,NDIMC=8"), for tuning without rebuilding.
     static func forDevice(_ d: CLDeviceDescription) throws -> GemmConfig {
         let profile = profileName(d)
-        var config = GemmConfig(name: profile, tilings: profiles[profile]!, minWorkGroups: max(1, d.computeUnits))
+        // Intel counts execution units as compute units; a work-group runs on a sub-slice of 8 of them.
+        let fill = profile == "intel" ? d.computeUnits / 8 : d.computeUnits
+        var config = GemmConfig(name: profile, tilings: profiles[profile]!, minWorkGroups: max(1, fill))
         let override = getenv("DLINFER_OPENCL_GEMM").map { String(cString: $0).trimmingSpaces } ?? ""
         if !override.isEmpty {
             if let named = profiles[override.lowercased()] {

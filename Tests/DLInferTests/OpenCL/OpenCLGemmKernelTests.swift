@@ -164,6 +164,15 @@ final class OpenCLGemmKernelTests: OpenCLTestCase {
         XCTAssertEqual(h100.path(m: 20, n: 20, batch: 1), .tiled(big[2]))
     }
 
+    func testIndexRangeBeyondInt32IsRefused() throws {
+        let q = try q()
+        let t = try q.allocate(.float32, [16])
+        let big = GemmOperand(tensor: t, ld: 1 << 29), small = GemmOperand(tensor: t, ld: 4)
+        XCTAssertThrowsError(try CLGemm(q).enqueue(m: 4, n: 4, k: 4, a: big, b: small, c: small)) {
+            XCTAssertEqual(($0 as? DLInferError)?.kind, .unsupported)
+        }
+    }
+
     func testTilingOverrides() throws {
         let base = GemmConfig.profiles["nvidia"]![0]
         let t = try GemmTiling(parsing: "MWG=64, NWG=32,MDIMC=16,NDIMC=8,VWN=4,STRN=1", base: base)
