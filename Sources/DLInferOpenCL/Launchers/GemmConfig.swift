@@ -83,7 +83,6 @@ struct GemmTiling: Hashable, CustomStringConvertible {
 /// How CLGemm runs products on one device: tiled-kernel parameter sets from the largest tile to the smallest,
 /// and when a smaller one is preferred.
 struct GemmConfig {
-    var name: String
     var tilings: [GemmTiling]
     /// A larger tile is used only when the product still makes at least this many work-groups (about one per
     /// compute unit: a big tile that leaves most of the device idle loses to a smaller one that fills it).
@@ -115,9 +114,9 @@ struct GemmConfig {
         return tilings[tilings.count - 1]
     }
 
-    // Tilings, largest first. None of these could be timed on its target here (only PoCL was at hand); NVIDIA's
-    // large one is the parameter set CLBlast's tuner found best on an H100, the others follow CLBlast's database
-    // and the vendors' register and local-memory budgets. DLINFER_OPENCL_GEMM overrides them (see `forDevice`).
+    // Tilings, largest first. None of these could be timed on its target yet (only PoCL was at hand): NVIDIA's large
+    // one is the parameter set CLBlast's tuner found best on an H100; the others are starting points sized to each
+    // vendor's work-group, register and local-memory budgets. DLINFER_OPENCL_GEMM overrides them (see `forDevice`).
     static let small = GemmTiling(mwg: 32, nwg: 32, kwg: 16, mdimc: 8, ndimc: 8, vwm: 4, vwn: 4)
     static let profiles: [String: [GemmTiling]] = [
         "nvidia": [GemmTiling(mwg: 128, nwg: 128, kwg: 16, mdimc: 8, ndimc: 16, vwm: 4, vwn: 8),
@@ -151,7 +150,7 @@ struct GemmConfig {
         let profile = profileName(d)
         // Intel counts execution units as compute units; a work-group runs on a sub-slice of 8 of them.
         let fill = profile == "intel" ? d.computeUnits / 8 : d.computeUnits
-        var config = GemmConfig(name: profile, tilings: profiles[profile]!, minWorkGroups: max(1, fill))
+        var config = GemmConfig(tilings: profiles[profile]!, minWorkGroups: max(1, fill))
         let override = getenv("DLINFER_OPENCL_GEMM").map { String(cString: $0).trimmingSpaces } ?? ""
         if !override.isEmpty {
             if let named = profiles[override.lowercased()] {
@@ -159,7 +158,6 @@ struct GemmConfig {
             } else {
                 config.tilings = try override.split(separator: ";").map { try GemmTiling(parsing: String($0), base: config.tilings[0]) }
             }
-            config.name = "DLINFER_OPENCL_GEMM=\(override)"
         }
         let fits = { (t: GemmTiling) in t.workGroupSize <= d.maxWorkGroupSize && UInt64(t.localBytes) <= d.localMemory }
         if !override.isEmpty, let bad = config.tilings.first(where: { !fits($0) }) {

@@ -110,7 +110,7 @@ final class OpenCLGemmKernelTests: OpenCLTestCase {
             for t in GemmConfig.profiles[name]! where seen.insert(t).inserted {
                 XCTAssertNil(t.problem, "\(name) \(t)")
                 guard t.workGroupSize <= device.maxWorkGroupSize, UInt64(t.localBytes) <= device.localMemory else { continue }
-                let config = GemmConfig(name: name, tilings: [t], minWorkGroups: 1)
+                let config = GemmConfig(tilings: [t], minWorkGroups: 1)
                 // Interior tiles only (vector loads where aligned), once with several K blocks; edges on every side
                 // with a partial last K block, with aligned then with odd leading dimensions.
                 for (m, n, k) in [(t.mwg, t.nwg, t.kwg), (2 * t.mwg, 2 * t.nwg, 3 * t.kwg),
@@ -123,7 +123,7 @@ final class OpenCLGemmKernelTests: OpenCLTestCase {
 
     func testTiledOddShapes() throws {
         let t = GemmConfig.small
-        let config = GemmConfig(name: "small", tilings: [t], minWorkGroups: 1)
+        let config = GemmConfig(tilings: [t], minWorkGroups: 1)
         for (m, n, k) in [(9, 9, 1), (1, 40, 7), (40, 1, 7), (33, 31, 0), (31, 33, 17), (64, 32, 15), (100, 3, 50)] {
             for c in variants(m: m, n: n, k: k) { try check(c, .tiled(t), config: config) }
         }
@@ -150,7 +150,7 @@ final class OpenCLGemmKernelTests: OpenCLTestCase {
 
     func testPathChoice() {
         let big = GemmConfig.profiles["nvidia"]!
-        let h100 = GemmConfig(name: "nvidia", tilings: big, minWorkGroups: 132)
+        let h100 = GemmConfig(tilings: big, minWorkGroups: 132)
         XCTAssertEqual(h100.path(m: 1, n: 1000, batch: 1), .gemv(rows: 1, swapped: false))
         XCTAssertEqual(h100.path(m: 1000, n: 3, batch: 1), .gemv(rows: 4, swapped: true))
         XCTAssertEqual(h100.path(m: 8, n: 8, batch: 1), .gemv(rows: 8, swapped: false))
@@ -181,7 +181,7 @@ final class OpenCLGemmKernelTests: OpenCLTestCase {
         XCTAssertThrowsError(try GemmTiling(parsing: "TILE=4", base: base))
         XCTAssertThrowsError(try GemmTiling(parsing: "MWG", base: base))
         // Strided register tiles on this device too (no profile uses them yet).
-        let config = GemmConfig(name: "strided", tilings: [t], minWorkGroups: 1)
+        let config = GemmConfig(tilings: [t], minWorkGroups: 1)
         for c in variants(m: 2 * t.mwg + 1, n: t.nwg + 3, k: 40) { try check(c, .tiled(t), config: config) }
     }
 }
