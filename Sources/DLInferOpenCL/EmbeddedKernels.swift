@@ -501,44 +501,255 @@ __kernel void binary_same_f32(__global const float* a, __global const float* b, 
 }
 """#,
         "gemm": #"""
-// C = act(alpha * op(A) * op(B) + beta * bias) for a batch of matrices, any sizes, any transposes.
-// A, B, C are addressed through offsets, leading dimensions and per-batch strides (0 = shared by the batch), so the
-// same kernel serves Gemm, batched MatMul with broadcasting, 1x1 convolution and the recurrent projections.
+// Tiled GEMM after CLBlast's Xgemm: C = act(alpha * op(A) * op(B) + beta * bias) for a batch of matrices.
+// Row-major terms throughout: C is M x N with N contiguous (row stride ldc). A work-group computes an MWG x NWG tile
+// of C, stepping over K in blocks of KWG that it stages in local memory; each of its MDIMC x NDIMC work-items keeps
+// an MWI x NWI block of C in registers. A is stored M x K (transA = 0) or K x M (transA = 1), B K x N (transB = 0)
+// or N x K (transB = 1), each with an offset, a leading dimension and a per-batch stride (0: shared by the batch).
+// Tiles that lie inside the matrices are read with vector loads when the operand is aligned (vecA, vecB); edge tiles
+// are read element-wise with zero fill, so any size runs without padding copies.
 // bias[i * bias_rs + j * bias_cs] broadcasts any bias (scalar, per row, per column, full).
+//
+// Compile-time parameters (GemmConfig.swift picks them per device):
+//   MWG NWG KWG  work-group tile          MDIMC NDIMC  work-items along M and N (local size NDIMC x MDIMC)
+//   VWM          vector width along M: loads of A stored K x M and reads of A from local memory
+//   VWN          vector width along N: loads of B stored K x N, reads of B from local memory and stores of C
+//   VWK          vector width along K: loads of A stored M x K and of B stored N x K
+//   STRM STRN    0: a work-item's MWI rows (NWI columns) are contiguous; 1: its vectors are MDIMC (NDIMC) apart
+//   KWI          unroll factor of the loop over a K block
+//   RELAX_WG     1: no reqd_work_group_size (it slows Adreno down)
 
-#ifndef TILE
-#define TILE 16
+#define MWI (MWG / MDIMC)
+#define NWI (NWG / NDIMC)
+#define WGS (MDIMC * NDIMC)
+
+#if MWG % (MDIMC * VWM) || NWG % (NDIMC * VWN) || KWG % VWK || KWG % KWI || (KWG * MWG / VWM) % WGS \
+    || (KWG * NWG / VWN) % WGS || (MWG * KWG / VWK) % WGS || (NWG * KWG / VWK) % WGS
+#error "GEMM tile parameters do not divide"
 #endif
 
-__kernel __attribute__((reqd_work_group_size(TILE, TILE, 1)))
-void gemm_f32(__global const float* A, int offA, int lda, int sA, int transA,
-              __global const float* B, int offB, int ldb, int sB, int transB,
-              __global float* C, int offC, int ldc, int sC,
-              __global const float* bias, int offBias, int bias_rs, int bias_cs, int sBias, int has_bias,
-              int M, int N, int K, float alpha, float beta, int act, float act_a, float act_b) {
-    __local float As[TILE][TILE + 1];
-    __local float Bs[TILE][TILE + 1];
-    int tx = get_local_id(0), ty = get_local_id(1);
-    int j = get_group_id(0) * TILE + tx;   // column of C
-    int i = get_group_id(1) * TILE + ty;   // row of C
-    int b = get_global_id(2);
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define VEC_1 float
+#define VEC_2 float2
+#define VEC_4 float4
+#define VEC_8 float8
+#define VEC_16 float16
+#define VEC(n) CAT(VEC_, n)
+
+// Vector <-> private array, component by component: indices are compile-time constants after unrolling, so the
+// arrays live in registers.
+#define UNPACK_1(v, p) (p)[0] = (v);
+#define UNPACK_2(v, p) (p)[0] = (v).s0; (p)[1] = (v).s1;
+#define UNPACK_4(v, p) UNPACK_2((v).lo, p) UNPACK_2((v).hi, (p) + 2)
+#define UNPACK_8(v, p) UNPACK_4((v).lo, p) UNPACK_4((v).hi, (p) + 4)
+#define UNPACK_16(v, p) UNPACK_8((v).lo, p) UNPACK_8((v).hi, (p) + 8)
+#define UNPACK(n) CAT(UNPACK_, n)
+#define PACK_1(p) ((p)[0])
+#define PACK_2(p) ((float2)((p)[0], (p)[1]))
+#define PACK_4(p) ((float4)(PACK_2(p), PACK_2((p) + 2)))
+#define PACK_8(p) ((float8)(PACK_4(p), PACK_4((p) + 4)))
+#define PACK_16(p) ((float16)(PACK_8(p), PACK_8((p) + 8)))
+#define PACK(n) CAT(PACK_, n)
+
+#if RELAX_WG
+#define WG_SIZE
+#else
+#define WG_SIZE __attribute__((reqd_work_group_size(NDIMC, MDIMC, 1)))
+#endif
+
+// Copies the KWG x XWG block of one operand at (k0, x0) into local memory as xlm[k][x] (X contiguous), where X is M
+// for A and N for B. `kmajor`: the operand is stored K x X (X contiguous), else X x K (K contiguous, transposed on
+// the way in). Adjacent work-items read adjacent addresses in both cases.
+#define DEFINE_TILE_LOADER(NAME, XWG, VWX)                                                                          \
+void NAME(__global const float* g, int ld, int kmajor, int vec, int X, int K, int x0, int k0,                       \
+          __local VEC(VWX)* xlm, int tid) {                                                                         \
+    __local float* xls = (__local float*)xlm;                                                                       \
+    const bool inside = x0 + XWG <= X && k0 + KWG <= K;                                                             \
+    if (kmajor) {                                                                                                   \
+        _Pragma("unroll")                                                                                           \
+        for (int i = 0; i < KWG * XWG / VWX / WGS; i++) {                                                           \
+            const int v = tid + i * WGS, kk = v / (XWG / VWX), xv = v - kk * (XWG / VWX);                           \
+            const int at = (k0 + kk) * ld + x0 + xv * VWX;                                                          \
+            if (inside && vec) {                                                                                    \
+                xlm[v] = *(__global const VEC(VWX)*)(g + at);                                                       \
+            } else {                                                                                                \
+                _Pragma("unroll")                                                                                   \
+                for (int e = 0; e < VWX; e++)                                                                       \
+                    xls[v * VWX + e] = (k0 + kk < K && x0 + xv * VWX + e < X) ? g[at + e] : 0.0f;                   \
+            }                                                                                                       \
+        }                                                                                                           \
+    } else {                                                                                                        \
+        _Pragma("unroll")                                                                                           \
+        for (int i = 0; i < XWG * KWG / VWK / WGS; i++) {                                                           \
+            const int v = tid + i * WGS, xx = v / (KWG / VWK), kv = v - xx * (KWG / VWK);                           \
+            const int at = (x0 + xx) * ld + k0 + kv * VWK;                                                          \
+            float t[VWK];                                                                                           \
+            if (inside && vec) {                                                                                    \
+                const VEC(VWK) w = *(__global const VEC(VWK)*)(g + at);                                             \
+                UNPACK(VWK)(w, t)                                                                                   \
+            } else {                                                                                                \
+                _Pragma("unroll")                                                                                   \
+                for (int e = 0; e < VWK; e++)                                                                       \
+                    t[e] = (x0 + xx < X && k0 + kv * VWK + e < K) ? g[at + e] : 0.0f;                               \
+            }                                                                                                       \
+            _Pragma("unroll")                                                                                       \
+            for (int e = 0; e < VWK; e++) xls[(kv * VWK + e) * XWG + xx] = t[e];                                    \
+        }                                                                                                           \
+    }                                                                                                               \
+}
+
+DEFINE_TILE_LOADER(load_tile_a, MWG, VWM)
+DEFINE_TILE_LOADER(load_tile_b, NWG, VWN)
+
+// Index, within the work-group tile, of the vector `x` of this work-item (`t`: its local id along that dimension).
+#if STRM
+#define A_VEC(x, t) ((x) * MDIMC + (t))
+#else
+#define A_VEC(x, t) ((t) * (MWI / VWM) + (x))
+#endif
+#if STRN
+#define B_VEC(x, t) ((x) * NDIMC + (t))
+#else
+#define B_VEC(x, t) ((t) * (NWI / VWN) + (x))
+#endif
+
+__kernel WG_SIZE
+void gemm_tiled(__global const float* A, int offA, int lda, int sA, int transA, int vecA,
+                __global const float* B, int offB, int ldb, int sB, int transB, int vecB,
+                __global float* C, int offC, int ldc, int sC, int vecC,
+                __global const float* bias, int offBias, int bias_rs, int bias_cs, int sBias, int has_bias,
+                int M, int N, int K, float alpha, float beta, int act, float act_a, float act_b) {
+    __local VEC(VWM) alm[KWG * MWG / VWM];
+    __local VEC(VWN) blm[KWG * NWG / VWN];
+    const int tn = get_local_id(0), tm = get_local_id(1), tid = tm * NDIMC + tn;
+    const int n0 = get_group_id(0) * NWG, m0 = get_group_id(1) * MWG, b = get_group_id(2);
     A += offA + b * sA;
     B += offB + b * sB;
-    float acc = 0.0f;
-    for (int k0 = 0; k0 < K; k0 += TILE) {
-        int ai = get_group_id(1) * TILE + ty, ak = k0 + tx;
-        As[ty][tx] = (ai < M && ak < K) ? (transA ? A[ak * lda + ai] : A[ai * lda + ak]) : 0.0f;
-        int bk = k0 + ty, bj = get_group_id(0) * TILE + tx;
-        Bs[ty][tx] = (bk < K && bj < N) ? (transB ? B[bj * ldb + bk] : B[bk * ldb + bj]) : 0.0f;
+
+    float acc[MWI][NWI];
+    #pragma unroll
+    for (int i = 0; i < MWI; i++) {
+        #pragma unroll
+        for (int j = 0; j < NWI; j++) acc[i][j] = 0.0f;
+    }
+
+    for (int k0 = 0; k0 < K; k0 += KWG) {
+        load_tile_a(A, lda, transA, vecA, M, K, m0, k0, alm, tid);
+        load_tile_b(B, ldb, !transB, vecB, N, K, n0, k0, blm, tid);
         barrier(CLK_LOCAL_MEM_FENCE);
-        for (int k = 0; k < TILE; k++) acc += As[ty][k] * Bs[k][tx];
+        for (int kb = 0; kb < KWG; kb += KWI) {
+            #pragma unroll
+            for (int ki = 0; ki < KWI; ki++) {
+                const int k = kb + ki;
+                float ap[MWI], bp[NWI];
+                #pragma unroll
+                for (int x = 0; x < MWI / VWM; x++) {
+                    const VEC(VWM) v = alm[k * (MWG / VWM) + A_VEC(x, tm)];
+                    UNPACK(VWM)(v, ap + x * VWM)
+                }
+                #pragma unroll
+                for (int x = 0; x < NWI / VWN; x++) {
+                    const VEC(VWN) v = blm[k * (NWG / VWN) + B_VEC(x, tn)];
+                    UNPACK(VWN)(v, bp + x * VWN)
+                }
+                #pragma unroll
+                for (int i = 0; i < MWI; i++) {
+                    #pragma unroll
+                    for (int j = 0; j < NWI; j++) acc[i][j] = mad(ap[i], bp[j], acc[i][j]);
+                }
+            }
+        }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (i < M && j < N) {
-        float v = alpha * acc;
-        if (has_bias) v += beta * bias[offBias + b * sBias + i * bias_rs + j * bias_cs];
-        C[offC + b * sC + i * ldc + j] = activate(v, act, act_a, act_b);
+
+    C += offC + b * sC;
+    bias += offBias + b * sBias;
+    #pragma unroll
+    for (int i = 0; i < MWI; i++) {
+        const int m = m0 + A_VEC(i / VWM, tm) * VWM + i % VWM;
+        if (m >= M) continue;
+        #pragma unroll
+        for (int x = 0; x < NWI / VWN; x++) {
+            const int n = n0 + B_VEC(x, tn) * VWN;
+            float r[VWN];
+            #pragma unroll
+            for (int e = 0; e < VWN; e++) {
+                float v = alpha * acc[i][x * VWN + e];
+                if (has_bias && n + e < N) v += beta * bias[m * bias_rs + (n + e) * bias_cs];
+                r[e] = activate(v, act, act_a, act_b);
+            }
+            if (vecC && n + VWN <= N) {
+                *(__global VEC(VWN)*)(C + m * ldc + n) = PACK(VWN)(r);
+            } else {
+                #pragma unroll
+                for (int e = 0; e < VWN; e++)
+                    if (n + e < N) C[m * ldc + n + e] = r[e];
+            }
+        }
     }
+}
+"""#,
+        "gemv": #"""
+// C = act(alpha * op(A) * op(B) + beta * bias) for a batch of matrices when M is tiny (batch-1 Gemm, recurrent
+// products; the launcher swaps the operands when N is the tiny one): a tiled GEMM would leave most of its tile idle.
+// One pass over B: each work-group owns a few columns of C and ROWS rows, LANES x SPLIT work-items split the K sum,
+// with LANES along B's contiguous dimension so that reads of B coalesce:
+//   B stored N x K (transB = 1): LANES slices of K per column, SPLIT columns per work-group;
+//   B stored K x N (transB = 0): LANES columns per work-group, SPLIT slices of K per column.
+// The partial sums meet in local memory. C is addressed with a row and a column stride so that the swapped
+// product can write C transposed. A's rows are read by every column: they stay in cache.
+
+#define WGS (LANES * SPLIT)
+
+__kernel __attribute__((reqd_work_group_size(LANES, SPLIT, 1)))
+void gemv_f32(__global const float* A, int offA, int lda, int sA, int transA,
+              __global const float* B, int offB, int ldb, int sB, int transB,
+              __global float* C, int offC, int c_rs, int c_cs, int sC,
+              __global const float* bias, int offBias, int bias_rs, int bias_cs, int sBias, int has_bias,
+              int M, int N, int K, float alpha, float beta, int act, float act_a, float act_b) {
+    // Partial sums by (row, column, slice); a column's slices are padded apart to spread them over banks.
+    __local float part[ROWS * (WGS + LANES)];
+    const int l0 = get_local_id(0), l1 = get_local_id(1);
+    const int cols = transB ? SPLIT : LANES, slices = transB ? LANES : SPLIT;
+    const int col = transB ? l1 : l0, slice = transB ? l0 : l1;
+    const int i0 = get_group_id(1) * ROWS, j0 = get_group_id(0) * cols, b = get_group_id(2);
+    const int j = j0 + col;
+    A += offA + b * sA;
+    B += offB + b * sB;
+
+    float acc[ROWS];
+    #pragma unroll
+    for (int r = 0; r < ROWS; r++) acc[r] = 0.0f;
+    if (j < N) {
+        // Rows past M read row M-1 again (never stored), which keeps the loop free of row checks.
+        int rowA[ROWS];
+        #pragma unroll
+        for (int r = 0; r < ROWS; r++) rowA[r] = transA ? min(i0 + r, M - 1) : min(i0 + r, M - 1) * lda;
+        const int stepA = transA ? lda : 1, stepB = transB ? 1 : ldb;
+        const int colB = transB ? j * ldb : j;
+        // Unrolled so that each work-item has several loads of B in flight.
+        #pragma unroll 4
+        for (int k = slice; k < K; k += slices) {
+            const float bv = B[colB + k * stepB];
+            #pragma unroll
+            for (int r = 0; r < ROWS; r++) acc[r] = mad(A[rowA[r] + k * stepA], bv, acc[r]);
+        }
+    }
+    #pragma unroll
+    for (int r = 0; r < ROWS; r++) part[r * (WGS + LANES) + col * (slices + 1) + slice] = acc[r];
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    // One work-item per (row, column) of the work-group sums that column's slices.
+    const int t = l1 * LANES + l0;
+    if (t >= ROWS * cols) return;
+    const int r = t / cols, c = t - r * cols, i = i0 + r, jj = j0 + c;
+    if (i >= M || jj >= N) return;
+    float s = 0.0f;
+    for (int l = 0; l < slices; l++) s += part[r * (WGS + LANES) + c * (slices + 1) + l];
+    float v = alpha * s;
+    if (has_bias) v += beta * bias[offBias + b * sBias + i * bias_rs + jj * bias_cs];
+    C[offC + b * sC + i * c_rs + jj * c_cs] = activate(v, act, act_a, act_b);
 }
 """#,
         "normalization": #"""

@@ -19,30 +19,129 @@ struct GemmBias {
     var beta: Float = 1
 }
 
-/// The GEMM every matrix product goes through (Gemm, MatMul, 1x1 convolution, recurrent projections):
-/// C = act(alpha * op(A) * op(B) + beta * bias), batched.
-final class CLGemm {
-    private let q: CLQueue, k: CLKernel
-    static let tile = 16
+/// How one product runs: the GEMV kernel (M tiny; `swapped`: N was the tiny one, so C^T = op(B)^T op(A)^T runs),
+/// or the tiled kernel with one parameter set.
+enum GemmPath: Equatable {
+    case gemv(rows: Int, swapped: Bool)
+    case tiled(GemmTiling)
+}
 
-    init(_ q: CLQueue) throws {
+/// The GEMM every matrix product goes through (Gemm, MatMul, 1x1 convolution, recurrent projections):
+/// C = act(alpha * op(A) * op(B) + beta * bias), batched. Any sizes, transposes, offsets, leading dimensions and
+/// batch strides (0: one matrix for the whole batch); C is written in place, no scratch buffers.
+final class CLGemm {
+    private let q: CLQueue
+    let config: GemmConfig
+    /// GEMV work-groups: gemvLanes work-items along B's contiguous dimension times gemvSplit.
+    static let gemvLanes = 32
+    /// The largest work-group tile side a tiling may have.
+    static let maxTile = 256
+    private let gemvSplit: Int
+    /// Tilings that failed to build or launch here (see `tiledKernel`).
+    private var unusable = Set<GemmTiling>()
+
+    convenience init(_ q: CLQueue) throws { self.init(q, config: try GemmConfig.forDevice(q.ctx.device)) }
+
+    init(_ q: CLQueue, config: GemmConfig) {
         self.q = q
-        k = try q.kernel("gemm", "gemm_f32", defines: "-DTILE=\(CLGemm.tile)")
+        self.config = config
+        gemvSplit = max(1, min(8, q.ctx.device.maxWorkGroupSize / CLGemm.gemvLanes))
     }
 
     func enqueue(m: Int, n: Int, k kk: Int, batch: Int = 1, alpha: Float = 1, a: GemmOperand, b: GemmOperand,
                  c: GemmOperand, bias: GemmBias? = nil, activation: Activation? = nil) throws {
+        try enqueue(config.path(m: m, n: n, batch: batch), m: m, n: n, k: kk, batch: batch, alpha: alpha, a: a, b: b, c: c,
+                    bias: bias, activation: activation)
+    }
+
+    /// `enqueue` along a given path (tests force each one).
+    func enqueue(_ path: GemmPath, m: Int, n: Int, k kk: Int, batch: Int, alpha: Float, a: GemmOperand, b: GemmOperand,
+                 c: GemmOperand, bias: GemmBias?, activation: Activation?) throws {
+        guard m > 0, n > 0, batch > 0 else { return }
+        try CLGemm.checkIndexRange(a, rows: a.transposed ? kk : m, cols: a.transposed ? m : kk, batch: batch, "A")
+        try CLGemm.checkIndexRange(b, rows: b.transposed ? n : kk, cols: b.transposed ? kk : n, batch: batch, "B")
+        try CLGemm.checkIndexRange(c, rows: m, cols: n, batch: batch, "C")
         let act = CLActivation(activation)
-        let t = CLGemm.tile
-        let biasArgs: [CLArg] = bias.map {
-            [.buffer($0.tensor), .int($0.offset), .int($0.rowStride), .int($0.colStride), .int($0.batchStride), .int(1)]
-        } ?? [.buffer(c.tensor), .int(0), .int(0), .int(0), .int(0), .int(0)]
-        try q.launch(k, global: [n, m, batch], local: [t, t, 1],
-                     [.buffer(a.tensor), .int(a.offset), .int(a.ld), .int(a.batchStride), .int(a.transposed ? 1 : 0),
-                      .buffer(b.tensor), .int(b.offset), .int(b.ld), .int(b.batchStride), .int(b.transposed ? 1 : 0),
-                      .buffer(c.tensor), .int(c.offset), .int(c.ld), .int(c.batchStride)]
-                     + biasArgs
-                     + [.int(m), .int(n), .int(kk), .float(alpha), .float(bias?.beta ?? 0)] + act.args)
+        switch path {
+        case .tiled(let preferred):
+            let (t, k) = try tiledKernel(preferred)
+            // Vector loads along the operand's contiguous dimension need every row start aligned to the width.
+            let vecA = CLGemm.aligned(a, a.transposed ? t.vwm : t.vwk), vecB = CLGemm.aligned(b, b.transposed ? t.vwk : t.vwn)
+            try q.launch(k, global: [(n + t.nwg - 1) / t.nwg * t.ndimc, (m + t.mwg - 1) / t.mwg * t.mdimc, batch],
+                         local: [t.ndimc, t.mdimc, 1],
+                         CLGemm.operandArgs(a) + [.int(vecA ? 1 : 0)] + CLGemm.operandArgs(b) + [.int(vecB ? 1 : 0)]
+                         + [.buffer(c.tensor), .int(c.offset), .int(c.ld), .int(c.batchStride), .int(CLGemm.aligned(c, t.vwn) ? 1 : 0)]
+                         + biasArgs(bias, swapped: false, c)
+                         + [.int(m), .int(n), .int(kk), .float(alpha), .float(bias?.beta ?? 0)] + act.args)
+        case .gemv(let rows, let swapped):
+            let k = try gemvKernel(rows: rows)
+            let lanes = CLGemm.gemvLanes
+            // C^T = op(B)^T op(A)^T: B flipped plays A, A flipped plays B, and C is written through swapped strides.
+            var (pa, pb, pm, pn) = (a, b, m, n)
+            if swapped {
+                (pa, pb, pm, pn) = (b, a, n, m)
+                pa.transposed.toggle(); pb.transposed.toggle()
+            }
+            let cols = pb.transposed ? gemvSplit : lanes
+            try q.launch(k, global: [(pn + cols - 1) / cols * lanes, (pm + rows - 1) / rows * gemvSplit, batch],
+                         local: [lanes, gemvSplit, 1],
+                         CLGemm.operandArgs(pa) + CLGemm.operandArgs(pb)
+                         + [.buffer(c.tensor), .int(c.offset), .int(swapped ? 1 : c.ld), .int(swapped ? c.ld : 1), .int(c.batchStride)]
+                         + biasArgs(bias, swapped: swapped, c)
+                         + [.int(pm), .int(pn), .int(kk), .float(alpha), .float(bias?.beta ?? 0)] + act.args)
+        }
+    }
+
+    /// The tiled kernel for `preferred`, else for the next smaller tiling of the configuration that this device can
+    /// build and launch: a compiler may refuse a big register tile, or allow fewer work-items than it needs.
+    private func tiledKernel(_ preferred: GemmTiling) throws -> (GemmTiling, CLKernel) {
+        let candidates = [preferred] + (config.tilings.firstIndex(of: preferred).map { config.tilings[($0 + 1)...] } ?? [])
+        var failure: Error? = nil
+        for t in candidates where !unusable.contains(t) {
+            do {
+                let k = try q.kernel("gemm", "gemm_tiled", defines: t.defines)
+                if k.maxWorkGroupSize >= t.workGroupSize { return (t, k) }
+                failure = DLInferError(.device, "GEMM tiling \(t) needs work-groups of \(t.workGroupSize); the compiled kernel allows \(k.maxWorkGroupSize) on \(q.ctx.device.name)")
+            } catch {
+                failure = error
+            }
+            unusable.insert(t)
+        }
+        throw failure ?? DLInferError(.device, "no GEMM tiling from \(preferred) down can run on \(q.ctx.device.name)")
+    }
+
+    private func gemvKernel(rows: Int) throws -> CLKernel {
+        let k = try q.kernel("gemv", "gemv_f32", defines: "-DROWS=\(rows) -DLANES=\(CLGemm.gemvLanes) -DSPLIT=\(gemvSplit)")
+        guard k.maxWorkGroupSize >= CLGemm.gemvLanes * gemvSplit else {
+            throw DLInferError(.device, "the GEMV kernel needs work-groups of \(CLGemm.gemvLanes * gemvSplit); it allows \(k.maxWorkGroupSize) on \(q.ctx.device.name)")
+        }
+        return k
+    }
+
+    private static func operandArgs(_ o: GemmOperand) -> [CLArg] {
+        [.buffer(o.tensor), .int(o.offset), .int(o.ld), .int(o.batchStride), .int(o.transposed ? 1 : 0)]
+    }
+
+    /// The bias arguments (strides swapped with C's when the product runs transposed); C's buffer stands in when
+    /// there is no bias.
+    private func biasArgs(_ bias: GemmBias?, swapped: Bool, _ c: GemmOperand) -> [CLArg] {
+        guard let bias else { return [.buffer(c.tensor), .int(0), .int(0), .int(0), .int(0), .int(0)] }
+        let (rs, cs) = swapped ? (bias.colStride, bias.rowStride) : (bias.rowStride, bias.colStride)
+        return [.buffer(bias.tensor), .int(bias.offset), .int(rs), .int(cs), .int(bias.batchStride), .int(1)]
+    }
+
+    /// Whether every row of every batch of `o` starts on a multiple of `width` elements (buffers themselves are
+    /// aligned far beyond any vector).
+    private static func aligned(_ o: GemmOperand, _ width: Int) -> Bool {
+        o.offset % width == 0 && o.ld % width == 0 && o.batchStride % width == 0
+    }
+
+    /// The kernels index with 32-bit ints, edge tiles included (up to a tile past the last row and column).
+    private static func checkIndexRange(_ o: GemmOperand, rows: Int, cols: Int, batch: Int, _ what: String) throws {
+        let last = o.offset + (batch - 1) * o.batchStride + (rows + maxTile) * o.ld + cols + maxTile
+        guard last <= Int(Int32.max) else {
+            throw DLInferError(.unsupported, "GEMM operand \(what) spans \(last) elements; OpenCL kernels index with 32-bit ints")
+        }
     }
 }
 
