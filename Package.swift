@@ -27,7 +27,9 @@ let package = Package(
         .target(name: "DLInferCPU", dependencies: ["DLInferCore", "CDLInferKernels"], swiftSettings: fast),
         // OpenCL is opened with dlopen on first use: no link-time dependency on libOpenCL.
         .target(name: "COpenCL", linkerSettings: [.linkedLibrary("dl")]),
-        .target(name: "DLInferOpenCL", dependencies: ["DLInferCore", "COpenCL"]),
+        // Testable in release builds too: the kernel tests force each GEMM path and tiling directly (launch code only;
+        // the kernels themselves are OpenCL C).
+        .target(name: "DLInferOpenCL", dependencies: ["DLInferCore", "COpenCL"], swiftSettings: [.unsafeFlags(["-enable-testing"])]),
         .target(name: "DLInferEngine", dependencies: ["DLInferCore", "DLInferONNX", "DLInferCPU", "DLInferOpenCL"]),
         .target(
             name: "DLInfer", dependencies: ["CDLInfer", "DLInferEngine"],
