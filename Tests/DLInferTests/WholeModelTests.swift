@@ -13,7 +13,8 @@ final class WholeModelTests: XCTestCase {
         .deletingLastPathComponent()
     static let fixturesDir = repoRoot.appendingPathComponent("Tests/Fixtures/models").path
     /// Fixture folders with a test below; testEveryFixtureIsTested keeps this in step with the folder.
-    static let tested = ["resnet_basic", "mobilenet_v2", "squeezenet1_1", "bilstm_classifier", "gru_regressor", "crnn"]
+    static let tested = ["resnet_basic", "mobilenet_v2", "squeezenet1_1", "bilstm_classifier", "gru_regressor", "crnn",
+                         "char_rnn", "crnn_ctc", "segmentation"]
 
     func testResNetBasic() { check("resnet_basic") }
     func testMobileNetV2() { check("mobilenet_v2") }
@@ -21,6 +22,10 @@ final class WholeModelTests: XCTestCase {
     func testBiLSTMClassifier() { check("bilstm_classifier") }
     func testGRURegressor() { check("gru_regressor") }
     func testCRNN() { check("crnn") }
+    // Written by tools/make_torch_user_models.py: trained char-RNN (state in and out) and CRNN, seeded segmenter.
+    func testCharRNN() { check("char_rnn") }
+    func testCRNNCTC() { check("crnn_ctc") }
+    func testSegmentation() { check("segmentation") }
 
     func testEveryFixtureIsTested() throws {
         let present = try FileManager.default.contentsOfDirectory(atPath: Self.fixturesDir)
