@@ -8,6 +8,7 @@
 #   make test-c               the C API test against the built library
 #   make test-c-valgrind      the same under valgrind
 #   make test-python          the Python package's pytest suite against the built library and CLI
+#   make test-examples        builds the C examples, then runs the C and Python examples and checks their output
 #   make test-install         installs into a temporary prefix and checks the layout, ldd, nm -D and pkg-config
 #   make examples             builds examples/c against the built library
 PREFIX  ?= /usr/local
@@ -22,7 +23,7 @@ VGLIB   := $(CURDIR)/.build/ctest-valgrind/lib
 # Where the ONNX backend node tests are written (generated from the pinned onnx package).
 ONNX_CASES ?= $(CURDIR)/.build/onnx-cases
 
-.PHONY: all build release install demo test test-swift test-c test-c-valgrind test-python test-install examples built-lib
+.PHONY: all build release install demo test test-swift test-c test-c-valgrind test-python test-examples test-install examples built-lib
 
 all: build
 
@@ -52,7 +53,7 @@ demo: built-lib
 	$(MAKE) -C examples/c LIBDIR=$(TESTLIB)
 	examples/c/classify_digits
 
-test: test-swift test-c test-c-valgrind test-python test-install
+test: test-swift test-c test-c-valgrind test-python test-examples test-install
 
 test-swift: build
 	rm -rf $(ONNX_CASES) $(CURDIR)/.build/conformance-report.txt
@@ -74,6 +75,9 @@ test-c-valgrind: build
 test-python: build
 	DLINFER_LIBRARY=$(BUILD)/libdlinfer.so DLINFER_CLI=$(BUILD)/dlinfer-cli \
 	    PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) -m pytest -q bindings/python/tests
+
+test-examples: examples
+	DLINFER_LIBRARY=$(BUILD)/libdlinfer.so PYTHONPATH=$(CURDIR)/bindings/python $(PYTHON) -m pytest -q examples/tests
 
 test-install:
 	rm -rf .build/install-test
