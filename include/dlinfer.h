@@ -245,6 +245,21 @@ dlinfer_status dlinfer_session_copy_output(const dlinfer_session* session, int32
  * Errors: DLINFER_ERR_INVALID_ARG (session NULL). */
 dlinfer_status dlinfer_session_cancel(dlinfer_session* session);
 
+/* ---- Post-processing --------------------------------------------------------------------------------------------- */
+
+/* CTC greedy (best-path) decoding of a recogniser's output, such as a CRNN's per-frame log_softmax.
+ * `data` holds frames * batch * classes floats, row-major [frames, batch, classes] (PyTorch's CTCLoss layout; a
+ * [batch, frames, classes] output is decoded one item at a time with batch = 1). Log-probabilities, probabilities or
+ * raw scores all work: only their order within a frame matters. For each batch item b: each frame's best class
+ * (ties go to the lowest index; NaN never wins), runs of the same class collapsed to one, `blank` dropped.
+ * lengths[b] (<= frames) receives the number of labels and labels[b * frames + i], i < lengths[b], the labels; the
+ * rest of that row of `labels` is set to -1. So `labels` holds batch * frames elements and `lengths` batch elements.
+ * `data` and `labels` may be NULL when frames * batch is 0, `lengths` when batch is 0.
+ * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, negative frames or batch, classes < 1, blank not in [0, classes),
+ * frames * batch * classes overflowing, a frame whose scores are all NaN). Thread-safe. */
+dlinfer_status dlinfer_ctc_greedy_decode(const float* data, int64_t frames, int64_t batch, int64_t classes,
+                                         int64_t blank, int64_t* labels, int64_t* lengths);
+
 #ifdef __cplusplus
 }
 #endif

@@ -14,7 +14,8 @@ final class WholeModelTests: XCTestCase {
     static let fixturesDir = repoRoot.appendingPathComponent("Tests/Fixtures/models").path
     /// Fixture folders with a test below; testEveryFixtureIsTested keeps this in step with the folder.
     static let tested = ["resnet_basic", "mobilenet_v2", "squeezenet1_1", "bilstm_classifier", "gru_regressor", "crnn",
-                         "keras_digits_mlp", "keras_digits_cnn", "keras_sentiment", "keras_gru_forecaster"]
+                         "keras_digits_mlp", "keras_digits_cnn", "keras_sentiment", "keras_gru_forecaster",
+                         "char_rnn", "crnn_ctc", "segmentation"]
 
     func testResNetBasic() { check("resnet_basic") }
     func testMobileNetV2() { check("mobilenet_v2") }
@@ -27,6 +28,10 @@ final class WholeModelTests: XCTestCase {
     func testKerasDigitsCNN() { check("keras_digits_cnn") }
     func testKerasSentiment() { check("keras_sentiment") }
     func testKerasGRUForecaster() { check("keras_gru_forecaster") }
+    // Written by tools/make_torch_user_models.py: trained char-RNN (state in and out) and CRNN, seeded segmenter.
+    func testCharRNN() { check("char_rnn") }
+    func testCRNNCTC() { check("crnn_ctc") }
+    func testSegmentation() { check("segmentation") }
 
     func testEveryFixtureIsTested() throws {
         let present = try FileManager.default.contentsOfDirectory(atPath: Self.fixturesDir)

@@ -385,6 +385,83 @@ static void test_session(dlinfer_model* m) {
     dlinfer_session_destroy(NULL);
 }
 
+/* The decoder's reference, written the way the definition reads: the best path first (lowest index on ties), then
+ * repeats removed, then blanks removed. Returns the label count written to out. */
+static int64_t reference_ctc(const float* data, int64_t frames, int64_t batch, int64_t classes, int64_t blank,
+                             int64_t b, int64_t* out) {
+    int64_t* path = malloc((size_t)(frames > 0 ? frames : 1) * sizeof(int64_t));
+    for (int64_t t = 0; t < frames; t++) {
+        const float* row = data + (t * batch + b) * classes;
+        path[t] = 0;
+        for (int64_t c = 1; c < classes; c++) {
+            if (row[c] > row[path[t]]) path[t] = c;
+        }
+    }
+    int64_t kept = 0;
+    for (int64_t t = 0; t < frames; t++) {
+        if (t == 0 || path[t] != path[t - 1]) path[kept++] = path[t];
+    }
+    int64_t n = 0;
+    for (int64_t i = 0; i < kept; i++) {
+        if (path[i] != blank) out[n++] = path[i];
+    }
+    free(path);
+    return n;
+}
+
+static void test_ctc_greedy_decode(void) {
+    /* A hand-worked case, [5 frames, 1, 3 classes]: best path 1 1 0 1 2 -> "1 1 2" (the blank splits the 1s). */
+    const float small[15] = {0.1f, 0.9f, 0.0f, 0.2f, 0.7f, 0.1f, 0.8f, 0.1f, 0.1f, 0.0f, 0.6f, 0.4f, 0.1f, 0.2f, 0.7f};
+    int64_t labels[5], length = -7;
+    EXPECT(dlinfer_ctc_greedy_decode(small, 5, 1, 3, 0, labels, &length), DLINFER_OK);
+    CHECK(length == 3 && labels[0] == 1 && labels[1] == 1 && labels[2] == 2 && labels[3] == -1 && labels[4] == -1);
+    /* With class 1 as the blank: best path 1 1 0 1 2 -> "0 2". */
+    EXPECT(dlinfer_ctc_greedy_decode(small, 5, 1, 3, 1, labels, &length), DLINFER_OK);
+    CHECK(length == 2 && labels[0] == 0 && labels[1] == 2 && labels[2] == -1);
+
+    /* Random [frames, batch, classes] scores on a coarse grid, so ties and repeated labels are common. */
+    enum { T = 37, N = 5, C = 6 };
+    float* data = malloc(sizeof(float) * T * N * C);
+    uint32_t state = 12345;
+    for (int i = 0; i < T * N * C; i++) {
+        state = state * 1664525u + 1013904223u;
+        data[i] = (float)(state >> 29) - 4.0f;
+    }
+    int64_t got[N * T], got_lengths[N], want[T];
+    for (int64_t blank = 0; blank < C; blank += C - 1) {
+        EXPECT(dlinfer_ctc_greedy_decode(data, T, N, C, blank, got, got_lengths), DLINFER_OK);
+        for (int64_t b = 0; b < N; b++) {
+            int64_t n = reference_ctc(data, T, N, C, blank, b, want);
+            int same = got_lengths[b] == n;
+            for (int64_t i = 0; same && i < T; i++) same = got[b * T + i] == (i < n ? want[i] : -1);
+            CHECK(same);
+        }
+    }
+
+    /* Empty sizes need no buffers they would not touch. */
+    EXPECT(dlinfer_ctc_greedy_decode(NULL, 0, 3, C, 0, NULL, got_lengths), DLINFER_OK);
+    CHECK(got_lengths[0] == 0 && got_lengths[2] == 0);
+    EXPECT(dlinfer_ctc_greedy_decode(NULL, T, 0, C, 0, NULL, NULL), DLINFER_OK);
+
+    /* Bad input: a status and a message, nothing written. */
+    got_lengths[0] = 99;
+    EXPECT(dlinfer_ctc_greedy_decode(NULL, T, N, C, 0, got, got_lengths), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_ctc_greedy_decode(data, T, N, C, 0, NULL, got_lengths), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_ctc_greedy_decode(data, T, N, C, 0, got, NULL), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_ctc_greedy_decode(data, -1, N, C, 0, got, got_lengths), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_ctc_greedy_decode(data, T, -2, C, 0, got, got_lengths), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_ctc_greedy_decode(data, T, N, 0, 0, got, got_lengths), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_ctc_greedy_decode(data, T, N, -3, 0, got, got_lengths), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_ctc_greedy_decode(data, T, N, C, C, got, got_lengths), DLINFER_ERR_INVALID_ARG);
+    CHECK(strstr(dlinfer_last_error(), "blank") != NULL);
+    EXPECT(dlinfer_ctc_greedy_decode(data, T, N, C, -1, got, got_lengths), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_ctc_greedy_decode(data, INT64_MAX / 2, 4, C, 0, got, got_lengths), DLINFER_ERR_INVALID_ARG);
+    CHECK(got_lengths[0] == 99);
+    float nan_frame[3] = {NAN, NAN, NAN};
+    EXPECT(dlinfer_ctc_greedy_decode(nan_frame, 1, 1, 3, 0, got, got_lengths), DLINFER_ERR_INVALID_ARG);
+    free(data);
+}
+
 static void* other_thread(void* arg) {
     (void)arg;
     /* Each thread has its own last error: this one has not failed yet. */
@@ -439,6 +516,7 @@ int main(int argc, char** argv) {
     if (s) run_batch(s, 5, 0);
     dlinfer_session_destroy(s);
 
+    test_ctc_greedy_decode();
     test_thread_local_error();
 
     printf("%d passed, %d failed\n", passed, failed);

@@ -61,6 +61,8 @@ _PROTOTYPES = {
                                               ctypes.c_int32]),
     "dlinfer_session_copy_output": (_status, [ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_size_t]),
     "dlinfer_session_cancel": (_status, [ctypes.c_void_p]),
+    "dlinfer_ctc_greedy_decode": (_status, [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
+                                            ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p]),
 }
 
 
