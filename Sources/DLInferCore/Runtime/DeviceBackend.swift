@@ -40,8 +40,15 @@ public protocol DeviceBackend: Backend {
 
 /// A node ready to run on a device backend.
 public protocol DeviceKernel: AnyObject {
+    /// Constant inputs (weights) the kernel re-laid-out into its own device buffers when it was made and never reads
+    /// at run time: the session does not upload them, and passes their host values in `DeviceInputs.host` instead.
+    var prepackedInputs: Set<Int> { get }
     /// Queues the node's work. Returns one tensor per output slot; nil where `outputs.wanted(k)` is false.
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?]
+}
+
+public extension DeviceKernel {
+    var prepackedInputs: Set<Int> { [] }
 }
 
 /// A device node's inputs: device tensors, except the backend's `hostInputs` slots, which hold host tensors.
@@ -53,6 +60,8 @@ public struct DeviceInputs {
     /// Device input `k`; present by the op's type rules (optional inputs are checked with `has`).
     public subscript(k: Int) -> DeviceTensor { device[k]! }
     public func has(_ k: Int) -> Bool { k < device.count && (device[k] != nil || host[k] != nil) }
+    /// The shape of input `k`, wherever it is.
+    public func shape(_ k: Int) -> [Int] { device[k]?.shape ?? host[k]!.shape }
 }
 
 /// The output types type inference computed for this run.

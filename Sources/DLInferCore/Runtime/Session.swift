@@ -105,7 +105,9 @@ public final class Session: @unchecked Sendable {
         let hostSlots: Set<Int>
         switch kernels[i] {
         case .host: hostSlots = Set(node.inputs.indices)
-        case .device(_, let h): hostSlots = h
+        case .device(let k, let h):
+            // Weights the kernel packed at creation stay on the host: nothing to upload.
+            hostSlots = h.union(k.prepackedInputs.filter { slot in node.inputs[slot].map { graph.constants[$0] != nil } == true })
         }
         var hostIns = [Tensor?](repeating: nil, count: node.inputs.count)
         var deviceIns = [DeviceTensor?](repeating: nil, count: node.inputs.count)

@@ -12,32 +12,39 @@ final class ConvCL: DeviceKernel {
     /// Per weight shape (a single one unless W is a computed input whose shape changes).
     private var paths: [[Int]: ConvPath] = [:]
     private var gemm: CLGemm?
+    /// W when the direct path packed it (a constant): the session then never uploads the original.
+    private(set) var prepackedInputs: Set<Int> = []
 
     init(_ a: Conv, _ node: Node, _ graph: Graph, _ q: CLQueue) throws {
         self.a = a
         self.q = q
         activation = CLActivation(a.activation)
         constantWeights = node.inputs[1].flatMap { graph.constants[$0] }
+        var packed = false
         if let shape = constantWeights?.shape ?? node.inputs[1].flatMap({ graph.values[$0].type.fixedShape }) {
-            paths[shape] = try path(shape)
+            let p = try path(shape)
+            paths[shape] = p
+            if case .direct(let d) = p, d.packed != nil { packed = true }
         }
+        prepackedInputs = packed ? [1] : []
     }
 
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
-        let x = inputs[0], w = inputs[1]
+        // W itself is absent when it was prepacked (the direct path with constant weights).
+        let x = inputs[0], w = inputs.device[1], wShape = inputs.shape(1)
         let bias = inputs.has(2) ? inputs[2] : nil
         let y = try q.allocate(.float32, outputs.shape(0))
         guard y.count > 0 else { return [y] }
-        try requireInt32Indexing(x, w, y)
+        try requireInt32Indexing(x.shape, wShape, y.shape)
         let path: ConvPath
-        if let p = paths[w.shape] { path = p } else { path = try self.path(w.shape); paths[w.shape] = path }
-        let win = try a.window(weightSpatial: Array(w.shape[2...]))
+        if let p = paths[wShape] { path = p } else { path = try self.path(wShape); paths[wShape] = path }
+        let win = try a.window(weightSpatial: Array(wShape[2...]))
         let (out, padBegin) = try win.resolve(Array(x.shape[2...]))
-        let g = ConvGeometry(x: x.shape, w: w.shape, out: out, padBegin: padBegin, window: win, groups: a.group)
+        let g = ConvGeometry(x: x.shape, w: wShape, out: out, padBegin: padBegin, window: win, groups: a.group)
         let biasArgs: [CLArg] = bias.map { [.buffer($0), .int(1)] } ?? [.buffer(y), .int(0)]
         switch path {
-        case .pointwise: try pointwise(x, w, bias, y, g)
-        case .depthwise: try depthwise(x, w, biasArgs, y, g)
+        case .pointwise: try pointwise(x, w!, bias, y, g)
+        case .depthwise: try depthwise(x, w!, biasArgs, y, g)
         case .direct(let d): try direct(x, w, d, biasArgs, y, g)
         }
         return [y]
@@ -109,7 +116,7 @@ final class ConvCL: DeviceKernel {
             .int(g.pads[0]), .int(g.pads[1])] + activation.args)
     }
 
-    private func direct(_ x: DeviceTensor, _ w: DeviceTensor, _ d: DirectConv, _ biasArgs: [CLArg], _ y: DeviceTensor,
+    private func direct(_ x: DeviceTensor, _ w: DeviceTensor?, _ d: DirectConv, _ biasArgs: [CLArg], _ y: DeviceTensor,
                         _ g: ConvGeometry) throws {
         let packed: DeviceTensor
         if let p = d.packed {
@@ -117,7 +124,7 @@ final class ConvCL: DeviceKernel {
         } else {
             packed = try q.allocate(.float32, [g.groups * d.kp * d.mp])
             try q.launch(try q.kernel("conv", "conv_pack_weights"), global: [d.mp, d.kp, g.groups],
-                         [.buffer(w), .buffer(packed), .int(d.k), .int(g.mg), .int(d.kp), .int(d.mp)])
+                         [.buffer(w!), .buffer(packed), .int(d.k), .int(g.mg), .int(d.kp), .int(d.mp)])
         }
         let n = g.batch * g.outH * g.outW
         let (k, tile, slice) = try directKernel(pixels: n, channels: g.mg, groups: g.groups, taps: d.kp)
@@ -218,8 +225,8 @@ func planar(_ v: [Int], _ fill: Int) -> [Int] { v.count == 1 ? [fill] + v : v }
 func roundUp(_ v: Int, _ step: Int) -> Int { (v + step - 1) / step * step }
 
 /// The kernels index with 32-bit ints; larger tensors are refused with a clear error instead of wrapping.
-func requireInt32Indexing(_ tensors: DeviceTensor...) throws {
-    for t in tensors where t.count > Int(Int32.max) {
-        throw DLInferError(.unsupported, "a tensor of \(t.count) elements exceeds the 32-bit indexing of the OpenCL kernels")
+func requireInt32Indexing(_ shapes: [Int]...) throws {
+    for s in shapes where s.elementCount > Int(Int32.max) {
+        throw DLInferError(.unsupported, "a tensor of \(s.elementCount) elements exceeds the 32-bit indexing of the OpenCL kernels")
     }
 }

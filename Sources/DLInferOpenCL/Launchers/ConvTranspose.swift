@@ -21,7 +21,7 @@ final class ConvTransposeCL: DeviceKernel {
         let bias = inputs.has(2) ? inputs[2] : nil
         let y = try q.allocate(.float32, outputs.shape(0))
         guard y.count > 0 else { return [y] }
-        try requireInt32Indexing(x, w, y)
+        try requireInt32Indexing(x.shape, w.shape, y.shape)
         let kernel = Array(w.shape[2...])
         let (out, padBegin) = try a.resolve(input: Array(x.shape[2...]), weightSpatial: kernel)
         let (win, _) = try a.validated(weightSpatial: kernel)

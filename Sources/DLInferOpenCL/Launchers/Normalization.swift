@@ -27,7 +27,7 @@ final class BatchNormCL: DeviceKernel {
         let params = inputs[1].count
         let batch = x.shape.count >= 2 ? x.shape[0] : x.count
         guard y.count > 0, params > 0, batch > 0 else { return [y] }
-        try requireInt32Indexing(x, y)
+        try requireInt32Indexing(x.shape, y.shape)
         let (av, bv): (DeviceTensor, DeviceTensor)
         if let affine {
             (av, bv) = affine
@@ -56,7 +56,7 @@ final class LRNCL: DeviceKernel {
         let x = inputs[0]
         let y = try q.allocate(.float32, x.shape)
         guard y.count > 0 else { return [y] }
-        try requireInt32Indexing(x, y)
+        try requireInt32Indexing(x.shape, y.shape)
         let channels = x.shape[1], inner = x.shape[2...].reduce(1, *)
         try q.launch1D(k, x.count, [.buffer(x), .buffer(y), .int(x.count), .int(channels), .int(inner),
                                     .int((a.size - 1) / 2), .int(a.size / 2), .float(a.bias),

@@ -10,7 +10,7 @@ final class PoolCL: DeviceKernel {
         let x = inputs[0]
         let y = try q.allocate(.float32, outputs.shape(0))
         guard y.count > 0 else { return [y] }
-        try requireInt32Indexing(x, y)
+        try requireInt32Indexing(x.shape, y.shape)
         let win = a.window
         let (out, padBegin) = try win.resolve(Array(x.shape[2...]))
         let mode: Int
@@ -38,7 +38,7 @@ final class GlobalPoolCL: DeviceKernel {
         let x = inputs[0]
         let y = try q.allocate(.float32, outputs.shape(0))
         guard y.count > 0 else { return [y] }
-        try requireInt32Indexing(x, y)
+        try requireInt32Indexing(x.shape, y.shape)
         let size = x.shape[2...].reduce(1, *)
         // A power of two no larger than the plane needs (a 7x7 plane gets 64 work-items, not 256).
         var group = 1

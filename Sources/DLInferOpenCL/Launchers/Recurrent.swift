@@ -20,6 +20,8 @@ final class RecurrentCL: DeviceKernel {
     private let packedR: [DeviceTensor]?
     /// The sequence lengths last uploaded, kept while they do not change: an upload waits for the queue to drain.
     private var lensCache: (values: [Int32], tensor: DeviceTensor)?
+    /// W and R when packed here (constants): the session then never uploads the originals.
+    let prepackedInputs: Set<Int>
 
     /// One recurrent product of a step: gate blocks first..<first+count of R, and the step kernel that consumes it.
     private struct Product {
@@ -66,6 +68,7 @@ final class RecurrentCL: DeviceKernel {
         } else {
             packedR = nil
         }
+        prepackedInputs = Set((packedW == nil ? [] : [1]) + (packedR == nil ? [] : [2]))
     }
 
     /// `rnn_pack` of src ([dirs, rows, k]): per direction, `count` gate blocks of n rows from block `first`, as
@@ -109,11 +112,12 @@ final class RecurrentCL: DeviceKernel {
     }
 
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
-        let x = inputs[0], w = inputs[1], r = inputs[2]
-        let dirs = a.numDirections, hidden = r.shape[2], gh = a.gates * hidden
+        // W and R themselves are absent when they were prepacked.
+        let x = inputs[0], w = inputs.device[1], r = inputs.device[2], wShape = inputs.shape(1), rShape = inputs.shape(2)
+        let dirs = a.numDirections, hidden = rShape[2], gh = a.gates * hidden
         let (seq, batch) = a.batchFirst ? (x.shape[1], x.shape[0]) : (x.shape[0], x.shape[1])
         let inputSize = x.shape[2]
-        for (what, n) in [("X·Wᵀ", seq * batch * dirs * gh), ("W", w.count), ("R", r.count), ("Y", seq * batch * dirs * hidden)]
+        for (what, n) in [("X·Wᵀ", seq * batch * dirs * gh), ("W", wShape.elementCount), ("R", rShape.elementCount), ("Y", seq * batch * dirs * hidden)]
         where n > Int(Int32.max) {
             throw DLInferError(.unsupported, "\(a.opName): \(what) has \(n) elements, beyond the 32-bit indexing of the OpenCL kernels")
         }
@@ -149,10 +153,10 @@ final class RecurrentCL: DeviceKernel {
             let ldxw = dirs * gh
             let xw = try temporary([seq * batch, ldxw])
             let wOperand = packedW.map { GemmOperand(tensor: $0, ld: ldxw) }
-                ?? GemmOperand(tensor: w, ld: inputSize, transposed: true)
+                ?? GemmOperand(tensor: w!, ld: inputSize, transposed: true)
             try gemm.enqueue(m: seq * batch, n: ldxw, k: inputSize, a: GemmOperand(tensor: x, ld: inputSize), b: wOperand,
                              c: GemmOperand(tensor: xw, ld: ldxw))
-            let rp = try packedR ?? RecurrentCL.packR(q, packKernel, products, r)
+            let rp = try packedR ?? RecurrentCL.packR(q, packKernel, products, r!)
             if packedR == nil { scratch += rp }
 
             // Element strides of (timestep, batch entry, direction) in xw, Y and the states.
