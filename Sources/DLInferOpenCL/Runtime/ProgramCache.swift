@@ -61,7 +61,7 @@ struct ProgramCache {
         ProgramCache.append(&data, UInt64(binary.count)); ProgramCache.append(&data, ProgramCache.fnv1a(binary))
         data += binary
         // Written under a private name and renamed: a concurrent reader never sees half a file.
-        let tmp = "\(path).\(getpid()).tmp"
+        let tmp = "\(path).\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
         guard let f = fopen(tmp, "wb") else { return }
         let ok = fwrite(data, 1, data.count, f) == data.count
         if fclose(f) == 0 && ok { if rename(tmp, path) != 0 { unlink(tmp) } } else { unlink(tmp) }

@@ -118,4 +118,25 @@ final class OpenCLRuntimeTests: OpenCLTestCase {
         XCTAssertEqual(s.deviceInfo.kind, .cpu)
         XCTAssert(s.deviceNote?.contains("no-such-gpu") == true)
     }
+
+    /// Sessions on one device from several threads at once (shared context and programs, a queue each) compute what
+    /// a single session does.
+    func testConcurrentSessionsOnOneDevice() throws {
+        let device = try openCLDevice()
+        let dir = Self.repoRoot.appendingPathComponent("Tests/Fixtures/models/resnet_basic").path
+        let model = try Model.load(path: dir + "/model.onnx")
+        let input = try ONNXTensorFile.read([UInt8](Data(contentsOf: URL(fileURLWithPath: "\(dir)/test_data_set_1/input_0.pb")))).tensor
+        let want = try ONNXTensorFile.read([UInt8](Data(contentsOf: URL(fileURLWithPath: "\(dir)/test_data_set_1/output_0.pb")))).tensor
+        let results = UnsafeMutableBufferPointer<Tensor?>.allocate(capacity: 4)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: 4) { i in
+            guard let s = try? Session(graph: model.graph, backends: [try OpenCLBackend(device: device), CPUBackend()]) else { return }
+            for _ in 0..<3 { results[i] = try? s.run([input])[0] }
+        }
+        for (i, got) in results.enumerated() {
+            guard let got else { XCTFail("thread \(i) failed"); continue }
+            assertClose(got, want, rtol: 1e-3, atol: 1e-4, "thread \(i)")
+        }
+    }
 }
