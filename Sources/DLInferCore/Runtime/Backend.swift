@@ -46,10 +46,28 @@ public struct OutputAllocator {
 /// Recycles host buffers by byte size between nodes and runs, so steady-state runs allocate nothing.
 public final class TensorPool: @unchecked Sendable {
     private var free: [Int: [Storage]] = [:]
-    public init() {}
+    public private(set) var freeBytes = 0
+    /// Free memory kept, at most: with input shapes that keep changing, the pool would otherwise hold every size
+    /// ever used. Reaching it on a new size drops what the pool holds (buffers of shapes no longer in use).
+    public let budget: Int
+
+    public init(budget: Int? = nil) { self.budget = budget ?? max(64 << 20, Session.memoryLimit / 8) }
+
     public func take(_ bytes: Int) -> Storage {
-        if var list = free[bytes], let s = list.popLast() { free[bytes] = list; return s }
+        if var list = free[bytes], let s = list.popLast() {
+            free[bytes] = list
+            freeBytes -= s.byteCount
+            return s
+        }
+        if freeBytes > budget {
+            free.removeAll()
+            freeBytes = 0
+        }
         return Storage(byteCount: bytes)
     }
-    public func give(_ s: Storage) { free[s.byteCount, default: []].append(s) }
+
+    public func give(_ s: Storage) {
+        free[s.byteCount, default: []].append(s)
+        freeBytes += s.byteCount
+    }
 }

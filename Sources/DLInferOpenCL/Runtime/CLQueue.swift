@@ -56,14 +56,19 @@ final class CLQueue {
     var cl: dlcl_api { ctx.cl }
     private var kernels: [String: CLKernel] = [:]
     private var free: [Int: [CLBuffer]] = [:]
+    private(set) var freeBytes = 0
+    /// Free buffers kept for reuse, at most: with input shapes that keep changing (text lines of every width) the pool
+    /// would otherwise hold every size ever used. An eighth of the device's memory, at least 64 MiB.
+    let poolBudget: Int
 
-    init(_ ctx: CLDeviceContext) throws {
+    init(_ ctx: CLDeviceContext, poolBudget: Int? = nil) throws {
         self.ctx = ctx
         var rc: cl_int = 0
         guard let q = ctx.cl.CreateCommandQueue(ctx.context, ctx.device.id, 0, &rc), rc == 0 else {
             throw CLStatus.error(rc, "clCreateCommandQueue on \(ctx.device.name)")
         }
         queue = q
+        self.poolBudget = poolBudget ?? max(64 << 20, Int(clamping: ctx.device.globalMemory / 8))
     }
 
     deinit {
@@ -86,7 +91,14 @@ final class CLQueue {
         let bytes = shape.elementCount * dtype.byteSize
         if var list = free[bytes], let b = list.popLast() {
             free[bytes] = list
+            freeBytes -= b.byteCount
             return DeviceTensor(dtype: dtype, shape: shape, buffer: b)
+        }
+        // A size not seen before: if the pool has grown past its budget, what it holds is for shapes no longer in
+        // use; give it back to the driver (queued work still using a buffer keeps it alive until done).
+        if freeBytes > poolBudget {
+            free.removeAll()
+            freeBytes = 0
         }
         if UInt64(bytes) > ctx.device.maxAllocation {
             throw DLInferError(.outOfMemory, "\(bytes) bytes for a \(dtype) tensor \(shape) exceed the largest buffer \(ctx.device.name) allows (\(ctx.device.maxAllocation) bytes)")
@@ -102,6 +114,7 @@ final class CLQueue {
     func recycle(_ buffer: DeviceBuffer) {
         guard let b = buffer as? CLBuffer else { return }
         free[b.byteCount, default: []].append(b)
+        freeBytes += b.byteCount
     }
 
     func upload(_ t: Tensor) throws -> DeviceTensor {

@@ -2,7 +2,7 @@ import DLInferCore
 import DLInferCPU
 import DLInferEngine
 import DLInferONNX
-import DLInferOpenCL
+@testable import DLInferOpenCL
 import Foundation
 import XCTest
 
@@ -138,5 +138,24 @@ final class OpenCLRuntimeTests: OpenCLTestCase {
             guard let got else { XCTFail("thread \(i) failed"); continue }
             assertClose(got, want, rtol: 1e-3, atol: 1e-4, "thread \(i)")
         }
+    }
+
+    /// Shapes that keep changing (a new size every run) do not grow the pools without bound: past the budget, the
+    /// free buffers of sizes no longer in use go back to the driver / the allocator.
+    func testBuffersPoolsStayWithinBudget() throws {
+        let q = try CLQueue(try CLDeviceContext.forDevice(try openCLDevice()), poolBudget: 1 << 20)
+        let host = TensorPool(budget: 1 << 20)
+        for size in 0..<64 {
+            let n = 25_000 + size  // 100 KB and a bit, a new size each time
+            let t = try q.allocate(.float32, [n])
+            q.recycle(t.buffer)
+            host.give(host.take(4 * n))
+            XCTAssertLessThanOrEqual(q.freeBytes, (1 << 20) + 4 * n)
+            XCTAssertLessThanOrEqual(host.freeBytes, (1 << 20) + 4 * n)
+        }
+        // A size seen again is still reused.
+        let a = try q.allocate(.float32, [7]); q.recycle(a.buffer)
+        let b = try q.allocate(.float32, [7])
+        XCTAssert(a.buffer === b.buffer)
     }
 }
