@@ -130,7 +130,7 @@ dlinfer_status dlinfer_options_create(dlinfer_options** out);
 /* Sets one option; both strings are copied. Keys:
  *   "device":   "auto" (the first OpenCL GPU, else the CPU) | "cpu" | "opencl" (the first OpenCL device of any type)
  *               | "opencl:N" (OpenCL device N, as `dlinfer devices` numbers them) | "opencl:NAME" (the first device
- *               whose platform or device name contains NAME, case-insensitive). Overrides DLINFER_DEVICE. Checked by
+ *               whose platform or device name or vendor contains NAME, case-insensitive). Overrides DLINFER_DEVICE. Checked by
  *               dlinfer_session_create (and dlinfer_resolve_device). On an OpenCL session, nodes the device cannot
  *               run (see dlinfer_session_device's CPU node count) run on the CPU with the transfers around them.
  *   "fallback": "none" (default: a requested device that cannot be used is an error) | "cpu" (run on the CPU then).

@@ -102,8 +102,8 @@ public enum Devices {
                 chosen = n >= 0 && n < devices.count ? devices[n] : nil
                 missing = "there is no OpenCL device \(n)"
             } else {
-                chosen = devices.first { "\($0.platformName) \($0.name)".lowercased().firstRange(of: selector) != nil }
-                missing = "no OpenCL platform or device name contains '\(selector)'"
+                chosen = devices.first { $0.searchText.firstRange(of: selector) != nil }
+                missing = "no OpenCL platform or device name or vendor contains '\(selector)'"
             }
         }
         let failure: String

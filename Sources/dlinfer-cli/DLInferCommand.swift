@@ -39,7 +39,7 @@ struct DLInferCommand: ParsableCommand {
 
 /// --device and --fallback, shared by the commands that create a session.
 struct DeviceOptions: ParsableArguments {
-    @Option(help: "Device: auto (first OpenCL GPU, else CPU), cpu, opencl, opencl:N (see `dlinfer devices`) or opencl:NAME (platform or device name contains NAME) (default: $DLINFER_DEVICE, else auto).")
+    @Option(help: "Device: auto (first OpenCL GPU, else CPU), cpu, opencl, opencl:N (see `dlinfer devices`) or opencl:NAME (platform or device name or vendor contains NAME) (default: $DLINFER_DEVICE, else auto).")
     var device: String?
 
     @Option(help: "When the requested device cannot be used: none (fail, the default) or cpu (run on the CPU).")

@@ -6,6 +6,7 @@ import Synchronization
 public struct CLDeviceDescription: @unchecked Sendable {
     public let index: Int
     public let platformName: String
+    public let platformVendor: String
     public let name: String
     public let vendor: String
     public let isGPU: Bool
@@ -20,6 +21,10 @@ public struct CLDeviceDescription: @unchecked Sendable {
     public let extensions: String
     let platform: cl_platform_id
     let id: cl_device_id
+
+    /// What `opencl:TEXT` matches against (lower-cased): platform name and vendor, device name and vendor, so that
+    /// "nvidia", "pocl" (whose platform is "Portable Computing Language" by "The pocl project"), "intel" all work.
+    public var searchText: String { "\(platformName) \(platformVendor) \(name) \(vendor)".lowercased() }
 
     public var summary: String {
         "\(name) [\(platformName)], \(typeName), \(globalMemory >> 20) MiB, \(computeUnits) compute units, \(version), driver \(driverVersion)"
@@ -78,6 +83,7 @@ public enum OpenCL {
         var result = [CLDeviceDescription]()
         for case let platform? in platforms {
             let platformName = (try? platformString(cl, platform, cl_uint(CL_PLATFORM_NAME))) ?? "unknown platform"
+            let platformVendor = (try? platformString(cl, platform, cl_uint(CL_PLATFORM_VENDOR))) ?? ""
             var n: cl_uint = 0
             guard cl.GetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), 0, nil, &n) == 0, n > 0 else { continue }
             var ids = [cl_device_id?](repeating: nil, count: Int(n))
@@ -90,7 +96,7 @@ public enum OpenCL {
                 let cus: cl_uint = try deviceValue(cl, id, CL_DEVICE_MAX_COMPUTE_UNITS)
                 let wg: Int = try deviceValue(cl, id, CL_DEVICE_MAX_WORK_GROUP_SIZE)
                 result.append(CLDeviceDescription(
-                    index: result.count, platformName: platformName,
+                    index: result.count, platformName: platformName, platformVendor: platformVendor,
                     name: try deviceString(cl, id, CL_DEVICE_NAME), vendor: try deviceString(cl, id, CL_DEVICE_VENDOR),
                     isGPU: typeName == "GPU", typeName: typeName,
                     globalMemory: try deviceValue(cl, id, CL_DEVICE_GLOBAL_MEM_SIZE),

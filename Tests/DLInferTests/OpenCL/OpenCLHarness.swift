@@ -14,7 +14,7 @@ class OpenCLTestCase: XCTestCase {
         var devices = OpenCL.devices
         if let env = ProcessInfo.processInfo.environment["DLINFER_DEVICE"]?.lowercased(), env.hasPrefix("opencl:") {
             let sel = String(env.dropFirst(7))
-            devices = devices.filter { Int(sel) == $0.index || "\($0.platformName) \($0.name)".lowercased().contains(sel) }
+            devices = devices.filter { Int(sel) == $0.index || $0.searchText.contains(sel) }
         }
         if let d = devices.first { return d }
         let why = OpenCL.unavailableReason ?? "no OpenCL device matches DLINFER_DEVICE"

@@ -99,7 +99,9 @@ final class OpenCLRuntimeTests: OpenCLTestCase {
     func testDeviceSelection() throws {
         let device = try openCLDevice()
         let model = try Model.load(path: Self.repoRoot.appendingPathComponent("examples/models/digits_cnn.onnx").path)
-        for request in ["opencl", "opencl:\(device.index)", "opencl:\(device.name.split(separator: " ")[0].lowercased())"] {
+        var requests = ["opencl", "opencl:\(device.index)", "opencl:\(device.name.split(separator: " ")[0].lowercased())"]
+        if device.platformVendor.lowercased().contains("pocl") { requests.append("opencl:PoCL") }
+        for request in requests {
             var o = SessionOptions()
             o.device = request
             let s = try InferenceSession(model: model, options: o)
