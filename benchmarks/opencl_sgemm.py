@@ -262,7 +262,10 @@ def main():
         sys.exit(f"no OpenCL device matches '{args.device}': " + "; ".join(f"{d[0]} {d[1]}" for d in devices))
     platform_name, device_name, platform, device = devices[index]
     dl_device = f"opencl:{index}"
-    blast = None if args.clblast == "none" else CLBlast(cl, args.clblast, platform, device)
+    try:
+        blast = None if args.clblast == "none" else CLBlast(cl, args.clblast, platform, device)
+    except OSError as e:
+        sys.exit(f"cannot load CLBlast ({e}): install libclblast1, or pass --clblast PATH (or none to skip it)")
     tilings = args.tilings or [""]
 
     print(f"device {index}: {device_name} [{platform_name}]; dlinfer {dl_device}: {dlinfer.devices()[index + 1].name}")
