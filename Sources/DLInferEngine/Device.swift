@@ -12,7 +12,7 @@ public enum DeviceRequest: Equatable, Sendable {
     case opencl(selector: String?)
 
     public init(parsing text: String) throws {
-        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let t = text.trimmingSpaces.lowercased()
         switch t {
         case "", "auto": self = .auto
         case "cpu": self = .cpu
@@ -24,16 +24,6 @@ public enum DeviceRequest: Equatable, Sendable {
             self = .opencl(selector: String(t.dropFirst(7)))
         }
     }
-}
-
-private extension String {
-    func trimmingCharacters(in _: Whitespace) -> String {
-        var s = Substring(self)
-        while let f = s.first, f.isWhitespace { s.removeFirst() }
-        while let l = s.last, l.isWhitespace { s.removeLast() }
-        return String(s)
-    }
-    enum Whitespace { case whitespaces }
 }
 
 /// A device as listed by `dlinfer devices`.

@@ -115,12 +115,6 @@ enum NPY {
 }
 
 extension StringProtocol {
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while let f = s.first, f.isWhitespace { s.removeFirst() }
-        while let l = s.last, l.isWhitespace { s.removeLast() }
-        return String(s)
-    }
     var trimmingQuotes: String {
         var s = Substring(self)
         if s.first == "'" || s.first == "\"" { s.removeFirst() }

@@ -138,12 +138,3 @@ public enum OpenCL {
         String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self).trimmingSpaces
     }
 }
-
-extension String {
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while let f = s.first, f.isWhitespace { s.removeFirst() }
-        while let l = s.last, l.isWhitespace { s.removeLast() }
-        return String(s)
-    }
-}
