@@ -223,10 +223,3 @@ struct ConvGeometry {
 func planar(_ v: [Int], _ fill: Int) -> [Int] { v.count == 1 ? [fill] + v : v }
 
 func roundUp(_ v: Int, _ step: Int) -> Int { (v + step - 1) / step * step }
-
-/// The kernels index with 32-bit ints; larger tensors are refused with a clear error instead of wrapping.
-func requireInt32Indexing(_ shapes: [Int]...) throws {
-    for s in shapes where s.elementCount > Int(Int32.max) {
-        throw DLInferError(.unsupported, "a tensor of \(s.elementCount) elements exceeds the 32-bit indexing of the OpenCL kernels")
-    }
-}

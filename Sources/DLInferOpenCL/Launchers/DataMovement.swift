@@ -122,7 +122,7 @@ final class PadCL: DeviceKernel {
         }
         let y = try q.allocate(.float32, shape)
         if y.count == 0 { return [y] }
-        try requireInt32Indexable(x, y, op: "Pad")
+        try requireInt32Indexing(x.shape, y.shape)
         try requireAtMost8Dims(shape, op: "Pad")
         var value = Float(a.value)
         if inputs.host.count > 2, let v = inputs.host[2], v.count > 0 { value = v.floats[0] }
@@ -155,7 +155,7 @@ final class GatherCL: DeviceKernel {
         let n = x.shape[axis]
         let y = try q.allocate(.float32, outputs.shape(0))
         if y.count == 0 { return [y] }
-        try requireInt32Indexable(x, y, op: "Gather")
+        try requireInt32Indexing(x.shape, y.shape)
         let idx: DeviceTensor
         if let c = cached, c.axisSize == n {
             idx = c.indices

@@ -31,7 +31,7 @@ final class ReduceCL: DeviceKernel {
             try q.launch1D(fill, y.count, [.buffer(y), .int(y.count), .float(value)])
             return [y]
         }
-        try requireInt32Indexable(x, op: a.opName)
+        try requireInt32Indexing(x.shape)
         var runs = [(n: Int, reduced: Bool)]()
         for (i, d) in x.shape.enumerated() where d != 1 {
             let r = axes.contains(i)

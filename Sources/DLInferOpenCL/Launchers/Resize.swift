@@ -39,7 +39,7 @@ final class ResizeCL: DeviceKernel {
 
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
         let x = inputs[0]
-        try requireInt32Indexable(x, op: a.opName)
+        try requireInt32Indexing(x.shape)
         func host(_ i: Int) -> Tensor? { i < inputs.host.count ? inputs.host[i] : nil }
         let key = Key(shape: x.shape, roi: host(1)?.doubleValues() ?? [], scales: host(2)?.doubleValues() ?? [],
                       sizes: host(3)?.intValues() ?? [])
@@ -58,7 +58,7 @@ final class ResizeCL: DeviceKernel {
         case .nearest(let table, let bases):
             let y = try q.allocate(.float32, shape)
             if y.count == 0 { return [y] }
-            try requireInt32Indexable(y, op: a.opName)
+            try requireInt32Indexing(y.shape)
             try requireAtMost8Dims(shape, op: a.opName)
             let k = try q.kernel("resize", "resize_nearest", defines: "-DRANK=\(shape.count)")
             try q.launch1D(k, y.count, [.buffer(x), .buffer(table), .buffer(y), .int(y.count),
@@ -76,7 +76,7 @@ final class ResizeCL: DeviceKernel {
                 var next = cur.shape
                 next[p.axis] = shape[p.axis]
                 let out = try q.allocate(.float32, k == passes.count - 1 ? shape : next)
-                try requireInt32Indexable(cur, out, op: a.opName)
+                try requireInt32Indexing(cur.shape, out.shape)
                 let inner = next[(p.axis + 1)...].reduce(1, *)
                 try q.launch1D(pass, out.count, [.buffer(cur), .buffer(p.indices), .buffer(p.weights), .buffer(out), .int(out.count),
                                                  .int(cur.shape[p.axis]), .int(next[p.axis]), .int(inner), .int(p.taps),
@@ -90,7 +90,7 @@ final class ResizeCL: DeviceKernel {
 
     private func blend2D(_ x: DeviceTensor, _ shape: [Int], _ p: [Pass]) throws -> DeviceTensor {
         let y = try q.allocate(.float32, shape)
-        try requireInt32Indexable(y, op: a.opName)
+        try requireInt32Indexing(y.shape)
         let (a1, a2) = (p[0].axis, p[1].axis)
         let mid = shape[(a1 + 1)..<a2].reduce(1, *), inner = shape[(a2 + 1)...].reduce(1, *)
         try q.launch1D(pass2D, y.count, [.buffer(x), .buffer(p[0].indices), .buffer(p[0].weights), .buffer(p[1].indices),

@@ -29,7 +29,7 @@ final class SoftmaxCL: DeviceKernel {
         let x = inputs[0]
         let y = try q.allocate(.float32, x.shape)
         if x.count == 0 { return [y] }
-        try requireInt32Indexable(x, op: a.opName)
+        try requireInt32Indexing(x.shape)
         let (outer, n, inner) = try a.layout(x.shape)
         let log = a.log ? 1 : 0
         if inner == 1 && n >= minWorkGroupRow {

@@ -1,19 +1,5 @@
 import DLInferCore
 
-/// Refuses tensors whose element offsets would not fit the kernels' 32-bit index arithmetic.
-func requireInt32Indexable(_ tensors: DeviceTensor..., op: String) throws {
-    for t in tensors where t.count > Int(Int32.max) {
-        throw DLInferError(.unsupported, "\(op): a tensor of \(t.count) elements \(t.shape) exceeds the 32-bit range OpenCL kernels index with")
-    }
-}
-
-/// Refuses shapes of more dims than the kernels' int8 arguments hold (ranks are checked at placement when known).
-func requireAtMost8Dims(_ shape: [Int], op: String) throws {
-    guard shape.count <= 8 else {
-        throw DLInferError(.unsupported, "\(op): shape \(shape) has more than the 8 dims OpenCL kernels index")
-    }
-}
-
 /// The copy every data-movement op goes through (Concat, Split, Slice, Transpose, Expand): element
 /// `dst[dstOffset + Σ i_k * dstStrides_k] = src[srcOffset + Σ i_k * srcStrides_k]` for every index of `dims`.
 /// Dims of size 1 are dropped and dims that stay adjacent on both sides merged, so most copies become one
@@ -44,7 +30,7 @@ final class CLStridedCopy {
     func enqueue(_ src: DeviceTensor, offset srcOffset: Int = 0, strides srcStrides: [Int], into dst: DeviceTensor,
                  dstOffset: Int = 0, dstStrides: [Int], dims: [Int]) throws {
         guard !dims.contains(0) else { return }
-        try requireInt32Indexable(src, dst, op: "strided copy")
+        try requireInt32Indexing(src.shape, dst.shape)
         let merged = CLStridedCopy.merge(dims: dims, src: srcStrides, dst: dstStrides)
         guard merged.count <= 8 else {
             throw DLInferError(.unsupported, "a copy over \(merged.count) non-mergeable dims (OpenCL kernels take at most 8)")
