@@ -7,7 +7,7 @@ struct BroadcastLayout {
     init(output: [Int], inputs: [[Int]]) {
         let rank = output.count
         // Element strides of each input in output coordinates (0 where size 1 is broadcast).
-        var per = inputs.map { shape -> [Int] in
+        let per = inputs.map { shape -> [Int] in
             let s = Array(repeating: 1, count: rank - shape.count) + shape
             var strides = Array(repeating: 0, count: rank), acc = 1
             for d in stride(from: rank - 1, through: 0, by: -1) {
@@ -16,19 +16,7 @@ struct BroadcastLayout {
             }
             return strides
         }
-        var dims = [Int](), merged = per.map { _ in [Int]() }
-        for d in 0..<rank where output[d] != 1 {
-            if let last = dims.last, per.indices.allSatisfy({ merged[$0].last! == per[$0][d] * output[d] }) {
-                dims[dims.count - 1] = last * output[d]
-                for j in per.indices { merged[j][merged[j].count - 1] = per[j][d] }
-            } else {
-                dims.append(output[d])
-                for j in per.indices { merged[j].append(per[j][d]) }
-            }
-        }
-        per = merged
-        self.dims = dims
-        self.strides = per
+        (dims, strides) = mergeDims(output, strides: per)
     }
 
     /// Whether the merged space still fits the kernels' 8 dims.
@@ -37,4 +25,21 @@ struct BroadcastLayout {
     static func pad(_ v: [Int], with fill: Int) -> [Int] { Array(repeating: fill, count: 8 - v.count) + v }
     var dimsArg: CLArg { .int8(BroadcastLayout.pad(dims, with: 1)) }
     func stridesArg(_ k: Int) -> CLArg { .int8(BroadcastLayout.pad(strides[k], with: 0)) }
+}
+
+/// `dims` with its size-1 dims dropped and each pair of neighbours merged into one where every stride array steps
+/// through both alike (the outer stride is the inner one times the inner size), outermost first. Indexing the merged
+/// space with the merged strides reaches the same elements with fewer divisions.
+func mergeDims(_ dims: [Int], strides: [[Int]]) -> (dims: [Int], strides: [[Int]]) {
+    var outDims = [Int](), outStrides = strides.map { _ in [Int]() }
+    for d in dims.indices where dims[d] != 1 {
+        if let last = outDims.last, strides.indices.allSatisfy({ outStrides[$0].last! == strides[$0][d] * dims[d] }) {
+            outDims[outDims.count - 1] = last * dims[d]
+            for j in strides.indices { outStrides[j][outStrides[j].count - 1] = strides[j][d] }
+        } else {
+            outDims.append(dims[d])
+            for j in strides.indices { outStrides[j].append(strides[j][d]) }
+        }
+    }
+    return (outDims, outStrides)
 }

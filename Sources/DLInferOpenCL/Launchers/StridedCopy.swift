@@ -15,16 +15,8 @@ final class CLStridedCopy {
 
     /// `dims` with size-1 dims dropped and mergeable neighbours merged, outermost first.
     static func merge(dims: [Int], src: [Int], dst: [Int]) -> [Dim] {
-        var out = [Dim]()
-        for k in dims.indices where dims[k] != 1 {
-            let d = Dim(size: dims[k], src: src[k], dst: dst[k])
-            if let last = out.last, last.src == d.src * d.size, last.dst == d.dst * d.size {
-                out[out.count - 1] = Dim(size: last.size * d.size, src: d.src, dst: d.dst)
-            } else {
-                out.append(d)
-            }
-        }
-        return out
+        let m = mergeDims(dims, strides: [src, dst])
+        return m.dims.indices.map { Dim(size: m.dims[$0], src: m.strides[0][$0], dst: m.strides[1][$0]) }
     }
 
     func enqueue(_ src: DeviceTensor, offset srcOffset: Int = 0, strides srcStrides: [Int], into dst: DeviceTensor,
