@@ -34,16 +34,14 @@ public struct DeviceInfo: Sendable {
     public var id: String
     public var name: String
     public var detail: String
-    /// Index among the OpenCL devices (nil for the CPU).
-    public var openCLIndex: Int?
 }
 
 public enum Devices {
     /// Index 0 is the CPU; every OpenCL device of every platform follows, in `opencl:N` order.
     public static func list() -> [DeviceInfo] {
-        [DeviceInfo(kind: .cpu, id: "cpu", name: "CPU", detail: "\(Threads.count) threads", openCLIndex: nil)]
+        [DeviceInfo(kind: .cpu, id: "cpu", name: "CPU", detail: "\(Threads.count) threads")]
             + OpenCL.devices.map {
-                DeviceInfo(kind: .opencl, id: "opencl:\($0.index)", name: $0.name, detail: $0.summary, openCLIndex: $0.index)
+                DeviceInfo(kind: .opencl, id: "opencl:\($0.index)", name: $0.name, detail: $0.summary)
             }
     }
 

@@ -27,7 +27,7 @@ public final class Session: @unchecked Sendable {
 
     enum NodeKernel {
         case host(Kernel)
-        /// With the inputs the kernel reads on the host.
+        /// With the inputs the kernel reads on the host (shape-like parameters, and weights it prepacked).
         case device(DeviceKernel, hostInputs: Set<Int>)
     }
 
@@ -45,7 +45,10 @@ public final class Session: @unchecked Sendable {
                 switch b.support(node, in: graph) {
                 case .yes:
                     if let d = b as? DeviceBackend {
-                        made = (.device(try d.makeDeviceKernel(node, in: graph), hostInputs: d.hostInputs(node)), b.name)
+                        let k = try d.makeDeviceKernel(node, in: graph)
+                        // Weights the kernel packed at creation stay on the host: nothing to upload.
+                        let packed = k.prepackedInputs.filter { $0 < node.inputs.count && node.inputs[$0].map { graph.constants[$0] != nil } == true }
+                        made = (.device(k, hostInputs: d.hostInputs(node).union(packed)), b.name)
                     }
                     else { made = (.host(try b.makeKernel(node, in: graph)), b.name) }
                 case .no(let why): reasons.append("\(b.name): \(why)")
@@ -102,18 +105,17 @@ public final class Session: @unchecked Sendable {
     private func runStep(_ i: Int, _ plan: Plan, _ env: inout Environment) throws {
         let node = graph.nodes[i]
         var outTypes = node.outputs.map { $0.map { plan.types[$0] } }
-        let hostSlots: Set<Int>
+        // The inputs read on the host; nil: all of them (a host kernel).
+        let hostSlots: Set<Int>?
         switch kernels[i] {
-        case .host: hostSlots = Set(node.inputs.indices)
-        case .device(let k, let h):
-            // Weights the kernel packed at creation stay on the host: nothing to upload.
-            hostSlots = h.union(k.prepackedInputs.filter { slot in node.inputs[slot].map { graph.constants[$0] != nil } == true })
+        case .host: hostSlots = nil
+        case .device(_, let h): hostSlots = h
         }
         var hostIns = [Tensor?](repeating: nil, count: node.inputs.count)
         var deviceIns = [DeviceTensor?](repeating: nil, count: node.inputs.count)
         for (k, v) in node.inputs.enumerated() {
             guard let v else { continue }
-            if hostSlots.contains(k) { hostIns[k] = try host(v, &env) } else { deviceIns[k] = try deviceValue(v, plan, &env) }
+            if hostSlots?.contains(k) ?? true { hostIns[k] = try host(v, &env) } else { deviceIns[k] = try deviceValue(v, plan, &env) }
         }
         if outTypes.contains(where: { $0 != nil && $0!.fixedShape == nil }) {
             // Shape depends on data only known now (e.g. a Reshape whose shape is computed from an input).
@@ -190,7 +192,7 @@ public final class Session: @unchecked Sendable {
         env.slots[v] = Slot()
         if graph.constants[v] != nil { return }
         if isKnownUniquelyReferenced(&storage), storage!.ownsMemory { pool.give(storage!) }
-        if isKnownUniquelyReferenced(&buffer), deviceConstants[v] == nil { device?.recycle(buffer!) }
+        if isKnownUniquelyReferenced(&buffer) { device?.recycle(buffer!) }
     }
 
     /// Types of every value for the most recent input shapes (for output shape queries and `dlinfer info`).
