@@ -9,16 +9,10 @@ public enum CTCGreedyDecoder {
     /// so a frame whose scores are all NaN is an error rather than an arbitrary label.
     public static func decode(_ scores: UnsafeBufferPointer<Float>, frames: Int, batch: Int, classes: Int,
                               blank: Int) throws -> [[Int]] {
-        guard frames >= 0, batch >= 0 else {
-            throw DLInferError.invalid("frames (\(frames)) and batch (\(batch)) must not be negative")
-        }
-        guard classes >= 1 else { throw DLInferError.invalid("classes is \(classes); at least 1 is needed") }
+        let count = try scoreCount(frames: frames, batch: batch, classes: classes)
         guard (0..<classes).contains(blank) else {
             throw DLInferError.invalid("blank \(blank) is not a class index in [0, \(classes))")
         }
-        let (rows, o1) = frames.multipliedReportingOverflow(by: batch)
-        let (count, o2) = rows.multipliedReportingOverflow(by: classes)
-        guard !o1, !o2 else { throw DLInferError.invalid("frames * batch * classes overflows") }
         guard scores.count == count else {
             throw DLInferError.invalid("\(scores.count) scores given for [\(frames), \(batch), \(classes)]")
         }
@@ -38,5 +32,20 @@ public enum CTCGreedyDecoder {
             }
         }
         return out
+    }
+
+    /// frames * batch * classes, after checking that the sizes are valid and that the scores' byte count cannot
+    /// overflow (callers size buffers from it).
+    public static func scoreCount(frames: Int, batch: Int, classes: Int) throws -> Int {
+        guard frames >= 0, batch >= 0 else {
+            throw DLInferError.invalid("frames (\(frames)) and batch (\(batch)) must not be negative")
+        }
+        guard classes >= 1 else { throw DLInferError.invalid("classes is \(classes); at least 1 is needed") }
+        let (rows, o1) = frames.multipliedReportingOverflow(by: batch)
+        let (count, o2) = rows.multipliedReportingOverflow(by: classes)
+        guard !o1, !o2, count <= Int.max / MemoryLayout<Float>.size else {
+            throw DLInferError.invalid("frames * batch * classes overflows")
+        }
+        return count
     }
 }
