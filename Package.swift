@@ -44,7 +44,7 @@ let package = Package(
                 "-Xlinker", "-soname=libdlinfer.so.1",
             ])]),
         .executableTarget(name: "dlinfer-cli", dependencies: [
-            "DLInferEngine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "DLInferEngine", "DLInferONNX", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: [.unsafeFlags([
             "-static-stdlib", "-lFoundationEssentials", "-l_FoundationCShims", "-l_FoundationCollections",
         ])]),

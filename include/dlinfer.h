@@ -76,7 +76,8 @@ enum {
     DLINFER_DTYPE_FLOAT16 = 10, /* IEEE 754 binary16 */
     DLINFER_DTYPE_FLOAT64 = 11,
     DLINFER_DTYPE_UINT32 = 12,
-    DLINFER_DTYPE_UINT64 = 13
+    DLINFER_DTYPE_UINT64 = 13,
+    DLINFER_DTYPE_BFLOAT16 = 16  /* the upper 16 bits of a float32 */
 };
 
 /* Device kinds. Passed as int32_t. */

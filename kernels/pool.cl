@@ -11,12 +11,17 @@ inline int2 taps_inside(int s, int k, int d, int n) {
     return (int2)(lo, max(lo, hi));
 }
 
+// Taps of a window starting at `s` that fall before the end of the padded axis (`n` plus the trailing pad `e`).
+inline int taps_padded(int s, int k, int d, int n, int e) {
+    return s + (k - 1) * d < n + e ? k : max(0, (n + e - 1 - s) / d + 1);
+}
+
 // One work-item per output element over up to 3 spatial axes (fewer are leading axes of size 1), neighbouring
 // work-items on neighbouring output columns. Padding never contributes: MaxPool skips it (NaN never wins, as on the
-// CPU), AveragePool divides by the taps inside the input or, with count_include_pad, by the kernel's volume.
+// CPU), AveragePool divides by the taps inside the input or, with count_include_pad, inside the padded input.
 __kernel void pool_f32(__global const float* x, __global float* y, int total, int mode,
                        int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH, int KW,
-                       int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw) {
+                       int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw, int ed, int eh, int ew) {
     int i = get_global_id(0);
     if (i >= total) return;
     int ox = i % OW, r = i / OW;
@@ -39,7 +44,8 @@ __kernel void pool_f32(__global const float* x, __global float* y, int total, in
         }
     }
     if (mode == POOL_AVERAGE) acc /= (float)((tz.y - tz.x) * (ty.y - ty.x) * (tx.y - tx.x));
-    else if (mode == POOL_AVERAGE_INCLUDE_PAD) acc *= 1.0f / (float)(KD * KH * KW);
+    else if (mode == POOL_AVERAGE_INCLUDE_PAD)
+        acc /= (float)(taps_padded(z0, KD, dd, ID, ed) * taps_padded(y0, KH, dh, IH, eh) * taps_padded(x0, KW, dw, IW, ew));
     y[i] = acc;
 }
 

@@ -93,7 +93,7 @@ REJECTS = [
     dict(name="negative_clip", op="LSTM", attrs=dict(clip=-1.0), error="clip is -1.0"),
     dict(name="hidden_size_mismatch", op="LSTM", attrs=dict(hidden_size=4), error="expected [num_directions, 4·hidden_size, input_size] = [1,16,3]"),
     dict(name="w_input_size_mismatch", op="GRU", w_input=2, error="W has shape"),
-    dict(name="float64_x", op="RNN", x_type=TensorProto.DOUBLE, error="X has element type float64"),
+    dict(name="float64_x", op="RNN", x_type=TensorProto.DOUBLE, error="W has element type float32; supported: float64"),
     dict(name="int64_sequence_lens", op="RNN", lens_type=TensorProto.INT64, error="sequence_lens has element type int64"),
     dict(name="gru_three_outputs", op="GRU", outputs=["Y", "Y_h", "Y_c"], error="at most 6 inputs and 2 outputs"),
     dict(name="gru_input_forget", op="GRU", attrs=dict(input_forget=1), error="attribute 'input_forget' is not supported"),

@@ -19,8 +19,11 @@ public final class NodeContext {
     public let outputCount: Int
     private let attributes: [String: Onnx_AttributeProto]
     private var used = Set<String>()
+    private let buildBody: (Onnx_GraphProto, Int) throws -> (Graph, [ValueID])
 
-    init(node: Onnx_NodeProto, opset: Int, graph: Graph, inputs: [ValueID?]) {
+    init(node: Onnx_NodeProto, opset: Int, graph: Graph, inputs: [ValueID?],
+         buildBody: @escaping (Onnx_GraphProto, Int) throws -> (Graph, [ValueID])) {
+        self.buildBody = buildBody
         opType = node.opType
         nodeName = node.name
         self.opset = opset
@@ -61,8 +64,17 @@ public final class NodeContext {
         try attr(name, .tensor).map { try TensorDecoding.decode($0.t, baseDirectory: nil) }
     }
 
-    /// Marks an attribute as understood without reading it (e.g. a purely informational one).
-    public func ignore(_ name: String) { used.insert(name) }
+    /// The graph attribute `name` built as a control-flow body: the outer values it reads are appended to this
+    /// node's inputs, and the body records which ones feed its captured inputs.
+    public func body(_ name: String) throws -> Body? {
+        guard let a = try attr(name, .graph) else { return nil }
+        let (g, captured) = try buildBody(a.g, opset)
+        var captures = [Int]()
+        for v in captured {
+            if let k = inputs.firstIndex(where: { $0 == v }) { captures.append(k) } else { inputs.append(v); captures.append(inputs.count - 1) }
+        }
+        return Body(graph: g, captures: captures)
+    }
 
     /// The constant value of input `i`, if it is a constant.
     public func constant(_ i: Int) -> Tensor? {

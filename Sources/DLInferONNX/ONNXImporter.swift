@@ -9,7 +9,7 @@ import SwiftProtobuf
 /// Reads an ONNX ModelProto into a `Graph`: weights become constants, Constant nodes are folded in, every node is
 /// turned into a typed `Op` (or the load fails naming the op, the node and the attribute), and types are inferred.
 public enum ONNXImporter {
-    public static let supportedOpsets = 7...21
+    public static let supportedOpsets = 7...onnxNewestOpset
 
     public static func load(path: String) throws -> Graph {
         guard FileManager.default.fileExists(atPath: path) else {
@@ -23,38 +23,75 @@ public enum ONNXImporter {
     }
 
     public static func load(data: Data, baseDirectory: String?) throws -> Graph {
-        guard !data.isEmpty else { throw DLInferError.model("the model is empty (0 bytes)") }
-        let model: Onnx_ModelProto
-        do {
-            var opts = BinaryDecodingOptions()
-            opts.messageDepthLimit = 64
-            model = try Onnx_ModelProto(serializedBytes: data, options: opts)
-        } catch {
-            throw DLInferError.model("not a valid ONNX model (protobuf decoding failed: \(error))")
-        }
+        let model = try decode(data)
         guard model.hasGraph, !model.graph.node.isEmpty || !model.graph.output.isEmpty else {
             throw DLInferError.model("not a valid ONNX model (no graph)")
         }
         var opset: Int? = nil
-        for imp in model.opsetImport where imp.domain == "" || imp.domain == "ai.onnx" { opset = Int(imp.version) }
+        for imp in model.opsetImport where isDefaultDomain(imp.domain) { opset = Int(imp.version) }
         guard let opset else { throw DLInferError.model("the model imports no version of the default ONNX operator set") }
         guard opset >= 1, opset <= supportedOpsets.upperBound else {
             throw DLInferError.unsupported("the model uses ONNX opset \(opset); dlinfer supports opsets \(supportedOpsets.lowerBound) to \(supportedOpsets.upperBound), and older models whose ops are unchanged since")
         }
-        var builder = GraphBuilder(opset: opset, baseDirectory: baseDirectory)
-        return try builder.build(model.graph)
+        // Every unsupported op is named at once, not only the first one met.
+        if let message = unsupportedMessage(try summary(data: data).unsupported) { throw DLInferError.unsupported(message) }
+        return try GraphBuilder(opset: opset, baseDirectory: baseDirectory, functions: try localFunctions(model)).build(model.graph)
+    }
+
+    static func decode(_ data: Data) throws -> Onnx_ModelProto {
+        guard !data.isEmpty else { throw DLInferError.model("the model is empty (0 bytes)") }
+        do {
+            var opts = BinaryDecodingOptions()
+            opts.messageDepthLimit = 64
+            return try Onnx_ModelProto(serializedBytes: data, options: opts)
+        } catch {
+            throw DLInferError.model("not a valid ONNX model (protobuf decoding failed: \(error))")
+        }
+    }
+
+    /// The model-local functions by (domain, name), each with the default-domain opset its body is written for.
+    private static func localFunctions(_ model: Onnx_ModelProto) throws -> [FunctionKey: LocalFunction] {
+        var out = [FunctionKey: LocalFunction]()
+        for f in model.functions {
+            let key = FunctionKey(f.domain, f.name)
+            guard f.overload.isEmpty else { throw DLInferError.unsupported("function '\(f.name)' has overload '\(f.overload)'; function overloads are not supported") }
+            guard out[key] == nil else { throw DLInferError.model("function '\(f.domain).\(f.name)' is defined twice") }
+            var opset: Int? = nil
+            for imp in f.opsetImport where isDefaultDomain(imp.domain) { opset = Int(imp.version) }
+            out[key] = LocalFunction(proto: f, opset: opset)
+        }
+        return out
     }
 }
 
-private struct GraphBuilder {
+struct LocalFunction {
+    let proto: Onnx_FunctionProto
+    /// nil: the body uses the model's opset.
+    let opset: Int?
+}
+
+/// Builds one graph: the model's, a control-flow body (whose names fall back on the enclosing builders, each outer
+/// value read becoming an explicit input of the body and of the node that owns it), with model-local functions
+/// inlined where they are called.
+private final class GraphBuilder {
     let opset: Int
     let baseDirectory: String?
+    let functions: [FunctionKey: LocalFunction]
+    let parent: GraphBuilder?
     let graph = Graph()
     var byName: [String: ValueID] = [:]
+    /// Outer values this body reads, in the order they became body inputs.
+    private(set) var captured: [ValueID] = []
+    private var declared: [String: ValueType] = [:]
+    /// Depth of function calls being inlined (a function calling itself would otherwise never end).
+    private var inlineDepth = 0
+    private var inlineCount = 0
 
-    init(opset: Int, baseDirectory: String?) { self.opset = opset; self.baseDirectory = baseDirectory }
+    init(opset: Int, baseDirectory: String?, functions: [FunctionKey: LocalFunction], parent: GraphBuilder? = nil) {
+        self.opset = opset; self.baseDirectory = baseDirectory; self.functions = functions; self.parent = parent
+    }
 
-    mutating func build(_ g: Onnx_GraphProto) throws -> Graph {
+    func build(_ g: Onnx_GraphProto) throws -> Graph {
         guard g.sparseInitializer.isEmpty else { throw DLInferError.unsupported("sparse initializers are not supported") }
         for ini in g.initializer {
             guard !ini.name.isEmpty else { throw DLInferError.model("an initializer has no name") }
@@ -67,23 +104,25 @@ private struct GraphBuilder {
         guard Set(g.output.map(\.name)).count == g.output.count else {
             throw DLInferError.model("a graph output is listed twice: \(duplicates(g.output.map(\.name)))")
         }
-        // Graph inputs that are also initializers are weights, not inputs.
-        for inp in g.input where byName[inp.name] == nil {
+        // Graph inputs that are also initializers are weights, not inputs (in the main graph; a body's formal inputs
+        // are always inputs).
+        for inp in g.input where parent != nil || byName[inp.name] == nil {
             guard !inp.name.isEmpty else { throw DLInferError.model("a graph input has no name") }
-            let id = graph.addValue(inp.name, try valueType(inp, role: "input"))
+            let id = graph.addValue(inp.name, try valueType(inp, role: "input", allowUntyped: parent != nil))
             byName[inp.name] = id
             graph.inputs.append(id)
         }
-        var declared = [String: ValueType]()
         for vi in g.valueInfo { if let t = try? valueType(vi, role: "value") { declared[vi.name] = t } }
-        for o in g.output { declared[o.name] = try valueType(o, role: "output") }
+        for o in g.output { declared[o.name] = try valueType(o, role: "output", allowUntyped: parent != nil) }
 
-        for node in g.node { try add(node, declared) }
+        for node in g.node { try add(node, opset: opset) }
 
         for o in g.output {
-            guard let id = byName[o.name] else { throw DLInferError.model("graph output '\(o.name)' is not produced by any node") }
+            guard let id = try resolve(o.name) else { throw DLInferError.model("graph output '\(o.name)' is not produced by any node") }
             graph.outputs.append(id)
         }
+        // A body is typed by the op that owns it, once the outer input types are known.
+        guard parent == nil else { return graph }
         try graph.inferTypes()
         for (o, id) in zip(g.output, graph.outputs) {
             if let d = declared[o.name], d.dtype != graph.values[id].type.dtype {
@@ -93,22 +132,47 @@ private struct GraphBuilder {
         return graph
     }
 
-    private mutating func add(_ node: Onnx_NodeProto, _ declared: [String: ValueType]) throws {
-        let label = "\(node.opType) node '\(node.name.isEmpty ? (node.output.first ?? "?") : node.name)'"
-        guard node.domain.isEmpty || node.domain == "ai.onnx" else {
-            throw DLInferError.unsupported("\(label): operator domain '\(node.domain)' is not supported")
+    /// The value a name refers to here; in a body, an outer value becomes a body input (an outer constant is copied).
+    func resolve(_ name: String) throws -> ValueID? {
+        if let id = byName[name] { return id }
+        guard let parent, let outer = try parent.resolve(name) else { return nil }
+        let id: ValueID
+        if let c = parent.graph.constants[outer] {
+            id = graph.addConstant(name, c)
+        } else {
+            id = graph.addValue(name, parent.graph.values[outer].type)
+            graph.inputs.append(id)
+            captured.append(outer)
         }
+        byName[name] = id
+        return id
+    }
+
+    /// Builds a graph attribute of a node being imported here as a body (see `Body`).
+    func body(_ g: Onnx_GraphProto, opset: Int) throws -> (Graph, [ValueID]) {
+        let b = GraphBuilder(opset: opset, baseDirectory: baseDirectory, functions: functions, parent: self)
+        let graph = try b.build(g)
+        return (graph, b.captured)
+    }
+
+    private func add(_ node: Onnx_NodeProto, opset: Int) throws {
+        let label = "\(node.opType) node '\(node.name.isEmpty ? (node.output.first ?? "?") : node.name)'"
         do {
+            if let f = functions[FunctionKey(node.domain, node.opType)] { try inline(node, f, opset: opset); return }
+            guard ONNXImporter.isDefaultDomain(node.domain) else {
+                throw DLInferError.unsupported("operator domain '\(node.domain)' is not supported")
+            }
             if node.opType == "Constant" { try addConstantNode(node); return }
             guard let importer = ONNXOps.importers[node.opType] else {
                 throw DLInferError.unsupported("operator '\(node.opType)' is not supported")
             }
             let inputs: [ValueID?] = try node.input.map { name in
                 if name.isEmpty { return nil }
-                guard let id = byName[name] else { throw DLInferError.model("input '\(name)' is used before it is defined") }
+                guard let id = try resolve(name) else { throw DLInferError.model("input '\(name)' is used before it is defined") }
                 return id
             }
-            let ctx = NodeContext(node: node, opset: try effectiveOpset(node.opType), graph: graph, inputs: inputs)
+            let ctx = NodeContext(node: node, opset: try effectiveOpset(node.opType, opset), graph: graph, inputs: inputs,
+                                  buildBody: { [unowned self] g, o in try self.body(g, opset: o) })
             let op = try importer(ctx)
             try ctx.checkAllUsed()
             let outputs: [ValueID?] = try node.output.map { name in
@@ -125,9 +189,52 @@ private struct GraphBuilder {
         }
     }
 
+    /// Expands a call of a model-local function into its nodes: formal inputs and outputs renamed to the call's,
+    /// every other name made unique, attributes that refer to the function's parameters (`ref_attr_name`) given the
+    /// call's values or the function's defaults.
+    private func inline(_ call: Onnx_NodeProto, _ f: LocalFunction, opset: Int) throws {
+        guard inlineDepth < 32 else { throw DLInferError.model("functions call each other more than 32 deep") }
+        inlineDepth += 1; inlineCount += 1
+        defer { inlineDepth -= 1 }
+        let fn = f.proto
+        guard call.input.count <= fn.input.count, call.output.count <= fn.output.count else {
+            throw DLInferError.model("calls function '\(fn.name)' with \(call.input.count) inputs and \(call.output.count) outputs; it has \(fn.input.count) and \(fn.output.count)")
+        }
+        let prefix = "\(call.name.isEmpty ? fn.name : call.name)#\(inlineCount)/"
+        var rename = [String: String]()
+        for (k, name) in fn.input.enumerated() { rename[name] = k < call.input.count ? call.input[k] : "" }
+        for (k, name) in fn.output.enumerated() { rename[name] = k < call.output.count ? call.output[k] : prefix + name }
+        func renamed(_ n: String) -> String { n.isEmpty ? "" : rename[n] ?? prefix + n }
+        var given = [String: Onnx_AttributeProto]()
+        for a in fn.attributeProto { given[a.name] = a }
+        for a in call.attribute {
+            guard fn.attribute.contains(a.name) || given[a.name] != nil else {
+                throw DLInferError.model("function '\(fn.name)' has no attribute '\(a.name)'")
+            }
+            given[a.name] = a
+        }
+        for var n in fn.node {
+            n.input = n.input.map(renamed)
+            n.output = n.output.map(renamed)
+            var attrs = [Onnx_AttributeProto]()
+            for a in n.attribute {
+                if a.hasG || !a.graphs.isEmpty {
+                    throw DLInferError.unsupported("function '\(fn.name)' holds a subgraph (node '\(n.name)'), which dlinfer does not inline")
+                }
+                guard !a.refAttrName.isEmpty else { attrs.append(a); continue }
+                guard var v = given[a.refAttrName] else { continue }
+                v.name = a.name
+                attrs.append(v)
+            }
+            n.attribute = attrs
+            if !n.name.isEmpty { n.name = prefix + n.name }
+            try add(n, opset: f.opset ?? opset)
+        }
+    }
+
     /// Models older than opset 7 are accepted op by op: an op whose definition at the model's opset is the one it has
     /// at opset 7 is imported as at opset 7; any other is rejected, naming the version.
-    private func effectiveOpset(_ op: String) throws -> Int {
+    private func effectiveOpset(_ op: String, _ opset: Int) throws -> Int {
         let first = ONNXImporter.supportedOpsets.lowerBound
         guard opset < first, let versions = onnxOpVersions[op] else { return opset }
         guard let used = versions.last(where: { $0 <= opset }) else {
@@ -139,7 +246,7 @@ private struct GraphBuilder {
         return first
     }
 
-    private mutating func addConstantNode(_ node: Onnx_NodeProto) throws {
+    private func addConstantNode(_ node: Onnx_NodeProto) throws {
         guard node.output.count == 1, node.attribute.count == 1 else {
             throw DLInferError.model("Constant needs exactly one output and one value attribute")
         }
@@ -164,7 +271,9 @@ private struct GraphBuilder {
         return names.filter { !seen.insert($0).inserted }.map { "'\($0)'" }.joined(separator: ", ")
     }
 
-    private func valueType(_ vi: Onnx_ValueInfoProto, role: String) throws -> ValueType {
+    /// A declared type; a body's formal inputs and outputs may leave it out (then the op that owns the body types it).
+    private func valueType(_ vi: Onnx_ValueInfoProto, role: String, allowUntyped: Bool = false) throws -> ValueType {
+        if allowUntyped, !vi.hasType || vi.type.value == nil { return ValueType(.float32, nil) }
         guard vi.hasType, case .tensorType(let tt)? = vi.type.value else {
             throw DLInferError.unsupported("\(role) '\(vi.name)' is not a tensor (sequences, maps and optionals are not supported)")
         }

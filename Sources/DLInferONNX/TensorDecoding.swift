@@ -54,7 +54,7 @@ enum TensorDecoding {
         case .int16: fill(p.int32Data, Int16.self) { Int16(truncatingIfNeeded: $0) }
         case .int8: fill(p.int32Data, Int8.self) { Int8(truncatingIfNeeded: $0) }
         case .uint8: fill(p.int32Data, UInt8.self) { UInt8(truncatingIfNeeded: $0) }
-        case .uint16, .float16: fill(p.int32Data, UInt16.self) { UInt16(truncatingIfNeeded: $0) }
+        case .uint16, .float16, .bfloat16: fill(p.int32Data, UInt16.self) { UInt16(truncatingIfNeeded: $0) }
         case .bool: fill(p.int32Data, Bool.self) { $0 != 0 }
         case .uint32: fill(p.uint64Data, UInt32.self) { UInt32(truncatingIfNeeded: $0) }
         case .uint64: fill(p.uint64Data, UInt64.self) { $0 }
@@ -69,7 +69,7 @@ enum TensorDecoding {
         case .float32: return ("float_data", p.floatData.count)
         case .float64: return ("double_data", p.doubleData.count)
         case .int64: return ("int64_data", p.int64Data.count)
-        case .int32, .int16, .int8, .uint8, .uint16, .float16, .bool: return ("int32_data", p.int32Data.count)
+        case .int32, .int16, .int8, .uint8, .uint16, .float16, .bfloat16, .bool: return ("int32_data", p.int32Data.count)
         case .uint32, .uint64: return ("uint64_data", p.uint64Data.count)
         case .string: return ("string_data", p.stringData.count)
         }
@@ -125,6 +125,7 @@ public enum ONNXTensorFile {
 /// The ONNX name of an element type code, for messages about types dlinfer lacks.
 func onnxTypeName(_ code: Int) -> String {
     let names = [8: "string", 14: "complex64", 15: "complex128", 16: "bfloat16", 17: "float8e4m3fn",
-                 18: "float8e4m3fnuz", 19: "float8e5m2", 20: "float8e5m2fnuz", 21: "uint4", 22: "int4"]
+                 18: "float8e4m3fnuz", 19: "float8e5m2", 20: "float8e5m2fnuz", 21: "uint4", 22: "int4",
+                 23: "float4e2m1", 24: "float8e8m0", 25: "uint2", 26: "int2", 27: "float6e2m3", 28: "float6e3m2"]
     return names[code] ?? DType(rawValue: Int32(truncatingIfNeeded: code))?.description ?? "element type code \(code)"
 }

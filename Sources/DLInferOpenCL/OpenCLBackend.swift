@@ -96,6 +96,16 @@ public final class OpenCLBackend: DeviceBackend {
         }
     }
 
+    /// The ONNX ops with an OpenCL kernel (for `dlinfer ops`; per node, `opSupport` has the last word). A test
+    /// checks it against `opSupport` on one node of each op.
+    public static let kernelOps: Set<String> = [
+        "Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Gemm", "MatMul", "LSTM",
+        "GRU", "RNN", "BatchNormalization", "LRN", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "Clip", "Elu",
+        "Softmax", "LogSoftmax", "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Exp", "Sum", "Max", "Min", "Flatten",
+        "Reshape", "Transpose", "Concat", "Split", "Slice", "Squeeze", "Unsqueeze", "Gather", "Expand", "Pad", "Resize",
+        "Upsample", "ReduceMean", "ReduceSum", "ReduceMax", "Identity", "Dropout",
+    ]
+
     /// Which ops (and attribute combinations) have OpenCL kernels.
     static func opSupport(_ node: Node, _ graph: Graph) -> Support {
         switch node.op {

@@ -17,9 +17,9 @@ struct DLInferCommand: ParsableCommand {
             else auto (the first OpenCL GPU, else the CPU).
             """,
         version: "\(Version.string)",
-        subcommands: [DevicesCommand.self, InfoCommand.self, RunCommand.self, BenchCommand.self])
+        subcommands: [DevicesCommand.self, InfoCommand.self, RunCommand.self, BenchCommand.self, OpsCommand.self])
 
-    func run() throws { throw ValidationError("a subcommand is required: devices, info, run or bench") }
+    func run() throws { throw ValidationError("a subcommand is required: devices, info, run, bench or ops") }
 
     static func main() {
         do {

@@ -162,6 +162,6 @@ final class GemmTests: XCTestCase {
         rejects(.matMul(MatMul()), [f([2, 3]), f([4, 5])], .shape, "MatMul inner dims differ")
         rejects(.matMul(MatMul()), [f([2, 2, 3]), f([3, 3, 5])], .shape, "MatMul batch dims differ")
         rejects(.matMul(MatMul()), [(Tensor.scalar(Float(1)), false), f([1, 5])], .shape, "MatMul scalar")
-        rejects(.matMul(MatMul()), [(Tensor([Double](repeating: 1, count: 6), shape: [2, 3]), false), f([3, 5])], .unsupported, "MatMul float64")
+        rejects(.matMul(MatMul()), [(Tensor([Double](repeating: 1, count: 6), shape: [2, 3]), false), f([3, 5])], .unsupported, "MatMul of float64 by float32")
     }
 }

@@ -16,6 +16,7 @@ final class CastKernel: Kernel {
         case .float32: convert(x, Float.self, y)
         case .float64: convert(x, Double.self, y)
         case .float16: convert(x, Half.self, y)
+        case .bfloat16: convert(x, BFloat16.self, y)
         case .int8: convert(x, Int8.self, y)
         case .int16: convert(x, Int16.self, y)
         case .int32: convert(x, Int32.self, y)
@@ -35,6 +36,7 @@ final class CastKernel: Kernel {
         case .float32: map(x, y) { (s: S) -> Float in s.castFloat }
         case .float64: map(x, y) { (s: S) -> Double in s.castDouble }
         case .float16: map(x, y) { (s: S) -> Half in s.castHalf }
+        case .bfloat16: map(x, y) { (s: S) -> BFloat16 in s.castBFloat16 }
         case .int8: map(x, y) { (s: S) -> Int8 in s.castInteger() }
         case .int16: map(x, y) { (s: S) -> Int16 in s.castInteger() }
         case .int32: map(x, y) { (s: S) -> Int32 in s.castInteger() }
@@ -60,6 +62,7 @@ protocol CastSource {
     var castFloat: Float { get }
     var castDouble: Double { get }
     var castHalf: Half { get }
+    var castBFloat16: BFloat16 { get }
     var castBool: Bool { get }
     func castInteger<D: FixedWidthInteger>() -> D
 }
@@ -80,6 +83,7 @@ extension Float: CastSource {
     var castFloat: Float { self }
     var castDouble: Double { Double(self) }
     var castHalf: Half { Half(self) }
+    var castBFloat16: BFloat16 { BFloat16(self) }
     var castBool: Bool { self != 0 }
     func castInteger<D: FixedWidthInteger>() -> D { saturatingInteger(Double(self)) }
 }
@@ -87,15 +91,17 @@ extension Float: CastSource {
 extension Double: CastSource {
     var castFloat: Float { Float(self) }
     var castDouble: Double { self }
-    /// Rounded to float "to odd" first (toward zero, then the last bit set if anything was lost): float keeps more than
-    /// twice half's precision, so the final rounding to nearest even is then the same as rounding the double directly.
-    var castHalf: Half {
+    var castHalf: Half { Half(roundedToOddFloat) }
+    var castBFloat16: BFloat16 { BFloat16(roundedToOddFloat) }
+    /// Rounded to float "to odd" (toward zero, then the last bit set if anything was lost): float keeps more than twice
+    /// the precision of half and bfloat16, so their rounding to nearest even from it equals rounding the double directly.
+    private var roundedToOddFloat: Float {
         var f = Float(self)
-        if Double(f) != self, !isNaN {
+        if Double(f) != self, !isNaN, f.isFinite {
             if Swift.abs(Double(f)) > Swift.abs(self) { f = Float(bitPattern: f.bitPattern - 1) }
             f = Float(bitPattern: f.bitPattern | 1)
         }
-        return Half(f)
+        return f
     }
     var castBool: Bool { self != 0 }
     func castInteger<D: FixedWidthInteger>() -> D { saturatingInteger(self) }
@@ -105,6 +111,16 @@ extension Half: CastSource {
     var castFloat: Float { float }
     var castDouble: Double { Double(float) }
     var castHalf: Half { self }
+    var castBFloat16: BFloat16 { BFloat16(float) }
+    var castBool: Bool { bits & 0x7FFF != 0 }
+    func castInteger<D: FixedWidthInteger>() -> D { saturatingInteger(Double(float)) }
+}
+
+extension BFloat16: CastSource {
+    var castFloat: Float { float }
+    var castDouble: Double { Double(float) }
+    var castHalf: Half { Half(float) }
+    var castBFloat16: BFloat16 { self }
     var castBool: Bool { bits & 0x7FFF != 0 }
     func castInteger<D: FixedWidthInteger>() -> D { saturatingInteger(Double(float)) }
 }
@@ -113,6 +129,7 @@ extension Bool: CastSource {
     var castFloat: Float { self ? 1 : 0 }
     var castDouble: Double { self ? 1 : 0 }
     var castHalf: Half { Half(bits: self ? 0x3C00 : 0) }
+    var castBFloat16: BFloat16 { BFloat16(bits: self ? 0x3F80 : 0) }
     var castBool: Bool { self }
     func castInteger<D: FixedWidthInteger>() -> D { self ? 1 : 0 }
 }
@@ -124,6 +141,8 @@ extension IntegerCastSource {
     var castDouble: Double { Double(self) }
     // Exact through float: integers below 2^24 are exact floats, and larger ones are beyond half's range either way.
     var castHalf: Half { Half(Float(self)) }
+    // Through double and a float rounded to odd, so that it is rounded once (exact for integers below 2^53).
+    var castBFloat16: BFloat16 { Double(self).castBFloat16 }
     var castBool: Bool { self != 0 }
     func castInteger<D: FixedWidthInteger>() -> D { D(truncatingIfNeeded: self) }
 }
@@ -135,46 +154,3 @@ extension UInt8: IntegerCastSource {}
 extension UInt16: IntegerCastSource {}
 extension UInt32: IntegerCastSource {}
 extension UInt64: IntegerCastSource {}
-
-/// IEEE 754 half precision held as its bits. The conversions use integer operations only (exact, round to nearest
-/// even, no F16C or library call), so they vectorise.
-struct Half {
-    var bits: UInt16
-
-    init(bits: UInt16) { self.bits = bits }
-
-    @inline(__always)
-    init(_ f: Float) {
-        var x = f.bitPattern
-        let sign = UInt16(truncatingIfNeeded: (x >> 16) & 0x8000)
-        x &= 0x7FFF_FFFF
-        if x >= 0x4780_0000 {
-            // >= 65536 (or inf/NaN): inf, or a quiet NaN keeping the top of the payload.
-            bits = sign | (x > 0x7F80_0000 ? 0x7E00 | UInt16(truncatingIfNeeded: (x >> 13) & 0x3FF) : 0x7C00)
-        } else if x < 0x3880_0000 {
-            // Below 2^-14: a half subnormal or zero. Adding 0.5 lines the 10 result bits up at the bottom of the
-            // float's mantissa, and the float addition rounds them to nearest even.
-            bits = sign | UInt16(truncatingIfNeeded: (Float(bitPattern: x) + 0.5).bitPattern - 0x3F00_0000)
-        } else {
-            // Rebias the exponent and round the 13 dropped bits to nearest even; a carry may reach infinity.
-            let odd = (x >> 13) & 1
-            bits = sign | UInt16(truncatingIfNeeded: (x &+ 0xC800_0FFF &+ odd) >> 13)
-        }
-    }
-
-    @inline(__always)
-    var float: Float {
-        let h = UInt32(bits)
-        var x = (h & 0x7FFF) << 13
-        let exponent = x & 0x0F80_0000
-        x &+= 0x3800_0000
-        if exponent == 0x0F80_0000 {
-            x &+= 0x3800_0000  // inf / NaN
-        } else if exponent == 0 {
-            // Subnormal or zero: scale through a float subtraction, which is exact here.
-            x &+= 0x0080_0000
-            x = (Float(bitPattern: x) - Float(bitPattern: 0x3880_0000)).bitPattern
-        }
-        return Float(bitPattern: x | (h & 0x8000) << 16)
-    }
-}

@@ -49,7 +49,8 @@ final class PadKernel: Kernel {
         switch dtype {
         case .float32: bits = UInt64(Float(v).bitPattern)
         case .float64: bits = v.bitPattern
-        case .float16: bits = UInt64(Float16(Float(v)).bitPattern)
+        case .float16: bits = UInt64(Half(Float(v)).bits)
+        case .bfloat16: bits = UInt64(BFloat16(Float(v)).bits)
         default:
             guard v == 0 else { throw DLInferError.unsupported("Pad value \(v) for \(dtype) data") }
         }

@@ -14,9 +14,11 @@ extension UInt8: MaxPoolElement { static var poolStart: UInt8 { .min } }
 /// Per output coordinate along one axis: where its window starts in the input and which taps fall inside it.
 struct PoolAxis {
     var start: [Int] = [], lo: [Int] = [], hi: [Int] = []
+    /// Taps inside the padded input (AveragePool's divisor with count_include_pad).
+    var padded: [Int] = []
     let dilation: Int
 
-    init(input: Int, output: Int, kernel: Int, stride: Int, dilation: Int, padBegin: Int) {
+    init(input: Int, output: Int, kernel: Int, stride: Int, dilation: Int, padBegin: Int, padEnd: Int) {
         self.dilation = dilation
         for o in 0..<output {
             let s = o * stride - padBegin
@@ -24,11 +26,12 @@ struct PoolAxis {
             if s < 0 { l = Swift.min(kernel, (-s + dilation - 1) / dilation) }
             if s + (h - 1) * dilation >= input { h = input - 1 - s >= 0 ? Swift.min(kernel, (input - 1 - s) / dilation + 1) : 0 }
             start.append(s); lo.append(l); hi.append(Swift.max(l, h))
+            padded.append((0..<kernel).filter { s + $0 * dilation < input + padEnd }.count)
         }
     }
 
     /// The single position of an axis the pool does not have (1-D and 2-D pools run as 3-D).
-    static let unit = PoolAxis(input: 1, output: 1, kernel: 1, stride: 1, dilation: 1, padBegin: 0)
+    static let unit = PoolAxis(input: 1, output: 1, kernel: 1, stride: 1, dilation: 1, padBegin: 0, padEnd: 0)
 }
 
 /// MaxPool / AveragePool over 1 to 3 spatial axes (fewer axes are leading axes of size 1), parallel over (n, c)
@@ -49,7 +52,7 @@ final class PoolKernel: Kernel {
         var axes = [PoolAxis](repeating: .unit, count: lead)
         for i in 0..<win.rank {
             axes.append(PoolAxis(input: inSize[i], output: outSize[i], kernel: win.kernel[i], stride: win.strides[i],
-                                 dilation: win.dilations[i], padBegin: padBegin[i]))
+                                 dilation: win.dilations[i], padBegin: padBegin[i], padEnd: try win.padEnd(i, input: inSize[i])))
         }
         let last = win.rank - 1
         let cols = TapColumns(input: inSize[last], output: outSize[last], kernel: win.kernel[last],
@@ -59,7 +62,7 @@ final class PoolKernel: Kernel {
         guard y.count > 0 else { return outputs.wanted(1) ? [y, outputs.make(1)] : [y] }
         switch attrs.kind {
         case .average(let includePad):
-            average(x.pointer(Float.self), y.pointer(Float.self), geo, kernelVolume: includePad ? win.kernel.elementCount : nil)
+            average(x.pointer(Float.self), y.pointer(Float.self), geo, countPadding: includePad)
             return [y]
         case .max(let columnMajor):
             if outputs.wanted(1) {
@@ -85,15 +88,14 @@ final class PoolKernel: Kernel {
         }
     }
 
-    /// `kernelVolume` is the divisor with count_include_pad; nil divides by the taps inside the input.
-    private func average(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ g: PoolGeometry, kernelVolume: Int?) {
+    /// Divides by the taps inside the input, or with `countPadding` inside the padded input.
+    private func average(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ g: PoolGeometry, countPadding: Bool) {
         let a2 = g.axes[2]
-        g.forEachRow(x, y) { row, count, rows, rowTaps in
+        g.forEachRow(x, y) { row, count, rows, rowTaps, rowPadded in
             row.update(repeating: 0, count: count)
             for src in rows { poolRow(row, src, g.cols, stride: g.stride) { $0 + $1 } }
-            if let kernelVolume {
-                let inv = 1 / Float(kernelVolume)
-                for o in 0..<count { row[o] *= inv }
+            if countPadding {
+                for o in 0..<count { row[o] /= Float(rowPadded * a2.padded[o]) }
             } else {
                 for o in 0..<count { row[o] /= Float(rowTaps * (a2.hi[o] - a2.lo[o])) }
             }
@@ -101,7 +103,7 @@ final class PoolKernel: Kernel {
     }
 
     private func maximum<T: MaxPoolElement>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ g: PoolGeometry) {
-        g.forEachRow(x, y) { row, count, rows, _ in
+        g.forEachRow(x, y) { row, count, rows, _, _ in
             row.update(repeating: T.poolStart, count: count)
             // NaN never wins (as in onnxruntime): a comparison with NaN is false.
             for src in rows { poolRow(row, src, g.cols, stride: g.stride) { v, r in v > r ? v : r } }
@@ -157,12 +159,12 @@ struct PoolGeometry {
     let stride: Int
     let planes: Int
 
-    /// Calls `body(row, count, inputRows, rowTaps)` for every output row (all axes but the innermost), in parallel
-    /// over planes: `inputRows` are the input rows its window covers (already offset to the row start), `rowTaps`
-    /// their number.
+    /// Calls `body(row, count, inputRows, rowTaps, rowPadded)` for every output row (all axes but the innermost), in
+    /// parallel over planes: `inputRows` are the input rows its window covers (already offset to the row start),
+    /// `rowTaps` their number, `rowPadded` the window rows inside the padded input.
     @inline(__always)
     func forEachRow<T>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
-                       _ body: (UnsafeMutablePointer<T>, Int, [UnsafePointer<T>], Int) -> Void) {
+                       _ body: (UnsafeMutablePointer<T>, Int, [UnsafePointer<T>], Int, Int) -> Void) {
         let (a0, a1) = (axes[0], axes[1])
         let (h, w) = (dims[1], dims[2]), inPlane = dims.elementCount
         let (o0, o1, o2) = (a0.start.count, a1.start.count, axes[2].start.count), outPlane = o0 * o1 * o2
@@ -176,7 +178,7 @@ struct PoolGeometry {
                         let r0 = (a0.start[i0] + j0 * a0.dilation) * h
                         for j1 in a1.lo[i1]..<a1.hi[i1] { rows.append(xp + (r0 + a1.start[i1] + j1 * a1.dilation) * w) }
                     }
-                    body(y + p * outPlane + (i0 * o1 + i1) * o2, o2, rows, rows.count)
+                    body(y + p * outPlane + (i0 * o1 + i1) * o2, o2, rows, rows.count, a0.padded[i0] * a1.padded[i1])
                 } }
             }
         }

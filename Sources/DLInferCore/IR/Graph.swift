@@ -66,7 +66,10 @@ public final class Graph: @unchecked Sendable {
         for n in nodes {
             let ins = n.inputs.map { id in id.map { TypedInput(type: values[$0].type, value: constants[$0]) } }
             let outs: [ValueType]
-            do { outs = try n.op.inferTypes(ins) } catch let e as DLInferError {
+            do {
+                try n.op.attributes.typeSubgraphs(ins)
+                outs = try n.op.inferTypes(ins)
+            } catch let e as DLInferError {
                 throw DLInferError(e.kind, "\(n.label(in: self)): \(e.message)")
             }
             if let extra = n.outputs.indices.last(where: { n.outputs[$0] != nil }), extra >= outs.count {

@@ -6,6 +6,29 @@ public protocol OpAttributes: Sendable {
     /// Throws `DLInferError` (`.shape`, `.unsupported`, `.modelInvalid`) with a message that needs no node name:
     /// the graph adds it.
     func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType]
+    /// The float types the op's kernels compute in. Float inputs and outputs of any other float type are converted
+    /// to and from float32 around the node at load (`ComputePrecision`). Data-movement ops, which never look at the
+    /// values, list every float type.
+    var computeFloatTypes: Set<DType> { get }
+    /// Whether an output's shape can depend on input values (NonZero, TopK with a computed k, If, Loop): the plan
+    /// then leaves it open and the kernel decides it at run time with `OutputAllocator.make(_:_:)`.
+    var hasDataDependentShape: Bool { get }
+    /// The bodies of a control-flow op (If's branches, Loop's and Scan's body), for the passes that recurse into them.
+    var subgraphs: [Graph] { get }
+    /// Types the bodies for these node inputs; called by `Graph.inferTypes` (at load) before `inferTypes`.
+    func typeSubgraphs(_ inputs: [TypedInput?]) throws
+}
+
+public extension OpAttributes {
+    var computeFloatTypes: Set<DType> { [.float32] }
+    var hasDataDependentShape: Bool { false }
+    var subgraphs: [Graph] { [] }
+    func typeSubgraphs(_ inputs: [TypedInput?]) throws {}
+}
+
+public extension Set where Element == DType {
+    /// Every float type: for ops that move values without computing on them.
+    static var anyFloat: Set<DType> { Set(DType.floats) }
 }
 
 /// The closed set of operations dlinfer runs. Backends switch over it exhaustively, with no `default`,

@@ -2,6 +2,7 @@
 /// to 0 (ONNX leaves those undefined); integer to integer wraps as C does; anything to bool is `!= 0`; float16 is
 /// rounded to nearest even. Strings are not supported (rejected at load).
 public struct Cast: OpAttributes {
+    public var computeFloatTypes: Set<DType> { .anyFloat }
     public var to: DType
     public init(to: DType) { self.to = to }
     public var opName: String { "Cast" }

@@ -59,9 +59,11 @@ public func dimMap(_ d: Dim, _ f: (Int) -> Int) -> Dim {
     return .unknown
 }
 
-/// Throws unless `t` is one of `allowed`, naming the input.
+/// Throws unless `t` is one of `allowed`, naming the input. A float32 kernel serves every float type: the
+/// `ComputePrecision` pass converts float16, bfloat16 and float64 values to float32 around ops that do not compute
+/// in those types themselves (`OpAttributes.computeFloatTypes`).
 public func requireDType(_ t: DType, _ allowed: [DType], _ role: String) throws {
-    guard allowed.contains(t) else {
+    guard allowed.contains(t) || (t.isFloatingPoint && allowed.contains(.float32)) else {
         throw DLInferError.unsupported("\(role) has element type \(t); supported: \(allowed.map(\.description).joined(separator: ", "))")
     }
 }

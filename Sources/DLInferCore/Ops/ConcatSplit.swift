@@ -1,6 +1,7 @@
 /// Concat: joins inputs along `axis` (negative counts from the end); every other dim must agree. Inputs may be empty
 /// along the axis.
 public struct Concat: OpAttributes {
+    public var computeFloatTypes: Set<DType> { .anyFloat }
     public var axis: Int
     public init(axis: Int) { self.axis = axis }
     public var opName: String { "Concat" }
@@ -39,6 +40,7 @@ public struct Concat: OpAttributes {
 /// before opset 13, converted by the importer); without it the parts are equal, or (opset 18 `num_outputs`,
 /// `unevenLast`) all of ceil(dim / n) but the last, which takes what remains.
 public struct Split: OpAttributes {
+    public var computeFloatTypes: Set<DType> { .anyFloat }
     public var axis: Int
     public var outputs: Int
     public var unevenLast: Bool

@@ -76,6 +76,7 @@ public struct Unary: OpAttributes {
 /// Clip (opset 11+ takes min/max as optional inputs; older opsets as attributes, converted by the importer).
 /// Bounds that are not constants are read at run time.
 public struct Clip: OpAttributes {
+    public var computeFloatTypes: Set<DType> { [.float32, .float64] }
     public init() {}
     public var opName: String { "Clip" }
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
@@ -93,6 +94,7 @@ public struct Clip: OpAttributes {
 
 /// Two-input arithmetic with numpy broadcasting.
 public struct Binary: OpAttributes {
+    public var computeFloatTypes: Set<DType> { [.float32, .float64] }
     public enum Kind: String, Sendable { case add = "Add", sub = "Sub", mul = "Mul", div = "Div", pow = "Pow" }
     public var kind: Kind
     public init(_ kind: Kind) { self.kind = kind }
@@ -119,6 +121,7 @@ public struct Binary: OpAttributes {
 
 /// Sum, Max, Min over any number of inputs with numpy broadcasting.
 public struct Variadic: OpAttributes {
+    public var computeFloatTypes: Set<DType> { [.float32, .float64] }
     public enum Kind: String, Sendable { case sum = "Sum", max = "Max", min = "Min" }
     public var kind: Kind
     public init(_ kind: Kind) { self.kind = kind }
@@ -139,6 +142,7 @@ public struct Variadic: OpAttributes {
 
 /// Identity: output is the input. Kept only where the pass that removes it cannot (a graph input fed straight to an output).
 public struct Identity: OpAttributes {
+    public var computeFloatTypes: Set<DType> { .anyFloat }
     public init() {}
     public var opName: String { "Identity" }
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] { [try inputs.required(0, "input").type] }
@@ -147,6 +151,7 @@ public struct Identity: OpAttributes {
 /// Dropout at inference: the output is the input and the optional mask is all true. Training mode is accepted only
 /// with ratio 0 (anything else would be random and is rejected at load).
 public struct Dropout: OpAttributes {
+    public var computeFloatTypes: Set<DType> { .anyFloat }
     public init() {}
     public var opName: String { "Dropout" }
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
@@ -165,6 +170,7 @@ public struct Dropout: OpAttributes {
 
 /// Shape: the input's dimensions as int64, optionally sliced by `start`/`end` (opset 15).
 public struct ShapeOf: OpAttributes {
+    public var computeFloatTypes: Set<DType> { .anyFloat }
     public var start: Int
     public var end: Int?
     public init(start: Int = 0, end: Int? = nil) { self.start = start; self.end = end }

@@ -1,6 +1,7 @@
 /// ConstantOfShape: a tensor of the shape given by the int64 input, every element `value` (a one-element tensor whose
 /// element type becomes the output's; float32 0 by default). An empty shape gives a scalar.
 public struct ConstantOfShape: OpAttributes {
+    public var computeFloatTypes: Set<DType> { .anyFloat }
     public var value: Tensor
     public init(value: Tensor = .scalar(Float(0))) { self.value = value }
     public var opName: String { "ConstantOfShape" }
@@ -19,6 +20,7 @@ public struct ConstantOfShape: OpAttributes {
 /// Expand: broadcasts the input to the int64 `shape` in both directions (numpy rules), so the output may be larger
 /// than the shape asked for (a dim of 1 in `shape` keeps the input's dim).
 public struct Expand: OpAttributes {
+    public var computeFloatTypes: Set<DType> { .anyFloat }
     public init() {}
     public var opName: String { "Expand" }
 

@@ -2,6 +2,7 @@
 /// shape is data[..<axis] + indices + data[axis+1...], so scalar indices drop the axis. An index out of range is an
 /// error (at load when the indices are constants, else at run time), never an out-of-bounds read.
 public struct Gather: OpAttributes {
+    public var computeFloatTypes: Set<DType> { .anyFloat }
     public var axis: Int
     public init(axis: Int = 0) { self.axis = axis }
     public var opName: String { "Gather" }

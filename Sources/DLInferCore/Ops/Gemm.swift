@@ -19,14 +19,14 @@ public struct Gemm: OpAttributes {
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
         let a = try inputs.required(0, "A"), b = try inputs.required(1, "B")
         try requireDType(a.type.dtype, [.float32], "A")
-        try requireDType(b.type.dtype, [.float32], "B")
+        try requireDType(b.type.dtype, [a.type.dtype], "B")
         let c = inputs.optional(2)
-        if let c { try requireDType(c.type.dtype, [.float32], "C") }
+        if let c { try requireDType(c.type.dtype, [a.type.dtype], "C") }
         for (t, role) in [(a, "A"), (b, "B")] {
             if let r = t.type.rank, r != 2 { throw DLInferError.shape("\(role) must be a matrix (rank 2), got \(t.type)") }
         }
         if let r = c?.type.rank, r > 2 { throw DLInferError.shape("C must have rank 0, 1 or 2, got \(c!.type)") }
-        guard let sa = a.type.shape, let sb = b.type.shape else { return [ValueType(.float32, [.unknown, .unknown])] }
+        guard let sa = a.type.shape, let sb = b.type.shape else { return [ValueType(a.type.dtype, [.unknown, .unknown])] }
         let m = transA ? sa[1] : sa[0], ka = transA ? sa[0] : sa[1]
         let kb = transB ? sb[1] : sb[0], n = transB ? sb[0] : sb[1]
         if let x = ka.value, let y = kb.value, x != y {
@@ -43,7 +43,7 @@ public struct Gemm: OpAttributes {
             }
             if requireFullC, sc.count != 2 { throw DLInferError.shape("C must be [M, N] when broadcast = 0") }
         }
-        return [ValueType(.float32, [m, n])]
+        return [ValueType(a.type.dtype, [m, n])]
     }
 }
 
@@ -58,11 +58,11 @@ public struct MatMul: OpAttributes {
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
         let a = try inputs.required(0, "A"), b = try inputs.required(1, "B")
         try requireDType(a.type.dtype, [.float32], "A")
-        try requireDType(b.type.dtype, [.float32], "B")
+        try requireDType(b.type.dtype, [a.type.dtype], "B")
         for (t, role) in [(a, "A"), (b, "B")] where t.type.rank == 0 {
             throw DLInferError.shape("\(role) must have rank 1 or more, got a scalar")
         }
-        guard let sa = a.type.shape, let sb = b.type.shape else { return [ValueType(.float32, nil)] }
+        guard let sa = a.type.shape, let sb = b.type.shape else { return [ValueType(a.type.dtype, nil)] }
         let ka = sa[sa.count - 1], kb = sb.count == 1 ? sb[0] : sb[sb.count - 2]
         if let x = ka.value, let y = kb.value, x != y {
             throw DLInferError.shape("inner dimensions differ: A is \(a.type) and B is \(b.type)")
@@ -71,6 +71,6 @@ public struct MatMul: OpAttributes {
         var out = batch
         if sa.count >= 2 { out.append(sa[sa.count - 2]) }
         if sb.count >= 2 { out.append(sb[sb.count - 1]) }
-        return [ValueType(.float32, out)]
+        return [ValueType(a.type.dtype, out)]
     }
 }

@@ -6,6 +6,7 @@
 /// Negative pads remove elements first; `reflect`, `edge` and `wrap` then read from what remains. Reflection and
 /// wrapping repeat as often as needed when a pad is longer than the axis (numpy's `np.pad`).
 public struct Pad: OpAttributes {
+    public var computeFloatTypes: Set<DType> { .anyFloat }
     public enum Mode: String, Sendable { case constant, reflect, edge, wrap }
     public var mode: Mode
     /// The fill value when constant_value (input 2) is absent: the `value` attribute before opset 11, else 0.

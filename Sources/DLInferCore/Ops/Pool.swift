@@ -3,8 +3,8 @@
 /// MaxPool takes the largest value in each window, ignoring padding; its optional second output holds the position
 /// of that value flattened over the whole input (N, C and spatial axes), row-major or, with storage_order 1,
 /// column-major over the spatial axes. AveragePool divides each window's sum by the number of real input elements
-/// in it, or with count_include_pad by the kernel's size (the ONNX reference counts the ceil_mode overhang as
-/// padding too; onnxruntime does not).
+/// in it, or with count_include_pad by the number of taps inside the padded input (the overhang of a ceil_mode
+/// window past the end padding is not counted, as in onnxruntime and the ONNX reference since onnx 1.17).
 public struct Pool: OpAttributes {
     public enum Kind: Sendable, Equatable {
         case max(columnMajorIndices: Bool)

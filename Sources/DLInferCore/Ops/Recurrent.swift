@@ -158,7 +158,8 @@ public struct Recurrent: OpAttributes {
 
         let y: [Dim] = batchFirst ? [batchDim, seq, dirs, hidden] : [seq, dirs, batchDim, hidden]
         let state: [Dim] = batchFirst ? [batchDim, dirs, hidden] : [dirs, batchDim, hidden]
-        return [ValueType(.float32, y)] + Array(repeating: ValueType(.float32, state), count: maxOutputs - 1)
+        let t = inputs[0]!.type.dtype
+        return [ValueType(t, y)] + Array(repeating: ValueType(t, state), count: maxOutputs - 1)
     }
 
     private func checkAttributes() throws {
@@ -171,10 +172,11 @@ public struct Recurrent: OpAttributes {
         }
     }
 
-    /// Input `i`'s dims after checking its dtype (float32) and rank; nil if the optional input is omitted.
+    /// Input `i`'s dims after checking its dtype (a float type, X's for the others) and rank; nil if the optional
+    /// input is omitted.
     private func input(_ inputs: [TypedInput?], _ i: Int, _ role: String, rank: Int, required: Bool) throws -> [Dim]? {
         guard let v = required ? try inputs.required(i, role) : inputs.optional(i) else { return nil }
-        try requireDType(v.type.dtype, [.float32], role)
+        try requireDType(v.type.dtype, i == 0 ? [.float32] : [inputs[0]?.type.dtype ?? .float32], role)
         let s = try v.type.requireRank(role)
         guard s.count == rank else { throw DLInferError.shape("\(role) must have rank \(rank), got \(v.type)") }
         return s

@@ -5,6 +5,7 @@
 /// every axis, unless `noopWithEmptyAxes` is set (then the output is the input). Reducing an empty set gives 0 (sum),
 /// NaN (float mean; 0 for integers) or the type's lowest value (max: -inf, Int.min, false).
 public struct Reduce: OpAttributes {
+    public var computeFloatTypes: Set<DType> { [.float32, .float64] }
     public enum Kind: String, Sendable { case sum = "ReduceSum", mean = "ReduceMean", max = "ReduceMax" }
     public var kind: Kind
     public var keepDims: Bool
@@ -60,6 +61,7 @@ public struct Reduce: OpAttributes {
 /// ArgMax: the int64 index of the largest element along `axis` (the first one, or the last with `selectLastIndex`).
 /// NaN counts as larger than any number, as in numpy.
 public struct ArgMax: OpAttributes {
+    public var computeFloatTypes: Set<DType> { [.float32, .float64] }
     public var axis: Int
     public var keepDims: Bool
     public var selectLastIndex: Bool

@@ -4,6 +4,7 @@
 /// Reshape (opset 5+ takes the shape as an input). In `shape`, -1 is inferred from the element count and 0 copies the
 /// input's dim at that position, unless `allowZero` (opset 14), where 0 is a literal zero-sized dim.
 public struct Reshape: OpAttributes {
+    public var computeFloatTypes: Set<DType> { .anyFloat }
     public var allowZero: Bool
     public init(allowZero: Bool = false) { self.allowZero = allowZero }
     public var opName: String { "Reshape" }
@@ -64,6 +65,7 @@ public struct Reshape: OpAttributes {
 
 /// Flatten: [d0 ... dn] -> [d0 * ... * d(axis-1), d(axis) * ... * dn]; axis in [-rank, rank].
 public struct Flatten: OpAttributes {
+    public var computeFloatTypes: Set<DType> { .anyFloat }
     public var axis: Int
     public init(axis: Int = 1) { self.axis = axis }
     public var opName: String { "Flatten" }
@@ -80,6 +82,7 @@ public struct Flatten: OpAttributes {
 /// Squeeze: removes the size-1 dims listed in the optional `axes` input, or every size-1 dim when it is absent or
 /// empty (as in onnxruntime).
 public struct Squeeze: OpAttributes {
+    public var computeFloatTypes: Set<DType> { .anyFloat }
     public init() {}
     public var opName: String { "Squeeze" }
 
@@ -111,6 +114,7 @@ public struct Squeeze: OpAttributes {
 
 /// Unsqueeze: inserts size-1 dims at `axes` (an input from opset 13), given as positions in the output.
 public struct Unsqueeze: OpAttributes {
+    public var computeFloatTypes: Set<DType> { .anyFloat }
     public init() {}
     public var opName: String { "Unsqueeze" }
 

@@ -16,6 +16,8 @@ import Darwin
 /// leaves axes with scale 1 untouched, as onnxruntime does. Resize-10 and Upsample use the asymmetric transform and,
 /// for nearest, onnxruntime's rule for those opsets.
 public struct Resize: OpAttributes {
+    /// Nearest sampling only moves values: any float type as it is. The interpolating modes compute in float32.
+    public var computeFloatTypes: Set<DType> { mode == .nearest ? .anyFloat : [.float32] }
     public enum Mode: String, Sendable { case nearest, linear, cubic }
     public enum CoordinateTransform: String, Sendable {
         case halfPixel = "half_pixel", halfPixelSymmetric = "half_pixel_symmetric"

@@ -2,6 +2,7 @@
 /// the importer turns into constant inputs). Negative starts/ends count from the end; out-of-range values are clamped
 /// as the spec says; steps may be negative; omitted axes are 0..<count and omitted steps are 1.
 public struct Slice: OpAttributes {
+    public var computeFloatTypes: Set<DType> { .anyFloat }
     public init() {}
     public var opName: String { "Slice" }
 

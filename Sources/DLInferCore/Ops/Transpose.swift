@@ -1,5 +1,6 @@
 /// Transpose: output dim i is input dim perm[i]; without `perm` the dims are reversed.
 public struct Transpose: OpAttributes {
+    public var computeFloatTypes: Set<DType> { .anyFloat }
     public var perm: [Int]?
     public init(perm: [Int]? = nil) { self.perm = perm }
     public var opName: String { "Transpose" }

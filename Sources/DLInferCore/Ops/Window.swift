@@ -83,6 +83,17 @@ public struct Window: Sendable, Equatable {
         }
     }
 
+    /// The trailing pad along axis `i` (the explicit one, or what auto_pad SAME adds after the input).
+    public func padEnd(_ i: Int, input: Int) throws -> Int {
+        switch autoPad {
+        case .notSet: return pads[rank + i]
+        case .valid: return 0
+        case .sameUpper, .sameLower:
+            let (out, begin) = try axis(i, input: input)
+            return Swift.max(0, (out - 1) * strides[i] + extent(i) - input) - begin
+        }
+    }
+
     /// Output sizes and leading pads for concrete input spatial sizes.
     public func resolve(_ input: [Int]) throws -> (output: [Int], padBegin: [Int]) {
         var out = [Int](), pb = [Int]()

@@ -12,12 +12,15 @@ public protocol Pass {
 }
 
 public enum PassManager {
-    /// The default pipeline, in order. Fusion comes after folding so that folded constants feed it.
+    /// The default pipeline, in order. Precision comes first (kernels exist only for the types it leaves), fusion
+    /// after folding so that folded constants feed it.
     public static func standard() -> [Pass] {
-        [RemoveIdentities(), ConstantFolding(), FoldBatchNormIntoConv(), FuseActivations(), DeadCodeElimination()]
+        [ComputePrecision(), RemoveIdentities(), ConstantFolding(), FoldBatchNormIntoConv(), FuseActivations(), DeadCodeElimination()]
     }
 
+    /// Optimizes the bodies of control-flow ops first (typed already by the outer graph's inference), then the graph.
     public static func optimize(_ graph: Graph, _ ctx: PassContext, passes: [Pass] = standard()) throws {
+        for n in graph.nodes { for body in n.op.attributes.subgraphs { try optimize(body, ctx, passes: passes) } }
         for p in passes {
             if try p.run(graph, ctx) { try graph.inferTypes() }
         }

@@ -125,7 +125,7 @@ public final class Session: @unchecked Sendable {
             }
             let inferred = try node.op.inferTypes(typed)
             outTypes = node.outputs.enumerated().map { k, o in o == nil ? nil : inferred[k] }
-            if let bad = outTypes.first(where: { $0 != nil && $0!.fixedShape == nil }) {
+            if !node.op.attributes.hasDataDependentShape, let bad = outTypes.first(where: { $0 != nil && $0!.fixedShape == nil }) {
                 throw DLInferError(.internal, "\(node.label(in: graph)): output shape \(bad!) unresolved at run time")
             }
         }
@@ -154,8 +154,17 @@ public final class Session: @unchecked Sendable {
         }
     }
 
+    /// A kernel's output against its type: exactly, or where the shape is left to the kernel (data-dependent), its
+    /// rank and known dims.
     private func check(_ got: ValueType?, _ k: Int, _ expected: [ValueType?], _ node: Node) throws {
-        guard let got, got.dtype == expected[k]!.dtype, got.fixedShape == expected[k]!.fixedShape else {
+        let want = expected[k]!
+        func fits(_ got: ValueType) -> Bool {
+            guard got.dtype == want.dtype else { return false }
+            if let fixed = want.fixedShape { return got.fixedShape == fixed }
+            guard let dims = want.shape else { return true }
+            return got.rank == dims.count && zip(dims, got.shape!).allSatisfy { $0.value == nil || $0 == $1 }
+        }
+        guard let got, fits(got) else {
             throw DLInferError(.internal, "\(node.label(in: graph)): kernel produced \(got.map { "\($0)" } ?? "nothing") for output \(k), expected \(expected[k]!)")
         }
     }

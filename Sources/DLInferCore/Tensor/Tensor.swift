@@ -105,6 +105,8 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         switch dtype {
         case .float32: return buffer(Float.self).map { Double($0) }
         case .float64: return buffer(Double.self).map { $0 }
+        case .float16: return buffer(Half.self).map { Double($0.float) }
+        case .bfloat16: return buffer(BFloat16.self).map { Double($0.float) }
         case .int64: return buffer(Int64.self).map { Double($0) }
         case .int32: return buffer(Int32.self).map { Double($0) }
         default: return nil

@@ -18,8 +18,9 @@ final class PoolCL: DeviceKernel {
         case .max: mode = 0
         case .average(let includePad): mode = includePad ? 2 : 1
         }
+        let padEnd = try x.shape[2...].indices.map { try win.padEnd($0 - 2, input: x.shape[$0]) }
         let geometry = cubic(Array(x.shape[2...]), 1) + cubic(out, 1) + cubic(win.kernel, 1) + cubic(win.strides, 1)
-            + cubic(win.dilations, 1) + cubic(padBegin, 0)
+            + cubic(win.dilations, 1) + cubic(padBegin, 0) + cubic(padEnd, 0)
         try q.launch1D(k, y.count, [.buffer(x), .buffer(y), .int(y.count), .int(mode)] + geometry.map { .int($0) })
         return [y]
     }

@@ -16,6 +16,12 @@ DTYPES = {
     12: (np.dtype(np.uint32), "tensor(uint32)"),
     13: (np.dtype(np.uint64), "tensor(uint64)"),
 }
+try:  # numpy has no bfloat16; ml_dtypes (which onnx depends on) provides one
+    import ml_dtypes
+
+    DTYPES[16] = (np.dtype(ml_dtypes.bfloat16), "tensor(bfloat16)")
+except ImportError:
+    pass
 
 CODES = {dt: code for code, (dt, _) in DTYPES.items()}
 
