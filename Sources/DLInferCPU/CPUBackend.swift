@@ -41,6 +41,9 @@ public final class CPUBackend: Backend {
         case .reduce(let a): return try makeReduceKernel(a, node, graph)
         case .argMax(let a): return try makeArgMaxKernel(a, node, graph)
         case .identity, .dropout: return PassThroughKernel()
+        case .ifElse(let a): return try IfKernel(a)
+        case .loop(let a): return try LoopKernel(a)
+        case .scan(let a): return try ScanKernel(a)
         }
     }
 

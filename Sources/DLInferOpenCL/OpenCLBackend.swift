@@ -73,7 +73,7 @@ public final class OpenCLBackend: DeviceBackend {
         case .globalPool(let a): return try GlobalPoolCL(a, q)
         case .batchNorm(let a): return try BatchNormCL(a, node, graph, q)
         case .lrn(let a): return try LRNCL(a, q)
-        case .shape, .cast, .constantOfShape, .argMax:
+        case .shape, .cast, .constantOfShape, .argMax, .ifElse, .loop, .scan:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         }
     }
@@ -91,7 +91,8 @@ public final class OpenCLBackend: DeviceBackend {
         case .slice: return [1, 2, 3, 4]
         case .pad, .resize: return [1, 2, 3]
         case .conv, .convTranspose, .pool, .globalPool, .gemm, .matMul, .batchNorm, .lrn, .unary, .binary,
-             .variadic, .softmax, .flatten, .transpose, .concat, .shape, .cast, .constantOfShape, .argMax, .identity:
+             .variadic, .softmax, .flatten, .transpose, .concat, .shape, .cast, .constantOfShape, .argMax, .identity,
+             .ifElse, .loop, .scan:
             return []
         }
     }
@@ -127,6 +128,8 @@ public final class OpenCLBackend: DeviceBackend {
             return rank <= 4 ? .yes : .no("\(rank - 2)-D Conv runs on the CPU (the OpenCL kernels are 1-D and 2-D)")
         case .shape, .cast, .constantOfShape, .argMax:
             return .no("no OpenCL kernel for \(node.op.name)")
+        case .ifElse, .loop, .scan:
+            return .no("control flow runs its bodies on the CPU")
         }
     }
 

@@ -39,7 +39,26 @@ def write_light_models(out: str) -> None:
         for k in range(len(model.graph.output)):
             shutil.copy(os.path.join(src, f"{stem}_output_{k}.pb"), os.path.join(ds, f"output_{k}.pb"))
         with open(os.path.join(d, "ops.txt"), "w") as f:
-            f.write(" ".join(sorted({n.op_type for n in model.graph.node})) + "\n")
+            f.write(" ".join(sorted(op_types(model))) + "\n")
+
+
+def op_types(model: onnx.ModelProto) -> set:
+    """Every op type the model uses: its graph's, its subgraphs' (If/Loop/Scan bodies) and its local functions'."""
+    found = set()
+
+    def graph(g):
+        for n in g.node:
+            found.add(n.op_type)
+            for a in n.attribute:
+                if a.type == onnx.AttributeProto.GRAPH:
+                    graph(a.g)
+                for sub in a.graphs:
+                    graph(sub)
+
+    graph(model.graph)
+    for f in model.functions:
+        graph(f)
+    return found
 
 
 def onnxruntime_outcome(model: onnx.ModelProto, data_sets, rtol: float, atol: float) -> str:
@@ -88,7 +107,7 @@ def main(out: str) -> None:
         d = os.path.join(node_dir, case.name)
         os.makedirs(d, exist_ok=True)
         onnx.save(case.model, os.path.join(d, "model.onnx"))
-        ops = sorted({n.op_type for n in case.model.graph.node})
+        ops = sorted(op_types(case.model))
         with open(os.path.join(d, "ops.txt"), "w") as f:
             f.write(" ".join(ops) + "\n")
         with open(os.path.join(d, "tolerance.txt"), "w") as f:

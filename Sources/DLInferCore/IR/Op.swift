@@ -67,6 +67,9 @@ public enum Op: Sendable {
     case argMax(ArgMax)
     case identity(Identity)
     case dropout(Dropout)
+    case ifElse(If)
+    case loop(Loop)
+    case scan(Scan)
 
     public var attributes: any OpAttributes {
         switch self {
@@ -103,6 +106,9 @@ public enum Op: Sendable {
         case .argMax(let a): return a
         case .identity(let a): return a
         case .dropout(let a): return a
+        case .ifElse(let a): return a
+        case .loop(let a): return a
+        case .scan(let a): return a
         }
     }
 

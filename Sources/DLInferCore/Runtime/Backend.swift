@@ -21,8 +21,12 @@ public protocol Kernel: AnyObject {
 public struct OutputAllocator {
     public let types: [ValueType?]
     let pool: TensorPool?
+    /// Whether the run was cancelled: kernels that loop for long (Loop, Scan) check it between iterations.
+    public let isCancelled: () -> Bool
 
-    public init(types: [ValueType?], pool: TensorPool?) { self.types = types; self.pool = pool }
+    public init(types: [ValueType?], pool: TensorPool?, isCancelled: @escaping () -> Bool = { false }) {
+        self.types = types; self.pool = pool; self.isCancelled = isCancelled
+    }
 
     /// Whether output `k` is consumed by anything.
     public func wanted(_ k: Int) -> Bool { k < types.count && types[k] != nil }

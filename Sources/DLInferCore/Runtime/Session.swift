@@ -133,7 +133,7 @@ public final class Session: @unchecked Sendable {
         do {
             switch kernels[i] {
             case .host(let k):
-                let outs = try k.run(hostIns, OutputAllocator(types: outTypes, pool: pool))
+                let outs = try k.run(hostIns, OutputAllocator(types: outTypes, pool: pool) { [unowned self] in self.cancelFlag.load(ordering: .relaxed) })
                 for (k, o) in node.outputs.enumerated() {
                     guard let o else { continue }
                     let t = k < outs.count ? outs[k] : nil
@@ -210,6 +210,11 @@ public final class Session: @unchecked Sendable {
     /// Refuses outputs that cannot fit in memory (or whose size overflows) before any kernel allocates them, so a
     /// model asking for a huge tensor fails with a status instead of taking the process down.
     public static func checkAllocation(_ types: [ValueType?], _ node: Node, _ graph: Graph) throws {
+        try checkAllocation(types, node.label(in: graph))
+    }
+
+    /// The same for tensors `what` (a node label, or a kernel's own buffers) is about to allocate.
+    public static func checkAllocation(_ types: [ValueType?], _ what: String) throws {
         var total = 0
         for case let t? in types {
             var bytes = t.dtype.byteSize, overflow = false
@@ -220,7 +225,7 @@ public final class Session: @unchecked Sendable {
             let (sum, o) = total.addingReportingOverflow(bytes)
             total = sum
             if overflow || o || total > Session.memoryLimit {
-                throw DLInferError(.outOfMemory, "\(node.label(in: graph)): outputs \(types.compactMap { $0 }) need more memory than this machine has")
+                throw DLInferError(.outOfMemory, "\(what): outputs \(types.compactMap { $0 }) need more memory than this machine has")
             }
         }
     }

@@ -11,16 +11,25 @@ import XCTest
 struct ModelBuilder {
     let opset: Int
     var graph = Onnx_GraphProto()
+    /// Model-local functions (called by nodes whose domain and op type name them).
+    var functions: [Onnx_FunctionProto] = []
     init(opset: Int) { self.opset = opset }
 
     mutating func input(_ name: String, _ dtype: DType, _ dims: [Dim]) {
         graph.input.append(valueInfo(name, dtype, dims))
     }
     mutating func output(_ name: String, _ dtype: DType) { graph.output.append(valueInfo(name, dtype, nil)) }
+    /// A graph input declared without a type (allowed for the formal inputs of control-flow bodies).
+    mutating func untypedInput(_ name: String) {
+        var v = Onnx_ValueInfoProto()
+        v.name = name
+        graph.input.append(v)
+    }
     mutating func constant(_ name: String, _ t: Tensor) { graph.initializer.append(tensorProto(t, name)) }
-    mutating func node(_ op: String, _ inputs: [String], _ outputs: [String], _ attrs: [Onnx_AttributeProto] = []) {
+    mutating func node(_ op: String, _ inputs: [String], _ outputs: [String], _ attrs: [Onnx_AttributeProto] = [],
+                       domain: String = "") {
         var n = Onnx_NodeProto()
-        n.opType = op; n.input = inputs; n.output = outputs; n.attribute = attrs
+        n.opType = op; n.input = inputs; n.output = outputs; n.attribute = attrs; n.domain = domain
         n.name = "\(op)_\(graph.node.count)"
         graph.node.append(n)
     }
@@ -31,7 +40,13 @@ struct ModelBuilder {
         var o = Onnx_OperatorSetIdProto()
         o.version = Int64(opset)
         m.opsetImport = [o]
+        for f in functions where !m.opsetImport.contains(where: { $0.domain == f.domain }) {
+            var d = Onnx_OperatorSetIdProto()
+            d.domain = f.domain; d.version = 1
+            m.opsetImport.append(d)
+        }
         m.graph = graph
+        m.functions = functions
         return try Model.load(data: try m.serializedData())
     }
 
