@@ -135,7 +135,13 @@ dlinfer_status dlinfer_options_create(dlinfer_options** out);
  *               dlinfer_session_create (and dlinfer_resolve_device). On an OpenCL session, nodes the device cannot
  *               run (see dlinfer_session_device's CPU node count) run on the CPU with the transfers around them.
  *   "fallback": "none" (default: a requested device that cannot be used is an error) | "cpu" (run on the CPU then).
- * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, unknown key, bad fallback value). */
+ *   "max_memory": the host memory a session may hold at once, in bytes, or with a K, M or G suffix (1024-based):
+ *               its intermediate tensors, pooled free buffers and outputs not yet freed. A run that would need more
+ *               fails with DLINFER_ERR_OUT_OF_MEMORY (before it starts when the input shapes say so). Default: three
+ *               quarters of the memory the process may have (physical memory, or a ulimit on address space or data).
+ *   "plan_cache": how many plans (one per distinct combination of input shapes) a session keeps, 1 to 4096; the least
+ *               recently used is dropped past it, so that ever-changing shapes keep memory bounded. Default 16.
+ * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, unknown key, bad value). */
 dlinfer_status dlinfer_options_set(dlinfer_options* options, const char* key, const char* value);
 
 /* Frees an options object. Sessions keep their own copy of what they need, so this may be called right after

@@ -77,7 +77,7 @@ public func dlinfer_session_set_input(_ session: OpaquePointer?, _ index: Int32,
     guarded {
         let s = box(try required(session, "session", in: "dlinfer_session_set_input"), as: SessionBox.self)
         let (type, shape) = try inputDescription(s, index, dtype, dims, rank, data, nbytes, in: "dlinfer_session_set_input")
-        let t = Tensor(dtype: type, shape: shape)
+        let t = try Tensor(dtype: type, shape: shape)
         if let data, nbytes > 0 { t.raw.copyMemory(from: data, byteCount: nbytes) }
         if type == .bool {
             // Swift's Bool must be exactly 0 or 1; any other byte from C means true.
@@ -95,7 +95,7 @@ public func dlinfer_session_bind_input(_ session: OpaquePointer?, _ index: Int32
         let s = box(try required(session, "session", in: "dlinfer_session_bind_input"), as: SessionBox.self)
         let (type, shape) = try inputDescription(s, index, dtype, dims, rank, data, nbytes, in: "dlinfer_session_bind_input")
         guard let data, nbytes > 0 else {
-            try s.session.bindInput(Int(index), Tensor(dtype: type, shape: shape))
+            try s.session.bindInput(Int(index), try Tensor(dtype: type, shape: shape))
             return
         }
         guard Int(bitPattern: data) % type.byteSize == 0 else {

@@ -22,6 +22,17 @@ func parallelFor(_ n: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
     WorkerPool.shared.run(n, chunks: chunks, body)
 }
 
+/// `parallelFor` whose body may fail (an allocation, an index out of range): the first error is rethrown once every
+/// range has run, and ranges that start after it are skipped.
+func parallelForThrowing(_ n: Int, grain: Int = 1, _ body: (Range<Int>) throws -> Void) throws {
+    let failure = Mutex<Error?>(nil)
+    parallelFor(n, grain: grain) { r in
+        if failure.withLock({ $0 != nil }) { return }
+        do { try body(r) } catch { failure.withLock { if $0 == nil { $0 = error } } }
+    }
+    if let e = failure.withLock({ $0 }) { throw e }
+}
+
 /// Persistent worker threads behind `parallelFor`. A model runs one kernel after another, each opening a parallel
 /// region a few microseconds after the last; waking a sleeping thread takes tens of microseconds, longer than many
 /// layers take. So between regions the workers spin for a while (a few hundred microseconds), then sleep until the next.

@@ -5,11 +5,23 @@ import DLInferCPU
 public struct SessionOptions: Sendable {
     public var device: String? = nil
     public var fallbackToCPU = false
+    /// Host memory the session may hold at once, and plans kept for distinct input shapes.
+    public var limits = Session.Limits()
     public init() {}
 
     /// Sets an option from its string form, as the C API and the CLI pass them.
     public mutating func set(_ key: String, _ value: String) throws {
         switch key {
+        case "max_memory":
+            guard let bytes = SessionOptions.byteSize(value), bytes > 0 else {
+                throw DLInferError.invalid("option max_memory='\(value)' must be a positive number of bytes, optionally with K, M or G (1024-based)")
+            }
+            limits.maxMemory = bytes
+        case "plan_cache":
+            guard let n = Int(value), n >= 1, n <= 4096 else {
+                throw DLInferError.invalid("option plan_cache='\(value)' must be a number of plans from 1 to 4096")
+            }
+            limits.planCacheSize = n
         case "device": device = value
         case "fallback":
             switch value {
@@ -17,8 +29,19 @@ public struct SessionOptions: Sendable {
             case "none": fallbackToCPU = false
             default: throw DLInferError.invalid("option fallback='\(value)' must be 'cpu' or 'none'")
             }
-        default: throw DLInferError.invalid("unknown option '\(key)'; known: device, fallback")
+        default: throw DLInferError.invalid("unknown option '\(key)'; known: device, fallback, max_memory, plan_cache")
         }
+    }
+
+    /// "1048576", "512K", "64M", "2G" as bytes; nil if malformed or overflowing.
+    static func byteSize(_ text: String) -> Int? {
+        let t = text.trimmingSpaces.uppercased()
+        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        guard let last = t.last else { return nil }
+        let (digits, unit) = units[last].map { (String(t.dropLast()), $0) } ?? (t, 1)
+        guard let n = Int(digits), n >= 0 else { return nil }
+        let (bytes, overflow) = n.multipliedReportingOverflow(by: unit)
+        return overflow ? nil : bytes
     }
 }
 
@@ -44,7 +67,7 @@ public final class InferenceSession: @unchecked Sendable {
         deviceNote = r.note
         deviceIndex = r.index
         deviceInfo = Devices.list()[r.index]
-        session = try Session(graph: model.graph, backends: r.backends)
+        session = try Session(graph: model.graph, backends: r.backends, limits: options.limits)
         staged = Array(repeating: nil, count: model.inputs.count)
         bound = Array(repeating: false, count: model.inputs.count)
     }
@@ -102,8 +125,12 @@ public final class InferenceSession: @unchecked Sendable {
             return t
         }
         lastOutputs = []
-        lastOutputs = try session.run(inputs).map { $0.storage.ownsMemory ? $0 : $0.copy() }
+        lastOutputs = try session.run(inputs).map { $0.storage.ownsMemory ? $0 : try $0.copy() }
     }
 
     public func cancel() { session.cancel() }
+
+    /// Host memory the session holds now (buffers, pooled free ones, outputs not yet freed), and its plans.
+    public var memoryInUse: Int { session.memoryInUse }
+    public var cachedPlans: Int { session.cachedPlans }
 }

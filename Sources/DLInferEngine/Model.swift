@@ -21,7 +21,7 @@ public final class Model: @unchecked Sendable {
     public static func load(path: String) throws -> Model { try Model(graph: ONNXImporter.load(path: path)) }
 
     /// Loads an ONNX model from memory (the bytes are copied; external data is not allowed).
-    public static func load(data: Data) throws -> Model { try Model(graph: ONNXImporter.load(data: data, baseDirectory: nil)) }
+    public static func load(data: Data) throws -> Model { try Model(graph: ONNXImporter.load(data: data, external: nil)) }
 
     /// Loads an ONNX model from caller memory (copied before parsing).
     public static func load(bytes: UnsafeRawBufferPointer) throws -> Model { try load(data: Data(bytes)) }

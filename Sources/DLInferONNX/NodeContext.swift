@@ -61,7 +61,7 @@ public final class NodeContext {
         try attr(name, .strings).map { $0.strings.map { String(decoding: $0, as: UTF8.self) } }
     }
     public func tensor(_ name: String) throws -> Tensor? {
-        try attr(name, .tensor).map { try TensorDecoding.decode($0.t, baseDirectory: nil) }
+        try attr(name, .tensor).map { try TensorDecoding.decode($0.t, .inline) }
     }
 
     /// The graph attribute `name` built as a control-flow body: the outer values it reads are appended to this

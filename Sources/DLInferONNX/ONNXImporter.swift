@@ -5,6 +5,9 @@ import FoundationEssentials
 import Foundation
 #endif
 import SwiftProtobuf
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Reads an ONNX ModelProto into a `Graph`: weights become constants, Constant nodes are folded in, every node is
 /// turned into a typed `Op` (or the load fails naming the op, the node and the attribute), and types are inferred.
@@ -12,17 +15,18 @@ public enum ONNXImporter {
     public static let supportedOpsets = 7...onnxNewestOpset
 
     public static func load(path: String) throws -> Graph {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw DLInferError(.notFound, "model file '\(path)' does not exist")
-        }
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw DLInferError(.notFound, "model file '\(path)' does not exist") }
+        // Reading a FIFO or a device would block or never end.
+        guard st.st_mode & S_IFMT == S_IFREG else { throw DLInferError(.io, "model file '\(path)' is not a regular file") }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DLInferError(.io, "model file '\(path)' cannot be read")
         }
-        let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        return try load(data: data, baseDirectory: dir.isEmpty ? (path.hasPrefix("/") ? "/" : ".") : dir)
+        return try load(data: data, external: ExternalDataRoot(modelPath: path))
     }
 
-    public static func load(data: Data, baseDirectory: String?) throws -> Graph {
+    /// `external`: where external data may be read from (nil: the model must hold all its data).
+    public static func load(data: Data, external: ExternalDataRoot?) throws -> Graph {
         let model = try decode(data)
         guard model.hasGraph, !model.graph.node.isEmpty || !model.graph.output.isEmpty else {
             throw DLInferError.model("not a valid ONNX model (no graph)")
@@ -35,7 +39,8 @@ public enum ONNXImporter {
         }
         // Every unsupported op is named at once, not only the first one met.
         if let message = unsupportedMessage(try summary(data: data).unsupported) { throw DLInferError.unsupported(message) }
-        return try GraphBuilder(opset: opset, baseDirectory: baseDirectory, functions: try localFunctions(model)).build(model.graph)
+        let source = TensorSource(external: external, budget: MemoryBudget(limit: MemoryBudget.defaultLimit))
+        return try GraphBuilder(opset: opset, source: source, functions: try localFunctions(model)).build(model.graph)
     }
 
     static func decode(_ data: Data) throws -> Onnx_ModelProto {
@@ -75,7 +80,7 @@ struct LocalFunction {
 /// inlined where they are called.
 private final class GraphBuilder {
     let opset: Int
-    let baseDirectory: String?
+    let source: TensorSource
     let functions: [FunctionKey: LocalFunction]
     let parent: GraphBuilder?
     let graph = Graph()
@@ -87,8 +92,8 @@ private final class GraphBuilder {
     private var inlineDepth = 0
     private var inlineCount = 0
 
-    init(opset: Int, baseDirectory: String?, functions: [FunctionKey: LocalFunction], parent: GraphBuilder? = nil) {
-        self.opset = opset; self.baseDirectory = baseDirectory; self.functions = functions; self.parent = parent
+    init(opset: Int, source: TensorSource, functions: [FunctionKey: LocalFunction], parent: GraphBuilder? = nil) {
+        self.opset = opset; self.source = source; self.functions = functions; self.parent = parent
     }
 
     func build(_ g: Onnx_GraphProto) throws -> Graph {
@@ -96,7 +101,7 @@ private final class GraphBuilder {
         for ini in g.initializer {
             guard !ini.name.isEmpty else { throw DLInferError.model("an initializer has no name") }
             guard byName[ini.name] == nil else { throw DLInferError.model("initializer '\(ini.name)' is given twice") }
-            byName[ini.name] = graph.addConstant(ini.name, try TensorDecoding.decode(ini, baseDirectory: baseDirectory))
+            byName[ini.name] = graph.addConstant(ini.name, try TensorDecoding.decode(ini, source))
         }
         guard Set(g.input.map(\.name)).count == g.input.count else {
             throw DLInferError.model("a graph input is listed twice: \(duplicates(g.input.map(\.name)))")
@@ -150,7 +155,7 @@ private final class GraphBuilder {
 
     /// Builds a graph attribute of a node being imported here as a body (see `Body`).
     func body(_ g: Onnx_GraphProto, opset: Int) throws -> (Graph, [ValueID]) {
-        let b = GraphBuilder(opset: opset, baseDirectory: baseDirectory, functions: functions, parent: self)
+        let b = GraphBuilder(opset: opset, source: source, functions: functions, parent: self)
         let graph = try b.build(g)
         return (graph, b.captured)
     }
@@ -235,6 +240,9 @@ private final class GraphBuilder {
     /// Models older than opset 7 are accepted op by op: an op whose definition at the model's opset is the one it has
     /// at opset 7 is imported as at opset 7; any other is rejected, naming the version.
     private func effectiveOpset(_ op: String, _ opset: Int) throws -> Int {
+        if let since = onnxOpVersions[op]?.first, since > opset {
+            throw DLInferError.model("operator '\(op)' does not exist at opset \(opset) (it was added at opset \(since))")
+        }
         let first = ONNXImporter.supportedOpsets.lowerBound
         guard opset < first, let versions = onnxOpVersions[op] else { return opset }
         guard let used = versions.last(where: { $0 <= opset }) else {
@@ -253,7 +261,7 @@ private final class GraphBuilder {
         let a = node.attribute[0]
         let t: Tensor
         switch a.name {
-        case "value": t = try TensorDecoding.decode(a.t, baseDirectory: baseDirectory)
+        case "value": t = try TensorDecoding.decode(a.t, source)
         case "value_float": t = .scalar(a.f)
         case "value_floats": t = Tensor(a.floats, shape: [a.floats.count])
         case "value_int": t = .scalar(a.i)
@@ -281,6 +289,9 @@ private final class GraphBuilder {
             throw DLInferError.unsupported("\(role) '\(vi.name)' has element type \(onnxTypeName(Int(tt.elemType))), which dlinfer does not support")
         }
         guard tt.hasShape else { return ValueType(dtype, nil) }
+        guard tt.shape.dim.count <= maxRank else {
+            throw DLInferError.shape("\(role) '\(vi.name)' has rank \(tt.shape.dim.count), more than the maximum rank \(maxRank)")
+        }
         return ValueType(dtype, tt.shape.dim.map { d in
             switch d.value {
             case .dimValue(let v)?: return v >= 0 ? .fixed(Int(v)) : .unknown

@@ -9,15 +9,49 @@ import Glibc
 #endif
 import SwiftProtobuf
 
+/// Where a model's external data may be read from: locations are resolved in `folder` (the folder of the model file
+/// as the caller named it), and the real path of each data file, links resolved, must lie in `realFolder` (the folder
+/// of the model file's own real path). A model and its data that are both links into one folder (Hugging Face's
+/// cache) load; a link to anything outside does not.
+public struct ExternalDataRoot: Sendable {
+    public let folder: String
+    public let realFolder: String
+
+    /// For the model file at `path`; nil if it cannot be resolved.
+    public init?(modelPath path: String) {
+        let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        folder = dir.isEmpty ? (path.hasPrefix("/") ? "/" : ".") : dir
+        guard let real = realPath(path) else { return nil }
+        let realDir = real.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        realFolder = realDir.isEmpty ? "/" : realDir
+    }
+}
+
+/// The canonical absolute path, links resolved; nil if it does not exist.
+func realPath(_ path: String) -> String? {
+    guard let p = realpath(path, nil) else { return nil }
+    defer { free(p) }
+    return String(cString: p)
+}
+
+/// What tensors of one model are decoded with: where external data may come from, and the memory they may take
+/// (all weights of a model together).
+struct TensorSource {
+    let external: ExternalDataRoot?
+    let budget: MemoryBudget
+    static let inline = TensorSource(external: nil, budget: MemoryBudget(limit: MemoryBudget.defaultLimit))
+}
+
 /// TensorProto -> host Tensor: raw_data, the typed repeated fields, and external data files.
 enum TensorDecoding {
-    static func decode(_ p: Onnx_TensorProto, baseDirectory: String?) throws -> Tensor {
+    static func decode(_ p: Onnx_TensorProto, _ source: TensorSource) throws -> Tensor {
         let name = p.name.isEmpty ? "<unnamed>" : p.name
         guard let dtype = DType(rawValue: p.dataType) else {
             throw DLInferError.unsupported("tensor '\(name)' has element type \(onnxTypeName(Int(p.dataType))), which dlinfer does not support")
         }
         guard dtype != .string else { throw DLInferError.unsupported("tensor '\(name)' holds strings, which dlinfer does not support") }
         guard p.dims.allSatisfy({ $0 >= 0 }) else { throw DLInferError.model("tensor '\(name)' has negative dims \(p.dims)") }
+        guard p.dims.count <= maxRank else { throw DLInferError.model("tensor '\(name)' has rank \(p.dims.count), more than the maximum rank \(maxRank)") }
         let shape = p.dims.map { Int($0) }
         let (count, overflow) = shape.reduce((1, false)) { acc, d in
             let (m, o) = acc.0.multipliedReportingOverflow(by: d); return (m, acc.1 || o)
@@ -27,13 +61,13 @@ enum TensorDecoding {
         // The dims are checked against the data before anything is allocated: a few bytes of model may claim a
         // terabyte-sized tensor, and a failed allocation is a crash, not an error.
         if p.dataLocation == .external {
-            return try readExternal(p, dtype: dtype, shape: shape, bytes: bytes, baseDirectory: baseDirectory, name: name)
+            return try readExternal(p, dtype: dtype, shape: shape, bytes: bytes, source, name: name)
         }
         if p.hasRawData {
             guard p.rawData.count == bytes else {
                 throw DLInferError.model("tensor '\(name)': raw_data has \(p.rawData.count) bytes, \(dtype)\(shape) needs \(bytes)")
             }
-            let t = Tensor(dtype: dtype, shape: shape)
+            let t = try Tensor(dtype: dtype, shape: shape, budget: source.budget)
             p.rawData.withUnsafeBytes { if bytes > 0 { t.raw.copyMemory(from: $0.baseAddress!, byteCount: bytes) } }
             return t
         }
@@ -41,7 +75,7 @@ enum TensorDecoding {
         guard given == count else {
             throw DLInferError.model("tensor '\(name)': \(field) has \(given) values, shape \(shape) needs \(count)")
         }
-        let t = Tensor(dtype: dtype, shape: shape)
+        let t = try Tensor(dtype: dtype, shape: shape, budget: source.budget)
         func fill<S, D: TensorElement>(_ src: [S], _: D.Type, _ convert: (S) -> D) {
             let dst = t.pointer(D.self)
             for i in 0..<count { dst[i] = convert(src[i]) }
@@ -75,17 +109,17 @@ enum TensorDecoding {
         }
     }
 
-    private static func readExternal(_ p: Onnx_TensorProto, dtype: DType, shape: [Int], bytes: Int, baseDirectory: String?,
+    private static func readExternal(_ p: Onnx_TensorProto, dtype: DType, shape: [Int], bytes: Int, _ source: TensorSource,
                                      name: String) throws -> Tensor {
         var info = [String: String]()
         for e in p.externalData { info[e.key] = e.value }
         guard let location = info["location"], !location.isEmpty else {
             throw DLInferError.model("tensor '\(name)' is stored externally but names no location")
         }
-        guard let base = baseDirectory else {
+        guard let root = source.external else {
             throw DLInferError.invalid("tensor '\(name)' is stored in external file '\(location)'; load the model from a file path, not a buffer")
         }
-        guard !location.hasPrefix("/"), !location.split(separator: "/").contains("..") else {
+        guard !location.hasPrefix("/"), !location.split(separator: "/").contains(".."), !location.utf8.contains(0) else {
             throw DLInferError.model("tensor '\(name)': external data location '\(location)' must be a relative path inside the model's folder")
         }
         let offset = Int(info["offset"] ?? "0") ?? -1
@@ -93,19 +127,39 @@ enum TensorDecoding {
         guard offset >= 0, length == bytes else {
             throw DLInferError.model("tensor '\(name)': external data offset \(info["offset"] ?? "0"), length \(length), needs \(bytes) bytes")
         }
-        let path = base + "/" + location
-        guard let f = fopen(path, "rb") else {
+        let path = root.folder + "/" + location
+        guard let real = realPath(path) else {
             throw DLInferError(.notFound, "tensor '\(name)': external data file '\(path)' cannot be opened")
         }
-        defer { fclose(f) }
-        let size = fseeko(f, 0, SEEK_END) == 0 ? Int(ftello(f)) : -1
-        guard size >= 0, offset <= size, bytes <= size - offset else {
+        guard real.hasPrefix(root.realFolder == "/" ? "/" : root.realFolder + "/") else {
+            throw DLInferError.model("tensor '\(name)': external data file '\(path)' is a link to '\(real)', outside the model's folder '\(root.realFolder)'")
+        }
+        // A regular file only: a FIFO or device would block or never end, a directory has no data.
+        var st = stat()
+        guard stat(real, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            throw DLInferError.model("tensor '\(name)': external data '\(path)' is not a regular file")
+        }
+        let fd = open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw DLInferError(.io, "tensor '\(name)': external data file '\(path)' cannot be opened") }
+        defer { close(fd) }
+        // The file opened must be the one checked (not swapped for a link or a FIFO in between).
+        var opened = stat()
+        guard fstat(fd, &opened) == 0, opened.st_mode & S_IFMT == S_IFREG, opened.st_dev == st.st_dev, opened.st_ino == st.st_ino else {
+            throw DLInferError.model("tensor '\(name)': external data file '\(path)' changed while it was opened")
+        }
+        let size = Int(opened.st_size)
+        guard offset <= size, bytes <= size - offset else {
             throw DLInferError(.io, "tensor '\(name)': external data file '\(path)' has \(Swift.max(size - offset, 0)) bytes at offset \(offset), \(bytes) needed")
         }
-        let t = Tensor(dtype: dtype, shape: shape)
-        let got = fseeko(f, off_t(offset), SEEK_SET) == 0 ? fread(t.raw, 1, bytes, f) : 0
-        guard got == bytes else {
-            throw DLInferError(.io, "tensor '\(name)': external data file '\(path)' has \(got) bytes at offset \(offset), \(bytes) needed")
+        let t = try Tensor(dtype: dtype, shape: shape, budget: source.budget)
+        // Bounded reads: a short read (a file truncated meanwhile) is an error, not garbage.
+        var done = 0
+        while done < bytes {
+            let n = pread(fd, t.raw + done, Swift.min(bytes - done, 1 << 26), off_t(offset + done))
+            guard n > 0 else {
+                throw DLInferError(.io, "tensor '\(name)': external data file '\(path)' ended after \(done) of \(bytes) bytes at offset \(offset)")
+            }
+            done += n
         }
         return t
     }
@@ -118,7 +172,7 @@ public enum ONNXTensorFile {
         do { p = try Onnx_TensorProto(serializedBytes: bytes) } catch {
             throw DLInferError.model("not a TensorProto: \(error)")
         }
-        return (p.name, try TensorDecoding.decode(p, baseDirectory: nil))
+        return (p.name, try TensorDecoding.decode(p, .inline))
     }
 }
 

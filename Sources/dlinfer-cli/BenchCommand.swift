@@ -64,7 +64,7 @@ struct BenchCommand: ParsableCommand {
                 }
                 dims = declared.map { $0.value ?? 1 }
             }
-            let t = Tensor(dtype: v.type.dtype, shape: dims)
+            let t = try Tensor(dtype: v.type.dtype, shape: dims)
             if v.type.dtype == .float32 { for i in 0..<t.count { t.floats[i] = Float.random(in: 0..<1, using: &rng) } }
             if v.type.dtype == .float64 { for i in 0..<t.count { t.pointer(Double.self)[i] = Double.random(in: 0..<1, using: &rng) } }
             return t

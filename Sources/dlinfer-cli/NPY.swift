@@ -63,7 +63,7 @@ enum NPY {
         guard bytes.count - start == bytesNeeded else {
             throw bad("\(dtype) \(shape) needs \(bytesNeeded) data bytes, the file has \(bytes.count - start)")
         }
-        let t = Tensor(dtype: dtype, shape: shape)
+        let t = try Tensor(dtype: dtype, shape: shape)
         bytes.withUnsafeBytes { t.raw.copyMemory(from: $0.baseAddress! + start, byteCount: bytesNeeded) }
         if dtype == .bool {
             let b = t.raw.assumingMemoryBound(to: UInt8.self)

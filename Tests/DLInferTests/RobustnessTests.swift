@@ -18,7 +18,7 @@ final class RobustnessTests: XCTestCase {
             do {
                 let model = try load()
                 let session = try InferenceSession(model: model)
-                let inputs = model.inputs.map { v in Tensor(dtype: v.type.dtype, shape: v.type.fixedShape ?? []) }
+                let inputs = model.inputs.map { v in try! Tensor(dtype: v.type.dtype, shape: v.type.fixedShape ?? []) }
                 _ = try session.run(Dictionary(uniqueKeysWithValues: zip(model.inputs.map(\.name), inputs)))
                 XCTFail("\(name): loaded and ran", file: file, line: line)
             } catch let e as DLInferError {

@@ -157,7 +157,7 @@ final class TensorOpsTests: XCTestCase {
         // An empty `split` input counts as none (as in onnxruntime).
         b = ModelBuilder(opset: 13)
         b.input("x", .int32, [.fixed(7), .fixed(2)])
-        b.constant("none", Tensor(dtype: .int64, shape: [0]))
+        b.constant("none", try! Tensor(dtype: .int64, shape: [0]))
         b.node("Split", ["x", "none"], ["a", "b"], [attr("axis", 1)])
         b.output("a", .int32); b.output("b", .int32)
         outs = try b.run([x.reshaped([7, 2])])
@@ -268,7 +268,7 @@ final class TensorOpsTests: XCTestCase {
     }
 
     func testCastFromFloat16DecodesEveryBitPattern() throws {
-        let x = Tensor(dtype: .float16, shape: [65536])
+        let x = try! Tensor(dtype: .float16, shape: [65536])
         for i in 0..<65536 { x.raw.storeBytes(of: UInt16(i), toByteOffset: 2 * i, as: UInt16.self) }
         var b = ModelBuilder(opset: 13)
         b.input("x", .float16, [.fixed(65536)])
@@ -422,7 +422,7 @@ final class TensorOpsTests: XCTestCase {
         // Opset 13: axes as an input, where an empty list squeezes every size-1 dim.
         b = ModelBuilder(opset: 13)
         b.input("x", .int64, [.fixed(3), .fixed(1), .fixed(2), .fixed(1)])
-        b.constant("none", Tensor(dtype: .int64, shape: [0]))
+        b.constant("none", try! Tensor(dtype: .int64, shape: [0]))
         b.node("Squeeze", ["x", "none"], ["all"])
         b.output("all", .int64)
         XCTAssertEqual(try b.run([patterned(.int64, [3, 1, 2, 1])])[0].shape, [3, 2])
@@ -558,7 +558,7 @@ private func naive(_ x: Tensor, outShape: [Int], _ source: ([Int]) -> [Int]) -> 
 }
 
 private func naive(_ x: Tensor, outShape: [Int], sources: [Tensor], _ source: ([Int]) -> (Int, [Int])) -> Tensor {
-    let y = Tensor(dtype: x.dtype, shape: outShape), esz = x.dtype.byteSize
+    let y = try! Tensor(dtype: x.dtype, shape: outShape), esz = x.dtype.byteSize
     for flat in 0..<y.count {
         var o = [Int](repeating: 0, count: outShape.count), r = flat
         for d in outShape.indices.reversed() { o[d] = r % outShape[d]; r /= outShape[d] }

@@ -69,9 +69,9 @@ final class WholeModelTests: XCTestCase {
         print("digits_cnn: accuracy \(correct)/\(n)")
         XCTAssertGreaterThanOrEqual(correct, 354, "digits_cnn: onnxruntime gets 355/\(n)")
         for i in [0, 1, n - 1] {
-            let one = Tensor(dtype: .float32, shape: [1, 1, 8, 8])
+            let one = try! Tensor(dtype: .float32, shape: [1, 1, 8, 8])
             one.raw.copyMemory(from: images.raw + i * 64 * 4, byteCount: 64 * 4)
-            let ref = Tensor(dtype: .float32, shape: [1, 10])
+            let ref = try! Tensor(dtype: .float32, shape: [1, 10])
             ref.raw.copyMemory(from: want.raw + i * 10 * 4, byteCount: 10 * 4)
             do {
                 if let why = compare(try session.run([one])[0], ref, rtol: Self.rtol, atol: Self.atol) {
@@ -150,7 +150,7 @@ final class WholeModelTests: XCTestCase {
         let shape = header[open.upperBound..<close].split(separator: ",").compactMap {
             Int($0.trimmingCharacters(in: .whitespaces))
         }
-        let t = Tensor(dtype: dtype, shape: shape)
+        let t = try! Tensor(dtype: dtype, shape: shape)
         let body = start + headerLen
         guard b.count - body == t.byteCount else {
             throw DLInferError.invalid("\(path): \(b.count - body) data bytes, \(t.byteCount) expected for \(shape)")

@@ -11,7 +11,7 @@ final class CastKernel: Kernel {
         let x = inputs[0]!
         try expectShape(outputs.shape(0), x.shape)
         if x.dtype == to { return [x] }
-        let y = outputs.make(0)
+        let y = try outputs.make(0)
         switch x.dtype {
         case .float32: convert(x, Float.self, y)
         case .float64: convert(x, Double.self, y)

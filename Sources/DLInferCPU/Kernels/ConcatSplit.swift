@@ -22,7 +22,7 @@ final class ConcatKernel: Kernel {
             }
         }
         try expectShape(outputs.shape(0), shape)
-        let y = outputs.make(0)
+        let y = try outputs.make(0)
         let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *) * y.dtype.byteSize
         var at = 0
         for x in xs {
@@ -52,7 +52,7 @@ final class SplitKernel: Kernel {
             var shape = x.shape
             shape[a] = n
             try expectShape(outputs.shape(k), shape)
-            let y = outputs.make(k)
+            let y = try outputs.make(k)
             copyBlocks(count: outer, bytes: n * inner, src: x.raw + at, srcStride: x.shape[a] * inner, dst: y.raw, dstStride: n * inner)
             return y
         }

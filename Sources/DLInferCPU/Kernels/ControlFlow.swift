@@ -38,7 +38,7 @@ private func stack(_ parts: [Tensor], axis: Int, reverse: Bool, empty: ValueType
         // No iteration: the per-iteration shape as far as the body's type knows it, with 0 for what it does not.
         let dims = (empty.shape ?? []).map { $0.value ?? 0 }
         let a = min(max(axis, 0), dims.count)
-        return outputs.make(empty.dtype, Array(dims[..<a]) + [0] + Array(dims[a...]))
+        return try outputs.make(empty.dtype, Array(dims[..<a]) + [0] + Array(dims[a...]))
     }
     for p in parts where p.shape != first.shape || p.dtype != first.dtype {
         throw DLInferError.shape("\(what) changes from \(first.dtype)\(first.shape) to \(p.dtype)\(p.shape) between iterations")
@@ -46,7 +46,7 @@ private func stack(_ parts: [Tensor], axis: Int, reverse: Bool, empty: ValueType
     let a = try normalizeAxis(axis, rank: first.rank + 1, "the scan output axis")
     let shape = Array(first.shape[..<a]) + [parts.count] + Array(first.shape[a...])
     try Session.checkAllocation([ValueType(first.dtype, fixed: shape)], what)
-    let y = outputs.make(first.dtype, shape)
+    let y = try outputs.make(first.dtype, shape)
     let outer = first.shape[..<a].reduce(1, *), inner = first.byteCount / max(outer, 1), n = parts.count
     for (t, p) in parts.enumerated() {
         let pos = reverse ? n - 1 - t : t
@@ -102,7 +102,7 @@ final class ScanKernel: Kernel {
         var parts = [[Tensor]](repeating: [], count: scanTypes.count)
         for t in 0..<n {
             if outputs.isCancelled() { throw DLInferError(.cancelled, "run cancelled") }
-            let slices = scanned.enumerated().map { j, x in slice(x, axis: axes[j], at: a.inputReverse[j] ? n - 1 - t : t, outputs) }
+            let slices = try scanned.enumerated().map { j, x in try slice(x, axis: axes[j], at: a.inputReverse[j] ? n - 1 - t : t, outputs) }
             let outs = try body.run(states + slices, inputs)
             states = Array(outs[..<a.stateCount])
             for k in parts.indices { parts[k].append(outs[a.stateCount + k]) }
@@ -115,11 +115,11 @@ final class ScanKernel: Kernel {
     }
 
     /// Slice `at` of `x` along `axis`, that axis removed.
-    private func slice(_ x: Tensor, axis: Int, at: Int, _ outputs: OutputAllocator) -> Tensor {
+    private func slice(_ x: Tensor, axis: Int, at: Int, _ outputs: OutputAllocator) throws -> Tensor {
         var shape = x.shape
         let n = shape.remove(at: axis)
         let outer = x.shape[..<axis].reduce(1, *), inner = shape[axis...].reduce(1, *) * x.dtype.byteSize
-        let y = outputs.make(x.dtype, shape)
+        let y = try outputs.make(x.dtype, shape)
         for o in 0..<outer { (y.raw + o * inner).copyMemory(from: x.raw + (o * n + at) * inner, byteCount: inner) }
         return y
     }

@@ -68,7 +68,7 @@ final class ConvKernel: Kernel {
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         let x = inputs[0]!, w = inputs[1]!
         let bias = inputs.count > 2 ? inputs[2] : nil
-        let y = outputs.make(0)
+        let y = try outputs.make(0)
         let win = try attrs.window(weightSpatial: Array(w.shape[2...]))
         let (outSize, padBegin) = try win.resolve(Array(x.shape[2...]))
         let grid = TapGrid(grid: outSize, target: Array(x.shape[2...]), kernel: win.kernel, strides: win.strides,
@@ -126,8 +126,8 @@ final class ConvKernel: Kernel {
         let columns = pointwise ? 0 : k * tile
         let macsPerJob = Swift.max(1, mg / (split ? chunks.count : 1) * Swift.min(tile, outPlane) * k)
         // Jobs are ordered chunk-major, so a thread's contiguous jobs share a chunk and never redo a tile's im2col.
-        parallelFor(jobs, grain: Swift.max(1, (1 << 22) / macsPerJob)) { range in
-            Scratch.withFloats(columns) { col in for j in range { job(j, pointwise ? nil : col) } }
+        try parallelForThrowing(jobs, grain: Swift.max(1, (1 << 22) / macsPerJob)) { range in
+            try Scratch.withFloats(columns) { col in for j in range { job(j, pointwise ? nil : col) } }
         }
         return [y]
     }

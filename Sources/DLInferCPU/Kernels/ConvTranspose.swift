@@ -11,7 +11,7 @@ final class ConvTransposeKernel: Kernel {
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         let x = inputs[0]!, w = inputs[1]!
         let bias = inputs.count > 2 ? inputs[2] : nil
-        let y = outputs.make(0)
+        let y = try outputs.make(0)
         let inSize = Array(x.shape[2...]), kernel = Array(w.shape[2...])
         let (outSize, padBegin) = try attrs.resolve(input: inSize, weightSpatial: kernel)
         let (win, _) = try attrs.validated(weightSpatial: kernel)
@@ -28,7 +28,7 @@ final class ConvTransposeKernel: Kernel {
         }
         guard cg > 0, inPlane > 0, rows > 0 else { return [y] }
         let tile = tileWidth(rows: rows, columns: inPlane)
-        Scratch.withFloats(rows * tile) { col in
+        try Scratch.withFloats(rows * tile) { col in
             for n in 0..<batch {
                 for g in 0..<groups {
                     let xg = xp + (n * channels + g * cg) * inPlane

@@ -9,7 +9,7 @@ final class UnaryKernel: Kernel {
     init(_ a: Unary) { kind = a.kind }
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
-        let x = inputs[0]!, y = outputs.make(0)
+        let x = inputs[0]!, y = try outputs.make(0)
         let src = x.pointer(Float.self), dst = y.pointer(Float.self)
         switch kind {
         case .activation(let act): map(x.count, src, dst) { act.apply($0) }
@@ -28,7 +28,7 @@ func map<T>(_ n: Int, _ src: UnsafePointer<T>, _ dst: UnsafeMutablePointer<T>, _
 /// Clip with bounds from constant or run-time scalar inputs (an absent bound leaves that side open).
 final class ClipKernel: Kernel {
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
-        let x = inputs[0]!, y = outputs.make(0)
+        let x = inputs[0]!, y = try outputs.make(0)
         let lo = inputs.count > 1 ? inputs[1] : nil, hi = inputs.count > 2 ? inputs[2] : nil
         func clip<T: Comparable & TensorElement>(_: T.Type, _ isNaN: @escaping (T) -> Bool) {
             let l = lo?.pointer(T.self).pointee, h = hi?.pointer(T.self).pointee
@@ -70,7 +70,7 @@ final class BinaryKernel: Kernel {
     init(_ a: Binary) { kind = a.kind }
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
-        let a = inputs[0]!, b = inputs[1]!, y = outputs.make(0)
+        let a = inputs[0]!, b = inputs[1]!, y = try outputs.make(0)
         if kind == .pow { try pow(a, b, y); return [y] }
         switch a.dtype {
         case .float32: arith(a, b, y, Float.self)
@@ -155,7 +155,7 @@ final class VariadicKernel: Kernel {
     init(_ a: Variadic) { kind = a.kind }
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
-        let ins = inputs.compactMap { $0 }, y = outputs.make(0)
+        let ins = inputs.compactMap { $0 }, y = try outputs.make(0)
         broadcastCopy(ins[0], to: y)
         for x in ins.dropFirst() {
             switch y.dtype {
@@ -193,7 +193,7 @@ final class PassThroughKernel: Kernel {
         let x = inputs[0]!
         var outs: [Tensor?] = [x]
         if outputs.wanted(1) {
-            let mask = outputs.make(1)
+            let mask = try outputs.make(1)
             mask.buffer(Bool.self).update(repeating: true)
             outs.append(mask)
         }

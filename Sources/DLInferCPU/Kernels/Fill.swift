@@ -9,7 +9,7 @@ final class ConstantOfShapeKernel: Kernel {
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         try expectShape(outputs.shape(0), inputs[0]!.intValues() ?? [])
-        let y = outputs.make(0)
+        let y = try outputs.make(0)
         switch value.dtype.byteSize {
         case 1: fill(y, UInt8.self)
         case 2: fill(y, UInt16.self)
@@ -30,7 +30,7 @@ final class ExpandKernel: Kernel {
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         let x = inputs[0]!
         try expectShape(outputs.shape(0), try broadcastShapes([x.shape, inputs[1]!.intValues() ?? []]))
-        let y = outputs.make(0)
+        let y = try outputs.make(0)
         broadcastCopy(x, to: y)
         return [y]
     }

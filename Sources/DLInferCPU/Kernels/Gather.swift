@@ -15,7 +15,7 @@ final class GatherKernel: Kernel {
         let n = data.shape[a]
         try expectShape(outputs.shape(0), Array(data.shape[..<a]) + indices.shape + Array(data.shape[(a + 1)...]))
         let index = try Gather.normalizedIndices(indices, axisSize: n)
-        let y = outputs.make(0)
+        let y = try outputs.make(0)
         let outer = data.shape[..<a].reduce(1, *), m = index.count
         let bytes = data.shape[(a + 1)...].reduce(1, *) * data.dtype.byteSize
         guard outer * m * bytes > 0 else { return [y] }

@@ -27,7 +27,7 @@ final class GemmKernel: Kernel {
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         let a = inputs[0]!, b = inputs[1]!
-        let y = outputs.make(0)
+        let y = try outputs.make(0)
         let m = y.shape[0], n = y.shape[1], k = attrs.transA ? a.shape[0] : a.shape[1]
         let yp = y.pointer(Float.self)
         let opB: SGEMMOperand = packedB.map { .packed($0) }
@@ -87,7 +87,7 @@ final class MatMulKernel: Kernel {
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         let a = inputs[0]!, b = inputs[1]!
-        let y = outputs.make(0)
+        let y = try outputs.make(0)
         let k = a.shape[a.rank - 1]
         let m = a.rank >= 2 ? a.shape[a.rank - 2] : 1
         let n = b.rank >= 2 ? b.shape[b.rank - 1] : 1

@@ -14,7 +14,7 @@ final class BatchNormKernel: Kernel {
     init(_ a: BatchNorm) { attrs = a }
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
-        let x = inputs[0]!, y = outputs.make(0)
+        let x = inputs[0]!, y = try outputs.make(0)
         let p = (1...4).map { UnsafeBufferPointer(inputs[$0]!.floats) }
         let (a, b) = attrs.affine(scale: p[0], bias: p[1], mean: p[2], variance: p[3])
         let params = a.count
@@ -51,7 +51,7 @@ final class LRNKernel: Kernel {
     init(_ a: LRN) { attrs = a }
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
-        let x = inputs[0]!, y = outputs.make(0)
+        let x = inputs[0]!, y = try outputs.make(0)
         let batch = x.shape[0], channels = x.shape[1]
         let inner = x.shape[2...].reduce(1, *)
         guard y.count > 0 else { return [y] }

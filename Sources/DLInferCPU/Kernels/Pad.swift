@@ -15,7 +15,7 @@ final class PadKernel: Kernel {
         let axes = inputs.count > 3 ? inputs[3]?.intValues() : nil
         let widths = try attrs.perAxis(rank: x.rank, pads: pads, axes: axes)
         if x.rank == 0 || widths.allSatisfy({ $0 == (0, 0) }) { return [x] }
-        let y = outputs.make(0)
+        let y = try outputs.make(0)
         if y.count == 0 { return [y] }
         // Per axis: output index -> input index, -1 for the constant.
         var tables = [[Int]]()

@@ -44,7 +44,7 @@ final class PoolKernel: Kernel {
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         let x = inputs[0]!
-        let y = outputs.make(0)
+        let y = try outputs.make(0)
         let win = attrs.window
         let inSize = Array(x.shape[2...])
         let (outSize, padBegin) = try win.resolve(inSize)
@@ -59,14 +59,14 @@ final class PoolKernel: Kernel {
                               stride: win.strides[last], dilation: win.dilations[last], padBegin: padBegin[last])
         let geo = PoolGeometry(axes: axes, dims: [Int](repeating: 1, count: lead) + inSize, cols: cols,
                                stride: win.strides[last], planes: x.shape[0] * x.shape[1])
-        guard y.count > 0 else { return outputs.wanted(1) ? [y, outputs.make(1)] : [y] }
+        guard y.count > 0 else { return outputs.wanted(1) ? [y, try outputs.make(1)] : [y] }
         switch attrs.kind {
         case .average(let includePad):
             average(x.pointer(Float.self), y.pointer(Float.self), geo, countPadding: includePad)
             return [y]
         case .max(let columnMajor):
             if outputs.wanted(1) {
-                let indices = outputs.make(1)
+                let indices = try outputs.make(1)
                 let ip = indices.pointer(Int64.self)
                 switch x.dtype {
                 case .float32: maxWithIndices(x.pointer(Float.self), y.pointer(Float.self), ip, geo, columnMajor)
@@ -221,7 +221,7 @@ final class GlobalPoolKernel: Kernel {
     init(_ a: GlobalPool) { attrs = a }
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
-        let x = inputs[0]!, y = outputs.make(0)
+        let x = inputs[0]!, y = try outputs.make(0)
         let planes = x.shape[0] * x.shape[1], size = x.shape[2...].reduce(1, *)
         let xp = x.pointer(Float.self), yp = y.pointer(Float.self)
         let average = attrs.kind == .average

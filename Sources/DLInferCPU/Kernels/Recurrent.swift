@@ -11,13 +11,13 @@ func makeRecurrentKernel(_ a: Recurrent, _ node: Node, _ graph: Graph) throws ->
     // Packed only when the shapes are as type inference checks them (a graph built without inference gets its
     // shapes checked at run, before any packing).
     guard let r = constant(2), r.dtype == .float32, r.rank == 3, r.shape[0] == a.numDirections,
-          r.shape[1] == a.gates * r.shape[2] else { return RecurrentKernel(a) }
+          r.shape[1] == a.gates * r.shape[2] else { return try RecurrentKernel(a) }
     let biasGiven = node.inputs.count > 3 && node.inputs[3] != nil
     let b = biasGiven ? constant(3) : nil
     guard !biasGiven || (b != nil && b!.dtype == .float32 && b!.shape == [a.numDirections, 2 * r.shape[1]]) else {
-        return RecurrentKernel(a, r: r)
+        return try RecurrentKernel(a, r: r)
     }
-    return RecurrentKernel(a, r: r, bias: RecurrentBias(a, b, hidden: r.shape[2]))
+    return try RecurrentKernel(a, r: r, bias: RecurrentBias(a, b, hidden: r.shape[2]))
 }
 
 /// The column ranges of h·Rᵀ computed in one product: all gates, except for GRU with linear_before_reset 0, whose
@@ -27,10 +27,10 @@ private func productColumns(_ a: Recurrent, hidden: Int) -> [Range<Int>] {
 }
 
 /// Per direction, R's rows regrouped for the batch-1 product, one `RecurrentPanels` per product.
-private func packPanels(_ a: Recurrent, _ r: Tensor) -> [[RecurrentPanels]] {
+private func packPanels(_ a: Recurrent, _ r: Tensor) throws -> [[RecurrentPanels]] {
     let hidden = r.shape[2], gh = r.shape[1]
-    return (0..<r.shape[0]).map { d in
-        productColumns(a, hidden: hidden).map { RecurrentPanels(r.pointer(Float.self) + d * gh * hidden, rows: $0, k: hidden) }
+    return try (0..<r.shape[0]).map { d in
+        try productColumns(a, hidden: hidden).map { try RecurrentPanels(r.pointer(Float.self) + d * gh * hidden, rows: $0, k: hidden) }
     }
 }
 
@@ -41,9 +41,9 @@ private final class RecurrentKernel: Kernel {
     /// The combined biases when R and B are constants (or B is absent).
     private let packedBias: RecurrentBias?
 
-    init(_ a: Recurrent, r: Tensor? = nil, bias: RecurrentBias? = nil) {
+    init(_ a: Recurrent, r: Tensor? = nil, bias: RecurrentBias? = nil) throws {
         attrs = a
-        packedPanels = r.map { packPanels(a, $0) }
+        packedPanels = try r.map { try packPanels(a, $0) }
         packedBias = bias
     }
 
@@ -65,10 +65,10 @@ private final class RecurrentKernel: Kernel {
         }
 
         let stateShape = a.batchFirst ? [batch, dirs, hidden] : [dirs, batch, hidden]
-        let y: Tensor? = outputs.wanted(0) ? outputs.make(0) : nil
+        let y: Tensor? = outputs.wanted(0) ? try outputs.make(0) : nil
         // The running state lives in Y_h / Y_c themselves (scratch of the same layout when they are not wanted).
-        let h = outputs.wanted(1) ? outputs.make(1) : outputs.make(.float32, stateShape)
-        let c: Tensor? = a.kind != .lstm ? nil : outputs.wanted(2) ? outputs.make(2) : outputs.make(.float32, stateShape)
+        let h = outputs.wanted(1) ? try outputs.make(1) : try outputs.make(.float32, stateShape)
+        let c: Tensor? = a.kind != .lstm ? nil : outputs.wanted(2) ? try outputs.make(2) : try outputs.make(.float32, stateShape)
         for (state, initial) in [(h, input(5)), (c, input(6))] {
             guard let state else { continue }
             if let initial { state.raw.copyMemory(from: initial.raw, byteCount: state.byteCount) } else {
@@ -79,11 +79,11 @@ private final class RecurrentKernel: Kernel {
         if seq > 0 && batch > 0 {
             // Only batch-1 groups use the panels; larger ones multiply by R through sgemm.
             let groups = batchGroups(batch: batch, dirs: dirs, rBytes: gh * hidden * 4)
-            let panels = groups.contains { $0.count == 1 } ? packedPanels ?? packPanels(a, r) : nil
-            let bias = packedBias ?? RecurrentBias(a, input(3), hidden: hidden)
+            let panels = try groups.contains { $0.count == 1 } ? packedPanels ?? packPanels(a, r) : nil
+            let bias = try packedBias ?? RecurrentBias(a, input(3), hidden: hidden)
             // X·Wᵀ for every timestep and both directions: [rows, dirs·gates·hidden], rows in X's own order.
             let ldxw = dirs * gh, rows = seq * batch
-            let xw = outputs.make(.float32, [rows, ldxw])
+            let xw = try outputs.make(.float32, [rows, ldxw])
             if inputSize == 0 {
                 xw.floats.update(repeating: 0)
             } else {
@@ -91,8 +91,8 @@ private final class RecurrentKernel: Kernel {
                       a: x.pointer(Float.self), lda: inputSize, b: w.pointer(Float.self), ldb: inputSize,
                       beta: 0, c: xw.pointer(Float.self), ldc: ldxw)
             }
-            let rec = outputs.make(.float32, [dirs, batch, gh])
-            let resetH: Tensor? = a.kind == .gru && !a.linearBeforeReset ? outputs.make(.float32, [dirs, batch, hidden], zeroed: true) : nil
+            let rec = try outputs.make(.float32, [dirs, batch, gh])
+            let resetH: Tensor? = a.kind == .gru && !a.linearBeforeReset ? try outputs.make(.float32, [dirs, batch, hidden], zeroed: true) : nil
             let peep = a.kind == .lstm ? input(7) : nil
 
             // Element strides of (time, batch entry) in X's rows, Y and the states.
@@ -164,10 +164,10 @@ private struct RecurrentBias {
     let gates: Tensor
     let recurrentH: Tensor?
 
-    init(_ a: Recurrent, _ b: Tensor?, hidden: Int) {
+    init(_ a: Recurrent, _ b: Tensor?, hidden: Int) throws {
         let dirs = a.numDirections, gh = a.gates * hidden
-        gates = Tensor(dtype: .float32, shape: [dirs, gh])
-        recurrentH = a.kind == .gru ? Tensor(dtype: .float32, shape: [dirs, hidden]) : nil
+        gates = try Tensor(dtype: .float32, shape: [dirs, gh])
+        recurrentH = a.kind == .gru ? try Tensor(dtype: .float32, shape: [dirs, hidden]) : nil
         guard let b else { return }  // new tensors are zero-filled
         let src = b.pointer(Float.self), dst = gates.pointer(Float.self)
         for d in 0..<dirs {
@@ -359,12 +359,12 @@ private struct RecurrentPanels {
     let data: Tensor
     let n: Int, k: Int
 
-    init(_ r: UnsafePointer<Float>, rows: Range<Int>, k: Int) {
+    init(_ r: UnsafePointer<Float>, rows: Range<Int>, k: Int) throws {
         let w = Self.width
         n = rows.count
         self.k = k
         let panels = (n + w - 1) / w
-        data = Tensor(dtype: .float32, shape: [panels, k, w])  // zero-filled, so the padding adds nothing
+        data = try Tensor(dtype: .float32, shape: [panels, k, w])  // zero-filled, so the padding adds nothing
         let dst = data.pointer(Float.self)
         for i in 0..<n {
             let src = r + (rows.lowerBound + i) * k, o = dst + (i / w) * k * w + i % w

@@ -31,7 +31,7 @@ final class ReduceKernel: Kernel {
         let isMax = attrs.kind == .max
         let reducedCount = axes.reduce(1) { $0 * x.shape[$1] }
         if reducedCount == 1 { return x.reshaped(outShape) }
-        let y = outputs.make(0)
+        let y = try outputs.make(0)
         if y.count == 0 { return y }
         let dst = y.pointer(T.self)
         if x.count == 0 {
@@ -54,7 +54,7 @@ final class ReduceKernel: Kernel {
             let last = !runs[..<g].contains(where: \.reduced)
             let out: UnsafeMutablePointer<T>
             if last { out = dst } else {
-                let t = outputs.make(x.dtype, [outer * inner])
+                let t = try outputs.make(x.dtype, [outer * inner])
                 out = t.pointer(T.self)
                 scratch.append(t)
             }
@@ -254,7 +254,7 @@ final class ArgMaxKernel: Kernel {
         let x = inputs[0]!
         let a = try attrs.normalizedAxis(rank: x.rank)
         let outer = x.shape[..<a].reduce(1, *), n = x.shape[a], inner = x.shape[(a + 1)...].reduce(1, *)
-        let y = outputs.make(0)
+        let y = try outputs.make(0)
         if y.count == 0 { return [y] }
         guard n > 0 else { throw DLInferError.shape("ArgMax along an empty axis has no answer") }
         switch x.dtype {

@@ -17,7 +17,7 @@ final class ResizeKernel: Kernel {
         let g = try attrs.geometry(inputShape: x.shape, roi: input(1), scales: input(2), sizes: input(3))
         let tables = x.shape.indices.map { attrs.sampling(axis: $0, inputLength: x.shape[$0], geometry: g) }
         if tables.allSatisfy(\.isIdentity) { return [x] }
-        let y = outputs.make(0)
+        let y = try outputs.make(0)
         if y.count == 0 { return [y] }
         if attrs.mode == .nearest {
             switch x.dtype.byteSize {
@@ -35,7 +35,7 @@ final class ResizeKernel: Kernel {
         for (k, a) in order.enumerated() {
             var shape = cur.shape
             shape[a] = g.outputShape[a]
-            let out = k == order.count - 1 ? y : outputs.make(.float32, shape)
+            let out = k == order.count - 1 ? y : try outputs.make(.float32, shape)
             interpolate(cur, out, axis: a, tables[a])
             cur = out
         }

@@ -6,8 +6,8 @@ import Synchronization
 enum Scratch {
     private static let free = Mutex<[Storage]>([])
 
-    /// Runs `body` with at least `count` floats of uninitialised memory.
-    static func withFloats<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+    /// Runs `body` with at least `count` floats of uninitialised memory (`outOfMemory` if they cannot be had).
+    static func withFloats<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> R) throws -> R {
         let bytes = Swift.max(count, 1) * MemoryLayout<Float>.stride
         let reused: Storage? = free.withLock { list in
             if let i = list.firstIndex(where: { $0.byteCount >= bytes }) { return list.remove(at: i) }
@@ -16,7 +16,7 @@ enum Scratch {
             if let i = list.indices.max(by: { list[$0].byteCount < list[$1].byteCount }) { list.remove(at: i) }
             return nil
         }
-        let s = reused ?? Storage(byteCount: bytes)
+        let s = try reused ?? Storage(byteCount: bytes)
         defer { free.withLock { $0.append(s) } }
         return try body(s.base.assumingMemoryBound(to: Float.self))
     }

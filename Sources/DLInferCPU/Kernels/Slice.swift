@@ -19,7 +19,7 @@ final class SliceKernel: Kernel {
         }
         try expectShape(outputs.shape(0), shape)
         if shape == x.shape, ranges.allSatisfy({ $0 == nil || $0!.step == 1 }) { return [x] }
-        let y = outputs.make(0)
+        let y = try outputs.make(0)
         stridedCopy(src: x.raw, offset: offset, strides: steps, shape: shape, dst: y.raw, elementSize: x.dtype.byteSize)
         return [y]
     }

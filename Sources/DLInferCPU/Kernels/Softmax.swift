@@ -13,7 +13,7 @@ final class SoftmaxKernel: Kernel {
     init(_ a: Softmax) { attrs = a }
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
-        let x = inputs[0]!, y = outputs.make(0)
+        let x = inputs[0]!, y = try outputs.make(0)
         if x.count == 0 { return [y] }
         let (outer, n, inner) = try attrs.layout(x.shape)
         let src = UnsafePointer(x.pointer(Float.self)), dst = y.pointer(Float.self)

@@ -15,7 +15,7 @@ final class TransposeKernel: Kernel {
         try expectShape(outputs.shape(0), shape)
         // A permutation that only moves size-1 dims is a view.
         if perm.filter({ x.shape[$0] != 1 }) == (0..<x.rank).filter({ x.shape[$0] != 1 }) { return [x.reshaped(shape)] }
-        let y = outputs.make(0), strides = x.shape.contiguousStrides
+        let y = try outputs.make(0), strides = x.shape.contiguousStrides
         stridedCopy(src: x.raw, offset: 0, strides: perm.map { strides[$0] }, shape: shape, dst: y.raw, elementSize: x.dtype.byteSize)
         return [y]
     }

@@ -72,6 +72,9 @@ public final class Graph: @unchecked Sendable {
             } catch let e as DLInferError {
                 throw DLInferError(e.kind, "\(n.label(in: self)): \(e.message)")
             }
+            if let r = outs.compactMap(\.rank).max(), r > maxRank {
+                throw DLInferError.shape("\(n.label(in: self)): an output of rank \(r) exceeds the maximum rank \(maxRank)")
+            }
             if let extra = n.outputs.indices.last(where: { n.outputs[$0] != nil }), extra >= outs.count {
                 throw DLInferError.model("\(n.label(in: self)): the op has \(outs.count) output\(outs.count == 1 ? "" : "s"), the node declares \(extra + 1)")
             }

@@ -67,3 +67,13 @@ public func requireDType(_ t: DType, _ allowed: [DType], _ role: String) throws 
         throw DLInferError.unsupported("\(role) has element type \(t); supported: \(allowed.map(\.description).joined(separator: ", "))")
     }
 }
+
+/// The most dims a tensor may have, in the graph as at the C API: a shape vector of a million entries is an attack,
+/// not a model.
+public let maxRank = 64
+
+/// `count` dims not known until run time; throws past `maxRank` (the count often comes from a declared vector length).
+public func unknownDims(_ count: Int) throws -> [Dim] {
+    guard count >= 0, count <= maxRank else { throw DLInferError.shape("a shape of \(count) dims exceeds the maximum rank \(maxRank)") }
+    return [Dim](repeating: .unknown, count: count)
+}

@@ -11,7 +11,7 @@ public struct ConstantOfShape: OpAttributes {
         guard value.count == 1 else { throw DLInferError.model("value must have exactly one element, has \(value.count)") }
         try requireDType(value.dtype, Cast.dtypes, "value")
         guard let dims = try s.intVector("input") else {
-            return [ValueType(value.dtype, s.vectorLength.map { [Dim](repeating: .unknown, count: $0) })]
+            return [ValueType(value.dtype, try s.vectorLength.map { try unknownDims($0) })]
         }
         return [ValueType(value.dtype, fixed: try checkedShape(dims))]
     }
@@ -33,6 +33,7 @@ public struct Expand: OpAttributes {
             guard let n = s.vectorLength else { return [ValueType(dtype, nil)] }
             // Where the input's dim is not 1, the output's is that dim.
             let rank = Swift.max(n, shape.count)
+            guard rank <= maxRank else { throw DLInferError.shape("a shape of \(rank) dims exceeds the maximum rank \(maxRank)") }
             let padded = [Dim](repeating: .fixed(1), count: rank - shape.count) + shape
             return [ValueType(dtype, padded.map { $0 == .fixed(1) ? .unknown : $0 })]
         }
@@ -42,6 +43,7 @@ public struct Expand: OpAttributes {
 
 /// A shape from a tensor's values, which must be non-negative with a product that fits in an Int.
 func checkedShape(_ dims: [Int]) throws -> [Int] {
+    guard dims.count <= maxRank else { throw DLInferError.shape("a shape of \(dims.count) dims exceeds the maximum rank \(maxRank)") }
     guard dims.allSatisfy({ $0 >= 0 }) else { throw DLInferError.shape("shape \(dims) has a negative dim") }
     var product = 1, overflow = false
     for d in dims where !overflow { (product, overflow) = product.multipliedReportingOverflow(by: d) }

@@ -12,7 +12,7 @@ public struct Reshape: OpAttributes {
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
         let x = try inputs.required(0, "data"), s = try inputs.required(1, "shape")
         guard let spec = try s.intVector("shape") else {
-            return [ValueType(x.type.dtype, s.vectorLength.map { [Dim](repeating: .unknown, count: $0) })]
+            return [ValueType(x.type.dtype, try s.vectorLength.map { try unknownDims($0) })]
         }
         return [ValueType(x.type.dtype, try outputShape(x.type.shape, spec))]
     }
@@ -99,7 +99,7 @@ public struct Squeeze: OpAttributes {
         }
         guard let axes = axesValue else {
             guard let r = x.type.rank, let n = axesInput.vectorLength, n <= r else { return [ValueType(dtype, nil)] }
-            return [ValueType(dtype, [Dim](repeating: .unknown, count: r - n))]
+            return [ValueType(dtype, try unknownDims(r - n))]
         }
         guard let shape = x.type.shape else { return [ValueType(dtype, nil)] }
         let drop = try normalizedAxes(axes, rank: shape.count)
@@ -123,7 +123,7 @@ public struct Unsqueeze: OpAttributes {
         let dtype = x.type.dtype
         guard let axes = try axesInput.intVector("axes") else {
             guard let r = x.type.rank, let n = axesInput.vectorLength else { return [ValueType(dtype, nil)] }
-            return [ValueType(dtype, [Dim](repeating: .unknown, count: r + n))]
+            return [ValueType(dtype, try unknownDims(r + n))]
         }
         guard let shape = x.type.shape else { return [ValueType(dtype, nil)] }
         let outRank = shape.count + axes.count

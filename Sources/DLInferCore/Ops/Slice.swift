@@ -18,7 +18,7 @@ public struct Slice: OpAttributes {
         guard let shape = x.type.shape else { return [ValueType(x.type.dtype, nil)] }
         // A parameter given but not constant: the rank is all that is known.
         guard let starts, let ends, axesInput == nil || axes != nil, stepsInput == nil || steps != nil else {
-            return [ValueType(x.type.dtype, [Dim](repeating: .unknown, count: shape.count))]
+            return [ValueType(x.type.dtype, try unknownDims(shape.count))]
         }
         let ranges = try Slice.ranges(rank: shape.count, starts: starts, ends: ends, axes: axes, steps: steps)
         return [ValueType(x.type.dtype, zip(shape, ranges).map { dim, r in

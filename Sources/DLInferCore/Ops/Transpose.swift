@@ -8,7 +8,7 @@ public struct Transpose: OpAttributes {
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
         let x = try inputs.required(0, "data")
         guard let shape = x.type.shape else {
-            return [ValueType(x.type.dtype, perm.map { [Dim](repeating: .unknown, count: $0.count) })]
+            return [ValueType(x.type.dtype, try perm.map { try unknownDims($0.count) })]
         }
         return [ValueType(x.type.dtype, try permutation(rank: shape.count).map { shape[$0] })]
     }

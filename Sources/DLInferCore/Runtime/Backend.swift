@@ -34,44 +34,16 @@ public struct OutputAllocator {
     public func shape(_ k: Int) -> [Int] { types[k]!.fixedShape! }
     public func dtype(_ k: Int) -> DType { types[k]!.dtype }
     /// A new tensor for output `k`. Its contents are undefined unless `zeroed`.
-    public func make(_ k: Int, zeroed: Bool = false) -> Tensor {
+    public func make(_ k: Int, zeroed: Bool = false) throws -> Tensor {
         let t = types[k]!
-        return make(t.dtype, t.fixedShape!, zeroed: zeroed)
+        return try make(t.dtype, t.fixedShape!, zeroed: zeroed)
     }
-    /// A tensor of any shape from the same pool (scratch space or outputs of data-dependent shape).
-    public func make(_ dtype: DType, _ shape: [Int], zeroed: Bool = false) -> Tensor {
-        let bytes = shape.elementCount * dtype.byteSize
-        let s = pool?.take(bytes) ?? Storage(byteCount: bytes)
+    /// A tensor of any shape from the same pool (scratch space or outputs of data-dependent shape). Throws
+    /// `outOfMemory` when the size overflows, exceeds the session's memory limit or cannot be allocated.
+    public func make(_ dtype: DType, _ shape: [Int], zeroed: Bool = false) throws -> Tensor {
+        let bytes = try byteCount(dtype, shape)
+        let s = try pool?.take(bytes) ?? Storage(byteCount: bytes)
         if zeroed, pool != nil { s.base.initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
         return Tensor(dtype: dtype, shape: shape, storage: s)
-    }
-}
-
-/// Recycles host buffers by byte size between nodes and runs, so steady-state runs allocate nothing.
-public final class TensorPool: @unchecked Sendable {
-    private var free: [Int: [Storage]] = [:]
-    public private(set) var freeBytes = 0
-    /// Free memory kept, at most: with input shapes that keep changing, the pool would otherwise hold every size
-    /// ever used. Reaching it on a new size drops what the pool holds (buffers of shapes no longer in use).
-    public let budget: Int
-
-    public init(budget: Int? = nil) { self.budget = budget ?? max(64 << 20, Session.memoryLimit / 8) }
-
-    public func take(_ bytes: Int) -> Storage {
-        if var list = free[bytes], let s = list.popLast() {
-            free[bytes] = list
-            freeBytes -= s.byteCount
-            return s
-        }
-        if freeBytes > budget {
-            free.removeAll()
-            freeBytes = 0
-        }
-        return Storage(byteCount: bytes)
-    }
-
-    public func give(_ s: Storage) {
-        free[s.byteCount, default: []].append(s)
-        freeBytes += s.byteCount
     }
 }

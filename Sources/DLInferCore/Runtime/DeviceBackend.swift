@@ -1,7 +1,7 @@
 /// Memory owned by a device backend (which subclasses this). The session only moves it between nodes and hands it
 /// back to the backend when no value refers to it any more. A class, not a protocol, so that the session can ask
 /// whether it is uniquely referenced.
-open class DeviceBuffer {
+open class DeviceBuffer: PooledBuffer {
     public let byteCount: Int
     public init(byteCount: Int) { self.byteCount = byteCount }
 }

@@ -21,9 +21,22 @@ public final class Session: @unchecked Sendable {
     private var foldKernels: [Int: Kernel] = [:]
     /// Weights uploaded once, on first use by a device node.
     private var deviceConstants: [ValueID: DeviceTensor] = [:]
-    private var plans: [[[Int]]: Plan] = [:]
-    private let pool = TensorPool()
+    private var plans: PlanCache
+    private let pool: TensorPool
     private let cancelFlag = Atomic<Bool>(false)
+
+    /// What a session may use: `maxMemory` bytes of host memory at once (buffers, pooled free ones and outputs still
+    /// held; default `MemoryBudget.defaultLimit`), and `planCacheSize` plans for distinct input shapes kept at once
+    /// (least recently used dropped first).
+    public struct Limits: Sendable {
+        public var maxMemory: Int
+        public var planCacheSize: Int
+        public init(maxMemory: Int = MemoryBudget.defaultLimit, planCacheSize: Int = 16) {
+            self.maxMemory = maxMemory; self.planCacheSize = planCacheSize
+        }
+    }
+    /// Device nodes queued between two waits for the device: a cancel then stops a run within this many nodes.
+    static let deviceNodesPerSync = 16
 
     enum NodeKernel {
         case host(Kernel)
@@ -31,8 +44,10 @@ public final class Session: @unchecked Sendable {
         case device(DeviceKernel, hostInputs: Set<Int>)
     }
 
-    public init(graph: Graph, backends: [Backend]) throws {
+    public init(graph: Graph, backends: [Backend], limits: Limits = Limits()) throws {
         self.graph = graph
+        pool = TensorPool(memory: MemoryBudget(limit: limits.maxMemory))
+        plans = PlanCache(capacity: limits.planCacheSize)
         let devices = backends.compactMap { $0 as? DeviceBackend }
         guard devices.count <= 1 else { throw DLInferError(.internal, "a session runs on at most one device backend") }
         device = devices.first
@@ -65,6 +80,10 @@ public final class Session: @unchecked Sendable {
         self.placements = placements
     }
 
+    /// Host memory held now (buffers, pooled free ones, outputs not yet freed), and plans cached.
+    public var memoryInUse: Int { pool.memory.inUse }
+    public var cachedPlans: Int { plans.count }
+
     /// Asks a run in progress (on another thread) to stop at the next node boundary.
     public func cancel() { cancelFlag.store(true, ordering: .relaxed) }
 
@@ -76,16 +95,25 @@ public final class Session: @unchecked Sendable {
         let signature = inputs.map(\.shape)
         let plan: Plan
         if let p = plans[signature] { plan = p } else { plan = try makePlan(inputs); plans[signature] = plan }
+        // Free buffers kept between runs: what this plan's peak needs, so that changing shapes do not pile them up.
+        pool.budget = Swift.max(16 << 20, plan.peakBytes)
 
         var env = Environment(count: graph.values.count)
         for (id, t) in graph.constants { env.slots[id].host = t }
         for (id, t) in plan.folded { env.slots[id].host = t }
         for (id, t) in zip(graph.inputs, inputs) { env.slots[id].host = t }
         do {
+            var queued = 0
             for (s, i) in plan.steps.enumerated() {
                 if cancelFlag.load(ordering: .relaxed) { throw DLInferError(.cancelled, "run cancelled") }
                 try runStep(i, plan, &env)
                 for v in plan.releaseAfter[s] { release(v, &env) }
+                // Device work is queued, not done: wait for it now and then so that a cancel stops the run itself,
+                // not only the queueing of it.
+                if let device, case .device = kernels[i] {
+                    queued += 1
+                    if queued == Session.deviceNodesPerSync { try device.finish(); queued = 0 }
+                }
             }
             let outputs = try graph.outputs.map { id -> Tensor in
                 guard let t = try host(id, &env) else {
@@ -129,10 +157,15 @@ public final class Session: @unchecked Sendable {
                 throw DLInferError(.internal, "\(node.label(in: graph)): output shape \(bad!) unresolved at run time")
             }
         }
-        try Session.checkAllocation(outTypes, node, graph)
+        try checkAllocation(outTypes, node)
         do {
             switch kernels[i] {
             case .host(let k):
+                // Empty outputs need no kernel (and no scratch sized from the other, possibly huge, dims).
+                if let empty = try emptyOutputs(outTypes) {
+                    for (k, o) in node.outputs.enumerated() { if let o { env.slots[o].host = empty[k] } }
+                    return
+                }
                 let outs = try k.run(hostIns, OutputAllocator(types: outTypes, pool: pool) { [unowned self] in self.cancelFlag.load(ordering: .relaxed) })
                 for (k, o) in node.outputs.enumerated() {
                     guard let o else { continue }
@@ -204,37 +237,37 @@ public final class Session: @unchecked Sendable {
         if isKnownUniquelyReferenced(&buffer) { device?.recycle(buffer!) }
     }
 
-    /// Types of every value for the most recent input shapes (for output shape queries and `dlinfer info`).
-    public func resolvedTypes(for shapes: [[Int]]) -> [ValueType]? { plans[shapes]?.types }
-
     /// Refuses outputs that cannot fit in memory (or whose size overflows) before any kernel allocates them, so a
     /// model asking for a huge tensor fails with a status instead of taking the process down.
-    public static func checkAllocation(_ types: [ValueType?], _ node: Node, _ graph: Graph) throws {
-        try checkAllocation(types, node.label(in: graph))
+    public static func checkAllocation(_ types: [ValueType?], _ node: Node, _ graph: Graph, limit: Int = MemoryBudget.defaultLimit) throws {
+        try checkAllocation(types, node.label(in: graph), limit: limit)
     }
 
     /// The same for tensors `what` (a node label, or a kernel's own buffers) is about to allocate.
-    public static func checkAllocation(_ types: [ValueType?], _ what: String) throws {
+    public static func checkAllocation(_ types: [ValueType?], _ what: String, limit: Int = MemoryBudget.defaultLimit) throws {
         var total = 0
         for case let t? in types {
-            var bytes = t.dtype.byteSize, overflow = false
-            for d in t.fixedShape ?? [] {
-                let (m, o) = bytes.multipliedReportingOverflow(by: d)
-                bytes = m; overflow = overflow || o || d < 0
+            let bytes: Int
+            do { bytes = try byteCount(t.dtype, t.fixedShape ?? []) } catch let e as DLInferError {
+                throw DLInferError(e.kind, "\(what): \(e.message)")
             }
             let (sum, o) = total.addingReportingOverflow(bytes)
             total = sum
-            if overflow || o || total > Session.memoryLimit {
-                throw DLInferError(.outOfMemory, "\(what): outputs \(types.compactMap { $0 }) need more memory than this machine has")
+            if o || total > limit {
+                throw DLInferError(.outOfMemory, "\(what): outputs \(types.compactMap { $0 }) need more than the memory limit of \(limit) bytes")
             }
         }
     }
 
-    /// Physical memory: no single node may ask for more.
-    static let memoryLimit: Int = {
-        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
-        return pages > 0 && size > 0 ? pages * size : Int.max
-    }()
+    private func checkAllocation(_ types: [ValueType?], _ node: Node) throws {
+        try Session.checkAllocation(types, node, graph, limit: pool.memory.limit)
+    }
+
+    /// Empty tensors for the wanted outputs when every one has a known shape with no element; nil otherwise.
+    private func emptyOutputs(_ types: [ValueType?]) throws -> [Tensor?]? {
+        guard types.allSatisfy({ $0 == nil || $0!.fixedShape?.elementCount == 0 }), types.contains(where: { $0 != nil }) else { return nil }
+        return try types.map { t in try t.map { try Tensor(dtype: $0.dtype, shape: $0.fixedShape!) } }
+    }
 
     private func checkInputs(_ inputs: [Tensor]) throws {
         guard inputs.count == graph.inputs.count else {
@@ -285,7 +318,27 @@ public final class Session: @unchecked Sendable {
         let keep = Set(graph.outputs).union(graph.inputs).union(known.keys)
         var releaseAfter = [[ValueID]](repeating: [], count: steps.count)
         for (v, s) in last where !keep.contains(v) { releaseAfter[s].append(v) }
-        return Plan(types: types, folded: folded, steps: steps, releaseAfter: releaseAfter)
+        let peak = try peakBytes(steps, releaseAfter, types)
+        guard peak <= pool.memory.limit else {
+            throw DLInferError(.outOfMemory, "these input shapes need at least \(peak) bytes of intermediate tensors at once, more than the memory limit of \(pool.memory.limit) bytes (max_memory)")
+        }
+        return Plan(types: types, folded: folded, steps: steps, releaseAfter: releaseAfter, peakBytes: peak)
+    }
+
+    /// The most bytes the plan's intermediate and output tensors of known size hold at once, step by step (views
+    /// counted as copies: an upper bound).
+    private func peakBytes(_ steps: [Int], _ releaseAfter: [[ValueID]], _ types: [ValueType]) throws -> Int {
+        var live = 0, peak = 0
+        func bytes(_ v: ValueID) -> Int { (try? byteCount(types[v].dtype, types[v].fixedShape ?? [])) ?? Int.max }
+        for (s, i) in steps.enumerated() {
+            for case let o? in graph.nodes[i].outputs {
+                let (sum, overflow) = live.addingReportingOverflow(bytes(o))
+                live = overflow ? Int.max : sum
+            }
+            peak = Swift.max(peak, live)
+            for v in releaseAfter[s] { live -= Swift.min(live, bytes(v)) }
+        }
+        return peak
     }
 
     /// Evaluates a node now if its outputs depend only on what is known for this signature.
@@ -297,8 +350,10 @@ public final class Session: @unchecked Sendable {
         guard !node.inputs.isEmpty, ins.allSatisfy({ $0 == nil || $0!.value != nil }) else { return nil }
         guard outs.allSatisfy({ $0.fixedShape != nil }) else { return nil }
         let types = node.outputs.enumerated().map { k, o in o == nil ? nil : outs[k] }
-        try Session.checkAllocation(types, node, graph)
-        let alloc = OutputAllocator(types: types, pool: nil)
+        // Left to run as a step (under the memory checks) rather than blown up into the plan.
+        if ConstantFolding.amplifies(inputs: ins.map { $0?.type }, outputs: types) { return nil }
+        try checkAllocation(types, node)
+        let alloc = OutputAllocator(types: types, pool: pool)
         return try hostKernel(i).run(ins.map { $0?.value }, alloc)
     }
 
@@ -318,10 +373,34 @@ final class Plan {
     let folded: [ValueID: Tensor]
     let steps: [Int]
     let releaseAfter: [[ValueID]]
+    let peakBytes: Int
     /// Folded values uploaded once for device nodes.
     var uploaded: [ValueID: DeviceTensor] = [:]
-    init(types: [ValueType], folded: [ValueID: Tensor], steps: [Int], releaseAfter: [[ValueID]]) {
+    init(types: [ValueType], folded: [ValueID: Tensor], steps: [Int], releaseAfter: [[ValueID]], peakBytes: Int) {
         self.types = types; self.folded = folded; self.steps = steps; self.releaseAfter = releaseAfter
+        self.peakBytes = peakBytes
+    }
+}
+
+/// Plans by input-shape signature, at most `capacity`, the least recently used dropped first.
+struct PlanCache {
+    let capacity: Int
+    private var plans: [[[Int]]: Plan] = [:]
+    private var order: [[[Int]]] = []
+    init(capacity: Int) { self.capacity = Swift.max(1, capacity) }
+    var count: Int { plans.count }
+
+    subscript(_ key: [[Int]]) -> Plan? {
+        mutating get {
+            guard let p = plans[key] else { return nil }
+            if order.last != key, let i = order.firstIndex(of: key) { order.remove(at: i); order.append(key) }
+            return p
+        }
+        set {
+            guard let newValue else { return }
+            if plans.updateValue(newValue, forKey: key) == nil { order.append(key) }
+            while order.count > capacity { plans[order.removeFirst()] = nil }
+        }
     }
 }
 

@@ -5,24 +5,31 @@ import Darwin
 #endif
 
 /// A block of host memory, 64-byte aligned so SIMD loads never split cache lines. Freed when the last tensor using it goes.
-public final class Storage: @unchecked Sendable {
+public final class Storage: PooledBuffer, @unchecked Sendable {
     public let base: UnsafeMutableRawPointer
     public let byteCount: Int
     /// False for memory lent by the caller (zero-copy inputs): never freed here. Such storage only ever backs graph
     /// inputs, which the session never recycles into its pool.
     public let ownsMemory: Bool
+    /// The budget this allocation counts against, until freed.
+    private let budget: MemoryBudget?
 
-    /// Zero-filled allocation.
-    public init(byteCount: Int) {
-        self.byteCount = byteCount
+    /// Zero-filled allocation, counted against `budget`. The one place the library allocates tensor memory: a size
+    /// that cannot be had is an `outOfMemory` error, never a crash.
+    public init(byteCount: Int, budget: MemoryBudget? = nil) throws {
+        guard byteCount >= 0 else { throw DLInferError(.internal, "negative allocation size \(byteCount)") }
+        let size = Swift.max(byteCount, 64)
+        try budget?.reserve(size)
         var p: UnsafeMutableRawPointer? = nil
-        let rc = posix_memalign(&p, 64, max(byteCount, 64))
-        // Sizes are bounded before any allocation (Session.checkAllocation, TensorDecoding); a failure here is the
-        // machine running out, where an explicit stop beats the undefined behaviour of a nil pointer under -Ounchecked.
-        guard rc == 0, let p else { fatalError("dlinfer: out of memory allocating \(byteCount) bytes") }
+        guard posix_memalign(&p, 64, size) == 0, let p else {
+            budget?.release(size)
+            throw DLInferError(.outOfMemory, "cannot allocate \(byteCount) bytes")
+        }
         base = p
+        self.byteCount = byteCount
+        self.budget = budget
         ownsMemory = true
-        memset(base, 0, max(byteCount, 64))
+        memset(base, 0, size)
     }
 
     /// Wraps memory the caller owns and keeps valid for as long as any tensor uses this storage.
@@ -30,9 +37,15 @@ public final class Storage: @unchecked Sendable {
         self.base = base
         self.byteCount = byteCount
         ownsMemory = false
+        budget = nil
     }
 
-    deinit { if ownsMemory { free(base) } }
+    deinit {
+        if ownsMemory {
+            free(base)
+            budget?.release(Swift.max(byteCount, 64))
+        }
+    }
 }
 
 /// A dense row-major host tensor. Copies share storage: a reshape is metadata only.
@@ -41,10 +54,11 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
     public let shape: [Int]
     public let storage: Storage
 
-    public init(dtype: DType, shape: [Int]) {
+    /// A zero-filled tensor; `outOfMemory` when the size overflows or cannot be allocated.
+    public init(dtype: DType, shape: [Int], budget: MemoryBudget? = nil) throws {
         self.dtype = dtype
         self.shape = shape
-        self.storage = Storage(byteCount: shape.elementCount * dtype.byteSize)
+        self.storage = try Storage(byteCount: try DLInferCore.byteCount(dtype, shape), budget: budget)
     }
 
     public init(dtype: DType, shape: [Int], storage: Storage) {
@@ -52,9 +66,11 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         self.dtype = dtype; self.shape = shape; self.storage = storage
     }
 
+    /// A tensor holding `values` (already in memory, so small enough to copy: a failure here means the machine ran
+    /// out of memory at this very moment, and stops the process rather than return garbage).
     public init<T: TensorElement>(_ values: [T], shape: [Int]) {
         precondition(values.count == shape.elementCount, "value count \(values.count) != shape \(shape)")
-        self.init(dtype: T.dtype, shape: shape)
+        do { try self.init(dtype: T.dtype, shape: shape) } catch { fatalError("dlinfer: out of memory copying \(values.count) values") }
         values.withUnsafeBytes { storage.base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
 
@@ -85,8 +101,8 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
     }
 
     /// Deep copy.
-    public func copy() -> Tensor {
-        let t = Tensor(dtype: dtype, shape: shape)
+    public func copy() throws -> Tensor {
+        let t = try Tensor(dtype: dtype, shape: shape)
         t.raw.copyMemory(from: raw, byteCount: byteCount)
         return t
     }

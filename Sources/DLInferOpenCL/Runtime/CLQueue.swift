@@ -55,11 +55,10 @@ final class CLQueue {
     let queue: cl_command_queue
     var cl: dlcl_api { ctx.cl }
     private var kernels: [String: CLKernel] = [:]
-    private var free: [Int: [CLBuffer]] = [:]
-    private(set) var freeBytes = 0
-    /// Free buffers kept for reuse, at most: with input shapes that keep changing (text lines of every width) the pool
-    /// would otherwise hold every size ever used. An eighth of the device's memory, at least 64 MiB.
-    let poolBudget: Int
+    /// Free buffers kept for reuse: with input shapes that keep changing (text lines of every width) the pool would
+    /// otherwise hold every size ever used; it keeps an eighth of the device's memory at most, at least 64 MiB.
+    private let pool: BufferPool<CLBuffer>
+    var freeBytes: Int { pool.freeBytes }
 
     init(_ ctx: CLDeviceContext, poolBudget: Int? = nil) throws {
         self.ctx = ctx
@@ -68,12 +67,12 @@ final class CLQueue {
             throw CLStatus.error(rc, "clCreateCommandQueue on \(ctx.device.name)")
         }
         queue = q
-        self.poolBudget = poolBudget ?? max(64 << 20, Int(clamping: ctx.device.globalMemory / 8))
+        pool = BufferPool(budget: poolBudget ?? max(64 << 20, Int(clamping: ctx.device.globalMemory / 8)))
     }
 
     deinit {
         _ = cl.Finish(queue)
-        free.removeAll()
+        pool.purge()
         _ = cl.ReleaseCommandQueue(queue)
     }
 
@@ -86,20 +85,11 @@ final class CLQueue {
         return k
     }
 
-    /// A buffer for `shape`, reused from the pool when one of the same size is free. Contents undefined.
+    /// A buffer for `shape`, reused from the pool when a free one fits. Contents undefined.
     func allocate(_ dtype: DType, _ shape: [Int]) throws -> DeviceTensor {
-        let bytes = shape.elementCount * dtype.byteSize
-        if var list = free[bytes], let b = list.popLast() {
-            free[bytes] = list
-            freeBytes -= b.byteCount
-            return DeviceTensor(dtype: dtype, shape: shape, buffer: b)
-        }
-        // A size not seen before: if the pool has grown past its budget, what it holds is for shapes no longer in
-        // use; give it back to the driver (queued work still using a buffer keeps it alive until done).
-        if freeBytes > poolBudget {
-            free.removeAll()
-            freeBytes = 0
-        }
+        let bytes = try byteCount(dtype, shape)
+        // Buffers the pool drops go back to the driver; queued work still using one keeps it alive until done.
+        if let b = pool.take(bytes) { return DeviceTensor(dtype: dtype, shape: shape, buffer: b) }
         if UInt64(bytes) > ctx.device.maxAllocation {
             throw DLInferError(.outOfMemory, "\(bytes) bytes for a \(dtype) tensor \(shape) exceed the largest buffer \(ctx.device.name) allows (\(ctx.device.maxAllocation) bytes)")
         }
@@ -113,8 +103,7 @@ final class CLQueue {
 
     func recycle(_ buffer: DeviceBuffer) {
         guard let b = buffer as? CLBuffer else { return }
-        free[b.byteCount, default: []].append(b)
-        freeBytes += b.byteCount
+        pool.give(b)
     }
 
     func upload(_ t: Tensor) throws -> DeviceTensor {
@@ -127,7 +116,7 @@ final class CLQueue {
     }
 
     func download(_ d: DeviceTensor) throws -> Tensor {
-        let t = Tensor(dtype: d.dtype, shape: d.shape)
+        let t = try Tensor(dtype: d.dtype, shape: d.shape)
         if t.byteCount > 0 {
             try CLStatus.check(cl.EnqueueReadBuffer(queue, mem(d), 1, 0, t.byteCount, t.raw, 0, nil, nil), "reading a \(t.type) result (clEnqueueReadBuffer; reports errors of earlier kernels too)")
         }

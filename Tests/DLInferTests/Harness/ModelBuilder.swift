@@ -103,7 +103,7 @@ func attr(_ name: String, _ t: Tensor) -> Onnx_AttributeProto {
 
 /// A tensor of `dtype` whose elements differ from their neighbours (bytes of a counter).
 func patterned(_ dtype: DType, _ shape: [Int], seed: Int = 0) -> Tensor {
-    let t = Tensor(dtype: dtype, shape: shape)
+    let t = try! Tensor(dtype: dtype, shape: shape)
     let p = t.raw.assumingMemoryBound(to: UInt8.self)
     for i in 0..<t.byteCount {
         // Bools must be 0 or 1; float16 bytes stay finite.

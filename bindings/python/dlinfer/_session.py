@@ -76,6 +76,17 @@ def _io_info(model, is_output, count):
     return args
 
 
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+# The largest input view the package copies: three quarters of physical memory (the library's own default limit).
+_COPY_LIMIT = _physical_memory() // 4 * 3
+
+
 class InferenceSession:
     """Loads a model (a path, or the model's bytes) and runs it on one device.
 
@@ -169,7 +180,16 @@ class InferenceSession:
         if code_of(value.dtype) is None:
             raise Error(_capi.ERR_INVALID_ARG, f"input {arg.name!r} has numpy dtype {value.dtype}, which dlinfer "
                         f"does not support; the model expects {arg.type}")
-        return np.require(value, requirements=["C_CONTIGUOUS", "ALIGNED"])
+        if value.flags.c_contiguous and value.flags.aligned:
+            return value
+        # A view (a broadcast one may be tiny in memory and huge once copied) must be copied into one block first.
+        if value.nbytes > _COPY_LIMIT:
+            raise Error(_capi.ERR_OUT_OF_MEMORY, f"input {arg.name!r} is a non-contiguous view of {value.nbytes} bytes; "
+                        "copying it would need more memory than this machine has")
+        try:
+            return np.ascontiguousarray(value)
+        except MemoryError:
+            raise Error(_capi.ERR_OUT_OF_MEMORY, f"input {arg.name!r}: no memory to copy {value.nbytes} bytes") from None
 
     def _output(self, k):
         dtype, rank = ctypes.c_int32(), ctypes.c_int32()
