@@ -75,6 +75,9 @@ public final class OpenCLBackend: DeviceBackend {
         case .lrn(let a): return try LRNCL(a, q)
         case .shape, .cast, .constantOfShape, .argMax:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
+        case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
+             .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique:
+            throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         }
     }
 
@@ -92,6 +95,9 @@ public final class OpenCLBackend: DeviceBackend {
         case .pad, .resize: return [1, 2, 3]
         case .conv, .convTranspose, .pool, .globalPool, .gemm, .matMul, .batchNorm, .lrn, .unary, .binary,
              .variadic, .softmax, .flatten, .transpose, .concat, .shape, .cast, .constantOfShape, .argMax, .identity:
+            return []
+        case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
+             .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique:
             return []
         }
     }
@@ -126,6 +132,9 @@ public final class OpenCLBackend: DeviceBackend {
             guard let rank else { return .no("Conv with an input of unknown rank (the OpenCL kernels are 1-D and 2-D)") }
             return rank <= 4 ? .yes : .no("\(rank - 2)-D Conv runs on the CPU (the OpenCL kernels are 1-D and 2-D)")
         case .shape, .cast, .constantOfShape, .argMax:
+            return .no("no OpenCL kernel for \(node.op.name)")
+        case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
+             .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique:
             return .no("no OpenCL kernel for \(node.op.name)")
         }
     }

@@ -1,4 +1,4 @@
-/// Evaluates every node whose inputs are all constants (and Shape of a statically shaped value) and replaces its
+/// Evaluates every node whose inputs are all constants (and Shape or Size of a statically shaped value) and replaces its
 /// outputs by constants.
 public struct ConstantFolding: Pass {
     public init() {}
@@ -10,9 +10,9 @@ public struct ConstantFolding: Pass {
             let allConst = !n.inputs.isEmpty && n.inputs.allSatisfy { $0 == nil || graph.constants[$0!] != nil }
             let outputsKnown = n.outputs.allSatisfy { $0 == nil || graph.values[$0!].type.fixedShape != nil }
             let feedsOutput = n.outputs.contains { $0 != nil && graph.isOutput($0!) }
-            if case .shape(let a) = n.op, !feedsOutput, let x = n.inputs[0], let s = graph.values[x].type.fixedShape,
-               let o = n.outputs[0] {
-                graph.constants[o] = a.evaluate(inputShape: s)
+            if !feedsOutput, let x = n.inputs.first ?? nil, let s = graph.values[x].type.fixedShape, let o = n.outputs.first ?? nil,
+               let value = n.op.valueFromShape(s) {
+                graph.constants[o] = value
                 changed = true
                 continue
             }
