@@ -70,7 +70,9 @@ final class TopKKernel: Kernel {
         if values.count > 0 {
             let outer = x.shape[..<a].reduce(1, *), inner = x.shape[(a + 1)...].reduce(1, *)
             try withOrderedType(x.dtype, "TopK") { t in
-                func go<T: TotalOrder>(_: T.Type) { select(x.pointer(T.self), values.pointer(T.self), indices.pointer(Int64.self), outer, n, inner, k) }
+                func go<T: TotalOrder>(_: T.Type) {
+                    select(x.pointer(T.self), values.pointer(T.self), indices.pointer(Int64.self), outer, n, inner, k)
+                }
                 go(t)
             }
         }
@@ -149,7 +151,8 @@ final class UniqueKernel: Kernel {
         let x = inputs[0]!
         let axis = try attrs.normalizedAxis(rank: x.rank)
         // Positions are slices of `inner` elements repeated over `outer` (one element each without an axis).
-        let (outer, m, inner) = axis.map { (x.shape[..<$0].reduce(1, *), x.shape[$0], x.shape[($0 + 1)...].reduce(1, *)) } ?? (1, x.count, 1)
+        var (outer, m, inner) = (1, x.count, 1)
+        if let a = axis { (outer, m, inner) = (x.shape[..<a].reduce(1, *), x.shape[a], x.shape[(a + 1)...].reduce(1, *)) }
         var groupOf = [Int](repeating: 0, count: m)
         var first = [Int](), counts = [Int]()
         try withOrderedType(x.dtype, "Unique") { t in

@@ -23,7 +23,8 @@ public struct Arange: OpAttributes {
         let ins = try names.indices.map { try inputs.required($0, names[$0]) }
         let dtype = ins[0].type.dtype
         guard Arange.dtypes.contains(dtype) else {
-            throw DLInferError.unsupported("start has element type \(dtype); supported: \(Arange.dtypes.map(\.description).joined(separator: ", "))")
+            let list = Arange.dtypes.map(\.description).joined(separator: ", ")
+            throw DLInferError.unsupported("start has element type \(dtype); supported: \(list)")
         }
         for (t, name) in zip(ins, names) {
             guard t.type.dtype == dtype else { throw DLInferError.model("\(name) is \(t.type.dtype), start is \(dtype)") }

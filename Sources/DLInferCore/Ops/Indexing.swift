@@ -132,14 +132,16 @@ public struct Compress: OpAttributes {
         try requireDType(c.type.dtype, [.bool], "condition")
         if let r = c.type.rank, r != 1 { throw DLInferError.shape("condition must be 1-D, got \(c.type)") }
         guard let shape = x.type.shape else { return [ValueType(x.type.dtype, axis == nil ? [.unknown] : nil)] }
-        guard let axis else {
-            let n = dimProduct(shape)
-            return [ValueType(x.type.dtype, [n.value.flatMap { n in c.value.map { .fixed(Compress.selected($0, limit: n).count) } } ?? .unknown])]
+        // The selected length along an axis of length n.
+        func selected(_ n: Dim) -> Dim {
+            guard let n = n.value, let cond = c.value else { return .unknown }
+            return .fixed(Compress.selected(cond, limit: n).count)
         }
+        guard let axis else { return [ValueType(x.type.dtype, [selected(dimProduct(shape))])] }
         guard shape.count > 0 else { throw DLInferError.shape("Compress along an axis needs an input of rank 1 or more") }
         let a = try normalizeAxis(axis, rank: shape.count)
         var out = shape
-        out[a] = shape[a].value.flatMap { n in c.value.map { .fixed(Compress.selected($0, limit: n).count) } } ?? .unknown
+        out[a] = selected(shape[a])
         return [ValueType(x.type.dtype, out)]
     }
 
@@ -192,7 +194,8 @@ public func checkND(data: [Dim], indices: [Dim], batchDims b: Int, _ op: String)
     }
     guard let q = indices.last!.value else { return }
     guard q <= data.count - b else {
-        throw DLInferError.shape("indices tuples have \(q) entries; data \(dimsText(data)) has only \(data.count - b) dims after the \(b) batch dims")
+        throw DLInferError.shape("indices tuples have \(q) entries; data \(dimsText(data)) has only \(data.count - b) dims after "
+                                 + "the \(b) batch dims")
     }
     for k in 0..<b {
         if let dv = data[k].value, let iv = indices[k].value, dv != iv {

@@ -54,7 +54,9 @@ public struct SpaceDepth: OpAttributes {
             if let c = s[1].value, c % bb != 0 { throw DLInferError.shape("channels \(c) are not a multiple of blocksize² = \(bb)") }
             return [ValueType(x.type.dtype, [s[0], dimMap(s[1]) { $0 / bb }, dimMap(s[2]) { $0 * b }, dimMap(s[3]) { $0 * b }])]
         case .spaceToDepth:
-            for d in [2, 3] { if let v = s[d].value, v % b != 0 { throw DLInferError.shape("dim \(d) (\(v)) is not a multiple of blocksize \(b)") } }
+            for d in [2, 3] {
+                if let v = s[d].value, v % b != 0 { throw DLInferError.shape("dim \(d) (\(v)) is not a multiple of blocksize \(b)") }
+            }
             return [ValueType(x.type.dtype, [s[0], dimMap(s[1]) { $0 * bb }, dimMap(s[2]) { $0 / b }, dimMap(s[3]) { $0 / b }])]
         }
     }

@@ -172,7 +172,8 @@ final class IndexingTests: XCTestCase {
                 }
             }
             XCTAssertEqual(y.shape, [3, nz.count], "\(dtype)")
-            XCTAssertEqual(y.array(Int64.self), [nz.map { $0 / 20 }, nz.map { $0 / 5 % 4 }, nz.map { $0 % 5 }].flatMap { $0.map { Int64($0) } }, "\(dtype)")
+            let coordinates = [nz.map { $0 / 20 }, nz.map { $0 / 5 % 4 }, nz.map { $0 % 5 }]
+            XCTAssertEqual(y.array(Int64.self), coordinates.flatMap { $0.map { Int64($0) } }, "\(dtype)")
         }
         let big = randomInts(300_001, seed: 9, range: 0..<3).map { Int8($0) }
         let y = try runNode("NonZero", [Tensor(big, shape: [big.count])], outputs: [.int64])[0]
