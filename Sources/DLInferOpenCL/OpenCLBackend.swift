@@ -75,6 +75,9 @@ public final class OpenCLBackend: DeviceBackend {
         case .lrn(let a): return try LRNCL(a, q)
         case .shape, .cast, .constantOfShape, .argMax, .ifElse, .loop, .scan:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
+        case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
+             .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique:
+            throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         }
     }
 
@@ -93,6 +96,9 @@ public final class OpenCLBackend: DeviceBackend {
         case .conv, .convTranspose, .pool, .globalPool, .gemm, .matMul, .batchNorm, .lrn, .unary, .binary,
              .variadic, .softmax, .flatten, .transpose, .concat, .shape, .cast, .constantOfShape, .argMax, .identity,
              .ifElse, .loop, .scan:
+            return []
+        case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
+             .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique:
             return []
         }
     }
@@ -130,6 +136,9 @@ public final class OpenCLBackend: DeviceBackend {
             return .no("no OpenCL kernel for \(node.op.name)")
         case .ifElse, .loop, .scan:
             return .no("control flow runs its bodies on the CPU")
+        case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
+             .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique:
+            return .no("no OpenCL kernel for \(node.op.name)")
         }
     }
 

@@ -53,18 +53,35 @@ public enum Op: Sendable {
     case squeeze(Squeeze)
     case unsqueeze(Unsqueeze)
     case transpose(Transpose)
+    case spaceDepth(SpaceDepth)
+    case trilu(Trilu)
+    case reverseSequence(ReverseSequence)
     case concat(Concat)
     case split(Split)
     case slice(Slice)
     case gather(Gather)
+    case gatherElements(GatherElements)
+    case gatherND(GatherND)
+    case scatterElements(ScatterElements)
+    case scatterND(ScatterND)
+    case compress(Compress)
+    case nonZero(NonZero)
     case shape(ShapeOf)
+    case size(SizeOf)
     case cast(Cast)
     case constantOfShape(ConstantOfShape)
     case expand(Expand)
+    case range(Arange)
+    case eyeLike(EyeLike)
+    case oneHot(OneHot)
+    case tile(Tile)
     case pad(Pad)
+    case centerCropPad(CenterCropPad)
     case resize(Resize)
     case reduce(Reduce)
     case argMax(ArgMax)
+    case topK(TopK)
+    case unique(Unique)
     case identity(Identity)
     case dropout(Dropout)
     case ifElse(If)
@@ -92,18 +109,35 @@ public enum Op: Sendable {
         case .squeeze(let a): return a
         case .unsqueeze(let a): return a
         case .transpose(let a): return a
+        case .spaceDepth(let a): return a
+        case .trilu(let a): return a
+        case .reverseSequence(let a): return a
         case .concat(let a): return a
         case .split(let a): return a
         case .slice(let a): return a
         case .gather(let a): return a
+        case .gatherElements(let a): return a
+        case .gatherND(let a): return a
+        case .scatterElements(let a): return a
+        case .scatterND(let a): return a
+        case .compress(let a): return a
+        case .nonZero(let a): return a
         case .shape(let a): return a
+        case .size(let a): return a
         case .cast(let a): return a
         case .constantOfShape(let a): return a
         case .expand(let a): return a
+        case .range(let a): return a
+        case .eyeLike(let a): return a
+        case .oneHot(let a): return a
+        case .tile(let a): return a
         case .pad(let a): return a
+        case .centerCropPad(let a): return a
         case .resize(let a): return a
         case .reduce(let a): return a
         case .argMax(let a): return a
+        case .topK(let a): return a
+        case .unique(let a): return a
         case .identity(let a): return a
         case .dropout(let a): return a
         case .ifElse(let a): return a
@@ -114,4 +148,13 @@ public enum Op: Sendable {
 
     public var name: String { attributes.opName }
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] { try attributes.inferTypes(inputs) }
+
+    /// The output of an op that reads only its input's shape (Shape, Size), for that shape; nil for other ops.
+    public func valueFromShape(_ inputShape: [Int]) -> Tensor? {
+        switch self {
+        case .shape(let a): return a.evaluate(inputShape: inputShape)
+        case .size(let a): return a.evaluate(inputShape: inputShape)
+        default: return nil
+        }
+    }
 }

@@ -1,7 +1,7 @@
-/// Evaluates every node whose inputs are all constants (and Shape of a statically shaped value) and replaces its
-/// outputs by constants. A node whose outputs would be much larger than its inputs (ConstantOfShape, Expand, Tile of
-/// a few bytes into gigabytes) is left to run time, where the session's memory limit applies, rather than stored in
-/// the model.
+/// Evaluates every node whose inputs are all constants (and Shape or Size of a statically shaped value) and replaces
+/// its outputs by constants. A node whose outputs would be much larger than its inputs (ConstantOfShape, Expand, Tile
+/// of a few bytes into gigabytes) is left to run time, where the session's memory limit applies, rather than stored
+/// in the model.
 public struct ConstantFolding: Pass {
     /// Outputs up to this size are always folded; larger ones only if no larger than twice the inputs.
     static let smallOutput = 16 << 20
@@ -15,9 +15,9 @@ public struct ConstantFolding: Pass {
             let allConst = !n.inputs.isEmpty && n.inputs.allSatisfy { $0 == nil || graph.constants[$0!] != nil }
             let outputsKnown = n.outputs.allSatisfy { $0 == nil || graph.values[$0!].type.fixedShape != nil }
             let feedsOutput = n.outputs.contains { $0 != nil && graph.isOutput($0!) }
-            if case .shape(let a) = n.op, !feedsOutput, let x = n.inputs[0], let s = graph.values[x].type.fixedShape,
-               let o = n.outputs[0] {
-                graph.constants[o] = a.evaluate(inputShape: s)
+            if !feedsOutput, let x = n.inputs.first ?? nil, let s = graph.values[x].type.fixedShape, let o = n.outputs.first ?? nil,
+               let value = n.op.valueFromShape(s) {
+                graph.constants[o] = value
                 changed = true
                 continue
             }

@@ -344,9 +344,7 @@ public final class Session: @unchecked Sendable {
     /// Evaluates a node now if its outputs depend only on what is known for this signature.
     private func foldable(_ i: Int, _ ins: [TypedInput?], _ outs: [ValueType]) throws -> [Tensor?]? {
         let node = graph.nodes[i]
-        if case .shape(let a) = node.op, let s = ins.first??.type.fixedShape {
-            return [a.evaluate(inputShape: s)]
-        }
+        if let s = ins.first??.type.fixedShape, let value = node.op.valueFromShape(s) { return [value] }
         guard !node.inputs.isEmpty, ins.allSatisfy({ $0 == nil || $0!.value != nil }) else { return nil }
         guard outs.allSatisfy({ $0.fixedShape != nil }) else { return nil }
         let types = node.outputs.enumerated().map { k, o in o == nil ? nil : outs[k] }

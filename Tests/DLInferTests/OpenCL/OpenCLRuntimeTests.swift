@@ -85,7 +85,7 @@ final class OpenCLRuntimeTests: OpenCLTestCase {
         // n * m floats just over the device's largest buffer (and far beyond 32-bit indexing).
         let m = 1 << 12
         let n = Int(device.maxAllocation / UInt64(4 * m)) + 1
-        XCTAssertThrowsError(try session.run([Tensor(dtype: .float32, shape: [n, 1]), Tensor(dtype: .float32, shape: [1, m])])) { e in
+        XCTAssertThrowsError(try session.run([try! Tensor(dtype: .float32, shape: [n, 1]), try! Tensor(dtype: .float32, shape: [1, m])])) { e in
             let err = e as? DLInferError
             XCTAssert(err?.kind == .outOfMemory || err?.kind == .unsupported, "\(e)")
             XCTAssert(err?.message.contains("outer") == true, "\(e)")
