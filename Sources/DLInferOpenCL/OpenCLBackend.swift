@@ -75,6 +75,8 @@ public final class OpenCLBackend: DeviceBackend {
         case .lrn(let a): return try LRNCL(a, q)
         case .shape, .cast, .constantOfShape, .argMax:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
+        case .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
+            throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         }
     }
 
@@ -92,6 +94,8 @@ public final class OpenCLBackend: DeviceBackend {
         case .pad, .resize: return [1, 2, 3]
         case .conv, .convTranspose, .pool, .globalPool, .gemm, .matMul, .batchNorm, .lrn, .unary, .binary,
              .variadic, .softmax, .flatten, .transpose, .concat, .shape, .cast, .constantOfShape, .argMax, .identity:
+            return []
+        case .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
             return []
         }
     }
@@ -114,7 +118,13 @@ public final class OpenCLBackend: DeviceBackend {
             return .yes
         case .dropout:
             return node.outputs.count > 1 && node.outputs[1] != nil ? .no("Dropout's mask output is computed on the CPU") : .yes
-        case .softmax, .concat, .split, .gather, .reduce, .convTranspose, .pool, .globalPool, .batchNorm, .lrn:
+        case .softmax, .concat, .split, .gather, .reduce, .convTranspose, .batchNorm, .lrn:
+            return .yes
+        case .pool(let a):
+            if case .lp = a.kind { return .no("no OpenCL kernel for LpPool") }
+            return .yes
+        case .globalPool(let a):
+            if case .lp = a.kind { return .no("no OpenCL kernel for GlobalLpPool") }
             return .yes
         case .slice, .transpose, .expand, .pad:
             return atMost8Dims(node, graph)
@@ -126,6 +136,8 @@ public final class OpenCLBackend: DeviceBackend {
             guard let rank else { return .no("Conv with an input of unknown rank (the OpenCL kernels are 1-D and 2-D)") }
             return rank <= 4 ? .yes : .no("\(rank - 2)-D Conv runs on the CPU (the OpenCL kernels are 1-D and 2-D)")
         case .shape, .cast, .constantOfShape, .argMax:
+            return .no("no OpenCL kernel for \(node.op.name)")
+        case .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
             return .no("no OpenCL kernel for \(node.op.name)")
         }
     }

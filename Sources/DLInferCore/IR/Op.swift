@@ -38,6 +38,8 @@ public enum Op: Sendable {
     case convTranspose(ConvTranspose)
     case pool(Pool)
     case globalPool(GlobalPool)
+    case maxUnpool(MaxUnpool)
+    case col2Im(Col2Im)
     case gemm(Gemm)
     case matMul(MatMul)
     case recurrent(Recurrent)
@@ -63,6 +65,11 @@ public enum Op: Sendable {
     case expand(Expand)
     case pad(Pad)
     case resize(Resize)
+    case gridSample(GridSample)
+    case affineGrid(AffineGrid)
+    case roiAlign(RoiAlign)
+    case maxRoiPool(MaxRoiPool)
+    case nonMaxSuppression(NonMaxSuppression)
     case reduce(Reduce)
     case argMax(ArgMax)
     case identity(Identity)
@@ -74,6 +81,8 @@ public enum Op: Sendable {
         case .convTranspose(let a): return a
         case .pool(let a): return a
         case .globalPool(let a): return a
+        case .maxUnpool(let a): return a
+        case .col2Im(let a): return a
         case .gemm(let a): return a
         case .matMul(let a): return a
         case .recurrent(let a): return a
@@ -99,6 +108,11 @@ public enum Op: Sendable {
         case .expand(let a): return a
         case .pad(let a): return a
         case .resize(let a): return a
+        case .gridSample(let a): return a
+        case .affineGrid(let a): return a
+        case .roiAlign(let a): return a
+        case .maxRoiPool(let a): return a
+        case .nonMaxSuppression(let a): return a
         case .reduce(let a): return a
         case .argMax(let a): return a
         case .identity(let a): return a
