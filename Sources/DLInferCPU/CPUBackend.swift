@@ -11,6 +11,7 @@ public final class CPUBackend: Backend {
         switch node.op {
         case .conv(let a): return try makeConvKernel(a, node, graph)
         case .convTranspose(let a): return try makeConvTransposeKernel(a, node, graph)
+        case .deformConv(let a): return DeformConvKernel(a)
         case .pool(let a): return try makePoolKernel(a, node, graph)
         case .globalPool(let a): return try makeGlobalPoolKernel(a, node, graph)
         case .maxUnpool(let a): return MaxUnpoolKernel(a)

@@ -5,7 +5,8 @@ enum ONNXOps {
         for table in [elementwiseImporters, convImporters, poolImporters, gemmImporters, recurrentImporters,
                       normalizationImporters, softmaxImporters, reshapeImporters, transposeImporters, concatSplitImporters,
                       sliceImporters, gatherImporters, castImporters, fillImporters, padImporters, resizeImporters,
-                      reduceImporters, detectionImporters, samplingImporters] {
+                      reduceImporters, detectionImporters, samplingImporters,
+                      deformConvImporters] {
             all.merge(table) { _, _ in fatalError("an op is registered twice") }
         }
         return all

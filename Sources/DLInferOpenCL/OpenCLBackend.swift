@@ -75,7 +75,7 @@ public final class OpenCLBackend: DeviceBackend {
         case .lrn(let a): return try LRNCL(a, q)
         case .shape, .cast, .constantOfShape, .argMax:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
-        case .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
+        case .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         }
     }
@@ -95,7 +95,7 @@ public final class OpenCLBackend: DeviceBackend {
         case .conv, .convTranspose, .pool, .globalPool, .gemm, .matMul, .batchNorm, .lrn, .unary, .binary,
              .variadic, .softmax, .flatten, .transpose, .concat, .shape, .cast, .constantOfShape, .argMax, .identity:
             return []
-        case .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
+        case .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
             return []
         }
     }
@@ -137,7 +137,7 @@ public final class OpenCLBackend: DeviceBackend {
             return rank <= 4 ? .yes : .no("\(rank - 2)-D Conv runs on the CPU (the OpenCL kernels are 1-D and 2-D)")
         case .shape, .cast, .constantOfShape, .argMax:
             return .no("no OpenCL kernel for \(node.op.name)")
-        case .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
+        case .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
             return .no("no OpenCL kernel for \(node.op.name)")
         }
     }

@@ -36,6 +36,7 @@ public extension Set where Element == DType {
 public enum Op: Sendable {
     case conv(Conv)
     case convTranspose(ConvTranspose)
+    case deformConv(DeformConv)
     case pool(Pool)
     case globalPool(GlobalPool)
     case maxUnpool(MaxUnpool)
@@ -79,6 +80,7 @@ public enum Op: Sendable {
         switch self {
         case .conv(let a): return a
         case .convTranspose(let a): return a
+        case .deformConv(let a): return a
         case .pool(let a): return a
         case .globalPool(let a): return a
         case .maxUnpool(let a): return a
