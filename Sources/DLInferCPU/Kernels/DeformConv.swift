@@ -12,6 +12,8 @@ final class DeformConvKernel: Kernel {
     static let maxSpatialAxes = 12
     /// Floats of one tile's column matrix, at most (more only when one column needs more).
     static let tileFloats = 1 << 20
+    /// Column rows (channels x kernel taps) at most: a tile then needs at most 1 GiB.
+    static let maxRows = 1 << 24
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         func input(_ i: Int) -> Tensor? { i < inputs.count ? inputs[i] : nil }
@@ -37,6 +39,9 @@ final class DeformConvKernel: Kernel {
         guard y.count > 0 else { return [y] }
 
         let rows = c * taps, cg = c / groups, mg = m / groups, perOG = c / og
+        guard rows <= DeformConvKernel.maxRows else {
+            throw DLInferError.unsupported("DeformConv with \(c) channels x \(taps) kernel taps (at most \(DeformConvKernel.maxRows) rows per column)")
+        }
         let tile = Swift.min(points, Swift.max(16, DeformConvKernel.tileFloats / rows))
         let cols = outputs.make(.float32, [rows, tile])
         let xp = UnsafePointer(x.pointer(Float.self)), wp = UnsafePointer(w.pointer(Float.self))

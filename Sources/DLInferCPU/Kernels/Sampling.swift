@@ -126,12 +126,13 @@ extension GridSample {
 }
 
 /// Reflects `x` about `lo` and `hi` until it lies between them (onnxruntime's GsReflect, without its integer
-/// overflow for far-off values); a zero range gives `lo`.
+/// overflow for far-off values); a zero range gives `lo`, an infinite `x` NaN (which samples nothing).
 @inline(__always)
 func gridReflect(_ x: Float, _ lo: Float, _ hi: Float) -> Float {
     let range = hi - lo
     guard x < lo || x > hi else { return x }
-    guard range > 0, x.isFinite else { return lo }
+    guard x.isFinite else { return .nan }
+    guard range > 0 else { return lo }
     let d = x < lo ? lo - x : x - hi
     let q = (d / range).rounded(.towardZero), rest = d - q * range
     let even = q.truncatingRemainder(dividingBy: 2) == 0

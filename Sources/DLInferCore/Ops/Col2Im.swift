@@ -56,6 +56,7 @@ public struct Col2Im: OpAttributes {
             throw DLInferError.shape("image_shape \(image) and block_shape \(block) must have one value per spatial axis")
         }
         let image = try checkedShape(image)
+        guard image.allSatisfy({ $0 < 1 << 40 }) else { throw DLInferError.shape("image_shape \(image) is too large") }
         _ = try checkedShape(block)
         let window = try Window(kernel: block, strides: strides, dilations: dilations, pads: pads, autoPad: .notSet)
         var grid = [Int]()

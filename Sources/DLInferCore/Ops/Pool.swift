@@ -1,7 +1,7 @@
 /// MaxPool, AveragePool and LpPool over 1 to 3 spatial axes of an N x C x D1... input.
 ///
-/// MaxPool takes the largest value in each window, ignoring padding (NaN never wins; a window of NaNs gives the
-/// lowest value of the type, as in onnxruntime); its optional second output holds the position of that value
+/// MaxPool takes the largest value in each window, ignoring padding (NaN never wins: a window of NaNs gives -inf,
+/// its index the window's first tap); its optional second output holds the position of that value
 /// flattened over the whole input (N, C and spatial axes), row-major or, with storage_order 1, column-major over
 /// the spatial axes; among equal values the first in row-major window order wins. AveragePool divides each
 /// window's sum by the number of real input elements in it, or with count_include_pad by the number of taps inside
@@ -123,8 +123,9 @@ public struct MaxUnpool: OpAttributes {
         var out = Array(x[..<2])
         for (a, d) in spatial.enumerated() {
             guard let n = d.value else { out.append(.unknown); continue }
-            let v = (n - 1) * window.strides[a] - window.pads[a] - window.pads[window.rank + a] + window.kernel[a]
-            guard v >= 0 else { throw DLInferError.shape("spatial axis \(a) would unpool to \(v) elements") }
+            let (grown, overflow) = (n - 1).multipliedReportingOverflow(by: window.strides[a])
+            let v = grown - window.pads[a] - window.pads[window.rank + a] + window.kernel[a]
+            guard !overflow, n < 1 << 40, v >= 0 else { throw DLInferError.shape("spatial axis \(a) of \(n) elements cannot be unpooled") }
             out.append(.fixed(v))
         }
         return out

@@ -37,10 +37,15 @@ final class SamplingTests: XCTestCase {
         // Positions exactly halfway between pixels round to even under nearest (L = 4: g = -0.5 -> 0.5, g = 0 -> 1.5).
         let ties = Tensor([Float(-0.5), 0, 0.5, -1, 1, -0.75] + [Float](repeating: 0, count: 6), shape: [1, 12, 1])
         try check(Tensor([Float(1), 2, 3, 4], shape: [1, 1, 4]), ties, mode: "nearest", padding: "zeros", align: 0, opset: 20)
-        // A NaN coordinate contributes nothing.
-        let nan = try H.run("GridSample", opset: 20, [x1, Tensor([Float.nan, 0.2], shape: [1, 2, 1]).expanded(to: 2)],
-                            attrs: [attr("padding_mode", "border")])[0]
-        XCTAssertEqual(nan.array(Float.self).enumerated().filter { $0.offset % 2 == 0 }.map(\.element), [0, 0, 0, 0])
+        // A NaN coordinate contributes nothing, nor does an infinite one unless border padding clamps it to the edge.
+        let odd = Tensor([Float.nan, .infinity, -.infinity], shape: [1, 3, 1]).expanded(to: 2), v = x1.array(Float.self)
+        for padding in ["zeros", "border", "reflection"] {
+            let y = try H.run("GridSample", opset: 20, [x1, odd], attrs: [attr("padding_mode", padding)])[0].array(Float.self)
+            for plane in 0..<4 {
+                let edges: [Float] = padding == "border" ? [v[plane * 7 + 6], v[plane * 7]] : [0, 0]
+                XCTAssertEqual(Array(y[(plane * 3)..<(plane * 3 + 3)]), [0] + edges, "\(padding), plane \(plane)")
+            }
+        }
     }
 
     func testAffineGridAgainstNaive() throws {
