@@ -39,6 +39,12 @@ let poolImporters: [String: OpImporter] = [
         let window = try Window(kernel: kernel, strides: try c.ints("strides"), dilations: nil, pads: try c.ints("pads"), autoPad: .notSet)
         return .maxUnpool(MaxUnpool(window: window))
     },
+    "Col2Im": { c in
+        try requireOpset(c, 18)
+        try requireSingleOutput(c)
+        guard c.inputCount == 3 else { throw DLInferError.model("takes 3 inputs, got \(c.inputCount)") }
+        return .col2Im(Col2Im(strides: try c.ints("strides"), dilations: try c.ints("dilations"), pads: try c.ints("pads")))
+    },
 ]
 
 /// LpPool's and GlobalLpPool's p (default 2); below 1 it is no norm.

@@ -29,10 +29,4 @@ let samplingImporters: [String: OpImporter] = [
         guard align == 0 || align == 1 else { throw c.unsupported("align_corners", "\(align) is not 0 or 1") }
         return .affineGrid(AffineGrid(alignCorners: align == 1))
     },
-    "Col2Im": { c in
-        try requireOpset(c, 18)
-        try requireSingleOutput(c)
-        guard c.inputCount == 3 else { throw DLInferError.model("takes 3 inputs, got \(c.inputCount)") }
-        return .col2Im(Col2Im(strides: try c.ints("strides"), dilations: try c.ints("dilations"), pads: try c.ints("pads")))
-    },
 ]
