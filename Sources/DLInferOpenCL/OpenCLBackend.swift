@@ -78,6 +78,8 @@ public final class OpenCLBackend: DeviceBackend {
         case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
              .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
+        case .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
+            throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         }
     }
 
@@ -100,6 +102,8 @@ public final class OpenCLBackend: DeviceBackend {
         case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
              .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique:
             return []
+        case .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
+            return []
         }
     }
 
@@ -121,7 +125,13 @@ public final class OpenCLBackend: DeviceBackend {
             return .yes
         case .dropout:
             return node.outputs.count > 1 && node.outputs[1] != nil ? .no("Dropout's mask output is computed on the CPU") : .yes
-        case .softmax, .concat, .split, .gather, .reduce, .convTranspose, .pool, .globalPool, .batchNorm, .lrn:
+        case .softmax, .concat, .split, .gather, .reduce, .convTranspose, .batchNorm, .lrn:
+            return .yes
+        case .pool(let a):
+            if case .lp = a.kind { return .no("no OpenCL kernel for LpPool") }
+            return .yes
+        case .globalPool(let a):
+            if case .lp = a.kind { return .no("no OpenCL kernel for GlobalLpPool") }
             return .yes
         case .slice, .transpose, .expand, .pad:
             return atMost8Dims(node, graph)
@@ -137,7 +147,8 @@ public final class OpenCLBackend: DeviceBackend {
         case .ifElse, .loop, .scan:
             return .no("control flow runs its bodies on the CPU")
         case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
-             .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique:
+             .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique,
+             .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
             return .no("no OpenCL kernel for \(node.op.name)")
         }
     }

@@ -1,4 +1,7 @@
 import DLInferCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 func makePoolKernel(_ a: Pool, _ node: Node, _ graph: Graph) throws -> Kernel { PoolKernel(a) }
 
@@ -34,7 +37,7 @@ struct PoolAxis {
     static let unit = PoolAxis(input: 1, output: 1, kernel: 1, stride: 1, dilation: 1, padBegin: 0, padEnd: 0)
 }
 
-/// MaxPool / AveragePool over 1 to 3 spatial axes (fewer axes are leading axes of size 1), parallel over (n, c)
+/// MaxPool / AveragePool / LpPool over 1 to 3 spatial axes (fewer axes are leading axes of size 1), parallel over (n, c)
 /// planes. Each output row is built by one pass per window row of the input: the interior columns take all kernel
 /// columns at once, the edge columns only those inside the input, so the inner loops only compare or add. MaxPool
 /// with the Indices output tracks positions in a separate, scalar loop.
@@ -63,6 +66,9 @@ final class PoolKernel: Kernel {
         switch attrs.kind {
         case .average(let includePad):
             average(x.pointer(Float.self), y.pointer(Float.self), geo, countPadding: includePad)
+            return [y]
+        case .lp(let p):
+            lpNorm(x.pointer(Float.self), y.pointer(Float.self), geo, p: p)
             return [y]
         case .max(let columnMajor):
             if outputs.wanted(1) {
@@ -98,6 +104,24 @@ final class PoolKernel: Kernel {
                 for o in 0..<count { row[o] /= Float(rowPadded * a2.padded[o]) }
             } else {
                 for o in 0..<count { row[o] /= Float(rowTaps * (a2.hi[o] - a2.lo[o])) }
+            }
+        }
+    }
+
+    /// (sum of |x|^p over the taps inside the input)^(1/p); p 1 and 2 without pow.
+    private func lpNorm(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ g: PoolGeometry, p: Int) {
+        let pf = Float(p)
+        g.forEachRow(x, y) { row, count, rows, _, _ in
+            row.update(repeating: 0, count: count)
+            switch p {
+            case 1:
+                for src in rows { poolRow(row, src, g.cols, stride: g.stride) { v, r in r + abs(v) } }
+            case 2:
+                for src in rows { poolRow(row, src, g.cols, stride: g.stride) { v, r in r + v * v } }
+                for o in 0..<count { row[o] = row[o].squareRoot() }
+            default:
+                for src in rows { poolRow(row, src, g.cols, stride: g.stride) { v, r in r + powf(abs(v), pf) } }
+                for o in 0..<count { row[o] = powf(row[o], 1 / pf) }
             }
         }
     }
@@ -215,7 +239,7 @@ func poolRow<T>(_ row: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>, _ c: TapC
     }
 }
 
-/// GlobalAveragePool / GlobalMaxPool: one reduction per (n, c) plane.
+/// GlobalAveragePool / GlobalMaxPool / GlobalLpPool: one reduction per (n, c) plane.
 final class GlobalPoolKernel: Kernel {
     let attrs: GlobalPool
     init(_ a: GlobalPool) { attrs = a }
@@ -224,11 +248,15 @@ final class GlobalPoolKernel: Kernel {
         let x = inputs[0]!, y = try outputs.make(0)
         let planes = x.shape[0] * x.shape[1], size = x.shape[2...].reduce(1, *)
         let xp = x.pointer(Float.self), yp = y.pointer(Float.self)
-        let average = attrs.kind == .average
+        let kind = attrs.kind
         parallelFor(planes, grain: Swift.max(1, 16384 / Swift.max(size, 1))) { range in
             for p in range {
                 let src = xp + p * size
-                yp[p] = average ? sumFloats(src, size) / Float(size) : maxFloats(src, size)
+                switch kind {
+                case .average: yp[p] = sumFloats(src, size) / Float(size)
+                case .max: yp[p] = maxFloats(src, size)
+                case .lp(let n): yp[p] = lpNormFloats(src, size, p: n)
+                }
             }
         }
         return [y]
@@ -253,4 +281,19 @@ func maxFloats(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     var nan = false
     for i in 0..<n { let v = p[i]; m = v > m ? v : m; nan = nan || v.isNaN }
     return nan ? .nan : m
+}
+
+/// (sum of |x|^p)^(1/p); 0 for an empty plane.
+@inline(__always)
+func lpNormFloats(_ x: UnsafePointer<Float>, _ n: Int, p: Int) -> Float {
+    var s: Float = 0
+    switch p {
+    case 1: for i in 0..<n { s += abs(x[i]) }
+    case 2: for i in 0..<n { s += x[i] * x[i] }; return s.squareRoot()
+    default:
+        let pf = Float(p)
+        for i in 0..<n { s += powf(abs(x[i]), pf) }
+        return powf(s, 1 / pf)
+    }
+    return s
 }

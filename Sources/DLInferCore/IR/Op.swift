@@ -36,8 +36,11 @@ public extension Set where Element == DType {
 public enum Op: Sendable {
     case conv(Conv)
     case convTranspose(ConvTranspose)
+    case deformConv(DeformConv)
     case pool(Pool)
     case globalPool(GlobalPool)
+    case maxUnpool(MaxUnpool)
+    case col2Im(Col2Im)
     case gemm(Gemm)
     case matMul(MatMul)
     case recurrent(Recurrent)
@@ -78,6 +81,11 @@ public enum Op: Sendable {
     case pad(Pad)
     case centerCropPad(CenterCropPad)
     case resize(Resize)
+    case gridSample(GridSample)
+    case affineGrid(AffineGrid)
+    case roiAlign(RoiAlign)
+    case maxRoiPool(MaxRoiPool)
+    case nonMaxSuppression(NonMaxSuppression)
     case reduce(Reduce)
     case argMax(ArgMax)
     case topK(TopK)
@@ -92,8 +100,11 @@ public enum Op: Sendable {
         switch self {
         case .conv(let a): return a
         case .convTranspose(let a): return a
+        case .deformConv(let a): return a
         case .pool(let a): return a
         case .globalPool(let a): return a
+        case .maxUnpool(let a): return a
+        case .col2Im(let a): return a
         case .gemm(let a): return a
         case .matMul(let a): return a
         case .recurrent(let a): return a
@@ -134,6 +145,11 @@ public enum Op: Sendable {
         case .pad(let a): return a
         case .centerCropPad(let a): return a
         case .resize(let a): return a
+        case .gridSample(let a): return a
+        case .affineGrid(let a): return a
+        case .roiAlign(let a): return a
+        case .maxRoiPool(let a): return a
+        case .nonMaxSuppression(let a): return a
         case .reduce(let a): return a
         case .argMax(let a): return a
         case .topK(let a): return a

@@ -17,6 +17,7 @@ final class PoolCL: DeviceKernel {
         switch a.kind {
         case .max: mode = 0
         case .average(let includePad): mode = includePad ? 2 : 1
+        case .lp: throw DLInferError(.internal, "LpPool has no OpenCL kernel")
         }
         let padEnd = try x.shape[2...].indices.map { try win.padEnd($0 - 2, input: x.shape[$0]) }
         let geometry = cubic(Array(x.shape[2...]), 1) + cubic(out, 1) + cubic(win.kernel, 1) + cubic(win.strides, 1)

@@ -1,0 +1,195 @@
+import DLInferCore
+import XCTest
+
+/// LpPool, GlobalLpPool, MaxPool's Indices output on every element type, MaxUnpool and Col2Im, against direct
+/// references (every output element computed on its own from the window definition).
+final class VisionPoolTests: XCTestCase {
+    private typealias H = VisionHarness
+
+    func testLpPoolAgainstNaive() throws {
+        let x = H.tensor([4, 16, 33, 35], seed: 31)
+        for p in [1, 2, 3] {
+            let attrs = [attr("kernel_shape", [3, 2]), attr("strides", [2, 3]), attr("dilations", [2, 1]),
+                         attr("pads", [1, 0, 2, 1]), attr("ceil_mode", 1), attr("p", p)]
+            let y = try H.run("LpPool", opset: 18, [x], attrs: attrs)[0]
+            let want = naivePool(x, kernel: [3, 2], strides: [2, 3], dilations: [2, 1], pads: [1, 0, 2, 1], ceil: true) { taps in
+                Float(pow(taps.reduce(0.0) { $0 + pow(Double(abs($1)), Double(p)) }, 1 / Double(p)))
+            }
+            XCTAssertEqual(y.shape, want.shape)
+            H.assertClose(y, want.values, rtol: 1e-5, "p \(p)")
+        }
+        // Dilations and ceil_mode arrived at opset 18: earlier models cannot use them.
+        XCTAssertThrowsError(try H.run("LpPool", opset: 11, [x], attrs: [attr("kernel_shape", [2, 2]), attr("dilations", [2, 2])]))
+        XCTAssertThrowsError(try H.run("LpPool", opset: 18, [x], attrs: [attr("kernel_shape", [2, 2]), attr("p", 0)]))
+    }
+
+    func testGlobalLpPoolAgainstNaive() throws {
+        let x = H.tensor([3, 5, 4, 6, 2], seed: 32)
+        for p in [1, 2, 3] {
+            let y = try H.run("GlobalLpPool", opset: 2, [x], attrs: [attr("p", p)])[0]
+            XCTAssertEqual(y.shape, [3, 5, 1, 1, 1])
+            let v = x.array(Float.self)
+            let want = (0..<15).map { plane in
+                Float(pow(v[(plane * 48)..<((plane + 1) * 48)].reduce(0.0) { $0 + pow(Double(abs($1)), Double(p)) }, 1 / Double(p)))
+            }
+            H.assertClose(y, want, "p \(p)")
+        }
+    }
+
+    func testMaxPoolIndicesOnEveryElementType() throws {
+        // Values repeat (ties: the first in row-major window order wins) and differ below float32's precision.
+        let shape = [2, 3, 7, 8]
+        let base = H.integers(shape.elementCount, seed: 33, -20, 20)
+        let doubles = base.enumerated().map { Double($0.element) + Double($0.offset % 3) * 1e-12 }
+        let inputs: [(Tensor, String)] = [
+            (Tensor(doubles, shape: shape), "float64"),
+            (Tensor(base.map { Float($0) }, shape: shape), "float32"),
+            (Tensor(base.map { Half(Float($0) / 4) }, shape: shape), "float16"),
+            (Tensor(base.map { BFloat16(Float($0)) }, shape: shape), "bfloat16"),
+            (Tensor(base.map { Int8($0) }, shape: shape), "int8"),
+            (Tensor(base.map { UInt8($0 + 20) }, shape: shape), "uint8"),
+        ]
+        for (x, name) in inputs {
+            for order in [0, 1] {
+                let outs = try H.run("MaxPool", opset: 22, [x], attrs: [attr("kernel_shape", [3, 2]), attr("strides", [2, 2]),
+                                                                        attr("pads", [1, 1, 1, 0]), attr("storage_order", order)],
+                                     outputs: [x.dtype, .int64])
+                let values = key(x)
+                let want = naivePool(Tensor(values, shape: shape), kernel: [3, 2], strides: [2, 2], dilations: [1, 1],
+                                     pads: [1, 1, 1, 0], ceil: false, positions: true) { _ in 0 }
+                XCTAssertEqual(outs[1].shape, want.shape, name)
+                let got = outs[1].array(Int64.self)
+                var indices = want.indices
+                if order == 1 {
+                    // Column-major over the spatial axes, after the plane's offset.
+                    indices = indices.map { i in let plane = i / 56, s = i % 56; return plane * 56 + (s % 8) * 7 + s / 8 }
+                }
+                XCTAssertEqual(got, indices.map(Int64.init), "\(name) storage_order \(order)")
+                let picked = key(outs[0])
+                XCTAssertEqual(picked, want.indices.map { values[$0] }, "\(name) values")
+            }
+        }
+    }
+
+    func testMaxUnpoolInvertsMaxPool() throws {
+        let x = H.tensor([2, 3, 8, 10], seed: 34)
+        let pooled = try H.run("MaxPool", opset: 12, [x], attrs: [attr("kernel_shape", [2, 2]), attr("strides", [2, 2])],
+                               outputs: [.float32, .int64])
+        let unpool = [attr("kernel_shape", [2, 2]), attr("strides", [2, 2])]
+        let y = try H.run("MaxUnpool", opset: 11, [pooled[0], pooled[1]], attrs: unpool)[0]
+        XCTAssertEqual(y.shape, [2, 3, 8, 10])
+        var want = [Float](repeating: 0, count: 2 * 3 * 8 * 10)
+        for (v, i) in zip(pooled[0].array(Float.self), pooled[1].array(Int64.self)) {
+            want[Int(i)] = v
+        }
+        H.assertClose(y, want, rtol: 0, atol: 0, "unpooled")
+        // output_shape: the unpooled tensor at the start of a larger one (float16 moved as it is).
+        let halves = Tensor(pooled[0].array(Float.self).map { Half($0) }, shape: pooled[0].shape)
+        let big = try H.run("MaxUnpool", opset: 22, [halves, pooled[1], Tensor([Int64(2), 3, 9, 11], shape: [4])], attrs: unpool,
+                            outputs: [.float16])[0]
+        XCTAssertEqual(big.shape, [2, 3, 9, 11])
+        let bits = big.array(Half.self).map(\.float)
+        for plane in 0..<6 {
+            for row in 0..<9 {
+                for col in 0..<11 {
+                    let expected = row < 8 && col < 10 ? Half(want[(plane * 8 + row) * 10 + col]).float : 0
+                    XCTAssertEqual(bits[(plane * 9 + row) * 11 + col], expected, "plane \(plane) (\(row), \(col))")
+                }
+            }
+        }
+        let bad = Tensor([Int64](repeating: 2 * 3 * 8 * 10, count: pooled[1].count), shape: pooled[1].shape)
+        XCTAssertThrowsError(try H.run("MaxUnpool", opset: 11, [pooled[0], bad], attrs: unpool), "index past the end")
+        XCTAssertThrowsError(try H.run("MaxUnpool", opset: 11, [pooled[0], pooled[1], Tensor([Int64(2), 3, 7, 10], shape: [4])],
+                                       constant: [2], attrs: unpool), "output_shape smaller than the unpooled shape")
+    }
+
+    func testCol2ImAgainstNaive() throws {
+        let cases: [(image: [Int], block: [Int], strides: [Int], dilations: [Int], pads: [Int])] = [
+            ([9, 10], [2, 3], [2, 1], [1, 2], [1, 0, 2, 1]),
+            ([4, 5, 6], [2, 2, 3], [1, 2, 1], [2, 1, 1], [0, 1, 1, 1, 0, 2]),
+        ]
+        for (image, block, strides, dilations, pads) in cases {
+            let r = image.count
+            var grid = [Int]()
+            for a in 0..<r {
+                let span: Int = image[a] + pads[a] + pads[r + a] - dilations[a] * (block[a] - 1) - 1
+                grid.append(span / strides[a] + 1)
+            }
+            let k = block.reduce(1, *), l = grid.reduce(1, *)
+            let x = H.tensor([2, 3 * k, l], seed: 35)
+            let y = try H.run("Col2Im", opset: 18, [x, Tensor(image.map(Int64.init), shape: [r]), Tensor(block.map(Int64.init), shape: [r])],
+                              constant: [1, 2], attrs: [attr("strides", strides), attr("dilations", dilations), attr("pads", pads)])[0]
+            XCTAssertEqual(y.shape, [2, 3] + image)
+            var want = [Float](repeating: 0, count: 2 * 3 * image.reduce(1, *))
+            let v = x.array(Float.self), plane = image.reduce(1, *)
+            for nc in 0..<6 {
+                for kk in 0..<k {
+                    for pos in 0..<l {
+                        var at = 0, inside = true, kr = kk, pr = pos
+                        var coord = [Int](repeating: 0, count: r)
+                        for a in stride(from: r - 1, through: 0, by: -1) {
+                            coord[a] = (pr % grid[a]) * strides[a] - pads[a] + (kr % block[a]) * dilations[a]
+                            kr /= block[a]; pr /= grid[a]
+                        }
+                        for a in 0..<r { inside = inside && coord[a] >= 0 && coord[a] < image[a]; at = at * image[a] + coord[a] }
+                        if inside { want[nc * plane + at] += v[(nc * k + kk) * l + pos] }
+                    }
+                }
+            }
+            H.assertClose(y, want, "Col2Im \(image)")
+            XCTAssertThrowsError(try H.run("Col2Im", opset: 18, [H.tensor([2, 3 * k, l + 1], seed: 1), Tensor(image.map(Int64.init), shape: [r]),
+                                                               Tensor(block.map(Int64.init), shape: [r])],
+                                           attrs: [attr("strides", strides), attr("dilations", dilations), attr("pads", pads)]),
+                                 "one column too many")
+        }
+    }
+
+    // MARK: helpers
+
+    /// Elements as Double, for any element type.
+    private func key(_ t: Tensor) -> [Double] {
+        switch t.dtype {
+        case .float64: return t.array(Double.self)
+        case .float32: return t.array(Float.self).map(Double.init)
+        case .float16: return t.array(Half.self).map { Double($0.float) }
+        case .bfloat16: return t.array(BFloat16.self).map { Double($0.float) }
+        case .int8: return t.array(Int8.self).map(Double.init)
+        default: return t.array(UInt8.self).map(Double.init)
+        }
+    }
+
+    /// A 2-D pool over N x C x H x W: `reduce` gets each window's taps inside the input; with `positions`, the flat
+    /// input position of each window's first maximum instead.
+    private func naivePool(_ x: Tensor, kernel: [Int], strides: [Int], dilations: [Int], pads: [Int], ceil: Bool,
+                           positions: Bool = false, _ reduce: ([Float]) -> Float) -> (shape: [Int], values: [Float], indices: [Int]) {
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let v = key(x)
+        func size(_ len: Int, _ a: Int) -> Int {
+            let span = len + pads[a] + pads[2 + a] - (kernel[a] - 1) * dilations[a] - 1
+            var o = span / strides[a] + 1
+            if ceil { o = (span + strides[a] - 1) / strides[a] + 1; if (o - 1) * strides[a] >= len + pads[a] { o -= 1 } }
+            return o
+        }
+        let (oh, ow) = (size(h, 0), size(w, 1))
+        var values = [Float](), indices = [Int]()
+        for plane in 0..<(n * c) {
+            for i in 0..<oh {
+                for j in 0..<ow {
+                    var taps = [Float](), best = -Double.infinity, at = -1
+                    for ki in 0..<kernel[0] {
+                        for kj in 0..<kernel[1] {
+                            let row = i * strides[0] - pads[0] + ki * dilations[0], col = j * strides[1] - pads[1] + kj * dilations[1]
+                            guard row >= 0, row < h, col >= 0, col < w else { continue }
+                            let p = plane * h * w + row * w + col
+                            taps.append(Float(v[p]))
+                            if v[p] > best { best = v[p]; at = p }
+                        }
+                    }
+                    values.append(reduce(taps))
+                    indices.append(at)
+                }
+            }
+        }
+        return ([n, c, oh, ow], values, positions ? indices : [])
+    }
+}
