@@ -75,6 +75,8 @@ public final class OpenCLBackend: DeviceBackend {
         case .lrn(let a): return try LRNCL(a, q)
         case .shape, .cast, .constantOfShape, .argMax:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
+        case .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative:
+            throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         }
     }
 
@@ -92,6 +94,8 @@ public final class OpenCLBackend: DeviceBackend {
         case .pad, .resize: return [1, 2, 3]
         case .conv, .convTranspose, .pool, .globalPool, .gemm, .matMul, .batchNorm, .lrn, .unary, .binary,
              .variadic, .softmax, .flatten, .transpose, .concat, .shape, .cast, .constantOfShape, .argMax, .identity:
+            return []
+        case .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative:
             return []
         }
     }
@@ -114,8 +118,12 @@ public final class OpenCLBackend: DeviceBackend {
             return .yes
         case .dropout:
             return node.outputs.count > 1 && node.outputs[1] != nil ? .no("Dropout's mask output is computed on the CPU") : .yes
-        case .softmax, .concat, .split, .gather, .reduce, .convTranspose, .pool, .globalPool, .batchNorm, .lrn:
+        case .softmax, .concat, .split, .gather, .convTranspose, .pool, .globalPool, .lrn:
             return .yes
+        case .reduce(let a):
+            return [.sum, .mean, .max].contains(a.kind) ? .yes : .no("no OpenCL kernel for \(a.opName)")
+        case .batchNorm(let a):
+            return a.training ? .no("BatchNormalization in training mode (batch statistics) runs on the CPU") : .yes
         case .slice, .transpose, .expand, .pad:
             return atMost8Dims(node, graph)
         case .resize(let a):
@@ -126,6 +134,8 @@ public final class OpenCLBackend: DeviceBackend {
             guard let rank else { return .no("Conv with an input of unknown rank (the OpenCL kernels are 1-D and 2-D)") }
             return rank <= 4 ? .yes : .no("\(rank - 2)-D Conv runs on the CPU (the OpenCL kernels are 1-D and 2-D)")
         case .shape, .cast, .constantOfShape, .argMax:
+            return .no("no OpenCL kernel for \(node.op.name)")
+        case .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative:
             return .no("no OpenCL kernel for \(node.op.name)")
         }
     }

@@ -40,14 +40,21 @@ public enum Op: Sendable {
     case globalPool(GlobalPool)
     case gemm(Gemm)
     case matMul(MatMul)
+    case matMulInteger(MatMulInteger)
+    case einsum(Einsum)
     case recurrent(Recurrent)
     case batchNorm(BatchNorm)
+    case layerNorm(LayerNorm)
+    case groupNorm(GroupNorm)
+    case meanVarianceNorm(MeanVarianceNorm)
+    case lpNorm(LpNorm)
     case lrn(LRN)
     case unary(Unary)
     case clip(Clip)
     case binary(Binary)
     case variadic(Variadic)
     case softmax(Softmax)
+    case hardmax(Hardmax)
     case reshape(Reshape)
     case flatten(Flatten)
     case squeeze(Squeeze)
@@ -65,6 +72,7 @@ public enum Op: Sendable {
     case resize(Resize)
     case reduce(Reduce)
     case argMax(ArgMax)
+    case cumulative(Cumulative)
     case identity(Identity)
     case dropout(Dropout)
 
@@ -76,14 +84,21 @@ public enum Op: Sendable {
         case .globalPool(let a): return a
         case .gemm(let a): return a
         case .matMul(let a): return a
+        case .matMulInteger(let a): return a
+        case .einsum(let a): return a
         case .recurrent(let a): return a
         case .batchNorm(let a): return a
+        case .layerNorm(let a): return a
+        case .groupNorm(let a): return a
+        case .meanVarianceNorm(let a): return a
+        case .lpNorm(let a): return a
         case .lrn(let a): return a
         case .unary(let a): return a
         case .clip(let a): return a
         case .binary(let a): return a
         case .variadic(let a): return a
         case .softmax(let a): return a
+        case .hardmax(let a): return a
         case .reshape(let a): return a
         case .flatten(let a): return a
         case .squeeze(let a): return a
@@ -101,6 +116,7 @@ public enum Op: Sendable {
         case .resize(let a): return a
         case .reduce(let a): return a
         case .argMax(let a): return a
+        case .cumulative(let a): return a
         case .identity(let a): return a
         case .dropout(let a): return a
         }

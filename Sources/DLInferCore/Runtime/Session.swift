@@ -226,7 +226,7 @@ public final class Session: @unchecked Sendable {
     }
 
     /// Physical memory: no single node may ask for more.
-    static let memoryLimit: Int = {
+    public static let memoryLimit: Int = {
         let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
         return pages > 0 && size > 0 ? pages * size : Int.max
     }()
