@@ -67,3 +67,9 @@ public func requireDType(_ t: DType, _ allowed: [DType], _ role: String) throws 
         throw DLInferError.unsupported("\(role) has element type \(t); supported: \(allowed.map(\.description).joined(separator: ", "))")
     }
 }
+
+/// Throws unless `t` is exactly `other`, the type of the input it must match (`requireDType` would let one float
+/// type stand for another).
+public func requireSameDType(_ t: DType, as other: DType, _ role: String) throws {
+    guard t == other else { throw DLInferError.model("\(role) has element type \(t); it must match the other inputs' \(other)") }
+}

@@ -73,9 +73,8 @@ public struct Einsum: OpAttributes {
         }
         let xs = try inputs.indices.map { try inputs.required($0, "input \($0)") }
         let dtype = xs[0].type.dtype
-        for (k, x) in xs.enumerated() {
-            try requireDType(x.type.dtype, k == 0 ? Einsum.dtypes : [dtype], "input \(k)")
-        }
+        try requireDType(dtype, Einsum.dtypes, "input 0")
+        for (k, x) in xs.enumerated() { try requireSameDType(x.type.dtype, as: dtype, "input \(k)") }
         var letters = [Int: Dim]()
         var ellipses = [[Dim]]()
         var ellipsisKnown = true

@@ -61,7 +61,7 @@ public struct MatMul: OpAttributes {
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
         let a = try inputs.required(0, "A"), b = try inputs.required(1, "B")
         try requireDType(a.type.dtype, MatMul.dtypes, "A")
-        try requireDType(b.type.dtype, [a.type.dtype], "B")
+        try requireSameDType(b.type.dtype, as: a.type.dtype, "B")
         return [ValueType(a.type.dtype, try matMulShape(a.type, b.type))]
     }
 }
@@ -79,7 +79,7 @@ public struct MatMulInteger: OpAttributes {
         try requireDType(a.type.dtype, [.int8, .uint8], "A")
         try requireDType(b.type.dtype, [.int8, .uint8], "B")
         for (k, role, t) in [(2, "a_zero_point", a.type.dtype), (3, "b_zero_point", b.type.dtype)] {
-            if let z = inputs.optional(k) { try requireDType(z.type.dtype, [t], role) }
+            if let z = inputs.optional(k) { try requireSameDType(z.type.dtype, as: t, role) }
         }
         return [ValueType(.int32, try matMulShape(a.type, b.type))]
     }

@@ -118,9 +118,11 @@ public struct LayerNorm: OpAttributes {
         let x = try inputs.required(0, "X"), scale = try inputs.required(1, "Scale")
         try requireDType(x.type.dtype, [.float32, .float64], "X")
         try requireDType(stash, [.float32, .float64], "stash_type")
-        try requireDType(scale.type.dtype, rms ? [.float32, .float64] : [x.type.dtype], "Scale")
+        if rms { try requireDType(scale.type.dtype, [.float32, .float64], "scale") } else {
+            try requireSameDType(scale.type.dtype, as: x.type.dtype, "Scale")
+        }
         let bias = rms ? nil : inputs.optional(2)
-        if let bias { try requireDType(bias.type.dtype, [x.type.dtype], "B") }
+        if let bias { try requireSameDType(bias.type.dtype, as: x.type.dtype, "B") }
         guard epsilon.isFinite else { throw DLInferError.model("epsilon \(epsilon) must be finite") }
         let yType = rms ? scale.type.dtype : x.type.dtype
         guard let shape = x.type.shape else { return [ValueType(yType, nil), ValueType(stash, nil), ValueType(stash, nil)] }
@@ -171,7 +173,7 @@ public struct GroupNorm: OpAttributes {
         if let groups, groups < 1 { throw DLInferError.model("num_groups \(groups) must be >= 1") }
         let params = try [(1, "scale"), (2, "bias")].map { i, role in (try inputs.required(i, role), role) }
         for (p, role) in params {
-            try requireDType(p.type.dtype, [x.type.dtype], role)
+            try requireSameDType(p.type.dtype, as: x.type.dtype, role)
             if let r = p.type.rank, r != 1 { throw DLInferError.shape("\(role) must be 1-D, got \(p.type)") }
         }
         guard let shape = x.type.shape else { return [x.type] }
