@@ -71,5 +71,5 @@ public func requireDType(_ t: DType, _ allowed: [DType], _ role: String) throws 
 /// Throws unless `t` is exactly `other`, the type of the input it must match (`requireDType` would let one float
 /// type stand for another).
 public func requireSameDType(_ t: DType, as other: DType, _ role: String) throws {
-    guard t == other else { throw DLInferError.model("\(role) has element type \(t); it must match the other inputs' \(other)") }
+    guard t == other else { throw DLInferError.unsupported("\(role) has element type \(t); it must match the other inputs' \(other)") }
 }
