@@ -80,6 +80,8 @@ public final class OpenCLBackend: DeviceBackend {
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
+        case .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative:
+            throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         }
     }
 
@@ -104,6 +106,8 @@ public final class OpenCLBackend: DeviceBackend {
             return []
         case .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
             return []
+        case .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative:
+            return []
         }
     }
 
@@ -125,7 +129,7 @@ public final class OpenCLBackend: DeviceBackend {
             return .yes
         case .dropout:
             return node.outputs.count > 1 && node.outputs[1] != nil ? .no("Dropout's mask output is computed on the CPU") : .yes
-        case .softmax, .concat, .split, .gather, .reduce, .convTranspose, .batchNorm, .lrn:
+        case .softmax, .concat, .split, .gather, .convTranspose, .lrn:
             return .yes
         case .pool(let a):
             if case .lp = a.kind { return .no("no OpenCL kernel for LpPool") }
@@ -133,6 +137,10 @@ public final class OpenCLBackend: DeviceBackend {
         case .globalPool(let a):
             if case .lp = a.kind { return .no("no OpenCL kernel for GlobalLpPool") }
             return .yes
+        case .reduce(let a):
+            return [.sum, .mean, .max].contains(a.kind) ? .yes : .no("no OpenCL kernel for \(a.opName)")
+        case .batchNorm(let a):
+            return a.training ? .no("BatchNormalization in training mode (batch statistics) runs on the CPU") : .yes
         case .slice, .transpose, .expand, .pad:
             return atMost8Dims(node, graph)
         case .resize(let a):
@@ -148,7 +156,8 @@ public final class OpenCLBackend: DeviceBackend {
             return .no("control flow runs its bodies on the CPU")
         case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
              .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique,
-             .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
+             .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression,
+             .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative:
             return .no("no OpenCL kernel for \(node.op.name)")
         }
     }

@@ -88,6 +88,15 @@ final class MatMulKernel: Kernel {
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         let a = inputs[0]!, b = inputs[1]!
         let y = try outputs.make(0)
+        switch a.dtype {
+        case .float32: break
+        case .float64: matMulLoops(a, b, y, Double.self); return [y]
+        case .int32: matMulLoops(a, b, y, Int32.self); return [y]
+        case .int64: matMulLoops(a, b, y, Int64.self); return [y]
+        case .uint32: matMulLoops(a, b, y, UInt32.self); return [y]
+        case .uint64: matMulLoops(a, b, y, UInt64.self); return [y]
+        default: throw DLInferError.unsupported("MatMul on \(a.dtype)")
+        }
         let k = a.shape[a.rank - 1]
         let m = a.rank >= 2 ? a.shape[a.rank - 2] : 1
         let n = b.rank >= 2 ? b.shape[b.rank - 1] : 1
@@ -118,6 +127,66 @@ final class MatMulKernel: Kernel {
             for i in 0..<count { one(i, nil) }
         }
         return [y]
+    }
+}
+
+/// MatMul of types other than float32 (float64, integers wrapping on overflow) as plain loops: numpy semantics, batch
+/// dims broadcast; each task computes output rows as sums of scaled rows of B, so the inner loop walks memory.
+func matMulLoops<T: ReduceElement>(_ a: Tensor, _ b: Tensor, _ y: Tensor, _: T.Type) {
+    let k = a.shape[a.rank - 1]
+    let m = a.rank >= 2 ? a.shape[a.rank - 2] : 1, n = b.rank >= 2 ? b.shape[b.rank - 1] : 1
+    let batch = Array(y.shape.dropLast((a.rank >= 2 ? 1 : 0) + (b.rank >= 2 ? 1 : 0)))
+    let count = batch.elementCount
+    guard count > 0, m > 0, n > 0 else { return }
+    let aOffsets = batchOffsets(Array(a.shape.dropLast(2)), in: batch, matrix: m * k)
+    let bOffsets = batchOffsets(Array(b.shape.dropLast(2)), in: batch, matrix: k * n)
+    let ap = UnsafePointer(a.pointer(T.self)), bp = UnsafePointer(b.pointer(T.self)), yp = y.pointer(T.self)
+    parallelFor(count * m, grain: Swift.max(1, 8192 / Swift.max(1, n * k))) { r in
+        for t in r {
+            let bi = t / m, i = t % m
+            let row = ap + aOffsets[bi] + i * k, mat = bp + bOffsets[bi], out = yp + t * n
+            for j in 0..<n { out[j] = T.zero }
+            for p in 0..<k {
+                let v = row[p], brow = mat + p * n
+                for j in 0..<n { out[j] = T.sum(out[j], T.product(v, brow[j])) }
+            }
+        }
+    }
+}
+
+/// MatMulInteger: both operands widened to int32 less their zero points (scalar, per row of A, per column of B),
+/// then the integer MatMul.
+final class MatMulIntegerKernel: Kernel {
+    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+        let a = inputs[0]!, b = inputs[1]!
+        let y = try outputs.make(0)
+        let za = inputs.count > 2 ? inputs[2] : nil, zb = inputs.count > 3 ? inputs[3] : nil
+        // A 1-D a_zero_point holds one value per row: a column against A's [..., M, K].
+        let zaShape = za.map { $0.rank == 1 && $0.count > 1 ? [$0.count, 1] : $0.shape }
+        let wa = try widen(a, za, zaShape, outputs, "a_zero_point"), wb = try widen(b, zb, zb?.shape, outputs, "b_zero_point")
+        matMulLoops(wa, wb, y, Int32.self)
+        return [y]
+    }
+
+    /// x - zero as int32; `zero` must broadcast to x's shape.
+    private func widen(_ x: Tensor, _ zero: Tensor?, _ zeroShape: [Int]?, _ outputs: OutputAllocator, _ role: String) throws -> Tensor {
+        let w = try outputs.make(.int32, x.shape)
+        let out = w.pointer(Int32.self)
+        let zs = zeroShape ?? [], zp = zero ?? Tensor.scalar(UInt8(0))
+        guard zs.count <= Swift.max(x.rank, 1), (try? broadcastShapes([x.shape, zs])) == x.shape || zp.count == 1 else {
+            throw DLInferError.shape("MatMulInteger: \(role) of shape \(zp.shape) does not fit an operand of shape \(x.shape)")
+        }
+        let shape = zp.count == 1 ? [] : zs
+        func go<A: BinaryInteger & TensorElement, Z: BinaryInteger & TensorElement>(_: A.Type, _: Z.Type) {
+            broadcastBinary(x.pointer(A.self), x.shape, zp.pointer(Z.self), shape, out, x.shape) { Int32($0) - Int32($1) }
+        }
+        switch (x.dtype, zp.dtype) {
+        case (.uint8, .uint8): go(UInt8.self, UInt8.self)
+        case (.int8, .int8): go(Int8.self, Int8.self)
+        case (.int8, .uint8) where zero == nil: go(Int8.self, UInt8.self)
+        default: throw DLInferError.unsupported("MatMulInteger on \(x.dtype) with a \(zp.dtype) zero point")
+        }
+        return w
     }
 }
 

@@ -169,10 +169,10 @@ private func scatter(_ reduction: ScatterReduction, _ dtype: DType, _ y: Tensor,
     }
     func run<T: ScatterArithmetic>(_: T.Type) {
         switch reduction {
-        case .add: combine(T.self, T.add)
-        case .mul: combine(T.self, T.mul)
-        case .max: combine(T.self, T.maximum)
-        default: combine(T.self, T.minimum)
+        case .add: combine(T.self, T.scatterAdd)
+        case .mul: combine(T.self, T.scatterMul)
+        case .max: combine(T.self, T.scatterMax)
+        default: combine(T.self, T.scatterMin)
         }
     }
     if reduction == .none {
@@ -202,24 +202,24 @@ private func scatter(_ reduction: ScatterReduction, _ dtype: DType, _ y: Tensor,
 
 /// The arithmetic of scatter reductions: integers wrap; max and min propagate NaN (numpy's maximum/minimum).
 protocol ScatterArithmetic: TensorElement {
-    static func add(_ a: Self, _ b: Self) -> Self
-    static func mul(_ a: Self, _ b: Self) -> Self
-    static func maximum(_ a: Self, _ b: Self) -> Self
-    static func minimum(_ a: Self, _ b: Self) -> Self
+    static func scatterAdd(_ a: Self, _ b: Self) -> Self
+    static func scatterMul(_ a: Self, _ b: Self) -> Self
+    static func scatterMax(_ a: Self, _ b: Self) -> Self
+    static func scatterMin(_ a: Self, _ b: Self) -> Self
 }
 
 extension ScatterArithmetic where Self: FixedWidthInteger {
-    static func add(_ a: Self, _ b: Self) -> Self { a &+ b }
-    static func mul(_ a: Self, _ b: Self) -> Self { a &* b }
-    static func maximum(_ a: Self, _ b: Self) -> Self { Swift.max(a, b) }
-    static func minimum(_ a: Self, _ b: Self) -> Self { Swift.min(a, b) }
+    static func scatterAdd(_ a: Self, _ b: Self) -> Self { a &+ b }
+    static func scatterMul(_ a: Self, _ b: Self) -> Self { a &* b }
+    static func scatterMax(_ a: Self, _ b: Self) -> Self { Swift.max(a, b) }
+    static func scatterMin(_ a: Self, _ b: Self) -> Self { Swift.min(a, b) }
 }
 
 extension ScatterArithmetic where Self: BinaryFloatingPoint {
-    static func add(_ a: Self, _ b: Self) -> Self { a + b }
-    static func mul(_ a: Self, _ b: Self) -> Self { a * b }
-    static func maximum(_ a: Self, _ b: Self) -> Self { a.isNaN || b.isNaN ? .nan : Swift.max(a, b) }
-    static func minimum(_ a: Self, _ b: Self) -> Self { a.isNaN || b.isNaN ? .nan : Swift.min(a, b) }
+    static func scatterAdd(_ a: Self, _ b: Self) -> Self { a + b }
+    static func scatterMul(_ a: Self, _ b: Self) -> Self { a * b }
+    static func scatterMax(_ a: Self, _ b: Self) -> Self { a.isNaN || b.isNaN ? .nan : Swift.max(a, b) }
+    static func scatterMin(_ a: Self, _ b: Self) -> Self { a.isNaN || b.isNaN ? .nan : Swift.min(a, b) }
 }
 
 extension Float: ScatterArithmetic {}

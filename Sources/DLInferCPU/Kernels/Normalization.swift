@@ -3,7 +3,9 @@ import DLInferCore
 import Glibc
 #endif
 
-func makeBatchNormKernel(_ a: BatchNorm, _ node: Node, _ graph: Graph) throws -> Kernel { BatchNormKernel(a) }
+func makeBatchNormKernel(_ a: BatchNorm, _ node: Node, _ graph: Graph) throws -> Kernel {
+    a.training ? BatchNormTrainingKernel(a) : BatchNormKernel(a)
+}
 
 func makeLRNKernel(_ a: LRN, _ node: Node, _ graph: Graph) throws -> Kernel { LRNKernel(a) }
 
@@ -41,6 +43,48 @@ final class BatchNormKernel: Kernel {
             }
         } }
         return [y]
+    }
+}
+
+/// Training-mode BatchNormalization: per channel, the batch mean and population variance (two passes in float64 over
+/// every batch row of that channel), then the same multiply-add as inference, and the running statistics.
+final class BatchNormTrainingKernel: Kernel {
+    let attrs: BatchNorm
+    init(_ a: BatchNorm) { attrs = a }
+
+    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+        let x = inputs[0]!, y = try outputs.make(0)
+        let p = (1...4).map { UnsafeBufferPointer(inputs[$0]!.floats) }
+        let batch = x.shape[0], channels = x.rank >= 2 ? x.shape[1] : 1, inner = x.shape.dropFirst(2).reduce(1, *)
+        guard p.allSatisfy({ $0.count == channels }) else {
+            throw DLInferError.shape("BatchNormalization: scale, B, mean and var need \(channels) values each")
+        }
+        let count = Double(batch * inner), momentum = Double(attrs.momentum), eps = Double(attrs.epsilon)
+        let xp = UnsafePointer(x.pointer(Float.self)), yp = y.pointer(Float.self)
+        let runMean = outputs.wanted(1) ? try outputs.make(1) : nil, runVar = outputs.wanted(2) ? try outputs.make(2) : nil
+        let rm = runMean?.pointer(Float.self), rv = runVar?.pointer(Float.self)
+        parallelFor(channels) { r in
+            for c in r {
+                var sum = 0.0
+                for b in 0..<batch { let row = xp + (b * channels + c) * inner; for i in 0..<inner { sum += Double(row[i]) } }
+                let mean = sum / count
+                var sq = 0.0
+                for b in 0..<batch {
+                    let row = xp + (b * channels + c) * inner
+                    for i in 0..<inner { let d = Double(row[i]) - mean; sq += d * d }
+                }
+                let variance = sq / count
+                let a = Double(p[0][c]) / (variance + eps).squareRoot(), shift = Double(p[1][c]) - mean * a
+                let af = Float(a), bf = Float(shift)
+                for b in 0..<batch {
+                    let src = xp + (b * channels + c) * inner, dst = yp + (b * channels + c) * inner
+                    for i in 0..<inner { dst[i] = src[i] * af + bf }
+                }
+                rm?[c] = Float(Double(p[2][c]) * momentum + mean * (1 - momentum))
+                rv?[c] = Float(Double(p[3][c]) * momentum + variance * (1 - momentum))
+            }
+        }
+        return [y, runMean, runVar]
     }
 }
 

@@ -137,3 +137,33 @@ private func expNonPositive(_ v: SIMD8<Float>) -> SIMD8<Float> {
     let e = p * unsafeBitCast((kBits &+ 127) &<< 23, to: SIMD8<Float>.self)
     return e.replacing(with: 0, where: v .< -87.3).replacing(with: .nan, where: v .!= v)
 }
+
+/// Hardmax: per group, the first maximum (NaN first, as numpy's argmax) gets 1 and the rest 0.
+final class HardmaxKernel: Kernel {
+    let attrs: Hardmax
+    init(_ a: Hardmax) { attrs = a }
+
+    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+        let x = inputs[0]!, y = try outputs.make(0, zeroed: true)
+        if x.count == 0 { return [y] }
+        let (outer, n, inner) = try attrs.layout(x.shape)
+        switch x.dtype {
+        case .float32: hardmax(x.pointer(Float.self), y.pointer(Float.self), outer, n, inner)
+        case .float64: hardmax(x.pointer(Double.self), y.pointer(Double.self), outer, n, inner)
+        default: throw DLInferError.unsupported("Hardmax on \(x.dtype)")
+        }
+        return [y]
+    }
+
+    private func hardmax<T: BinaryFloatingPoint>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ outer: Int, _ n: Int, _ inner: Int) {
+        parallelFor(outer * inner, grain: Swift.max(1, 8192 / n)) { r in
+            for t in r {
+                let o = t / inner, j = t % inner
+                let s = x + o * n * inner + j
+                var best = s[0], at = 0
+                for i in 1..<n where !best.isNaN && (s[i * inner] > best || s[i * inner].isNaN) { best = s[i * inner]; at = i }
+                y[(o * n + at) * inner + j] = 1
+            }
+        }
+    }
+}

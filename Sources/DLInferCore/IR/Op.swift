@@ -43,14 +43,21 @@ public enum Op: Sendable {
     case col2Im(Col2Im)
     case gemm(Gemm)
     case matMul(MatMul)
+    case matMulInteger(MatMulInteger)
+    case einsum(Einsum)
     case recurrent(Recurrent)
     case batchNorm(BatchNorm)
+    case layerNorm(LayerNorm)
+    case groupNorm(GroupNorm)
+    case meanVarianceNorm(MeanVarianceNorm)
+    case lpNorm(LpNorm)
     case lrn(LRN)
     case unary(Unary)
     case clip(Clip)
     case binary(Binary)
     case variadic(Variadic)
     case softmax(Softmax)
+    case hardmax(Hardmax)
     case reshape(Reshape)
     case flatten(Flatten)
     case squeeze(Squeeze)
@@ -90,6 +97,7 @@ public enum Op: Sendable {
     case argMax(ArgMax)
     case topK(TopK)
     case unique(Unique)
+    case cumulative(Cumulative)
     case identity(Identity)
     case dropout(Dropout)
     case ifElse(If)
@@ -107,14 +115,21 @@ public enum Op: Sendable {
         case .col2Im(let a): return a
         case .gemm(let a): return a
         case .matMul(let a): return a
+        case .matMulInteger(let a): return a
+        case .einsum(let a): return a
         case .recurrent(let a): return a
         case .batchNorm(let a): return a
+        case .layerNorm(let a): return a
+        case .groupNorm(let a): return a
+        case .meanVarianceNorm(let a): return a
+        case .lpNorm(let a): return a
         case .lrn(let a): return a
         case .unary(let a): return a
         case .clip(let a): return a
         case .binary(let a): return a
         case .variadic(let a): return a
         case .softmax(let a): return a
+        case .hardmax(let a): return a
         case .reshape(let a): return a
         case .flatten(let a): return a
         case .squeeze(let a): return a
@@ -154,6 +169,7 @@ public enum Op: Sendable {
         case .argMax(let a): return a
         case .topK(let a): return a
         case .unique(let a): return a
+        case .cumulative(let a): return a
         case .identity(let a): return a
         case .dropout(let a): return a
         case .ifElse(let a): return a

@@ -77,3 +77,9 @@ public func unknownDims(_ count: Int) throws -> [Dim] {
     guard count >= 0, count <= maxRank else { throw DLInferError.shape("a shape of \(count) dims exceeds the maximum rank \(maxRank)") }
     return [Dim](repeating: .unknown, count: count)
 }
+
+/// Throws unless `t` is exactly `other`, the type of the input it must match (`requireDType` would let one float
+/// type stand for another).
+public func requireSameDType(_ t: DType, as other: DType, _ role: String) throws {
+    guard t == other else { throw DLInferError.unsupported("\(role) has element type \(t); it must match the other inputs' \(other)") }
+}

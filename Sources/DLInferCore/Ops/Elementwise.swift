@@ -149,7 +149,8 @@ public struct Identity: OpAttributes {
 }
 
 /// Dropout at inference: the output is the input and the optional mask is all true. Training mode is accepted only
-/// with ratio 0 (anything else would be random and is rejected at load).
+/// with ratio 0, which drops nothing: a constant training_mode of true, or one given at run time, needs a constant
+/// ratio of 0 (anything else would be random and is rejected at load).
 public struct Dropout: OpAttributes {
     public var computeFloatTypes: Set<DType> { .anyFloat }
     public init() {}
@@ -157,11 +158,14 @@ public struct Dropout: OpAttributes {
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
         let x = try inputs.required(0, "data")
         if let mode = inputs.optional(2) {
-            guard let v = mode.value else { throw DLInferError.unsupported("training_mode must be a constant") }
-            let training = v.dtype == .bool ? v.buffer(Bool.self).first ?? false : false
+            let training = mode.value.map { $0.dtype == .bool ? $0.buffer(Bool.self).first ?? false : false } ?? true
             if training {
-                let ratio = inputs.optional(1)?.value?.doubleValues()?.first ?? 0.5
-                if ratio != 0 { throw DLInferError.unsupported("training_mode=true with ratio \(ratio) (random dropout) is not supported at inference") }
+                guard let ratio = inputs.optional(1).map({ $0.value?.doubleValues()?.first }) ?? 0.5 else {
+                    throw DLInferError.unsupported("training_mode\(mode.value == nil ? " given at run time" : "=true") with a ratio given at run time (random dropout unless it is 0) is not supported")
+                }
+                if ratio != 0 {
+                    throw DLInferError.unsupported("training_mode\(mode.value == nil ? " given at run time" : "=true") with ratio \(ratio) (random dropout) is not supported")
+                }
             }
         }
         return [x.type, ValueType(.bool, x.type.shape)]

@@ -48,29 +48,55 @@ public struct Gemm: OpAttributes {
 }
 
 /// MatMul with numpy semantics: a 1-D A is [1, K] and a 1-D B is [K, 1], with that added dim removed from the
-/// result; batch dims (all but the last two) broadcast. float32 only.
+/// result; batch dims (all but the last two) broadcast. float32 (SGEMM), float64 and the integer types of opset 9+
+/// (int32, int64, uint32, uint64; products and sums wrap on overflow).
 public struct MatMul: OpAttributes {
+    public var computeFloatTypes: Set<DType> { [.float32, .float64] }
     /// Set by the FuseActivations pass: applied to every output element in the kernel's epilogue.
     public var activation: Activation? = nil
     public init() {}
     public var opName: String { "MatMul" }
+    public static let dtypes: [DType] = [.float32, .float64, .int32, .int64, .uint32, .uint64]
 
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
         let a = try inputs.required(0, "A"), b = try inputs.required(1, "B")
-        try requireDType(a.type.dtype, [.float32], "A")
-        try requireDType(b.type.dtype, [a.type.dtype], "B")
-        for (t, role) in [(a, "A"), (b, "B")] where t.type.rank == 0 {
-            throw DLInferError.shape("\(role) must have rank 1 or more, got a scalar")
-        }
-        guard let sa = a.type.shape, let sb = b.type.shape else { return [ValueType(a.type.dtype, nil)] }
-        let ka = sa[sa.count - 1], kb = sb.count == 1 ? sb[0] : sb[sb.count - 2]
-        if let x = ka.value, let y = kb.value, x != y {
-            throw DLInferError.shape("inner dimensions differ: A is \(a.type) and B is \(b.type)")
-        }
-        let batch = try broadcastShapes([Array(sa.dropLast(2)), Array(sb.dropLast(2))])
-        var out = batch
-        if sa.count >= 2 { out.append(sa[sa.count - 2]) }
-        if sb.count >= 2 { out.append(sb[sb.count - 1]) }
-        return [ValueType(a.type.dtype, out)]
+        try requireDType(a.type.dtype, MatMul.dtypes, "A")
+        try requireSameDType(b.type.dtype, as: a.type.dtype, "B")
+        return [ValueType(a.type.dtype, try matMulShape(a.type, b.type))]
     }
+}
+
+/// MatMulInteger (opset 10): MatMul of int8/uint8 operands after subtracting their zero points, accumulated exactly
+/// in int32 (wrapping on overflow). a_zero_point is a scalar, or one value per row of A ([M], or A's shape with K
+/// set to 1); b_zero_point a scalar, or one value per column of B ([N], or B's shape with K set to 1). Each zero
+/// point has its operand's type.
+public struct MatMulInteger: OpAttributes {
+    public init() {}
+    public var opName: String { "MatMulInteger" }
+
+    public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
+        let a = try inputs.required(0, "A"), b = try inputs.required(1, "B")
+        try requireDType(a.type.dtype, [.int8, .uint8], "A")
+        try requireDType(b.type.dtype, [.int8, .uint8], "B")
+        for (k, role, t) in [(2, "a_zero_point", a.type.dtype), (3, "b_zero_point", b.type.dtype)] {
+            if let z = inputs.optional(k) { try requireSameDType(z.type.dtype, as: t, role) }
+        }
+        return [ValueType(.int32, try matMulShape(a.type, b.type))]
+    }
+}
+
+/// The numpy matmul output shape (nil when a rank is unknown).
+func matMulShape(_ a: ValueType, _ b: ValueType) throws -> [Dim]? {
+    for (t, role) in [(a, "A"), (b, "B")] where t.rank == 0 {
+        throw DLInferError.shape("\(role) must have rank 1 or more, got a scalar")
+    }
+    guard let sa = a.shape, let sb = b.shape else { return nil }
+    let ka = sa[sa.count - 1], kb = sb.count == 1 ? sb[0] : sb[sb.count - 2]
+    if let x = ka.value, let y = kb.value, x != y {
+        throw DLInferError.shape("inner dimensions differ: A is \(a) and B is \(b)")
+    }
+    var out = try broadcastShapes([Array(sa.dropLast(2)), Array(sb.dropLast(2))])
+    if sa.count >= 2 { out.append(sa[sa.count - 2]) }
+    if sb.count >= 2 { out.append(sb[sb.count - 1]) }
+    return out
 }

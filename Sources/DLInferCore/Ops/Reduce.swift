@@ -1,24 +1,45 @@
-/// ReduceSum, ReduceMean, ReduceMax over a set of axes.
+/// The ONNX reductions over a set of axes: ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceL1,
+/// ReduceL2, ReduceLogSum, ReduceLogSumExp, ReduceSumSquare.
 ///
 /// The axes come from input 1 (int64, 1-D); the importer turns the `axes` attribute of older opsets (ReduceSum < 13,
 /// the others < 18) into that constant input. Negative axes count from the back; an absent or empty axes list reduces
-/// every axis, unless `noopWithEmptyAxes` is set (then the output is the input). Reducing an empty set gives 0 (sum),
-/// NaN (float mean; 0 for integers) or the type's lowest value (max: -inf, Int.min, false).
+/// every axis, unless `noopWithEmptyAxes` is set (then the output is the input, unchanged even for L1/L2/LogSum...,
+/// as the spec says). Reducing an empty set gives the identity of the reduction: 0 (sum, L1, L2, sum of squares),
+/// NaN (float mean; 0 for integers), 1 (product), the type's lowest value for max (-inf, Int.min, false) and highest
+/// for min (+inf, Int.max, true), and log(0) = -inf (LogSum, LogSumExp).
+///
+/// LogSumExp subtracts the maximum before exponentiating (log Σ exp(x - m) + m), so large inputs do not overflow.
+/// Max and min propagate NaN, as numpy does. Integers wrap on overflow (sum, product, sum of squares); an integer
+/// mean truncates toward zero. L2, LogSum and LogSumExp of integers (accepted before opset 28) are computed in
+/// float64 and truncated toward zero, saturating at the type's bounds (NaN gives 0), like numpy's `astype`.
 public struct Reduce: OpAttributes {
     public var computeFloatTypes: Set<DType> { [.float32, .float64] }
-    public enum Kind: String, Sendable { case sum = "ReduceSum", mean = "ReduceMean", max = "ReduceMax" }
+    public enum Kind: String, Sendable, CaseIterable {
+        case sum = "ReduceSum", mean = "ReduceMean", max = "ReduceMax", min = "ReduceMin", prod = "ReduceProd"
+        case l1 = "ReduceL1", l2 = "ReduceL2", logSum = "ReduceLogSum", logSumExp = "ReduceLogSumExp"
+        case sumSquare = "ReduceSumSquare"
+    }
     public var kind: Kind
     public var keepDims: Bool
     public var noopWithEmptyAxes: Bool
+    /// The element types the op's version accepts (float16 and bfloat16 go through float32).
+    public var dtypes: [DType]
 
-    public init(_ kind: Kind, keepDims: Bool, noopWithEmptyAxes: Bool) {
+    public init(_ kind: Kind, keepDims: Bool, noopWithEmptyAxes: Bool, dtypes: [DType]? = nil) {
         self.kind = kind; self.keepDims = keepDims; self.noopWithEmptyAxes = noopWithEmptyAxes
+        self.dtypes = dtypes ?? Reduce.dtypes(kind)
     }
 
     public var opName: String { kind.rawValue }
 
-    public var dtypes: [DType] {
-        kind == .max ? [.float32, .float64, .int32, .int64, .bool] : [.float32, .float64, .int32, .int64]
+    /// The types of the newest version of each reduction.
+    public static func dtypes(_ kind: Kind) -> [DType] {
+        let numbers: [DType] = [.float32, .float64, .int32, .int64, .uint32, .uint64]
+        switch kind {
+        case .max, .min: return numbers + [.int8, .uint8, .bool]
+        case .logSum, .logSumExp: return [.float32, .float64]
+        default: return numbers
+        }
     }
 
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
@@ -58,40 +79,43 @@ public struct Reduce: OpAttributes {
     }
 }
 
-/// ArgMax: the int64 index of the largest element along `axis` (the first one, or the last with `selectLastIndex`).
-/// NaN counts as larger than any number, as in numpy.
+/// ArgMax and ArgMin: the int64 index of the largest (smallest) element along `axis` (the first one, or the last
+/// with `selectLastIndex`). NaN counts as larger than any number for ArgMax and as smaller for ArgMin, so the first
+/// (last) NaN wins, as in numpy. An empty axis has no answer and is rejected.
 public struct ArgMax: OpAttributes {
     public var computeFloatTypes: Set<DType> { [.float32, .float64] }
     public var axis: Int
     public var keepDims: Bool
     public var selectLastIndex: Bool
+    /// ArgMin.
+    public var min: Bool
 
-    public init(axis: Int, keepDims: Bool, selectLastIndex: Bool) {
-        self.axis = axis; self.keepDims = keepDims; self.selectLastIndex = selectLastIndex
+    public init(axis: Int, keepDims: Bool, selectLastIndex: Bool, min: Bool = false) {
+        self.axis = axis; self.keepDims = keepDims; self.selectLastIndex = selectLastIndex; self.min = min
     }
 
-    public var opName: String { "ArgMax" }
-    public static let dtypes: [DType] = [.float32, .float64, .int32, .int64]
+    public var opName: String { min ? "ArgMin" : "ArgMax" }
+    public static let dtypes: [DType] = [.float32, .float64] + DType.integers
 
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
         let x = try inputs.required(0, "data")
         try requireDType(x.type.dtype, ArgMax.dtypes, "data")
         guard let shape = x.type.shape else { return [ValueType(.int64, nil)] }
         let a = try normalizedAxis(rank: shape.count)
-        if shape[a] == .fixed(0) { throw DLInferError.shape("ArgMax along an empty axis (dimension \(a) is 0) has no answer") }
+        if shape[a] == .fixed(0) { throw DLInferError.shape("\(opName) along an empty axis (dimension \(a) is 0) has no answer") }
         var out = shape
         if keepDims { out[a] = .fixed(1) } else { out.remove(at: a) }
         return [ValueType(.int64, out)]
     }
 
     public func normalizedAxis(rank: Int) throws -> Int {
-        guard rank > 0 else { throw DLInferError.shape("ArgMax needs an input of rank 1 or more") }
+        guard rank > 0 else { throw DLInferError.shape("\(opName) needs an input of rank 1 or more") }
         return try normalizeAxis(axis, rank: rank)
     }
 }
 
 /// Maps possibly negative axes into 0..<rank, in the given order, rejecting out-of-range and repeated ones.
-func uniqueAxes(_ axes: [Int], rank: Int, _ what: String) throws -> [Int] {
+public func uniqueAxes(_ axes: [Int], rank: Int, _ what: String = "axes") throws -> [Int] {
     var out = [Int]()
     for a in axes {
         let n = a < 0 ? a + rank : a

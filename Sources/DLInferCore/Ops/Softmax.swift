@@ -40,3 +40,24 @@ public struct Softmax: OpAttributes {
         return (outer, shape[a], shape[(a + 1)...].reduce(1, *))
     }
 }
+
+/// Hardmax: 1 at the first maximum of each group and 0 elsewhere, with Softmax's grouping (opsets 1-12: the
+/// flattened tail from `axis`, default 1; opset 13: along `axis`, default -1). NaN counts as the largest value, so
+/// the first NaN gets the 1 (numpy's argmax).
+public struct Hardmax: OpAttributes {
+    public var computeFloatTypes: Set<DType> { [.float32, .float64] }
+    public var axis: Int
+    public var flattenTail: Bool
+    public init(axis: Int, flattenTail: Bool) { self.axis = axis; self.flattenTail = flattenTail }
+    public var opName: String { "Hardmax" }
+    private var grouping: Softmax { Softmax(axis: axis, log: false, flattenTail: flattenTail) }
+
+    public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
+        let x = try inputs.required(0, "input")
+        try requireDType(x.type.dtype, [.float32, .float64], "input")
+        if let r = x.type.rank { _ = try grouping.normalizedAxis(rank: r) }
+        return [x.type]
+    }
+
+    public func layout(_ shape: [Int]) throws -> (outer: Int, n: Int, inner: Int) { try grouping.layout(shape) }
+}

@@ -12,4 +12,9 @@ let gemmImporters: [String: OpImporter] = [
         return .gemm(g)
     },
     "MatMul": { _ in .matMul(MatMul()) },
+    "MatMulInteger": { _ in .matMulInteger(MatMulInteger()) },
+    "Einsum": { c in
+        guard let equation = try c.string("equation") else { throw DLInferError.model("attribute 'equation' is required") }
+        return .einsum(try Einsum(equation: equation))
+    },
 ]
