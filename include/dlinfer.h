@@ -77,7 +77,13 @@ enum {
     DLINFER_DTYPE_FLOAT64 = 11,
     DLINFER_DTYPE_UINT32 = 12,
     DLINFER_DTYPE_UINT64 = 13,
-    DLINFER_DTYPE_BFLOAT16 = 16  /* the upper 16 bits of a float32 */
+    DLINFER_DTYPE_BFLOAT16 = 16, /* the upper 16 bits of a float32 */
+    /* 8-bit floats (one byte each, as ONNX and ml_dtypes define them): sign, exponent, mantissa bits */
+    DLINFER_DTYPE_FLOAT8E4M3FN = 17,   /* bias 7, no infinity, NaN S.1111.111, max 448 */
+    DLINFER_DTYPE_FLOAT8E4M3FNUZ = 18, /* bias 8, no infinity or -0, NaN 0x80, max 240 */
+    DLINFER_DTYPE_FLOAT8E5M2 = 19,     /* bias 15, the upper byte of a float16 */
+    DLINFER_DTYPE_FLOAT8E5M2FNUZ = 20, /* bias 16, no infinity or -0, NaN 0x80, max 57344 */
+    DLINFER_DTYPE_FLOAT8E8M0 = 24      /* unsigned power of two 2^(bits - 127), NaN 0xFF (MX scales) */
 };
 
 /* Device kinds. Passed as int32_t. */

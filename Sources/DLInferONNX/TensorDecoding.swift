@@ -87,6 +87,10 @@ enum TensorDecoding {
         case .int32: fill(p.int32Data, Int32.self) { $0 }
         case .int16: fill(p.int32Data, Int16.self) { Int16(truncatingIfNeeded: $0) }
         case .int8: fill(p.int32Data, Int8.self) { Int8(truncatingIfNeeded: $0) }
+        case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0:
+            // The 8-bit floats' bits, one per int32_data entry (there is no Swift element type to fill).
+            let dst = t.raw.assumingMemoryBound(to: UInt8.self)
+            for i in 0..<count { dst[i] = UInt8(truncatingIfNeeded: p.int32Data[i]) }
         case .uint8: fill(p.int32Data, UInt8.self) { UInt8(truncatingIfNeeded: $0) }
         case .uint16, .float16, .bfloat16: fill(p.int32Data, UInt16.self) { UInt16(truncatingIfNeeded: $0) }
         case .bool: fill(p.int32Data, Bool.self) { $0 != 0 }
@@ -103,7 +107,9 @@ enum TensorDecoding {
         case .float32: return ("float_data", p.floatData.count)
         case .float64: return ("double_data", p.doubleData.count)
         case .int64: return ("int64_data", p.int64Data.count)
-        case .int32, .int16, .int8, .uint8, .uint16, .float16, .bfloat16, .bool: return ("int32_data", p.int32Data.count)
+        case .int32, .int16, .int8, .uint8, .uint16, .float16, .bfloat16, .bool, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2,
+             .float8e5m2fnuz, .float8e8m0:
+            return ("int32_data", p.int32Data.count)
         case .uint32, .uint64: return ("uint64_data", p.uint64Data.count)
         case .string: return ("string_data", p.stringData.count)
         }

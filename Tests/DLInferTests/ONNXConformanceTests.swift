@@ -208,6 +208,9 @@ func compare(_ got: Tensor, _ want: Tensor, rtol: Double, atol: Double) -> Strin
     case .uint32: return check(UInt32.self) { Double($0) }
     case .uint64: return check(UInt64.self) { Double($0) }
     case .bool: return check(Bool.self) { $0 ? 1 : 0 }
+    case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0:
+        let table = got.dtype.float8Format!.table
+        return check(UInt8.self) { Double(table[Int($0)]) }
     case .string: return "string outputs are not compared"
     }
 }

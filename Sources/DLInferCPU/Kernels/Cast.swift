@@ -4,8 +4,9 @@ func makeCastKernel(_ a: Cast, _ node: Node, _ graph: Graph) throws -> Kernel { 
 
 /// Converts element by element, in parallel; a cast to the input's own type returns the input.
 final class CastKernel: Kernel {
-    let to: DType
-    init(_ a: Cast) { to = a.to }
+    let attrs: Cast
+    var to: DType { attrs.to }
+    init(_ a: Cast) { attrs = a }
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         let x = inputs[0]!
@@ -13,39 +14,52 @@ final class CastKernel: Kernel {
         if x.dtype == to { return [x] }
         let y = try outputs.make(0)
         switch x.dtype {
-        case .float32: convert(x, Float.self, y)
-        case .float64: convert(x, Double.self, y)
-        case .float16: convert(x, Half.self, y)
-        case .bfloat16: convert(x, BFloat16.self, y)
-        case .int8: convert(x, Int8.self, y)
-        case .int16: convert(x, Int16.self, y)
-        case .int32: convert(x, Int32.self, y)
-        case .int64: convert(x, Int64.self, y)
-        case .uint8: convert(x, UInt8.self, y)
-        case .uint16: convert(x, UInt16.self, y)
-        case .uint32: convert(x, UInt32.self, y)
-        case .uint64: convert(x, UInt64.self, y)
-        case .bool: convert(x, Bool.self, y)
+        case .float32: convert(x, Float.self, y) { $0 }
+        case .float64: convert(x, Double.self, y) { $0 }
+        case .float16: convert(x, Half.self, y) { $0 }
+        case .bfloat16: convert(x, BFloat16.self, y) { $0 }
+        case .int8: convert(x, Int8.self, y) { $0 }
+        case .int16: convert(x, Int16.self, y) { $0 }
+        case .int32: convert(x, Int32.self, y) { $0 }
+        case .int64: convert(x, Int64.self, y) { $0 }
+        case .uint8: convert(x, UInt8.self, y) { $0 }
+        case .uint16: convert(x, UInt16.self, y) { $0 }
+        case .uint32: convert(x, UInt32.self, y) { $0 }
+        case .uint64: convert(x, UInt64.self, y) { $0 }
+        case .bool: convert(x, Bool.self, y) { $0 }
+        case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0:
+            // Decoded exactly into float32, which then converts like any float.
+            x.dtype.float8Format!.table.withUnsafeBufferPointer { t in
+                let table = t.baseAddress!
+                convert(x, UInt8.self, y) { table[Int($0)] }
+            }
         case .string: throw DLInferError.unsupported("Cast from string")
         }
         return [y]
     }
 
-    private func convert<S: CastSource>(_ x: Tensor, _: S.Type, _ y: Tensor) {
+    /// Reads elements of type `S` and converts each `load`ed value `V` to the target type.
+    private func convert<S, V: CastSource>(_ x: Tensor, _: S.Type, _ y: Tensor, _ load: (S) -> V) {
         switch to {
-        case .float32: map(x, y) { (s: S) -> Float in s.castFloat }
-        case .float64: map(x, y) { (s: S) -> Double in s.castDouble }
-        case .float16: map(x, y) { (s: S) -> Half in s.castHalf }
-        case .bfloat16: map(x, y) { (s: S) -> BFloat16 in s.castBFloat16 }
-        case .int8: map(x, y) { (s: S) -> Int8 in s.castInteger() }
-        case .int16: map(x, y) { (s: S) -> Int16 in s.castInteger() }
-        case .int32: map(x, y) { (s: S) -> Int32 in s.castInteger() }
-        case .int64: map(x, y) { (s: S) -> Int64 in s.castInteger() }
-        case .uint8: map(x, y) { (s: S) -> UInt8 in s.castInteger() }
-        case .uint16: map(x, y) { (s: S) -> UInt16 in s.castInteger() }
-        case .uint32: map(x, y) { (s: S) -> UInt32 in s.castInteger() }
-        case .uint64: map(x, y) { (s: S) -> UInt64 in s.castInteger() }
-        case .bool: map(x, y) { (s: S) -> Bool in s.castBool }
+        case .float32: map(x, y) { (s: S) -> Float in load(s).castFloat }
+        case .float64: map(x, y) { (s: S) -> Double in load(s).castDouble }
+        case .float16: map(x, y) { (s: S) -> Half in load(s).castHalf }
+        case .bfloat16: map(x, y) { (s: S) -> BFloat16 in load(s).castBFloat16 }
+        case .int8: map(x, y) { (s: S) -> Int8 in load(s).castInteger() }
+        case .int16: map(x, y) { (s: S) -> Int16 in load(s).castInteger() }
+        case .int32: map(x, y) { (s: S) -> Int32 in load(s).castInteger() }
+        case .int64: map(x, y) { (s: S) -> Int64 in load(s).castInteger() }
+        case .uint8: map(x, y) { (s: S) -> UInt8 in load(s).castInteger() }
+        case .uint16: map(x, y) { (s: S) -> UInt16 in load(s).castInteger() }
+        case .uint32: map(x, y) { (s: S) -> UInt32 in load(s).castInteger() }
+        case .uint64: map(x, y) { (s: S) -> UInt64 in load(s).castInteger() }
+        case .bool: map(x, y) { (s: S) -> Bool in load(s).castBool }
+        case .float8e8m0:
+            let saturate = attrs.saturate, mode = attrs.roundMode
+            map(x, y) { (s: S) -> UInt8 in Float8Format.encodeE8M0(load(s).castNearestFloat, saturate: saturate, roundMode: mode) }
+        case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz:
+            let format = to.float8Format!, saturate = attrs.saturate
+            map(x, y) { (s: S) -> UInt8 in format.encode(load(s).castOddFloat, saturate: saturate) }
         case .string: break  // rejected by the type rule
         }
     }
@@ -65,6 +79,11 @@ protocol CastSource {
     var castBFloat16: BFloat16 { get }
     var castBool: Bool { get }
     func castInteger<D: FixedWidthInteger>() -> D
+    /// The value as a float32 rounded to nearest even (what float8e8m0's encoding starts from).
+    var castNearestFloat: Float { get }
+    /// The value as a float32 from which rounding to an 8-bit float (or any type of at most 11 significant bits) is
+    /// the same as rounding the value itself: exact, or rounded to odd.
+    var castOddFloat: Float { get }
 }
 
 /// Truncation toward zero, saturating at the target's range, NaN -> 0. Every float, double and half is exact as a
@@ -80,6 +99,8 @@ func saturatingInteger<D: FixedWidthInteger>(_ x: Double) -> D {
 }
 
 extension Float: CastSource {
+    var castNearestFloat: Float { self }
+    var castOddFloat: Float { self }
     var castFloat: Float { self }
     var castDouble: Double { Double(self) }
     var castHalf: Half { Half(self) }
@@ -90,6 +111,8 @@ extension Float: CastSource {
 
 extension Double: CastSource {
     var castFloat: Float { Float(self) }
+    var castNearestFloat: Float { Float(self) }
+    var castOddFloat: Float { roundedToOddFloat }
     var castDouble: Double { self }
     var castHalf: Half { Half(roundedToOddFloat) }
     var castBFloat16: BFloat16 { BFloat16(roundedToOddFloat) }
@@ -108,6 +131,8 @@ extension Double: CastSource {
 }
 
 extension Half: CastSource {
+    var castNearestFloat: Float { float }
+    var castOddFloat: Float { float }
     var castFloat: Float { float }
     var castDouble: Double { Double(float) }
     var castHalf: Half { self }
@@ -117,6 +142,8 @@ extension Half: CastSource {
 }
 
 extension BFloat16: CastSource {
+    var castNearestFloat: Float { float }
+    var castOddFloat: Float { float }
     var castFloat: Float { float }
     var castDouble: Double { Double(float) }
     var castHalf: Half { Half(float) }
@@ -126,6 +153,8 @@ extension BFloat16: CastSource {
 }
 
 extension Bool: CastSource {
+    var castNearestFloat: Float { self ? 1 : 0 }
+    var castOddFloat: Float { self ? 1 : 0 }
     var castFloat: Float { self ? 1 : 0 }
     var castDouble: Double { self ? 1 : 0 }
     var castHalf: Half { Half(bits: self ? 0x3C00 : 0) }
@@ -138,6 +167,8 @@ extension Bool: CastSource {
 protocol IntegerCastSource: CastSource, FixedWidthInteger {}
 extension IntegerCastSource {
     var castFloat: Float { Float(self) }
+    var castNearestFloat: Float { Float(self) }
+    var castOddFloat: Float { Double(self).castOddFloat }
     var castDouble: Double { Double(self) }
     // Exact through float: integers below 2^24 are exact floats, and larger ones are beyond half's range either way.
     var castHalf: Half { Half(Float(self)) }

@@ -161,32 +161,90 @@ final class MatMulIntegerKernel: Kernel {
         let a = inputs[0]!, b = inputs[1]!
         let y = try outputs.make(0)
         let za = inputs.count > 2 ? inputs[2] : nil, zb = inputs.count > 3 ? inputs[3] : nil
-        // A 1-D a_zero_point holds one value per row: a column against A's [..., M, K].
-        let zaShape = za.map { $0.rank == 1 && $0.count > 1 ? [$0.count, 1] : $0.shape }
-        let wa = try widen(a, za, zaShape, outputs, "a_zero_point"), wb = try widen(b, zb, zb?.shape, outputs, "b_zero_point")
+        let wa = try widenLessZeroPoint(a, za, rowwise: true, outputs, "MatMulInteger", "a_zero_point")
+        let wb = try widenLessZeroPoint(b, zb, rowwise: false, outputs, "MatMulInteger", "b_zero_point")
         matMulLoops(wa, wb, y, Int32.self)
         return [y]
     }
+}
 
-    /// x - zero as int32; `zero` must broadcast to x's shape.
-    private func widen(_ x: Tensor, _ zero: Tensor?, _ zeroShape: [Int]?, _ outputs: OutputAllocator, _ role: String) throws -> Tensor {
-        let w = try outputs.make(.int32, x.shape)
-        let out = w.pointer(Int32.self)
-        let zs = zeroShape ?? [], zp = zero ?? Tensor.scalar(UInt8(0))
-        guard zs.count <= Swift.max(x.rank, 1), (try? broadcastShapes([x.shape, zs])) == x.shape || zp.count == 1 else {
-            throw DLInferError.shape("MatMulInteger: \(role) of shape \(zp.shape) does not fit an operand of shape \(x.shape)")
+/// The parameter's shape as it broadcasts against its operand: a vector of several values for A holds one value per
+/// row, a column against A's [..., M, K] (`rowwise`); otherwise the shape as it is.
+private func parameterShape(_ p: Tensor, rowwise: Bool) -> [Int] {
+    rowwise && p.rank == 1 && p.count > 1 ? [p.count, 1] : p.shape
+}
+
+/// x - zero as int32 (`zero` nil: 0); the zero point must broadcast to x's shape (see `parameterShape`).
+private func widenLessZeroPoint(_ x: Tensor, _ zero: Tensor?, rowwise: Bool, _ outputs: OutputAllocator, _ op: String,
+                                _ role: String) throws -> Tensor {
+    let w = try outputs.make(.int32, x.shape)
+    let out = w.pointer(Int32.self)
+    let zs = zero.map { parameterShape($0, rowwise: rowwise) } ?? [], zp = zero ?? Tensor.scalar(UInt8(0))
+    guard zs.count <= Swift.max(x.rank, 1), (try? broadcastShapes([x.shape, zs])) == x.shape || zp.count == 1 else {
+        throw DLInferError.shape("\(op): \(role) of shape \(zp.shape) does not fit an operand of shape \(x.shape)")
+    }
+    let shape = zp.count == 1 ? [] : zs
+    func go<A: BinaryInteger & TensorElement, Z: BinaryInteger & TensorElement>(_: A.Type, _: Z.Type) {
+        broadcastBinary(x.pointer(A.self), x.shape, zp.pointer(Z.self), shape, out, x.shape) { Int32($0) - Int32($1) }
+    }
+    switch (x.dtype, zp.dtype) {
+    case (.uint8, .uint8): go(UInt8.self, UInt8.self)
+    case (.int8, .int8): go(Int8.self, Int8.self)
+    case (.int8, .uint8) where zero == nil: go(Int8.self, UInt8.self)
+    default: throw DLInferError.unsupported("\(op) on \(x.dtype) with a \(zp.dtype) zero point")
+    }
+    return w
+}
+
+/// QLinearMatMul: MatMulInteger's exact int32 product, then each element times its multiplier (a_scale * b_scale /
+/// y_scale in float32; one per output element when a or b is quantized per row or column) in double, rounded half
+/// to even, plus y's zero point, saturated.
+final class QLinearMatMulKernel: Kernel {
+    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+        let a = inputs[0]!, aScale = inputs[1]!, b = inputs[3]!, bScale = inputs[4]!, yScale = inputs[6]!, yZero = inputs[7]!
+        for (t, role) in [(yScale, "y_scale"), (yZero, "y_zero_point")] where t.count != 1 {
+            throw DLInferError.shape("QLinearMatMul: \(role) must be a single value, got shape \(t.shape)")
         }
-        let shape = zp.count == 1 ? [] : zs
-        func go<A: BinaryInteger & TensorElement, Z: BinaryInteger & TensorElement>(_: A.Type, _: Z.Type) {
-            broadcastBinary(x.pointer(A.self), x.shape, zp.pointer(Z.self), shape, out, x.shape) { Int32($0) - Int32($1) }
+        let y = try outputs.make(0)
+        let acc = try outputs.make(.int32, y.shape)
+        let wa = try widenLessZeroPoint(a, inputs[2]!, rowwise: true, outputs, "QLinearMatMul", "a_zero_point")
+        let wb = try widenLessZeroPoint(b, inputs[5]!, rowwise: false, outputs, "QLinearMatMul", "b_zero_point")
+        matMulLoops(wa, wb, acc, Int32.self)
+        let ys = yScale.pointer(Float.self)[0]
+        var multipliers: Tensor? = nil
+        if aScale.count != 1 || bScale.count != 1 {
+            guard a.rank >= 2, b.rank >= 2 else {
+                throw DLInferError.shape("QLinearMatMul: per-row or per-column scales need matrices, got a \(a.shape) and b \(b.shape)")
+            }
+            // A's scales vary along its rows (K set to 1), B's along its columns.
+            var aRows = a.shape, bColumns = b.shape
+            aRows[a.rank - 1] = 1
+            bColumns[b.rank - 2] = 1
+            let sa = parameterShape(aScale, rowwise: true), sb = parameterShape(bScale, rowwise: false)
+            for (s, target, role) in [(sa, aRows, "a_scale"), (sb, bColumns, "b_scale")] where s.elementCount != 1 {
+                guard s.count <= target.count, (try? broadcastShapes([target, s])) == target else {
+                    throw DLInferError.shape("QLinearMatMul: \(role) of shape \(s) is neither a single value nor one per \(role == "a_scale" ? "row of a" : "column of b")")
+                }
+            }
+            let m = try outputs.make(.float32, y.shape)
+            broadcastBinary(aScale.pointer(Float.self), aScale.count == 1 ? [] : sa, bScale.pointer(Float.self),
+                            bScale.count == 1 ? [] : sb, m.pointer(Float.self), y.shape) { ($0 * $1) / ys }
+            multipliers = m
         }
-        switch (x.dtype, zp.dtype) {
-        case (.uint8, .uint8): go(UInt8.self, UInt8.self)
-        case (.int8, .int8): go(Int8.self, Int8.self)
-        case (.int8, .uint8) where zero == nil: go(Int8.self, UInt8.self)
-        default: throw DLInferError.unsupported("MatMulInteger on \(x.dtype) with a \(zp.dtype) zero point")
+        let single = (aScale.pointer(Float.self)[0] * bScale.pointer(Float.self)[0]) / ys
+        let mp = multipliers.map { UnsafePointer($0.pointer(Float.self)) }
+        let cp = UnsafePointer(acc.pointer(Int32.self)), n = y.count
+        func store<Y: FixedWidthInteger & TensorElement>(_: Y.Type) {
+            let yp = y.pointer(Y.self), zero = Double(yZero.integerValue(at: 0)), lo = Double(Y.min), hi = Double(Y.max)
+            parallelFor(n, grain: 1 << 14) { r in
+                for i in r {
+                    let v = (Double(cp[i]) * Double(mp?[i] ?? single)).rounded(.toNearestOrEven) + zero
+                    yp[i] = Y(truncatingIfNeeded: Int32(v.isNaN ? zero : Swift.min(Swift.max(v, lo), hi)))
+                }
+            }
         }
-        return w
+        if y.dtype == .int8 { store(Int8.self) } else { store(UInt8.self) }
+        return [y]
     }
 }
 

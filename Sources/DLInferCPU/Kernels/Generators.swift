@@ -123,6 +123,8 @@ func oneBits(_ dtype: DType) -> UInt64 {
     case .float64: return Double(1).bitPattern
     case .float16: return UInt64(Half(1).bits)
     case .bfloat16: return UInt64(BFloat16(1).bits)
+    case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0:
+        return UInt64(dtype.float8Format!.encode(1, saturate: true))
     default: return 1
     }
 }

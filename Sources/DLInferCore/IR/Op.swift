@@ -29,6 +29,9 @@ public extension OpAttributes {
 public extension Set where Element == DType {
     /// Every float type: for ops that move values without computing on them.
     static var anyFloat: Set<DType> { Set(DType.floats) }
+    /// Every float type but the 8-bit ones: for ops that read or write values themselves (NonZero, Range), which
+    /// then get 8-bit floats widened to float32 like any op.
+    static var wideFloats: Set<DType> { Set(DType.floats).subtracting(DType.float8s) }
 }
 
 /// The closed set of operations dlinfer runs. Backends switch over it exhaustively, with no `default`,
@@ -44,6 +47,12 @@ public enum Op: Sendable {
     case gemm(Gemm)
     case matMul(MatMul)
     case matMulInteger(MatMulInteger)
+    case qLinearMatMul(QLinearMatMul)
+    case convInteger(ConvInteger)
+    case qLinearConv(QLinearConv)
+    case quantizeLinear(QuantizeLinear)
+    case dequantizeLinear(DequantizeLinear)
+    case dynamicQuantizeLinear(DynamicQuantizeLinear)
     case einsum(Einsum)
     case recurrent(Recurrent)
     case batchNorm(BatchNorm)
@@ -116,6 +125,12 @@ public enum Op: Sendable {
         case .gemm(let a): return a
         case .matMul(let a): return a
         case .matMulInteger(let a): return a
+        case .qLinearMatMul(let a): return a
+        case .convInteger(let a): return a
+        case .qLinearConv(let a): return a
+        case .quantizeLinear(let a): return a
+        case .dequantizeLinear(let a): return a
+        case .dynamicQuantizeLinear(let a): return a
         case .einsum(let a): return a
         case .recurrent(let a): return a
         case .batchNorm(let a): return a

@@ -1,10 +1,20 @@
 /// Cast to `to`. Between numeric types: float to integer truncates toward zero, saturates out of range and maps NaN
 /// to 0 (ONNX leaves those undefined); integer to integer wraps as C does; anything to bool is `!= 0`; float16 is
-/// rounded to nearest even. Strings are not supported (rejected at load).
+/// rounded to nearest even. To the 8-bit floats (opset 19), values round to nearest even, once from the source
+/// value (doubles and integers go through a float32 rounded to odd, which is exact for this), and `saturate` decides
+/// what happens out of range (`Float8Format.encode`); to float8e8m0 (opset 24) the source is first rounded to
+/// float32 and `roundMode` applies, as in onnx's reference. From 8-bit floats, decoding is exact. Strings are not
+/// supported (rejected at load).
 public struct Cast: OpAttributes {
     public var computeFloatTypes: Set<DType> { .anyFloat }
     public var to: DType
-    public init(to: DType) { self.to = to }
+    /// Casts to 8-bit floats only: clamp to the largest finite value instead of giving infinity or NaN.
+    public var saturate: Bool
+    /// Casts to float8e8m0 only.
+    public var roundMode: Float8Format.RoundMode
+    public init(to: DType, saturate: Bool = true, roundMode: Float8Format.RoundMode = .up) {
+        self.to = to; self.saturate = saturate; self.roundMode = roundMode
+    }
     public var opName: String { "Cast" }
 
     public static let dtypes: [DType] = DType.allCases.filter { $0 != .string }

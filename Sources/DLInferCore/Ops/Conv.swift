@@ -28,8 +28,13 @@ public struct Conv: OpAttributes {
 
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
         let (x, w, b) = try convInputs(inputs, group: group)
+        return [ValueType(x.type.dtype, try outputShape(x: x, w: w, b: b))]
+    }
+
+    /// Y's shape for these X, W and B (nil when no rank is known); shared with the integer convolutions.
+    public func outputShape(x: TypedInput, w: TypedInput, b: TypedInput?) throws -> [Dim]? {
         let sig = try ConvSignature(x: x.type.shape, w: w.type.shape, kernelShape: kernelShape)
-        guard let sig else { return [ValueType(x.type.dtype, nil)] }
+        guard let sig else { return nil }
         if let c = sig.x[1].value, let wc = sig.w[1].value, wc * group != c {
             throw DLInferError.shape("X has \(c) channels but W expects \(wc) per group x \(group) groups")
         }
@@ -43,10 +48,10 @@ public struct Conv: OpAttributes {
             // Kernel size only known at run time (W is an input of symbolic shape): check the attributes' lengths.
             _ = try Window(kernel: Array(repeating: 1, count: sig.spatial), strides: strides, dilations: dilations,
                            pads: pads, autoPad: autoPad)
-            return [ValueType(x.type.dtype, [sig.x[0], m] + xs.map { _ in Dim.unknown })]
+            return [sig.x[0], m] + xs.map { _ in Dim.unknown }
         }
         let win = try window(weightSpatial: k)
-        return [ValueType(x.type.dtype, [sig.x[0], m] + (try win.outputDims(xs)))]
+        return [sig.x[0], m] + (try win.outputDims(xs))
     }
 }
 

@@ -154,9 +154,10 @@ public struct Compress: OpAttributes {
 
 /// NonZero: the positions of the non-zero elements (for floats: neither +0 nor -0; NaN counts), as an int64 tensor of
 /// shape `[rank, count]`, one column per element in row-major order. A scalar is treated as a 1-element vector
-/// (`[1, count]`), as onnxruntime does. The count is only known at run time.
+/// (`[1, count]`), as onnxruntime does. The count is only known at run time. 8-bit floats are widened first (their
+/// zeros and NaNs vary by format).
 public struct NonZero: OpAttributes {
-    public var computeFloatTypes: Set<DType> { .anyFloat }
+    public var computeFloatTypes: Set<DType> { .wideFloats }
     public var hasDataDependentShape: Bool { true }
     public init() {}
     public var opName: String { "NonZero" }

@@ -2,10 +2,12 @@
 public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
     case float32 = 1, uint8 = 2, int8 = 3, uint16 = 4, int16 = 5, int32 = 6, int64 = 7
     case string = 8, bool = 9, float16 = 10, float64 = 11, uint32 = 12, uint64 = 13, bfloat16 = 16
+    /// The 8-bit floats (`Float8Format`): OCP/NVIDIA E4M3 and E5M2, Graphcore's "fnuz" variants, and the MX scale type.
+    case float8e4m3fn = 17, float8e4m3fnuz = 18, float8e5m2 = 19, float8e5m2fnuz = 20, float8e8m0 = 24
 
     public var byteSize: Int {
         switch self {
-        case .uint8, .int8, .bool: return 1
+        case .uint8, .int8, .bool, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0: return 1
         case .uint16, .int16, .float16, .bfloat16: return 2
         case .float32, .int32, .uint32: return 4
         case .int64, .float64, .uint64: return 8
@@ -14,8 +16,22 @@ public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
     }
 
     public var isFloatingPoint: Bool { DType.floats.contains(self) }
-    /// Every floating-point type, float32 first.
-    public static let floats: [DType] = [.float32, .float16, .bfloat16, .float64]
+    /// Every floating-point type, float32 first. The 8-bit floats are among them: ops compute on them in float32
+    /// (`ComputePrecision`), and data movement copies their bytes.
+    public static let floats: [DType] = [.float32, .float16, .bfloat16, .float64] + float8s
+    /// The 8-bit float types.
+    public static let float8s: [DType] = [.float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0]
+    /// The encoding of an 8-bit float type; nil for the others.
+    public var float8Format: Float8Format? {
+        switch self {
+        case .float8e4m3fn: return .e4m3fn
+        case .float8e4m3fnuz: return .e4m3fnuz
+        case .float8e5m2: return .e5m2
+        case .float8e5m2fnuz: return .e5m2fnuz
+        case .float8e8m0: return .e8m0
+        default: return nil
+        }
+    }
     /// Every type a tensor can hold (strings are not supported).
     public static let numeric: [DType] = allCases.filter { $0 != .string }
     /// The integer types, signed then unsigned.
@@ -43,6 +59,11 @@ public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
         case .uint32: return "uint32"
         case .uint64: return "uint64"
         case .bfloat16: return "bfloat16"
+        case .float8e4m3fn: return "float8e4m3fn"
+        case .float8e4m3fnuz: return "float8e4m3fnuz"
+        case .float8e5m2: return "float8e5m2"
+        case .float8e5m2fnuz: return "float8e5m2fnuz"
+        case .float8e8m0: return "float8e8m0"
         }
     }
 }

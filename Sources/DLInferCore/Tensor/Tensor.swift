@@ -125,6 +125,9 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         case .bfloat16: return buffer(BFloat16.self).map { Double($0.float) }
         case .int64: return buffer(Int64.self).map { Double($0) }
         case .int32: return buffer(Int32.self).map { Double($0) }
+        case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0:
+            let table = dtype.float8Format!.table, bytes = raw.assumingMemoryBound(to: UInt8.self)
+            return (0..<count).map { Double(table[Int(bytes[$0])]) }
         default: return nil
         }
     }
