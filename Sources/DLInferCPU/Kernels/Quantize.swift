@@ -33,17 +33,17 @@ private func rounded(_ v: Float, to precision: DType) -> Float {
     }
 }
 
-/// The zero point's values as floats (0 when absent); for 8-bit floats, checks that they are all 0.
-private func zeroPoints(_ zero: Tensor?, count: Int, _ op: String) throws -> [Float] {
-    guard let zero else { return [Float](repeating: 0, count: count) }
+/// The zero point's values (0 when absent); for 8-bit floats, checks that they are all 0.
+private func zeroPoints(_ zero: Tensor?, count: Int, _ op: String) throws -> [Int] {
+    guard let zero else { return [Int](repeating: 0, count: count) }
     if let format = zero.dtype.float8Format {
         let bytes = zero.raw.assumingMemoryBound(to: UInt8.self)
         for i in 0..<zero.count where format.decode(bytes[i]) != 0 {
             throw DLInferError.invalid("\(op): an 8-bit float zero point must be 0, got \(format.decode(bytes[i]))")
         }
-        return [Float](repeating: 0, count: count)
+        return [Int](repeating: 0, count: count)
     }
-    return (0..<zero.count).map { Float(zero.integerValue(at: $0)) }
+    return (0..<zero.count).map { zero.integerValue(at: $0) }
 }
 
 /// QuantizeLinear: the quotient in the division's precision, then rounding and saturation per y's type.
@@ -58,7 +58,8 @@ final class QuantizeLinearKernel: Kernel {
         let y = try outputs.make(0)
         let p = attrs.divisionType(scale: scale.dtype)
         let scales = scale.doubleValues()!.map { rounded(Float($0), to: p) }
-        let zeros = try zeroPoints(zero, count: scales.count, attrs.opName)
+        // y's zero points (8 and 16 bits) are exact as floats.
+        let zeros = try zeroPoints(zero, count: scales.count, attrs.opName).map { Float($0) }
         try scales.withUnsafeBufferPointer { s in
             try zeros.withUnsafeBufferPointer { z in
                 switch x.dtype {
@@ -126,9 +127,9 @@ final class DequantizeLinearKernel: Kernel {
     }
 
     private func dequantize<Y>(_ x: Tensor, _ y: Tensor, _: Y.Type, _ layout: QuantizationLayout, _ scales: [Float],
-                               _ zeros: [Float], _ store: (Float) -> Y) throws {
+                               _ zeros: [Int], _ store: (Float) -> Y) throws {
         let yp = y.raw.assumingMemoryBound(to: Y.self)
-        func go<X>(_: X.Type, _ value: (X, Float) -> Float) {
+        func go<X>(_: X.Type, _ value: (X, Int) -> Float) {
             let xp = UnsafePointer(x.raw.assumingMemoryBound(to: X.self))
             scales.withUnsafeBufferPointer { s in
                 zeros.withUnsafeBufferPointer { z in
@@ -142,7 +143,7 @@ final class DequantizeLinearKernel: Kernel {
             let table = (0..<256).map { b -> Y in
                 let d: Float
                 if let f = x.dtype.float8Format { d = f.decode(UInt8(b)) } else {
-                    d = (x.dtype == .int8 ? Float(Int8(truncatingIfNeeded: b)) : Float(b)) - zeros[0]
+                    d = Float((x.dtype == .int8 ? Int(Int8(truncatingIfNeeded: b)) : b) - zeros[0])
                 }
                 return store(d * scales[0])
             }
@@ -154,12 +155,12 @@ final class DequantizeLinearKernel: Kernel {
             return
         }
         switch x.dtype {
-        case .int8: go(Int8.self) { Float($0) - $1 }
-        case .uint8: go(UInt8.self) { Float($0) - $1 }
-        case .int16: go(Int16.self) { Float($0) - $1 }
-        case .uint16: go(UInt16.self) { Float($0) - $1 }
-        // The difference of two int32 is exact in 64 bits, and rounded once to float32.
-        case .int32: go(Int32.self) { Float(Int64($0) - Int64($1)) }
+        // The difference is exact in Int (64 bits), and rounded once to float32 (only int32's can need it).
+        case .int8: go(Int8.self) { Float(Int($0) - $1) }
+        case .uint8: go(UInt8.self) { Float(Int($0) - $1) }
+        case .int16: go(Int16.self) { Float(Int($0) - $1) }
+        case .uint16: go(UInt16.self) { Float(Int($0) - $1) }
+        case .int32: go(Int32.self) { Float(Int($0) - $1) }
         case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz:
             x.dtype.float8Format!.table.withUnsafeBufferPointer { t in
                 let t = t.baseAddress!
