@@ -37,6 +37,7 @@ public enum Op: Sendable {
     case conv(Conv)
     case convTranspose(ConvTranspose)
     case deformConv(DeformConv)
+    case causalConvWithState(CausalConvWithState)
     case pool(Pool)
     case globalPool(GlobalPool)
     case maxUnpool(MaxUnpool)
@@ -45,6 +46,9 @@ public enum Op: Sendable {
     case matMul(MatMul)
     case matMulInteger(MatMulInteger)
     case einsum(Einsum)
+    case attention(Attention)
+    case linearAttention(LinearAttention)
+    case rotaryEmbedding(RotaryEmbedding)
     case recurrent(Recurrent)
     case batchNorm(BatchNorm)
     case layerNorm(LayerNorm)
@@ -56,6 +60,7 @@ public enum Op: Sendable {
     case clip(Clip)
     case binary(Binary)
     case variadic(Variadic)
+    case swiGLU(SwiGLU)
     case softmax(Softmax)
     case hardmax(Hardmax)
     case reshape(Reshape)
@@ -74,6 +79,7 @@ public enum Op: Sendable {
     case gatherND(GatherND)
     case scatterElements(ScatterElements)
     case scatterND(ScatterND)
+    case tensorScatter(TensorScatter)
     case compress(Compress)
     case nonZero(NonZero)
     case shape(ShapeOf)
@@ -109,6 +115,7 @@ public enum Op: Sendable {
         case .conv(let a): return a
         case .convTranspose(let a): return a
         case .deformConv(let a): return a
+        case .causalConvWithState(let a): return a
         case .pool(let a): return a
         case .globalPool(let a): return a
         case .maxUnpool(let a): return a
@@ -117,6 +124,9 @@ public enum Op: Sendable {
         case .matMul(let a): return a
         case .matMulInteger(let a): return a
         case .einsum(let a): return a
+        case .attention(let a): return a
+        case .linearAttention(let a): return a
+        case .rotaryEmbedding(let a): return a
         case .recurrent(let a): return a
         case .batchNorm(let a): return a
         case .layerNorm(let a): return a
@@ -128,6 +138,7 @@ public enum Op: Sendable {
         case .clip(let a): return a
         case .binary(let a): return a
         case .variadic(let a): return a
+        case .swiGLU(let a): return a
         case .softmax(let a): return a
         case .hardmax(let a): return a
         case .reshape(let a): return a
@@ -146,6 +157,7 @@ public enum Op: Sendable {
         case .gatherND(let a): return a
         case .scatterElements(let a): return a
         case .scatterND(let a): return a
+        case .tensorScatter(let a): return a
         case .compress(let a): return a
         case .nonZero(let a): return a
         case .shape(let a): return a
