@@ -6,7 +6,7 @@
 #   make test                 every test suite below (what CI runs)
 #   make test-swift           the Swift tests on the CPU: ONNX node-test conformance, light models, whole models, units
 #   make test-swift-opencl    on OpenCL (DLINFER_DEVICE=opencl): the OpenCL kernels against the CPU backend, the
-#                             conformance runner and the whole models; fails if no OpenCL device exists
+#                             conformance runner, the whole models and the reliability tests; fails if no OpenCL device exists
 #   make test-c               the C API test against the built library, on each of $(DEVICES)
 #   make test-c-valgrind      the same under valgrind, on the CPU
 #   make test-python          the Python package's pytest suite against the built library and CLI, on each of $(DEVICES)
@@ -82,7 +82,7 @@ test-swift-opencl: build $(ONNX_CASES)/.stamp
 	rm -f $(CURDIR)/.build/conformance-report-opencl.txt
 	DLINFER_DEVICE=opencl DLINFER_REQUIRE_OPENCL=1 DLINFER_ONNX_CASES=$(ONNX_CASES) \
 	    DLINFER_CONFORMANCE_REPORT=$(CURDIR)/.build/conformance-report-opencl.txt \
-	    $(SWIFT) test -c $(CONFIG) --skip-build --filter 'ONNXConformanceTests|WholeModelTests|OpenCL'
+	    $(SWIFT) test -c $(CONFIG) --skip-build --filter 'ONNXConformanceTests|WholeModelTests|ReliabilityTests|OpenCL'
 
 test-c: built-lib
 	for d in $(DEVICES); do DLINFER_DEVICE=$$d $(MAKE) -C Tests/c test LIBDIR=$(TESTLIB) || exit 1; done

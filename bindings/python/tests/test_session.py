@@ -198,3 +198,11 @@ except dlinfer.Error as e:
     lines = r.stdout.splitlines()
     assert lines[0] == "(1, 2, 4)"
     assert lines[1].startswith("7 ") and "cannot load" in lines[1] and "libOpenCL.so.1" in lines[1], lines[1]
+
+
+def test_huge_broadcast_view_is_a_dlinfer_error(save, activations_model):
+    """A stride-0 view is tiny in memory but must be copied whole: refused with dlinfer's status, not MemoryError."""
+    s = dlinfer.InferenceSession(save(activations_model))
+    view = np.broadcast_to(np.zeros((1, 1, 4), np.float32), (1 << 22, 1 << 20, 4))
+    e = expect_error(9, s.run, None, {"x": view})
+    assert "view" in e.message
