@@ -88,7 +88,7 @@ final class AttentionTests: XCTestCase {
         var kv = H.random([1, 1, 4, 4], seed: 31).array(Float.self)
         kv[4] = .infinity
         var c = Case(q: Tensor(qv, shape: [1, 1, 3, 4]), k: Tensor(kv, shape: [1, 1, 4, 4]), v: H.random([1, 1, 4, 4], seed: 32))
-        c.mask = Tensor([0, 0, 0, Float.infinity, 0, 0, 0, 0], shape: [2, 4]); c.causal = true
+        c.mask = Tensor([0, 0, 0, Float.infinity, 0, 0, 0, 0, 0, -Float.infinity, 0, 0], shape: [3, 4]); c.causal = true
         try check(c, opset: 23, "NaN and inf")
     }
 
