@@ -5,7 +5,7 @@ enum ONNXOps {
         for table in [elementwiseImporters, convImporters, poolImporters, gemmImporters, recurrentImporters,
                       normalizationImporters, softmaxImporters, reshapeImporters, transposeImporters, concatSplitImporters,
                       sliceImporters, gatherImporters, castImporters, fillImporters, padImporters, resizeImporters,
-                      reduceImporters] {
+                      reduceImporters, mathImporters, compareImporters, arithmeticImporters] {
             all.merge(table) { _, _ in fatalError("an op is registered twice") }
         }
         return all

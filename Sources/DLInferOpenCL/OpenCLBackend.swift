@@ -75,6 +75,8 @@ public final class OpenCLBackend: DeviceBackend {
         case .lrn(let a): return try LRNCL(a, q)
         case .shape, .cast, .constantOfShape, .argMax:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
+        case .unaryMath, .floatClass, .mod, .pRelu, .bitwise, .compare, .logic, .select, .castLike:
+            throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         }
     }
 
@@ -93,6 +95,8 @@ public final class OpenCLBackend: DeviceBackend {
         case .conv, .convTranspose, .pool, .globalPool, .gemm, .matMul, .batchNorm, .lrn, .unary, .binary,
              .variadic, .softmax, .flatten, .transpose, .concat, .shape, .cast, .constantOfShape, .argMax, .identity:
             return []
+        case .unaryMath, .floatClass, .mod, .pRelu, .bitwise, .compare, .logic, .select, .castLike:
+            return []
         }
     }
 
@@ -109,9 +113,10 @@ public final class OpenCLBackend: DeviceBackend {
     /// Which ops (and attribute combinations) have OpenCL kernels.
     static func opSupport(_ node: Node, _ graph: Graph) -> Support {
         switch node.op {
-        case .unary, .clip, .binary, .variadic, .gemm, .matMul, .reshape, .flatten, .squeeze, .unsqueeze, .identity,
-             .recurrent:
+        case .unary, .clip, .binary, .gemm, .matMul, .reshape, .flatten, .squeeze, .unsqueeze, .identity, .recurrent:
             return .yes
+        case .variadic(let a):
+            return a.kind == .mean ? .no("no OpenCL kernel for Mean") : .yes
         case .dropout:
             return node.outputs.count > 1 && node.outputs[1] != nil ? .no("Dropout's mask output is computed on the CPU") : .yes
         case .softmax, .concat, .split, .gather, .reduce, .convTranspose, .pool, .globalPool, .batchNorm, .lrn:
@@ -126,6 +131,8 @@ public final class OpenCLBackend: DeviceBackend {
             guard let rank else { return .no("Conv with an input of unknown rank (the OpenCL kernels are 1-D and 2-D)") }
             return rank <= 4 ? .yes : .no("\(rank - 2)-D Conv runs on the CPU (the OpenCL kernels are 1-D and 2-D)")
         case .shape, .cast, .constantOfShape, .argMax:
+            return .no("no OpenCL kernel for \(node.op.name)")
+        case .unaryMath, .floatClass, .mod, .pRelu, .bitwise, .compare, .logic, .select, .castLike:
             return .no("no OpenCL kernel for \(node.op.name)")
         }
     }
