@@ -7,7 +7,7 @@ enum ONNXOps {
                       sliceImporters, gatherImporters, castImporters, fillImporters, padImporters, resizeImporters,
                       reduceImporters, controlFlowImporters, generatorImporters, layoutImporters, indexingImporters,
                       sortingImporters, detectionImporters, samplingImporters, deformConvImporters, cumulativeImporters,
-                      attentionImporters] {
+                      mathImporters, compareImporters, arithmeticImporters, attentionImporters] {
             all.merge(table) { _, _ in fatalError("an op is registered twice") }
         }
         return all

@@ -57,8 +57,17 @@ public enum Op: Sendable {
     case lpNorm(LpNorm)
     case lrn(LRN)
     case unary(Unary)
+    case unaryMath(UnaryMath)
+    case floatClass(FloatClass)
     case clip(Clip)
     case binary(Binary)
+    case mod(Mod)
+    case pRelu(PRelu)
+    case bitwise(Bitwise)
+    case compare(Compare)
+    case logic(Logic)
+    /// Where (named for what it does: `where` is a Swift keyword).
+    case select(Where)
     case variadic(Variadic)
     case swiGLU(SwiGLU)
     case softmax(Softmax)
@@ -85,6 +94,7 @@ public enum Op: Sendable {
     case shape(ShapeOf)
     case size(SizeOf)
     case cast(Cast)
+    case castLike(CastLike)
     case constantOfShape(ConstantOfShape)
     case expand(Expand)
     case range(Arange)
@@ -135,8 +145,16 @@ public enum Op: Sendable {
         case .lpNorm(let a): return a
         case .lrn(let a): return a
         case .unary(let a): return a
+        case .unaryMath(let a): return a
+        case .floatClass(let a): return a
         case .clip(let a): return a
         case .binary(let a): return a
+        case .mod(let a): return a
+        case .pRelu(let a): return a
+        case .bitwise(let a): return a
+        case .compare(let a): return a
+        case .logic(let a): return a
+        case .select(let a): return a
         case .variadic(let a): return a
         case .swiGLU(let a): return a
         case .softmax(let a): return a
@@ -163,6 +181,7 @@ public enum Op: Sendable {
         case .shape(let a): return a
         case .size(let a): return a
         case .cast(let a): return a
+        case .castLike(let a): return a
         case .constantOfShape(let a): return a
         case .expand(let a): return a
         case .range(let a): return a
