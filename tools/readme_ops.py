@@ -5,7 +5,7 @@ import pathlib, re, subprocess, sys, textwrap
 
 cli = sys.argv[1] if len(sys.argv) > 1 else ".build/release/dlinfer-cli"
 rows = subprocess.run([cli, "ops"], check=True, capture_output=True, text=True).stdout.splitlines()[1:]
-names = sorted(r.split()[0] for r in rows if r.strip())
+names = sorted(r.split()[0] for r in rows if r.strip() and not r.split()[0].isdigit())  # not the count line
 listing = "\n".join(textwrap.wrap(", ".join(names) + ".", 118))
 readme = pathlib.Path("README.md")
 text = readme.read_text()
