@@ -92,6 +92,33 @@ final class AttentionTests: XCTestCase {
         try check(c, opset: 23, "NaN and inf")
     }
 
+    /// A decoder's cache step with symbolic batch and sequences: one session, re-planned for a prefill over an empty
+    /// past, then decode steps, each against the reference.
+    func testSymbolicDimsAcrossPrefillAndDecode() throws {
+        var m = ModelBuilder(opset: 23)
+        m.input("Q", .float32, [.symbol("b"), .fixed(4), .symbol("s"), .fixed(8)])
+        m.input("K", .float32, [.symbol("b"), .fixed(2), .symbol("s"), .fixed(8)])
+        m.input("V", .float32, [.symbol("b"), .fixed(2), .symbol("s"), .fixed(6)])
+        m.input("past_key", .float32, [.symbol("b"), .fixed(2), .symbol("p"), .fixed(8)])
+        m.input("past_value", .float32, [.symbol("b"), .fixed(2), .symbol("p"), .fixed(6)])
+        m.node("Attention", ["Q", "K", "V", "", "past_key", "past_value"], ["Y", "present_key", "present_value"],
+               [attr("is_causal", 1)])
+        for o in ["Y", "present_key", "present_value"] { m.output(o, .float32) }
+        let session = try InferenceSession(model: m.load())
+        var pastK = Tensor([Float](), shape: [2, 2, 0, 8]), pastV = Tensor([Float](), shape: [2, 2, 0, 6])
+        for (step, s) in [5, 1, 1, 3].enumerated() {
+            var c = Case(q: H.random([2, 4, s, 8], seed: 60 + step), k: H.random([2, 2, s, 8], seed: 70 + step),
+                         v: H.random([2, 2, s, 6], seed: 80 + step))
+            c.pastK = pastK; c.pastV = pastV; c.causal = true
+            let got = try session.run([c.q, c.k, c.v, pastK, pastV]), want = naive(c)
+            H.assertClose(got[0], want.y, "step \(step): Y", rtol: 1e-4, atol: 1e-5)
+            H.assertClose(got[1], want.presentK, "step \(step): present_key", rtol: 0, atol: 0)
+            H.assertClose(got[2], want.presentV, "step \(step): present_value", rtol: 0, atol: 0)
+            pastK = got[1]; pastV = got[2]
+        }
+        XCTAssertEqual(pastK.shape, [2, 2, 10, 8])
+    }
+
     func testRejectedNodes() {
         let q = H.random([1, 4, 3, 8], seed: 33), k = H.random([1, 3, 3, 8], seed: 34), v = H.random([1, 3, 3, 8], seed: 35)
         XCTAssertThrowsError(try run(Case(q: q, k: k, v: v), opset: 23), "4 q heads over 3 kv heads")
