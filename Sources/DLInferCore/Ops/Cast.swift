@@ -26,3 +26,25 @@ public struct Cast: OpAttributes {
         return [ValueType(to, x.type.shape)]
     }
 }
+
+/// CastLike: Cast to the element type of the second input (whose values are never read), with Cast's semantics
+/// (`saturate` and `roundMode` included). `LowerCastLike` turns it into a Cast once types are known.
+public struct CastLike: OpAttributes {
+    public var computeFloatTypes: Set<DType> { .anyFloat }
+    public var saturate: Bool
+    public var roundMode: Float8Format.RoundMode
+    public init(saturate: Bool = true, roundMode: Float8Format.RoundMode = .up) {
+        self.saturate = saturate; self.roundMode = roundMode
+    }
+    public var opName: String { "CastLike" }
+
+    /// The Cast this CastLike is, given its target type.
+    public func cast(to: DType) -> Cast { Cast(to: to, saturate: saturate, roundMode: roundMode) }
+
+    public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
+        let x = try inputs.required(0, "input"), like = try inputs.required(1, "target_type")
+        try requireDType(x.type.dtype, Cast.dtypes, "input")
+        try requireDType(like.type.dtype, Cast.dtypes, "target_type")
+        return [ValueType(like.type.dtype, x.type.shape)]
+    }
+}

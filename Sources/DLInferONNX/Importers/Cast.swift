@@ -9,6 +9,10 @@ let castImporters: [String: OpImporter] = [
         let (saturate, roundMode) = try float8CastModes(c)
         return .cast(Cast(to: to, saturate: saturate, roundMode: roundMode))
     },
+    "CastLike": { c in
+        let (saturate, roundMode) = try float8CastModes(c)
+        return .castLike(CastLike(saturate: saturate, roundMode: roundMode))
+    },
 ]
 
 /// Opset 19's `saturate` (casts to 8-bit floats) and opset 24's `round_mode` (casts to float8e8m0), shared by Cast
