@@ -6,7 +6,8 @@ enum ONNXOps {
                       normalizationImporters, softmaxImporters, reshapeImporters, transposeImporters, concatSplitImporters,
                       sliceImporters, gatherImporters, castImporters, fillImporters, padImporters, resizeImporters,
                       reduceImporters, controlFlowImporters, generatorImporters, layoutImporters, indexingImporters,
-                      sortingImporters, detectionImporters, samplingImporters, deformConvImporters, cumulativeImporters] {
+                      sortingImporters, detectionImporters, samplingImporters, deformConvImporters, cumulativeImporters,
+                      signalImporters, detImporters, lossImporters, bitCastImporters, randomImporters] {
             all.merge(table) { _, _ in fatalError("an op is registered twice") }
         }
         return all

@@ -82,6 +82,8 @@ public final class OpenCLBackend: DeviceBackend {
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
+        case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
+            throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         }
     }
 
@@ -107,6 +109,8 @@ public final class OpenCLBackend: DeviceBackend {
         case .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
             return []
         case .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative:
+            return []
+        case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
             return []
         }
     }
@@ -158,6 +162,8 @@ public final class OpenCLBackend: DeviceBackend {
              .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique,
              .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression,
              .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative:
+            return .no("no OpenCL kernel for \(node.op.name)")
+        case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
             return .no("no OpenCL kernel for \(node.op.name)")
         }
     }
