@@ -19,8 +19,11 @@ final class ONNXConformanceTests: XCTestCase {
     /// Case name -> why dlinfer rejects it at load.
     static func expectedRejections() throws -> [String: String] { try caseList("expected-rejections.txt") }
 
-    /// Case name -> why its outputs are random draws, of which only the types and shapes are compared.
-    static let randomOutputs: [String: String] = (try? caseList("random-outputs.txt")) ?? [:]
+    /// Case name -> the values its outputs may hold (`0,1`), then why they are random draws, of which only the types,
+    /// shapes and that every value is one of those are compared.
+    static let randomOutputs: [String: Set<Double>] = ((try? caseList("random-outputs.txt")) ?? [:]).mapValues {
+        Set($0.prefix { $0 != " " }.split(separator: ",").compactMap { Double($0) })
+    }
 
     /// A list of `case reason` lines (# comments) in Tests/conformance.
     static func caseList(_ file: String) throws -> [String: String] {
@@ -108,7 +111,7 @@ final class ONNXConformanceTests: XCTestCase {
             report += "   onnxruntime on the same \(total.passed + total.failed + total.rejected) cases: \(onnxruntime.passed) passed, \(onnxruntime.failed) failed, \(onnxruntime.rejected) rejected\n"
         }
         if random > 0 {
-            report += "   \(random) of them draw random values (Tests/conformance/random-outputs.txt): their outputs' types and shapes are compared, not their values\n"
+            report += "   \(random) of them draw random values (Tests/conformance/random-outputs.txt): their outputs' types, shapes and value sets are compared, not their values\n"
         }
         report += "op".padding(toLength: 22, withPad: " ", startingAt: 0) + "passed  failed  rejected  nodes-on-cpu\n"
         for (op, t) in perOp.sorted(by: { $0.key < $1.key }) {
@@ -161,12 +164,16 @@ final class ONNXConformanceTests: XCTestCase {
                 let inputs = try readTensors(sd, "input", count: session.model.inputs.count)
                 let expected = try readTensors(sd, "output", count: nil)
                 let outs = try session.run(inputs)
-                let random = Self.randomOutputs[(dir as NSString).lastPathComponent] != nil
+                let drawnFrom = Self.randomOutputs[(dir as NSString).lastPathComponent]
                 for (k, e) in expected.enumerated() {
                     guard k < outs.count else { return .failed("\(set): missing output \(k)") }
-                    if random {
+                    if let drawnFrom {
                         if outs[k].dtype != e.dtype || outs[k].shape != e.shape {
                             return .failed("\(set) output \(k): \(outs[k].dtype) \(outs[k].shape), expected \(e.dtype) \(e.shape)")
+                        }
+                        guard let values = outs[k].doubleValues() else { return .failed("\(set) output \(k): values of \(outs[k].dtype) not read") }
+                        if let bad = values.firstIndex(where: { !drawnFrom.contains($0) }) {
+                            return .failed("\(set) output \(k): element \(bad) is \(values[bad]), not one of \(drawnFrom.sorted())")
                         }
                         continue
                     }

@@ -38,14 +38,15 @@ final class DetKernel: Kernel {
         withExtendedLifetime(scratch) {}
     }
 
-    /// The determinant of the m x m row-major matrix `a` (destroyed), as LAPACK's getf2 and numpy's det reach it: the
-    /// pivot is the first entry of largest magnitude in its column (idamax: a NaN wins only in first place), and a
-    /// zero pivot means a singular matrix, whose determinant numpy reports as 0 whatever else the matrix holds.
+    /// The determinant of the m x m row-major matrix `a` (destroyed), as numpy's det (OpenBLAS's getrf) reaches it:
+    /// the pivot is the first entry of largest magnitude in its column, NaNs passed over (the column's first entry
+    /// when all are NaN), and a zero pivot means a singular matrix, whose determinant numpy reports as 0 whatever else
+    /// the matrix holds.
     static func determinant(_ a: UnsafeMutablePointer<Double>, _ m: Int) -> Double {
         var det = 1.0
         for c in 0..<m {
-            var p = c, best = abs(a[c * m + c])
-            for r in (c + 1)..<Swift.max(m, c + 1) where abs(a[r * m + c]) > best {
+            var p = c, best = -1.0
+            for r in c..<m where abs(a[r * m + c]) > best {
                 p = r; best = abs(a[r * m + c])
             }
             let pivot = a[p * m + c]
@@ -57,8 +58,7 @@ final class DetKernel: Kernel {
             det *= pivot
             for r in (c + 1)..<Swift.max(m, c + 1) {
                 let f = a[r * m + c] / pivot
-                // LAPACK's rank-1 update skips the columns where the pivot row holds 0 (no 0 * NaN there).
-                for k in (c + 1)..<m where a[c * m + k] != 0 { a[r * m + k] -= f * a[c * m + k] }
+                for k in (c + 1)..<m { a[r * m + k] -= f * a[c * m + k] }
             }
         }
         return det

@@ -99,6 +99,8 @@ final class FFTPlan {
     func transform(_ input: UnsafePointer<Complex>, stride: Int, _ output: UnsafeMutablePointer<Complex>,
                    scratch: UnsafeMutablePointer<Complex>) {
         if let bluestein { bluestein.transform(input, stride: stride, output, scratch: scratch); return }
+        // Length 1 has no factors, hence no stages: the transform is the identity.
+        guard !stages.isEmpty else { output[0] = input[0]; return }
         work(output, input, 1, stride, 0)
     }
 

@@ -2,9 +2,9 @@
 /// 2-D input). Computed in float64 by LU factorisation with partial pivoting (the row with the largest magnitude in
 /// each column), whatever the input's float type, and rounded once. A 0 x 0 matrix has determinant 1 (the empty
 /// product, as numpy gives). As numpy's LAPACK-based det: the pivot is the first entry of largest magnitude in its
-/// column (a NaN is chosen only when it comes first), a zero pivot (a singular matrix) gives 0 even when NaNs lie
-/// elsewhere, the elimination leaves alone the columns where the pivot row holds 0, and otherwise NaN and infinities
-/// propagate (so [[NaN, 0], [0, 0]] gives 0 and [[1, 2], [3, NaN]] NaN, as in numpy).
+/// column, NaNs passed over (a NaN pivot only when the whole column is NaN), a zero pivot (a singular matrix) gives 0
+/// even when NaNs lie elsewhere, and otherwise NaN and infinities propagate through the elimination (so
+/// [[NaN, 0], [0, 0]] gives 0 and [[1, 0], [NaN, 1]] NaN, as in numpy).
 public struct Det: OpAttributes {
     public var computeFloatTypes: Set<DType> { [.float32, .float64] }
     public init() {}

@@ -61,8 +61,8 @@ public struct RandomFill: OpAttributes {
 /// input (float16, float32, float64, bfloat16 from 22), as element type `dtype` (default the input's; any numeric
 /// type or bool). Each element draws u in [0, 1) as RandomUniformLike would (a float32 draw, a float64 one for a
 /// float64 input) and gives 1 when u < p: p ≤ 0 (or NaN) always gives 0, p ≥ 1 always 1. The spec's function body
-/// compares the other way round (`Greater(u, p)`, which is 1 with probability 1 - p, and what onnxruntime computes
-/// by expanding it); dlinfer follows the spec's text.
+/// compares the other way round (`Greater(u, p)`, which is 1 with probability 1 - p); dlinfer
+/// follows the spec's text.
 public struct Bernoulli: OpAttributes {
     public var computeFloatTypes: Set<DType> { .anyFloat }
     public var drawsRandomValues: Bool { true }
