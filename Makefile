@@ -6,13 +6,15 @@
 #   make test                 every test suite below (what CI runs)
 #   make test-swift           the Swift tests on the CPU: ONNX node-test conformance, light models, whole models, units
 #   make test-swift-opencl    on OpenCL (DLINFER_DEVICE=opencl): the OpenCL kernels against the CPU backend, the
-#                             conformance runner and the whole models; fails if no OpenCL device exists
+#                             conformance runner, the whole models and the reliability tests; fails if no OpenCL device exists
 #   make test-c               the C API test against the built library, on each of $(DEVICES)
 #   make test-c-valgrind      the same under valgrind, on the CPU
 #   make test-python          the Python package's pytest suite against the built library and CLI, on each of $(DEVICES)
 #   make kernels              re-embeds kernels/*.cl into the library (tools/embed_kernels.py; a test fails when stale)
 #   make test-install         installs into a temporary prefix and checks the layout, ldd, nm -D and pkg-config
 #   make test-examples        builds examples/c, runs the C and Python examples and checks what they print, on each of $(DEVICES)
+#   make test-asan            a debug build of the library under AddressSanitizer (.build-asan/): the C API test, then
+#                             the libFuzzer target Tests/fuzz/fuzz_model.c for $(FUZZ_SECONDS) s on every committed model
 #   make examples             builds examples/c against the built library
 PREFIX  ?= /usr/local
 SWIFT   ?= swift
@@ -27,9 +29,11 @@ VGLIB   := $(CURDIR)/.build/ctest-valgrind/lib
 ONNX_CASES ?= $(CURDIR)/.build/onnx-cases
 # The devices the C and Python suites run on (DLINFER_DEVICE for each run).
 DEVICES ?= cpu opencl
+# How long `make test-asan` fuzzes.
+FUZZ_SECONDS ?= 180
 
 .PHONY: all build release install demo test test-swift test-swift-opencl test-c test-c-valgrind test-python test-install \
-        test-examples examples built-lib kernels
+        test-examples test-asan examples built-lib kernels
 
 all: build
 
@@ -59,7 +63,7 @@ demo: built-lib
 	$(MAKE) -C examples/c LIBDIR=$(TESTLIB)
 	examples/c/classify_digits
 
-test: test-swift test-swift-opencl test-c test-c-valgrind test-python test-install test-examples
+test: test-swift test-swift-opencl test-c test-c-valgrind test-python test-install test-examples test-asan
 
 kernels:
 	$(PYTHON) tools/embed_kernels.py
@@ -78,7 +82,7 @@ test-swift-opencl: build $(ONNX_CASES)/.stamp
 	rm -f $(CURDIR)/.build/conformance-report-opencl.txt
 	DLINFER_DEVICE=opencl DLINFER_REQUIRE_OPENCL=1 DLINFER_ONNX_CASES=$(ONNX_CASES) \
 	    DLINFER_CONFORMANCE_REPORT=$(CURDIR)/.build/conformance-report-opencl.txt \
-	    $(SWIFT) test -c $(CONFIG) --skip-build --filter 'ONNXConformanceTests|WholeModelTests|OpenCL'
+	    $(SWIFT) test -c $(CONFIG) --skip-build --filter 'ONNXConformanceTests|WholeModelTests|ReliabilityTests|OpenCL'
 
 test-c: built-lib
 	for d in $(DEVICES); do DLINFER_DEVICE=$$d $(MAKE) -C Tests/c test LIBDIR=$(TESTLIB) || exit 1; done
@@ -101,6 +105,11 @@ test-install:
 	rm -rf .build/install-test
 	$(MAKE) install PREFIX=$(CURDIR)/.build/install-test
 	Tests/install/check_install.sh $(CURDIR)/.build/install-test
+
+# The OpenCL drivers are not sanitizer-clean (as under valgrind): the CPU path only.
+test-asan: $(ONNX_CASES)/.stamp
+	DLINFER_DEVICE=cpu DLINFER_OPENCL_LIBRARY=/nonexistent/libOpenCL.so.1 Tests/fuzz/run.sh capi
+	DLINFER_DEVICE=cpu DLINFER_OPENCL_LIBRARY=/nonexistent/libOpenCL.so.1 ONNX_CASES=$(ONNX_CASES) Tests/fuzz/run.sh fuzz $(FUZZ_SECONDS)
 
 examples: built-lib
 	$(MAKE) -C examples/c LIBDIR=$(TESTLIB)

@@ -17,14 +17,18 @@ inline float sigmoid_f(float x) {
     return e / (1.0f + e);
 }
 
-// `act` is uniform across a launch, so the branch costs nothing on SIMT hardware.
+// Clamp to [0, 1] that keeps NaN (fmin/fmax would drop it).
+inline float unit_clamp(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
+
+// `act` is uniform across a launch, so the branch costs nothing on SIMT hardware. NaN maps to NaN in every case, as
+// on the CPU and in ONNX.
 inline float activate(float x, int act, float a, float b) {
     switch (act) {
-    case ACT_RELU: return x > 0.0f ? x : 0.0f;
+    case ACT_RELU: return x < 0.0f ? 0.0f : x;
     case ACT_LEAKY_RELU: return x >= 0.0f ? x : a * x;
     case ACT_SIGMOID: return sigmoid_f(x);
     case ACT_TANH: return tanh(x);
-    case ACT_HARD_SIGMOID: return fmax(0.0f, fmin(1.0f, a * x + b));
+    case ACT_HARD_SIGMOID: return unit_clamp(a * x + b);
     case ACT_ELU: return x >= 0.0f ? x : a * (exp(x) - 1.0f);
     case ACT_CLIP: return isnan(x) ? x : fmin(fmax(x, a), b);
     default: return x;

@@ -28,13 +28,13 @@ inline float rnn_activate(float x, int code, float a, float b) {
     switch (code) {
     case RA_SIGMOID: return sigmoid_f(x);
     case RA_TANH: return tanh(x);
-    case RA_RELU: return x > 0.0f ? x : 0.0f;
+    case RA_RELU: return x < 0.0f ? 0.0f : x;
     case RA_SOFTSIGN: return x / (1.0f + fabs(x));
     // log1p(e^x) overflows to inf for large x, where the result is x itself.
     case RA_SOFTPLUS: return x > 20.0f ? x : log1p(exp(x));
     case RA_LEAKY_RELU: return x >= 0.0f ? x : a * x;
     case RA_THRESHOLDED_RELU: return x > a ? x : 0.0f;
-    case RA_HARD_SIGMOID: return fmax(0.0f, fmin(1.0f, a * x + b));
+    case RA_HARD_SIGMOID: return unit_clamp(a * x + b);
     case RA_SCALED_TANH: return a * tanh(b * x);
     case RA_AFFINE: return a * x + b;
     default: return x >= 0.0f ? x : a * (exp(x) - 1.0f);  // RA_ELU

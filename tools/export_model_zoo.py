@@ -136,8 +136,8 @@ def build(model_name, family):
         if kind in ("segmentation", "detection"):
             kw["weights_backbone"] = None
         if kind == "detection":
-            if "ssd300" in model_name:
-                size = 300
+            if model_name.startswith("ssd"):
+                size = 300 if "ssd300" in model_name else 320  # SSD fixes its own input size
             else:
                 size = 320
                 kw.update(min_size=size, max_size=size)
@@ -274,9 +274,30 @@ def build_hf(name, g):
                     dynamic_axes={"pixel_values": {0: "batch"}})
     else:
         raise ValueError(name)
-    # Keyword arguments, as users call Hugging Face models (the positional order differs between versions).
-    return dict(model=model.eval(), args=(), kwargs=dict(zip(names, args)), input_names=names,
-                dynamic_axes={n: {0: "batch", 1: "seq"} for n in names})
+    model = HFWrap(model.eval(), names).eval()
+    return dict(model=model, args=args, input_names=names, dynamic_axes={n: {0: "batch", 1: "seq"} for n in names})
+
+
+def _hf_wrap_class():
+    import torch
+
+    class HFWrap(torch.nn.Module):
+        """Calls a Hugging Face model with keyword arguments (the positional order differs between versions, and
+        both exporters bind keyword arguments awkwardly) and returns the output tensors as a tuple."""
+
+        def __init__(self, m, names):
+            super().__init__()
+            self.m, self.names = m, list(names)
+
+        def forward(self, input_ids, attention_mask, token_type_ids=None):
+            tensors = [input_ids, attention_mask, token_type_ids]
+            out = self.m(**dict(zip(self.names, tensors)))
+            return out.to_tuple() if hasattr(out, "to_tuple") else out
+    return HFWrap
+
+
+def HFWrap(m, names):
+    return _hf_wrap_class()(m, names)
 
 
 # ---- the worker --------------------------------------------------------------------------------------------------
@@ -358,8 +379,13 @@ def worker(model_name, exporter, family, folder):
             torch.onnx.export(model, args, path, dynamo=False, opset_version=17, kwargs=spec.get("kwargs"),
                               input_names=spec["input_names"], dynamic_axes=spec["dynamic_axes"])
         elif exporter == "dynamo":
+            # dynamic_axes given as the equivalent positional dynamic_shapes (Dim.DYNAMIC: no constraints to state).
+            dyn = None
+            if spec["dynamic_axes"]:
+                dyn = tuple({ax: torch.export.Dim.DYNAMIC for ax in spec["dynamic_axes"].get(n, {})} or None
+                            for n in spec["input_names"])
             torch.onnx.export(model, args, path, dynamo=True, kwargs=spec.get("kwargs"),
-                              input_names=spec["input_names"], dynamic_axes=spec["dynamic_axes"])
+                              input_names=spec["input_names"], dynamic_shapes=dyn)
         else:
             raise ValueError(exporter)
     except Exception as e:  # noqa: BLE001
@@ -439,6 +465,18 @@ def worker(model_name, exporter, family, folder):
     save_meta()
 
 
+def short_error(e):
+    """The most telling line of an exporter's error (the dynamo exporter ends with a generic line)."""
+    lines = [x.strip() for x in (e or "").splitlines() if x.strip()]
+    for x in lines:
+        if x.startswith("<class "):
+            return x
+    for x in reversed(lines):
+        if not x.startswith(("(Refer to", "Use tlparse")):
+            return x
+    return ""
+
+
 # ---- the driver -------------------------------------------------------------------------------------------------
 
 def main():
@@ -488,7 +526,7 @@ def main():
         meta["priority"] = pr
         with open(mpath, "w") as f:
             json.dump(meta, f, indent=1)
-        st = ("EXPORT FAILED: " + meta["export_error"].splitlines()[-1][:150] if meta.get("export_error")
+        st = ("EXPORT FAILED: " + short_error(meta["export_error"])[:150] if meta.get("export_error")
               else "ORT FAILED: " + (meta.get("ort_error") or "").splitlines()[-1][:150] if not meta.get("ort_run")
               else "ok")
         print(f"[{time.strftime('%H:%M:%S')}] {m}__{ex}: {wall:.0f} s, opset {meta.get('opset')}, {st}", flush=True)

@@ -77,7 +77,7 @@ public func dlinfer_session_set_input(_ session: OpaquePointer?, _ index: Int32,
     guarded {
         let s = box(try required(session, "session", in: "dlinfer_session_set_input"), as: SessionBox.self)
         let (type, shape) = try inputDescription(s, index, dtype, dims, rank, data, nbytes, in: "dlinfer_session_set_input")
-        let t = try Tensor(dtype: type, shape: shape)
+        let t = try Tensor(dtype: type, shape: shape, budget: s.session.memory)
         if let data, nbytes > 0 { t.raw.copyMemory(from: data, byteCount: nbytes) }
         if type == .bool {
             // Swift's Bool must be exactly 0 or 1; any other byte from C means true.

@@ -54,23 +54,61 @@ struct BroadcastPlan {
     }
 }
 
-/// Applies `f` elementwise over two broadcast inputs into `out` (of the broadcast shape), in parallel over rows.
+/// One output row of a broadcast two-input op: `count` elements, each input advancing by its step per element (1, or
+/// 0 where it is broadcast).
+struct BroadcastRow<A, B, O> {
+    let a: UnsafePointer<A>, aStep: Int
+    let b: UnsafePointer<B>, bStep: Int
+    let out: UnsafeMutablePointer<O>
+    let count: Int
+
+    /// out[j] = f(a[j·aStep], b[j·bStep]), one loop per step pattern so that the common ones vectorise.
+    @inline(__always)
+    func apply(_ f: (A, B) -> O) {
+        switch (aStep, bStep) {
+        case (1, 1): for j in 0..<count { out[j] = f(a[j], b[j]) }
+        case (1, 0): let y = b[0]; for j in 0..<count { out[j] = f(a[j], y) }
+        case (0, 1): let x = a[0]; for j in 0..<count { out[j] = f(x, b[j]) }
+        default: let v = f(a[0], b[0]); for j in 0..<count { out[j] = v }
+        }
+    }
+}
+
+/// Walks the numpy broadcast of two inputs into `out` (of the broadcast shape) row by row, in parallel, handing each
+/// row to `body`. Kernels apply their element function inside `body` (`row.apply { ... }`, after any switch over the
+/// op), where the compiler sees it and inlines it into the row loop: a function captured by the parallel closure
+/// would instead be called indirectly for every element.
 @inline(__always)
-func broadcastBinary<A, B, O>(_ a: UnsafePointer<A>, _ aShape: [Int], _ b: UnsafePointer<B>, _ bShape: [Int],
-                              _ out: UnsafeMutablePointer<O>, _ outShape: [Int], _ f: (A, B) -> O) {
+func forEachBroadcastRow<A, B, O>(_ a: UnsafePointer<A>, _ aShape: [Int], _ b: UnsafePointer<B>, _ bShape: [Int],
+                                  _ out: UnsafeMutablePointer<O>, _ outShape: [Int], _ body: (BroadcastRow<A, B, O>) -> Void) {
     let p = BroadcastPlan(output: outShape, inputs: [aShape, bShape])
     let inner = p.inner, sa = p.innerStrides[0], sb = p.innerStrides[1]
     parallelFor(p.rows, grain: max(1, 16384 / max(inner, 1))) { range in
         for row in range {
-            let pa = a + p.offset(0, row: row), pb = b + p.offset(1, row: row), po = out + row * inner
-            switch (sa, sb) {
-            case (1, 1): for j in 0..<inner { po[j] = f(pa[j], pb[j]) }
-            case (1, 0): let y = pb[0]; for j in 0..<inner { po[j] = f(pa[j], y) }
-            case (0, 1): let x = pa[0]; for j in 0..<inner { po[j] = f(x, pb[j]) }
-            default: let v = f(pa[0], pb[0]); for j in 0..<inner { po[j] = v }
-            }
+            body(BroadcastRow(a: a + p.offset(0, row: row), aStep: sa, b: b + p.offset(1, row: row), bStep: sb,
+                              out: out + row * inner, count: inner))
         }
     }
+}
+
+/// Applies `f` elementwise over two broadcast inputs into `out` (of the broadcast shape), in parallel over rows. `f`
+/// is called indirectly per element: for costly functions (pow); hot kernels use `forEachBroadcastRow`.
+func broadcastBinary<A, B, O>(_ a: UnsafePointer<A>, _ aShape: [Int], _ b: UnsafePointer<B>, _ bShape: [Int],
+                              _ out: UnsafeMutablePointer<O>, _ outShape: [Int], _ f: (A, B) -> O) {
+    forEachBroadcastRow(a, aShape, b, bShape, out, outShape) { $0.apply(f) }
+}
+
+/// Runs `body` on contiguous chunks of 0..<n in parallel (at least `grain` elements each) as (start, count). Unary
+/// kernels switch over their op inside `body` and `map` each chunk there, so the element function is inlined.
+@inline(__always)
+func forEachChunk(_ n: Int, grain: Int = 16384, _ body: (_ start: Int, _ count: Int) -> Void) {
+    parallelFor(n, grain: grain) { r in body(r.lowerBound, r.count) }
+}
+
+/// dst[i] = f(src[i]) for i < n, serially (within a chunk of `forEachChunk`).
+@inline(__always)
+func map<S, D>(_ n: Int, _ src: UnsafePointer<S>, _ dst: UnsafeMutablePointer<D>, _ f: (S) -> D) {
+    for i in 0..<n { dst[i] = f(src[i]) }
 }
 
 /// Copies `src` broadcast to `outShape` (Expand, and the first operand of variadic ops).

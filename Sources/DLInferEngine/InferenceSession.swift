@@ -132,5 +132,6 @@ public final class InferenceSession: @unchecked Sendable {
 
     /// Host memory the session holds now (buffers, pooled free ones, outputs not yet freed), and its plans.
     public var memoryInUse: Int { session.memoryInUse }
+    public var memory: MemoryBudget { session.memory }
     public var cachedPlans: Int { session.cachedPlans }
 }

@@ -7,6 +7,7 @@ enum ONNXOps {
                       sliceImporters, gatherImporters, castImporters, fillImporters, padImporters, resizeImporters,
                       reduceImporters, controlFlowImporters, generatorImporters, layoutImporters, indexingImporters,
                       sortingImporters, detectionImporters, samplingImporters, deformConvImporters, cumulativeImporters,
+                      mathImporters, compareImporters, arithmeticImporters, attentionImporters,
                       signalImporters, detImporters, lossImporters, bitCastImporters, randomImporters] {
             all.merge(table) { _, _ in fatalError("an op is registered twice") }
         }

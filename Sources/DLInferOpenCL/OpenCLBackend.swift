@@ -84,6 +84,10 @@ public final class OpenCLBackend: DeviceBackend {
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
+        case .unaryMath, .floatClass, .mod, .pRelu, .bitwise, .compare, .logic, .select, .castLike:
+            throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
+        case .attention, .linearAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
+            throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         }
     }
 
@@ -112,6 +116,10 @@ public final class OpenCLBackend: DeviceBackend {
             return []
         case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
             return []
+        case .unaryMath, .floatClass, .mod, .pRelu, .bitwise, .compare, .logic, .select, .castLike:
+            return []
+        case .attention, .linearAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
+            return []
         }
     }
 
@@ -128,9 +136,10 @@ public final class OpenCLBackend: DeviceBackend {
     /// Which ops (and attribute combinations) have OpenCL kernels.
     static func opSupport(_ node: Node, _ graph: Graph) -> Support {
         switch node.op {
-        case .unary, .clip, .binary, .variadic, .gemm, .matMul, .reshape, .flatten, .squeeze, .unsqueeze, .identity,
-             .recurrent:
+        case .unary, .clip, .binary, .gemm, .matMul, .reshape, .flatten, .squeeze, .unsqueeze, .identity, .recurrent:
             return .yes
+        case .variadic(let a):
+            return a.kind == .mean ? .no("no OpenCL kernel for Mean") : .yes
         case .dropout:
             return node.outputs.count > 1 && node.outputs[1] != nil ? .no("Dropout's mask output is computed on the CPU") : .yes
         case .softmax, .concat, .split, .gather, .convTranspose, .lrn:
@@ -161,7 +170,10 @@ public final class OpenCLBackend: DeviceBackend {
         case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
              .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique,
              .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression,
-             .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative:
+             .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative,
+             .unaryMath, .floatClass, .mod, .pRelu, .bitwise, .compare, .logic, .select, .castLike:
+            return .no("no OpenCL kernel for \(node.op.name)")
+        case .attention, .linearAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
             return .no("no OpenCL kernel for \(node.op.name)")
         case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
             return .no("no OpenCL kernel for \(node.op.name)")

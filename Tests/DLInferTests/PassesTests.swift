@@ -56,6 +56,20 @@ final class PassesTests: XCTestCase {
         if case .conv(let a) = model.graph.nodes[0].op { XCTAssertNil(a.activation) } else { XCTFail("conv moved") }
     }
 
+    func testChainedIdentitiesAreAllRemoved() throws {
+        // x -> Identity -> Identity -> Relu: the second Identity's input is rewired when the first goes, and its
+        // reader must then get x, not the removed first output (which nothing computes any more).
+        var b = ModelBuilder(opset: 13)
+        b.input("x", .float32, [.fixed(3)])
+        b.node("Identity", ["x"], ["a"])
+        b.node("Identity", ["a"], ["b"])
+        b.node("Relu", ["b"], ["y"])
+        b.output("y", .float32)
+        let model = try b.load()
+        XCTAssertEqual(model.graph.nodes.map(\.op.name), ["Relu"])
+        XCTAssertEqual(try InferenceSession(model: model).run([Tensor([Float(-1), 0, 2], shape: [3])])[0].array(Float.self), [0, 0, 2])
+    }
+
     func testNoFoldWhenWeightsAreNotConstant() throws {
         let g = Graph()
         let x = g.addValue("x", ValueType(.float32, fixed: [1, 2, 3, 3]))

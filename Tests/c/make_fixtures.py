@@ -34,12 +34,12 @@ def addmul_model():
 
 
 def unsupported_model():
-    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, [2, 3])
-    b = helper.make_tensor_value_info("b", TensorProto.FLOAT, [3, 2])
-    c = helper.make_tensor_value_info("c", TensorProto.FLOAT, [2, 2])
-    node = helper.make_node("Einsum", ["a", "b"], ["c"], equation="ij,jk->ik")
-    graph = helper.make_graph([node], "unsupported", [a, b], [c])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    """ImageDecoder: an op of the default domain dlinfer does not run (image file decoding is out of its scope)."""
+    a = helper.make_tensor_value_info("a", TensorProto.UINT8, [64])
+    c = helper.make_tensor_value_info("c", TensorProto.UINT8, [None, None, 3])
+    node = helper.make_node("ImageDecoder", ["a"], ["c"])
+    graph = helper.make_graph([node], "unsupported", [a], [c])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)], ir_version=9)
 
 
 def main():

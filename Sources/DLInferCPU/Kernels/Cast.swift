@@ -2,6 +2,12 @@ import DLInferCore
 
 func makeCastKernel(_ a: Cast, _ node: Node, _ graph: Graph) throws -> Kernel { CastKernel(a) }
 
+/// CastLike is Cast to the type its output was given (the second input's).
+func makeCastLikeKernel(_ node: Node, _ graph: Graph) throws -> Kernel {
+    guard let y = node.outputs.first ?? nil else { throw DLInferError.model("CastLike has no output") }
+    return CastKernel(Cast(to: graph.values[y].type.dtype))
+}
+
 /// Converts element by element, in parallel; a cast to the input's own type returns the input.
 final class CastKernel: Kernel {
     let to: DType

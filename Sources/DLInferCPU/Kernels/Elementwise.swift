@@ -10,19 +10,44 @@ final class UnaryKernel: Kernel {
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         let x = inputs[0]!, y = try outputs.make(0)
-        let src = x.pointer(Float.self), dst = y.pointer(Float.self)
-        switch kind {
-        case .activation(let act): map(x.count, src, dst) { act.apply($0) }
-        case .exp: map(x.count, src, dst) { expf($0) }
-        case .sqrt: map(x.count, src, dst) { sqrtf($0) }
+        guard x.dtype == .float32 else {
+            // Integer Relu (the only integer kind the type rule admits).
+            try dispatchInteger(x.dtype, IntegerRelu(x: x, y: y))
+            return [y]
+        }
+        let src = UnsafePointer(x.pointer(Float.self)), dst = y.pointer(Float.self), kind = self.kind
+        forEachChunk(x.count) { start, n in
+            let s = src + start, d = dst + start
+            switch kind {
+            case .activation(let act): UnaryKernel.activate(act, s, d, n)
+            case .exp: map(n, s, d) { expf($0) }
+            case .sqrt: map(n, s, d) { sqrtf($0) }
+            }
         }
         return [y]
     }
+
+    /// One loop per activation with its parameters bound outside it, so the cheap ones vectorise.
+    @inline(__always)
+    private static func activate(_ act: Activation, _ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int) {
+        switch act {
+        case .relu: map(n, s, d) { Activation.relu.apply($0) }
+        case .leakyRelu(let a): map(n, s, d) { Activation.leakyRelu(alpha: a).apply($0) }
+        case .hardSigmoid(let a, let b): map(n, s, d) { Activation.hardSigmoid(alpha: a, beta: b).apply($0) }
+        case .clip(let lo, let hi): map(n, s, d) { Activation.clip(min: lo, max: hi).apply($0) }
+        case .sigmoid: map(n, s, d) { Activation.sigmoid.apply($0) }
+        case .tanh: map(n, s, d) { Activation.tanh.apply($0) }
+        case .elu(let a): map(n, s, d) { Activation.elu(alpha: a).apply($0) }
+        }
+    }
 }
 
-@inline(__always)
-func map<T>(_ n: Int, _ src: UnsafePointer<T>, _ dst: UnsafeMutablePointer<T>, _ f: (T) -> T) {
-    parallelFor(n, grain: 16384) { r in for i in r { dst[i] = f(src[i]) } }
+private struct IntegerRelu: IntegerKernelBody {
+    let x: Tensor, y: Tensor
+    func run<T: FixedWidthInteger & TensorElement>(_: T.Type) {
+        let src = UnsafePointer(x.pointer(T.self)), dst = y.pointer(T.self)
+        forEachChunk(x.count) { start, n in map(n, src + start, dst + start) { $0 < 0 ? 0 : $0 } }
+    }
 }
 
 /// Clip with bounds from constant or run-time scalar inputs (an absent bound leaves that side open).
@@ -30,22 +55,47 @@ final class ClipKernel: Kernel {
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         let x = inputs[0]!, y = try outputs.make(0)
         let lo = inputs.count > 1 ? inputs[1] : nil, hi = inputs.count > 2 ? inputs[2] : nil
-        func clip<T: Comparable & TensorElement>(_: T.Type, _ isNaN: @escaping (T) -> Bool) {
+        // NaN fails both comparisons, so it passes through as in ONNX.
+        func clip<T: Comparable & TensorElement>(_: T.Type) {
             let l = lo?.pointer(T.self).pointee, h = hi?.pointer(T.self).pointee
-            map(x.count, x.pointer(T.self), y.pointer(T.self)) { v in
-                if isNaN(v) { return v }
-                var r = v
-                if let l, r < l { r = l }
-                if let h, r > h { r = h }
-                return r
+            let src = UnsafePointer(x.pointer(T.self)), dst = y.pointer(T.self)
+            forEachChunk(x.count) { start, n in
+                map(n, src + start, dst + start) { v in
+                    var r = v
+                    if let l, r < l { r = l }
+                    if let h, r > h { r = h }
+                    return r
+                }
             }
         }
         switch x.dtype {
-        case .float32: clip(Float.self) { $0.isNaN }
-        case .float64: clip(Double.self) { $0.isNaN }
-        default: withInteger(x.dtype) { clip($0) { _ in false } }
+        case .float32: clip(Float.self)
+        case .float64: clip(Double.self)
+        default: withInteger(x.dtype) { clip($0) }
         }
         return [y]
+    }
+}
+
+/// A computation over one integer element type. `dispatchInteger` calls it with the concrete type, so that it is
+/// specialised for each (a generic function opened from an existential metatype, as `withInteger` calls it, is not:
+/// every element operation would go through a witness table).
+protocol IntegerKernelBody {
+    func run<T: FixedWidthInteger & TensorElement>(_: T.Type) throws
+}
+
+@inline(__always)
+func dispatchInteger<B: IntegerKernelBody>(_ d: DType, _ body: B) throws {
+    switch d {
+    case .int8: try body.run(Int8.self)
+    case .int16: try body.run(Int16.self)
+    case .int32: try body.run(Int32.self)
+    case .int64: try body.run(Int64.self)
+    case .uint8: try body.run(UInt8.self)
+    case .uint16: try body.run(UInt16.self)
+    case .uint32: try body.run(UInt32.self)
+    case .uint64: try body.run(UInt64.self)
+    default: throw DLInferError(.internal, "\(d) is not an integer type")
     }
 }
 
@@ -75,39 +125,21 @@ final class BinaryKernel: Kernel {
         switch a.dtype {
         case .float32: arith(a, b, y, Float.self)
         case .float64: arith(a, b, y, Double.self)
-        default:
-            var failure: DLInferError? = nil
-            withInteger(a.dtype) { t in
-                do { try intArith(a, b, y, t) } catch let e as DLInferError { failure = e } catch {}
-            }
-            if let failure { throw failure }
+        default: try dispatchInteger(a.dtype, IntegerArith(kind: kind, a: a, b: b, y: y))
         }
         return [y]
     }
 
     private func arith<T: FloatingPoint & TensorElement>(_ a: Tensor, _ b: Tensor, _ y: Tensor, _: T.Type) {
-        let pa = a.pointer(T.self), pb = b.pointer(T.self), py = y.pointer(T.self)
-        switch kind {
-        case .add: broadcastBinary(pa, a.shape, pb, b.shape, py, y.shape, +)
-        case .sub: broadcastBinary(pa, a.shape, pb, b.shape, py, y.shape, -)
-        case .mul: broadcastBinary(pa, a.shape, pb, b.shape, py, y.shape, *)
-        case .div: broadcastBinary(pa, a.shape, pb, b.shape, py, y.shape, /)
-        case .pow: break
-        }
-    }
-
-    /// Integer arithmetic wraps on overflow and division truncates toward zero, as onnxruntime's C++ kernels do;
-    /// a zero divisor is an error rather than a trap.
-    private func intArith<T: FixedWidthInteger & TensorElement>(_ a: Tensor, _ b: Tensor, _ y: Tensor, _: T.Type) throws {
-        let pa = a.pointer(T.self), pb = b.pointer(T.self), py = y.pointer(T.self)
-        switch kind {
-        case .add: broadcastBinary(pa, a.shape, pb, b.shape, py, y.shape, &+)
-        case .sub: broadcastBinary(pa, a.shape, pb, b.shape, py, y.shape, &-)
-        case .mul: broadcastBinary(pa, a.shape, pb, b.shape, py, y.shape, &*)
-        case .div:
-            if b.buffer(T.self).contains(0) { throw DLInferError.invalid("integer division by zero") }
-            broadcastBinary(pa, a.shape, pb, b.shape, py, y.shape) { x, d in x.dividedReportingOverflow(by: d).partialValue }
-        case .pow: break
+        let kind = self.kind
+        forEachBroadcastRow(a.pointer(T.self), a.shape, b.pointer(T.self), b.shape, y.pointer(T.self), y.shape) { row in
+            switch kind {
+            case .add: row.apply(+)
+            case .sub: row.apply(-)
+            case .mul: row.apply(*)
+            case .div: row.apply(/)
+            case .pow: break
+            }
         }
     }
 
@@ -132,6 +164,25 @@ final class BinaryKernel: Kernel {
     }
 }
 
+/// Integer Add, Sub, Mul, Div: wrapping on overflow, division truncating toward zero as onnxruntime's C++ kernels do;
+/// a zero divisor is an error rather than a trap.
+private struct IntegerArith: IntegerKernelBody {
+    let kind: Binary.Kind, a: Tensor, b: Tensor, y: Tensor
+
+    func run<T: FixedWidthInteger & TensorElement>(_: T.Type) throws {
+        if kind == .div, b.buffer(T.self).contains(0) { throw DLInferError.invalid("integer division by zero") }
+        forEachBroadcastRow(a.pointer(T.self), a.shape, b.pointer(T.self), b.shape, y.pointer(T.self), y.shape) { row in
+            switch kind {
+            case .add: row.apply(&+)
+            case .sub: row.apply(&-)
+            case .mul: row.apply(&*)
+            case .div: row.apply { x, d in x.dividedReportingOverflow(by: d).partialValue }
+            case .pow: break
+            }
+        }
+    }
+}
+
 extension Tensor {
     /// The elements widened to Double in a new buffer the caller deallocates (for mixed-type exponents).
     func asDoubles() -> UnsafeMutablePointer<Double> {
@@ -149,7 +200,8 @@ extension Tensor {
     }
 }
 
-/// Sum, Max, Min: the first input broadcast into the output, then each further input folded in.
+/// Sum, Max, Min, Mean: the first input broadcast into the output, then each further input folded in (Mean then
+/// divides by the input count).
 final class VariadicKernel: Kernel {
     let kind: Variadic.Kind
     init(_ a: Variadic) { kind = a.kind }
@@ -161,28 +213,48 @@ final class VariadicKernel: Kernel {
             switch y.dtype {
             case .float32: fold(x, y, Float.self)
             case .float64: fold(x, y, Double.self)
-            default: withInteger(y.dtype) { foldInt(x, y, $0) }
+            default: try dispatchInteger(y.dtype, IntegerFold(kind: kind, x: x, y: y))
+            }
+        }
+        if kind == .mean {
+            switch y.dtype {
+            case .float32: divide(y, by: ins.count, Float.self)
+            case .float64: divide(y, by: ins.count, Double.self)
+            default: throw DLInferError(.internal, "Mean of \(y.dtype)")
             }
         }
         return [y]
     }
 
-    private func fold<T: FloatingPoint & TensorElement>(_ x: Tensor, _ y: Tensor, _: T.Type) {
-        let px = x.pointer(T.self), py = y.pointer(T.self)
-        switch kind {
-        case .sum: broadcastBinary(UnsafePointer(py), y.shape, px, x.shape, py, y.shape, +)
-        // NaN propagates, as in onnxruntime.
-        case .max: broadcastBinary(UnsafePointer(py), y.shape, px, x.shape, py, y.shape) { a, b in a.isNaN || b.isNaN ? .nan : Swift.max(a, b) }
-        case .min: broadcastBinary(UnsafePointer(py), y.shape, px, x.shape, py, y.shape) { a, b in a.isNaN || b.isNaN ? .nan : Swift.min(a, b) }
-        }
+    private func divide<T: FloatingPoint & TensorElement>(_ y: Tensor, by n: Int, _: T.Type) {
+        let p = y.pointer(T.self), d = T(n)
+        forEachChunk(y.count) { start, count in map(count, p + start, p + start) { $0 / d } }
     }
 
-    private func foldInt<T: FixedWidthInteger & TensorElement>(_ x: Tensor, _ y: Tensor, _: T.Type) {
-        let px = x.pointer(T.self), py = y.pointer(T.self)
-        switch kind {
-        case .sum: broadcastBinary(UnsafePointer(py), y.shape, px, x.shape, py, y.shape, &+)
-        case .max: broadcastBinary(UnsafePointer(py), y.shape, px, x.shape, py, y.shape) { Swift.max($0, $1) }
-        case .min: broadcastBinary(UnsafePointer(py), y.shape, px, x.shape, py, y.shape) { Swift.min($0, $1) }
+    private func fold<T: FloatingPoint & TensorElement>(_ x: Tensor, _ y: Tensor, _: T.Type) {
+        let py = y.pointer(T.self), kind = self.kind
+        forEachBroadcastRow(UnsafePointer(py), y.shape, x.pointer(T.self), x.shape, py, y.shape) { row in
+            switch kind {
+            case .sum, .mean: row.apply(+)
+            // NaN propagates, as in onnxruntime.
+            case .max: row.apply { a, b in a.isNaN || b.isNaN ? .nan : Swift.max(a, b) }
+            case .min: row.apply { a, b in a.isNaN || b.isNaN ? .nan : Swift.min(a, b) }
+            }
+        }
+    }
+}
+/// Integer Sum, Max, Min: one more input folded into the output (sums wrap on overflow, as onnxruntime's do).
+private struct IntegerFold: IntegerKernelBody {
+    let kind: Variadic.Kind, x: Tensor, y: Tensor
+
+    func run<T: FixedWidthInteger & TensorElement>(_: T.Type) throws {
+        let py = y.pointer(T.self)
+        forEachBroadcastRow(UnsafePointer(py), y.shape, x.pointer(T.self), x.shape, py, y.shape) { row in
+            switch kind {
+            case .sum, .mean: row.apply(&+)
+            case .max: row.apply { Swift.max($0, $1) }
+            case .min: row.apply { Swift.min($0, $1) }
+            }
         }
     }
 }

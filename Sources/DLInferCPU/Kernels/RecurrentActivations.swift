@@ -9,7 +9,7 @@ extension Recurrent.Activation {
         case .sigmoid: map8(p, n, sigmoid8)
         case .tanh: map8(p, n, tanh8)
         case .scaledTanh(let a, let b): map8(p, n) { a * tanh8(b * $0) }
-        case .relu: for i in 0..<n { p[i] = p[i] > 0 ? p[i] : 0 }
+        case .relu: for i in 0..<n { p[i] = p[i] < 0 ? 0 : p[i] }
         default: for i in 0..<n { p[i] = apply(p[i]) }
         }
     }

@@ -260,10 +260,7 @@ extension ReduceElement {
 }
 
 /// The float types, for the reductions that finish with a logarithm or a square root.
-protocol ReduceFloat: ReduceElement, BinaryFloatingPoint {
-    static func exp(_ x: Self) -> Self
-    static func log(_ x: Self) -> Self
-}
+protocol ReduceFloat: ReduceElement, MathFloat {}
 
 extension Float: ReduceFloat {
     static var lowest: Float { -.infinity }
@@ -275,8 +272,6 @@ extension Float: ReduceFloat {
     @inline(__always) static func minimum(_ a: Float, _ b: Float) -> Float { b < a || b != b ? b : a }
     @inline(__always) static func magnitude(_ a: Float) -> Float { Swift.abs(a) }
     static func mean(_ sum: Float, _ count: Int) -> Float { sum / Float(count) }
-    static func exp(_ x: Float) -> Float { expf(x) }
-    static func log(_ x: Float) -> Float { logf(x) }
 
     static func row(_ p: UnsafePointer<Float>, _ n: Int, _ op: ReduceCombine) -> Float {
         switch op {
@@ -355,8 +350,6 @@ extension Double: ReduceFloat {
     @inline(__always) static func minimum(_ a: Double, _ b: Double) -> Double { b < a || b != b ? b : a }
     @inline(__always) static func magnitude(_ a: Double) -> Double { Swift.abs(a) }
     static func mean(_ sum: Double, _ count: Int) -> Double { sum / Double(count) }
-    static func exp(_ x: Double) -> Double { Glibc.exp(x) }
-    static func log(_ x: Double) -> Double { Glibc.log(x) }
 }
 
 /// Integers wrap on overflow; |Int.min| is Int.min, as in numpy.

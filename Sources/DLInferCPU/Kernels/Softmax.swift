@@ -57,7 +57,7 @@ final class SoftmaxKernel: Kernel {
 
 /// One contiguous row. A NaN anywhere makes the whole row NaN (through the max), as in the ONNX reference.
 @inline(__always)
-private func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, log: Bool) {
+func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, log: Bool) {
     let m = Float.rowMax(x, n)
     let raw = UnsafeRawPointer(x), out = UnsafeMutableRawPointer(y)
     var acc = SIMD8<Float>()

@@ -41,6 +41,7 @@ public enum Op: Sendable {
     case conv(Conv)
     case convTranspose(ConvTranspose)
     case deformConv(DeformConv)
+    case causalConvWithState(CausalConvWithState)
     case pool(Pool)
     case globalPool(GlobalPool)
     case maxUnpool(MaxUnpool)
@@ -49,6 +50,9 @@ public enum Op: Sendable {
     case matMul(MatMul)
     case matMulInteger(MatMulInteger)
     case einsum(Einsum)
+    case attention(Attention)
+    case linearAttention(LinearAttention)
+    case rotaryEmbedding(RotaryEmbedding)
     case recurrent(Recurrent)
     case batchNorm(BatchNorm)
     case layerNorm(LayerNorm)
@@ -57,9 +61,19 @@ public enum Op: Sendable {
     case lpNorm(LpNorm)
     case lrn(LRN)
     case unary(Unary)
+    case unaryMath(UnaryMath)
+    case floatClass(FloatClass)
     case clip(Clip)
     case binary(Binary)
+    case mod(Mod)
+    case pRelu(PRelu)
+    case bitwise(Bitwise)
+    case compare(Compare)
+    case logic(Logic)
+    /// Where (named for what it does: `where` is a Swift keyword).
+    case select(Where)
     case variadic(Variadic)
+    case swiGLU(SwiGLU)
     case softmax(Softmax)
     case hardmax(Hardmax)
     case reshape(Reshape)
@@ -78,11 +92,13 @@ public enum Op: Sendable {
     case gatherND(GatherND)
     case scatterElements(ScatterElements)
     case scatterND(ScatterND)
+    case tensorScatter(TensorScatter)
     case compress(Compress)
     case nonZero(NonZero)
     case shape(ShapeOf)
     case size(SizeOf)
     case cast(Cast)
+    case castLike(CastLike)
     case constantOfShape(ConstantOfShape)
     case expand(Expand)
     case range(Arange)
@@ -123,6 +139,7 @@ public enum Op: Sendable {
         case .conv(let a): return a
         case .convTranspose(let a): return a
         case .deformConv(let a): return a
+        case .causalConvWithState(let a): return a
         case .pool(let a): return a
         case .globalPool(let a): return a
         case .maxUnpool(let a): return a
@@ -131,6 +148,9 @@ public enum Op: Sendable {
         case .matMul(let a): return a
         case .matMulInteger(let a): return a
         case .einsum(let a): return a
+        case .attention(let a): return a
+        case .linearAttention(let a): return a
+        case .rotaryEmbedding(let a): return a
         case .recurrent(let a): return a
         case .batchNorm(let a): return a
         case .layerNorm(let a): return a
@@ -139,9 +159,18 @@ public enum Op: Sendable {
         case .lpNorm(let a): return a
         case .lrn(let a): return a
         case .unary(let a): return a
+        case .unaryMath(let a): return a
+        case .floatClass(let a): return a
         case .clip(let a): return a
         case .binary(let a): return a
+        case .mod(let a): return a
+        case .pRelu(let a): return a
+        case .bitwise(let a): return a
+        case .compare(let a): return a
+        case .logic(let a): return a
+        case .select(let a): return a
         case .variadic(let a): return a
+        case .swiGLU(let a): return a
         case .softmax(let a): return a
         case .hardmax(let a): return a
         case .reshape(let a): return a
@@ -160,11 +189,13 @@ public enum Op: Sendable {
         case .gatherND(let a): return a
         case .scatterElements(let a): return a
         case .scatterND(let a): return a
+        case .tensorScatter(let a): return a
         case .compress(let a): return a
         case .nonZero(let a): return a
         case .shape(let a): return a
         case .size(let a): return a
         case .cast(let a): return a
+        case .castLike(let a): return a
         case .constantOfShape(let a): return a
         case .expand(let a): return a
         case .range(let a): return a

@@ -16,3 +16,18 @@ public struct Cast: OpAttributes {
         return [ValueType(to, x.type.shape)]
     }
 }
+
+/// CastLike: Cast to the element type of the second input (whose values are never read), with Cast's semantics.
+/// `LowerCastLike` turns it into a Cast once types are known.
+public struct CastLike: OpAttributes {
+    public var computeFloatTypes: Set<DType> { .anyFloat }
+    public init() {}
+    public var opName: String { "CastLike" }
+
+    public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
+        let x = try inputs.required(0, "input"), like = try inputs.required(1, "target_type")
+        try requireDType(x.type.dtype, Cast.dtypes, "input")
+        try requireDType(like.type.dtype, Cast.dtypes, "target_type")
+        return [ValueType(like.type.dtype, x.type.shape)]
+    }
+}

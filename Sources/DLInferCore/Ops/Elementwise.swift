@@ -14,15 +14,18 @@ public enum Activation: Sendable, Equatable {
     case elu(alpha: Float)
     case clip(min: Float, max: Float)
 
-    /// Inlinable so kernels in other modules apply it without a call per element.
+    /// Inlinable so kernels in other modules apply it without a call per element. NaN maps to NaN in every case, as
+    /// in ONNX and onnxruntime (the comparisons are written so that NaN takes the branch that keeps it).
     @inlinable @inline(__always)
     public func apply(_ x: Float) -> Float {
         switch self {
-        case .relu: return x > 0 ? x : 0
+        case .relu: return x < 0 ? 0 : x
         case .leakyRelu(let a): return x >= 0 ? x : a * x
         case .sigmoid: return sigmoidf(x)
         case .tanh: return tanhf(x)
-        case .hardSigmoid(let a, let b): return Swift.max(0, Swift.min(1, a * x + b))
+        case .hardSigmoid(let a, let b):
+            let v = a * x + b
+            return v < 0 ? 0 : (v > 1 ? 1 : v)
         case .elu(let a): return x >= 0 ? x : a * (expf(x) - 1)
         case .clip(let lo, let hi): return Swift.min(Swift.max(x, lo), hi)  // NaN passes through as in ONNX
         }
@@ -49,7 +52,8 @@ public func sigmoidf(_ x: Float) -> Float {
     return e / (1 + e)
 }
 
-/// One-input pointwise ops on float32: Relu, LeakyRelu, Sigmoid, Tanh, HardSigmoid, Elu, Exp, Sqrt.
+/// One-input pointwise ops on float32: Relu, LeakyRelu, Sigmoid, Tanh, HardSigmoid, Elu, Exp, Sqrt. Relu also takes
+/// the signed integer types (Relu-14; accepted at every version).
 public struct Unary: OpAttributes {
     public enum Kind: Sendable, Equatable {
         case activation(Activation)
@@ -68,7 +72,7 @@ public struct Unary: OpAttributes {
 
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
         let x = try inputs.required(0, "X")
-        try requireDType(x.type.dtype, [.float32], "X")
+        try requireDType(x.type.dtype, kind == .activation(.relu) ? [.float32, .int8, .int16, .int32, .int64] : [.float32], "X")
         return [x.type]
     }
 }
@@ -119,10 +123,11 @@ public struct Binary: OpAttributes {
     }
 }
 
-/// Sum, Max, Min over any number of inputs with numpy broadcasting.
+/// Sum, Max, Min over any number of inputs with numpy broadcasting, on numeric types; Mean (the sum divided by the
+/// input count) on floats. Max and Min propagate NaN.
 public struct Variadic: OpAttributes {
     public var computeFloatTypes: Set<DType> { [.float32, .float64] }
-    public enum Kind: String, Sendable { case sum = "Sum", max = "Max", min = "Min" }
+    public enum Kind: String, Sendable { case sum = "Sum", max = "Max", min = "Min", mean = "Mean" }
     public var kind: Kind
     public init(_ kind: Kind) { self.kind = kind }
     public var opName: String { kind.rawValue }
@@ -130,7 +135,7 @@ public struct Variadic: OpAttributes {
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
         let given = inputs.compactMap { $0 }
         guard let first = given.first else { throw DLInferError.model("needs at least one input") }
-        try requireDType(first.type.dtype, Binary.dtypes, "data_0")
+        try requireDType(first.type.dtype, kind == .mean ? [.float32, .float64] : Binary.dtypes, "data_0")
         guard given.allSatisfy({ $0.type.dtype == first.type.dtype }) else {
             throw DLInferError.model("inputs have different element types")
         }

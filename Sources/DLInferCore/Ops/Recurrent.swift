@@ -38,13 +38,15 @@ public struct Recurrent: OpAttributes {
             switch self {
             case .sigmoid: return sigmoidf(x)
             case .tanh: return tanhf(x)
-            case .relu: return x > 0 ? x : 0
+            case .relu: return x < 0 ? 0 : x  // NaN stays NaN, as for the standalone activations
             case .softsign: return x / (1 + Swift.abs(x))
             // log1p(e^x) overflows to inf for large x, where the result is x itself.
             case .softplus: return x > 20 ? x : log1pf(expf(x))
             case .leakyRelu(let a): return x >= 0 ? x : a * x
             case .thresholdedRelu(let a): return x > a ? x : 0
-            case .hardSigmoid(let a, let b): return Swift.max(0, Swift.min(1, a * x + b))
+            case .hardSigmoid(let a, let b):
+                let v = a * x + b
+                return v < 0 ? 0 : (v > 1 ? 1 : v)  // NaN stays NaN
             case .scaledTanh(let a, let b): return a * tanhf(b * x)
             case .affine(let a, let b): return a * x + b
             case .elu(let a): return x >= 0 ? x : a * (expf(x) - 1)

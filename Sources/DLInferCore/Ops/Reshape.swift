@@ -90,15 +90,15 @@ public struct Squeeze: OpAttributes {
         let x = try inputs.required(0, "data")
         let dtype = x.type.dtype
         let axesInput = inputs.optional(1)
-        let axesValue = try axesInput?.intVector("axes")
-        guard let axesInput, axesValue?.isEmpty != true, axesInput.vectorLength != 0 else {
+        let axesValue = try axesInput?.intVector("axes", scalarAllowed: true)
+        guard let axesInput, axesValue?.isEmpty != true, axesInput.axesCount != 0 else {
             guard let shape = x.type.shape else { return [ValueType(dtype, nil)] }
             // A symbolic dim may or may not be 1: the rank is only known at run time.
             guard shape.allSatisfy({ $0.value != nil }) else { return [ValueType(dtype, nil)] }
             return [ValueType(dtype, shape.filter { $0 != .fixed(1) })]
         }
         guard let axes = axesValue else {
-            guard let r = x.type.rank, let n = axesInput.vectorLength, n <= r else { return [ValueType(dtype, nil)] }
+            guard let r = x.type.rank, let n = axesInput.axesCount, n <= r else { return [ValueType(dtype, nil)] }
             return [ValueType(dtype, try unknownDims(r - n))]
         }
         guard let shape = x.type.shape else { return [ValueType(dtype, nil)] }
@@ -121,8 +121,8 @@ public struct Unsqueeze: OpAttributes {
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
         let x = try inputs.required(0, "data"), axesInput = try inputs.required(1, "axes")
         let dtype = x.type.dtype
-        guard let axes = try axesInput.intVector("axes") else {
-            guard let r = x.type.rank, let n = axesInput.vectorLength else { return [ValueType(dtype, nil)] }
+        guard let axes = try axesInput.intVector("axes", scalarAllowed: true) else {
+            guard let r = x.type.rank, let n = axesInput.axesCount else { return [ValueType(dtype, nil)] }
             return [ValueType(dtype, try unknownDims(r + n))]
         }
         guard let shape = x.type.shape else { return [ValueType(dtype, nil)] }
@@ -138,14 +138,19 @@ public struct Unsqueeze: OpAttributes {
 extension TypedInput {
     /// The values of a 1-D integer input that describes a shape (a shape, axes, starts, ...) when it is a constant;
     /// nil when it is only known at run time. Throws when its type cannot describe one.
-    func intVector(_ role: String, _ dtypes: [DType] = [.int64]) throws -> [Int]? {
+    /// `scalarAllowed`: a 0-D input stands for one value (Squeeze's and Unsqueeze's axes, which onnxruntime and the
+    /// ONNX functions that expand into them treat so).
+    func intVector(_ role: String, _ dtypes: [DType] = [.int64], scalarAllowed: Bool = false) throws -> [Int]? {
         try requireDType(type.dtype, dtypes, role)
-        if let r = type.rank, r != 1 { throw DLInferError.shape("\(role) must be 1-D, got \(type)") }
+        if let r = type.rank, r != 1, !(scalarAllowed && r == 0) { throw DLInferError.shape("\(role) must be 1-D, got \(type)") }
         return value?.intValues()
     }
 
     /// The length of a 1-D input when its type says it.
     var vectorLength: Int? { type.rank == 1 ? type.shape![0].value : nil }
+
+    /// The number of axes in Squeeze's or Unsqueeze's `axes` input (one for a scalar) when its type says it.
+    var axesCount: Int? { type.rank == 0 ? 1 : vectorLength }
 }
 
 /// Axes mapped into 0..<rank; duplicates are an error.

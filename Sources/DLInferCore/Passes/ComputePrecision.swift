@@ -1,7 +1,10 @@
 /// Runs ops on float types their kernels lack (float16 and bfloat16 everywhere, float64 where only float32 kernels
 /// exist) in float32: each such input is cast to float32 and each such output computed in float32 and cast back.
-/// Results are thus rounded to the model's type after every op, as onnxruntime's CPU kernels round them, and the
-/// casts of weights are folded once at load by constant folding. Must run before any pass that evaluates nodes.
+/// A value made by one such op and read by another stays float32 between them (rounded to the model's type only where
+/// it leaves the chain: a graph output, or an op that handles the narrow type itself), as onnxruntime drops the casts
+/// between neighbouring float16 nodes it runs in float32; rounding after every op would drift a few ulps further from
+/// the exact result. The casts of weights are folded once at load by constant folding. Must run before any pass that
+/// evaluates nodes.
 public struct ComputePrecision: Pass {
     public init() {}
     public var name: String { "compute-precision" }
@@ -39,6 +42,7 @@ public struct ComputePrecision: Pass {
                 let w = graph.addValue(graph.values[o].name + "/float32", ValueType(.float32, t.shape))
                 narrowing.append(Node(name: "\(label)/to_\(t.dtype)_\(k)", op: .cast(Cast(to: t.dtype)), inputs: [w], outputs: [o]))
                 node.outputs[k] = w
+                widened[o] = w
             }
             nodes.append(node)
             nodes += narrowing

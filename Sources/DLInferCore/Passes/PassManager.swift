@@ -12,10 +12,10 @@ public protocol Pass {
 }
 
 public enum PassManager {
-    /// The default pipeline, in order. Precision comes first (kernels exist only for the types it leaves), fusion
-    /// after folding so that folded constants feed it.
+    /// The default pipeline, in order. Precision comes first (kernels exist only for the types it leaves; CastLike is
+    /// lowered to the Cast it decides on before), fusion after folding so that folded constants feed it.
     public static func standard() -> [Pass] {
-        [ComputePrecision(), RemoveIdentities(), ConstantFolding(), FoldBatchNormIntoConv(), FuseActivations(), DeadCodeElimination()]
+        [LowerCastLike(), ComputePrecision(), RemoveIdentities(), ConstantFolding(), FoldBatchNormIntoConv(), FuseActivations(), DeadCodeElimination()]
     }
 
     /// Optimizes the bodies of control-flow ops first (typed already by the outer graph's inference), then the graph.

@@ -5,7 +5,9 @@ public struct RemoveIdentities: Pass {
     public var name: String { "remove-identities" }
     public func run(_ graph: Graph, _ ctx: PassContext) throws -> Bool {
         var removed = Set<Int>()
-        for (i, n) in graph.nodes.enumerated() {
+        for i in graph.nodes.indices {
+            // Read afresh: removing an earlier Identity of a chain rewired this node's input.
+            let n = graph.nodes[i]
             let passThrough: Bool
             switch n.op {
             case .identity: passThrough = true

@@ -82,6 +82,8 @@ public final class Session: @unchecked Sendable {
 
     /// Host memory held now (buffers, pooled free ones, outputs not yet freed), and plans cached.
     public var memoryInUse: Int { pool.memory.inUse }
+    /// The budget the session's buffers count against (inputs the host hands over to copy count too).
+    public var memory: MemoryBudget { pool.memory }
     public var cachedPlans: Int { plans.count }
 
     /// Asks a run in progress (on another thread) to stop at the next node boundary.

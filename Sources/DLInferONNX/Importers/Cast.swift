@@ -12,5 +12,11 @@ let castImporters: [String: OpImporter] = [
         if c.opset >= 24 { _ = try c.string("round_mode") }
         return .cast(Cast(to: to))
     },
+    "CastLike": { c in
+        // As Cast's `saturate` and `round_mode`: no effect on the types dlinfer has (CastLike's type rule rejects the rest).
+        if c.opset >= 19 { _ = try c.int("saturate") }
+        if c.opset >= 24 { _ = try c.string("round_mode") }
+        return .castLike(CastLike())
+    },
 ]
 

@@ -28,6 +28,7 @@ let elementwiseImporters: [String: OpImporter] = [
     "Sum": { _ in .variadic(Variadic(.sum)) },
     "Max": { _ in .variadic(Variadic(.max)) },
     "Min": { _ in .variadic(Variadic(.min)) },
+    "Mean": { _ in .variadic(Variadic(.mean)) },
     "Identity": { _ in .identity(Identity()) },
     "Dropout": { c in
         if c.opset < 12 {

@@ -84,7 +84,12 @@ final class VariadicCL: DeviceKernel {
 
     init(_ a: Variadic, _ q: CLQueue) throws {
         self.q = q
-        binary = try BinaryCL(op: [Variadic.Kind.sum: 0, .max: 5, .min: 6][a.kind]!, q)
+        switch a.kind {
+        case .sum: binary = try BinaryCL(op: 0, q)
+        case .max: binary = try BinaryCL(op: 5, q)
+        case .min: binary = try BinaryCL(op: 6, q)
+        case .mean: throw DLInferError(.internal, "Mean has no OpenCL kernel")
+        }
     }
 
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {

@@ -1,4 +1,6 @@
 import DLInferCore
+import DLInferCPU
+import DLInferOpenCL
 import XCTest
 
 /// Pointwise kernels at awkward sizes and broadcasts (including 1-element and zero-size dims).
@@ -11,6 +13,29 @@ final class OpenCLElementwiseTests: OpenCLTestCase {
                 var x = random(shape, scale: 4)
                 if kind == .sqrt { x = Tensor(x.array(Float.self).map(abs), shape: shape) }
                 try check(.unary(Unary(kind)), [(x, false)], "\(shape)")
+            }
+        }
+    }
+
+    /// NaN stays NaN through every activation, standalone and fused into a Gemm epilogue, on OpenCL as on the CPU.
+    func testActivationsKeepNaN() throws {
+        let device = try openCLDevice()
+        var values = random([4, 9], scale: 3).array(Float.self)
+        let nans = [0, 5, 17, 35]
+        for i in nans { values[i] = .nan }
+        let x = Tensor(values, shape: [4, 9])
+        let acts: [Activation] = [.relu, .leakyRelu(alpha: 0.1), .sigmoid, .tanh, .hardSigmoid(alpha: 0.2, beta: 0.5),
+                                  .elu(alpha: 0.8), .clip(min: -0.5, max: 0.5)]
+        for act in acts {
+            try check(.unary(Unary(.activation(act))), [(x, false)], "\(act) with NaN")
+            var gemm = Gemm()
+            gemm.activation = act
+            // Row 0 of A holds a NaN, so row 0 of the product is NaN before the activation.
+            try check(.gemm(gemm), [(x, false), (random([9, 5]), true)], "fused \(act) with NaN")
+            for (op, feeds, nanAt) in [(Op.unary(Unary(.activation(act))), [x], nans), (.gemm(gemm), [x, random([9, 5])], Array(0..<5))] {
+                let (g, _) = try graph(op, feeds.map { ($0, false) })
+                let y = try Session(graph: g, backends: [try OpenCLBackend(device: device), CPUBackend()]).run(feeds)[0]
+                for i in nanAt { XCTAssertTrue(y.floats[i].isNaN, "\(op.name) \(act): element \(i) is \(y.floats[i])") }
             }
         }
     }

@@ -160,4 +160,35 @@ final class OpenCLRuntimeTests: OpenCLTestCase {
         let b = try q.allocate(.float32, [7])
         XCTAssert(a.buffer === b.buffer)
     }
+
+    /// A cancel from another thread stops a run whose kernels are already queued on the device: the session waits
+    /// for the device every few nodes and checks the flag, so the run ends long before its work is done.
+    func testCancelStopsAQueuedRun() throws {
+        let device = try openCLDevice()
+        // 96 chained 192x192 MatMuls: seconds of work on PoCL, all of it queued at once without the waits.
+        let g = Graph()
+        var x = g.addValue("x", ValueType(.float32, fixed: [192, 192]))
+        g.inputs = [x]
+        let w = g.addConstant("w", random([192, 192], scale: 0.07))
+        for i in 0..<96 {
+            let y = g.addValue("h\(i)", ValueType(.float32, fixed: [192, 192]))
+            g.nodes.append(Node(name: "m\(i)", op: .matMul(MatMul()), inputs: [x, w], outputs: [y]))
+            x = y
+        }
+        g.outputs = [x]
+        try g.inferTypes()
+        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device), CPUBackend()])
+        let input = random([192, 192])
+        var start = Date()
+        _ = try session.run([input])
+        let full = Date().timeIntervalSince(start)
+        start = Date()
+        let delay = full / 10
+        DispatchQueue.global().asyncAfter(deadline: .now() + delay) { session.cancel() }
+        XCTAssertThrowsError(try session.run([input])) { XCTAssertEqual(($0 as? DLInferError)?.kind, .cancelled, "\($0)") }
+        let stopped = Date().timeIntervalSince(start)
+        XCTAssertLessThan(stopped, delay + full / 2, "a full run takes \(full) s; the cancelled one ended after \(stopped) s")
+        // The session stays usable.
+        XCTAssertEqual(try session.run([input])[0].shape, [192, 192])
+    }
 }
