@@ -73,6 +73,15 @@ final class SignalTests: XCTestCase {
         assertClose(y, slice(naiveDFT(x, axis: 1, n: 96, inverse: false), [64, 96, 5, 2], axis: 1, count: 49), "batch")
     }
 
+    func testLongTransformsInFloat64() throws {
+        // A large prime (Bluestein over 16384-point FFTs), a large power of two and a mixed 2^4 * 3 * 5^3, complex.
+        for (n, inverse) in [(4099, false), (4099, true), (8192, false), (6000, true)] {
+            let x = Tensor(signal([1, n, 2], seed: n).array(Float.self).map(Double.init), shape: [1, n, 2])
+            let y = try dft(x, opset: 20, axis: 1, inverse: inverse, onesided: false)
+            assertClose(y, naiveDFT(x, axis: 1, n: n, inverse: inverse), "n \(n) inverse \(inverse)", rtol: 1e-9, atol: 1e-9)
+        }
+    }
+
     func testNaNReachesEveryBinOfItsTransformOnly() throws {
         var v = signal([2, 8, 1], seed: 1).array(Float.self)
         v[3] = .nan
