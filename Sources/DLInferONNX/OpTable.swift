@@ -8,6 +8,7 @@ enum ONNXOps {
                       reduceImporters, controlFlowImporters, generatorImporters, layoutImporters, indexingImporters,
                       sortingImporters, detectionImporters, samplingImporters, deformConvImporters, cumulativeImporters,
                       mathImporters, compareImporters, arithmeticImporters, attentionImporters,
+                      signalImporters, detImporters, lossImporters, bitCastImporters, randomImporters,
                       quantizeImporters] {
             all.merge(table) { _, _ in fatalError("an op is registered twice") }
         }

@@ -82,6 +82,8 @@ public final class OpenCLBackend: DeviceBackend {
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
+        case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
+            throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .unaryMath, .floatClass, .mod, .pRelu, .bitwise, .compare, .logic, .select, .castLike:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .attention, .linearAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
@@ -113,6 +115,8 @@ public final class OpenCLBackend: DeviceBackend {
         case .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
             return []
         case .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative:
+            return []
+        case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
             return []
         case .unaryMath, .floatClass, .mod, .pRelu, .bitwise, .compare, .logic, .select, .castLike:
             return []
@@ -174,6 +178,8 @@ public final class OpenCLBackend: DeviceBackend {
              .unaryMath, .floatClass, .mod, .pRelu, .bitwise, .compare, .logic, .select, .castLike:
             return .no("no OpenCL kernel for \(node.op.name)")
         case .attention, .linearAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
+            return .no("no OpenCL kernel for \(node.op.name)")
+        case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
             return .no("no OpenCL kernel for \(node.op.name)")
         case .qLinearMatMul, .convInteger, .qLinearConv, .quantizeLinear, .dequantizeLinear, .dynamicQuantizeLinear:
             return .no("no OpenCL kernel for \(node.op.name)")

@@ -13,6 +13,9 @@ public protocol OpAttributes: Sendable {
     /// Whether an output's shape can depend on input values (NonZero, TopK with a computed k, If, Loop): the plan
     /// then leaves it open and the kernel decides it at run time with `OutputAllocator.make(_:_:)`.
     var hasDataDependentShape: Bool { get }
+    /// Whether the op draws random values (RandomNormal, Bernoulli, ...): its outputs differ from run to run for the
+    /// same inputs, so it is never evaluated ahead of time.
+    var drawsRandomValues: Bool { get }
     /// The bodies of a control-flow op (If's branches, Loop's and Scan's body), for the passes that recurse into them.
     var subgraphs: [Graph] { get }
     /// Types the bodies for these node inputs; called by `Graph.inferTypes` (at load) before `inferTypes`.
@@ -22,6 +25,7 @@ public protocol OpAttributes: Sendable {
 public extension OpAttributes {
     var computeFloatTypes: Set<DType> { [.float32] }
     var hasDataDependentShape: Bool { false }
+    var drawsRandomValues: Bool { false }
     var subgraphs: [Graph] { [] }
     func typeSubgraphs(_ inputs: [TypedInput?]) throws {}
 }
@@ -123,6 +127,16 @@ public enum Op: Sendable {
     case topK(TopK)
     case unique(Unique)
     case cumulative(Cumulative)
+    case dft(DFT)
+    case stft(STFT)
+    case cosineWindow(CosineWindow)
+    case melWeightMatrix(MelWeightMatrix)
+    case det(Det)
+    case loss(Loss)
+    case bitCast(BitCast)
+    case randomFill(RandomFill)
+    case bernoulli(Bernoulli)
+    case multinomial(Multinomial)
     case identity(Identity)
     case dropout(Dropout)
     case ifElse(If)
@@ -216,6 +230,16 @@ public enum Op: Sendable {
         case .topK(let a): return a
         case .unique(let a): return a
         case .cumulative(let a): return a
+        case .dft(let a): return a
+        case .stft(let a): return a
+        case .cosineWindow(let a): return a
+        case .melWeightMatrix(let a): return a
+        case .det(let a): return a
+        case .loss(let a): return a
+        case .bitCast(let a): return a
+        case .randomFill(let a): return a
+        case .bernoulli(let a): return a
+        case .multinomial(let a): return a
         case .identity(let a): return a
         case .dropout(let a): return a
         case .ifElse(let a): return a

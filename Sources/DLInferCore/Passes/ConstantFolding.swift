@@ -12,7 +12,7 @@ public struct ConstantFolding: Pass {
         var kept = [Node]()
         var changed = false
         for n in graph.nodes {
-            let allConst = !n.inputs.isEmpty && n.inputs.allSatisfy { $0 == nil || graph.constants[$0!] != nil }
+            let allConst = !n.inputs.isEmpty && !n.op.attributes.drawsRandomValues && n.inputs.allSatisfy { $0 == nil || graph.constants[$0!] != nil }
             let outputsKnown = n.outputs.allSatisfy { $0 == nil || graph.values[$0!].type.fixedShape != nil }
             let feedsOutput = n.outputs.contains { $0 != nil && graph.isOutput($0!) }
             if !feedsOutput, let x = n.inputs.first ?? nil, let s = graph.values[x].type.fixedShape, let o = n.outputs.first ?? nil,

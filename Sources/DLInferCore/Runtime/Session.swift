@@ -347,7 +347,7 @@ public final class Session: @unchecked Sendable {
     private func foldable(_ i: Int, _ ins: [TypedInput?], _ outs: [ValueType]) throws -> [Tensor?]? {
         let node = graph.nodes[i]
         if let s = ins.first??.type.fixedShape, let value = node.op.valueFromShape(s) { return [value] }
-        guard !node.inputs.isEmpty, ins.allSatisfy({ $0 == nil || $0!.value != nil }) else { return nil }
+        guard !node.inputs.isEmpty, !node.op.attributes.drawsRandomValues, ins.allSatisfy({ $0 == nil || $0!.value != nil }) else { return nil }
         guard outs.allSatisfy({ $0.fixedShape != nil }) else { return nil }
         let types = node.outputs.enumerated().map { k, o in o == nil ? nil : outs[k] }
         // Left to run as a step (under the memory checks) rather than blown up into the plan.

@@ -1,0 +1,5 @@
+import DLInferCore
+
+let detImporters: [String: OpImporter] = [
+    "Det": { _ in .det(Det()) },
+]
