@@ -13,6 +13,13 @@ public final class Storage: PooledBuffer, @unchecked Sendable {
     public let ownsMemory: Bool
     /// The budget this allocation counts against, until freed.
     private let budget: MemoryBudget?
+    /// Whether `base` was mapped (see `mapThreshold`) rather than taken from malloc.
+    private let mapped: Bool
+
+    /// Blocks from this size up are mapped directly: they arrive zeroed without a memset and go back to the system
+    /// when freed, so the resident size follows what sessions hold. From malloc, freed large blocks stay in glibc's
+    /// heap once its dynamic mmap threshold has grown past them, and the resident size wanders with the input shapes.
+    static let mapThreshold = 1 << 20
 
     /// Zero-filled allocation, counted against `budget`. The one place the library allocates tensor memory: a size
     /// that cannot be had is an `outOfMemory` error, never a crash.
@@ -20,16 +27,28 @@ public final class Storage: PooledBuffer, @unchecked Sendable {
         guard byteCount >= 0 else { throw DLInferError(.internal, "negative allocation size \(byteCount)") }
         let size = Swift.max(byteCount, 64)
         try budget?.reserve(size)
-        var p: UnsafeMutableRawPointer? = nil
-        guard posix_memalign(&p, 64, size) == 0, let p else {
-            budget?.release(size)
-            throw DLInferError(.outOfMemory, "cannot allocate \(byteCount) bytes")
+        if size >= Storage.mapThreshold {
+            // Page-aligned, so also 64-byte aligned.
+            let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            guard let p, p != MAP_FAILED else {
+                budget?.release(size)
+                throw DLInferError(.outOfMemory, "cannot allocate \(byteCount) bytes")
+            }
+            base = p
+            mapped = true
+        } else {
+            var p: UnsafeMutableRawPointer? = nil
+            guard posix_memalign(&p, 64, size) == 0, let p else {
+                budget?.release(size)
+                throw DLInferError(.outOfMemory, "cannot allocate \(byteCount) bytes")
+            }
+            memset(p, 0, size)
+            base = p
+            mapped = false
         }
-        base = p
         self.byteCount = byteCount
         self.budget = budget
         ownsMemory = true
-        memset(base, 0, size)
     }
 
     /// Wraps memory the caller owns and keeps valid for as long as any tensor uses this storage.
@@ -38,13 +57,14 @@ public final class Storage: PooledBuffer, @unchecked Sendable {
         self.byteCount = byteCount
         ownsMemory = false
         budget = nil
+        mapped = false
     }
 
     deinit {
-        if ownsMemory {
-            free(base)
-            budget?.release(Swift.max(byteCount, 64))
-        }
+        guard ownsMemory else { return }
+        let size = Swift.max(byteCount, 64)
+        if mapped { munmap(base, size) } else { free(base) }
+        budget?.release(size)
     }
 }
 
