@@ -2,7 +2,9 @@
  * on the CPU with inputs of its declared types, symbolic dims set to small sizes and the values taken from a hash of
  * the model. Built against a dlinfer compiled with AddressSanitizer and coverage instrumentation (Tests/fuzz/run.sh).
  * A crash, a sanitizer report, a hang past libFuzzer's -timeout or memory past -rss_limit_mb is a bug; any status
- * code is fine. Sessions get max_memory=256M so a model cannot make the fuzzer itself run out of memory. */
+ * code is fine. Sessions get max_memory=256M so a model cannot make the fuzzer itself run out of memory.
+ * DLINFER_FUZZ_DEVICE picks another device (e.g. opencl, to replay a corpus there: the OpenCL drivers are not
+ * sanitizer-clean, so a report from inside the driver is not dlinfer's). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     dlinfer_options* options = NULL;
     dlinfer_session* session = NULL;
     dlinfer_options_create(&options);
-    dlinfer_options_set(options, "device", "cpu");
+    const char* device = getenv("DLINFER_FUZZ_DEVICE");
+    dlinfer_options_set(options, "device", device ? device : "cpu");
     dlinfer_options_set(options, "max_memory", "256M");
     if (dlinfer_session_create(model, options, &session) == DLINFER_OK) {
         uint64_t seed = mix(size);
