@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds dlinfer with AddressSanitizer and libFuzzer coverage instrumentation (a debug build in .build-asan/), then
-#   Tests/fuzz/run.sh fuzz SECONDS [libFuzzer flags...]  runs Tests/fuzz/fuzz_model.c on model files for SECONDS,
+#   Tests/fuzz/run.sh fuzz SECONDS [libFuzzer flags...]  runs Tests/fuzz/fuzz_model.c on model files for SECONDS
+#                                                       (on DLINFER_FUZZ_DEVICE, default cpu),
 #                                                       seeded with every committed model and a sample of node tests
 #   Tests/fuzz/run.sh capi                              runs the C API test (Tests/c/test_capi.c) under ASan
 # Uses the toolchain's own clang, so that the sanitizer runtimes of the C harness and of the Swift library agree.
