@@ -29,6 +29,7 @@ public final class CPUBackend: Backend {
         case .einsum(let a): return EinsumKernel(a)
         case .attention(let a): return AttentionKernel(a)
         case .linearAttention(let a): return LinearAttentionKernel(a)
+        case .fusedAttention(let a): return FusedAttentionKernel(a)
         case .rotaryEmbedding(let a): return RotaryEmbeddingKernel(a)
         case .recurrent(let a): return try makeRecurrentKernel(a, node, graph)
         case .batchNorm(let a): return try makeBatchNormKernel(a, node, graph)

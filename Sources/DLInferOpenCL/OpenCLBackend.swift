@@ -86,7 +86,7 @@ public final class OpenCLBackend: DeviceBackend {
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .unaryMath, .floatClass, .mod, .pRelu, .bitwise, .compare, .logic, .select, .castLike:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
-        case .attention, .linearAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
+        case .attention, .linearAttention, .fusedAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .qLinearMatMul, .convInteger, .qLinearConv, .quantizeLinear, .dequantizeLinear, .dynamicQuantizeLinear:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
@@ -120,7 +120,7 @@ public final class OpenCLBackend: DeviceBackend {
             return []
         case .unaryMath, .floatClass, .mod, .pRelu, .bitwise, .compare, .logic, .select, .castLike:
             return []
-        case .attention, .linearAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
+        case .attention, .linearAttention, .fusedAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
             return []
         case .qLinearMatMul, .convInteger, .qLinearConv, .quantizeLinear, .dequantizeLinear, .dynamicQuantizeLinear:
             return []
@@ -177,7 +177,7 @@ public final class OpenCLBackend: DeviceBackend {
              .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative,
              .unaryMath, .floatClass, .mod, .pRelu, .bitwise, .compare, .logic, .select, .castLike:
             return .no("no OpenCL kernel for \(node.op.name)")
-        case .attention, .linearAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
+        case .attention, .linearAttention, .fusedAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
             return .no("no OpenCL kernel for \(node.op.name)")
         case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
             return .no("no OpenCL kernel for \(node.op.name)")

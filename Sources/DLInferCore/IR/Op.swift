@@ -61,6 +61,8 @@ public enum Op: Sendable {
     case einsum(Einsum)
     case attention(Attention)
     case linearAttention(LinearAttention)
+    /// Made by the FuseAttention pass from the exporters' decomposed attention.
+    case fusedAttention(FusedAttention)
     case rotaryEmbedding(RotaryEmbedding)
     case recurrent(Recurrent)
     case batchNorm(BatchNorm)
@@ -165,6 +167,7 @@ public enum Op: Sendable {
         case .einsum(let a): return a
         case .attention(let a): return a
         case .linearAttention(let a): return a
+        case .fusedAttention(let a): return a
         case .rotaryEmbedding(let a): return a
         case .recurrent(let a): return a
         case .batchNorm(let a): return a

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What passes may ask of the world outside the graph: evaluating a node on constant inputs (the CPU backend does it;
 /// Core itself knows no kernels).
 public struct PassContext {
@@ -13,9 +19,16 @@ public protocol Pass {
 
 public enum PassManager {
     /// The default pipeline, in order. Precision comes first (kernels exist only for the types it leaves; CastLike is
-    /// lowered to the Cast it decides on before), fusion after folding so that folded constants feed it.
+    /// lowered to the Cast it decides on before), fusion after folding so that folded constants feed it (attention
+    /// before activations, which would otherwise take its MatMuls). `DLINFER_DISABLE_PASSES` (comma-separated pass
+    /// names, e.g. `fuse-attention`) leaves optional passes out, to compare or to rule one out; the passes that
+    /// kernels rely on (precision, CastLike lowering) always run.
     public static func standard() -> [Pass] {
-        [LowerCastLike(), ComputePrecision(), RemoveIdentities(), ConstantFolding(), FoldBatchNormIntoConv(), FuseActivations(), DeadCodeElimination()]
+        let all: [Pass] = [LowerCastLike(), ComputePrecision(), RemoveIdentities(), ConstantFolding(), FoldBatchNormIntoConv(),
+                           FuseAttention(), FuseActivations(), DeadCodeElimination()]
+        guard let s = getenv("DLINFER_DISABLE_PASSES") else { return all }
+        let off = Set(String(cString: s).split(separator: ",").map { String($0.filter { !$0.isWhitespace }) })
+        return all.filter { $0 is LowerCastLike || $0 is ComputePrecision || !off.contains($0.name) }
     }
 
     /// Optimizes the bodies of control-flow ops first (typed already by the outer graph's inference), then the graph.
