@@ -1,5 +1,6 @@
 import DLInferCore
 import DLInferCPU
+import Foundation
 import XCTest
 
 /// sgemm against a naive double-precision reference: every transpose combination, alpha/beta, awkward and strided
@@ -199,5 +200,30 @@ final class SGEMMTests: XCTestCase {
             }
         }
         check(out, reference(t, a, b, c), t, "legacy")
+    }
+
+    /// The softmax exponential of every kernel set against Foundation's exp (in Double): values across the reduced
+    /// range, the cut-off below -87.3, NaN, -inf, and lengths that end in every tail size.
+    func testExpShiftedSumOfEveryKernel() {
+        for kernel in SGEMMKernel.available {
+            for n in [0, 1, 7, 15, 16, 17, 33, 100] {
+                var x = (0..<n).map { i in Float(i % 13) * -7.31 + 2.5 }
+                if n > 3 { x[1] = -.infinity; x[2] = -87.6; x[3] = -84.7 }
+                let shift: Float = 2.5
+                var y = [Float](repeating: 7, count: n)
+                let sum = kernel.expShiftedSum(x, count: n, shift: shift, into: &y)
+                var want = 0.0
+                for j in 0..<n {
+                    let d = x[j] - shift, e = d < -87.3 ? 0 : Foundation.exp(Double(d))
+                    want += e
+                    XCTAssertEqual(Double(y[j]), e, accuracy: 4 * Double(Float.ulpOfOne) * e, "\(kernel.name) n \(n) j \(j)")
+                }
+                XCTAssertEqual(Double(sum), want, accuracy: 1e-6 * max(want, 1), "\(kernel.name) n \(n) sum")
+                XCTAssertEqual(kernel.expShiftedSum(x, count: n, shift: shift, into: nil), sum, "\(kernel.name): sum alone")
+            }
+            var nan: [Float] = [0, .nan, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -3]
+            XCTAssert(kernel.expShiftedSum(nan, count: nan.count, shift: 0, into: &nan).isNaN, kernel.name)
+            XCTAssert(nan[1].isNaN && nan[0] == 1 && !nan[2].isNaN, "\(kernel.name): NaN stays in its lane")
+        }
     }
 }

@@ -1,7 +1,8 @@
 #ifndef DLINFER_KERNELS_H
 #define DLINFER_KERNELS_H
-// SGEMM and SGEMV kernels for the CPU backend: the only code written in C, because Swift cannot compile one function for
-// several instruction sets and pick one at run time. Everything else (packing, blocking, threading) is Swift.
+// SGEMM, SGEMV and softmax-exponential kernels for the CPU backend: the only code written in C, because Swift cannot
+// compile one function for several instruction sets and pick one at run time. Everything else (packing, blocking,
+// threading) is Swift.
 #include <stdint.h>
 
 /// C[mr x nr] (row stride ldc) = alpha * Ap * Bp + beta * C, where Ap is a packed A panel (kc steps of MR floats, one
@@ -17,7 +18,13 @@ typedef void (*dl_sgemv_dots_fn)(int64_t m, int64_t k, const float *x, int64_t l
 /// y[q * NR + j] += sum_p a[p] * b[q][p][j] for `panels` consecutive packed B panels of depth kc.
 typedef void (*dl_sgemv_packed_fn)(int64_t kc, const float *a, const float *b, int64_t panels, float *y);
 
-/// One instruction set's kernels: the SGEMM micro-kernel (tile mr x nr) and the matrix-vector kernels.
+/// y[j] = exp(x[j] - shift) for j < n, returning their sum: the exponentials of a softmax row after subtracting its
+/// maximum (x[j] - shift <= 0; below -87.3 the result is 0, NaN stays NaN, elsewhere within 2 ulp of expf). y may
+/// be x, or NULL to only sum.
+typedef float (*dl_exp_sum_fn)(int64_t n, const float *x, float shift, float *y);
+
+/// One instruction set's kernels: the SGEMM micro-kernel (tile mr x nr), the matrix-vector kernels and the softmax
+/// exponential.
 typedef struct {
     const char *name;
     int32_t mr;
@@ -26,6 +33,7 @@ typedef struct {
     dl_sgemv_rows_fn gemv_rows;
     dl_sgemv_dots_fn gemv_dots;
     dl_sgemv_packed_fn gemv_packed;
+    dl_exp_sum_fn exp_sum;
 } dl_sgemm_ukernel;
 
 /// The kernel sets this CPU can run, fastest first (checked with cpuid, including OS support for the registers).

@@ -1,7 +1,7 @@
 import CDLInferKernels
 
 /// One instruction set's kernels from the C target (picked by cpuid): the register-blocked SGEMM micro-kernel, the
-/// cache blocking that suits it, and the matrix-vector kernels.
+/// cache blocking that suits it, the matrix-vector kernels and the softmax exponential.
 /// Packed operands are laid out for one kernel; a `PackedMatrix` remembers which.
 public struct SGEMMKernel: @unchecked Sendable, Equatable {
     public let name: String
@@ -18,6 +18,7 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
     let rows: dl_sgemv_rows_fn
     let dots: dl_sgemv_dots_fn
     let packedRow: dl_sgemv_packed_fn
+    let expSum: dl_exp_sum_fn
 
     public static func == (l: SGEMMKernel, r: SGEMMKernel) -> Bool { l.name == r.name }
 
@@ -32,12 +33,20 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
             // panel, 24 KiB, still fits L1) and a wide B block (2 MiB, streamed from L3) beat L2-sized B blocks.
             return SGEMMKernel(name: String(cString: k.name), mr: mr, nr: nr, kc: 512, nc: (1024 / nr) * nr,
                                mc: (768 / mr) * mr, function: k.kernel, rows: k.gemv_rows, dots: k.gemv_dots,
-                               packedRow: k.gemv_packed)
+                               packedRow: k.gemv_packed, expSum: k.exp_sum)
         }
     }()
 
     /// The kernel used unless a caller asks for another.
     public static let preferred: SGEMMKernel = available[0]
+
+    /// y[j] = exp(x[j] - shift) for j < count, returning their sum (y may be x, or nil to only sum): a softmax row's
+    /// exponentials after subtracting its maximum. Below -87.3 a value gives 0, NaN stays NaN; elsewhere within 2 ulp
+    /// of expf.
+    @inline(__always)
+    public func expShiftedSum(_ x: UnsafePointer<Float>, count: Int, shift: Float, into y: UnsafeMutablePointer<Float>?) -> Float {
+        expSum(Int64(count), x, shift, y)
+    }
 
     /// C[mr' x nr'] = alpha * Ap * Bp + beta * C for packed panels of depth kc.
     @inline(__always)

@@ -55,31 +55,16 @@ final class SoftmaxKernel: Kernel {
     }
 }
 
-/// One contiguous row. A NaN anywhere makes the whole row NaN (through the max), as in the ONNX reference.
+/// One contiguous row. A NaN anywhere makes the whole row NaN (through the max), as in the ONNX reference. The
+/// exponentials come from the C kernel target (the widest vectors this CPU has).
 @inline(__always)
 func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, log: Bool) {
     let m = Float.rowMax(x, n)
-    let raw = UnsafeRawPointer(x), out = UnsafeMutableRawPointer(y)
-    var acc = SIMD8<Float>()
-    var i = 0
-    while i + 8 <= n {
-        let e = expNonPositive(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - m)
-        if !log { out.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self) }
-        acc += e
-        i += 8
-    }
-    var sum = acc.sum()
-    while i < n {
-        let e = expf(x[i] - m)
-        if !log { y[i] = e }
-        sum += e
-        i += 1
-    }
     if log {
-        let l = logf(sum)
+        let l = logf(SGEMMKernel.preferred.expShiftedSum(x, count: n, shift: m, into: nil))
         for i in 0..<n { y[i] = (x[i] - m) - l }
     } else {
-        let r = 1 / sum
+        let r = 1 / SGEMMKernel.preferred.expShiftedSum(x, count: n, shift: m, into: y)
         for i in 0..<n { y[i] *= r }
     }
 }
@@ -98,44 +83,13 @@ func maxRows(_ d: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>, _ w: I
     while j < w { d[j] = Float.maximum(d[j], p[j]); j += 1 }
 }
 
-/// q[j] = exp(p[j] - m[j]); s[j] += q[j].
+/// q[j] = exp(p[j] - m[j]); s[j] += q[j]. The differences go through q (in L1: w is one column block).
 @inline(__always)
 private func expRows(_ p: UnsafePointer<Float>, minus m: UnsafePointer<Float>, into q: UnsafeMutablePointer<Float>,
                      addingTo s: UnsafeMutablePointer<Float>, _ w: Int) {
-    let pr = UnsafeRawPointer(p), mr = UnsafeRawPointer(m), qr = UnsafeMutableRawPointer(q), sr = UnsafeMutableRawPointer(s)
-    var j = 0
-    while j + 8 <= w {
-        let e = expNonPositive(pr.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-                               - mr.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self))
-        qr.storeBytes(of: e, toByteOffset: j * 4, as: SIMD8<Float>.self)
-        sr.storeBytes(of: sr.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) + e, toByteOffset: j * 4, as: SIMD8<Float>.self)
-        j += 8
-    }
-    while j < w { let e = expf(p[j] - m[j]); q[j] = e; s[j] += e; j += 1 }
-}
-
-/// exp(x) for x <= 0 (softmax after subtracting the maximum), eight lanes at once: Cephes' range reduction
-/// x = k ln2 + r and a degree-6 polynomial for exp(r), within 2 ulp of expf. k comes from the 1.5 * 2^23 rounding
-/// trick, whose bit pattern also holds k as an integer, so no lane-by-lane conversion is needed. Below -87.3 the
-/// result is 0 (where expf would give a denormal); NaN stays NaN.
-@inline(__always)
-private func expNonPositive(_ v: SIMD8<Float>) -> SIMD8<Float> {
-    let x = v.replacing(with: -87.3, where: v .< -87.3)
-    let shifted = x * 1.44269504088896341 + 12582912
-    let k = shifted - 12582912
-    var r = x - k * 0.693359375
-    r = r + k * 2.12194440e-4
-    let z = r * r
-    var p = SIMD8<Float>(repeating: 1.9875691500e-4)
-    p = p * r + 1.3981999507e-3
-    p = p * r + 8.3334519073e-3
-    p = p * r + 4.1665795894e-2
-    p = p * r + 1.6666665459e-1
-    p = p * r + 5.0000001201e-1
-    p = p * z + r + 1
-    let kBits = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
-    let e = p * unsafeBitCast((kBits &+ 127) &<< 23, to: SIMD8<Float>.self)
-    return e.replacing(with: 0, where: v .< -87.3).replacing(with: .nan, where: v .!= v)
+    for j in 0..<w { q[j] = p[j] - m[j] }
+    _ = SGEMMKernel.preferred.expShiftedSum(q, count: w, shift: 0, into: q)
+    for j in 0..<w { s[j] += q[j] }
 }
 
 /// Hardmax: per group, the first maximum (NaN first, as numpy's argmax) gets 1 and the rest 0.

@@ -1,0 +1,57 @@
+// exp(x - shift) over a row, written once with clang vector extensions and compiled by each ISA's file (after
+// gemv_impl.h, which defines the float vector type and the lane count DL_VL).
+
+#define VF DL_CAT(vf, DL_SUFFIX)
+typedef int32_t DL_CAT(vi, DL_SUFFIX) __attribute__((vector_size(DL_VL * 4), aligned(4)));
+#define VI DL_CAT(vi, DL_SUFFIX)
+
+/// exp(x) for x <= 0: Cephes' range reduction x = k ln2 + r and a degree-6 polynomial for exp(r), within 2 ulp of
+/// expf. k comes from the 1.5 * 2^23 rounding trick, whose bit pattern also holds k as an integer. Below -87.3 the
+/// result is 0 (where expf would give a denormal); NaN stays NaN.
+static inline __attribute__((always_inline)) VF DL_FN(exp_nonpositive)(VF x) {
+    const VF lo = DL_FN(splat)(-87.3f);
+    const VI under = x < lo, nan = x != x;
+    const VF xc = (VF)(((VI)x & ~under) | ((VI)lo & under));
+    const VF shifted = xc * 1.44269504088896341f + 12582912.0f;
+    const VF k = shifted - 12582912.0f;
+    VF r = xc - k * 0.693359375f;
+    r = r + k * 2.12194440e-4f;
+    const VF z = r * r;
+    VF p = DL_FN(splat)(1.9875691500e-4f);
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * z + r + 1.0f;
+    const VI kb = (VI)shifted - 0x4B400000;
+    const VF e = p * (VF)((kb + 127) << 23);
+    // 0 below the range, x itself (NaN) where x is NaN.
+    return (VF)(((VI)e & ~(under | nan)) | ((VI)x & nan));
+}
+
+/// y[j] = exp(x[j] - shift) for j < n (y may be x, or NULL to only sum); returns the sum.
+float DL_FN(dl_exp_shifted_sum)(int64_t n, const float *x, float shift, float *y) {
+    VF acc = {};
+    int64_t j = 0;
+    for (; j + DL_VL <= n; j += DL_VL) {
+        const VF e = DL_FN(exp_nonpositive)(*(const VF *)(x + j) - shift);
+        if (y) *(VF *)(y + j) = e;
+        acc += e;
+    }
+    float sum = 0;
+    for (int q = 0; q < DL_VL; q++) sum += acc[q];
+    if (j < n) {
+        VF t = {};
+        for (int64_t q = 0; q < n - j; q++) t[q] = x[j + q];
+        const VF e = DL_FN(exp_nonpositive)(t - shift);
+        for (int64_t q = 0; q < n - j; q++) {
+            if (y) y[j + q] = e[q];
+            sum += e[q];
+        }
+    }
+    return sum;
+}
+
+#undef VI
+#undef VF
