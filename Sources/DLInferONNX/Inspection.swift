@@ -20,6 +20,9 @@ public struct ONNXModelSummary: Sendable {
     public var opset: Int?
     public var producer: String
     public var graphName: String
+    /// Values in the main graph's initializers (the weights), and how many initializers hold them.
+    public var parameters: Int
+    public var parameterTensors: Int
     /// Nodes per op type, including those inside subgraphs and model-local functions.
     public var opCounts: [(op: String, count: Int)]
     public var unsupported: [UnsupportedOp]
@@ -62,10 +65,17 @@ extension ONNXImporter {
         }
         var opset: Int? = nil
         for imp in model.opsetImport where isDefaultDomain(imp.domain) { opset = Int(imp.version) }
+        var parameters = 0
+        for t in model.graph.initializer {
+            // Saturating: the dims of a hostile file may overflow; the count is only shown.
+            let n = t.dims.reduce(1) { acc, d in d < 0 ? acc : acc.multipliedReportingOverflow(by: Int(d)).overflow ? Int.max : acc * Int(d) }
+            parameters = parameters.addingReportingOverflow(n).overflow ? Int.max : parameters + n
+        }
         return ONNXModelSummary(
             opset: opset,
             producer: [model.producerName, model.producerVersion].filter { !$0.isEmpty }.joined(separator: " "),
             graphName: model.graph.name,
+            parameters: parameters, parameterTensors: model.graph.initializer.count,
             opCounts: counts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
             unsupported: order.filter(unsupported.contains).map { UnsupportedOp(op: $0, firstNode: firstNode[$0]!, count: counts[$0]!) })
     }

@@ -18,10 +18,11 @@ struct BenchCommand: ParsableCommand {
     @Argument(help: "The ONNX model file.")
     var model: String
 
-    @Option(help: "Timed iterations.")
+    // Unconditional: `--iters -5` reaches validate() and its message instead of "Missing value".
+    @Option(parsing: .unconditional, help: "Timed iterations.")
     var iters = 100
 
-    @Option(help: "Untimed iterations before timing (planning and caches warm up).")
+    @Option(parsing: .unconditional, help: "Untimed iterations before timing (planning and caches warm up).")
     var warmup = 10
 
     @Option(help: ArgumentHelp("An input's full shape as NAME=D1xD2x...; repeat per input.", valueName: "name=1x3x224x224"))
@@ -56,6 +57,7 @@ struct BenchCommand: ParsableCommand {
             throw DLInferError.invalid("--shape names '\(name)', but the model's inputs are \(m.inputs.map(\.name).joined(separator: ", "))")
         }
         var rng = SystemRandomNumberGenerator()
+        var guessed = [String]()
         let inputs = try m.inputs.map { v -> Tensor in
             let dims: [Int]
             if let given = shapes[v.name] { dims = given } else {
@@ -63,6 +65,9 @@ struct BenchCommand: ParsableCommand {
                     throw DLInferError.invalid("the rank of input '\(v.name)' is unknown: give its shape with --shape \(v.name)=D1xD2x...")
                 }
                 dims = declared.map { $0.value ?? 1 }
+                if declared.contains(where: { $0.value == nil }) {
+                    guessed.append("\(v.name) [\(declared.map(\.description).joined(separator: ", "))] as \(dims.map(String.init).joined(separator: "x"))")
+                }
             }
             let t = try Tensor(dtype: v.type.dtype, shape: dims)
             if v.type.dtype == .float32 { for i in 0..<t.count { t.floats[i] = Float.random(in: 0..<1, using: &rng) } }
@@ -81,7 +86,11 @@ struct BenchCommand: ParsableCommand {
         let tty = isatty(2) != 0
         for i in 0..<total {
             let t0 = clock.now
-            _ = try session.run(inputs)
+            do { _ = try session.run(inputs) } catch let e as DLInferError where i == 0 && !guessed.isEmpty {
+                // Symbolic dims set to 1 can be impossible (an image too small for the model's pooling): say so.
+                throw DLInferError(e.kind, "\(e.message); the symbolic dimensions were set to 1 (\(guessed.joined(separator: "; "))): "
+                                   + "give each input's real shape with --shape NAME=D1xD2x... (e.g. --shape \(m.inputs[0].name)=1x3x224x224)")
+            }
             let t1 = clock.now
             if i >= warmup { times.append(milliseconds(t1 - t0)) }
             if t1 - lastProgress > .seconds(1) {
@@ -93,11 +102,7 @@ struct BenchCommand: ParsableCommand {
         let sorted = times.sorted()
         let mean = times.reduce(0, +) / Double(times.count)
         print("runs: \(iters) timed after \(warmup) warm-up")
-        print("latency ms: p50 \(format(percentile(sorted, 0.5)))  p90 \(format(percentile(sorted, 0.9)))  mean \(format(mean))  min \(format(sorted.first!))  max \(format(sorted.last!))")
-    }
-
-    private func milliseconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+        print("latency ms: p50 \(formatMilliseconds(percentile(sorted, 0.5)))  p90 \(formatMilliseconds(percentile(sorted, 0.9)))  mean \(formatMilliseconds(mean))  min \(formatMilliseconds(sorted.first!))  max \(formatMilliseconds(sorted.last!))")
     }
 
     /// Nearest-rank percentile of sorted values.
@@ -105,8 +110,4 @@ struct BenchCommand: ParsableCommand {
         sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
     }
 
-    private func format(_ v: Double) -> String {
-        let r = (v * 1000).rounded() / 1000
-        return String(r)
-    }
 }

@@ -22,6 +22,13 @@ struct DLInferCommand: ParsableCommand {
     func run() throws { throw ValidationError("a subcommand is required: devices, info, run, bench or ops") }
 
     static func main() {
+        let args = Array(CommandLine.arguments.dropFirst())
+        if let first = args.first, !first.hasPrefix("-"), !subcommandNames.contains(first) {
+            let near = subcommandNames.filter { editDistance($0, first) <= 2 }
+            fputs("dlinfer: error: unknown command '\(first)'\(near.isEmpty ? "" : "; did you mean '\(near.joined(separator: "' or '"))'?") "
+                  + "Commands: \(subcommandNames.joined(separator: ", ")) (see dlinfer --help)\n", stderr)
+            Glibc.exit(2)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -35,6 +42,26 @@ struct DLInferCommand: ParsableCommand {
             Glibc.exit(2)
         }
     }
+}
+
+extension DLInferCommand {
+    static var subcommandNames: [String] { configuration.subcommands.compactMap { $0.configuration.commandName } }
+}
+
+/// Levenshtein distance, for suggesting the command a user meant.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    var row = Array(0...b.count)
+    for i in 1...max(a.count, 1) where i <= a.count {
+        var previous = row[0]
+        row[0] = i
+        for j in 1...max(b.count, 1) where j <= b.count {
+            let current = row[j]
+            row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+            previous = current
+        }
+    }
+    return row[b.count]
 }
 
 /// --device and --fallback, shared by the commands that create a session.
@@ -62,3 +89,10 @@ func describe(_ type: ValueType) -> String {
     guard let shape = type.shape else { return "\(type.dtype) [rank unknown]" }
     return "\(type.dtype) [\(shape.map(\.description).joined(separator: ", "))]"
 }
+
+func milliseconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+}
+
+/// Milliseconds to three decimals.
+func formatMilliseconds(_ v: Double) -> String { String((v * 1000).rounded() / 1000) }

@@ -11,25 +11,32 @@ import Foundation
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Show a model's inputs, outputs, op counts, and the backend each node is placed on.")
+        abstract: "Show a model's inputs, outputs, opset, producer, parameters, op counts, and where each node runs.",
+        discussion: "With --summary, the placement is given per backend and reason instead of per node.")
 
     @Argument(help: "The ONNX model file.")
     var model: String
+
+    @Flag(help: "Group the placement by backend and reason instead of listing every node.")
+    var summary = false
 
     @OptionGroup var deviceOptions: DeviceOptions
 
     func run() throws {
         let m: Model
+        let file = FileManager.default.contents(atPath: model).flatMap { try? ONNXImporter.summary(data: $0) }
         do { m = try Model.load(path: model) } catch let e as DLInferError where e.kind == .unsupported {
             // Say what the model holds and everything it lacks, then fail as before.
-            if let data = FileManager.default.contents(atPath: model), let s = try? ONNXImporter.summary(data: data),
-               !s.unsupported.isEmpty {
-                printSummary(s)
-            }
+            if let file, !file.unsupported.isEmpty { printSummary(file) }
             throw e
         }
         let session = try InferenceSession(model: m, options: deviceOptions.sessionOptions)
         print("model: \(model)")
+        if let file {
+            print("opset: \(file.opset.map(String.init) ?? "none")\(file.producer.isEmpty ? "" : ", producer: \(file.producer)")"
+                  + "\(file.graphName.isEmpty ? "" : ", graph: \(file.graphName)")")
+            print("parameters: \(file.parameters) in \(file.parameterTensors) initializers")
+        }
         print("inputs:")
         for v in m.inputs { print("  \(v.name): \(describe(v.type))") }
         print("outputs:")
@@ -38,8 +45,23 @@ struct InfoCommand: ParsableCommand {
         for (op, n) in m.opCounts { print("  \(op): \(n)") }
         print("device: \(session.deviceName)\(session.deviceNote.map { " (\($0))" } ?? "")")
         print("placement (\(session.cpuNodeCount) of \(m.graph.nodes.count) nodes on the CPU):")
-        for (node, p) in zip(m.graph.nodes, session.placements) {
-            print("  \(node.label(in: m.graph)) -> \(p.backend)\(p.reason.map { " (\($0))" } ?? "")")
+        if summary {
+            // Per backend and reason, in order of first appearance, with the op types involved.
+            var groups = [(key: String, ops: [String], count: Int)]()
+            for (node, p) in zip(m.graph.nodes, session.placements) {
+                let key = "\(p.backend)\(p.reason.map { " (\($0))" } ?? "")"
+                if let i = groups.firstIndex(where: { $0.key == key }) {
+                    groups[i].count += 1
+                    if !groups[i].ops.contains(node.op.name) { groups[i].ops.append(node.op.name) }
+                } else {
+                    groups.append((key, [node.op.name], 1))
+                }
+            }
+            for g in groups { print("  \(g.count) x \(g.key): \(g.ops.joined(separator: ", "))") }
+        } else {
+            for (node, p) in zip(m.graph.nodes, session.placements) {
+                print("  \(node.label(in: m.graph)) -> \(p.backend)\(p.reason.map { " (\($0))" } ?? "")")
+            }
         }
     }
 }

@@ -1,9 +1,4 @@
 import DLInferCore
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 
 /// Reads and writes NumPy .npy files (format versions 1 to 3), C order, little-endian, for dlinfer's dtypes.
 enum NPY {
@@ -14,12 +9,7 @@ enum NPY {
         ("i2", .int16), ("i4", .int32), ("i8", .int64), ("u4", .uint32), ("u8", .uint64), ("b1", .bool),
     ]
 
-    static func read(path: String) throws -> Tensor {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw DLInferError(.notFound, "cannot read '\(path)'")
-        }
-        return try decode([UInt8](data), name: path)
-    }
+    static func read(path: String) throws -> Tensor { try decode(Files.read(path), name: path) }
 
     static func decode(_ bytes: [UInt8], name: String) throws -> Tensor {
         func bad(_ why: String) -> DLInferError { .invalid("'\(name)' is not a usable .npy file: \(why)") }
@@ -86,9 +76,7 @@ enum NPY {
 
     static func write(_ t: Tensor, path: String) throws {
         guard t.dtype != .string else { throw DLInferError.invalid("cannot write a string tensor as .npy") }
-        do { try Data(encode(t)).write(to: URL(fileURLWithPath: path)) } catch {
-            throw DLInferError(.io, "cannot write '\(path)': \(error)")
-        }
+        try Files.write(encode(t), to: path)
     }
 
     /// The text of `'key': value` in the header dict, up to the next top-level comma.

@@ -1,17 +1,16 @@
 import ArgumentParser
 import DLInferCore
 import DLInferEngine
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a model once on .npy inputs and write each output as OUTPUT_NAME.npy.",
-        discussion: "Inputs and outputs are NumPy .npy files in C order (fortran_order arrays are rejected).")
+        discussion: """
+            Inputs and outputs are NumPy .npy files in C order (fortran_order arrays are rejected). Prints each \
+            output's type and file, then the time the run took (planning included, which a first run does; \
+            `dlinfer bench` times steady-state runs).
+            """)
 
     @Argument(help: "The ONNX model file.")
     var model: String
@@ -39,16 +38,18 @@ struct RunCommand: ParsableCommand {
             guard named[parts[0]] == nil else { throw ValidationError("input '\(parts[0])' is given twice") }
             named[parts[0]] = try NPY.read(path: parts[1])
         }
+        try Files.makeDirectories(outputDir)
+        let clock = ContinuousClock()
+        let start = clock.now
         let outs = try session.run(named)
-        do { try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true) } catch {
-            throw DLInferError(.io, "cannot create '\(outputDir)': \(error)")
-        }
+        let elapsed = clock.now - start
         for v in m.outputs {
             // Output names may hold characters that are not valid in a file name.
-            let file = outputDir + "/" + String(v.name.map { $0 == "/" || $0 == "\0" ? "_" : $0 }) + ".npy"
+            let file = Files.join(outputDir, String(v.name.map { $0 == "/" || $0 == "\0" ? "_" : $0 }) + ".npy")
             let t = outs[v.name]!
             try NPY.write(t, path: file)
             print("\(v.name): \(t.dtype) [\(t.shape.map(String.init).joined(separator: ", "))] -> \(file)")
         }
+        print("run: \(formatMilliseconds(milliseconds(elapsed))) ms on \(session.deviceName)")
     }
 }

@@ -1,6 +1,7 @@
 """The dlinfer CLI: run against onnxruntime through .npy files written and read by numpy, exit codes, help.
 The binary is $DLINFER_CLI, else the repository's debug build, else `dlinfer` on PATH."""
 import os
+import re
 import shutil
 import subprocess
 
@@ -84,6 +85,66 @@ def test_bench_and_devices(save, activations_model):
     assert "p50" in r.stdout and "p90" in r.stdout and "mean" in r.stdout
     r = cli("devices")
     assert r.returncode == 0 and "cpu" in r.stdout
+
+
+def test_mistyped_command_is_named_with_a_suggestion():
+    r = cli("nfo", "model.onnx")
+    assert r.returncode == 2
+    assert "unknown command 'nfo'; did you mean 'info'?" in r.stderr and "bench" in r.stderr
+
+
+def test_negative_iterations_get_the_range_message(save, activations_model):
+    for flag, text in (("--iters", "--iters must be at least 1"), ("--warmup", "--warmup must not be negative")):
+        r = cli("bench", save(activations_model), flag, "-5")
+        assert r.returncode == 2 and text in r.stderr, r.stderr
+
+
+def test_file_errors_give_the_reason(tmp_path, save, activations_model):
+    model = save(activations_model)
+    x = tmp_path / "x.npy"
+    np.save(x, np.zeros((2, 3, 4), np.float32))
+    r = cli("run", model, "-i", f"x={tmp_path / 'missing.npy'}", "-o", str(tmp_path / "out"))
+    assert r.returncode == 1 and "missing.npy': No such file or directory" in r.stderr, r.stderr
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = cli("run", model, "-i", f"x={x}", "-o", str(blocker / "sub"))
+    assert r.returncode == 1 and f"cannot create the folder '{blocker}/sub': Not a directory" in r.stderr, r.stderr
+    (tmp_path / "taken" / "y.npy").mkdir(parents=True)  # a folder where an output file must go
+    r = cli("run", model, "-i", f"x={x}", "-o", str(tmp_path / "taken"))
+    assert r.returncode == 1 and "y.npy': Is a directory" in r.stderr, r.stderr
+    assert "Error(" not in r.stderr
+
+
+def test_run_prints_clean_paths_and_its_time(tmp_path, save, activations_model):
+    x = tmp_path / "x.npy"
+    np.save(x, np.zeros((2, 3, 4), np.float32))
+    r = cli("run", save(activations_model), "-i", f"x={x}", "-o", str(tmp_path / "out") + "//", "--device", "cpu")
+    assert r.returncode == 0, r.stderr
+    assert f"-> {tmp_path / 'out' / 'y.npy'}" in r.stdout and "//" not in r.stdout
+    assert re.search(r"^run: [0-9.]+ ms on cpu$", r.stdout, re.M), r.stdout
+
+
+def test_bench_asks_for_shapes_when_symbolic_dims_of_1_fail(save):
+    from onnx import TensorProto, helper
+    from conftest import make_model, tensor
+    w = helper.make_tensor("w", TensorProto.FLOAT, [2, 1, 3, 3], [0.1] * 18)
+    model = make_model([helper.make_node("Conv", ["x", "w"], ["y"])], [tensor("x", TensorProto.FLOAT, ["N", 1, "H", "W"])],
+                       [tensor("y", TensorProto.FLOAT, ["N", 2, "h", "w"])], [w])
+    r = cli("bench", save(model), "--iters", "1", "--device", "cpu")
+    assert r.returncode == 1
+    assert "the symbolic dimensions were set to 1 (x [N, 1, H, W] as 1x1x1x1)" in r.stderr and "--shape" in r.stderr, r.stderr
+    r = cli("bench", save(model), "--iters", "1", "--warmup", "0", "--device", "cpu", "--shape", "x=1x1x8x8")
+    assert r.returncode == 0, r.stderr
+
+
+def test_info_metadata_and_summary(save, activations_model):
+    activations_model.producer_name = "unit-test"
+    r = cli("info", save(activations_model), "--device", "cpu", "--summary")
+    assert r.returncode == 0, r.stderr
+    assert "opset: 13, producer: unit-test, graph: test" in r.stdout
+    assert "parameters: 9 in 3 initializers" in r.stdout
+    assert "  6 x cpu: Sigmoid, Mul, Add, Tanh, Sub, Relu" in r.stdout
+    assert "-> cpu" not in r.stdout
 
 
 def test_help_and_version():
