@@ -129,6 +129,12 @@ public final class InferenceSession: @unchecked Sendable {
     }
 
     public func cancel() { session.cancel() }
+    /// Per-node timing (see `Session.profiling`); `nodeTimes` are seconds per node in graph order.
+    public var profiling: Bool {
+        get { session.profiling }
+        set { session.profiling = newValue }
+    }
+    public var nodeTimes: [Double] { session.nodeTimes }
 
     /// Host memory the session holds now (buffers, pooled free ones, outputs not yet freed), and its plans.
     public var memoryInUse: Int { session.memoryInUse }

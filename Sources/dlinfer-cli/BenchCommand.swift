@@ -28,6 +28,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("An input's full shape as NAME=D1xD2x...; repeat per input.", valueName: "name=1x3x224x224"))
     var shape: [String] = []
 
+    @Flag(help: "After timing, run --iters more times timing every node, and print the time per op type (device nodes are waited for one by one, so a profiled run is slower).")
+    var profile = false
+
     @OptionGroup var deviceOptions: DeviceOptions
 
     func validate() throws {
@@ -103,6 +106,26 @@ struct BenchCommand: ParsableCommand {
         let mean = times.reduce(0, +) / Double(times.count)
         print("runs: \(iters) timed after \(warmup) warm-up")
         print("latency ms: p50 \(formatMilliseconds(percentile(sorted, 0.5)))  p90 \(formatMilliseconds(percentile(sorted, 0.9)))  mean \(formatMilliseconds(mean))  min \(formatMilliseconds(sorted.first!))  max \(formatMilliseconds(sorted.last!))")
+        if profile { try printProfile(session, m, inputs) }
+    }
+
+    /// Per op type: nodes, milliseconds per run and share of the profiled node time, most expensive first.
+    private func printProfile(_ session: InferenceSession, _ m: Model, _ inputs: [Tensor]) throws {
+        session.profiling = true
+        defer { session.profiling = false }
+        for _ in 0..<iters { _ = try session.run(inputs) }
+        var byOp = [String: (nodes: Int, seconds: Double)]()
+        for (node, t) in zip(m.graph.nodes, session.nodeTimes) {
+            byOp[node.op.name, default: (0, 0)].nodes += 1
+            byOp[node.op.name, default: (0, 0)].seconds += t
+        }
+        let total = byOp.values.reduce(0) { $0 + $1.seconds }
+        print("profile: \(iters) runs, node time per run \(formatMilliseconds(total * 1000 / Double(iters))) ms")
+        print("  op                        nodes   ms/run       %")
+        for (op, v) in byOp.sorted(by: { $0.value.seconds > $1.value.seconds }) {
+            let ms = v.seconds * 1000 / Double(iters), share = total > 0 ? 100 * v.seconds / total : 0
+            print("  \(op.padding(26)) \(String(v.nodes).leftPadding(5)) \(formatMilliseconds(ms).leftPadding(8)) \(String((share * 10).rounded() / 10).leftPadding(7))")
+        }
     }
 
     /// Nearest-rank percentile of sorted values.
@@ -110,4 +133,9 @@ struct BenchCommand: ParsableCommand {
         sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
     }
 
+}
+
+private extension String {
+    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+    func leftPadding(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }

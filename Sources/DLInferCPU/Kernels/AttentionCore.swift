@@ -83,7 +83,11 @@ func runAttention<P: AttentionProblem>(_ p: P) throws {
         }
     }
 
-    if tasks * 2 <= threads {
+    // Multiply-adds of the two products: below ~2^18, waking the other threads costs more than they save.
+    let work = Double(heads) * Double(rows) * Double(total) * Double(p.headSize + p.vHeadSize)
+    if work < 262_144 {
+        try Scratch.withFloats(scratchCount) { s in for t in 0..<tasks { try block(t, s, threads: 1) } }
+    } else if tasks * 2 <= threads {
         try Scratch.withFloats(scratchCount) { s in for t in 0..<tasks { try block(t, s, threads: threads) } }
     } else {
         try parallelForThrowing(tasks) { range in

@@ -24,6 +24,8 @@ public final class Session: @unchecked Sendable {
     private var plans: PlanCache
     private let pool: TensorPool
     private let cancelFlag = Atomic<Bool>(false)
+    /// Per node, nanoseconds spent in it over the runs since profiling was switched on; nil when off.
+    private var nodeNanoseconds: [UInt64]?
 
     /// What a session may use: `maxMemory` bytes of host memory at once (buffers, pooled free ones and outputs still
     /// held; default `MemoryBudget.defaultLimit`), and `planCacheSize` plans for distinct input shapes kept at once
@@ -86,6 +88,15 @@ public final class Session: @unchecked Sendable {
     public var memory: MemoryBudget { pool.memory }
     public var cachedPlans: Int { plans.count }
 
+    /// Profiling: when on, each run adds every node's time to `nodeTimes` (device nodes are waited for one by one, so
+    /// their time is their own and the run is slower than without). Switching it on clears the times.
+    public var profiling: Bool {
+        get { nodeNanoseconds != nil }
+        set { nodeNanoseconds = newValue ? [UInt64](repeating: 0, count: graph.nodes.count) : nil }
+    }
+    /// Seconds per node (graph order) summed over the profiled runs; empty when profiling is off.
+    public var nodeTimes: [Double] { nodeNanoseconds?.map { Double($0) / 1e9 } ?? [] }
+
     /// Asks a run in progress (on another thread) to stop at the next node boundary.
     public func cancel() { cancelFlag.store(true, ordering: .relaxed) }
 
@@ -108,7 +119,12 @@ public final class Session: @unchecked Sendable {
             var queued = 0
             for (s, i) in plan.steps.enumerated() {
                 if cancelFlag.load(ordering: .relaxed) { throw DLInferError(.cancelled, "run cancelled") }
+                let start = nodeNanoseconds == nil ? 0 : monotonicNanoseconds()
                 try runStep(i, plan, &env)
+                if nodeNanoseconds != nil {
+                    if let device, case .device = kernels[i] { try device.finish() }
+                    nodeNanoseconds![i] &+= monotonicNanoseconds() &- start
+                }
                 for v in plan.releaseAfter[s] { release(v, &env) }
                 // Device work is queued, not done: wait for it now and then so that a cancel stops the run itself,
                 // not only the queueing of it.
@@ -130,6 +146,12 @@ public final class Session: @unchecked Sendable {
             if let device { try? device.finish() }
             throw error
         }
+    }
+
+    private func monotonicNanoseconds() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return UInt64(t.tv_sec) &* 1_000_000_000 &+ UInt64(t.tv_nsec)
     }
 
     private func runStep(_ i: Int, _ plan: Plan, _ env: inout Environment) throws {

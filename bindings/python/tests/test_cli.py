@@ -147,6 +147,15 @@ def test_info_metadata_and_summary(save, activations_model):
     assert "-> cpu" not in r.stdout
 
 
+def test_bench_profile_times_each_op_type(save, activations_model):
+    r = cli("bench", save(activations_model), "--iters", "3", "--warmup", "1", "--shape", "x=2x3x4", "--device", "cpu",
+            "--profile")
+    assert r.returncode == 0, r.stderr
+    assert "profile: 3 runs, node time per run" in r.stdout
+    rows = re.findall(r"^  (\w+) +(\d+) +[0-9.]+ +[0-9.]+$", r.stdout, re.M)
+    assert sorted(rows) == sorted([("Sigmoid", "1"), ("Mul", "1"), ("Add", "1"), ("Tanh", "1"), ("Sub", "1"), ("Relu", "1")]), r.stdout
+
+
 def test_help_and_version():
     for args in (["--help"], ["run", "--help"], ["bench", "--help"], ["info", "--help"], ["devices", "--help"]):
         r = cli(*args)
