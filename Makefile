@@ -12,6 +12,9 @@
 #   make test-python          the Python package's pytest suite against the built library and CLI, on each of $(DEVICES)
 #   make kernels              re-embeds kernels/*.cl into the library (tools/embed_kernels.py; a test fails when stale)
 #   make test-install         installs into a temporary prefix and checks the layout, ldd, nm -D and pkg-config
+#   make wheel                dist/dlinfer-VERSION-py3-none-manylinux_X_Y_ARCH.whl: the Python package with the
+#                             (stripped) library and the CLI inside, the CLI as the `dlinfer` command
+#   make test-wheel           the wheel in a fresh venv, used with no environment variable (Tests/wheel/check_wheel.sh)
 #   make test-examples        builds examples/c, runs the C and Python examples and checks what they print, on each of $(DEVICES)
 #   make test-asan            a debug build of the library under AddressSanitizer (.build-asan/): the C API test, then
 #                             the libFuzzer target Tests/fuzz/fuzz_model.c for $(FUZZ_SECONDS) s on every committed model
@@ -33,7 +36,7 @@ DEVICES ?= cpu opencl
 FUZZ_SECONDS ?= 180
 
 .PHONY: all build release install demo test test-swift test-swift-opencl test-c test-c-valgrind test-python test-install \
-        test-examples test-asan examples built-lib kernels
+        test-examples test-asan examples built-lib kernels wheel test-wheel
 
 all: build
 
@@ -63,7 +66,7 @@ demo: built-lib
 	$(MAKE) -C examples/c LIBDIR=$(TESTLIB)
 	examples/c/classify_digits
 
-test: test-swift test-swift-opencl test-c test-c-valgrind test-python test-install test-examples test-asan
+test: test-swift test-swift-opencl test-c test-c-valgrind test-python test-install test-wheel test-examples test-asan
 
 kernels:
 	$(PYTHON) tools/embed_kernels.py
@@ -105,6 +108,21 @@ test-install:
 	rm -rf .build/install-test
 	$(MAKE) install PREFIX=$(CURDIR)/.build/install-test
 	Tests/install/check_install.sh $(CURDIR)/.build/install-test
+
+# The package is staged in .build/wheel-src so that the source tree never holds the binaries.
+wheel: release
+	rm -rf .build/wheel-src dist/dlinfer-*.whl
+	mkdir -p .build/wheel-src dist
+	cp -r bindings/python/README.md bindings/python/pyproject.toml bindings/python/setup.py bindings/python/dlinfer .build/wheel-src/
+	rm -rf .build/wheel-src/dlinfer/__pycache__
+	install -m 755 .build/release/libdlinfer.so .build/wheel-src/dlinfer/libdlinfer.so
+	install -d .build/wheel-src/dlinfer/bin
+	install -m 755 .build/release/dlinfer-cli .build/wheel-src/dlinfer/bin/dlinfer
+	strip --strip-unneeded .build/wheel-src/dlinfer/libdlinfer.so .build/wheel-src/dlinfer/bin/dlinfer
+	$(PYTHON) -m pip wheel -q --no-deps -w dist .build/wheel-src
+
+test-wheel: wheel
+	Tests/wheel/check_wheel.sh dist/dlinfer-$(VERSION)-*.whl $(CURDIR)/.build/wheel-venv
 
 # The OpenCL drivers are not sanitizer-clean (as under valgrind): the CPU path only.
 test-asan: $(ONNX_CASES)/.stamp
