@@ -147,6 +147,10 @@ dlinfer_status dlinfer_options_create(dlinfer_options** out);
  *               quarters of the memory the process may have (physical memory, or a ulimit on address space or data).
  *   "plan_cache": how many plans (one per distinct combination of input shapes) a session keeps, 1 to 4096; the least
  *               recently used is dropped past it, so that ever-changing shapes keep memory bounded. Default 16.
+ *   "threads":  how many CPU threads the session's runs use at most, 1 to 4096, or "0" (default) for all the process
+ *               has (DLINFER_NUM_THREADS, else every online core; a larger value is capped there). Sessions share
+ *               one pool of worker threads: a run that finds it busy with another session's work computes on its
+ *               calling thread alone.
  * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, unknown key, bad value). */
 dlinfer_status dlinfer_options_set(dlinfer_options* options, const char* key, const char* value);
 
@@ -194,6 +198,21 @@ dlinfer_status dlinfer_model_io_index(const dlinfer_model* model, int32_t is_out
  * Thread-safe. */
 dlinfer_status dlinfer_model_io_type(const dlinfer_model* model, int32_t is_output, int32_t index,
                                      int32_t* out_dtype, int32_t* out_rank, int64_t* dims, int32_t dims_cap);
+
+/* Name of dimension `axis` of input/output `index` when the model gives it a symbolic name ("batch",
+ * "sequence"), else "" (a fixed dimension, or one the model leaves unnamed). The string lives as long as the model.
+ * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, index or axis out of range, or the rank is unknown). Thread-safe. */
+dlinfer_status dlinfer_model_io_dim_name(const dlinfer_model* model, int32_t is_output, int32_t index, int32_t axis,
+                                         const char** out_name);
+
+/* What the model file says of itself, as key/value pairs in a fixed order: "producer_name", "producer_version",
+ * "graph_name", "domain", "description", "graph_description", "version" (the model version, a number, "" when the file sets none), "opset"
+ * (the default domain's), always present ("" where the file is silent), then the model's own metadata_props as
+ * "custom.KEY". The strings live as long as the model.
+ * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, index out of range). Thread-safe. */
+dlinfer_status dlinfer_model_metadata_count(const dlinfer_model* model, int32_t* out_count);
+dlinfer_status dlinfer_model_metadata(const dlinfer_model* model, int32_t index, const char** out_key,
+                                      const char** out_value);
 
 /* ---- Sessions ---------------------------------------------------------------------------------------------------- */
 

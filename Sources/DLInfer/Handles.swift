@@ -15,14 +15,30 @@ final class ModelBox {
     let model: Model
     let inputNames: [UnsafeMutablePointer<CChar>]
     let outputNames: [UnsafeMutablePointer<CChar>]
+    /// Per input and output, per axis: the symbolic dimension's name, "" for a fixed or unnamed one.
+    let inputDimNames: [[UnsafeMutablePointer<CChar>]]
+    let outputDimNames: [[UnsafeMutablePointer<CChar>]]
+    let metadata: [(key: UnsafeMutablePointer<CChar>, value: UnsafeMutablePointer<CChar>)]
 
     init(_ model: Model) {
         self.model = model
         inputNames = model.inputs.map { strdup($0.name) }
         outputNames = model.outputs.map { strdup($0.name) }
+        func dimNames(_ v: ValueInfo) -> [UnsafeMutablePointer<CChar>] {
+            (v.type.shape ?? []).map { d in
+                if case .symbol(let s) = d, d != .unknown { return strdup(s) }
+                return strdup("")
+            }
+        }
+        inputDimNames = model.inputs.map(dimNames)
+        outputDimNames = model.outputs.map(dimNames)
+        metadata = model.graph.metadata.map { (strdup($0.key), strdup($0.value)) }
     }
 
-    deinit { (inputNames + outputNames).forEach { free($0) } }
+    deinit {
+        (inputNames + outputNames + (inputDimNames + outputDimNames).flatMap { $0 }).forEach { free($0) }
+        metadata.forEach { free($0.key); free($0.value) }
+    }
 }
 
 final class SessionBox {

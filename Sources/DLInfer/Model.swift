@@ -79,3 +79,41 @@ public func dlinfer_model_io_type(_ model: OpaquePointer?, _ isOutput: Int32, _ 
         try writeType((isOutput == 1 ? m.outputs : m.inputs)[i].type, dtype, rank, dims, dimsCap, in: "dlinfer_model_io_type")
     }
 }
+
+@c @implementation
+public func dlinfer_model_io_dim_name(_ model: OpaquePointer?, _ isOutput: Int32, _ index: Int32, _ axis: Int32,
+                                      _ outName: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> dlinfer_status {
+    guarded {
+        let b = box(try required(model, "model", in: "dlinfer_model_io_dim_name"), as: ModelBox.self)
+        let out = try required(outName, "out_name", in: "dlinfer_model_io_dim_name")
+        let i = try ioIndex(b.model, isOutput: isOutput, index, in: "dlinfer_model_io_dim_name")
+        let names = (isOutput == 1 ? b.outputDimNames : b.inputDimNames)[i]
+        guard axis >= 0, Int(axis) < names.count else {
+            throw DLInferError.invalid("dlinfer_model_io_dim_name: axis \(axis) is out of range for rank \(names.count)")
+        }
+        out.pointee = UnsafePointer(names[Int(axis)])
+    }
+}
+
+@c @implementation
+public func dlinfer_model_metadata_count(_ model: OpaquePointer?, _ outCount: UnsafeMutablePointer<Int32>?) -> dlinfer_status {
+    guarded {
+        let b = box(try required(model, "model", in: "dlinfer_model_metadata_count"), as: ModelBox.self)
+        try required(outCount, "out_count", in: "dlinfer_model_metadata_count").pointee = Int32(clamping: b.metadata.count)
+    }
+}
+
+@c @implementation
+public func dlinfer_model_metadata(_ model: OpaquePointer?, _ index: Int32, _ outKey: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
+                                   _ outValue: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> dlinfer_status {
+    guarded {
+        let b = box(try required(model, "model", in: "dlinfer_model_metadata"), as: ModelBox.self)
+        let key = try required(outKey, "out_key", in: "dlinfer_model_metadata")
+        let value = try required(outValue, "out_value", in: "dlinfer_model_metadata")
+        guard index >= 0, Int(index) < b.metadata.count else {
+            throw DLInferError.invalid("dlinfer_model_metadata: index \(index) is out of range: the model has \(b.metadata.count) entries")
+        }
+        key.pointee = UnsafePointer(b.metadata[Int(index)].key)
+        value.pointee = UnsafePointer(b.metadata[Int(index)].value)
+    }
+}

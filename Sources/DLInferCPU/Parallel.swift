@@ -3,11 +3,33 @@ import Synchronization
 import Glibc
 #endif
 
-/// The CPU backend's thread count: `DLINFER_NUM_THREADS` if set to a positive integer, else every online core.
+/// The CPU backend's threads. `available`: the process's (the worker pool plus the calling thread),
+/// `DLINFER_NUM_THREADS` if set to a positive integer, else every online core. `count`: what the calling thread's
+/// work may use, `available` or fewer inside `withLimit` (a session's `threads` option).
 public enum Threads {
-    public static let count: Int = {
+    public static let available: Int = {
         if let s = getenv("DLINFER_NUM_THREADS"), let n = Int(String(cString: s)), n > 0 { return n }
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }()
+
+    public static var count: Int {
+        let limit = Int(bitPattern: pthread_getspecific(limitKey))
+        return limit > 0 ? min(limit, available) : available
+    }
+
+    /// Runs `body` with `count` capped at `limit` on this thread (nil or 0: no cap).
+    public static func withLimit<R>(_ limit: Int?, _ body: () throws -> R) rethrows -> R {
+        guard let limit, limit > 0 else { return try body() }
+        let previous = pthread_getspecific(limitKey)
+        pthread_setspecific(limitKey, UnsafeRawPointer(bitPattern: limit))
+        defer { pthread_setspecific(limitKey, previous) }
+        return try body()
+    }
+
+    private static let limitKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
     }()
 }
 
@@ -37,7 +59,7 @@ func parallelForThrowing(_ n: Int, grain: Int = 1, _ body: (Range<Int>) throws -
 /// region a few microseconds after the last; waking a sleeping thread takes tens of microseconds, longer than many
 /// layers take. So between regions the workers spin for a while (a few hundred microseconds), then sleep until the next.
 final class WorkerPool: @unchecked Sendable {
-    static let shared = WorkerPool(workers: Threads.count - 1)
+    static let shared = WorkerPool(workers: Threads.available - 1)
 
     /// One region: the caller's closure and how its range is cut; lives on the caller's stack for the region.
     private struct Job {

@@ -39,7 +39,7 @@ public struct DeviceInfo: Sendable {
 public enum Devices {
     /// Index 0 is the CPU; every OpenCL device of every platform follows, in `opencl:N` order.
     public static func list() -> [DeviceInfo] {
-        [DeviceInfo(kind: .cpu, id: "cpu", name: "CPU", detail: "\(Threads.count) threads")]
+        [DeviceInfo(kind: .cpu, id: "cpu", name: "CPU", detail: "\(Threads.available) threads")]
             + OpenCL.devices.map {
                 DeviceInfo(kind: .opencl, id: "opencl:\($0.index)", name: $0.name, detail: $0.summary)
             }

@@ -7,6 +7,8 @@ public struct SessionOptions: Sendable {
     public var fallbackToCPU = false
     /// Host memory the session may hold at once, and plans kept for distinct input shapes.
     public var limits = Session.Limits()
+    /// CPU threads the session's runs use (nil: every thread the process has, `Threads.available`).
+    public var threads: Int? = nil
     public init() {}
 
     /// Sets an option from its string form, as the C API and the CLI pass them.
@@ -22,6 +24,11 @@ public struct SessionOptions: Sendable {
                 throw DLInferError.invalid("option plan_cache='\(value)' must be a number of plans from 1 to 4096")
             }
             limits.planCacheSize = n
+        case "threads":
+            guard let n = Int(value.trimmingSpaces), n >= 0, n <= 4096 else {
+                throw DLInferError.invalid("option threads='\(value)' must be a number of threads from 1 to 4096, or 0 for all")
+            }
+            threads = n == 0 ? nil : n
         case "device": device = value
         case "fallback":
             switch value {
@@ -29,7 +36,7 @@ public struct SessionOptions: Sendable {
             case "none": fallbackToCPU = false
             default: throw DLInferError.invalid("option fallback='\(value)' must be 'cpu' or 'none'")
             }
-        default: throw DLInferError.invalid("unknown option '\(key)'; known: device, fallback, max_memory, plan_cache")
+        default: throw DLInferError.invalid("unknown option '\(key)'; known: device, fallback, max_memory, plan_cache, threads")
         }
     }
 
@@ -54,6 +61,8 @@ public final class InferenceSession: @unchecked Sendable {
     /// The device in use and its index in `Devices.list()`.
     public let deviceInfo: DeviceInfo
     public let deviceIndex: Int
+    /// CPU threads a run uses at most (nil: all the process has).
+    public let threads: Int?
     let session: Session
     public private(set) var lastOutputs: [Tensor] = []
     /// Inputs given one at a time (the C API's set/bind), in model order; bound ones are dropped after each run.
@@ -67,6 +76,7 @@ public final class InferenceSession: @unchecked Sendable {
         deviceNote = r.note
         deviceIndex = r.index
         deviceInfo = Devices.list()[r.index]
+        threads = options.threads
         session = try Session(graph: model.graph, backends: r.backends, limits: options.limits)
         staged = Array(repeating: nil, count: model.inputs.count)
         bound = Array(repeating: false, count: model.inputs.count)
@@ -81,7 +91,7 @@ public final class InferenceSession: @unchecked Sendable {
     /// Runs with inputs in model order; outputs in model order.
     public func run(_ inputs: [Tensor]) throws -> [Tensor] {
         lastOutputs = []
-        lastOutputs = try session.run(inputs)
+        lastOutputs = try Threads.withLimit(threads) { try session.run(inputs) }
         return lastOutputs
     }
 
@@ -125,7 +135,7 @@ public final class InferenceSession: @unchecked Sendable {
             return t
         }
         lastOutputs = []
-        lastOutputs = try session.run(inputs).map { $0.storage.ownsMemory ? $0 : try $0.copy() }
+        lastOutputs = try Threads.withLimit(threads) { try session.run(inputs) }.map { $0.storage.ownsMemory ? $0 : try $0.copy() }
     }
 
     public func cancel() { session.cancel() }

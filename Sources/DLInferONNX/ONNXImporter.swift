@@ -40,7 +40,13 @@ public enum ONNXImporter {
         // Every unsupported op is named at once, not only the first one met.
         if let message = unsupportedMessage(try summary(data: data).unsupported) { throw DLInferError.unsupported(message) }
         let source = TensorSource(external: external, budget: MemoryBudget(limit: MemoryBudget.defaultLimit))
-        return try GraphBuilder(opset: opset, source: source, functions: try localFunctions(model)).build(model.graph)
+        let graph = try GraphBuilder(opset: opset, source: source, functions: try localFunctions(model)).build(model.graph)
+        graph.metadata = [
+            ("producer_name", model.producerName), ("producer_version", model.producerVersion),
+            ("graph_name", model.graph.name), ("domain", model.domain), ("description", model.docString),
+            ("graph_description", model.graph.docString), ("version", model.hasModelVersion ? String(model.modelVersion) : ""), ("opset", String(opset)),
+        ] + model.metadataProps.map { ("custom." + $0.key, $0.value) }
+        return graph
     }
 
     static func decode(_ data: Data) throws -> Onnx_ModelProto {

@@ -2,7 +2,8 @@
 """Writes the C test's fixtures into the folder given as argv[1]: small ONNX models built with onnx.helper (only
 elementwise ops, which dlinfer runs today), inputs, and onnxruntime's outputs as raw little-endian float32 files.
 
-    addmul.onnx        x[batch,3], y[batch,3] -> z = Sigmoid(x * w + y), r = Relu(x)   (w a constant [3])
+    addmul.onnx        x[batch,3], y[batch,3] -> z = Sigmoid(x * w + y), r = Relu(x)   (w a constant [3]);
+                       producer 'dlinfer-test', metadata author=tests
     unsupported.onnx   Einsum, an ONNX op dlinfer does not implement
     truncated.onnx     the first half of addmul.onnx
     garbage.onnx       random bytes
@@ -30,7 +31,10 @@ def addmul_model():
         helper.make_node("Relu", ["x"], ["r"]),
     ]
     graph = helper.make_graph(nodes, "addmul", [x, y], [z, r], initializer=[w])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8,
+                              producer_name="dlinfer-test")
+    helper.set_model_props(model, {"author": "tests"})
+    return model
 
 
 def unsupported_model():

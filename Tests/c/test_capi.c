@@ -166,6 +166,11 @@ static void test_options(void) {
     EXPECT(dlinfer_options_set(o, NULL, "cpu"), DLINFER_ERR_INVALID_ARG);
     EXPECT(dlinfer_options_set(o, "device", NULL), DLINFER_ERR_INVALID_ARG);
     EXPECT(dlinfer_options_set(NULL, "device", "cpu"), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_options_set(o, "threads", "1"), DLINFER_OK);
+    EXPECT(dlinfer_options_set(o, "threads", "0"), DLINFER_OK);
+    EXPECT(dlinfer_options_set(o, "threads", "-1"), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_options_set(o, "threads", "many"), DLINFER_ERR_INVALID_ARG);
+    CHECK(strstr(dlinfer_last_error(), "threads") != NULL);
     dlinfer_options_destroy(o);
     dlinfer_options_destroy(NULL);
 }
@@ -232,6 +237,32 @@ static void test_model_info(dlinfer_model* m) {
     EXPECT(dlinfer_model_io_type(m, 0, 0, &dtype, &rank, dims, -1), DLINFER_ERR_INVALID_ARG);
     EXPECT(dlinfer_model_io_type(m, 0, 9, &dtype, &rank, dims, 4), DLINFER_ERR_INVALID_ARG);
     EXPECT(dlinfer_model_io_type(m, 0, 0, NULL, &rank, dims, 4), DLINFER_ERR_INVALID_ARG);
+
+    EXPECT(dlinfer_model_io_dim_name(m, 0, 0, 0, &name), DLINFER_OK);
+    CHECK(name && strcmp(name, "batch") == 0);
+    EXPECT(dlinfer_model_io_dim_name(m, 1, 1, 1, &name), DLINFER_OK);
+    CHECK(name && strcmp(name, "") == 0);
+    EXPECT(dlinfer_model_io_dim_name(m, 0, 0, 2, &name), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_model_io_dim_name(m, 0, 0, -1, &name), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_model_io_dim_name(m, 0, 0, 0, NULL), DLINFER_ERR_INVALID_ARG);
+
+    /* The fixed keys first, in the order the header gives, then the model's own. */
+    int32_t count = 0;
+    const char *key = NULL, *value = NULL;
+    static const char* keys[] = {"producer_name", "producer_version", "graph_name", "domain", "description",
+                                 "graph_description", "version", "opset", "custom.author"};
+    static const char* values[] = {"dlinfer-test", "", "addmul", "", "", "", "", "13", "tests"};
+    EXPECT(dlinfer_model_metadata_count(m, &count), DLINFER_OK);
+    CHECK(count == 9);
+    for (int32_t i = 0; i < 9 && i < count; i++) {
+        EXPECT(dlinfer_model_metadata(m, i, &key, &value), DLINFER_OK);
+        CHECK(key && value && strcmp(key, keys[i]) == 0 && strcmp(value, values[i]) == 0);
+    }
+    EXPECT(dlinfer_model_metadata(m, 9, &key, &value), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_model_metadata(m, -1, &key, &value), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_model_metadata(m, 0, NULL, &value), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_model_metadata_count(NULL, &count), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_model_metadata_count(m, NULL), DLINFER_ERR_INVALID_ARG);
 }
 
 /* Sets (or binds) x and y for `batch`, runs, and compares both outputs with onnxruntime's. */
@@ -324,6 +355,13 @@ static void test_session(dlinfer_model* m) {
     CHECK(name && strcmp(name, "cpu") == 0);
     EXPECT(dlinfer_session_device_name(s, NULL), DLINFER_ERR_INVALID_ARG);
     dlinfer_session_destroy(s);
+
+    /* A session limited to one CPU thread computes the same numbers. */
+    EXPECT(dlinfer_options_set(o, "threads", "1"), DLINFER_OK);
+    EXPECT(dlinfer_session_create(m, o, &s), DLINFER_OK);
+    run_batch(s, 5, 0);
+    dlinfer_session_destroy(s);
+    EXPECT(dlinfer_options_set(o, "threads", "0"), DLINFER_OK);
 
     /* The rest runs on the device under test. */
     EXPECT(dlinfer_options_set(o, "device", device), DLINFER_OK);

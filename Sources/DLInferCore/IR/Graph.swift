@@ -32,6 +32,9 @@ public final class Graph: @unchecked Sendable {
     public var outputs: [ValueID] = []
     /// Weights and folded values; a constant is never also a graph input.
     public var constants: [ValueID: Tensor] = [:]
+    /// What the model file says of itself, in order (producer, names, versions, the model's own key/value pairs):
+    /// shown by `dlinfer info` and the C API's metadata queries, never read by the runtime.
+    public var metadata: [(key: String, value: String)] = []
 
     public init() {}
 

@@ -3,14 +3,20 @@
     import dlinfer
     s = dlinfer.InferenceSession("model.onnx", device="cpu")
     outputs = s.run(None, {"x": x})
+
+onnxruntime's API shape is followed, so porting is changing the import: InferenceSession(path, sess_options,
+providers=[...]), SessionOptions, RunOptions, get_inputs/get_outputs, get_modelmeta, get_providers,
+get_available_providers, run(output_names, feeds, run_options).
 """
 from ._capi import Error, library_path, lib as _lib
 from ._decoding import ctc_greedy_decode
-from ._session import Device, InferenceSession, NodeArg, devices, get_device
+from ._session import (Device, ExecutionMode, GraphOptimizationLevel, InferenceSession, ModelMetadata, NodeArg, RunOptions,
+                       SessionOptions, devices, get_available_providers, get_device)
 
 __version__ = "1.0.0"
-__all__ = ["Error", "InferenceSession", "NodeArg", "Device", "devices", "get_device", "library_version", "library_path",
-           "ctc_greedy_decode"]
+__all__ = ["Error", "InferenceSession", "SessionOptions", "RunOptions", "GraphOptimizationLevel", "ExecutionMode",
+           "NodeArg", "ModelMetadata", "Device", "devices", "get_device", "get_available_providers", "library_version",
+           "library_path", "ctc_greedy_decode"]
 
 
 def library_version():

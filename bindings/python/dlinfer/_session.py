@@ -12,23 +12,143 @@ from ._capi import Error, check, lib
 from ._types import DTYPES, code_of
 
 NodeArg = namedtuple("NodeArg", "name shape type dtype")
-NodeArg.__doc__ = """A model input or output: `shape` has None for dims known only at run time (None when even the
-rank is unknown), `type` is onnxruntime's string ("tensor(float)"), `dtype` the numpy dtype."""
+NodeArg.__doc__ = """A model input or output, as onnxruntime describes one: `shape` holds an int per fixed dim, the
+dim's name (a str, e.g. "batch") for a symbolic one, None for an unnamed one known only at run time (`shape` is None
+when even the rank is unknown); `type` is onnxruntime's string ("tensor(float)"), `dtype` the numpy dtype."""
 
 Device = namedtuple("Device", "index kind name")
 
+ModelMetadata = namedtuple("ModelMetadata", "producer_name graph_name domain description graph_description version "
+                                            "custom_metadata_map")
+ModelMetadata.__doc__ = """What the model file says of itself (onnxruntime's ModelMetadata): strings, `version` an
+int (2**63 - 1 when the file sets none, as onnxruntime reports it), `custom_metadata_map` a dict of the model's
+metadata_props."""
 
-def _options(device, fallback):
+
+class GraphOptimizationLevel:
+    """onnxruntime's levels. dlinfer's load-time passes (folding, fusion) all belong to ORT_ENABLE_BASIC and above;
+    ORT_DISABLE_ALL is refused (DLINFER_DISABLE_PASSES turns passes off by name)."""
+    ORT_DISABLE_ALL = 0
+    ORT_ENABLE_BASIC = 1
+    ORT_ENABLE_EXTENDED = 2
+    ORT_ENABLE_ALL = 99
+
+
+class ExecutionMode:
+    ORT_SEQUENTIAL = 0
+    ORT_PARALLEL = 1
+
+
+class SessionOptions:
+    """onnxruntime's SessionOptions, with what dlinfer does with each:
+
+    intra_op_num_threads  CPU threads for this session's runs (0: all the process has; the C option "threads")
+    inter_op_num_threads  nodes run one after another; any value is accepted
+    execution_mode        ORT_SEQUENTIAL (ORT_PARALLEL is accepted and runs sequentially)
+    graph_optimization_level  see GraphOptimizationLevel
+    log_severity_level, log_verbosity_level, logid  accepted; dlinfer reports through errors, not a log
+    plan_cache_size       plans kept for distinct input shapes (the C option "plan_cache", default 16)
+    max_memory            host memory a session may hold, in bytes (the C option "max_memory"; None: the default)
+    """
+
+    def __init__(self):
+        self.intra_op_num_threads = 0
+        self.inter_op_num_threads = 0
+        self.execution_mode = ExecutionMode.ORT_SEQUENTIAL
+        self.graph_optimization_level = GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.log_severity_level = 2
+        self.log_verbosity_level = 0
+        self.logid = ""
+        self.plan_cache_size = None
+        self.max_memory = None
+
+    def _c_options(self):
+        if self.graph_optimization_level == GraphOptimizationLevel.ORT_DISABLE_ALL:
+            raise Error(_capi.ERR_INVALID_ARG, "graph_optimization_level ORT_DISABLE_ALL is not supported: dlinfer always "
+                        "folds constants; DLINFER_DISABLE_PASSES turns its optional passes off by name")
+        out = {}
+        if self.intra_op_num_threads:
+            out["threads"] = self.intra_op_num_threads
+        if self.plan_cache_size is not None:
+            out["plan_cache"] = self.plan_cache_size
+        if self.max_memory is not None:
+            out["max_memory"] = self.max_memory
+        return out
+
+
+class RunOptions:
+    """onnxruntime's RunOptions: setting `terminate` to True (from another thread) cancels the runs using this
+    object, which then raise Error with status ERR_CANCELLED; a run started while it is True fails at once. Tags
+    and log levels are accepted."""
+
+    def __init__(self):
+        self._terminate = False
+        self._sessions = set()
+        self._lock = threading.Lock()
+        self.log_severity_level = 2
+        self.log_verbosity_level = 0
+        self.logid = ""
+        self.run_tag = ""
+
+    @property
+    def terminate(self):
+        return self._terminate
+
+    @terminate.setter
+    def terminate(self, value):
+        self._terminate = bool(value)
+        if self._terminate:
+            with self._lock:
+                for session in list(self._sessions):
+                    session.cancel()
+
+
+# onnxruntime provider names and the device each means here; every GPU provider means the OpenCL device.
+_GPU_PROVIDERS = {"CUDAExecutionProvider", "ROCMExecutionProvider", "TensorrtExecutionProvider", "MIGraphXExecutionProvider",
+                  "DmlExecutionProvider", "OpenVINOExecutionProvider", "CoreMLExecutionProvider", "OpenCLExecutionProvider",
+                  "QNNExecutionProvider", "WebGpuExecutionProvider"}
+
+
+def _device_from_providers(providers):
+    """(device, fallback) for an onnxruntime providers list, in its order of preference: the CPU provider means the
+    CPU; any GPU provider means the OpenCL device, and falls back to the CPU only when the CPU provider is listed after
+    it (as onnxruntime falls back). dlinfer device strings ("cpu", "opencl:1") are accepted too."""
+    names = [p[0] if isinstance(p, (tuple, list)) else p for p in providers]
+    if not names:
+        raise Error(_capi.ERR_INVALID_ARG, "providers is empty")
+    devices = []
+    for n in names:
+        if not isinstance(n, str):
+            raise Error(_capi.ERR_INVALID_ARG, f"provider {n!r} is not a string")
+        if n == "CPUExecutionProvider":
+            devices.append("cpu")
+        elif n in _GPU_PROVIDERS:
+            devices.append("opencl")
+        elif n.endswith("ExecutionProvider"):
+            raise Error(_capi.ERR_INVALID_ARG, f"unknown provider {n!r}: dlinfer maps CPUExecutionProvider to the CPU and "
+                        f"the GPU providers ({', '.join(sorted(_GPU_PROVIDERS))}) to its OpenCL device")
+        else:
+            devices.append(n)
+    first = devices[0]
+    fallback = "cpu" if first != "cpu" and "cpu" in devices[1:] else None
+    return first, fallback
+
+
+def _options(device, fallback, extra=None):
     """A dlinfer_options handle (caller destroys it), or None when nothing is set."""
-    if device is None and fallback is None:
+    settings = {}
+    if device is not None:
+        settings["device"] = device
+    if fallback is not None:
+        settings["fallback"] = fallback
+    settings.update(extra or {})
+    if not settings:
         return None
     handle = ctypes.c_void_p()
     check(lib.dlinfer_options_create(ctypes.byref(handle)))
     try:
-        if device is not None:
-            check(lib.dlinfer_options_set(handle, b"device", str(device).encode()))
-        if fallback is not None:
-            check(lib.dlinfer_options_set(handle, b"fallback", str(fallback).encode()))
+        for key, value in settings.items():
+            check(lib.dlinfer_options_set(handle, key.encode(), str(value).encode()))
     except Error:
         lib.dlinfer_options_destroy(handle)
         raise
@@ -45,6 +165,11 @@ def devices():
         check(lib.dlinfer_device_info(i, ctypes.byref(kind), ctypes.byref(name)))
         out.append(Device(i, "cpu" if kind.value == _capi.DEVICE_CPU else "opencl", name.value.decode()))
     return out
+
+
+def get_available_providers():
+    """onnxruntime-style: "OpenCLExecutionProvider" first when an OpenCL device exists, then "CPUExecutionProvider"."""
+    return (["OpenCLExecutionProvider"] if any(d.kind == "opencl" for d in devices()) else []) + ["CPUExecutionProvider"]
 
 
 def get_device(device=None, fallback=None):
@@ -71,9 +196,32 @@ def _io_info(model, is_output, count):
             dims = (ctypes.c_int64 * max(rank.value, 1))()
             check(lib.dlinfer_model_io_type(model, is_output, i, ctypes.byref(dtype), ctypes.byref(rank), dims, rank.value))
             shape = [d if d >= 0 else None for d in dims[: rank.value]]
+        if shape is not None:
+            for axis, d in enumerate(shape):
+                if d is None:
+                    dim = ctypes.c_char_p()
+                    check(lib.dlinfer_model_io_dim_name(model, is_output, i, axis, ctypes.byref(dim)))
+                    shape[axis] = dim.value.decode() or None
         np_dtype, type_name = DTYPES.get(dtype.value, (None, f"tensor(code {dtype.value})"))
         args.append(NodeArg(name.value.decode(), shape, type_name, np_dtype))
     return args
+
+
+def _metadata(model):
+    count = ctypes.c_int32()
+    check(lib.dlinfer_model_metadata_count(model, ctypes.byref(count)))
+    fixed, custom = {}, {}
+    for i in range(count.value):
+        key, value = ctypes.c_char_p(), ctypes.c_char_p()
+        check(lib.dlinfer_model_metadata(model, i, ctypes.byref(key), ctypes.byref(value)))
+        k, v = key.value.decode(), value.value.decode(errors="replace")
+        if k.startswith("custom."):
+            custom[k[len("custom."):]] = v
+        else:
+            fixed[k] = v
+    return ModelMetadata(fixed.get("producer_name", ""), fixed.get("graph_name", ""), fixed.get("domain", ""),
+                         fixed.get("description", ""), fixed.get("graph_description", ""), int(fixed.get("version") or 2**63 - 1),
+                         custom)
 
 
 def _physical_memory():
@@ -88,13 +236,26 @@ _COPY_LIMIT = _physical_memory() // 4 * 3
 
 
 class InferenceSession:
-    """Loads a model (a path, or the model's bytes) and runs it on one device.
+    """Loads a model (a path, or the model's bytes) and runs it on one device; called as onnxruntime's is.
 
+    sess_options: a SessionOptions (threads, plan cache, memory limit).
+    providers: onnxruntime provider names in order of preference (see _device_from_providers: CPUExecutionProvider is
+        the CPU, any GPU provider the OpenCL device, with a fallback to the CPU when CPUExecutionProvider follows it),
+        or dlinfer device strings. Give providers or device, not both.
     device: "auto", "cpu", "opencl", "opencl:N" or "opencl:NAME"; default $DLINFER_DEVICE, else auto.
     fallback: "cpu" to run on the CPU when the requested device cannot be used; default "none" (raise Error).
+    provider_options: accepted for onnxruntime's signature; must be empty or a list of empty dicts.
     """
 
-    def __init__(self, path_or_bytes, device=None, fallback=None):
+    def __init__(self, path_or_bytes, sess_options=None, providers=None, provider_options=None, device=None,
+                 fallback=None):
+        if providers is not None:
+            if device is not None or fallback is not None:
+                raise Error(_capi.ERR_INVALID_ARG, "give providers or device/fallback, not both")
+            device, fallback = _device_from_providers(providers)
+        if provider_options and any(provider_options):
+            raise Error(_capi.ERR_INVALID_ARG, "provider_options are not supported: dlinfer's settings are SessionOptions")
+        extra = (sess_options or SessionOptions())._c_options()
         model = ctypes.c_void_p()
         if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
             data = bytes(path_or_bytes)
@@ -106,7 +267,8 @@ class InferenceSession:
             check(lib.dlinfer_model_io_count(model, ctypes.byref(n_in), ctypes.byref(n_out)))
             self._inputs = _io_info(model, 0, n_in.value)
             self._outputs = _io_info(model, 1, n_out.value)
-            options = _options(device, fallback)
+            self._metadata = _metadata(model)
+            options = _options(device, fallback, extra)
             session = ctypes.c_void_p()
             try:
                 check(lib.dlinfer_session_create(model, options, ctypes.byref(session)))
@@ -136,9 +298,31 @@ class InferenceSession:
     def get_outputs(self):
         return list(self._outputs)
 
-    def run(self, output_names, input_feed):
+    def get_modelmeta(self):
+        return self._metadata
+
+    def get_providers(self):
+        """The providers in use, onnxruntime-style: the OpenCL device's name for it, then the CPU's (nodes the device
+        cannot run go there)."""
+        return ["CPUExecutionProvider"] if self.device == "cpu" else ["OpenCLExecutionProvider", "CPUExecutionProvider"]
+
+    def run(self, output_names, input_feed, run_options=None):
         """Runs the model. `input_feed` maps every input name to an array; returns the outputs named in
-        `output_names` (all of them, in model order, when None) as numpy arrays."""
+        `output_names` (all of them, in model order, when None) as numpy arrays. `run_options` (a RunOptions) lets
+        another thread cancel the run with `run_options.terminate = True`."""
+        if run_options is None:
+            return self._run(output_names, input_feed)
+        with run_options._lock:
+            if run_options.terminate:
+                raise Error(_capi.ERR_CANCELLED, "run cancelled: run_options.terminate is set")
+            run_options._sessions.add(self)
+        try:
+            return self._run(output_names, input_feed)
+        finally:
+            with run_options._lock:
+                run_options._sessions.discard(self)
+
+    def _run(self, output_names, input_feed):
         unknown = [n for n in input_feed if n not in self._input_index]
         if unknown:
             raise Error(_capi.ERR_NOT_FOUND, f"the model has no input named {unknown[0]!r}; its inputs are "

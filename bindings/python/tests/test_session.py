@@ -42,9 +42,9 @@ def test_output_names_select_and_order(save, activations_model, rng):
 def test_io_metadata(save, activations_model):
     s = dlinfer.InferenceSession(save(activations_model))
     (x,) = s.get_inputs()
-    assert x.name == "x" and x.shape == [None, None, 4] and x.type == "tensor(float)" and x.dtype == np.float32
+    assert x.name == "x" and x.shape == ["batch", "seq", 4] and x.type == "tensor(float)" and x.dtype == np.float32
     assert [o.name for o in s.get_outputs()] == ["y", "z"]
-    assert all(o.shape == [None, None, 4] for o in s.get_outputs())
+    assert all(o.shape == ["batch", "seq", 4] for o in s.get_outputs())
 
 
 @pytest.mark.parametrize("layout", ["transposed", "strided", "fortran", "big_endian", "list"])
@@ -206,3 +206,60 @@ def test_huge_broadcast_view_is_a_dlinfer_error(save, activations_model):
     view = np.broadcast_to(np.zeros((1, 1, 4), np.float32), (1 << 22, 1 << 20, 4))
     e = expect_error(9, s.run, None, {"x": view})
     assert "view" in e.message
+
+
+def test_providers_map_to_devices(save, activations_model):
+    path = save(activations_model)
+    cpu = dlinfer.InferenceSession(path, providers=["CPUExecutionProvider"])
+    assert cpu.device == "cpu" and cpu.get_providers() == ["CPUExecutionProvider"]
+    # A GPU provider means the OpenCL device; with the CPU provider after it, the CPU when there is none.
+    gpu = dlinfer.InferenceSession(path, providers=[("CUDAExecutionProvider", {}), "CPUExecutionProvider"])
+    has_opencl = "OpenCLExecutionProvider" in dlinfer.get_available_providers()
+    assert gpu.device.startswith("opencl") == has_opencl
+    assert gpu.get_providers() == (["OpenCLExecutionProvider"] if has_opencl else []) + ["CPUExecutionProvider"]
+    for bad, text in ((["NoSuchExecutionProvider"], "unknown provider"), ([], "empty")):
+        with pytest.raises(dlinfer.Error, match=text):
+            dlinfer.InferenceSession(path, providers=bad)
+    with pytest.raises(dlinfer.Error, match="not both"):
+        dlinfer.InferenceSession(path, providers=["CPUExecutionProvider"], device="cpu")
+
+
+def test_session_options(save, activations_model, rng):
+    path = save(activations_model)
+    so = dlinfer.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.plan_cache_size = 2
+    x = rng.standard_normal((2, 5, 4)).astype(np.float32)
+    got = dlinfer.InferenceSession(path, so).run(None, {"x": x})
+    for g, w in zip(got, reference(activations_model, {"x": x})):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+    for attr, value, text in (("intra_op_num_threads", -1, "threads"), ("plan_cache_size", 0, "plan_cache"),
+                              ("graph_optimization_level", dlinfer.GraphOptimizationLevel.ORT_DISABLE_ALL, "ORT_DISABLE_ALL")):
+        bad = dlinfer.SessionOptions()
+        setattr(bad, attr, value)
+        with pytest.raises(dlinfer.Error, match=text):
+            dlinfer.InferenceSession(path, bad)
+
+
+def test_run_options_terminate(save):
+    # Thirty 512x512 products: long enough to be stopped part-way from another thread.
+    import threading
+    w = helper.make_tensor("w", TensorProto.FLOAT, [512, 512], np.full(512 * 512, 1e-3, np.float32).tolist())
+    nodes = [helper.make_node("MatMul", ["x" if i == 0 else f"h{i}", "w"], [f"h{i + 1}" if i < 29 else "y"]) for i in range(30)]
+    model = make_model(nodes, [tensor("x", TensorProto.FLOAT, [512, 512])], [tensor("y", TensorProto.FLOAT, [512, 512])], [w])
+    s = dlinfer.InferenceSession(save(model))
+    x = np.ones((512, 512), np.float32)
+    options = dlinfer.RunOptions()
+    options.terminate = True
+    with pytest.raises(dlinfer.Error) as e:
+        s.run(None, {"x": x}, options)
+    assert e.value.status_name == "DLINFER_ERR_CANCELLED"
+    options.terminate = False
+    assert s.run(None, {"x": x}, options)[0].shape == (512, 512)
+    stopper = threading.Timer(0.005, lambda: setattr(options, "terminate", True))
+    stopper.start()
+    with pytest.raises(dlinfer.Error) as e:
+        for _ in range(100):  # one run may finish before the timer fires; a later one is stopped
+            s.run(None, {"x": x}, options)
+    stopper.join()
+    assert e.value.status_name == "DLINFER_ERR_CANCELLED"
