@@ -2,7 +2,8 @@
 #   make                      build the library, the CLI and the tests (swift build -c $(CONFIG))
 #   make demo                 build, then classify the bundled digits with the Python and C examples on the default device
 #   make install PREFIX=DIR   release build; installs include/dlinfer.h, lib/libdlinfer.so.1 (+ libdlinfer.so),
-#                             lib/pkgconfig/dlinfer.pc and bin/dlinfer into DIR (default /usr/local; DESTDIR honoured)
+#                             lib/pkgconfig/dlinfer.pc and bin/dlinfer, stripped, with their debug info in .debug/ beside them,
+#                             into DIR (default /usr/local; DESTDIR honoured)
 #   make test                 every test suite below (what CI runs)
 #   make test-swift           the Swift tests on the CPU: ONNX node-test conformance, light models, whole models, units
 #   make test-swift-opencl    on OpenCL (DLINFER_DEVICE=opencl): the OpenCL kernels against the CPU backend, the
@@ -47,14 +48,23 @@ release:
 	$(SWIFT) build -c release --product dlinfer
 	$(SWIFT) build -c release --product dlinfer-cli
 
+# The library and the CLI are installed stripped; their debug info goes to a .debug/ folder beside each, where gdb
+# looks for the file the binary's .gnu_debuglink names.
 install: release
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/.debug $(DESTDIR)$(PREFIX)/bin/.debug
 	install -m 644 include/dlinfer.h $(DESTDIR)$(PREFIX)/include/dlinfer.h
-	install -m 755 .build/release/libdlinfer.so $(DESTDIR)$(PREFIX)/lib/libdlinfer.so.1
+	objcopy --only-keep-debug .build/release/libdlinfer.so $(DESTDIR)$(PREFIX)/lib/.debug/libdlinfer.so.1.debug
+	objcopy --strip-unneeded --add-gnu-debuglink=$(DESTDIR)$(PREFIX)/lib/.debug/libdlinfer.so.1.debug \
+	    .build/release/libdlinfer.so $(DESTDIR)$(PREFIX)/lib/libdlinfer.so.1
+	chmod 755 $(DESTDIR)$(PREFIX)/lib/libdlinfer.so.1
 	ln -sf libdlinfer.so.1 $(DESTDIR)$(PREFIX)/lib/libdlinfer.so
 	sed -e 's|@PREFIX@|$(abspath $(PREFIX))|g' -e 's|@VERSION@|$(VERSION)|g' dlinfer.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/dlinfer.pc
-	install -m 755 .build/release/dlinfer-cli $(DESTDIR)$(PREFIX)/bin/dlinfer
+	objcopy --only-keep-debug .build/release/dlinfer-cli $(DESTDIR)$(PREFIX)/bin/.debug/dlinfer.debug
+	objcopy --strip-unneeded --add-gnu-debuglink=$(DESTDIR)$(PREFIX)/bin/.debug/dlinfer.debug \
+	    .build/release/dlinfer-cli $(DESTDIR)$(PREFIX)/bin/dlinfer
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/dlinfer
+	@echo "installed: lib/libdlinfer.so.1 $$(du -k $(DESTDIR)$(PREFIX)/lib/libdlinfer.so.1 | cut -f1) KiB, bin/dlinfer $$(du -k $(DESTDIR)$(PREFIX)/bin/dlinfer | cut -f1) KiB (stripped; debug info in lib/.debug/ and bin/.debug/)"
 
 built-lib: build
 	mkdir -p $(TESTLIB)

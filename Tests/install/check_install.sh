@@ -17,6 +17,10 @@ check "lib/libdlinfer.so.1 installed" test -f "$lib"
 check "lib/libdlinfer.so links to libdlinfer.so.1" test "$(readlink "$prefix/lib/libdlinfer.so")" = libdlinfer.so.1
 check "lib/pkgconfig/dlinfer.pc installed" test -f "$prefix/lib/pkgconfig/dlinfer.pc"
 check "bin/dlinfer installed" test -x "$prefix/bin/dlinfer"
+check "the library is stripped (no .symtab)" sh -c "! readelf -S '$lib' | grep -q '\.symtab'"
+check "its debug info is in lib/.debug/libdlinfer.so.1.debug, named by .gnu_debuglink" sh -c \
+    "test -s '$prefix/lib/.debug/libdlinfer.so.1.debug' && readelf --string-dump=.gnu_debuglink '$lib' | grep -q libdlinfer.so.1.debug"
+echo "installed library: $(du -k "$lib" | cut -f1) KiB stripped"
 
 soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 check "soname is libdlinfer.so.1 (got '$soname')" test "$soname" = libdlinfer.so.1
