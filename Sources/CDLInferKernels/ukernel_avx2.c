@@ -61,6 +61,6 @@ TARGET void dl_sgemm_ukernel_avx2(int64_t kc, const float *a, const float *b, fl
 #define DL_NR DL_AVX2_NR
 #define DL_SUFFIX avx2
 #include "gemv_impl.h"
-#include "exp_impl.h"
+#include "vmath_impl.h"
 #pragma clang attribute pop
 #endif

@@ -59,6 +59,6 @@ TARGET void dl_sgemm_ukernel_avx512(int64_t kc, const float *a, const float *b, 
 #define DL_NR DL_AVX512_NR
 #define DL_SUFFIX avx512
 #include "gemv_impl.h"
-#include "exp_impl.h"
+#include "vmath_impl.h"
 #pragma clang attribute pop
 #endif

@@ -37,4 +37,4 @@ void dl_sgemm_ukernel_generic(int64_t kc, const float *a, const float *b, float 
 #define DL_NR DL_GENERIC_NR
 #define DL_SUFFIX generic
 #include "gemv_impl.h"
-#include "exp_impl.h"
+#include "vmath_impl.h"

@@ -19,7 +19,8 @@
     void dl_sgemv_rows_##S(int64_t k, int64_t n, const float *x, int64_t ldx, const float *v, float *y); \
     void dl_sgemv_dots_##S(int64_t m, int64_t k, const float *x, int64_t ldx, const float *v, float *y); \
     void dl_sgemv_packed_##S(int64_t kc, const float *a, const float *b, int64_t panels, float *y); \
-    float dl_exp_shifted_sum_##S(int64_t n, const float *x, float shift, float *y);
+    float dl_exp_shifted_sum_##S(int64_t n, const float *x, float shift, float *y); \
+    void dl_erf_##S(int64_t n, const float *x, float *y);
 DL_DECLARE_GEMV(avx512)
 DL_DECLARE_GEMV(avx2)
 DL_DECLARE_GEMV(generic)

@@ -226,4 +226,25 @@ final class SGEMMTests: XCTestCase {
             XCTAssert(nan[1].isNaN && nan[0] == 1 && !nan[2].isNaN, "\(kernel.name): NaN stays in its lane")
         }
     }
+
+    /// The vector erf of every kernel set against Foundation's erf (in Double), over a sweep through and beyond the
+    /// fitted range, with ±0, ±inf, NaN and every tail length.
+    func testErfOfEveryKernel() {
+        var x = stride(from: -6.0, through: 6.0, by: 0.0013).map { Float($0) }
+        x += [0, -0.0, 1e-30, -1e-30, 1e-6, .infinity, -.infinity, 4, -4, 3.9999]
+        for kernel in SGEMMKernel.available {
+            for n in [x.count, 1, 5, 17, 31] {
+                var y = [Float](repeating: 7, count: n)
+                kernel.erf(x, count: n, into: &y)
+                for j in 0..<n {
+                    let want = Foundation.erf(Double(x[j]))
+                    let ulp = Double(Float(want).ulp)
+                    XCTAssert(abs(Double(y[j]) - want) <= 8 * ulp, "\(kernel.name): erf(\(x[j])) = \(y[j]), want \(want)")
+                }
+            }
+            var nan: [Float] = [.nan, 1, .nan]
+            kernel.erf(nan, count: 3, into: &nan)
+            XCTAssert(nan[0].isNaN && nan[2].isNaN && abs(nan[1] - 0.84270079) < 1e-6, kernel.name)
+        }
+    }
 }

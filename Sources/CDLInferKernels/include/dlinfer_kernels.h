@@ -1,6 +1,6 @@
 #ifndef DLINFER_KERNELS_H
 #define DLINFER_KERNELS_H
-// SGEMM, SGEMV and softmax-exponential kernels for the CPU backend: the only code written in C, because Swift cannot
+// SGEMM, SGEMV and vector-math kernels for the CPU backend: the only code written in C, because Swift cannot
 // compile one function for several instruction sets and pick one at run time. Everything else (packing, blocking,
 // threading) is Swift.
 #include <stdint.h>
@@ -22,9 +22,11 @@ typedef void (*dl_sgemv_packed_fn)(int64_t kc, const float *a, const float *b, i
 /// maximum (x[j] - shift <= 0; below -87.3 the result is 0, NaN stays NaN, elsewhere within 2 ulp of expf). y may
 /// be x, or NULL to only sum.
 typedef float (*dl_exp_sum_fn)(int64_t n, const float *x, float shift, float *y);
+/// y[j] = erf(x[j]) for j < n (within 6 ulp; NaN stays NaN); y may be x.
+typedef void (*dl_erf_fn)(int64_t n, const float *x, float *y);
 
-/// One instruction set's kernels: the SGEMM micro-kernel (tile mr x nr), the matrix-vector kernels and the softmax
-/// exponential.
+/// One instruction set's kernels: the SGEMM micro-kernel (tile mr x nr), the matrix-vector kernels, the softmax
+/// exponential and erf.
 typedef struct {
     const char *name;
     int32_t mr;
@@ -34,6 +36,7 @@ typedef struct {
     dl_sgemv_dots_fn gemv_dots;
     dl_sgemv_packed_fn gemv_packed;
     dl_exp_sum_fn exp_sum;
+    dl_erf_fn erf;
 } dl_sgemm_ukernel;
 
 /// The kernel sets this CPU can run, fastest first (checked with cpuid, including OS support for the registers).

@@ -1,7 +1,7 @@
 import CDLInferKernels
 
 /// One instruction set's kernels from the C target (picked by cpuid): the register-blocked SGEMM micro-kernel, the
-/// cache blocking that suits it, the matrix-vector kernels and the softmax exponential.
+/// cache blocking that suits it, the matrix-vector kernels, the softmax exponential and erf.
 /// Packed operands are laid out for one kernel; a `PackedMatrix` remembers which.
 public struct SGEMMKernel: @unchecked Sendable, Equatable {
     public let name: String
@@ -19,6 +19,7 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
     let dots: dl_sgemv_dots_fn
     let packedRow: dl_sgemv_packed_fn
     let expSum: dl_exp_sum_fn
+    let erfRow: dl_erf_fn
 
     public static func == (l: SGEMMKernel, r: SGEMMKernel) -> Bool { l.name == r.name }
 
@@ -33,7 +34,7 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
             // panel, 24 KiB, still fits L1) and a wide B block (2 MiB, streamed from L3) beat L2-sized B blocks.
             return SGEMMKernel(name: String(cString: k.name), mr: mr, nr: nr, kc: 512, nc: (1024 / nr) * nr,
                                mc: (768 / mr) * mr, function: k.kernel, rows: k.gemv_rows, dots: k.gemv_dots,
-                               packedRow: k.gemv_packed, expSum: k.exp_sum)
+                               packedRow: k.gemv_packed, expSum: k.exp_sum, erfRow: k.erf)
         }
     }()
 
@@ -46,6 +47,12 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
     @inline(__always)
     public func expShiftedSum(_ x: UnsafePointer<Float>, count: Int, shift: Float, into y: UnsafeMutablePointer<Float>?) -> Float {
         expSum(Int64(count), x, shift, y)
+    }
+
+    /// y[j] = erf(x[j]) for j < count (y may be x): within 6 ulp, NaN stays NaN.
+    @inline(__always)
+    public func erf(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
+        erfRow(Int64(count), x, y)
     }
 
     /// C[mr' x nr'] = alpha * Ap * Bp + beta * C for packed panels of depth kc.
