@@ -53,7 +53,7 @@ float DL_FN(dl_exp_shifted_sum)(int64_t n, const float *x, float shift, float *y
     return sum;
 }
 
-/// erf(x) = x * P(x^2) / Q(x^2) on [-4, 4] (beyond, erf is 1 to float precision): a rational fit of ours, by
+/// erf(x) = x * P(x^2) / Q(x^2) on (-4, 4), ±1 beyond (erf is ±1 to float precision there): a rational fit of ours, by
 /// iteratively reweighted least squares on the relative error (tools/fit_erf.py), within 6 ulp of erf in float32.
 /// NaN stays NaN.
 static inline __attribute__((always_inline)) VF DL_FN(erf_vec)(VF x) {
@@ -78,7 +78,12 @@ static inline __attribute__((always_inline)) VF DL_FN(erf_vec)(VF x) {
     q = q * t + 4.97456601e-01f;
     q = q * t + 1.0f;
     const VF e = c * p / q;
-    return (VF)(((VI)e & ~nan) | ((VI)x & nan));
+    // Beyond ±4 erf is ±1 exactly in float32 (the fit is a few ulp short of it there), so that GELU(-inf) is
+    // -inf * 0 = NaN as with libm's erff.
+    const VI sat = (x >= four) | (x <= minus_four);
+    const VF one = (VF)(((VI)x & (int32_t)0x80000000) | (VI)DL_FN(splat)(1.0f));
+    const VF r = (VF)(((VI)e & ~sat) | ((VI)one & sat));
+    return (VF)(((VI)r & ~nan) | ((VI)x & nan));
 }
 
 /// y[j] = erf(x[j]) for j < n (y may be x).

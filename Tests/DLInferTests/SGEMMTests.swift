@@ -245,6 +245,10 @@ final class SGEMMTests: XCTestCase {
             var nan: [Float] = [.nan, 1, .nan]
             kernel.erf(nan, count: 3, into: &nan)
             XCTAssert(nan[0].isNaN && nan[2].isNaN && abs(nan[1] - 0.84270079) < 1e-6, kernel.name)
+            // Exactly ±1 from ±4 on, as libm gives (GELU(-inf) is then NaN, as the reference's).
+            var edge: [Float] = [4, -4, .infinity, -.infinity, 100]
+            kernel.erf(edge, count: 5, into: &edge)
+            XCTAssertEqual(edge, [1, -1, 1, -1, 1], kernel.name)
         }
     }
 }
