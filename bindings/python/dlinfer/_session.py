@@ -306,23 +306,29 @@ class InferenceSession:
         cannot run go there)."""
         return ["CPUExecutionProvider"] if self.device == "cpu" else ["OpenCLExecutionProvider", "CPUExecutionProvider"]
 
-    def run(self, output_names, input_feed, run_options=None):
+    def run(self, output_names, input_feed, run_options=None, out=None):
         """Runs the model. `input_feed` maps every input name to an array; returns the outputs named in
         `output_names` (all of them, in model order, when None) as numpy arrays. `run_options` (a RunOptions) lets
-        another thread cancel the run with `run_options.terminate = True`."""
+        another thread cancel the run with `run_options.terminate = True`. `out` (dlinfer's addition) maps output
+        names to arrays of the output's dtype and shape that receive the values and are returned, instead of new
+        arrays (e.g. to reuse buffers across runs)."""
+        if out:
+            unknown = [n for n in out if n not in self._output_index]
+            if unknown:
+                raise Error(_capi.ERR_NOT_FOUND, f"out names {unknown[0]!r}, which is not an output of the model")
         if run_options is None:
-            return self._run(output_names, input_feed)
+            return self._run(output_names, input_feed, out)
         with run_options._lock:
             if run_options.terminate:
                 raise Error(_capi.ERR_CANCELLED, "run cancelled: run_options.terminate is set")
             run_options._sessions.add(self)
         try:
-            return self._run(output_names, input_feed)
+            return self._run(output_names, input_feed, out)
         finally:
             with run_options._lock:
                 run_options._sessions.discard(self)
 
-    def _run(self, output_names, input_feed):
+    def _run(self, output_names, input_feed, out=None):
         unknown = [n for n in input_feed if n not in self._input_index]
         if unknown:
             raise Error(_capi.ERR_NOT_FOUND, f"the model has no input named {unknown[0]!r}; its inputs are "
@@ -348,7 +354,8 @@ class InferenceSession:
                 check(lib.dlinfer_session_bind_input(self._session, i, code_of(arr.dtype), dims, arr.ndim,
                                                      arr.ctypes.data, arr.nbytes))
             check(lib.dlinfer_session_run(self._session))
-            return [self._output(k) for k in wanted]
+            out = out or {}
+            return [self._output(k, out.get(self._outputs[k].name)) for k in wanted]
 
     def cancel(self):
         """Asks a run in progress on another thread to stop; it raises Error with status ERR_CANCELLED."""
@@ -375,13 +382,20 @@ class InferenceSession:
         except MemoryError:
             raise Error(_capi.ERR_OUT_OF_MEMORY, f"input {arg.name!r}: no memory to copy {value.nbytes} bytes") from None
 
-    def _output(self, k):
+    def _output(self, k, into=None):
         dtype, rank = ctypes.c_int32(), ctypes.c_int32()
         dims = (ctypes.c_int64 * 64)()
         check(lib.dlinfer_session_output_type(self._session, k, ctypes.byref(dtype), ctypes.byref(rank), dims, 64))
         if dtype.value not in DTYPES:
             raise Error(_capi.ERR_INTERNAL, f"output {self._outputs[k].name!r} has dtype code {dtype.value}, "
                         "unknown to this version of the Python package")
-        out = np.empty(tuple(dims[: rank.value]), dtype=DTYPES[dtype.value][0])
-        check(lib.dlinfer_session_copy_output(self._session, k, out.ctypes.data, out.nbytes))
-        return out
+        shape, np_dtype = tuple(dims[: rank.value]), DTYPES[dtype.value][0]
+        if into is None:
+            into = np.empty(shape, dtype=np_dtype)
+        elif not isinstance(into, np.ndarray) or into.shape != shape or into.dtype != np_dtype \
+                or not into.flags.c_contiguous or not into.flags.writeable:
+            raise Error(_capi.ERR_INVALID_ARG, f"out[{self._outputs[k].name!r}] must be a writeable C-contiguous "
+                        f"{np_dtype} array of shape {shape}, got "
+                        + (f"{into.dtype} {into.shape}" if isinstance(into, np.ndarray) else type(into).__name__))
+        check(lib.dlinfer_session_copy_output(self._session, k, into.ctypes.data, into.nbytes))
+        return into

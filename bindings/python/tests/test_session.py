@@ -263,3 +263,18 @@ def test_run_options_terminate(save):
             s.run(None, {"x": x}, options)
     stopper.join()
     assert e.value.status_name == "DLINFER_ERR_CANCELLED"
+
+
+def test_outputs_into_caller_arrays(save, activations_model, rng):
+    s = dlinfer.InferenceSession(save(activations_model))
+    x = rng.standard_normal((2, 5, 4)).astype(np.float32)
+    y = np.full((2, 5, 4), np.nan, np.float32)
+    got = s.run(["y", "z"], {"x": x}, out={"y": y})
+    assert got[0] is y
+    for g, w in zip(got, reference(activations_model, {"x": x}, ["y", "z"])):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+    for bad in (np.zeros((2, 5, 3), np.float32), np.zeros((2, 5, 4), np.float64), np.zeros((4, 5, 2), np.float32).T):
+        with pytest.raises(dlinfer.Error, match="out\\['y'\\] must be"):
+            s.run(None, {"x": x}, out={"y": bad})
+    with pytest.raises(dlinfer.Error, match="not an output"):
+        s.run(None, {"x": x}, out={"nope": y})
