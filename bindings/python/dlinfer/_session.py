@@ -349,10 +349,9 @@ class InferenceSession:
         with self._lock:
             # The arrays stay referenced here until the run returns, so binding them without a copy is safe.
             arrays = [self._prepare(a, input_feed[a.name]) for a in self._inputs]
-            for i, arr in enumerate(arrays):
+            for i, (arr, code) in enumerate(arrays):
                 dims = (ctypes.c_int64 * max(arr.ndim, 1))(*arr.shape)
-                check(lib.dlinfer_session_bind_input(self._session, i, code_of(arr.dtype), dims, arr.ndim,
-                                                     arr.ctypes.data, arr.nbytes))
+                check(lib.dlinfer_session_bind_input(self._session, i, code, dims, arr.ndim, arr.ctypes.data, arr.nbytes))
             check(lib.dlinfer_session_run(self._session))
             out = out or {}
             return [self._output(k, out.get(self._outputs[k].name)) for k in wanted]
@@ -363,22 +362,24 @@ class InferenceSession:
 
     @staticmethod
     def _prepare(arg, value):
-        """A C-contiguous, aligned, native-byte-order array for input `arg` (copied only when needed)."""
+        """A C-contiguous, aligned, native-byte-order array for input `arg` (copied only when needed), and its dtype
+        code."""
         if not isinstance(value, np.ndarray):
             value = np.asarray(value, dtype=arg.dtype)
         if not value.dtype.isnative:
             value = value.astype(value.dtype.newbyteorder("="))
-        if code_of(value.dtype) is None:
+        code = code_of(value.dtype)
+        if code is None:
             raise Error(_capi.ERR_INVALID_ARG, f"input {arg.name!r} has numpy dtype {value.dtype}, which dlinfer "
                         f"does not support; the model expects {arg.type}")
         if value.flags.c_contiguous and value.flags.aligned:
-            return value
+            return value, code
         # A view (a broadcast one may be tiny in memory and huge once copied) must be copied into one block first.
         if value.nbytes > _COPY_LIMIT:
             raise Error(_capi.ERR_OUT_OF_MEMORY, f"input {arg.name!r} is a non-contiguous view of {value.nbytes} bytes; "
                         "copying it would need more memory than this machine has")
         try:
-            return np.ascontiguousarray(value)
+            return np.ascontiguousarray(value), code
         except MemoryError:
             raise Error(_capi.ERR_OUT_OF_MEMORY, f"input {arg.name!r}: no memory to copy {value.nbytes} bytes") from None
 

@@ -29,8 +29,16 @@ except ImportError:
     pass
 
 CODES = {dt: code for code, (dt, _) in DTYPES.items()}
+# By dtype number, for native-order dtypes: a run looks up every input's dtype, and hashing a dtype object costs
+# more than the rest of a small model's run (numbers of equivalent C types differ, e.g. long and long long; those
+# take the general path).
+_CODES_BY_NUM = {dt.num: code for code, (dt, _) in DTYPES.items()}
 
 
 def code_of(dtype):
     """The dtype code for a numpy dtype of native byte order, or None if dlinfer has no such type."""
+    if isinstance(dtype, np.dtype) and dtype.isnative:
+        code = _CODES_BY_NUM.get(dtype.num)
+        if code is not None:
+            return code
     return CODES.get(np.dtype(dtype).newbyteorder("="))
