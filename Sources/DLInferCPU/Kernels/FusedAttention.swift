@@ -27,7 +27,7 @@ final class FusedAttentionKernel: Kernel {
         var copied: Tensor? = nil
         if skv == 1, total > 1, d > 1, k.strides[k.rank - 2] != 1 {
             let c = try outputs.make(.float32, k.dims)
-            k.copy(into: c.pointer(Float.self))
+            stridedCopy(src: k.base, offset: 0, strides: k.strides, shape: k.dims, dst: c.raw, elementSize: 4)
             copied = c
             k = StridedOperand(c, nil)
         }
@@ -87,21 +87,6 @@ struct StridedOperand {
     var batchDims: [Int] { Array(dims.dropLast(2)) }
     var batchStrides: [Int] { Array(strides.dropLast(2)) }
 
-    /// Writes the operand contiguously (row-major in its logical dims).
-    func copy(into dst: UnsafeMutablePointer<Float>) {
-        let count = dims.elementCount
-        guard count > 0 else { return }
-        var index = [Int](repeating: 0, count: rank), src = 0
-        for i in 0..<count {
-            dst[i] = base[src]
-            var a = rank - 1
-            while a >= 0 {
-                index[a] += 1; src += strides[a]
-                if index[a] < dims[a] { break }
-                src -= index[a] * strides[a]; index[a] = 0; a -= 1
-            }
-        }
-    }
 }
 
 /// Strides of `dims` aligned right against `target`, 0 on broadcast (size-1 or missing) dims.

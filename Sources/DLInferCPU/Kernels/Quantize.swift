@@ -46,15 +46,21 @@ private func zeroPoints(_ zero: Tensor?, count: Int, _ op: String) throws -> [In
     return (0..<zero.count).map { zero.integerValue(at: $0) }
 }
 
+/// QuantizeLinear's and DequantizeLinear's x, scale and optional zero point, and how scale and zero point map onto x.
+private func quantizationOperands(_ inputs: [Tensor?], axis: Int, blockSize: Int) throws
+    -> (x: Tensor, scale: Tensor, zero: Tensor?, layout: QuantizationLayout) {
+    let x = inputs[0]!, scale = inputs[1]!, zero = inputs.count > 2 ? inputs[2] : nil
+    return (x, scale, zero, try QuantizationLayout(x: x.shape, scale: scale.shape, zeroPoint: zero?.shape, axis: axis,
+                                                   blockSize: blockSize))
+}
+
 /// QuantizeLinear: the quotient in the division's precision, then rounding and saturation per y's type.
 final class QuantizeLinearKernel: Kernel {
     let attrs: QuantizeLinear
     init(_ a: QuantizeLinear) { attrs = a }
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
-        let x = inputs[0]!, scale = inputs[1]!, zero = inputs.count > 2 ? inputs[2] : nil
-        let layout = try QuantizationLayout(x: x.shape, scale: scale.shape, zeroPoint: zero?.shape, axis: attrs.axis,
-                                            blockSize: attrs.blockSize)
+        let (x, scale, zero, layout) = try quantizationOperands(inputs, axis: attrs.axis, blockSize: attrs.blockSize)
         let y = try outputs.make(0)
         let p = attrs.divisionType(scale: scale.dtype)
         let scales = scale.doubleValues()!.map { rounded(Float($0), to: p) }
@@ -111,9 +117,7 @@ final class DequantizeLinearKernel: Kernel {
     init(_ a: DequantizeLinear) { attrs = a }
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
-        let x = inputs[0]!, scale = inputs[1]!, zero = inputs.count > 2 ? inputs[2] : nil
-        let layout = try QuantizationLayout(x: x.shape, scale: scale.shape, zeroPoint: zero?.shape, axis: attrs.axis,
-                                            blockSize: attrs.blockSize)
+        let (x, scale, zero, layout) = try quantizationOperands(inputs, axis: attrs.axis, blockSize: attrs.blockSize)
         let y = try outputs.make(0)
         let scales = scale.doubleValues()!.map { Float($0) }
         let zeros = try zeroPoints(zero, count: scales.count, attrs.opName)
