@@ -20,6 +20,9 @@
 #   make test-asan            a debug build of the library under AddressSanitizer (.build-asan/): the C API test, then
 #                             the libFuzzer target Tests/fuzz/fuzz_model.c for $(FUZZ_SECONDS) s on every committed model
 #   make examples             builds examples/c against the built library
+#   make triton-backend       .build/triton/backends/dlinfer/: the Triton Inference Server backend (serving/triton)
+#   make test-triton          the backend in a real tritonserver (from PyPI's nvidia-pytriton, in .build/triton-venv)
+#                             on 127.0.0.1: HTTP and gRPC against onnxruntime, bad requests, a bounded load; each of $(DEVICES)
 PREFIX  ?= /usr/local
 SWIFT   ?= swift
 PYTHON  ?= python3
@@ -37,7 +40,7 @@ DEVICES ?= cpu opencl
 FUZZ_SECONDS ?= 180
 
 .PHONY: all build release install demo test test-swift test-swift-opencl test-c test-c-valgrind test-python test-install \
-        test-examples test-asan examples built-lib kernels wheel test-wheel
+        test-examples test-asan examples built-lib kernels wheel test-wheel triton-backend test-triton
 
 all: build
 
@@ -76,7 +79,7 @@ demo: built-lib
 	$(MAKE) -C examples/c LIBDIR=$(TESTLIB)
 	examples/c/classify_digits
 
-test: test-swift test-swift-opencl test-c test-c-valgrind test-python test-install test-wheel test-examples test-asan
+test: test-swift test-swift-opencl test-c test-c-valgrind test-python test-install test-wheel test-examples test-triton test-asan
 
 kernels:
 	$(PYTHON) tools/embed_kernels.py
@@ -138,6 +141,13 @@ test-wheel: wheel
 test-asan: $(ONNX_CASES)/.stamp
 	DLINFER_DEVICE=cpu DLINFER_OPENCL_LIBRARY=/nonexistent/libOpenCL.so.1 Tests/fuzz/run.sh capi
 	DLINFER_DEVICE=cpu DLINFER_OPENCL_LIBRARY=/nonexistent/libOpenCL.so.1 ONNX_CASES=$(ONNX_CASES) Tests/fuzz/run.sh fuzz $(FUZZ_SECONDS)
+
+triton-backend: built-lib
+	$(MAKE) -C serving/triton LIBDIR=$(TESTLIB)
+
+test-triton: triton-backend
+	$(MAKE) -C serving/triton test-json
+	DEVICES="$(DEVICES)" serving/triton/tests/run.sh $(CURDIR)/.build/triton/backends
 
 examples: built-lib
 	$(MAKE) -C examples/c LIBDIR=$(TESTLIB)
