@@ -6,16 +6,18 @@
 
 onnxruntime's API shape is followed, so porting is changing the import: InferenceSession(path, sess_options,
 providers=[...]), SessionOptions, RunOptions, get_inputs/get_outputs, get_modelmeta, get_providers,
-get_available_providers, run(output_names, feeds, run_options).
+get_available_providers, run(output_names, feeds, run_options), io_binding()/run_with_iobinding with IOBinding and
+OrtValue for host buffers.
 """
 from ._capi import Error, library_path, lib as _lib
 from ._decoding import ctc_greedy_decode
+from ._iobinding import IOBinding, OrtValue
 from ._session import (Device, ExecutionMode, GraphOptimizationLevel, InferenceSession, ModelMetadata, NodeArg, RunOptions,
                        SessionOptions, devices, get_available_providers, get_device)
 
 __version__ = "1.0.0"
 __all__ = ["Error", "InferenceSession", "SessionOptions", "RunOptions", "GraphOptimizationLevel", "ExecutionMode",
-           "NodeArg", "ModelMetadata", "Device", "devices", "get_device", "get_available_providers", "library_version",
+           "NodeArg", "ModelMetadata", "Device", "IOBinding", "OrtValue", "devices", "get_device", "get_available_providers", "library_version",
            "library_path", "ctc_greedy_decode"]
 
 

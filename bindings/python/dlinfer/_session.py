@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _capi
 from ._capi import Error, check, lib
+from ._iobinding import IOBinding
 from ._types import DTYPES, code_of
 
 NodeArg = namedtuple("NodeArg", "name shape type dtype")
@@ -173,15 +174,17 @@ def get_available_providers():
 
 
 def get_device(device=None, fallback=None):
-    """The name of the device a session would use (e.g. "CPU"): `device`, else $DLINFER_DEVICE, else auto.
-    Raises Error when that device cannot be used."""
+    """The device a session would use, named as InferenceSession.device names it ("cpu", or "opencl:N (name)"):
+    `device`, else $DLINFER_DEVICE, else auto. Raises Error when that device cannot be used."""
     options = _options(device, fallback)
     try:
         kind, index = ctypes.c_int32(), ctypes.c_int32()
         check(lib.dlinfer_resolve_device(options, ctypes.byref(kind), ctypes.byref(index)))
     finally:
         lib.dlinfer_options_destroy(options)
-    return devices()[index.value].name
+    if kind.value == _capi.DEVICE_CPU:
+        return "cpu"
+    return f"opencl:{index.value - 1} ({devices()[index.value].name})"
 
 
 def _io_info(model, is_output, count):
@@ -355,6 +358,17 @@ class InferenceSession:
             check(lib.dlinfer_session_run(self._session))
             out = out or {}
             return [self._output(k, out.get(self._outputs[k].name)) for k in wanted]
+
+    def io_binding(self):
+        """An IOBinding for this session (onnxruntime's): bind inputs and outputs to host buffers by name."""
+        return IOBinding(self)
+
+    def run_with_iobinding(self, iobinding, run_options=None):
+        """Runs with the inputs and outputs bound in `iobinding`; read the results with its get_outputs() or
+        copy_outputs_to_cpu()."""
+        if not isinstance(iobinding, IOBinding) or iobinding._session is not self:
+            raise Error(_capi.ERR_INVALID_ARG, "run_with_iobinding needs an IOBinding made by this session's io_binding()")
+        iobinding._run(run_options)
 
     def cancel(self):
         """Asks a run in progress on another thread to stop; it raises Error with status ERR_CANCELLED."""

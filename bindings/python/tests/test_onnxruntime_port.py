@@ -35,7 +35,26 @@ def report(path):
     results = sess.run(None, feeds)
     first = sess.run([outputs[0][0]], feeds, ort.RunOptions())[0]
     meta = sess.get_modelmeta()
-    return {"inputs": inputs, "outputs": outputs, "results": results, "first": first,
+
+    # IOBinding: inputs bound as arrays and as raw buffers, one output allocated per run, one written into an OrtValue.
+    io = sess.io_binding()
+    for name, value in feeds.items():
+        io.bind_cpu_input(name, value)
+    io.bind_output(outputs[0][0])
+    sess.run_with_iobinding(io)
+    bound = io.copy_outputs_to_cpu()[0]
+    target = ort.OrtValue.ortvalue_from_shape_and_type(bound.shape, bound.dtype, "cpu", 0)
+    io2 = sess.io_binding()
+    for name, value in feeds.items():
+        v = ort.OrtValue.ortvalue_from_numpy(value, "cpu", 0)
+        io2.bind_input(name, v.device_name(), 0, value.dtype, v.shape(), v.data_ptr())
+    io2.bind_ortvalue_output(outputs[0][0], target)
+    sess.run_with_iobinding(io2, ort.RunOptions())
+    got = io2.get_outputs()[0]
+    written = (target.numpy().copy(), got.numpy().copy(), got.shape(), got.data_type(), got.element_type(),
+               got.device_name(), got.data_ptr() == target.data_ptr())
+    return {"inputs": inputs, "outputs": outputs, "results": results, "first": first, "bound": bound,
+            "written": written,
             "meta": (meta.producer_name, meta.graph_name, meta.version, meta.custom_metadata_map),
             "providers": sess.get_providers()}
 '''
@@ -51,6 +70,11 @@ def check_same(path):
     ours, theirs = run_script("import dlinfer as ort", path), run_script("import onnxruntime as ort", path)
     for key in ("inputs", "outputs", "meta", "providers"):
         assert ours[key] == theirs[key], key
+    assert ours["written"][2:] == theirs["written"][2:]
+    for a, b in [(ours["bound"], theirs["bound"]), (ours["written"][0], theirs["written"][0]),
+                 (ours["written"][1], theirs["written"][1])]:
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
     assert len(ours["results"]) == len(theirs["results"])
     for a, b in zip(ours["results"] + [ours["first"]], theirs["results"] + [theirs["first"]]):
         assert a.dtype == b.dtype and a.shape == b.shape

@@ -103,7 +103,7 @@ def test_device_queries(save, activations_model):
     s = dlinfer.InferenceSession(save(activations_model), device="cpu")
     assert s.device == "cpu"
     assert s.cpu_node_count == 6
-    assert dlinfer.get_device(device="cpu") == "CPU"
+    assert dlinfer.get_device(device="cpu") == "cpu"
     devices = dlinfer.devices()
     assert devices[0].index == 0 and devices[0].kind == "cpu"
     assert all(d.kind == "opencl" for d in devices[1:])
@@ -159,7 +159,7 @@ def test_device_selection(save, activations_model, monkeypatch):
     expect_error(7, dlinfer.InferenceSession, path)
     expect_error(7, dlinfer.get_device)
     assert dlinfer.InferenceSession(path, device="cpu").device == "cpu"
-    assert dlinfer.get_device(device="cpu") == "CPU"
+    assert dlinfer.get_device(device="cpu") == "cpu"
 
 
 def test_opencl_session(save, activations_model, rng):
@@ -169,6 +169,7 @@ def test_opencl_session(save, activations_model, rng):
         pytest.skip("no OpenCL device")
     s = dlinfer.InferenceSession(save(activations_model), device="opencl")
     assert s.device.startswith("opencl:0") and s.cpu_node_count == 0
+    assert dlinfer.get_device(device="opencl") == s.device
     x = rng.standard_normal((3, 7, 4)).astype(np.float32)
     for g, w in zip(s.run(None, {"x": x}), reference(activations_model, {"x": x})):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
