@@ -87,6 +87,8 @@ public final class InferenceSession: @unchecked Sendable {
     public var placements: [Placement] { session.placements }
     /// Nodes that run on the CPU backend.
     public var cpuNodeCount: Int { session.placements.filter { $0.backend == "cpu" }.count }
+    /// Tensors the last run moved between host and device (see `Session.Transfers`).
+    public var lastRunTransfers: Session.Transfers { session.lastTransfers }
 
     /// Runs with inputs in model order; outputs in model order.
     public func run(_ inputs: [Tensor]) throws -> [Tensor] {

@@ -3,6 +3,58 @@
 public enum EmbeddedKernels {
     /// OpenCL C source of `kernels/<name>.cl`, by name.
     public static let sources: [String: String] = [
+        "attention": #"""
+// FusedAttention (the exporters' attention fused at load): one work-group per (head, query row). It computes the
+// row's scores s_j = alpha * q . k_j (+ mask), the Softmax op's softmax (a NaN anywhere makes the row NaN, a row of
+// -inf gives NaN), with zero_nan a NaN probability becomes 0, then y = sum_j p_j v_j. The row's scores live in
+// `scores` (one row of `total` per work-group of this launch), never as a whole [heads, rows, total] tensor.
+// `offsets` holds, per head, the element offsets of Q, Kᵀ, the mask, V and Y (five runs of `heads` ints).
+__kernel void fused_attention(__global const float* q, __global const float* k, __global const float* v,
+                              __global const float* mask, __global float* y, __global const int* offsets,
+                              __global float* scores, int heads, int rows, int total, int d, int dv, int ldq,
+                              int key_stride, int key_dim_stride, int ldv, int mask_row_stride, int mask_col_stride,
+                              int has_mask, int ldy, float alpha, int zero_nan, int first, __local float* buf) {
+    int lid = get_local_id(0), step = get_local_size(0);
+    int pair = first + get_group_id(0);
+    int head = pair / rows, row = pair - head * rows;
+    __global const float* qr = q + offsets[head] + row * ldq;
+    __global const float* kh = k + offsets[heads + head];
+    __global const float* mr = mask + offsets[2 * heads + head] + row * mask_row_stride;
+    __global const float* vh = v + offsets[3 * heads + head];
+    __global float* yr = y + offsets[4 * heads + head] + row * ldy;
+    __global float* s = scores + get_group_id(0) * total;
+
+    float m = -INFINITY;
+    for (int j = lid; j < total; j += step) {
+        __global const float* kj = kh + j * key_stride;
+        float acc = 0.0f;
+        for (int t = 0; t < d; t++) acc = mad(qr[t], kj[t * key_dim_stride], acc);
+        float sc = alpha * acc;
+        if (has_mask) sc += mr[j * mask_col_stride];
+        s[j] = sc;
+        m = max_nan(m, sc);
+    }
+    m = group_reduce(buf, m, 1);
+    float sum = 0.0f;
+    for (int j = lid; j < total; j += step) {
+        float e = exp(s[j] - m);
+        s[j] = e;
+        sum += e;
+    }
+    float r = 1.0f / group_reduce(buf, sum, 0);
+    for (int j = lid; j < total; j += step) {
+        float p = s[j] * r;
+        s[j] = zero_nan && isnan(p) ? 0.0f : p;
+    }
+    // Every work-item reads every probability below.
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    for (int e = lid; e < dv; e += step) {
+        float acc = 0.0f;
+        for (int j = 0; j < total; j++) acc = mad(s[j], vh[j * ldv + e], acc);
+        yr[e] = acc;
+    }
+}
+"""#,
         "common": #"""
 // Prepended to every kernels/*.cl file before it is built.
 
@@ -756,6 +808,90 @@ void gemv_f32(__global const float* A, int offA, int lda, int sA, int transA,
     C[offC + b * sC + i * c_rs + jj * c_cs] = activate(v, act, act_a, act_b);
 }
 """#,
+        "math": #"""
+// The float32 UnaryMath functions (codes match UnaryMathCL in Sources/DLInferOpenCL/Launchers/Math.swift), each as
+// the CPU backend computes it: NaN in gives NaN out, Round is half to even (rint), Sign keeps ±0 and NaN, and
+// Softplus, Swish and the ELU family are written not to overflow.
+
+#define M_ABS 0
+#define M_NEG 1
+#define M_SIGN 2
+#define M_LOG 3
+#define M_RECIPROCAL 4
+#define M_FLOOR 5
+#define M_CEIL 6
+#define M_ROUND 7
+#define M_ERF 8
+#define M_SIN 9
+#define M_COS 10
+#define M_TAN 11
+#define M_ASIN 12
+#define M_ACOS 13
+#define M_ATAN 14
+#define M_SINH 15
+#define M_COSH 16
+#define M_ASINH 17
+#define M_ACOSH 18
+#define M_ATANH 19
+#define M_SOFTPLUS 20
+#define M_SOFTSIGN 21
+#define M_MISH 22
+#define M_HARD_SWISH 23
+#define M_GELU 24
+#define M_GELU_TANH 25
+#define M_SELU 26
+#define M_CELU 27
+#define M_SWISH 28
+#define M_THRESHOLDED_RELU 29
+#define M_SHRINK 30
+
+inline float softplus_f(float x) { return x > 0.0f ? x + log1p(exp(-x)) : log1p(exp(x)); }
+
+// `fn` is uniform across a launch, so the switch costs nothing on SIMT hardware.
+inline float unary_math(float x, int fn, float a, float b) {
+    switch (fn) {
+    case M_ABS: return fabs(x);
+    case M_NEG: return -x;
+    case M_SIGN: return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x);
+    case M_LOG: return log(x);
+    case M_RECIPROCAL: return 1.0f / x;
+    case M_FLOOR: return floor(x);
+    case M_CEIL: return ceil(x);
+    case M_ROUND: return rint(x);
+    case M_ERF: return erf(x);
+    case M_SIN: return sin(x);
+    case M_COS: return cos(x);
+    case M_TAN: return tan(x);
+    case M_ASIN: return asin(x);
+    case M_ACOS: return acos(x);
+    case M_ATAN: return atan(x);
+    case M_SINH: return sinh(x);
+    case M_COSH: return cosh(x);
+    case M_ASINH: return asinh(x);
+    case M_ACOSH: return acosh(x);
+    case M_ATANH: return atanh(x);
+    case M_SOFTPLUS: return softplus_f(x);
+    case M_SOFTSIGN: return x / (1.0f + fabs(x));
+    case M_MISH: return x * tanh(softplus_f(x));
+    case M_HARD_SWISH: return x * unit_clamp(x / 6.0f + 0.5f);
+    case M_GELU: return 0.5f * x * (1.0f + erf(x * 0.70710678118654752440f));
+    // 0.5 (1 + tanh u) as the logistic of 2u: drivers' tanh may stop short of -1, which would turn Gelu(-inf)
+    // into -inf where the CPU's formula gives NaN (-inf * 0).
+    case M_GELU_TANH: return x * sigmoid_f(1.5957691216057307118f * (x + 0.044715f * x * x * x));
+    case M_SELU: return x > 0.0f ? b * x : b * a * expm1(x);          // a = alpha, b = gamma
+    case M_CELU: return x > 0.0f ? x : a * expm1(x / a);
+    case M_SWISH: return x * sigmoid_f(a * x);
+    case M_THRESHOLDED_RELU: return x > a ? x : 0.0f;
+    default: return x < -b ? x + a : (x > b ? x - a : 0.0f);          // Shrink: a = bias, b = lambd
+    }
+}
+
+__kernel void unary_math_f32(__global const float* x, __global float* y, int n, int fn, float a, float b) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    y[i] = unary_math(x[i], fn, a, b);
+}
+"""#,
         "normalization": #"""
 // BatchNormalization (inference) and LRN on float32.
 
@@ -795,6 +931,40 @@ __kernel void lrn_f32(__global const float* x, __global float* y, int total, int
         sum = mad(v, v, sum);
     }
     y[i] = x[i] * pow(bias + scale * sum, -beta);
+}
+
+// LayerNormalization and RMSNormalization over rows of n elements, one work-group per row, in two passes as the CPU
+// computes them: the mean (0 for RMS), then the mean squared deviation from it; then
+// y = ((x - mean) * inv_std) * scale + bias with inv_std = 1 / sqrt(var + eps). scale and bias start `period`
+// elements apart per row (0: every row shares them). `stats` bit 0 writes mean_out, bit 1 inv_out (one per row).
+__kernel void layernorm_rows(__global const float* x, __global float* y, __global const float* scale,
+                             __global const float* bias, __global float* mean_out, __global float* inv_out, int n,
+                             int period, int has_bias, int rms, int stats, float eps, __local float* buf) {
+    int lid = get_local_id(0), step = get_local_size(0);
+    int row = get_group_id(0);
+    x += row * n;
+    y += row * n;
+    scale += row * period;
+    bias += row * period;
+    float m = 0.0f;
+    if (!rms) {
+        float s = 0.0f;
+        for (int i = lid; i < n; i += step) s += x[i];
+        m = group_reduce(buf, s, 0) / (float)n;
+    }
+    float v = 0.0f;
+    for (int i = lid; i < n; i += step) {
+        float d = x[i] - m;
+        v = mad(d, d, v);
+    }
+    v = group_reduce(buf, v, 0) / (float)n;
+    float inv = 1.0f / sqrt(v + eps);
+    if (lid == 0 && (stats & 1)) mean_out[row] = m;
+    if (lid == 0 && (stats & 2)) inv_out[row] = inv;
+    for (int i = lid; i < n; i += step) {
+        float t = ((x[i] - m) * inv) * scale[i];
+        y[i] = has_bias ? t + bias[i] : t;
+    }
 }
 """#,
         "pool": #"""

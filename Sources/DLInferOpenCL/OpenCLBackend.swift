@@ -73,6 +73,9 @@ public final class OpenCLBackend: DeviceBackend {
         case .globalPool(let a): return try GlobalPoolCL(a, q)
         case .batchNorm(let a): return try BatchNormCL(a, node, graph, q)
         case .lrn(let a): return try LRNCL(a, q)
+        case .layerNorm(let a): return try LayerNormCL(a, q)
+        case .unaryMath(let a): return try UnaryMathCL(a, q)
+        case .fusedAttention(let a): return try FusedAttentionCL(a, q)
         case .shape, .cast, .constantOfShape, .argMax, .ifElse, .loop, .scan:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
@@ -80,13 +83,13 @@ public final class OpenCLBackend: DeviceBackend {
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
-        case .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative:
+        case .matMulInteger, .einsum, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
-        case .unaryMath, .floatClass, .mod, .pRelu, .bitwise, .compare, .logic, .select, .castLike:
+        case .floatClass, .mod, .pRelu, .bitwise, .compare, .logic, .select, .castLike:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
-        case .attention, .linearAttention, .fusedAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
+        case .attention, .linearAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .qLinearMatMul, .convInteger, .qLinearConv, .quantizeLinear, .dequantizeLinear, .dynamicQuantizeLinear:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
@@ -134,7 +137,10 @@ public final class OpenCLBackend: DeviceBackend {
         "GRU", "RNN", "BatchNormalization", "LRN", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "Clip", "Elu",
         "Softmax", "LogSoftmax", "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Exp", "Sum", "Max", "Min", "Flatten",
         "Reshape", "Transpose", "Concat", "Split", "Slice", "Squeeze", "Unsqueeze", "Gather", "Expand", "Pad", "Resize",
-        "Upsample", "ReduceMean", "ReduceSum", "ReduceMax", "Identity", "Dropout",
+        "Upsample", "ReduceMean", "ReduceSum", "ReduceMax", "Identity", "Dropout", "LayerNormalization",
+        "RMSNormalization", "Abs", "Neg", "Sign", "Log", "Reciprocal", "Floor", "Ceil", "Round", "Erf", "Sin", "Cos",
+        "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Softplus", "Softsign", "Mish",
+        "HardSwish", "Gelu", "Selu", "Celu", "Swish", "ThresholdedRelu", "Shrink",
     ]
 
     /// Which ops (and attribute combinations) have OpenCL kernels.
@@ -167,6 +173,12 @@ public final class OpenCLBackend: DeviceBackend {
             let rank = node.inputs.prefix(2).lazy.compactMap { $0.flatMap { graph.values[$0].type.rank } }.first
             guard let rank else { return .no("Conv with an input of unknown rank (the OpenCL kernels are 1-D and 2-D)") }
             return rank <= 4 ? .yes : .no("\(rank - 2)-D Conv runs on the CPU (the OpenCL kernels are 1-D and 2-D)")
+        case .layerNorm(let a):
+            return a.stash == .float32 ? .yes : .no("\(a.opName) with stash_type double runs on the CPU (float64)")
+        case .unaryMath(let a):
+            return UnaryMathCL.code(a.function) == nil ? .no("no OpenCL kernel for \(a.opName)") : .yes
+        case .fusedAttention:
+            return .yes
         case .shape, .cast, .constantOfShape, .argMax:
             return .no("no OpenCL kernel for \(node.op.name)")
         case .ifElse, .loop, .scan:
@@ -174,10 +186,10 @@ public final class OpenCLBackend: DeviceBackend {
         case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
              .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique,
              .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression,
-             .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative,
-             .unaryMath, .floatClass, .mod, .pRelu, .bitwise, .compare, .logic, .select, .castLike:
+             .matMulInteger, .einsum, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative,
+             .floatClass, .mod, .pRelu, .bitwise, .compare, .logic, .select, .castLike:
             return .no("no OpenCL kernel for \(node.op.name)")
-        case .attention, .linearAttention, .fusedAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
+        case .attention, .linearAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
             return .no("no OpenCL kernel for \(node.op.name)")
         case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
             return .no("no OpenCL kernel for \(node.op.name)")

@@ -106,6 +106,10 @@ struct BenchCommand: ParsableCommand {
         let mean = times.reduce(0, +) / Double(times.count)
         print("runs: \(iters) timed after \(warmup) warm-up")
         print("latency ms: p50 \(formatMilliseconds(percentile(sorted, 0.5)))  p90 \(formatMilliseconds(percentile(sorted, 0.9)))  mean \(formatMilliseconds(mean))  min \(formatMilliseconds(sorted.first!))  max \(formatMilliseconds(sorted.last!))")
+        if session.deviceInfo.kind != .cpu {
+            let t = session.lastRunTransfers
+            print("on the CPU: \(session.cpuNodeCount) of \(session.placements.count) nodes; transfers per run: \(t.uploads) uploads, \(t.downloads) downloads (the model has \(m.inputs.count) inputs, \(m.outputs.count) outputs)")
+        }
         if profile { try printProfile(session, m, inputs) }
     }
 

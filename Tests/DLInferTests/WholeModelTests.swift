@@ -131,6 +131,12 @@ final class WholeModelTests: XCTestCase {
                 let shapes = inputs.map { "\($0.shape)" }.joined(separator: ", ")
                 let outs = try session.run(inputs)
                 XCTAssertEqual(outs.count, expected.count, "\(name) \(set): output count")
+                if set == sets.first, session.deviceInfo.kind != .cpu {
+                    let t = session.lastRunTransfers
+                    print("\(name) on \(session.deviceName): \(session.cpuNodeCount) of \(session.placements.count) nodes "
+                          + "on the CPU; per run \(t.uploads) uploads, \(t.downloads) downloads "
+                          + "(\(inputs.count) inputs, \(outs.count) outputs)")
+                }
                 for (k, (got, want)) in zip(outs, expected).enumerated() {
                     // Half-precision outputs are compared at half precision's own resolution (2^-10 relative).
                     let (r, a) = [.float16, .bfloat16].contains(want.dtype) ? (1e-2, 1e-2) : (rtol, atol)

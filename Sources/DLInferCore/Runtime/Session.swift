@@ -27,6 +27,15 @@ public final class Session: @unchecked Sendable {
     /// Per node, nanoseconds spent in it over the runs since profiling was switched on; nil when off.
     private var nodeNanoseconds: [UInt64]?
 
+    /// Tensors one run moved between the host and the device: inputs and host-computed values a device node read,
+    /// device values a CPU node read, outputs read back. Weights and folded shape values (uploaded once per session
+    /// or plan) and kernels' own small parameter writes are not counted.
+    public struct Transfers: Sendable, Equatable {
+        public var uploads = 0, downloads = 0
+    }
+    /// The last run's transfers (all zero on a session without a device).
+    public private(set) var lastTransfers = Transfers()
+
     /// What a session may use: `maxMemory` bytes of host memory at once (buffers, pooled free ones and outputs still
     /// held; default `MemoryBudget.defaultLimit`), and `planCacheSize` plans for distinct input shapes kept at once
     /// (least recently used dropped first).
@@ -104,6 +113,7 @@ public final class Session: @unchecked Sendable {
     /// plan (types resolved, shape computations folded) and caches it.
     public func run(_ inputs: [Tensor]) throws -> [Tensor] {
         cancelFlag.store(false, ordering: .relaxed)
+        lastTransfers = Transfers()
         try checkInputs(inputs)
         let signature = inputs.map(\.shape)
         let plan: Plan
@@ -231,6 +241,7 @@ public final class Session: @unchecked Sendable {
         if let t = env.slots[v].host { return t }
         guard let d = env.slots[v].device, let device else { return nil }
         let t = try device.download(d)
+        lastTransfers.downloads += 1
         env.slots[v].host = t
         return t
     }
@@ -246,6 +257,7 @@ public final class Session: @unchecked Sendable {
             if let c = plan.uploaded[v] { d = c } else { d = try device.upload(t); plan.uploaded[v] = d }
         } else {
             d = try device.upload(t)
+            lastTransfers.uploads += 1
         }
         env.slots[v].device = d
         return d

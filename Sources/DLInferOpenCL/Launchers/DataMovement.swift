@@ -86,17 +86,11 @@ final class TransposeCL: DeviceKernel {
 
 /// The shape is read on the host; broadcast dims read the input with stride 0.
 final class ExpandCL: DeviceKernel {
-    private let q: CLQueue, copy: CLStridedCopy
-    init(_ q: CLQueue) { self.q = q; copy = CLStridedCopy(q) }
+    private let copy: CLStridedCopy
+    init(_ q: CLQueue) { copy = CLStridedCopy(q) }
 
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
-        let x = inputs[0], shape = outputs.shape(0)
-        if x.shape == shape { return [x] }
-        let padded = Array(repeating: 1, count: shape.count - x.shape.count) + x.shape
-        let strides = zip(padded, padded.contiguousStrides).enumerated().map { d, p in p.0 == 1 && shape[d] != 1 ? 0 : p.1 }
-        let y = try q.allocate(.float32, shape)
-        try copy.enqueue(x, strides: strides, into: y, dstStrides: shape.contiguousStrides, dims: shape)
-        return [y]
+        [try copy.broadcast(inputs[0], to: outputs.shape(0))]
     }
 }
 

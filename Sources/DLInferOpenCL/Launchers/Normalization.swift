@@ -64,3 +64,51 @@ final class LRNCL: DeviceKernel {
         return [y]
     }
 }
+
+/// LayerNormalization and RMSNormalization in float32 (stash_type float32): one work-group per row. Scale and bias
+/// that vary only along the normalized axes are read once per row; others are broadcast to X's shape first, as on
+/// the CPU.
+final class LayerNormCL: DeviceKernel {
+    private let a: LayerNorm, q: CLQueue, k: CLKernel, copy: CLStridedCopy
+    init(_ a: LayerNorm, _ q: CLQueue) throws {
+        self.a = a; self.q = q
+        k = try q.kernel("normalization", "layernorm_rows")
+        copy = CLStridedCopy(q)
+    }
+
+    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+        let x = inputs[0]
+        let axis = try a.normalizedAxis(rank: x.shape.count)
+        let n = x.shape[axis...].reduce(1, *), rows = x.shape[..<axis].reduce(1, *)
+        let y = try q.allocate(.float32, x.shape)
+        let mean = outputs.wanted(1) ? try q.allocate(.float32, outputs.shape(1)) : nil
+        let inv = outputs.wanted(2) ? try q.allocate(.float32, outputs.shape(2)) : nil
+        guard rows > 0, n > 0 else { return [y, mean, inv] }
+        try requireInt32Indexing(x.shape)
+        let params = [inputs[1], a.rms || !inputs.has(2) ? nil : inputs[2]]
+        let perRow = params.allSatisfy { p in
+            guard let p else { return true }
+            return p.shape.dropLast(Swift.min(p.shape.count, x.shape.count - axis)).allSatisfy { $0 == 1 }
+        }
+        let target = perRow ? Array(x.shape[axis...]) : x.shape
+        let expanded = try params.map { p -> DeviceTensor? in
+            guard let p else { return nil }
+            let fits = p.shape.dropLast(target.count).allSatisfy { $0 == 1 }
+            let trimmed = fits ? p.reshaped(Array(p.shape.suffix(Swift.min(p.shape.count, target.count)))) : p
+            guard fits, (try? broadcastShapes([trimmed.shape, target])) == target else {
+                throw DLInferError.shape("\(a.opName): a parameter of shape \(p.shape) does not broadcast to X \(x.shape)")
+            }
+            return try copy.broadcast(trimmed, to: target)
+        }
+        let scale = expanded[0]!, bias = expanded[1]
+        let local = k.reductionGroupSize(n)
+        let stats = (mean == nil ? 0 : 1) | (inv == nil ? 0 : 2)
+        try q.launch(k, global: [rows * local], local: [local],
+                     [.buffer(x), .buffer(y), .buffer(scale), .buffer(bias ?? scale), .buffer(mean ?? y), .buffer(inv ?? y),
+                      .int(n), .int(perRow ? 0 : n), .int(bias == nil ? 0 : 1), .int(a.rms ? 1 : 0), .int(stats),
+                      .float(a.epsilon), .local(local * 4)])
+        // The queue is in order: whoever gets these buffers from the pool next runs after this kernel.
+        for (p, e) in zip(params, expanded) where p?.buffer !== e?.buffer { if let e { q.recycle(e.buffer) } }
+        return [y, mean, inv]
+    }
+}

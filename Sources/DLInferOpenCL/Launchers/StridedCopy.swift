@@ -19,6 +19,16 @@ final class CLStridedCopy {
         return m.dims.indices.map { Dim(size: m.dims[$0], src: m.strides[0][$0], dst: m.strides[1][$0]) }
     }
 
+    /// `x` broadcast (numpy rules) to `shape` in a new buffer; `x` itself when it already has that shape.
+    func broadcast(_ x: DeviceTensor, to shape: [Int]) throws -> DeviceTensor {
+        if x.shape == shape { return x }
+        let padded = Array(repeating: 1, count: shape.count - x.shape.count) + x.shape
+        let strides = zip(padded, padded.contiguousStrides).enumerated().map { d, p in p.0 == 1 && shape[d] != 1 ? 0 : p.1 }
+        let y = try q.allocate(.float32, shape)
+        try enqueue(x, strides: strides, into: y, dstStrides: shape.contiguousStrides, dims: shape)
+        return y
+    }
+
     func enqueue(_ src: DeviceTensor, offset srcOffset: Int = 0, strides srcStrides: [Int], into dst: DeviceTensor,
                  dstOffset: Int = 0, dstStrides: [Int], dims: [Int]) throws {
         guard !dims.contains(0) else { return }
