@@ -51,17 +51,28 @@ inline int broadcast_offset(int i, int8 d, int8 s) {
     return off;
 }
 
-// Maximum that propagates NaN (fmax would drop it), as the CPU kernels and numpy do.
+// Maximum and minimum that propagate NaN (fmax/fmin would drop it), as the CPU kernels and numpy do.
 inline float max_nan(float a, float b) { return b > a || isnan(b) ? b : a; }
+inline float min_nan(float a, float b) { return b < a || isnan(b) ? b : a; }
 
-// Sum (is_max == 0) or NaN-propagating maximum of `v` over the work-group, returned to every work-item. `buf` holds
+// The combining step of a reduction: 0 sum, 1 NaN-propagating maximum, 2 NaN-propagating minimum, 3 product.
+inline float combine(float a, float b, int op) {
+    switch (op) {
+    case 1: return max_nan(a, b);
+    case 2: return min_nan(a, b);
+    case 3: return a * b;
+    default: return a + b;
+    }
+}
+
+// `v` combined over the work-group by `op` (see combine; 0 sum, 1 max), returned to every work-item. `buf` holds
 // get_local_size(0) floats; the work-group size must be a power of two. Ends with a barrier, so `buf` may be reused.
-inline float group_reduce(__local float* buf, float v, int is_max) {
+inline float group_reduce(__local float* buf, float v, int op) {
     int lid = get_local_id(0);
     buf[lid] = v;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int s = get_local_size(0) >> 1; s > 0; s >>= 1) {
-        if (lid < s) buf[lid] = is_max ? max_nan(buf[lid], buf[lid + s]) : buf[lid] + buf[lid + s];
+        if (lid < s) buf[lid] = combine(buf[lid], buf[lid + s], op);
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     float r = buf[0];

@@ -22,6 +22,7 @@ __kernel void unary_f32(__global const float* x, __global float* y, int n, int o
 #define BIN_POW 4
 #define BIN_MAX 5
 #define BIN_MIN 6
+#define BIN_PRELU 7
 
 inline float binary_op(float x, float y, int op) {
     switch (op) {
@@ -32,6 +33,7 @@ inline float binary_op(float x, float y, int op) {
     case BIN_POW: return pow(x, y);
     // ONNX Max/Min propagate NaN (fmax/fmin would drop it).
     case BIN_MAX: return isnan(x) || isnan(y) ? x + y : fmax(x, y);
+    case BIN_PRELU: return x < 0.0f ? y * x : x;  // y: the slope
     default: return isnan(x) || isnan(y) ? x + y : fmin(x, y);
     }
 }

@@ -38,19 +38,22 @@ __kernel void lrn_f32(__global const float* x, __global float* y, int total, int
     y[i] = x[i] * pow(bias + scale * sum, -beta);
 }
 
-// LayerNormalization and RMSNormalization over rows of n elements, one work-group per row, in two passes as the CPU
-// computes them: the mean (0 for RMS), then the mean squared deviation from it; then
-// y = ((x - mean) * inv_std) * scale + bias with inv_std = 1 / sqrt(var + eps). scale and bias start `period`
-// elements apart per row (0: every row shares them). `stats` bit 0 writes mean_out, bit 1 inv_out (one per row).
-__kernel void layernorm_rows(__global const float* x, __global float* y, __global const float* scale,
-                             __global const float* bias, __global float* mean_out, __global float* inv_out, int n,
-                             int period, int has_bias, int rms, int stats, float eps, __local float* buf) {
+// LayerNormalization, RMSNormalization, GroupNormalization and InstanceNormalization over rows of n elements, one
+// work-group per row, in two passes as the CPU computes them: the mean (0 for RMS), then the mean squared deviation
+// from it; then y = ((x - mean) * inv_std) * scale[p] + bias[p] with inv_std = 1 / sqrt(var + eps) and parameter
+// p = (row % pgroups) * pstride + i / pdiv for element i of the row (LayerNorm: p = i, or row * n + i for parameters
+// broadcast to X; GroupNorm: the row's group's channel of i). `stats` bit 0 writes mean_out, bit 1 inv_out.
+__kernel void norm_rows(__global const float* x, __global float* y, __global const float* scale,
+                        __global const float* bias, __global float* mean_out, __global float* inv_out, int n,
+                        int pgroups, int pstride, int pdiv, int has_bias, int rms, int stats, float eps,
+                        __local float* buf) {
     int lid = get_local_id(0), step = get_local_size(0);
     int row = get_group_id(0);
     x += row * n;
     y += row * n;
-    scale += row * period;
-    bias += row * period;
+    int pbase = (row % pgroups) * pstride;
+    scale += pbase;
+    bias += pbase;
     float m = 0.0f;
     if (!rms) {
         float s = 0.0f;
@@ -67,7 +70,8 @@ __kernel void layernorm_rows(__global const float* x, __global float* y, __globa
     if (lid == 0 && (stats & 1)) mean_out[row] = m;
     if (lid == 0 && (stats & 2)) inv_out[row] = inv;
     for (int i = lid; i < n; i += step) {
-        float t = ((x[i] - m) * inv) * scale[i];
-        y[i] = has_bias ? t + bias[i] : t;
+        int p = pdiv == 1 ? i : i / pdiv;
+        float t = ((x[i] - m) * inv) * scale[p];
+        y[i] = has_bias ? t + bias[p] : t;
     }
 }

@@ -109,17 +109,28 @@ inline int broadcast_offset(int i, int8 d, int8 s) {
     return off;
 }
 
-// Maximum that propagates NaN (fmax would drop it), as the CPU kernels and numpy do.
+// Maximum and minimum that propagate NaN (fmax/fmin would drop it), as the CPU kernels and numpy do.
 inline float max_nan(float a, float b) { return b > a || isnan(b) ? b : a; }
+inline float min_nan(float a, float b) { return b < a || isnan(b) ? b : a; }
 
-// Sum (is_max == 0) or NaN-propagating maximum of `v` over the work-group, returned to every work-item. `buf` holds
+// The combining step of a reduction: 0 sum, 1 NaN-propagating maximum, 2 NaN-propagating minimum, 3 product.
+inline float combine(float a, float b, int op) {
+    switch (op) {
+    case 1: return max_nan(a, b);
+    case 2: return min_nan(a, b);
+    case 3: return a * b;
+    default: return a + b;
+    }
+}
+
+// `v` combined over the work-group by `op` (see combine; 0 sum, 1 max), returned to every work-item. `buf` holds
 // get_local_size(0) floats; the work-group size must be a power of two. Ends with a barrier, so `buf` may be reused.
-inline float group_reduce(__local float* buf, float v, int is_max) {
+inline float group_reduce(__local float* buf, float v, int op) {
     int lid = get_local_id(0);
     buf[lid] = v;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int s = get_local_size(0) >> 1; s > 0; s >>= 1) {
-        if (lid < s) buf[lid] = is_max ? max_nan(buf[lid], buf[lid + s]) : buf[lid] + buf[lid + s];
+        if (lid < s) buf[lid] = combine(buf[lid], buf[lid + s], op);
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     float r = buf[0];
@@ -525,6 +536,7 @@ __kernel void unary_f32(__global const float* x, __global float* y, int n, int o
 #define BIN_POW 4
 #define BIN_MAX 5
 #define BIN_MIN 6
+#define BIN_PRELU 7
 
 inline float binary_op(float x, float y, int op) {
     switch (op) {
@@ -535,6 +547,7 @@ inline float binary_op(float x, float y, int op) {
     case BIN_POW: return pow(x, y);
     // ONNX Max/Min propagate NaN (fmax/fmin would drop it).
     case BIN_MAX: return isnan(x) || isnan(y) ? x + y : fmax(x, y);
+    case BIN_PRELU: return x < 0.0f ? y * x : x;  // y: the slope
     default: return isnan(x) || isnan(y) ? x + y : fmin(x, y);
     }
 }
@@ -933,19 +946,22 @@ __kernel void lrn_f32(__global const float* x, __global float* y, int total, int
     y[i] = x[i] * pow(bias + scale * sum, -beta);
 }
 
-// LayerNormalization and RMSNormalization over rows of n elements, one work-group per row, in two passes as the CPU
-// computes them: the mean (0 for RMS), then the mean squared deviation from it; then
-// y = ((x - mean) * inv_std) * scale + bias with inv_std = 1 / sqrt(var + eps). scale and bias start `period`
-// elements apart per row (0: every row shares them). `stats` bit 0 writes mean_out, bit 1 inv_out (one per row).
-__kernel void layernorm_rows(__global const float* x, __global float* y, __global const float* scale,
-                             __global const float* bias, __global float* mean_out, __global float* inv_out, int n,
-                             int period, int has_bias, int rms, int stats, float eps, __local float* buf) {
+// LayerNormalization, RMSNormalization, GroupNormalization and InstanceNormalization over rows of n elements, one
+// work-group per row, in two passes as the CPU computes them: the mean (0 for RMS), then the mean squared deviation
+// from it; then y = ((x - mean) * inv_std) * scale[p] + bias[p] with inv_std = 1 / sqrt(var + eps) and parameter
+// p = (row % pgroups) * pstride + i / pdiv for element i of the row (LayerNorm: p = i, or row * n + i for parameters
+// broadcast to X; GroupNorm: the row's group's channel of i). `stats` bit 0 writes mean_out, bit 1 inv_out.
+__kernel void norm_rows(__global const float* x, __global float* y, __global const float* scale,
+                        __global const float* bias, __global float* mean_out, __global float* inv_out, int n,
+                        int pgroups, int pstride, int pdiv, int has_bias, int rms, int stats, float eps,
+                        __local float* buf) {
     int lid = get_local_id(0), step = get_local_size(0);
     int row = get_group_id(0);
     x += row * n;
     y += row * n;
-    scale += row * period;
-    bias += row * period;
+    int pbase = (row % pgroups) * pstride;
+    scale += pbase;
+    bias += pbase;
     float m = 0.0f;
     if (!rms) {
         float s = 0.0f;
@@ -962,8 +978,9 @@ __kernel void layernorm_rows(__global const float* x, __global float* y, __globa
     if (lid == 0 && (stats & 1)) mean_out[row] = m;
     if (lid == 0 && (stats & 2)) inv_out[row] = inv;
     for (int i = lid; i < n; i += step) {
-        float t = ((x[i] - m) * inv) * scale[i];
-        y[i] = has_bias ? t + bias[i] : t;
+        int p = pdiv == 1 ? i : i / pdiv;
+        float t = ((x[i] - m) * inv) * scale[p];
+        y[i] = has_bias ? t + bias[p] : t;
     }
 }
 """#,
@@ -1299,50 +1316,53 @@ __kernel void rnn_pack(__global const float* src, __global float* dst, int total
 }
 """#,
         "reduce": #"""
-// ReduceSum / ReduceMean / ReduceMax on float32, as stages over a tensor seen as [outer, n, inner] (the host merges
-// adjacent reduced and kept dims and runs one stage per reduced run, innermost first, as the CPU kernel does).
-// A stage may cut each group of n into `chunks` pieces of `chunk` values that are reduced in parallel and combined
-// by a later stage, so that a few long groups (a global sum) still fill the device. `divisor` is 1 except in the
-// last stage of a mean.
+// The float32 reductions but LogSumExp, as stages over a tensor seen as [outer, n, inner] (the host merges adjacent
+// reduced and kept dims and runs one stage per reduced run, innermost first, as the CPU kernel does). A stage may cut
+// each group of n into `chunks` pieces of `chunk` values that are reduced in parallel and combined by a later stage,
+// so that a few long groups (a global sum) still fill the device. Each stage combines with `op` (common.cl: sum,
+// max, min, product) starting from its identity; the first stage maps each value first (`pre`: 1 |x| for L1, 2 x^2
+// for L2 and SumSquare), the last divides by `divisor` (the count, for a mean) and finishes (`post`: 1 sqrt for L2,
+// 2 log for LogSum).
 
-#define REDUCE_SUM 0
-#define REDUCE_MAX 1
+inline float identity(int op) { return op == 1 ? -INFINITY : (op == 2 ? INFINITY : (op == 3 ? 1.0f : 0.0f)); }
+
+inline float pre_map(float v, int pre) { return pre == 1 ? fabs(v) : (pre == 2 ? v * v : v); }
+
+inline float finish(float v, float divisor, int post) {
+    v = v / divisor;
+    return post == 1 ? sqrt(v) : (post == 2 ? log(v) : v);
+}
 
 // Rows (inner == 1, n not short): one work-group per (row, piece); y[row * chunks + piece].
-__kernel void reduce_rows(__global const float* x, __global float* y, int n, int chunk, int chunks, int op,
-                          float divisor, __local float* buf) {
+__kernel void reduce_rows(__global const float* x, __global float* y, int n, int chunk, int chunks, int op, int pre,
+                          int post, float divisor, __local float* buf) {
     int g = get_group_id(0);
     int row = g / chunks, piece = g - row * chunks;
     int begin = row * n + piece * chunk;
     int end = row * n + min(n, (piece + 1) * chunk);
-    float acc = op == REDUCE_MAX ? -INFINITY : 0.0f;
-    for (int i = begin + get_local_id(0); i < end; i += get_local_size(0)) {
-        acc = op == REDUCE_MAX ? max_nan(acc, x[i]) : acc + x[i];
-    }
-    acc = group_reduce(buf, acc, op == REDUCE_MAX);
-    if (get_local_id(0) == 0) y[g] = acc / divisor;
+    float acc = identity(op);
+    for (int i = begin + get_local_id(0); i < end; i += get_local_size(0)) acc = combine(acc, pre_map(x[i], pre), op);
+    acc = group_reduce(buf, acc, op);
+    if (get_local_id(0) == 0) y[g] = finish(acc, divisor, post);
 }
 
 // Columns (inner > 1, or short rows as inner == 1): one work-item per (outer, piece, column); adjacent work-items
 // read adjacent columns.
 // y[(o * chunks + piece) * inner + j].
 __kernel void reduce_cols(__global const float* x, __global float* y, int total, int n, int inner, int chunk,
-                          int chunks, int op, float divisor) {
+                          int chunks, int op, int pre, int post, float divisor) {
     int t = get_global_id(0);
     if (t >= total) return;
     int g = t / inner, j = t - g * inner;
     int o = g / chunks, piece = g - o * chunks;
     int end = min(n, (piece + 1) * chunk);
     __global const float* p = x + o * n * inner + j;
-    float acc = op == REDUCE_MAX ? -INFINITY : 0.0f;
-    for (int i = piece * chunk; i < end; i++) {
-        float v = p[i * inner];
-        acc = op == REDUCE_MAX ? max_nan(acc, v) : acc + v;
-    }
-    y[t] = acc / divisor;
+    float acc = identity(op);
+    for (int i = piece * chunk; i < end; i++) acc = combine(acc, pre_map(p[i * inner], pre), op);
+    y[t] = finish(acc, divisor, post);
 }
 
-// Reducing an empty set: every output is the reduction's identity (0, -inf) or NaN (mean).
+// Reducing an empty set: every output is the reduction's identity (0, -inf, +inf, 1), NaN (mean) or -inf (LogSum).
 __kernel void fill_f32(__global float* y, int n, float value) {
     int i = get_global_id(0);
     if (i < n) y[i] = value;

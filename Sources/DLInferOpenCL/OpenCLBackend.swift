@@ -50,10 +50,12 @@ public final class OpenCLBackend: DeviceBackend {
         case .unary(let a): return try UnaryCL(a, q)
         case .clip: return try ClipCL(q)
         case .binary(let a): return try BinaryCL(a, q)
+        case .pRelu: return try BinaryCL(op: BinaryCL.pRelu, q)
         case .variadic(let a): return try VariadicCL(a, q)
         case .gemm(let a): return try GemmCL(a, q)
         case .matMul(let a): return try MatMulCL(a, q)
-        case .reshape, .flatten, .squeeze, .unsqueeze, .identity, .dropout: return ViewCL()
+        // Cast is placed here only from float32 to float32 (support() checks every dtype): the same values.
+        case .reshape, .flatten, .squeeze, .unsqueeze, .identity, .dropout, .cast: return ViewCL()
         case .recurrent(let a): return try RecurrentCL(a, node, graph, q)
         case .softmax(let a): return try SoftmaxCL(a, q)
         case .concat(let a): return ConcatCL(a, q)
@@ -74,20 +76,21 @@ public final class OpenCLBackend: DeviceBackend {
         case .batchNorm(let a): return try BatchNormCL(a, node, graph, q)
         case .lrn(let a): return try LRNCL(a, q)
         case .layerNorm(let a): return try LayerNormCL(a, q)
+        case .groupNorm(let a): return try GroupNormCL(a, q)
         case .unaryMath(let a): return try UnaryMathCL(a, q)
         case .fusedAttention(let a): return try FusedAttentionCL(a, q)
-        case .shape, .cast, .constantOfShape, .argMax, .ifElse, .loop, .scan:
+        case .shape, .constantOfShape, .argMax, .ifElse, .loop, .scan:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
              .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
-        case .matMulInteger, .einsum, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative:
+        case .matMulInteger, .einsum, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
-        case .floatClass, .mod, .pRelu, .bitwise, .compare, .logic, .select, .castLike:
+        case .floatClass, .mod, .bitwise, .compare, .logic, .select, .castLike:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .attention, .linearAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
@@ -137,8 +140,9 @@ public final class OpenCLBackend: DeviceBackend {
         "GRU", "RNN", "BatchNormalization", "LRN", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "Clip", "Elu",
         "Softmax", "LogSoftmax", "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Exp", "Sum", "Max", "Min", "Flatten",
         "Reshape", "Transpose", "Concat", "Split", "Slice", "Squeeze", "Unsqueeze", "Gather", "Expand", "Pad", "Resize",
-        "Upsample", "ReduceMean", "ReduceSum", "ReduceMax", "Identity", "Dropout", "LayerNormalization",
-        "RMSNormalization", "Abs", "Neg", "Sign", "Log", "Reciprocal", "Floor", "Ceil", "Round", "Erf", "Sin", "Cos",
+        "Upsample", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin",
+        "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum", "Identity", "Dropout", "LayerNormalization",
+        "RMSNormalization", "GroupNormalization", "InstanceNormalization", "Cast", "PRelu", "Abs", "Neg", "Sign", "Log", "Reciprocal", "Floor", "Ceil", "Round", "Erf", "Sin", "Cos",
         "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Softplus", "Softsign", "Mish",
         "HardSwish", "Gelu", "Selu", "Celu", "Swish", "ThresholdedRelu", "Shrink",
     ]
@@ -161,7 +165,7 @@ public final class OpenCLBackend: DeviceBackend {
             if case .lp = a.kind { return .no("no OpenCL kernel for GlobalLpPool") }
             return .yes
         case .reduce(let a):
-            return [.sum, .mean, .max].contains(a.kind) ? .yes : .no("no OpenCL kernel for \(a.opName)")
+            return ReduceCL.steps(a.kind) == nil ? .no("no OpenCL kernel for \(a.opName)") : .yes
         case .batchNorm(let a):
             return a.training ? .no("BatchNormalization in training mode (batch statistics) runs on the CPU") : .yes
         case .slice, .transpose, .expand, .pad:
@@ -175,19 +179,23 @@ public final class OpenCLBackend: DeviceBackend {
             return rank <= 4 ? .yes : .no("\(rank - 2)-D Conv runs on the CPU (the OpenCL kernels are 1-D and 2-D)")
         case .layerNorm(let a):
             return a.stash == .float32 ? .yes : .no("\(a.opName) with stash_type double runs on the CPU (float64)")
+        case .groupNorm(let a):
+            return a.stash == .float32 ? .yes : .no("\(a.opName) with stash_type double runs on the CPU (float64)")
+        case .cast, .pRelu:
+            return .yes
         case .unaryMath(let a):
             return UnaryMathCL.code(a.function) == nil ? .no("no OpenCL kernel for \(a.opName)") : .yes
         case .fusedAttention:
             return .yes
-        case .shape, .cast, .constantOfShape, .argMax:
+        case .shape, .constantOfShape, .argMax:
             return .no("no OpenCL kernel for \(node.op.name)")
         case .ifElse, .loop, .scan:
             return .no("control flow runs its bodies on the CPU")
         case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
              .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique,
              .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression,
-             .matMulInteger, .einsum, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative,
-             .floatClass, .mod, .pRelu, .bitwise, .compare, .logic, .select, .castLike:
+             .matMulInteger, .einsum, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative,
+             .floatClass, .mod, .bitwise, .compare, .logic, .select, .castLike:
             return .no("no OpenCL kernel for \(node.op.name)")
         case .attention, .linearAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
             return .no("no OpenCL kernel for \(node.op.name)")

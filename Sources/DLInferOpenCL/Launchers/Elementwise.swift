@@ -1,7 +1,7 @@
 import DLInferCore
 
-/// Unary ops, Clip (bounds read on the host), Add/Sub/Mul/Div/Pow with broadcasting, and Sum/Max/Min as a chain of
-/// pairwise launches.
+/// Unary ops, Clip (bounds read on the host), Add/Sub/Mul/Div/Pow and PRelu with broadcasting, and Sum/Max/Min as a
+/// chain of pairwise launches.
 final class UnaryCL: DeviceKernel {
     private let q: CLQueue, k: CLKernel
     private let op: Int, act: CLActivation
@@ -48,6 +48,8 @@ final class ClipCL: DeviceKernel {
 final class BinaryCL: DeviceKernel {
     private let q: CLQueue, general: CLKernel, same: CLKernel
     private let op: Int
+    /// PRelu as a binary op: x < 0 ? slope * x : x, the slope broadcast to X.
+    static let pRelu = 7
 
     init(op: Int, _ q: CLQueue) throws {
         self.q = q

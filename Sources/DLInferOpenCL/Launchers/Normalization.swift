@@ -72,7 +72,7 @@ final class LayerNormCL: DeviceKernel {
     private let a: LayerNorm, q: CLQueue, k: CLKernel, copy: CLStridedCopy
     init(_ a: LayerNorm, _ q: CLQueue) throws {
         self.a = a; self.q = q
-        k = try q.kernel("normalization", "layernorm_rows")
+        k = try q.kernel("normalization", "norm_rows")
         copy = CLStridedCopy(q)
     }
 
@@ -105,10 +105,44 @@ final class LayerNormCL: DeviceKernel {
         let stats = (mean == nil ? 0 : 1) | (inv == nil ? 0 : 2)
         try q.launch(k, global: [rows * local], local: [local],
                      [.buffer(x), .buffer(y), .buffer(scale), .buffer(bias ?? scale), .buffer(mean ?? y), .buffer(inv ?? y),
-                      .int(n), .int(perRow ? 0 : n), .int(bias == nil ? 0 : 1), .int(a.rms ? 1 : 0), .int(stats),
+                      .int(n), .int(perRow ? 1 : rows), .int(perRow ? 0 : n), .int(1), .int(bias == nil ? 0 : 1),
+                      .int(a.rms ? 1 : 0), .int(stats),
                       .float(a.epsilon), .local(local * 4)])
         // The queue is in order: whoever gets these buffers from the pool next runs after this kernel.
         for (p, e) in zip(params, expanded) where p?.buffer !== e?.buffer { if let e { q.recycle(e.buffer) } }
         return [y, mean, inv]
+    }
+}
+
+/// GroupNormalization and InstanceNormalization in float32 (stash_type float32): one work-group per (image, group)
+/// row of channels x spatial elements, with the parameters per channel (per group in GroupNormalization-18).
+final class GroupNormCL: DeviceKernel {
+    private let a: GroupNorm, q: CLQueue, k: CLKernel
+    init(_ a: GroupNorm, _ q: CLQueue) throws {
+        self.a = a; self.q = q
+        k = try q.kernel("normalization", "norm_rows")
+    }
+
+    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+        let x = inputs[0], scale = inputs[1], bias = inputs[2]
+        let y = try q.allocate(.float32, x.shape)
+        let batch = x.shape[0], channels = x.shape[1], spatial = x.shape[2...].reduce(1, *)
+        let groups = a.groups ?? channels
+        guard groups > 0, channels % groups == 0 else {
+            throw DLInferError.shape("\(a.opName): num_groups \(groups) does not divide the \(channels) channels")
+        }
+        let params = a.paramsPerGroup ? groups : channels
+        guard scale.count == params, bias.count == params else {
+            throw DLInferError.shape("\(a.opName): scale and bias need \(params) values, have \(scale.count) and \(bias.count)")
+        }
+        let per = channels / groups, n = per * spatial
+        guard y.count > 0 else { return [y] }
+        try requireInt32Indexing(x.shape)
+        let local = k.reductionGroupSize(n)
+        try q.launch(k, global: [batch * groups * local], local: [local],
+                     [.buffer(x), .buffer(y), .buffer(scale), .buffer(bias), .buffer(y), .buffer(y), .int(n), .int(groups),
+                      .int(a.paramsPerGroup ? 1 : per), .int(a.paramsPerGroup ? n : spatial), .int(1), .int(0), .int(0),
+                      .float(a.epsilon), .local(local * 4)])
+        return [y]
     }
 }

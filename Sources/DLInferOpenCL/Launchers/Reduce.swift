@@ -1,6 +1,6 @@
 import DLInferCore
 
-/// ReduceSum/Mean/Max. As on the CPU, the input's dims are collapsed into alternating runs of kept and reduced
+/// Every float32 reduction but ReduceLogSumExp. As on the CPU, the input's dims are collapsed into alternating runs of kept and reduced
 /// dims, and each reduced run becomes one (outer, n, inner) stage, innermost first, so every stage reads contiguous
 /// memory: a work-group per row when the run is innermost (and not short), a work-item per column otherwise. A stage with too few
 /// groups to fill the device (a global sum) is cut into pieces reduced in parallel, then combined by the next stage.
@@ -16,22 +16,46 @@ final class ReduceCL: DeviceKernel {
         fill = try q.kernel("reduce", "fill_f32")
     }
 
+    /// The kernels' combine op (sum, max, min, product), map of each value (|x|, x^2) and finish (sqrt, log) for a
+    /// reduction; nil for LogSumExp, which runs on the CPU.
+    static func steps(_ kind: Reduce.Kind) -> (op: Int, pre: Int, post: Int)? {
+        switch kind {
+        case .sum, .mean: return (0, 0, 0)
+        case .max: return (1, 0, 0)
+        case .min: return (2, 0, 0)
+        case .prod: return (3, 0, 0)
+        case .l1: return (0, 1, 0)
+        case .l2: return (0, 2, 1)
+        case .sumSquare: return (0, 2, 0)
+        case .logSum: return (0, 0, 2)
+        case .logSumExp: return nil
+        }
+    }
+
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
         let x = inputs[0]
         let given = inputs.host.count > 1 ? inputs.host[1]?.intValues() : nil
         guard let axes = try a.reducedAxes(rank: x.shape.count, axes: given) else { return [x] }
         let outShape = a.outputShape(x.shape, reducing: axes)
         let reducedCount = axes.reduce(1) { $0 * x.shape[$1] }
-        if reducedCount == 1 { return [x.reshaped(outShape)] }
+        guard let (op, pre, post) = ReduceCL.steps(a.kind) else {
+            throw DLInferError(.internal, "\(a.opName) has no OpenCL kernel")
+        }
+        if reducedCount == 1 && pre == 0 && post == 0 { return [x.reshaped(outShape)] }
         let y = try q.allocate(.float32, outShape)
         if y.count == 0 { return [y] }
-        let op = a.kind == .max ? 1 : 0
         if x.count == 0 {
-            let value: Float = a.kind == .max ? -.infinity : a.kind == .mean ? .nan : 0
+            let value: Float = [.max: -.infinity, .min: .infinity, .prod: 1, .mean: .nan, .logSum: -.infinity][a.kind] ?? 0
             try q.launch1D(fill, y.count, [.buffer(y), .int(y.count), .float(value)])
             return [y]
         }
         try requireInt32Indexing(x.shape)
+        if reducedCount == 1 {
+            // Nothing to combine, but each value still goes through the map and the finish (|x|, sqrt(x^2), log x).
+            try q.launch1D(cols, y.count, [.buffer(x), .buffer(y), .int(y.count), .int(1), .int(1), .int(1), .int(1),
+                                           .int(op), .int(pre), .int(post), .float(1)])
+            return [y]
+        }
         var runs = [(n: Int, reduced: Bool)]()
         for (i, d) in x.shape.enumerated() where d != 1 {
             let r = axes.contains(i)
@@ -52,13 +76,16 @@ final class ReduceCL: DeviceKernel {
             let final = chunks == 1 && !runs[..<g].contains(where: \.reduced)
             let out = final ? y : try q.allocate(.float32, [outer * chunks * inner])
             let divisor: Float = final && a.kind == .mean ? Float(reducedCount) : 1
+            // The map reads x (the first stage only); the finish writes y (the last).
+            let stagePre = cur.buffer === x.buffer ? pre : 0, stagePost = final ? post : 0
             if perRow {
                 try q.launch(rows, global: [outer * chunks * local], local: [local],
-                             [.buffer(cur), .buffer(out), .int(n), .int(chunk), .int(chunks), .int(op), .float(divisor), .local(local * 4)])
+                             [.buffer(cur), .buffer(out), .int(n), .int(chunk), .int(chunks), .int(op), .int(stagePre),
+                              .int(stagePost), .float(divisor), .local(local * 4)])
             } else {
                 let total = outer * chunks * inner
                 try q.launch1D(cols, total, [.buffer(cur), .buffer(out), .int(total), .int(n), .int(inner), .int(chunk),
-                                             .int(chunks), .int(op), .float(divisor)])
+                                             .int(chunks), .int(op), .int(stagePre), .int(stagePost), .float(divisor)])
             }
             // The in-order queue runs this stage before anything that reuses the previous scratch buffer.
             if cur.buffer !== x.buffer { q.recycle(cur.buffer) }

@@ -60,6 +60,16 @@ final class OpenCLElementwiseTests: OpenCLTestCase {
         }
     }
 
+    func testPRelu() throws {
+        var v = random([2, 3, 5, 4], scale: 2).array(Float.self)
+        v[0] = .nan; v[1] = -.infinity; v[2] = -0.0
+        let x = Tensor(v, shape: [2, 3, 5, 4])
+        // One slope, one per channel (the usual [C, 1, 1]), and one per element.
+        for slope in [[1], [3, 1, 1], [2, 3, 5, 4]] {
+            try check(.pRelu(PRelu()), [(x, false), (random(slope), true)], "slope \(slope)")
+        }
+    }
+
     func testVariadic() throws {
         for kind in [Variadic.Kind.sum, .max, .min] {
             try check(.variadic(Variadic(kind)), [(random([4, 5]), false)], "one input")

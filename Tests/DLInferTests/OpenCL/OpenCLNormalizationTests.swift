@@ -1,8 +1,9 @@
 import DLInferCore
 import XCTest
 
-/// BatchNormalization (per channel and, opsets 7-8, per activation; constant and computed statistics) and LRN
-/// (odd and even sizes) against the CPU.
+/// BatchNormalization (per channel and, opsets 7-8, per activation; constant and computed statistics), LRN (odd and
+/// even sizes), GroupNormalization (parameters per channel and, opset 18, per group) and InstanceNormalization against
+/// the CPU.
 final class OpenCLNormalizationTests: OpenCLTestCase {
     func testBatchNorm() throws {
         for (shape, spatial) in [([3, 5, 7, 9], true), ([1, 7, 13], true), ([4, 6], true), ([11], true), ([2, 3, 4, 5], false),
@@ -16,6 +17,26 @@ final class OpenCLNormalizationTests: OpenCLTestCase {
                           "\(shape) spatial \(spatial) constant \(constant)")
             }
         }
+    }
+
+    func testGroupAndInstanceNormalization() throws {
+        for (shape, groups) in [([2, 6, 5, 7], 3), ([1, 8, 300], 2), ([3, 4, 1], 4), ([2, 5, 3, 3], 1), ([0, 4, 2], 2)] {
+            for perGroup in [false, true] {
+                let params = perGroup ? groups : shape[1]
+                try check(.groupNorm(GroupNorm(groups: groups, epsilon: 1e-5, paramsPerGroup: perGroup)),
+                          [(random(shape, scale: 3), false), (random([params]), true), (random([params]), false)],
+                          "\(shape) groups \(groups) per group \(perGroup)")
+            }
+            try check(.groupNorm(GroupNorm(groups: nil, epsilon: 1e-3)),
+                      [(random(shape, scale: 3), false), (random([shape[1]]), false), (random([shape[1]]), true)],
+                      "instance \(shape)")
+        }
+    }
+
+    func testFloatToFloatCastIsAView() throws {
+        var v = random([4, 9]).array(Float.self)
+        v[3] = .nan; v[5] = .infinity
+        try check(.cast(Cast(to: .float32)), [(Tensor(v, shape: [4, 9]), false)])
     }
 
     func testLRN() throws {
