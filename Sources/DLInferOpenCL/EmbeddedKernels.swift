@@ -387,7 +387,7 @@ __kernel void conv_direct_reduce(__global const float* partial, int splits, __gl
 }
 """#,
         "datamovement": #"""
-// Float32 data movement. One strided copy serves Concat, Split, Slice, Transpose and Expand: the host describes
+// Data movement. One strided copy serves Concat, Split, Slice, Transpose and Expand: the host describes
 // both sides as dims + element strides + offset (negative strides for reversed slices, 0 where Expand broadcasts),
 // after merging the dims that stay adjacent on both sides. Transpositions whose source-contiguous dim is not the
 // output's innermost go through local-memory tiles instead. Pad and Gather have their own kernels.
@@ -397,6 +397,12 @@ __kernel void conv_direct_reduce(__global const float* partial, int splits, __gl
 
 #ifndef RANK
 #define RANK 8
+#endif
+
+// T: the element these kernels move, as bits (a build define): float for float32, else uchar, ushort, uint or uint2
+// by element size (uint2 rather than ulong: devices without 64-bit integers move 8-byte elements too). Pad is float.
+#ifndef T
+#define T float
 #endif
 
 #ifndef TILE
@@ -423,7 +429,7 @@ inline int2 unravel2(int i, int8 d, int8 sa, int8 sb) {
 }
 
 // dst[dst_off + Σ i_k * dst_strides_k] = src[src_off + Σ i_k * src_strides_k] for every index of `dims` (n elements).
-__kernel void strided_copy(__global const float* src, int src_off, __global float* dst, int dst_off, int n, int8 dims,
+__kernel void strided_copy(__global const T* src, int src_off, __global T* dst, int dst_off, int n, int8 dims,
                            int8 src_strides, int8 dst_strides) {
     int i = get_global_id(0);
     if (i >= n) return;
@@ -436,9 +442,9 @@ __kernel void strided_copy(__global const float* src, int src_off, __global floa
 // and dst_off). Each
 // work-group moves one TILE x TILE tile through local memory so that both the reads and the writes are coalesced;
 // the padding column keeps the transposed reads free of bank conflicts.
-__kernel void transpose_tiles(__global const float* src, __global float* dst, int m, int n, int s, int ldo,
+__kernel void transpose_tiles(__global const T* src, __global T* dst, int m, int n, int s, int ldo,
                               int8 rest_dims, int8 rest_src, int8 rest_dst, int src_off, int dst_off) {
-    __local float tile[TILE][TILE + 1];
+    __local T tile[TILE][TILE + 1];
     int2 base = unravel2(get_global_id(2), rest_dims, rest_src, rest_dst) + (int2)(src_off, dst_off);
     int i0 = get_group_id(1) * TILE, j0 = get_group_id(0) * TILE;
     int lx = get_local_id(0), ly = get_local_id(1), rows = get_local_size(1);
@@ -502,13 +508,22 @@ __kernel void pad_f32(__global const float* x, __global float* y, int n, int8 ou
 
 // Gather along an axis of data seen as [outer, n, inner]: y[o, k, e] = x[o, idx[k], e] for m indices, already
 // checked and made non-negative on the host. Adjacent work-items copy adjacent elements of a row.
-__kernel void gather_f32(__global const float* x, __global const int* idx, __global float* y, int total, int n, int m,
-                         int inner) {
+__kernel void gather_rows(__global const T* x, __global const int* idx, __global T* y, int total, int n, int m,
+                          int inner) {
     int i = get_global_id(0);
     if (i >= total) return;
     int r = i / inner, e = i - r * inner;
     int o = r / m, k = r - o * m;
     y[i] = x[(o * n + idx[k]) * inner + e];
+}
+
+// Where: out = cond ? x : y over the output dims `d`, each input read through its broadcast strides (0 where it is
+// broadcast); values are copied bit for bit.
+__kernel void where_select(__global const uchar* cond, __global const T* x, __global const T* y, __global T* out, int n,
+                           int8 d, int8 sc, int8 sx, int8 sy) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    out[i] = cond[broadcast_offset(i, d, sc)] ? x[broadcast_offset(i, d, sx)] : y[broadcast_offset(i, d, sy)];
 }
 """#,
         "elementwise": #"""
@@ -1500,6 +1515,78 @@ __kernel void softmax_cols(__global const float* x, __global float* y, int colum
         float r = 1.0f / s;
         for (int i = 0; i < n; i++) y[base + i * inner] = exp(x[base + i * inner] - m) * r;
     }
+}
+"""#,
+        "typed": #"""
+// Comparisons, logic and casts: the ops whose tensors are not float32 (masks, indices). Built per element type with
+// defines: S the source type (float, int, long, uchar for bool), D the destination type of a cast. Bools are one
+// byte, 0 or 1, as on the CPU.
+
+#ifndef S
+#define S float
+#endif
+#ifndef D
+#define D float
+#endif
+
+// Cast conversions, as the CPU's Cast: float to integer truncates toward zero and saturates (NaN gives 0), integer
+// to float rounds to nearest even, integer to integer keeps the low bits, anything to bool is `!= 0` (NaN is true).
+#if defined(TO_BOOL)
+#define CONVERT(v) ((uchar)((v) != 0))
+#elif defined(FLOAT_TO_INT)
+#define CONVERT(v) convert_int_sat_rtz(v)
+#elif defined(FLOAT_TO_LONG)
+#define CONVERT(v) convert_long_sat_rtz(v)
+#elif defined(TO_FLOAT)
+#define CONVERT(v) convert_float(v)
+#else
+#define CONVERT(v) ((D)(v))
+#endif
+
+__kernel void cast_values(__global const S* x, __global D* y, int n) {
+    int i = get_global_id(0);
+    if (i < n) y[i] = CONVERT(x[i]);
+}
+
+#define CMP_EQUAL 0
+#define CMP_LESS 1
+#define CMP_LESS_EQUAL 2
+#define CMP_GREATER 3
+#define CMP_GREATER_EQUAL 4
+
+// c = a op b over the output dims `d`, inputs read through their broadcast strides. IEEE comparisons: NaN is unequal
+// to everything, -0 equals +0.
+__kernel void compare(__global const S* a, __global const S* b, __global uchar* c, int n, int8 d, int8 sa, int8 sb,
+                      int op) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    S x = a[broadcast_offset(i, d, sa)], y = b[broadcast_offset(i, d, sb)];
+    int r;
+    switch (op) {
+    case CMP_EQUAL: r = x == y; break;
+    case CMP_LESS: r = x < y; break;
+    case CMP_LESS_EQUAL: r = x <= y; break;
+    case CMP_GREATER: r = x > y; break;
+    default: r = x >= y; break;
+    }
+    c[i] = (uchar)(r != 0);
+}
+
+#define LOGIC_AND 0
+#define LOGIC_OR 1
+#define LOGIC_XOR 2
+
+__kernel void logic(__global const uchar* a, __global const uchar* b, __global uchar* c, int n, int8 d, int8 sa,
+                    int8 sb, int op) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int x = a[broadcast_offset(i, d, sa)] != 0, y = b[broadcast_offset(i, d, sb)] != 0;
+    c[i] = (uchar)(op == LOGIC_AND ? (x & y) : (op == LOGIC_OR ? (x | y) : (x ^ y)));
+}
+
+__kernel void logic_not(__global const uchar* x, __global uchar* y, int n) {
+    int i = get_global_id(0);
+    if (i < n) y[i] = (uchar)(x[i] == 0);
 }
 """#,
     ]

@@ -10,11 +10,17 @@ public final class OpenCLBackend: DeviceBackend {
     let q: CLQueue
     private let deny: Regex<AnyRegexOutput>?
     private let denySource: String?
+    private let weighTransfers: Bool
+    /// The mask and index nodes of the graph being placed that stay on the CPU (placement asks node by node).
+    private var plan: (graph: Graph, nodes: Int, onCPU: Set<ValueID>)?
 
     /// `denyOps`: a regular expression over op names ("LSTM|Conv") that are never placed on OpenCL
     /// (DLINFER_OPENCL_DENY), so the CPU fallback and its transfers can be exercised on any machine.
-    public init(device: CLDeviceDescription, denyOps: String? = nil) throws {
+    /// `weighTransfers` false places every mask and index node the kernels can run on the device, whatever it costs
+    /// in transfers (the kernel tests, whose one-node graphs would otherwise stay on the CPU).
+    public init(device: CLDeviceDescription, denyOps: String? = nil, weighTransfers: Bool = true) throws {
         self.device = device
+        self.weighTransfers = weighTransfers
         q = try CLQueue(try CLDeviceContext.forDevice(device))
         denySource = denyOps.flatMap { $0.isEmpty ? nil : $0 }
         do { deny = try denySource.map { try Regex($0) } } catch {
@@ -29,17 +35,124 @@ public final class OpenCLBackend: DeviceBackend {
         if let deny, (try? deny.wholeMatch(in: op)) != nil {
             return .no("\(op) is listed in DLINFER_OPENCL_DENY (\(denySource!))")
         }
-        let hostSlots = OpenCLBackend.hostInputs(node.op)
-        for (k, v) in node.inputs.enumerated() where !hostSlots.contains(k) {
-            guard let v else { continue }
-            let t = graph.values[v].type.dtype
-            if t != .float32 { return .no("input \(k) is \(t); OpenCL kernels take float32") }
-        }
-        for case let v? in node.outputs where graph.values[v].type.dtype != .float32 {
-            return .no("output is \(graph.values[v].type.dtype); OpenCL kernels produce float32")
-        }
-        return OpenCLBackend.opSupport(node, graph)
+        if let why = typeSupport(node, graph) { return .no(why) }
+        if case .no(let why) = OpenCLBackend.opSupport(node, graph) { return .no(why) }
+        return feedsTheDevice(node, graph)
     }
+
+    /// Masks and indices (nodes with non-float32 results) are worth computing on the device only where that saves
+    /// transfers: placed there, a node needs its inputs from the device and its results read there, while on the CPU
+    /// it reads them on the host (a Reshape's shape, a Slice's starts, NMS) at no cost. So, over the whole graph once:
+    /// every such node the kernels could run starts on the device, then each moves to whichever side costs fewer
+    /// edges crossing between host and device given its neighbours, until nothing moves.
+    private func feedsTheDevice(_ node: Node, _ graph: Graph) -> Support {
+        guard weighTransfers else { return .yes }
+        if plan?.graph !== graph || plan?.nodes != graph.nodes.count { plan = (graph, graph.nodes.count, typedPlacement(graph)) }
+        // A node is known by the value it writes first (each value has one producer).
+        guard let v = node.outputs.lazy.compactMap({ $0 }).first, plan!.onCPU.contains(v) else { return .yes }
+        return .no("its masks or indices cost fewer transfers on the CPU, next to the nodes that read or produce them")
+    }
+
+    /// The first output of each mask or index node that should run on the CPU.
+    private func typedPlacement(_ graph: Graph) -> Set<ValueID> {
+        let consumers = graph.consumers(), producers = graph.producers()
+        var device = graph.nodes.map { n -> Bool in
+            guard typeSupport(n, graph) == nil, case .yes = OpenCLBackend.opSupport(n, graph) else { return false }
+            return true
+        }
+        // Values that only depend on shapes and constants are folded once per input shape and never cross per run:
+        // edges through them cost nothing.
+        var folded = Set<ValueID>()
+        for n in graph.nodes {
+            let fromShapes: Bool
+            switch n.op {
+            case .shape, .size: fromShapes = true
+            default: fromShapes = n.inputs.allSatisfy { $0 == nil || graph.constants[$0!] != nil || folded.contains($0!) }
+            }
+            if fromShapes { for case let v? in n.outputs { folded.insert(v) } }
+        }
+        /// Whether a node reads (in a device slot) or writes a non-float32 value that `counts`.
+        func touchesTyped(_ n: Node, _ counts: (ValueID) -> Bool) -> Bool {
+            let hostSlots = OpenCLBackend.hostInputs(n.op)
+            let read = n.inputs.enumerated().compactMap { hostSlots.contains($0.offset) ? nil : $0.element }
+            return (n.outputs.compactMap { $0 } + read).contains {
+                graph.values[$0].type.dtype != .float32 && graph.constants[$0] == nil && counts($0)
+            }
+        }
+        let movable = graph.nodes.indices.filter { i in device[i] && touchesTyped(graph.nodes[i]) { !folded.contains($0) } }
+        // Detectors' index math (boxes, scores and ids around NonZero, TopK, NMS) is read back by those CPU ops at
+        // every turn: it stays on the CPU beside them.
+        if graph.nodes.contains(where: {
+            switch $0.op { case .nonZero, .nonMaxSuppression, .topK, .compress, .unique: return true; default: return false }
+        }) {
+            let typed = graph.nodes.indices.filter { i in device[i] && touchesTyped(graph.nodes[i]) { _ in true } }
+            return Set(typed.compactMap { graph.nodes[$0].outputs.lazy.compactMap { $0 }.first })
+        }
+        for _ in 0..<8 {
+            var changed = false
+            for i in movable {
+                let n = graph.nodes[i], hostSlots = OpenCLBackend.hostInputs(n.op)
+                var onDevice = 0, onHost = 0  // crossings if this node runs on the device / on the CPU
+                for (k, v) in n.inputs.enumerated() {
+                    guard let v, graph.constants[v] == nil, !folded.contains(v) else { continue }
+                    let fromDevice = producers[v].map { device[$0] } ?? false
+                    if hostSlots.contains(k) { if fromDevice { onDevice += 1; onHost += 1 }; continue }
+                    if fromDevice { onHost += 1 } else { onDevice += 1 }
+                }
+                for case let v? in n.outputs {
+                    for c in consumers[v] ?? [] {
+                        let user = graph.nodes[c], slots = user.inputs.indices.filter { user.inputs[$0] == v }
+                        let readOnDevice = device[c] && OpenCLBackend.hostInputs(user.op).isDisjoint(with: slots)
+                        if readOnDevice { onHost += 1 } else { onDevice += 1 }
+                    }
+                    if graph.outputs.contains(v) { onDevice += 1 }
+                }
+                let want = onDevice < onHost || (onDevice == onHost && device[i])
+                if want != device[i] { device[i] = want; changed = true }
+            }
+            if !changed { break }
+        }
+        return Set(movable.filter { !device[$0] }.compactMap { graph.nodes[$0].outputs.lazy.compactMap { $0 }.first })
+    }
+
+    /// Why the OpenCL kernels cannot take the node's element types, or nil when they can: data movement and Where
+    /// move every type as bits; comparisons, logic and Cast take float32, int32, int64 (on devices with 64-bit
+    /// integers) and bool; every other kernel computes on float32.
+    func typeSupport(_ node: Node, _ graph: Graph) -> String? {
+        let hostSlots = OpenCLBackend.hostInputs(node.op)
+        let ins = node.inputs.enumerated().compactMap { k, v -> (k: Int, t: DType)? in
+            guard let v, !hostSlots.contains(k) else { return nil }
+            return (k, graph.values[v].type.dtype)
+        }
+        let outs = node.outputs.compactMap { $0.map { graph.values[$0].type.dtype } }
+        let computable: Set<DType> = device.supportsInt64 ? [.float32, .int32, .int64, .bool] : [.float32, .int32, .bool]
+        func check(_ input: (Int, DType) -> Bool, _ output: (DType) -> Bool, _ takes: String) -> String? {
+            for (k, t) in ins where !input(k, t) { return "input \(k) is \(t); OpenCL \(takes)" }
+            for t in outs where !output(t) { return "output is \(t); OpenCL \(takes)" }
+            return nil
+        }
+        switch node.op {
+        case .reshape, .flatten, .squeeze, .unsqueeze, .identity, .dropout, .concat, .split, .slice, .transpose, .expand,
+             .gather:
+            return check({ movableOnDevice($1) }, movableOnDevice, "data movement takes any type but string")
+        case .select:
+            return check({ $0 == 0 ? $1 == .bool : movableOnDevice($1) }, movableOnDevice,
+                         "Where takes a bool condition and values of any type but string")
+        case .compare:
+            return check({ computable.contains($1) }, { $0 == .bool }, "comparisons take \(Self.names(computable))")
+        case .logic:
+            return check({ $1 == .bool }, { $0 == .bool }, "logic ops take bool")
+        case .unaryMath(let a) where a.function == .not:
+            return check({ $1 == .bool }, { $0 == .bool }, "Not takes bool")
+        case .cast:
+            let types = computable.intersection(CastCL.types)
+            return check({ types.contains($1) }, types.contains, "Cast converts between \(Self.names(types))")
+        default:
+            return check({ $1 == .float32 }, { $0 == .float32 }, "kernels take float32")
+        }
+    }
+
+    private static func names(_ types: Set<DType>) -> String { types.map { "\($0)" }.sorted().joined(separator: ", ") }
 
     public func makeKernel(_ node: Node, in graph: Graph) throws -> Kernel {
         throw DLInferError(.internal, "OpenCL kernels are device kernels (makeDeviceKernel)")
@@ -50,12 +163,15 @@ public final class OpenCLBackend: DeviceBackend {
         case .unary(let a): return try UnaryCL(a, q)
         case .clip: return try ClipCL(q)
         case .binary(let a): return try BinaryCL(a, q)
+        case .compare(let a): return CompareCL(a, q)
+        case .logic(let a): return try LogicCL(a.kind, q)
+        case .select: return WhereCL(q)
         case .pRelu: return try BinaryCL(op: BinaryCL.pRelu, q)
         case .variadic(let a): return try VariadicCL(a, q)
         case .gemm(let a): return try GemmCL(a, q)
         case .matMul(let a): return try MatMulCL(a, q)
-        // Cast is placed here only from float32 to float32 (support() checks every dtype): the same values.
-        case .reshape, .flatten, .squeeze, .unsqueeze, .identity, .dropout, .cast: return ViewCL()
+        case .reshape, .flatten, .squeeze, .unsqueeze, .identity, .dropout: return ViewCL()
+        case .cast(let a): return CastCL(a, q)
         case .recurrent(let a): return try RecurrentCL(a, node, graph, q)
         case .softmax(let a): return try SoftmaxCL(a, q)
         case .concat(let a): return ConcatCL(a, q)
@@ -77,7 +193,7 @@ public final class OpenCLBackend: DeviceBackend {
         case .lrn(let a): return try LRNCL(a, q)
         case .layerNorm(let a): return try LayerNormCL(a, q)
         case .groupNorm(let a): return try GroupNormCL(a, q)
-        case .unaryMath(let a): return try UnaryMathCL(a, q)
+        case .unaryMath(let a): return a.function == .not ? try LogicCL(nil, q) : try UnaryMathCL(a, q)
         case .fusedAttention(let a): return try FusedAttentionCL(a, q)
         case .shape, .constantOfShape, .argMax, .ifElse, .loop, .scan:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
@@ -90,7 +206,7 @@ public final class OpenCLBackend: DeviceBackend {
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
-        case .floatClass, .mod, .bitwise, .compare, .logic, .select, .castLike:
+        case .floatClass, .mod, .bitwise, .castLike:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .attention, .linearAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
@@ -142,7 +258,8 @@ public final class OpenCLBackend: DeviceBackend {
         "Reshape", "Transpose", "Concat", "Split", "Slice", "Squeeze", "Unsqueeze", "Gather", "Expand", "Pad", "Resize",
         "Upsample", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin",
         "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum", "Identity", "Dropout", "LayerNormalization",
-        "RMSNormalization", "GroupNormalization", "InstanceNormalization", "Cast", "PRelu", "Abs", "Neg", "Sign", "Log", "Reciprocal", "Floor", "Ceil", "Round", "Erf", "Sin", "Cos",
+        "RMSNormalization", "GroupNormalization", "InstanceNormalization", "Cast", "PRelu",
+        "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor", "Not", "Where", "Abs", "Neg", "Sign", "Log", "Reciprocal", "Floor", "Ceil", "Round", "Erf", "Sin", "Cos",
         "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Softplus", "Softsign", "Mish",
         "HardSwish", "Gelu", "Selu", "Celu", "Swish", "ThresholdedRelu", "Shrink",
     ]
@@ -181,10 +298,10 @@ public final class OpenCLBackend: DeviceBackend {
             return a.stash == .float32 ? .yes : .no("\(a.opName) with stash_type double runs on the CPU (float64)")
         case .groupNorm(let a):
             return a.stash == .float32 ? .yes : .no("\(a.opName) with stash_type double runs on the CPU (float64)")
-        case .cast, .pRelu:
+        case .cast, .pRelu, .compare, .logic, .select:
             return .yes
         case .unaryMath(let a):
-            return UnaryMathCL.code(a.function) == nil ? .no("no OpenCL kernel for \(a.opName)") : .yes
+            return a.function == .not || UnaryMathCL.code(a.function) != nil ? .yes : .no("no OpenCL kernel for \(a.opName)")
         case .fusedAttention:
             return .yes
         case .shape, .constantOfShape, .argMax:
@@ -195,7 +312,7 @@ public final class OpenCLBackend: DeviceBackend {
              .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique,
              .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression,
              .matMulInteger, .einsum, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative,
-             .floatClass, .mod, .bitwise, .compare, .logic, .select, .castLike:
+             .floatClass, .mod, .bitwise, .castLike:
             return .no("no OpenCL kernel for \(node.op.name)")
         case .attention, .linearAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
             return .no("no OpenCL kernel for \(node.op.name)")

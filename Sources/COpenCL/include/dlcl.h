@@ -51,6 +51,7 @@ typedef struct _cl_event* cl_event;
 #define CL_DEVICE_NAME 0x102B
 #define CL_DEVICE_VENDOR 0x102C
 #define CL_DRIVER_VERSION 0x102D
+#define CL_DEVICE_PROFILE 0x102E
 #define CL_DEVICE_VERSION 0x102F
 #define CL_DEVICE_EXTENSIONS 0x1030
 #define CL_MEM_READ_WRITE (1 << 0)

@@ -1,15 +1,15 @@
 import DLInferCore
 
 // Concat, Split, Slice, Transpose and Expand are strided copies (CLStridedCopy); Pad and Gather have their own
-// kernels in kernels/datamovement.cl. Outputs that equal their input (an empty slice range, a permutation of size-1
-// dims, zero pads) are views of the input's buffer, as on the CPU.
+// kernels in kernels/datamovement.cl. All but Pad move every element type (as bits). Outputs that equal their input
+// (an empty slice range, a permutation of size-1 dims, zero pads) are views of the input's buffer, as on the CPU.
 
 final class ConcatCL: DeviceKernel {
     private let a: Concat, q: CLQueue, copy: CLStridedCopy
     init(_ a: Concat, _ q: CLQueue) { self.a = a; self.q = q; copy = CLStridedCopy(q) }
 
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
-        let y = try q.allocate(.float32, outputs.shape(0))
+        let y = try q.allocate(outputs.dtype(0), outputs.shape(0))
         let axis = try normalizeAxis(a.axis, rank: y.shape.count)
         let strides = y.shape.contiguousStrides
         var at = 0
@@ -34,7 +34,7 @@ final class SplitCL: DeviceKernel {
         return try a.sizes(dim: x.shape[axis], split: split).enumerated().map { k, size in
             defer { at += size }
             guard outputs.wanted(k) else { return nil }
-            let y = try q.allocate(.float32, outputs.shape(k))
+            let y = try q.allocate(x.dtype, outputs.shape(k))
             try copy.enqueue(x, offset: at * strides[axis], strides: strides, into: y, dstStrides: y.shape.contiguousStrides, dims: y.shape)
             return y
         }
@@ -62,7 +62,7 @@ final class SliceCL: DeviceKernel {
             steps[d] = count > 1 ? r.step * strides[d] : 0
         }
         if shape == x.shape, ranges.allSatisfy({ $0 == nil || $0!.step == 1 }) { return [x] }
-        let y = try q.allocate(.float32, shape)
+        let y = try q.allocate(x.dtype, shape)
         try copy.enqueue(x, offset: offset, strides: steps, into: y, dstStrides: shape.contiguousStrides, dims: shape)
         return [y]
     }
@@ -77,7 +77,7 @@ final class TransposeCL: DeviceKernel {
         let perm = try a.permutation(rank: x.shape.count)
         let shape = perm.map { x.shape[$0] }
         if perm.filter({ x.shape[$0] != 1 }) == x.shape.indices.filter({ x.shape[$0] != 1 }) { return [x.reshaped(shape)] }
-        let y = try q.allocate(.float32, shape)
+        let y = try q.allocate(x.dtype, shape)
         let strides = x.shape.contiguousStrides
         try copy.enqueue(x, strides: perm.map { strides[$0] }, into: y, dstStrides: shape.contiguousStrides, dims: shape)
         return [y]
@@ -132,14 +132,13 @@ final class PadCL: DeviceKernel {
 /// Indices are read on the host, checked and made non-negative there, and uploaded as int32: once per session when
 /// they are a constant, else on every run (the token ids of an embedding lookup are small).
 final class GatherCL: DeviceKernel {
-    private let a: Gather, q: CLQueue, k: CLKernel
+    private let a: Gather, q: CLQueue
     private let constantIndices: Bool
     /// The uploaded constant indices and the axis size they were checked against.
     private var cached: (axisSize: Int, indices: DeviceTensor)?
 
     init(_ a: Gather, _ q: CLQueue, constantIndices: Bool) throws {
         self.a = a; self.q = q; self.constantIndices = constantIndices
-        k = try q.kernel("datamovement", "gather_f32")
     }
 
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
@@ -147,9 +146,10 @@ final class GatherCL: DeviceKernel {
         guard let indices = inputs.host[1] else { throw DLInferError.model("Gather needs indices") }
         let axis = try normalizeAxis(a.axis, rank: x.shape.count)
         let n = x.shape[axis]
-        let y = try q.allocate(.float32, outputs.shape(0))
+        let y = try q.allocate(x.dtype, outputs.shape(0))
         if y.count == 0 { return [y] }
         try requireInt32Indexing(x.shape, y.shape)
+        let k = try q.kernel("datamovement", "gather_rows", defines: bitsDefine(x.dtype))
         let idx: DeviceTensor
         if let c = cached, c.axisSize == n {
             idx = c.indices

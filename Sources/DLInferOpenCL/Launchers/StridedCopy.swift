@@ -1,5 +1,15 @@
 import DLInferCore
 
+/// Whether the data-movement kernels can carry `dtype` (as bits): every type but string.
+func movableOnDevice(_ dtype: DType) -> Bool { dtype != .string }
+
+/// The build define that makes kernels/datamovement.cl move `dtype`'s elements: none for float32 (the default),
+/// else an unsigned type of the element's size.
+func bitsDefine(_ dtype: DType) -> String {
+    if dtype == .float32 { return "" }
+    return ["", "-DT=uchar", "-DT=ushort", "", "-DT=uint", "", "", "", "-DT=uint2"][dtype.byteSize]
+}
+
 /// The copy every data-movement op goes through (Concat, Split, Slice, Transpose, Expand): element
 /// `dst[dstOffset + Σ i_k * dstStrides_k] = src[srcOffset + Σ i_k * srcStrides_k]` for every index of `dims`.
 /// Dims of size 1 are dropped and dims that stay adjacent on both sides merged, so most copies become one
@@ -24,7 +34,7 @@ final class CLStridedCopy {
         if x.shape == shape { return x }
         let padded = Array(repeating: 1, count: shape.count - x.shape.count) + x.shape
         let strides = zip(padded, padded.contiguousStrides).enumerated().map { d, p in p.0 == 1 && shape[d] != 1 ? 0 : p.1 }
-        let y = try q.allocate(.float32, shape)
+        let y = try q.allocate(x.dtype, shape)
         try enqueue(x, strides: strides, into: y, dstStrides: shape.contiguousStrides, dims: shape)
         return y
     }
@@ -37,9 +47,10 @@ final class CLStridedCopy {
         guard merged.count <= 8 else {
             throw DLInferError(.unsupported, "a copy over \(merged.count) non-mergeable dims (OpenCL kernels take at most 8)")
         }
+        let size = src.dtype.byteSize
         if merged.count <= 1, merged.allSatisfy({ $0.src == 1 && $0.dst == 1 }) {
             let n = merged.first?.size ?? 1
-            try q.copy(src, to: dst, srcOffset: srcOffset * 4, dstOffset: dstOffset * 4, bytes: n * 4)
+            try q.copy(src, to: dst, srcOffset: srcOffset * size, dstOffset: dstOffset * size, bytes: n * size)
             return
         }
         if let inner = merged.last, inner.dst == 1, inner.src != 1,
@@ -47,7 +58,7 @@ final class CLStridedCopy {
            try transposeTiles(src, srcOffset, dst, dstOffset, merged, k) {
             return
         }
-        let kernel = try q.kernel("datamovement", "strided_copy", defines: "-DRANK=\(merged.count)")
+        let kernel = try q.kernel("datamovement", "strided_copy", defines: "-DRANK=\(merged.count) \(bitsDefine(src.dtype))")
         let n = dims.reduce(1, *)
         try q.launch1D(kernel, n, [.buffer(src), .int(srcOffset), .buffer(dst), .int(dstOffset), .int(n),
                                    .int8(BroadcastLayout.pad(merged.map(\.size), with: 1)),
@@ -63,7 +74,7 @@ final class CLStridedCopy {
         var rest = merged
         let inner = rest.removeLast(), plane = rest.remove(at: k)
         let t = CLStridedCopy.tile
-        let kernel = try q.kernel("datamovement", "transpose_tiles", defines: "-DRANK=\(rest.count) -DTILE=\(t)")
+        let kernel = try q.kernel("datamovement", "transpose_tiles", defines: "-DRANK=\(rest.count) -DTILE=\(t) \(bitsDefine(src.dtype))")
         let rows = min(8, kernel.maxWorkGroupSize / t)
         guard rows >= 1 else { return false }
         let restCount = rest.reduce(1) { $0 * $1.size }

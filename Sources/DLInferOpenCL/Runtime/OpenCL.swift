@@ -19,12 +19,17 @@ public struct CLDeviceDescription: @unchecked Sendable {
     public let driverVersion: String
     public let version: String
     public let extensions: String
+    /// "FULL_PROFILE" or "EMBEDDED_PROFILE".
+    public let profile: String
     let platform: cl_platform_id
     let id: cl_device_id
 
     /// What `opencl:TEXT` matches against (lower-cased): platform name and vendor, device name and vendor, so that
     /// "nvidia", "pocl" (whose platform is "Portable Computing Language" by "The pocl project"), "intel" all work.
     public var searchText: String { "\(platformName) \(platformVendor) \(name) \(vendor)".lowercased() }
+
+    /// 64-bit integers in kernels: required of full-profile devices, an extension of embedded ones.
+    public var supportsInt64: Bool { profile == "FULL_PROFILE" || extensions.contains("cles_khr_int64") }
 
     public var summary: String {
         "\(name) [\(platformName)], \(typeName), \(globalMemory >> 20) MiB, \(computeUnits) compute units, \(version), driver \(driverVersion)"
@@ -106,6 +111,7 @@ public enum OpenCL {
                     driverVersion: try deviceString(cl, id, CL_DRIVER_VERSION),
                     version: try deviceString(cl, id, CL_DEVICE_VERSION),
                     extensions: try deviceString(cl, id, CL_DEVICE_EXTENSIONS),
+                    profile: try deviceString(cl, id, CL_DEVICE_PROFILE),
                     platform: platform, id: id))
             }
         }

@@ -59,7 +59,7 @@ class OpenCLTestCase: XCTestCase {
         let device = try openCLDevice()
         let (g, feeds) = try graph(op, operands, outputs: outputs)
         let want = try Session(graph: g, backends: [CPUBackend()]).run(feeds)
-        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device), CPUBackend()])
+        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device, weighTransfers: false), CPUBackend()])
         let label = "\(op.name) \(what)"
         XCTAssertEqual(session.placements[0].backend, "opencl", "\(label) was not placed on OpenCL: \(session.placements[0].reason ?? "")", file: file, line: line)
         // Twice: the second run reuses pooled buffers and the cached plan.
@@ -73,7 +73,15 @@ class OpenCLTestCase: XCTestCase {
 
     func assertClose(_ got: Tensor, _ want: Tensor, rtol: Float, atol: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(got.shape, want.shape, what, file: file, line: line)
-        guard got.shape == want.shape, got.dtype == .float32, want.dtype == .float32 else { return }
+        XCTAssertEqual(got.dtype, want.dtype, what, file: file, line: line)
+        guard got.shape == want.shape, got.dtype == want.dtype else { return }
+        guard got.dtype == .float32 else {
+            // Other types (masks, indices, data moved as bits) must agree bit for bit.
+            if memcmp(got.raw, want.raw, want.byteCount) != 0 {
+                XCTFail("\(what): the \(want.dtype) \(want.shape) results differ", file: file, line: line)
+            }
+            return
+        }
         let g = got.floats, w = want.floats
         for i in 0..<w.count {
             // Equal infinities (an empty max window) and NaN against NaN agree; the tolerance test cannot say so.

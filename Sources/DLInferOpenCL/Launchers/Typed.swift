@@ -1,0 +1,115 @@
+import DLInferCore
+
+// The ops on masks and indices (kernels/typed.cl, and Where in datamovement.cl): bools are one byte, 0 or 1, and
+// 64-bit integers need a device with them (`CLDeviceDescription.supportsInt64`; placement checks).
+
+/// The OpenCL C type of a value type the typed kernels compute on.
+private func clType(_ t: DType) throws -> String {
+    switch t {
+    case .float32: return "float"
+    case .int32: return "int"
+    case .int64: return "long"
+    case .bool: return "uchar"
+    default: throw DLInferError(.internal, "no OpenCL type for \(t)")
+    }
+}
+
+/// A broadcast binary launch shared by the comparisons and logic ops: c = a op b over the output shape.
+private func launchBroadcast(_ q: CLQueue, _ k: CLKernel, _ a: DeviceTensor, _ b: DeviceTensor, _ c: DeviceTensor,
+                             op: Int) throws {
+    guard c.count > 0 else { return }
+    try requireInt32Indexing(a.shape, b.shape, c.shape)
+    let layout = BroadcastLayout(output: c.shape, inputs: [a.shape, b.shape])
+    guard layout.fits else { throw DLInferError(.unsupported, "broadcast over more than 8 dims") }
+    try q.launch1D(k, c.count, [.buffer(a), .buffer(b), .buffer(c), .int(c.count), layout.dimsArg, layout.stridesArg(0),
+                                layout.stridesArg(1), .int(op)])
+}
+
+/// Equal, Less, LessOrEqual, Greater, GreaterOrEqual on float32, int32, int64 (and bool for Equal), to bool.
+final class CompareCL: DeviceKernel {
+    private let op: Int, q: CLQueue
+    init(_ a: Compare, _ q: CLQueue) {
+        self.q = q
+        op = [Compare.Kind.equal: 0, .less: 1, .lessOrEqual: 2, .greater: 3, .greaterOrEqual: 4][a.kind]!
+    }
+
+    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+        let a = inputs[0], b = inputs[1]
+        let k = try q.kernel("typed", "compare", defines: "-DS=\(try clType(a.dtype))")
+        let c = try q.allocate(.bool, outputs.shape(0))
+        try launchBroadcast(q, k, a, b, c, op: op)
+        return [c]
+    }
+}
+
+/// And, Or, Xor on bools with broadcasting, and Not.
+final class LogicCL: DeviceKernel {
+    private let op: Int?, q: CLQueue, k: CLKernel
+    /// `kind` nil: Not.
+    init(_ kind: Logic.Kind?, _ q: CLQueue) throws {
+        self.q = q
+        op = kind.map { [Logic.Kind.and: 0, .or: 1, .xor: 2][$0]! }
+        k = try q.kernel("typed", op == nil ? "logic_not" : "logic")
+    }
+
+    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+        let c = try q.allocate(.bool, outputs.shape(0))
+        guard let op else {
+            let x = inputs[0]
+            if c.count > 0 {
+                try requireInt32Indexing(x.shape)
+                try q.launch1D(k, c.count, [.buffer(x), .buffer(c), .int(c.count)])
+            }
+            return [c]
+        }
+        try launchBroadcast(q, k, inputs[0], inputs[1], c, op: op)
+        return [c]
+    }
+}
+
+/// Where: X where the condition holds, else Y, with broadcasting; any element type, copied as bits.
+final class WhereCL: DeviceKernel {
+    private let q: CLQueue
+    init(_ q: CLQueue) { self.q = q }
+
+    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+        let c = inputs[0], x = inputs[1], y = inputs[2]
+        let out = try q.allocate(x.dtype, outputs.shape(0))
+        guard out.count > 0 else { return [out] }
+        try requireInt32Indexing(c.shape, x.shape, y.shape, out.shape)
+        let layout = BroadcastLayout(output: out.shape, inputs: [c.shape, x.shape, y.shape])
+        guard layout.fits else { throw DLInferError(.unsupported, "broadcast over more than 8 dims") }
+        let k = try q.kernel("datamovement", "where_select", defines: bitsDefine(x.dtype))
+        try q.launch1D(k, out.count, [.buffer(c), .buffer(x), .buffer(y), .buffer(out), .int(out.count), layout.dimsArg,
+                                      layout.stridesArg(0), layout.stridesArg(1), layout.stridesArg(2)])
+        return [out]
+    }
+}
+
+/// Cast among float32, int32, int64 and bool, as the CPU casts (see kernels/typed.cl); float32 to float32 is a view
+/// (ViewCL).
+final class CastCL: DeviceKernel {
+    private let a: Cast, q: CLQueue
+    /// The types CastCL converts between.
+    static let types: Set<DType> = [.float32, .int32, .int64, .bool]
+    init(_ a: Cast, _ q: CLQueue) { self.a = a; self.q = q }
+
+    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+        let x = inputs[0], to = outputs.dtype(0)
+        if x.dtype == to { return [x] }
+        let y = try q.allocate(to, x.shape)
+        guard y.count > 0 else { return [y] }
+        try requireInt32Indexing(x.shape)
+        let kind: String
+        switch (x.dtype, to) {
+        case (_, .bool): kind = "-DTO_BOOL"
+        case (.float32, .int32): kind = "-DFLOAT_TO_INT"
+        case (.float32, .int64): kind = "-DFLOAT_TO_LONG"
+        case (_, .float32): kind = "-DTO_FLOAT"
+        default: kind = ""
+        }
+        let k = try q.kernel("typed", "cast_values", defines: "-DS=\(try clType(x.dtype)) -DD=\(try clType(to)) \(kind)")
+        try q.launch1D(k, y.count, [.buffer(x), .buffer(y), .int(y.count)])
+        return [y]
+    }
+}

@@ -1,0 +1,70 @@
+// Comparisons, logic and casts: the ops whose tensors are not float32 (masks, indices). Built per element type with
+// defines: S the source type (float, int, long, uchar for bool), D the destination type of a cast. Bools are one
+// byte, 0 or 1, as on the CPU.
+
+#ifndef S
+#define S float
+#endif
+#ifndef D
+#define D float
+#endif
+
+// Cast conversions, as the CPU's Cast: float to integer truncates toward zero and saturates (NaN gives 0), integer
+// to float rounds to nearest even, integer to integer keeps the low bits, anything to bool is `!= 0` (NaN is true).
+#if defined(TO_BOOL)
+#define CONVERT(v) ((uchar)((v) != 0))
+#elif defined(FLOAT_TO_INT)
+#define CONVERT(v) convert_int_sat_rtz(v)
+#elif defined(FLOAT_TO_LONG)
+#define CONVERT(v) convert_long_sat_rtz(v)
+#elif defined(TO_FLOAT)
+#define CONVERT(v) convert_float(v)
+#else
+#define CONVERT(v) ((D)(v))
+#endif
+
+__kernel void cast_values(__global const S* x, __global D* y, int n) {
+    int i = get_global_id(0);
+    if (i < n) y[i] = CONVERT(x[i]);
+}
+
+#define CMP_EQUAL 0
+#define CMP_LESS 1
+#define CMP_LESS_EQUAL 2
+#define CMP_GREATER 3
+#define CMP_GREATER_EQUAL 4
+
+// c = a op b over the output dims `d`, inputs read through their broadcast strides. IEEE comparisons: NaN is unequal
+// to everything, -0 equals +0.
+__kernel void compare(__global const S* a, __global const S* b, __global uchar* c, int n, int8 d, int8 sa, int8 sb,
+                      int op) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    S x = a[broadcast_offset(i, d, sa)], y = b[broadcast_offset(i, d, sb)];
+    int r;
+    switch (op) {
+    case CMP_EQUAL: r = x == y; break;
+    case CMP_LESS: r = x < y; break;
+    case CMP_LESS_EQUAL: r = x <= y; break;
+    case CMP_GREATER: r = x > y; break;
+    default: r = x >= y; break;
+    }
+    c[i] = (uchar)(r != 0);
+}
+
+#define LOGIC_AND 0
+#define LOGIC_OR 1
+#define LOGIC_XOR 2
+
+__kernel void logic(__global const uchar* a, __global const uchar* b, __global uchar* c, int n, int8 d, int8 sa,
+                    int8 sb, int op) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int x = a[broadcast_offset(i, d, sa)] != 0, y = b[broadcast_offset(i, d, sb)] != 0;
+    c[i] = (uchar)(op == LOGIC_AND ? (x & y) : (op == LOGIC_OR ? (x | y) : (x ^ y)));
+}
+
+__kernel void logic_not(__global const uchar* x, __global uchar* y, int n) {
+    int i = get_global_id(0);
+    if (i < n) y[i] = (uchar)(x[i] == 0);
+}
