@@ -137,16 +137,7 @@ final class GroupNormKernel: Kernel {
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         let x = inputs[0]!, scale = inputs[1]!, bias = inputs[2]!
         let y = try outputs.make(0)
-        let batch = x.shape[0], channels = x.shape[1], spatial = x.shape[2...].reduce(1, *)
-        let groups = attrs.groups ?? channels
-        guard groups > 0, channels % groups == 0 else {
-            throw DLInferError.shape("\(attrs.opName): num_groups \(groups) does not divide the \(channels) channels")
-        }
-        let params = attrs.paramsPerGroup ? groups : channels
-        guard scale.count == params, bias.count == params else {
-            throw DLInferError.shape("\(attrs.opName): scale and bias need \(params) values, have \(scale.count) and \(bias.count)")
-        }
-        let per = channels / groups
+        let (batch, groups, per, spatial) = try attrs.rows(x.shape, scale: scale.count, bias: bias.count)
         let job = GroupNormJob(rows: batch * groups, groups: groups, channels: per, spatial: spatial,
                                epsilon: attrs.epsilon, perGroup: attrs.paramsPerGroup)
         guard y.count > 0 else { return [y] }

@@ -190,6 +190,21 @@ public struct GroupNorm: OpAttributes {
         }
         return [x.type]
     }
+
+    /// A run's rows for X of `shape`: batch x groups rows of `perGroup` channels x `spatial` elements each, after
+    /// checking that the groups divide the channels and that scale and bias hold one value per channel (per group
+    /// in GroupNormalization-18).
+    public func rows(_ shape: [Int], scale: Int, bias: Int) throws -> (batch: Int, groups: Int, perGroup: Int, spatial: Int) {
+        let channels = shape[1], groups = self.groups ?? channels
+        guard groups > 0, channels % groups == 0 else {
+            throw DLInferError.shape("\(opName): num_groups \(groups) does not divide the \(channels) channels")
+        }
+        let params = paramsPerGroup ? groups : channels
+        guard scale == params, bias == params else {
+            throw DLInferError.shape("\(opName): scale and bias need \(params) values, have \(scale) and \(bias)")
+        }
+        return (shape[0], groups, channels / groups, shape[2...].reduce(1, *))
+    }
 }
 
 /// MeanVarianceNormalization: y = (x - mean) / (sqrt(var) + 1e-9), mean and var (the population variance) taken

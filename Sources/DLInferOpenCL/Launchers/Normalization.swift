@@ -126,16 +126,8 @@ final class GroupNormCL: DeviceKernel {
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
         let x = inputs[0], scale = inputs[1], bias = inputs[2]
         let y = try q.allocate(.float32, x.shape)
-        let batch = x.shape[0], channels = x.shape[1], spatial = x.shape[2...].reduce(1, *)
-        let groups = a.groups ?? channels
-        guard groups > 0, channels % groups == 0 else {
-            throw DLInferError.shape("\(a.opName): num_groups \(groups) does not divide the \(channels) channels")
-        }
-        let params = a.paramsPerGroup ? groups : channels
-        guard scale.count == params, bias.count == params else {
-            throw DLInferError.shape("\(a.opName): scale and bias need \(params) values, have \(scale.count) and \(bias.count)")
-        }
-        let per = channels / groups, n = per * spatial
+        let (batch, groups, per, spatial) = try a.rows(x.shape, scale: scale.count, bias: bias.count)
+        let n = per * spatial
         guard y.count > 0 else { return [y] }
         try requireInt32Indexing(x.shape)
         let local = k.reductionGroupSize(n)
