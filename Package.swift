@@ -1,8 +1,15 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// Dead-strippable objects: Swift marks every public symbol "used", which on ELF puts it in a section the linker must
+// retain (SHF_GNU_RETAIN), so --gc-sections could drop none of them. The library exports only the C API and the CLI and
+// tests link these modules statically, so public symbols need not survive a link that does not reference them; with
+// one section per function, the linker's --gc-sections (SwiftPM passes it in release builds) removes the dead ones.
+let strippable = ["-Xfrontend", "-internalize-at-link", "-Xfrontend", "-function-sections"]
+let cStrippable = ["-ffunction-sections", "-fdata-sections"]
 // Hot numeric code is compiled without bounds/overflow checks; everything that touches user input validates first.
-let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"])]
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"] + strippable)]
+let lean: [SwiftSetting] = [.unsafeFlags(strippable)]
 
 let package = Package(
     name: "dlinfer",
@@ -21,18 +28,19 @@ let package = Package(
         .target(name: "DLInferCore", swiftSettings: fast),
         .target(name: "DLInferONNX", dependencies: [
             "DLInferCore", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-        ]),
+        ], swiftSettings: lean),
         // SGEMM micro-kernels for several instruction sets, chosen at run time (cpuid); optimised in debug builds too.
-        .target(name: "CDLInferKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CDLInferKernels", cSettings: [.unsafeFlags(["-O3"] + cStrippable)]),
         .target(name: "DLInferCPU", dependencies: ["DLInferCore", "CDLInferKernels"], swiftSettings: fast),
         // OpenCL is opened with dlopen on first use: no link-time dependency on libOpenCL.
-        .target(name: "COpenCL", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "COpenCL", cSettings: [.unsafeFlags(cStrippable)], linkerSettings: [.linkedLibrary("dl")]),
         // Testable in release builds too: the kernel tests force each GEMM path and tiling directly (launch code only;
         // the kernels themselves are OpenCL C).
-        .target(name: "DLInferOpenCL", dependencies: ["DLInferCore", "COpenCL"], swiftSettings: [.unsafeFlags(["-enable-testing"])]),
-        .target(name: "DLInferEngine", dependencies: ["DLInferCore", "DLInferONNX", "DLInferCPU", "DLInferOpenCL"]),
+        .target(name: "DLInferOpenCL", dependencies: ["DLInferCore", "COpenCL"], swiftSettings: [.unsafeFlags(["-enable-testing"] + strippable)]),
+        .target(name: "DLInferEngine", dependencies: ["DLInferCore", "DLInferONNX", "DLInferCPU", "DLInferOpenCL"],
+                swiftSettings: lean),
         .target(
-            name: "DLInfer", dependencies: ["CDLInfer", "DLInferEngine"],
+            name: "DLInfer", dependencies: ["CDLInfer", "DLInferEngine"], swiftSettings: lean,
             linkerSettings: [.unsafeFlags([
                 "-static-stdlib",
                 // gold leaves hidden Swift symbols in .dynsym (nm -D lists them); bfd keeps it to the exported C API, and unlike
