@@ -26,9 +26,8 @@ let package = Package(
         .target(name: "CDLInfer", path: "include", publicHeadersPath: "."),
         // MARK: implementation
         .target(name: "DLInferCore", swiftSettings: fast),
-        .target(name: "DLInferONNX", dependencies: [
-            "DLInferCore", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-        ], swiftSettings: lean),
+        // Reads ONNX's protobuf itself (Proto/): neither SwiftProtobuf nor Foundation is linked into the library.
+        .target(name: "DLInferONNX", dependencies: ["DLInferCore"], swiftSettings: lean),
         // SGEMM micro-kernels for several instruction sets, chosen at run time (cpuid); optimised in debug builds too.
         .target(name: "CDLInferKernels", cSettings: [.unsafeFlags(["-O3"] + cStrippable)]),
         .target(name: "DLInferCPU", dependencies: ["DLInferCore", "CDLInferKernels"], swiftSettings: fast),
@@ -46,8 +45,6 @@ let package = Package(
                 // gold leaves hidden Swift symbols in .dynsym (nm -D lists them); bfd keeps it to the exported C API, and unlike
                 // lld it resolves archives in command-line order, so full Foundation is never pulled in.
                 "-use-ld=bfd",
-                // FoundationEssentials (used by swift-protobuf and the importer) needs these when linked statically.
-                "-lFoundationEssentials", "-l_FoundationCShims", "-l_FoundationCollections",
                 "-Xlinker", "--version-script=\(Context.packageDirectory)/include/dlinfer.map",
                 "-Xlinker", "-soname=libdlinfer.so.1",
                 // Relative relocations as a DT_RELR bitmap (glibc 2.36+, the build machine's glibc being the documented
@@ -60,8 +57,10 @@ let package = Package(
             "-static-stdlib", "-lFoundationEssentials", "-l_FoundationCShims", "-l_FoundationCollections",
         ])]),
         // MARK: tests
+        // The tests build models with onnx.proto's generated types (Tests/DLInferTests/Proto) and SwiftProtobuf.
         .testTarget(name: "DLInferTests", dependencies: [
             "DLInferEngine", "DLInferCore", "DLInferONNX", "DLInferCPU", "DLInferOpenCL",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
     ],
     // Swift 5 mode: kernels share raw buffers across threads by design; data-race checking is done by review and tests.
