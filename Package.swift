@@ -5,7 +5,11 @@ import PackageDescription
 // retain (SHF_GNU_RETAIN), so --gc-sections could drop none of them. The library exports only the C API and the CLI and
 // tests link these modules statically, so public symbols need not survive a link that does not reference them; with
 // one section per function, the linker's --gc-sections (SwiftPM passes it in release builds) removes the dead ones.
-let strippable = ["-Xfrontend", "-internalize-at-link", "-Xfrontend", "-function-sections"]
+// The library's modules are also compiled without the implicit import of _StringProcessing and _Concurrency: a Regex,
+// a string's contains(_:) or an async API would link those runtimes (1.4 MB and 0.5 MB) into the library.
+let strippable = ["-Xfrontend", "-internalize-at-link", "-Xfrontend", "-function-sections",
+                  "-Xfrontend", "-disable-implicit-string-processing-module-import",
+                  "-Xfrontend", "-disable-implicit-concurrency-module-import"]
 let cStrippable = ["-ffunction-sections", "-fdata-sections"]
 // Hot numeric code is compiled without bounds/overflow checks; everything that touches user input validates first.
 let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"] + strippable)]
