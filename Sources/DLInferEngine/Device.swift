@@ -90,7 +90,7 @@ public enum Devices {
                 chosen = n >= 0 && n < devices.count ? devices[n] : nil
                 missing = "there is no OpenCL device \(n)"
             } else {
-                chosen = devices.first { $0.searchText.firstRange(of: selector) != nil }
+                chosen = devices.first { $0.searchText.includes(selector) }
                 missing = "no OpenCL platform or device name or vendor contains '\(selector)'"
             }
         }

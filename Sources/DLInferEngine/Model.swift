@@ -1,11 +1,6 @@
 import DLInferCore
 import DLInferCPU
 import DLInferONNX
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 
 /// A loaded, optimized model: immutable once built, shareable by any number of sessions and threads.
 public final class Model: @unchecked Sendable {
@@ -20,11 +15,11 @@ public final class Model: @unchecked Sendable {
     /// Loads an ONNX file; external weight files are read relative to its folder.
     public static func load(path: String) throws -> Model { try Model(graph: ONNXImporter.load(path: path)) }
 
-    /// Loads an ONNX model from memory (the bytes are copied; external data is not allowed).
-    public static func load(data: Data) throws -> Model { try Model(graph: ONNXImporter.load(data: data, external: nil)) }
+    /// Loads an ONNX model from memory (external data is not allowed).
+    public static func load(bytes: [UInt8]) throws -> Model { try Model(graph: ONNXImporter.load(bytes: bytes, external: nil)) }
 
     /// Loads an ONNX model from caller memory (copied before parsing).
-    public static func load(bytes: UnsafeRawBufferPointer) throws -> Model { try load(data: Data(bytes)) }
+    public static func load(bytes: UnsafeRawBufferPointer) throws -> Model { try load(bytes: [UInt8](bytes)) }
 
     public var inputs: [ValueInfo] { graph.inputs.map { graph.values[$0] } }
     public var outputs: [ValueInfo] { graph.outputs.map { graph.values[$0] } }

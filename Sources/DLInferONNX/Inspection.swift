@@ -1,10 +1,4 @@
 import DLInferCore
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-import SwiftProtobuf
 
 /// An operator a model uses that dlinfer cannot import: where it first appears and how often.
 public struct UnsupportedOp: Sendable {
@@ -49,8 +43,8 @@ public enum ONNXOpRegistry {
 
 extension ONNXImporter {
     /// Reads a model's op inventory without building the graph.
-    public static func summary(data: Data) throws -> ONNXModelSummary {
-        let model = try decode(data)
+    public static func summary(bytes: [UInt8]) throws -> ONNXModelSummary {
+        let model = try decode(bytes)
         var counts = [String: Int]()
         var order = [String]()
         var firstNode = [String: String]()

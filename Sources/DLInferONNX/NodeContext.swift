@@ -1,9 +1,4 @@
 import DLInferCore
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 
 /// What an op importer sees of one ONNX node: typed attribute reads (each read marks the attribute as understood),
 /// its inputs (with constant values where known) and the model's opset. Any attribute left unread after the importer

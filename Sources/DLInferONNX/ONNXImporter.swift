@@ -1,10 +1,4 @@
 import DLInferCore
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-import SwiftProtobuf
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,15 +13,13 @@ public enum ONNXImporter {
         guard stat(path, &st) == 0 else { throw DLInferError(.notFound, "model file '\(path)' does not exist") }
         // Reading a FIFO or a device would block or never end.
         guard st.st_mode & S_IFMT == S_IFREG else { throw DLInferError(.io, "model file '\(path)' is not a regular file") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw DLInferError(.io, "model file '\(path)' cannot be read")
-        }
-        return try load(data: data, external: ExternalDataRoot(modelPath: path))
+        guard let bytes = readFile(path) else { throw DLInferError(.io, "model file '\(path)' cannot be read") }
+        return try load(bytes: bytes, external: ExternalDataRoot(modelPath: path))
     }
 
     /// `external`: where external data may be read from (nil: the model must hold all its data).
-    public static func load(data: Data, external: ExternalDataRoot?) throws -> Graph {
-        let model = try decode(data)
+    public static func load(bytes: [UInt8], external: ExternalDataRoot?) throws -> Graph {
+        let model = try decode(bytes)
         guard model.hasGraph, !model.graph.node.isEmpty || !model.graph.output.isEmpty else {
             throw DLInferError.model("not a valid ONNX model (no graph)")
         }
@@ -38,7 +30,7 @@ public enum ONNXImporter {
             throw DLInferError.unsupported("the model uses ONNX opset \(opset); dlinfer supports opsets \(supportedOpsets.lowerBound) to \(supportedOpsets.upperBound), and older models whose ops are unchanged since")
         }
         // Every unsupported op is named at once, not only the first one met.
-        if let message = unsupportedMessage(try summary(data: data).unsupported) { throw DLInferError.unsupported(message) }
+        if let message = unsupportedMessage(try summary(bytes: bytes).unsupported) { throw DLInferError.unsupported(message) }
         let source = TensorSource(external: external, budget: MemoryBudget(limit: MemoryBudget.defaultLimit))
         let graph = try GraphBuilder(opset: opset, source: source, functions: try localFunctions(model)).build(model.graph)
         graph.metadata = [
@@ -49,12 +41,10 @@ public enum ONNXImporter {
         return graph
     }
 
-    static func decode(_ data: Data) throws -> Onnx_ModelProto {
-        guard !data.isEmpty else { throw DLInferError.model("the model is empty (0 bytes)") }
+    static func decode(_ bytes: [UInt8]) throws -> Onnx_ModelProto {
+        guard !bytes.isEmpty else { throw DLInferError.model("the model is empty (0 bytes)") }
         do {
-            var opts = BinaryDecodingOptions()
-            opts.messageDepthLimit = 64
-            return try Onnx_ModelProto(serializedBytes: data, options: opts)
+            return try Onnx_ModelProto(serializedBytes: bytes, depthLimit: 64)
         } catch {
             throw DLInferError.model("not a valid ONNX model (protobuf decoding failed: \(error))")
         }
@@ -73,6 +63,34 @@ public enum ONNXImporter {
         }
         return out
     }
+}
+
+/// The whole file at `path`, or nil if it cannot be opened or read (read to its end, should it have grown since it
+/// was measured).
+func readFile(_ path: String) -> [UInt8]? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { return nil }
+    var failed = false
+    func readAll(into buf: UnsafeMutableBufferPointer<UInt8>, _ count: inout Int) {
+        while count < buf.count {
+            let n = read(fd, buf.baseAddress! + count, buf.count - count)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { failed = true; return }
+            if n == 0 { return }
+            count += n
+        }
+    }
+    // One byte more than the size, to see the end of the file without another allocation.
+    var bytes = [UInt8](unsafeUninitializedCapacity: max(Int(st.st_size), 0) + 1) { readAll(into: $0, &$1) }
+    while !failed && bytes.count == bytes.capacity {
+        let more = [UInt8](unsafeUninitializedCapacity: max(bytes.count, 1 << 16)) { readAll(into: $0, &$1) }
+        if more.isEmpty { break }
+        bytes += more
+    }
+    return failed ? nil : bytes
 }
 
 struct LocalFunction {

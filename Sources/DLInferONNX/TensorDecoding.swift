@@ -1,13 +1,7 @@
 import DLInferCore
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 #if canImport(Glibc)
 import Glibc
 #endif
-import SwiftProtobuf
 
 /// Where a model's external data may be read from: locations are resolved in `folder` (the folder of the model file
 /// as the caller named it), and the real path of each data file, links resolved, must lie in `realFolder` (the folder

@@ -8,13 +8,13 @@ import Glibc
 public final class OpenCLBackend: DeviceBackend {
     public let device: CLDeviceDescription
     let q: CLQueue
-    private let deny: Regex<AnyRegexOutput>?
+    private let deny: POSIXRegex?
     private let denySource: String?
     private let weighTransfers: Bool
     /// The mask and index nodes of the graph being placed that stay on the CPU (placement asks node by node).
     private var plan: (graph: Graph, nodes: Int, onCPU: Set<ValueID>)?
 
-    /// `denyOps`: a regular expression over op names ("LSTM|Conv") that are never placed on OpenCL
+    /// `denyOps`: a regular expression (POSIX extended) over op names ("LSTM|Conv") that are never placed on OpenCL
     /// (DLINFER_OPENCL_DENY), so the CPU fallback and its transfers can be exercised on any machine.
     /// `weighTransfers` false places every mask and index node the kernels can run on the device, whatever it costs
     /// in transfers (the kernel tests, whose one-node graphs would otherwise stay on the CPU).
@@ -23,7 +23,7 @@ public final class OpenCLBackend: DeviceBackend {
         self.weighTransfers = weighTransfers
         q = try CLQueue(try CLDeviceContext.forDevice(device))
         denySource = denyOps.flatMap { $0.isEmpty ? nil : $0 }
-        do { deny = try denySource.map { try Regex($0) } } catch {
+        do { deny = try denySource.map { try POSIXRegex($0) } } catch {
             throw DLInferError.invalid("DLINFER_OPENCL_DENY '\(denySource!)' is not a valid regular expression: \(error)")
         }
     }
@@ -32,7 +32,7 @@ public final class OpenCLBackend: DeviceBackend {
 
     public func support(_ node: Node, in graph: Graph) -> Support {
         let op = node.op.name
-        if let deny, (try? deny.wholeMatch(in: op)) != nil {
+        if let deny, deny.wholeMatch(op) {
             return .no("\(op) is listed in DLINFER_OPENCL_DENY (\(denySource!))")
         }
         if let why = typeSupport(node, graph) { return .no(why) }
@@ -342,5 +342,39 @@ public final class OpenCLBackend: DeviceBackend {
 final class ViewCL: DeviceKernel {
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
         [inputs[0].reshaped(outputs.shape(0))] + (1..<outputs.types.count).map { _ in nil }
+    }
+}
+
+/// A POSIX extended regular expression (regcomp), matched against whole strings. Swift's `Regex` would link its
+/// engine (_StringProcessing, 1.4 MB) into the library for this one use.
+final class POSIXRegex: @unchecked Sendable {
+    struct SyntaxError: Error, CustomStringConvertible { let description: String }
+
+    /// Read-only once compiled: regexec may use it from any thread.
+    private let re: UnsafeMutablePointer<regex_t>
+
+    init(_ pattern: String) throws {
+        // Set only once compiled: an init that throws before then does not run deinit.
+        let compiled = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
+        let rc = regcomp(compiled, pattern, REG_EXTENDED)
+        guard rc == 0 else {
+            var text = [CChar](repeating: 0, count: 256)
+            regerror(rc, compiled, &text, text.count)
+            compiled.deallocate()
+            throw SyntaxError(description: String(cString: text))
+        }
+        re = compiled
+    }
+
+    deinit {
+        regfree(re)
+        re.deallocate()
+    }
+
+    /// Whether the whole of `s` matches: the leftmost-longest match POSIX finds spans it.
+    func wholeMatch(_ s: String) -> Bool {
+        var m = regmatch_t()
+        guard regexec(re, s, 1, &m, 0) == 0 else { return false }
+        return m.rm_so == 0 && Int(m.rm_eo) == s.utf8.count
     }
 }

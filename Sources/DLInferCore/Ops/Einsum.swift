@@ -19,11 +19,13 @@ public struct Einsum: OpAttributes {
     public init(equation: String) throws {
         self.equation = equation
         let text = equation.filter { !$0.isWhitespace }
-        let arrows = text.ranges(of: "->")
-        guard arrows.count <= 1 else { throw DLInferError.model("equation '\(equation)' has more than one '->'") }
-        let lhs = arrows.first.map { text[..<$0.lowerBound] } ?? text[...]
+        let arrow = text.firstOccurrence(of: "->")
+        guard arrow.flatMap({ text.firstOccurrence(of: "->", from: $0.upperBound) }) == nil else {
+            throw DLInferError.model("equation '\(equation)' has more than one '->'")
+        }
+        let lhs = arrow.map { text[..<$0.lowerBound] } ?? text[...]
         operands = try lhs.split(separator: ",", omittingEmptySubsequences: false).map { try Einsum.subscripts(String($0), equation) }
-        if let arrow = arrows.first {
+        if let arrow {
             let out = try Einsum.subscripts(String(text[arrow.upperBound...]), equation)
             let used = Set(operands.joined())
             for l in out where l != Einsum.ellipsis {

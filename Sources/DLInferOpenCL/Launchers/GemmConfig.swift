@@ -135,11 +135,11 @@ struct GemmConfig {
     static func profileName(_ d: CLDeviceDescription) -> String {
         let vendor = d.vendor.lowercased(), name = d.name.lowercased()
         if d.typeName == "CPU" { return "cpu" }
-        if vendor.contains("nvidia") { return "nvidia" }
-        if vendor.contains("advanced micro devices") || vendor.contains("amd") { return "amd" }
-        if vendor.contains("intel") { return "intel" }
-        if vendor.contains("qualcomm") || name.contains("adreno") { return "adreno" }
-        if vendor.contains("arm") || name.contains("mali") { return "mali" }
+        if vendor.includes("nvidia") { return "nvidia" }
+        if vendor.includes("advanced micro devices") || vendor.includes("amd") { return "amd" }
+        if vendor.includes("intel") { return "intel" }
+        if vendor.includes("qualcomm") || name.includes("adreno") { return "adreno" }
+        if vendor.includes("arm") || name.includes("mali") { return "mali" }
         return "default"
     }
 

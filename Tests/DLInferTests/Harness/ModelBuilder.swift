@@ -7,6 +7,11 @@ import XCTest
 // The shared harness for op tests: ONNX models of a few nodes built in memory and loaded through the importer, as
 // users' files are, plus input generators.
 
+extension Model {
+    /// A serialized model from SwiftProtobuf or a file read with Foundation (the library takes bytes).
+    static func load(data: Data) throws -> Model { try load(bytes: [UInt8](data)) }
+}
+
 /// One-graph ONNX models built in memory, loaded through the importer like a file.
 struct ModelBuilder {
     let opset: Int
