@@ -51,9 +51,8 @@ let package = Package(
                 "-use-ld=bfd",
                 "-Xlinker", "--version-script=\(Context.packageDirectory)/include/dlinfer.map",
                 "-Xlinker", "-soname=libdlinfer.so.1",
-                // Relative relocations as a DT_RELR bitmap (glibc 2.36+, the build machine's glibc being the documented
-                // minimum): .rela.dyn shrinks from about 1.1 MB to a few KB.
-                "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                // Not -z pack-relative-relocs: its DT_RELR table (1.1 MB less) needs glibc 2.36 to load, which would
+                // shut out hosts such as Ubuntu 22.04.
             ])]),
         .executableTarget(name: "dlinfer-cli", dependencies: [
             "DLInferEngine", "DLInferONNX", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -29,7 +29,7 @@ public struct CLDeviceDescription: @unchecked Sendable {
     public var searchText: String { "\(platformName) \(platformVendor) \(name) \(vendor)".lowercased() }
 
     /// 64-bit integers in kernels: required of full-profile devices, an extension of embedded ones.
-    public var supportsInt64: Bool { profile == "FULL_PROFILE" || extensions.contains("cles_khr_int64") }
+    public var supportsInt64: Bool { profile == "FULL_PROFILE" || extensions.split(separator: " ").contains { $0 == "cles_khr_int64" } }
 
     public var summary: String {
         "\(name) [\(platformName)], \(typeName), \(globalMemory >> 20) MiB, \(computeUnits) compute units, \(version), driver \(driverVersion)"

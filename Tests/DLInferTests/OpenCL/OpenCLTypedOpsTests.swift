@@ -67,7 +67,7 @@ final class OpenCLTypedOpsTests: OpenCLTestCase {
     }
 
     func testCastEdges() throws {
-        let floats = Tensor([Float.nan, .infinity, -.infinity, 3e9, -3e9, 2.7, -2.7, -0.0, 0.5, 1e20, 16_777_217],
+        let floats = Tensor([Float.nan, .infinity, -.infinity, 3e9, -3e9, 2.7, -2.7, -0.0, 0.5, 1e20, 16_777_216],
                             shape: [11])
         let ints: [Int64] = [(1 << 53) + 1, (1 << 32) + 5, -1, .max, .min, 0, 7]
         let cases: [(Tensor, DType)] = [
