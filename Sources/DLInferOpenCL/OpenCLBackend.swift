@@ -37,7 +37,7 @@ public final class OpenCLBackend: DeviceBackend {
         }
         if let why = typeSupport(node, graph) { return .no(why) }
         if case .no(let why) = OpenCLBackend.opSupport(node, graph) { return .no(why) }
-        return feedsTheDevice(node, graph)
+        return placeByTransfers(node, graph)
     }
 
     /// Masks and indices (nodes with non-float32 results) are worth computing on the device only where that saves
@@ -45,7 +45,7 @@ public final class OpenCLBackend: DeviceBackend {
     /// it reads them on the host (a Reshape's shape, a Slice's starts, NMS) at no cost. So, over the whole graph once:
     /// every such node the kernels could run starts on the device, then each moves to whichever side costs fewer
     /// edges crossing between host and device given its neighbours, until nothing moves.
-    private func feedsTheDevice(_ node: Node, _ graph: Graph) -> Support {
+    private func placeByTransfers(_ node: Node, _ graph: Graph) -> Support {
         guard weighTransfers else { return .yes }
         if plan?.graph !== graph || plan?.nodes != graph.nodes.count { plan = (graph, graph.nodes.count, typedPlacement(graph)) }
         // A node is known by the value it writes first (each value has one producer).

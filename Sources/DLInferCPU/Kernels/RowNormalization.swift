@@ -60,19 +60,11 @@ final class LayerNormKernel: Kernel {
         let y = try outputs.make(0)
         let params = [inputs[1], attrs.rms || inputs.count < 3 ? nil : inputs[2]]
         // Parameters that only vary along the normalized axes repeat every row; others are expanded to X's shape.
-        let perRow = params.allSatisfy { p in
-            guard let p else { return true }
-            return p.shape.dropLast(Swift.min(p.rank, x.rank - axis)).allSatisfy { $0 == 1 }
-        }
-        let target = perRow ? Array(x.shape[axis...]) : x.shape
-        let expanded = try params.map { p -> Tensor? in
-            guard let p else { return nil }
-            let fits = p.shape.dropLast(target.count).allSatisfy { $0 == 1 }
-            let trimmed = fits ? p.reshaped(Array(p.shape.suffix(Swift.min(p.rank, target.count)))) : p
-            if trimmed.shape == target { return trimmed }
-            guard fits, (try? broadcastShapes([trimmed.shape, target])) == target else {
-                throw DLInferError.shape("\(attrs.opName): a parameter of shape \(p.shape) does not broadcast to X \(x.shape)")
-            }
+        let (perRow, target, shapes) = try attrs.parameterLayout(x: x.shape, axis: axis, params: params.map { $0?.shape })
+        let expanded = try zip(params, shapes).map { p, shape -> Tensor? in
+            guard let p, let shape else { return nil }
+            let trimmed = p.reshaped(shape)
+            if shape == target { return trimmed }
             let t = try outputs.make(p.dtype, target)
             broadcastCopy(trimmed, to: t)
             return t

@@ -143,6 +143,28 @@ public struct LayerNorm: OpAttributes {
         guard rank > 0 else { throw DLInferError.shape("\(opName) needs an input of rank 1 or more") }
         return try normalizeAxis(axis, rank: rank)
     }
+
+    /// Where a run reads Scale and B (`params`, nil where absent) for X of shape `x`: once per row (`perRow`: they
+    /// vary only along the normalized axes, so `target` is the normalized shape) or per element of X (`target` is
+    /// X's shape). Each parameter's shape comes back with its leading 1s beyond `target`'s rank dropped, to be
+    /// broadcast to `target` by the kernel. Throws when one does not broadcast to X.
+    public func parameterLayout(x: [Int], axis: Int, params: [[Int]?]) throws -> (perRow: Bool, target: [Int], shapes: [[Int]?]) {
+        let perRow = params.allSatisfy { p in
+            guard let p else { return true }
+            return p.dropLast(Swift.min(p.count, x.count - axis)).allSatisfy { $0 == 1 }
+        }
+        let target = perRow ? Array(x[axis...]) : x
+        let shapes = try params.map { p -> [Int]? in
+            guard let p else { return nil }
+            let fits = p.dropLast(target.count).allSatisfy { $0 == 1 }
+            let trimmed = fits ? Array(p.suffix(Swift.min(p.count, target.count))) : p
+            guard fits, (try? broadcastShapes([trimmed, target])) == target else {
+                throw DLInferError.shape("\(opName): a parameter of shape \(p) does not broadcast to X \(x)")
+            }
+            return trimmed
+        }
+        return (perRow, target, shapes)
+    }
 }
 
 /// GroupNormalization (opsets 18, 21) and InstanceNormalization: X is N x C x D1 ... Dn (rank >= 2); the channels

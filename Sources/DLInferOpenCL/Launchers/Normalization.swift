@@ -86,19 +86,10 @@ final class LayerNormCL: DeviceKernel {
         guard rows > 0, n > 0 else { return [y, mean, inv] }
         try requireInt32Indexing(x.shape)
         let params = [inputs[1], a.rms || !inputs.has(2) ? nil : inputs[2]]
-        let perRow = params.allSatisfy { p in
-            guard let p else { return true }
-            return p.shape.dropLast(Swift.min(p.shape.count, x.shape.count - axis)).allSatisfy { $0 == 1 }
-        }
-        let target = perRow ? Array(x.shape[axis...]) : x.shape
-        let expanded = try params.map { p -> DeviceTensor? in
-            guard let p else { return nil }
-            let fits = p.shape.dropLast(target.count).allSatisfy { $0 == 1 }
-            let trimmed = fits ? p.reshaped(Array(p.shape.suffix(Swift.min(p.shape.count, target.count)))) : p
-            guard fits, (try? broadcastShapes([trimmed.shape, target])) == target else {
-                throw DLInferError.shape("\(a.opName): a parameter of shape \(p.shape) does not broadcast to X \(x.shape)")
-            }
-            return try copy.broadcast(trimmed, to: target)
+        let (perRow, target, shapes) = try a.parameterLayout(x: x.shape, axis: axis, params: params.map { $0?.shape })
+        let expanded = try zip(params, shapes).map { p, shape -> DeviceTensor? in
+            guard let p, let shape else { return nil }
+            return try copy.broadcast(p.reshaped(shape), to: target)
         }
         let scale = expanded[0]!, bias = expanded[1]
         let local = k.reductionGroupSize(n)
