@@ -58,6 +58,23 @@ __kernel void fused_attention(__global const float* q, __global const float* k, 
         "common": #"""
 // Prepended to every kernels/*.cl file before it is built.
 
+// How float32 tensors are stored in device memory: as float, or as half under the session option precision=fp16
+// (built with -DDL_HALF). Kernels declare float tensors `real_t`, read them with LOAD and write them with STORE;
+// every computation and accumulation is in float. vload_half/vstore_half are core OpenCL, so half storage needs no
+// cl_khr_fp16, and a kernel that touches a real_t directly fails to build in the half variant instead of computing
+// in half. Stores saturate finite values to half's range: a large finite value (an attention mask's float32
+// lowest) stays finite rather than becoming an infinity that turns `0 * mask` into NaN.
+#ifdef DL_HALF
+typedef half real_t;
+inline float half_range(float v) { return isfinite(v) ? clamp(v, -65504.0f, 65504.0f) : v; }
+#define LOAD(p, i) vload_half((i), (p))
+#define STORE(p, i, v) vstore_half(half_range(v), (i), (p))
+#else
+typedef float real_t;
+#define LOAD(p, i) ((p)[i])
+#define STORE(p, i, v) ((p)[i] = (v))
+#endif
+
 // Fused activations: codes match Activation in Sources/DLInferOpenCL/Launchers/Activation.swift.
 #define ACT_NONE 0
 #define ACT_RELU 1
