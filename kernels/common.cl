@@ -6,15 +6,33 @@
 // cl_khr_fp16, and a kernel that touches a real_t directly fails to build in the half variant instead of computing
 // in half. Stores saturate finite values to half's range: a large finite value (an attention mask's float32
 // lowest) stays finite rather than becoming an infinity that turns `0 * mask` into NaN.
+// VLOADn(p)/VSTOREn(v, p) move n consecutive elements at p as a floatn (n = 2, 4, 8, 16; p aligned to the vector
+// in float storage).
+#define HALF_RANGE(v) select((v), clamp((v), -65504.0f, 65504.0f), isfinite(v))
 #ifdef DL_HALF
 typedef half real_t;
-inline float half_range(float v) { return isfinite(v) ? clamp(v, -65504.0f, 65504.0f) : v; }
 #define LOAD(p, i) vload_half((i), (p))
-#define STORE(p, i, v) vstore_half(half_range(v), (i), (p))
+#define STORE(p, i, v) vstore_half(HALF_RANGE((float)(v)), (i), (p))
+#define VLOAD2(p) vload_half2(0, p)
+#define VLOAD4(p) vload_half4(0, p)
+#define VLOAD8(p) vload_half8(0, p)
+#define VLOAD16(p) vload_half16(0, p)
+#define VSTORE2(v, p) vstore_half2(HALF_RANGE(v), 0, p)
+#define VSTORE4(v, p) vstore_half4(HALF_RANGE(v), 0, p)
+#define VSTORE8(v, p) vstore_half8(HALF_RANGE(v), 0, p)
+#define VSTORE16(v, p) vstore_half16(HALF_RANGE(v), 0, p)
 #else
 typedef float real_t;
 #define LOAD(p, i) ((p)[i])
 #define STORE(p, i, v) ((p)[i] = (v))
+#define VLOAD2(p) (*(__global const float2*)(p))
+#define VLOAD4(p) (*(__global const float4*)(p))
+#define VLOAD8(p) (*(__global const float8*)(p))
+#define VLOAD16(p) (*(__global const float16*)(p))
+#define VSTORE2(v, p) (*(__global float2*)(p) = (v))
+#define VSTORE4(v, p) (*(__global float4*)(p) = (v))
+#define VSTORE8(v, p) (*(__global float8*)(p) = (v))
+#define VSTORE16(v, p) (*(__global float16*)(p) = (v))
 #endif
 
 // Fused activations: codes match Activation in Sources/DLInferOpenCL/Launchers/Activation.swift.

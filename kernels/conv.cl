@@ -6,10 +6,10 @@
 // ---- Weight layout for conv_direct ---------------------------------------------------------------------------------
 // Wp[g][k][m] = W[g*mg + m][k], zero where m >= mg or k >= K: the per-run layout change for weights that are not
 // constants (constant weights are re-laid-out once on the host).
-__kernel void conv_pack_weights(__global const float* w, __global float* wp, int K, int mg, int Kp, int Mp) {
+__kernel void conv_pack_weights(__global const real_t* w, __global real_t* wp, int K, int mg, int Kp, int Mp) {
     int m = get_global_id(0), k = get_global_id(1), g = get_global_id(2);
     if (m >= Mp || k >= Kp) return;
-    wp[(g * Kp + k) * Mp + m] = (m < mg && k < K) ? w[(g * mg + m) * K + k] : 0.0f;
+    STORE(wp, (g * Kp + k) * Mp + m, (m < mg && k < K) ? LOAD(w, (g * mg + m) * K + k) : 0.0f);
 }
 
 // ---- Depthwise convolution ----------------------------------------------------------------------------------------
@@ -18,8 +18,8 @@ __kernel void conv_pack_weights(__global const float* w, __global float* wp, int
 // neighbouring runs of the same row, so their input reads share cache lines.
 #define DW_RUN 4
 
-__kernel void conv_depthwise(__global const float* x, __global const float* w, __global const float* bias,
-                             int has_bias, __global float* y, int C, int H, int W, int M, int multiplier,
+__kernel void conv_depthwise(__global const real_t* x, __global const real_t* w, __global const real_t* bias,
+                             int has_bias, __global real_t* y, int C, int H, int W, int M, int multiplier,
                              int KH, int KW, int OH, int OW, int runs, int total,
                              int sh, int sw, int dh, int dw, int ph, int pw, int act, float act_a, float act_b) {
     int i = get_global_id(0);
@@ -28,25 +28,25 @@ __kernel void conv_depthwise(__global const float* x, __global const float* w, _
     int oy = r % OH, plane = r / OH;
     int m = plane % M, b = plane / M;
     int ox0 = run * DW_RUN;
-    __global const float* xp = x + (b * C + m / multiplier) * H * W;
-    __global const float* wm = w + m * KH * KW;
+    __global const real_t* xp = x + (b * C + m / multiplier) * H * W;
+    __global const real_t* wm = w + m * KH * KW;
     float acc[DW_RUN];
     for (int j = 0; j < DW_RUN; j++) acc[j] = 0.0f;
     int top = oy * sh - ph, left = ox0 * sw - pw;
     for (int ky = 0; ky < KH; ky++) {
         int iy = top + ky * dh;
         if ((uint)iy >= (uint)H) continue;
-        __global const float* row = xp + iy * W;
+        __global const real_t* row = xp + iy * W;
         for (int kx = 0; kx < KW; kx++) {
-            float wv = wm[ky * KW + kx];
+            float wv = LOAD(wm, ky * KW + kx);
             int ix = left + kx * dw;
             for (int j = 0; j < DW_RUN; j++, ix += sw)
-                if ((uint)ix < (uint)W) acc[j] = mad(wv, row[ix], acc[j]);
+                if ((uint)ix < (uint)W) acc[j] = mad(wv, LOAD(row, ix), acc[j]);
         }
     }
-    float bv = has_bias ? bias[m] : 0.0f;
-    __global float* yp = y + (plane * OH + oy) * OW;
-    for (int j = 0; j < DW_RUN && ox0 + j < OW; j++) yp[ox0 + j] = activate(acc[j] + bv, act, act_a, act_b);
+    float bv = has_bias ? LOAD(bias, m) : 0.0f;
+    __global real_t* yp = y + (plane * OH + oy) * OW;
+    for (int j = 0; j < DW_RUN && ox0 + j < OW; j++) STORE(yp, ox0 + j, activate(acc[j] + bv, act, act_a, act_b));
 }
 
 // ---- Transposed convolution ---------------------------------------------------------------------------------------
@@ -54,8 +54,8 @@ __kernel void conv_depthwise(__global const float* x, __global const float* w, _
 // element gathers the column entries whose tap lands on it: along each axis, input i and tap k reach output
 // o = i*s - p + k*d. Gathering (not scattering) needs no atomics and starts from the bias. Up to 3 spatial axes;
 // fewer are leading axes of size 1.
-__kernel void convtranspose_col2im(__global const float* col, __global const float* bias, int has_bias,
-                                   __global float* y, int y_offset, int total, int M, int mg, int groups,
+__kernel void convtranspose_col2im(__global const real_t* col, __global const real_t* bias, int has_bias,
+                                   __global real_t* y, int y_offset, int total, int M, int mg, int groups,
                                    int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH, int KW,
                                    int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw) {
     int i = get_global_id(0);
@@ -66,8 +66,8 @@ __kernel void convtranspose_col2im(__global const float* col, __global const flo
     int m = r % M, b = r / M;
     int g = m / mg, ml = m - g * mg;
     int inPlane = ID * IH * IW;
-    __global const float* c = col + ((b * groups + g) * mg + ml) * KD * KH * KW * inPlane;
-    float acc = has_bias ? bias[m] : 0.0f;
+    __global const real_t* c = col + ((b * groups + g) * mg + ml) * KD * KH * KW * inPlane;
+    float acc = has_bias ? LOAD(bias, m) : 0.0f;
     // The offsets decrease with the tap index, so the first negative one ends its axis.
     for (int kz = 0; kz < KD; kz++) {
         int tz = oz + pd - kz * dd;
@@ -84,9 +84,9 @@ __kernel void convtranspose_col2im(__global const float* col, __global const flo
                 if (tx < 0) break;
                 int ix = tx / sw;
                 if (ix * sw != tx || ix >= IW) continue;
-                acc += c[((kz * KH + ky) * KW + kx) * inPlane + (iz * IH + iy) * IW + ix];
+                acc += LOAD(c, ((kz * KH + ky) * KW + kx) * inPlane + (iz * IH + iy) * IW + ix);
             }
         }
     }
-    y[y_offset + i] = acc;
+    STORE(y, y_offset + i, acc);
 }

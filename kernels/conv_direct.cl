@@ -46,14 +46,16 @@ typedef VEC(RN) floatRN;
 #define LANE_RM CAT(LANE_, RM)
 #define LANE_RN CAT(LANE_, RN)
 #if RM == 1
-#define VLOAD_RM(p) (*(p))
+#define VLOAD_RM(p) LOAD(p, 0)
+#elif defined(DL_HALF)
+#define VLOAD_RM(p) CAT(vload_half, RM)(0, p)
 #else
 #define VLOAD_RM(p) CAT(vload, RM)(0, p)
 #endif
 
 __kernel __attribute__((reqd_work_group_size(D, D, 1)))
-void conv_direct(__global const float* x, __global const float* wp, __global const int4* taps,
-                 __global const float* bias, int has_bias, __global float* y,
+void conv_direct(__global const real_t* x, __global const real_t* wp, __global const int4* taps,
+                 __global const real_t* bias, int has_bias, __global real_t* y,
                  int C, int H, int W, int cg, int M, int mg, int Kp, int Mp,
                  int OH, int OW, int N, int sh, int sw, int ph, int pw, int act, float act_a, float act_b,
                  int k_split, __global float* partial) {
@@ -69,7 +71,7 @@ void conv_direct(__global const float* x, __global const float* wp, __global con
     // The pixel whose column entries this work-item stages, decoded once.
     const int col = tid % TN, row0 = tid / TN;
     int y0 = TAP_OUTSIDE, x0 = TAP_OUTSIDE;
-    __global const float* xg = x;
+    __global const real_t* xg = x;
     {
         int n = n0 + col;
         if (n < N) {
@@ -80,7 +82,7 @@ void conv_direct(__global const float* x, __global const float* wp, __global con
         }
     }
     const int wrow = tid / D, wcol = tid % D;
-    __global const float* wg = wp + g * Kp * Mp + m0 + wcol * RM;
+    __global const real_t* wg = wp + g * Kp * Mp + m0 + wcol * RM;
 
     floatRM wnext;
     float xnext[RN];
@@ -90,7 +92,7 @@ void conv_direct(__global const float* x, __global const float* wp, __global con
         for (int j = 0; j < RN; j++) {                                                                      \
             int4 t = taps[(k0) + row0 + j * (D / RN)];                                                      \
             int iy = y0 + t.y, ix = x0 + t.z;                                                               \
-            xnext[j] = ((uint)iy < (uint)H && (uint)ix < (uint)W) ? xg[t.x * HW + iy * W + ix] : 0.0f;    \
+            xnext[j] = ((uint)iy < (uint)H && (uint)ix < (uint)W) ? LOAD(xg, t.x * HW + iy * W + ix) : 0.0f; \
         }                                                                                                   \
     }
 
@@ -133,20 +135,20 @@ void conv_direct(__global const float* x, __global const float* wp, __global con
         int m = m0 + ty * RM + i;
         if (m >= mg) break;
         int oc = g * mg + m;
-        float bv = has_bias ? bias[oc] : 0.0f;
+        float bv = has_bias ? LOAD(bias, oc) : 0.0f;
         for (int j = 0; j < RN; j++)
-            if (at[j] >= 0) y[at[j] + oc * OHW] = activate(LANE_RN(acc[i], j) + bv, act, act_a, act_b);
+            if (at[j] >= 0) STORE(y, at[j] + oc * OHW, activate(LANE_RN(acc[i], j) + bv, act, act_a, act_b));
     }
 }
 
 // Sums the tap slices of a split conv_direct, then bias and activation: one work-item per output element, reading
 // and writing along the pixels.
-__kernel void conv_direct_reduce(__global const float* partial, int splits, __global const float* bias, int has_bias,
-                                 __global float* y, int M, int N, int OHW, int act, float act_a, float act_b) {
+__kernel void conv_direct_reduce(__global const float* partial, int splits, __global const real_t* bias, int has_bias,
+                                 __global real_t* y, int M, int N, int OHW, int act, float act_a, float act_b) {
     int n = get_global_id(0), oc = get_global_id(1);
     if (n >= N || oc >= M) return;
-    float v = has_bias ? bias[oc] : 0.0f;
+    float v = has_bias ? LOAD(bias, oc) : 0.0f;
     for (int s = 0; s < splits; s++) v += partial[(s * M + oc) * N + n];
     int b = n / OHW;
-    y[(b * M + oc) * OHW + (n - b * OHW)] = activate(v, act, act_a, act_b);
+    STORE(y, (b * M + oc) * OHW + (n - b * OHW), activate(v, act, act_a, act_b));
 }

@@ -11,7 +11,8 @@
 #endif
 
 // T: the element these kernels move, as bits (a build define): float for float32, else uchar, ushort, uint or uint2
-// by element size (uint2 rather than ulong: devices without 64-bit integers move 8-byte elements too). Pad is float.
+// by element size (uint2 rather than ulong: devices without 64-bit integers move 8-byte elements too). Pad moves
+// float32 tensors (real_t).
 #ifndef T
 #define T float
 #endif
@@ -78,7 +79,7 @@ __kernel void transpose_tiles(__global const T* src, __global T* dst, int m, int
 // Pad: along each axis, output index o is position j = o - lead of the kept input part [start, start + kept)
 // (negative pads crop); outside it the constant is written, or j is mapped back into the part by reflecting,
 // clamping or wrapping (repeatedly, as numpy does, when a pad is longer than the part).
-__kernel void pad_f32(__global const float* x, __global float* y, int n, int8 out_dims, int8 lead, int8 start,
+__kernel void pad_f32(__global const real_t* x, __global real_t* y, int n, int8 out_dims, int8 lead, int8 start,
                       int8 kept, int8 strides, int mode, float value) {
     int i = get_global_id(0);
     if (i >= n) return;
@@ -98,7 +99,7 @@ __kernel void pad_f32(__global const float* x, __global float* y, int n, int8 ou
         int j = o - ld[k], len = kp[k];
         if (j < 0 || j >= len) {
             if (mode == PAD_CONSTANT) {
-                y[i] = value;
+                STORE(y, i, value);
                 return;
             } else if (mode == PAD_EDGE) {
                 j = j < 0 ? 0 : len - 1;
@@ -114,7 +115,7 @@ __kernel void pad_f32(__global const float* x, __global float* y, int n, int8 ou
         }
         off += (st[k] + j) * sx[k];
     }
-    y[i] = x[off];
+    STORE(y, i, LOAD(x, off));
 }
 
 // Gather along an axis of data seen as [outer, n, inner]: y[o, k, e] = x[o, idx[k], e] for m indices, already

@@ -5,14 +5,14 @@
 #define UNARY_EXP 1
 #define UNARY_SQRT 2
 
-__kernel void unary_f32(__global const float* x, __global float* y, int n, int op, int act, float a, float b) {
+__kernel void unary_f32(__global const real_t* x, __global real_t* y, int n, int op, int act, float a, float b) {
     int i = get_global_id(0);
     if (i >= n) return;
-    float v = x[i];
+    float v = LOAD(x, i);
     if (op == UNARY_EXP) v = exp(v);
     else if (op == UNARY_SQRT) v = sqrt(v);
     else v = activate(v, act, a, b);
-    y[i] = v;
+    STORE(y, i, v);
 }
 
 #define BIN_ADD 0
@@ -39,18 +39,18 @@ inline float binary_op(float x, float y, int op) {
 }
 
 // c = a op b over the output dims `d`; `sa`/`sb` are the inputs' element strides per output dim.
-__kernel void binary_f32(__global const float* a, __global const float* b, __global float* c, int n, int8 d, int8 sa,
-                         int8 sb, int op, int act, float act_a, float act_b) {
+__kernel void binary_f32(__global const real_t* a, __global const real_t* b, __global real_t* c, int n, int8 d,
+                         int8 sa, int8 sb, int op, int act, float act_a, float act_b) {
     int i = get_global_id(0);
     if (i >= n) return;
-    float v = binary_op(a[broadcast_offset(i, d, sa)], b[broadcast_offset(i, d, sb)], op);
-    c[i] = activate(v, act, act_a, act_b);
+    float v = binary_op(LOAD(a, broadcast_offset(i, d, sa)), LOAD(b, broadcast_offset(i, d, sb)), op);
+    STORE(c, i, activate(v, act, act_a, act_b));
 }
 
 // Same-shape fast path: no index arithmetic.
-__kernel void binary_same_f32(__global const float* a, __global const float* b, __global float* c, int n, int op,
-                              int act, float act_a, float act_b) {
+__kernel void binary_same_f32(__global const real_t* a, __global const real_t* b, __global real_t* c, int n,
+                              int op, int act, float act_a, float act_b) {
     int i = get_global_id(0);
     if (i >= n) return;
-    c[i] = activate(binary_op(a[i], b[i], op), act, act_a, act_b);
+    STORE(c, i, activate(binary_op(LOAD(a, i), LOAD(b, i), op), act, act_a, act_b));
 }

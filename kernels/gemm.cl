@@ -33,6 +33,10 @@
 #define VEC_8 float8
 #define VEC_16 float16
 #define VEC(n) CAT(VEC_, n)
+#define VLOAD1(p) LOAD(p, 0)
+#define VSTORE1(v, p) STORE(p, 0, v)
+#define VLOAD(n, p) CAT(VLOAD, n)(p)
+#define VSTORE(n, v, p) CAT(VSTORE, n)(v, p)
 
 // Vector <-> private array, component by component: indices are compile-time constants after unrolling, so the
 // arrays live in registers.
@@ -59,7 +63,7 @@
 // for A and N for B. `kmajor`: the operand is stored K x X (X contiguous), else X x K (K contiguous, transposed on
 // the way in). Adjacent work-items read adjacent addresses in both cases.
 #define DEFINE_TILE_LOADER(NAME, XWG, VWX)                                                                          \
-void NAME(__global const float* g, int ld, int kmajor, int vec, int X, int K, int x0, int k0,                       \
+void NAME(__global const real_t* g, int ld, int kmajor, int vec, int X, int K, int x0, int k0,                       \
           __local VEC(VWX)* xlm, int tid) {                                                                         \
     __local float* xls = (__local float*)xlm;                                                                       \
     const bool inside = x0 + XWG <= X && k0 + KWG <= K;                                                             \
@@ -69,11 +73,11 @@ void NAME(__global const float* g, int ld, int kmajor, int vec, int X, int K, in
             const int v = tid + i * WGS, kk = v / (XWG / VWX), xv = v - kk * (XWG / VWX);                           \
             const int at = (k0 + kk) * ld + x0 + xv * VWX;                                                          \
             if (inside && vec) {                                                                                    \
-                xlm[v] = *(__global const VEC(VWX)*)(g + at);                                                       \
+                xlm[v] = VLOAD(VWX, g + at);                                                                        \
             } else {                                                                                                \
                 _Pragma("unroll")                                                                                   \
                 for (int e = 0; e < VWX; e++)                                                                       \
-                    xls[v * VWX + e] = (k0 + kk < K && x0 + xv * VWX + e < X) ? g[at + e] : 0.0f;                   \
+                    xls[v * VWX + e] = (k0 + kk < K && x0 + xv * VWX + e < X) ? LOAD(g, at + e) : 0.0f;            \
             }                                                                                                       \
         }                                                                                                           \
     } else {                                                                                                        \
@@ -83,12 +87,12 @@ void NAME(__global const float* g, int ld, int kmajor, int vec, int X, int K, in
             const int at = (x0 + xx) * ld + k0 + kv * VWK;                                                          \
             float t[VWK];                                                                                           \
             if (inside && vec) {                                                                                    \
-                const VEC(VWK) w = *(__global const VEC(VWK)*)(g + at);                                             \
+                const VEC(VWK) w = VLOAD(VWK, g + at);                                                              \
                 UNPACK(VWK)(w, t)                                                                                   \
             } else {                                                                                                \
                 _Pragma("unroll")                                                                                   \
                 for (int e = 0; e < VWK; e++)                                                                       \
-                    t[e] = (x0 + xx < X && k0 + kv * VWK + e < K) ? g[at + e] : 0.0f;                               \
+                    t[e] = (x0 + xx < X && k0 + kv * VWK + e < K) ? LOAD(g, at + e) : 0.0f;                        \
             }                                                                                                       \
             _Pragma("unroll")                                                                                       \
             for (int e = 0; e < VWK; e++) xls[(kv * VWK + e) * XWG + xx] = t[e];                                    \
@@ -112,10 +116,10 @@ DEFINE_TILE_LOADER(load_tile_b, NWG, VWN)
 #endif
 
 __kernel WG_SIZE
-void gemm_tiled(__global const float* A, int offA, int lda, int sA, int transA, int vecA,
-                __global const float* B, int offB, int ldb, int sB, int transB, int vecB,
-                __global float* C, int offC, int ldc, int sC, int vecC,
-                __global const float* bias, int offBias, int bias_rs, int bias_cs, int sBias, int has_bias,
+void gemm_tiled(__global const real_t* A, int offA, int lda, int sA, int transA, int vecA,
+                __global const real_t* B, int offB, int ldb, int sB, int transB, int vecB,
+                __global real_t* C, int offC, int ldc, int sC, int vecC,
+                __global const real_t* bias, int offBias, int bias_rs, int bias_cs, int sBias, int has_bias,
                 int M, int N, int K, float alpha, float beta, int act, float act_a, float act_b) {
     __local VEC(VWM) alm[KWG * MWG / VWM];
     __local VEC(VWN) blm[KWG * NWG / VWN];
@@ -173,15 +177,15 @@ void gemm_tiled(__global const float* A, int offA, int lda, int sA, int transA, 
             #pragma unroll
             for (int e = 0; e < VWN; e++) {
                 float v = alpha * acc[i][x * VWN + e];
-                if (has_bias && n + e < N) v += beta * bias[m * bias_rs + (n + e) * bias_cs];
+                if (has_bias && n + e < N) v += beta * LOAD(bias, m * bias_rs + (n + e) * bias_cs);
                 r[e] = activate(v, act, act_a, act_b);
             }
             if (vecC && n + VWN <= N) {
-                *(__global VEC(VWN)*)(C + m * ldc + n) = PACK(VWN)(r);
+                VSTORE(VWN, PACK(VWN)(r), C + m * ldc + n);
             } else {
                 #pragma unroll
                 for (int e = 0; e < VWN; e++)
-                    if (n + e < N) C[m * ldc + n + e] = r[e];
+                    if (n + e < N) STORE(C, m * ldc + n + e, r[e]);
             }
         }
     }

@@ -10,10 +10,10 @@
 #define WGS (LANES * SPLIT)
 
 __kernel __attribute__((reqd_work_group_size(LANES, SPLIT, 1)))
-void gemv_f32(__global const float* A, int offA, int lda, int sA, int transA,
-              __global const float* B, int offB, int ldb, int sB, int transB,
-              __global float* C, int offC, int c_rs, int c_cs, int sC,
-              __global const float* bias, int offBias, int bias_rs, int bias_cs, int sBias, int has_bias,
+void gemv_f32(__global const real_t* A, int offA, int lda, int sA, int transA,
+              __global const real_t* B, int offB, int ldb, int sB, int transB,
+              __global real_t* C, int offC, int c_rs, int c_cs, int sC,
+              __global const real_t* bias, int offBias, int bias_rs, int bias_cs, int sBias, int has_bias,
               int M, int N, int K, float alpha, float beta, int act, float act_a, float act_b) {
     // Partial sums by (row, column, slice); a column's slices are padded apart to spread them over banks.
     __local float part[ROWS * (WGS + LANES)];
@@ -38,9 +38,9 @@ void gemv_f32(__global const float* A, int offA, int lda, int sA, int transA,
         // Unrolled so that each work-item has several loads of B in flight.
         #pragma unroll 4
         for (int k = slice; k < K; k += slices) {
-            const float bv = B[colB + k * stepB];
+            const float bv = LOAD(B, colB + k * stepB);
             #pragma unroll
-            for (int r = 0; r < ROWS; r++) acc[r] = mad(A[rowA[r] + k * stepA], bv, acc[r]);
+            for (int r = 0; r < ROWS; r++) acc[r] = mad(LOAD(A, rowA[r] + k * stepA), bv, acc[r]);
         }
     }
     #pragma unroll
@@ -55,6 +55,6 @@ void gemv_f32(__global const float* A, int offA, int lda, int sA, int transA,
     float s = 0.0f;
     for (int l = 0; l < slices; l++) s += part[r * (WGS + LANES) + c * (slices + 1) + l];
     float v = alpha * s;
-    if (has_bias) v += beta * bias[offBias + b * sBias + i * bias_rs + jj * bias_cs];
-    C[offC + b * sC + i * c_rs + jj * c_cs] = activate(v, act, act_a, act_b);
+    if (has_bias) v += beta * LOAD(bias, offBias + b * sBias + i * bias_rs + jj * bias_cs);
+    STORE(C, offC + b * sC + i * c_rs + jj * c_cs, activate(v, act, act_a, act_b));
 }

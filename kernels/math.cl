@@ -75,8 +75,8 @@ inline float unary_math(float x, int fn, float a, float b) {
     }
 }
 
-__kernel void unary_math_f32(__global const float* x, __global float* y, int n, int fn, float a, float b) {
+__kernel void unary_math_f32(__global const real_t* x, __global real_t* y, int n, int fn, float a, float b) {
     int i = get_global_id(0);
     if (i >= n) return;
-    y[i] = unary_math(x[i], fn, a, b);
+    STORE(y, i, unary_math(LOAD(x, i), fn, a, b));
 }

@@ -19,7 +19,7 @@ inline int taps_padded(int s, int k, int d, int n, int e) {
 // One work-item per output element over up to 3 spatial axes (fewer are leading axes of size 1), neighbouring
 // work-items on neighbouring output columns. Padding never contributes: MaxPool skips it (NaN never wins, as on the
 // CPU), AveragePool divides by the taps inside the input or, with count_include_pad, inside the padded input.
-__kernel void pool_f32(__global const float* x, __global float* y, int total, int mode,
+__kernel void pool_f32(__global const real_t* x, __global real_t* y, int total, int mode,
                        int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH, int KW,
                        int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw, int ed, int eh, int ew) {
     int i = get_global_id(0);
@@ -30,39 +30,39 @@ __kernel void pool_f32(__global const float* x, __global float* y, int total, in
     int plane = r / OD;
     int z0 = oz * sd - pd, y0 = oy * sh - ph, x0 = ox * sw - pw;
     int2 tz = taps_inside(z0, KD, dd, ID), ty = taps_inside(y0, KH, dh, IH), tx = taps_inside(x0, KW, dw, IW);
-    __global const float* xp = x + plane * ID * IH * IW;
+    __global const real_t* xp = x + plane * ID * IH * IW;
     float acc = mode == POOL_MAX ? -INFINITY : 0.0f;
     for (int kz = tz.x; kz < tz.y; kz++) {
-        __global const float* zp = xp + (z0 + kz * dd) * IH * IW;
+        __global const real_t* zp = xp + (z0 + kz * dd) * IH * IW;
         for (int ky = ty.x; ky < ty.y; ky++) {
-            __global const float* row = zp + (y0 + ky * dh) * IW + x0;
+            __global const real_t* row = zp + (y0 + ky * dh) * IW + x0;
             if (mode == POOL_MAX) {
-                for (int kx = tx.x; kx < tx.y; kx++) { float v = row[kx * dw]; acc = v > acc ? v : acc; }
+                for (int kx = tx.x; kx < tx.y; kx++) { float v = LOAD(row, kx * dw); acc = v > acc ? v : acc; }
             } else {
-                for (int kx = tx.x; kx < tx.y; kx++) acc += row[kx * dw];
+                for (int kx = tx.x; kx < tx.y; kx++) acc += LOAD(row, kx * dw);
             }
         }
     }
     if (mode == POOL_AVERAGE) acc /= (float)((tz.y - tz.x) * (ty.y - ty.x) * (tx.y - tx.x));
     else if (mode == POOL_AVERAGE_INCLUDE_PAD)
         acc /= (float)(taps_padded(z0, KD, dd, ID, ed) * taps_padded(y0, KH, dh, IH, eh) * taps_padded(x0, KW, dw, IW, ew));
-    y[i] = acc;
+    STORE(y, i, acc);
 }
 
 // One work-group per (n, c) plane: each work-item folds a strided slice (neighbouring work-items read neighbouring
 // elements), then the group reduces in local memory. The group size is a power of two.
-__kernel void global_pool_f32(__global const float* x, __global float* y, int size, int is_max,
+__kernel void global_pool_f32(__global const real_t* x, __global real_t* y, int size, int is_max,
                               __local float* partial) {
     int plane = get_group_id(0), t = get_local_id(0), L = get_local_size(0);
-    __global const float* xp = x + plane * size;
+    __global const real_t* xp = x + plane * size;
     float acc = is_max ? -INFINITY : 0.0f;
-    if (is_max) { for (int i = t; i < size; i += L) acc = max_nan(acc, xp[i]); }
-    else { for (int i = t; i < size; i += L) acc += xp[i]; }
+    if (is_max) { for (int i = t; i < size; i += L) acc = max_nan(acc, LOAD(xp, i)); }
+    else { for (int i = t; i < size; i += L) acc += LOAD(xp, i); }
     partial[t] = acc;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int s = L / 2; s > 0; s >>= 1) {
         if (t < s) partial[t] = is_max ? max_nan(partial[t], partial[t + s]) : partial[t] + partial[t + s];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (t == 0) y[plane] = is_max ? partial[0] : partial[0] / (float)size;
+    if (t == 0) STORE(y, plane, is_max ? partial[0] : partial[0] / (float)size);
 }

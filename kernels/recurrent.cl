@@ -53,8 +53,8 @@ inline float clip_gate(float x, float clip, int has_clip) {
 }
 
 // Pre-activation of gate row `row` (g·H + j) of direction d: x·Wᵀ + h·Rᵀ + (Wb + Rb), added in the CPU kernel's order.
-inline float gate_in(float x, float hr, __global const float* bias, int has_bias, int d, int GH, int row) {
-    float bs = has_bias ? bias[d * 2 * GH + row] + bias[d * 2 * GH + GH + row] : 0.0f;
+inline float gate_in(float x, float hr, __global const real_t* bias, int has_bias, int d, int GH, int row) {
+    float bs = has_bias ? LOAD(bias, d * 2 * GH + row) + LOAD(bias, d * 2 * GH + GH + row) : 0.0f;
     return x + hr + bs;
 }
 
@@ -63,7 +63,7 @@ inline float gate_in(float x, float hr, __global const float* bias, int has_bias
 // `red` holds (KS + 1)·GP·RNN_BT·U floats: the slices' partial sums, then the totals, each added by one work-item so
 // that no work-item adds more than KS of them. Work-item (u, s) with s < RNN_BT gets entry s's sums in out[0..GP).
 // Every work-item of the group must call it.
-inline void recurrent_product(__global const float* rp, const int GP, int H, int j, __global const float* hs, int hB,
+inline void recurrent_product(__global const real_t* rp, const int GP, int H, int j, __global const real_t* hs, int hB,
                               int nb, __local float* red, float* out) {
     const int U = get_local_size(0), KS = get_local_size(1), u = get_local_id(0), s = get_local_id(1);
     float acc[4][RNN_BT];
@@ -71,17 +71,21 @@ inline void recurrent_product(__global const float* rp, const int GP, int H, int
         for (int bb = 0; bb < RNN_BT; bb++) acc[g][bb] = 0.0f;
     if (j < H) {
         for (int k = s; k < H; k += KS) {
-            __global const float* wp = rp + (k * H + j) * GP;
+            __global const real_t* wp = rp + (k * H + j) * GP;
             float w[4];
             if (GP == 4) {
+#ifdef DL_HALF
+                float4 v = vload_half4(0, wp);
+#else
                 float4 v = vload4(0, wp);
+#endif
                 w[0] = v.x; w[1] = v.y; w[2] = v.z; w[3] = v.w;
             } else {
-                for (int g = 0; g < GP; g++) w[g] = wp[g];
+                for (int g = 0; g < GP; g++) w[g] = LOAD(wp, g);
             }
             for (int bb = 0; bb < RNN_BT; bb++) {
                 if (bb < nb) {
-                    float hv = hs[bb * hB + k];
+                    float hv = LOAD(hs, bb * hB + k);
                     for (int g = 0; g < GP; g++) acc[g][bb] += w[g] * hv;
                 }
             }
@@ -107,10 +111,10 @@ inline void recurrent_product(__global const float* rp, const int GP, int H, int
 // (h_prev, h_next, c) put entry b of direction d at d·sD + b·sB; Y puts (t, b, d) at t·yT + b·yB + d·yD. Direction
 // d walks backwards when bit d of rev_mask is set: step s is timestep steps-1-s, so a reverse pass starts at the
 // longest sequence's last step and each entry at its own last valid one.
-#define STEP_ARGS __global const float* xw, int xwT, int xwB, __global const float* bias, int has_bias, \
-    __global const float* h_prev, int sB, int sD, __global const int* lens, int has_lens, __constant float* acts, \
+#define STEP_ARGS __global const real_t* xw, int xwT, int xwB, __global const real_t* bias, int has_bias, \
+    __global const real_t* h_prev, int sB, int sD, __global const int* lens, int has_lens, __constant float* acts, \
     float clip, int has_clip, int H, int batch, int dirs, int rev_mask, int step, int steps, __local float* red
-#define OUTPUT_ARGS __global float* h_next, __global float* y, int has_y, int yT, int yB, int yD
+#define OUTPUT_ARGS __global real_t* h_next, __global real_t* y, int has_y, int yT, int yB, int yD
 
 // Work-item coordinates shared by the step kernels: direction d, first batch entry b0 of the group and how many (nb),
 // unit j, and this work-item's entry b and timestep t.
@@ -124,96 +128,96 @@ inline void recurrent_product(__global const float* rp, const int GP, int H, int
 // and gets zeros in Y.
 #define STEP_OWNER_CHECK \
     if ((int)get_local_id(1) >= nb || j >= H) return; \
-    __global const float* x = xw + t * xwT + b * xwB + d * GH + j; \
+    __global const real_t* x = xw + t * xwT + b * xwB + d * GH + j; \
     if (has_lens && t >= lens[b]) { \
-        h_next[st] = h_prev[st]; \
-        if (has_y) y[t * yT + b * yB + d * yD + j] = 0.0f; \
+        STORE(h_next, st, LOAD(h_prev, st)); \
+        if (has_y) STORE(y, t * yT + b * yB + d * yD + j, 0.0f); \
         return; \
     }
 
-inline void emit_h(float v, __global float* h_next, int st, __global float* y, int has_y, int yidx) {
-    h_next[st] = v;
-    if (has_y) y[yidx] = v;
+inline void emit_h(float v, __global real_t* h_next, int st, __global real_t* y, int has_y, int yidx) {
+    STORE(h_next, st, v);
+    if (has_y) STORE(y, yidx, v);
 }
 
 // LSTM, gates i,o,f,c: C = f ⊙ C + i ⊙ g(c); H = o ⊙ h(C), peepholes on C_{t-1} for i and f, on C_t for o.
-__kernel void lstm_step(__global const float* rp, __global float* c, __global const float* peep, int has_peep,
+__kernel void lstm_step(__global const real_t* rp, __global real_t* c, __global const real_t* peep, int has_peep,
                         int input_forget, OUTPUT_ARGS, STEP_ARGS) {
     STEP_PROLOGUE
     const int GH = 4 * H;
     float hr[4];
     recurrent_product(rp + d * H * GH, 4, H, j, h_prev + d * sD + b0 * sB, sB, nb, red, hr);
     STEP_OWNER_CHECK
-    float cp = c[st];
-    float gi = gate_in(x[0], hr[0], bias, has_bias, d, GH, j);
-    float gf = gate_in(x[2 * H], hr[2], bias, has_bias, d, GH, 2 * H + j);
-    float gc = gate_in(x[3 * H], hr[3], bias, has_bias, d, GH, 3 * H + j);
-    __global const float* p = peep + d * 3 * H + j;
-    if (has_peep) { gi += p[0] * cp; gf += p[2 * H] * cp; }
+    float cp = LOAD(c, st);
+    float gi = gate_in(LOAD(x, 0), hr[0], bias, has_bias, d, GH, j);
+    float gf = gate_in(LOAD(x, 2 * H), hr[2], bias, has_bias, d, GH, 2 * H + j);
+    float gc = gate_in(LOAD(x, 3 * H), hr[3], bias, has_bias, d, GH, 3 * H + j);
+    __global const real_t* p = peep + d * 3 * H + j;
+    if (has_peep) { gi += LOAD(p, 0) * cp; gf += LOAD(p, 2 * H) * cp; }
     gi = act_fn(acts, d, 0, clip_gate(gi, clip, has_clip));
     gf = input_forget ? 1.0f - gi : act_fn(acts, d, 0, clip_gate(gf, clip, has_clip));
     gc = act_fn(acts, d, 1, clip_gate(gc, clip, has_clip));
     float cn = gf * cp + gi * gc;
-    c[st] = cn;
-    float go = gate_in(x[H], hr[1], bias, has_bias, d, GH, H + j);
-    if (has_peep) go += p[H] * cn;
+    STORE(c, st, cn);
+    float go = gate_in(LOAD(x, H), hr[1], bias, has_bias, d, GH, H + j);
+    if (has_peep) go += LOAD(p, H) * cn;
     go = act_fn(acts, d, 0, clip_gate(go, clip, has_clip));
     emit_h(go * act_fn(acts, d, 2, cn), h_next, st, y, has_y, t * yT + b * yB + d * yD + j);
 }
 
 // RNN: H = f(x·Wᵀ + h·Rᵀ + Wb + Rb).
-__kernel void rnn_step(__global const float* rp, OUTPUT_ARGS, STEP_ARGS) {
+__kernel void rnn_step(__global const real_t* rp, OUTPUT_ARGS, STEP_ARGS) {
     STEP_PROLOGUE
     const int GH = H;
     float hr[1];
     recurrent_product(rp + d * H * GH, 1, H, j, h_prev + d * sD + b0 * sB, sB, nb, red, hr);
     STEP_OWNER_CHECK
-    float v = act_fn(acts, d, 0, clip_gate(gate_in(x[0], hr[0], bias, has_bias, d, GH, j), clip, has_clip));
+    float v = act_fn(acts, d, 0, clip_gate(gate_in(LOAD(x, 0), hr[0], bias, has_bias, d, GH, j), clip, has_clip));
     emit_h(v, h_next, st, y, has_y, t * yT + b * yB + d * yD + j);
 }
 
 // GRU's h gate's recurrent bias Rbh (zero without B).
-inline float gru_rbh(__global const float* bias, int has_bias, int d, int H, int j) {
-    return has_bias ? bias[d * 6 * H + 5 * H + j] : 0.0f;
+inline float gru_rbh(__global const real_t* bias, int has_bias, int d, int H, int j) {
+    return has_bias ? LOAD(bias, d * 6 * H + 5 * H + j) : 0.0f;
 }
 
 // GRU's h gate's input part x·Whᵀ + Wbh.
-inline float gru_xh(__global const float* x, __global const float* bias, int has_bias, int d, int H, int j) {
-    return x[2 * H] + (has_bias ? bias[d * 6 * H + 2 * H + j] : 0.0f);
+inline float gru_xh(__global const real_t* x, __global const real_t* bias, int has_bias, int d, int H, int j) {
+    return LOAD(x, 2 * H) + (has_bias ? LOAD(bias, d * 6 * H + 2 * H + j) : 0.0f);
 }
 
 // GRU with linear_before_reset 1, gates z,r,h in one product: H = (1-z) ⊙ g(x·Whᵀ + Wbh + r ⊙ (h·Rhᵀ + Rbh)) + z ⊙ H.
-__kernel void gru_step(__global const float* rp, OUTPUT_ARGS, STEP_ARGS) {
+__kernel void gru_step(__global const real_t* rp, OUTPUT_ARGS, STEP_ARGS) {
     STEP_PROLOGUE
     const int GH = 3 * H;
     float hr[3];
     recurrent_product(rp + d * H * GH, 3, H, j, h_prev + d * sD + b0 * sB, sB, nb, red, hr);
     STEP_OWNER_CHECK
-    float z = act_fn(acts, d, 0, clip_gate(gate_in(x[0], hr[0], bias, has_bias, d, GH, j), clip, has_clip));
-    float r = act_fn(acts, d, 0, clip_gate(gate_in(x[H], hr[1], bias, has_bias, d, GH, H + j), clip, has_clip));
+    float z = act_fn(acts, d, 0, clip_gate(gate_in(LOAD(x, 0), hr[0], bias, has_bias, d, GH, j), clip, has_clip));
+    float r = act_fn(acts, d, 0, clip_gate(gate_in(LOAD(x, H), hr[1], bias, has_bias, d, GH, H + j), clip, has_clip));
     float cand = gru_xh(x, bias, has_bias, d, H, j) + r * (hr[2] + gru_rbh(bias, has_bias, d, H, j));
     cand = act_fn(acts, d, 1, clip_gate(cand, clip, has_clip));
-    emit_h((1.0f - z) * cand + z * h_prev[st], h_next, st, y, has_y, t * yT + b * yB + d * yD + j);
+    emit_h((1.0f - z) * cand + z * LOAD(h_prev, st), h_next, st, y, has_y, t * yT + b * yB + d * yD + j);
 }
 
 // GRU with linear_before_reset 0, first half: gates z and r from h·Rzrᵀ; stores z and r ⊙ h ([dirs][batch][H]) for
 // gru_hidden_step, whose product needs r ⊙ h of every unit.
-__kernel void gru_reset_step(__global const float* rp, __global float* zs, __global float* rh, STEP_ARGS) {
+__kernel void gru_reset_step(__global const real_t* rp, __global real_t* zs, __global real_t* rh, STEP_ARGS) {
     STEP_PROLOGUE
     const int GH = 3 * H;
     float hr[2];
     recurrent_product(rp + d * H * 2 * H, 2, H, j, h_prev + d * sD + b0 * sB, sB, nb, red, hr);
     if ((int)get_local_id(1) >= nb || j >= H) return;
     if (has_lens && t >= lens[b]) return;
-    __global const float* x = xw + t * xwT + b * xwB + d * GH + j;
+    __global const real_t* x = xw + t * xwT + b * xwB + d * GH + j;
     const int o = (d * batch + b) * H + j;
-    zs[o] = act_fn(acts, d, 0, clip_gate(gate_in(x[0], hr[0], bias, has_bias, d, GH, j), clip, has_clip));
-    float r = act_fn(acts, d, 0, clip_gate(gate_in(x[H], hr[1], bias, has_bias, d, GH, H + j), clip, has_clip));
-    rh[o] = r * h_prev[st];
+    STORE(zs, o, act_fn(acts, d, 0, clip_gate(gate_in(LOAD(x, 0), hr[0], bias, has_bias, d, GH, j), clip, has_clip)));
+    float r = act_fn(acts, d, 0, clip_gate(gate_in(LOAD(x, H), hr[1], bias, has_bias, d, GH, H + j), clip, has_clip));
+    STORE(rh, o, r * LOAD(h_prev, st));
 }
 
 // GRU with linear_before_reset 0, second half: H = (1-z) ⊙ g(x·Whᵀ + Wbh + (r ⊙ h)·Rhᵀ + Rbh) + z ⊙ H.
-__kernel void gru_hidden_step(__global const float* rp, __global const float* zs, __global const float* rh,
+__kernel void gru_hidden_step(__global const real_t* rp, __global const real_t* zs, __global const real_t* rh,
                               OUTPUT_ARGS, STEP_ARGS) {
     STEP_PROLOGUE
     const int GH = 3 * H;
@@ -223,37 +227,37 @@ __kernel void gru_hidden_step(__global const float* rp, __global const float* zs
     const int o = (d * batch + b) * H + j;
     float cand = gru_xh(x, bias, has_bias, d, H, j) + hr[0] + gru_rbh(bias, has_bias, d, H, j);
     cand = act_fn(acts, d, 1, clip_gate(cand, clip, has_clip));
-    float z = zs[o];
-    emit_h((1.0f - z) * cand + z * h_prev[st], h_next, st, y, has_y, t * yT + b * yB + d * yD + j);
+    float z = LOAD(zs, o);
+    emit_h((1.0f - z) * cand + z * LOAD(h_prev, st), h_next, st, y, has_y, t * yT + b * yB + d * yD + j);
 }
 
 // Initial state: `src` (zeros without it), except that an entry with an empty sequence ends with zeros, as in
 // onnxruntime. Entry b of element i: states are [dirs][batch][H], or [batch][dirs][H] batch first.
-__kernel void rnn_init_state(__global float* dst, __global const float* src, int has_src, __global const int* lens,
+__kernel void rnn_init_state(__global real_t* dst, __global const real_t* src, int has_src, __global const int* lens,
                              int has_lens, int n, int H, int batch, int dirs, int batch_first) {
     int i = get_global_id(0);
     if (i >= n) return;
     int b = batch_first ? i / (dirs * H) : (i / H) % batch;
-    dst[i] = (!has_src || (has_lens && lens[b] == 0)) ? 0.0f : src[i];
+    STORE(dst, i, (!has_src || (has_lens && lens[b] == 0)) ? 0.0f : LOAD(src, i));
 }
 
 // Zeros in Y at the steps no sequence reaches (t >= from). Y is `outer` blocks of `steps` rows of `row` floats:
 // one block [T][dirs·batch·H] in layout 0, batch blocks [T][dirs·H] in layout 1.
-__kernel void rnn_zero_tail(__global float* y, int n, int from, int steps, int row) {
+__kernel void rnn_zero_tail(__global real_t* y, int n, int from, int steps, int row) {
     int i = get_global_id(0);
     if (i >= n) return;
     int tail = (steps - from) * row;
     int o = i / tail;
-    y[o * steps * row + from * row + (i - o * tail)] = 0.0f;
+    STORE(y, o * steps * row + from * row + (i - o * tail), 0.0f);
 }
 
 // dst[d][k][j][g] = src[d·rows + c0 + g·n + j][k] for g < gp: a direction's gp gate blocks of n rows (from row c0),
 // transposed so that adjacent units are adjacent in memory and a unit's gates are contiguous. Runs once per weight
 // when the weights are constants.
-__kernel void rnn_pack(__global const float* src, __global float* dst, int total, int rows, int K, int c0, int gp,
+__kernel void rnn_pack(__global const real_t* src, __global real_t* dst, int total, int rows, int K, int c0, int gp,
                        int n) {
     int i = get_global_id(0);
     if (i >= total) return;
     int g = i % gp, j = (i / gp) % n, k = (i / (gp * n)) % K, d = i / (gp * n * K);
-    dst[i] = src[(d * rows + c0 + g * n + j) * K + k];
+    STORE(dst, i, LOAD(src, (d * rows + c0 + g * n + j) * K + k));
 }

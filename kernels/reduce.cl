@@ -6,6 +6,23 @@
 // for L2 and SumSquare), the last divides by `divisor` (the count, for a mean) and finishes (`post`: 1 sqrt for L2,
 // 2 log for LogSum).
 
+// A stage reads the tensor or an earlier stage's pieces, and writes the result or pieces for a later stage; pieces
+// stay in float (-DSRC_PIECES, -DDST_PIECES) so that half storage never rounds a partial result.
+#ifdef SRC_PIECES
+#define SRC_T float
+#define LOAD_SRC(p, i) ((p)[i])
+#else
+#define SRC_T real_t
+#define LOAD_SRC(p, i) LOAD(p, i)
+#endif
+#ifdef DST_PIECES
+#define DST_T float
+#define STORE_DST(p, i, v) ((p)[i] = (v))
+#else
+#define DST_T real_t
+#define STORE_DST(p, i, v) STORE(p, i, v)
+#endif
+
 inline float identity(int op) { return op == 1 ? -INFINITY : (op == 2 ? INFINITY : (op == 3 ? 1.0f : 0.0f)); }
 
 inline float pre_map(float v, int pre) { return pre == 1 ? fabs(v) : (pre == 2 ? v * v : v); }
@@ -16,36 +33,36 @@ inline float finish(float v, float divisor, int post) {
 }
 
 // Rows (inner == 1, n not short): one work-group per (row, piece); y[row * chunks + piece].
-__kernel void reduce_rows(__global const float* x, __global float* y, int n, int chunk, int chunks, int op, int pre,
+__kernel void reduce_rows(__global const SRC_T* x, __global DST_T* y, int n, int chunk, int chunks, int op, int pre,
                           int post, float divisor, __local float* buf) {
     int g = get_group_id(0);
     int row = g / chunks, piece = g - row * chunks;
     int begin = row * n + piece * chunk;
     int end = row * n + min(n, (piece + 1) * chunk);
     float acc = identity(op);
-    for (int i = begin + get_local_id(0); i < end; i += get_local_size(0)) acc = combine(acc, pre_map(x[i], pre), op);
+    for (int i = begin + get_local_id(0); i < end; i += get_local_size(0)) acc = combine(acc, pre_map(LOAD_SRC(x, i), pre), op);
     acc = group_reduce(buf, acc, op);
-    if (get_local_id(0) == 0) y[g] = finish(acc, divisor, post);
+    if (get_local_id(0) == 0) STORE_DST(y, g, finish(acc, divisor, post));
 }
 
 // Columns (inner > 1, or short rows as inner == 1): one work-item per (outer, piece, column); adjacent work-items
 // read adjacent columns.
 // y[(o * chunks + piece) * inner + j].
-__kernel void reduce_cols(__global const float* x, __global float* y, int total, int n, int inner, int chunk,
+__kernel void reduce_cols(__global const SRC_T* x, __global DST_T* y, int total, int n, int inner, int chunk,
                           int chunks, int op, int pre, int post, float divisor) {
     int t = get_global_id(0);
     if (t >= total) return;
     int g = t / inner, j = t - g * inner;
     int o = g / chunks, piece = g - o * chunks;
     int end = min(n, (piece + 1) * chunk);
-    __global const float* p = x + o * n * inner + j;
+    __global const SRC_T* p = x + o * n * inner + j;
     float acc = identity(op);
-    for (int i = piece * chunk; i < end; i++) acc = combine(acc, pre_map(p[i * inner], pre), op);
-    y[t] = finish(acc, divisor, post);
+    for (int i = piece * chunk; i < end; i++) acc = combine(acc, pre_map(LOAD_SRC(p, i * inner), pre), op);
+    STORE_DST(y, t, finish(acc, divisor, post));
 }
 
 // Reducing an empty set: every output is the reduction's identity (0, -inf, +inf, 1), NaN (mean) or -inf (LogSum).
-__kernel void fill_f32(__global float* y, int n, float value) {
+__kernel void fill_f32(__global real_t* y, int n, float value) {
     int i = get_global_id(0);
-    if (i < n) y[i] = value;
+    if (i < n) STORE(y, i, value);
 }

@@ -4,42 +4,42 @@
 
 // Contiguous rows (the normalised axis is innermost): one work-group per row, so long rows (vocabularies,
 // attention rows) are read by the whole group, adjacent work-items on adjacent elements.
-__kernel void softmax_rows(__global const float* x, __global float* y, int n, int log_softmax, __local float* buf) {
+__kernel void softmax_rows(__global const real_t* x, __global real_t* y, int n, int log_softmax, __local float* buf) {
     int lid = get_local_id(0), step = get_local_size(0);
     int base = get_group_id(0) * n;
     x += base;
     y += base;
     float m = -INFINITY;
-    for (int i = lid; i < n; i += step) m = max_nan(m, x[i]);
+    for (int i = lid; i < n; i += step) m = max_nan(m, LOAD(x, i));
     m = group_reduce(buf, m, 1);
     float s = 0.0f;
-    for (int i = lid; i < n; i += step) s += exp(x[i] - m);
+    for (int i = lid; i < n; i += step) s += exp(LOAD(x, i) - m);
     s = group_reduce(buf, s, 0);
     if (log_softmax) {
         float ls = log(s);
-        for (int i = lid; i < n; i += step) y[i] = (x[i] - m) - ls;
+        for (int i = lid; i < n; i += step) STORE(y, i, (LOAD(x, i) - m) - ls);
     } else {
         float r = 1.0f / s;
-        for (int i = lid; i < n; i += step) y[i] = exp(x[i] - m) * r;
+        for (int i = lid; i < n; i += step) STORE(y, i, exp(LOAD(x, i) - m) * r);
     }
 }
 
 // Strided groups (inner > 1, e.g. over the channels of NCHW) and short rows (inner == 1): one work-item per
 // (outer, inner) column walking the n values `inner` apart; adjacent work-items read adjacent columns.
-__kernel void softmax_cols(__global const float* x, __global float* y, int columns, int n, int inner, int log_softmax) {
+__kernel void softmax_cols(__global const real_t* x, __global real_t* y, int columns, int n, int inner, int log_softmax) {
     int c = get_global_id(0);
     if (c >= columns) return;
     int o = c / inner;
     int base = o * n * inner + (c - o * inner);
     float m = -INFINITY;
-    for (int i = 0; i < n; i++) m = max_nan(m, x[base + i * inner]);
+    for (int i = 0; i < n; i++) m = max_nan(m, LOAD(x, base + i * inner));
     float s = 0.0f;
-    for (int i = 0; i < n; i++) s += exp(x[base + i * inner] - m);
+    for (int i = 0; i < n; i++) s += exp(LOAD(x, base + i * inner) - m);
     if (log_softmax) {
         float ls = log(s);
-        for (int i = 0; i < n; i++) y[base + i * inner] = (x[base + i * inner] - m) - ls;
+        for (int i = 0; i < n; i++) STORE(y, base + i * inner, (LOAD(x, base + i * inner) - m) - ls);
     } else {
         float r = 1.0f / s;
-        for (int i = 0; i < n; i++) y[base + i * inner] = exp(x[base + i * inner] - m) * r;
+        for (int i = 0; i < n; i++) STORE(y, base + i * inner, exp(LOAD(x, base + i * inner) - m) * r);
     }
 }

@@ -1,12 +1,45 @@
 // Comparisons, logic and casts: the ops whose tensors are not float32 (masks, indices). Built per element type with
-// defines: S the source type (float, int, long, uchar for bool), D the destination type of a cast. Bools are one
-// byte, 0 or 1, as on the CPU.
+// defines: the source type S_FLOAT (a float32 tensor, stored as real_t), S_HALF (float16) or S=<type> (int, long,
+// uchar for bool), and likewise the cast's destination D_FLOAT, D_HALF or D=<type>. Bools are one byte, 0 or 1, as
+// on the CPU.
 
-#ifndef S
-#define S float
+// Kernels that take neither (logic) are built as if both were float32.
+#if !defined(S) && !defined(S_HALF)
+#define S_FLOAT
 #endif
-#ifndef D
-#define D float
+#if !defined(D) && !defined(D_HALF)
+#define D_FLOAT
+#endif
+
+// S_T is the type in memory, S_V the type a loaded value has.
+#if defined(S_FLOAT)
+#define S_T real_t
+#define S_V float
+#define LOAD_S(p, i) LOAD(p, i)
+#elif defined(S_HALF)
+#define S_T half
+#define S_V float
+#define LOAD_S(p, i) vload_half((i), (p))
+#else
+#define S_T S
+#define S_V S
+#define LOAD_S(p, i) ((p)[i])
+#endif
+
+// A float16 destination rounds to nearest even and overflows to infinity, as Cast does; a float32 one stored as half
+// saturates like every other float32 store.
+#if defined(D_FLOAT)
+#define D_T real_t
+#define D_V float
+#define STORE_D(p, i, v) STORE(p, i, v)
+#elif defined(D_HALF)
+#define D_T half
+#define D_V float
+#define STORE_D(p, i, v) vstore_half((v), (i), (p))
+#else
+#define D_T D
+#define D_V D
+#define STORE_D(p, i, v) ((p)[i] = (v))
 #endif
 
 // Cast conversions, as the CPU's Cast: float to integer truncates toward zero and saturates (NaN gives 0), integer
@@ -20,12 +53,12 @@
 #elif defined(TO_FLOAT)
 #define CONVERT(v) convert_float(v)
 #else
-#define CONVERT(v) ((D)(v))
+#define CONVERT(v) ((D_V)(v))
 #endif
 
-__kernel void cast_values(__global const S* x, __global D* y, int n) {
+__kernel void cast_values(__global const S_T* x, __global D_T* y, int n) {
     int i = get_global_id(0);
-    if (i < n) y[i] = CONVERT(x[i]);
+    if (i < n) STORE_D(y, i, CONVERT(LOAD_S(x, i)));
 }
 
 #define CMP_EQUAL 0
@@ -36,11 +69,11 @@ __kernel void cast_values(__global const S* x, __global D* y, int n) {
 
 // c = a op b over the output dims `d`, inputs read through their broadcast strides. IEEE comparisons: NaN is unequal
 // to everything, -0 equals +0.
-__kernel void compare(__global const S* a, __global const S* b, __global uchar* c, int n, int8 d, int8 sa, int8 sb,
+__kernel void compare(__global const S_T* a, __global const S_T* b, __global uchar* c, int n, int8 d, int8 sa, int8 sb,
                       int op) {
     int i = get_global_id(0);
     if (i >= n) return;
-    S x = a[broadcast_offset(i, d, sa)], y = b[broadcast_offset(i, d, sb)];
+    S_V x = LOAD_S(a, broadcast_offset(i, d, sa)), y = LOAD_S(b, broadcast_offset(i, d, sb));
     int r;
     switch (op) {
     case CMP_EQUAL: r = x == y; break;

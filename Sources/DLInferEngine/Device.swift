@@ -50,7 +50,7 @@ public enum Devices {
 
     /// The device (index into `list()`) a session created with `options` runs on; throws as session creation would.
     public static func select(_ options: SessionOptions) throws -> (index: Int, info: DeviceInfo) {
-        let r = try resolve(option: options.device, fallbackToCPU: options.fallbackToCPU, makeBackend: false)
+        let r = try resolve(options, makeBackend: false)
         return (r.index, list()[r.index])
     }
 
@@ -61,9 +61,24 @@ public enum Devices {
         var index: Int
     }
 
-    /// Resolves option > DLINFER_DEVICE > auto into the backends to use, in preference order (the OpenCL backend,
-    /// when one is chosen, then the CPU for what it cannot run).
-    static func resolve(option: String?, fallbackToCPU: Bool, makeBackend: Bool = true) throws -> Resolution {
+    /// Resolves the device and the precision of `options` into the backends to use, in preference order (the
+    /// OpenCL backend, when one is chosen, then the CPU for what it cannot run). precision=fp16 stores float32
+    /// tensors as half on an OpenCL device (any: half storage is core OpenCL); the CPU backend has no such storage,
+    /// so on the CPU it is an error, or with fallback=cpu runs in fp32 with a note saying so.
+    static func resolve(_ options: SessionOptions, makeBackend: Bool = true) throws -> Resolution {
+        var r = try resolve(option: options.device, fallbackToCPU: options.fallbackToCPU,
+                            halfStorage: options.precision == .fp16, makeBackend: makeBackend)
+        guard options.precision == .fp16, r.index == 0 else { return r }
+        let why = r.note.map { "the session runs on the CPU (\($0))" } ?? "the session runs on the CPU"
+        guard options.fallbackToCPU else {
+            throw DLInferError.invalid("option precision=fp16 needs an OpenCL device, and \(why), whose kernels store float32; set fallback=cpu to run in fp32 there instead")
+        }
+        r.note = "precision=fp16 is not honoured: \(why), in fp32"
+        return r
+    }
+
+    /// Resolves option > DLINFER_DEVICE > auto.
+    private static func resolve(option: String?, fallbackToCPU: Bool, halfStorage: Bool, makeBackend: Bool) throws -> Resolution {
         let source: String
         let text: String
         if let option, !option.isEmpty { text = option; source = "the device option" }
@@ -98,7 +113,7 @@ public enum Devices {
         if let chosen {
             do {
                 let deny = getenv("DLINFER_OPENCL_DENY").map { String(cString: $0) }
-                let backends: [Backend] = makeBackend ? [try OpenCLBackend(device: chosen, denyOps: deny), CPUBackend()] : []
+                let backends: [Backend] = makeBackend ? [try OpenCLBackend(device: chosen, denyOps: deny, halfStorage: halfStorage), CPUBackend()] : []
                 return Resolution(request: request, backends: backends, note: nil, index: chosen.index + 1)
             } catch let e as DLInferError where e.kind != .invalidArgument {
                 failure = e.message

@@ -9,6 +9,9 @@ public struct SessionOptions: Sendable {
     public var limits = Session.Limits()
     /// CPU threads the session's runs use (nil: every thread the process has, `Threads.available`).
     public var threads: Int? = nil
+    /// How an OpenCL device stores float32 tensors (see `Devices.resolve`).
+    public enum Precision: String, Sendable { case fp32, fp16 }
+    public var precision = Precision.fp32
     public init() {}
 
     /// Sets an option from its string form, as the C API and the CLI pass them.
@@ -30,13 +33,18 @@ public struct SessionOptions: Sendable {
             }
             threads = n == 0 ? nil : n
         case "device": device = value
+        case "precision":
+            guard let p = Precision(rawValue: value) else {
+                throw DLInferError.invalid("option precision='\(value)' must be 'fp32' or 'fp16'")
+            }
+            precision = p
         case "fallback":
             switch value {
             case "cpu": fallbackToCPU = true
             case "none": fallbackToCPU = false
             default: throw DLInferError.invalid("option fallback='\(value)' must be 'cpu' or 'none'")
             }
-        default: throw DLInferError.invalid("unknown option '\(key)'; known: device, fallback, max_memory, plan_cache, threads")
+        default: throw DLInferError.invalid("unknown option '\(key)'; known: device, fallback, max_memory, plan_cache, precision, threads")
         }
     }
 
@@ -71,7 +79,7 @@ public final class InferenceSession: @unchecked Sendable {
 
     public init(model: Model, options: SessionOptions = SessionOptions()) throws {
         self.model = model
-        let r = try Devices.resolve(option: options.device, fallbackToCPU: options.fallbackToCPU)
+        let r = try Devices.resolve(options)
         device = r.request
         deviceNote = r.note
         deviceIndex = r.index

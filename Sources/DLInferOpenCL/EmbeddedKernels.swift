@@ -9,28 +9,28 @@ public enum EmbeddedKernels {
 // -inf gives NaN), with zero_nan a NaN probability becomes 0, then y = sum_j p_j v_j. The row's scores live in
 // `scores` (one row of `total` per work-group of this launch), never as a whole [heads, rows, total] tensor.
 // `offsets` holds, per head, the element offsets of Q, Kᵀ, the mask, V and Y (five runs of `heads` ints).
-__kernel void fused_attention(__global const float* q, __global const float* k, __global const float* v,
-                              __global const float* mask, __global float* y, __global const int* offsets,
+__kernel void fused_attention(__global const real_t* q, __global const real_t* k, __global const real_t* v,
+                              __global const real_t* mask, __global real_t* y, __global const int* offsets,
                               __global float* scores, int heads, int rows, int total, int d, int dv, int ldq,
                               int key_stride, int key_dim_stride, int ldv, int mask_row_stride, int mask_col_stride,
                               int has_mask, int ldy, float alpha, int zero_nan, int first, __local float* buf) {
     int lid = get_local_id(0), step = get_local_size(0);
     int pair = first + get_group_id(0);
     int head = pair / rows, row = pair - head * rows;
-    __global const float* qr = q + offsets[head] + row * ldq;
-    __global const float* kh = k + offsets[heads + head];
-    __global const float* mr = mask + offsets[2 * heads + head] + row * mask_row_stride;
-    __global const float* vh = v + offsets[3 * heads + head];
-    __global float* yr = y + offsets[4 * heads + head] + row * ldy;
+    __global const real_t* qr = q + offsets[head] + row * ldq;
+    __global const real_t* kh = k + offsets[heads + head];
+    __global const real_t* mr = mask + offsets[2 * heads + head] + row * mask_row_stride;
+    __global const real_t* vh = v + offsets[3 * heads + head];
+    __global real_t* yr = y + offsets[4 * heads + head] + row * ldy;
     __global float* s = scores + get_group_id(0) * total;
 
     float m = -INFINITY;
     for (int j = lid; j < total; j += step) {
-        __global const float* kj = kh + j * key_stride;
+        __global const real_t* kj = kh + j * key_stride;
         float acc = 0.0f;
-        for (int t = 0; t < d; t++) acc = mad(qr[t], kj[t * key_dim_stride], acc);
+        for (int t = 0; t < d; t++) acc = mad(LOAD(qr, t), LOAD(kj, t * key_dim_stride), acc);
         float sc = alpha * acc;
-        if (has_mask) sc += mr[j * mask_col_stride];
+        if (has_mask) sc += LOAD(mr, j * mask_col_stride);
         s[j] = sc;
         m = max_nan(m, sc);
     }
@@ -50,8 +50,8 @@ __kernel void fused_attention(__global const float* q, __global const float* k, 
     barrier(CLK_GLOBAL_MEM_FENCE);
     for (int e = lid; e < dv; e += step) {
         float acc = 0.0f;
-        for (int j = 0; j < total; j++) acc = mad(s[j], vh[j * ldv + e], acc);
-        yr[e] = acc;
+        for (int j = 0; j < total; j++) acc = mad(s[j], LOAD(vh, j * ldv + e), acc);
+        STORE(yr, e, acc);
     }
 }
 """#,
@@ -64,15 +64,33 @@ __kernel void fused_attention(__global const float* q, __global const float* k, 
 // cl_khr_fp16, and a kernel that touches a real_t directly fails to build in the half variant instead of computing
 // in half. Stores saturate finite values to half's range: a large finite value (an attention mask's float32
 // lowest) stays finite rather than becoming an infinity that turns `0 * mask` into NaN.
+// VLOADn(p)/VSTOREn(v, p) move n consecutive elements at p as a floatn (n = 2, 4, 8, 16; p aligned to the vector
+// in float storage).
+#define HALF_RANGE(v) select((v), clamp((v), -65504.0f, 65504.0f), isfinite(v))
 #ifdef DL_HALF
 typedef half real_t;
-inline float half_range(float v) { return isfinite(v) ? clamp(v, -65504.0f, 65504.0f) : v; }
 #define LOAD(p, i) vload_half((i), (p))
-#define STORE(p, i, v) vstore_half(half_range(v), (i), (p))
+#define STORE(p, i, v) vstore_half(HALF_RANGE((float)(v)), (i), (p))
+#define VLOAD2(p) vload_half2(0, p)
+#define VLOAD4(p) vload_half4(0, p)
+#define VLOAD8(p) vload_half8(0, p)
+#define VLOAD16(p) vload_half16(0, p)
+#define VSTORE2(v, p) vstore_half2(HALF_RANGE(v), 0, p)
+#define VSTORE4(v, p) vstore_half4(HALF_RANGE(v), 0, p)
+#define VSTORE8(v, p) vstore_half8(HALF_RANGE(v), 0, p)
+#define VSTORE16(v, p) vstore_half16(HALF_RANGE(v), 0, p)
 #else
 typedef float real_t;
 #define LOAD(p, i) ((p)[i])
 #define STORE(p, i, v) ((p)[i] = (v))
+#define VLOAD2(p) (*(__global const float2*)(p))
+#define VLOAD4(p) (*(__global const float4*)(p))
+#define VLOAD8(p) (*(__global const float8*)(p))
+#define VLOAD16(p) (*(__global const float16*)(p))
+#define VSTORE2(v, p) (*(__global float2*)(p) = (v))
+#define VSTORE4(v, p) (*(__global float4*)(p) = (v))
+#define VSTORE8(v, p) (*(__global float8*)(p) = (v))
+#define VSTORE16(v, p) (*(__global float16*)(p) = (v))
 #endif
 
 // Fused activations: codes match Activation in Sources/DLInferOpenCL/Launchers/Activation.swift.
@@ -164,10 +182,10 @@ inline float group_reduce(__local float* buf, float v, int op) {
 // ---- Weight layout for conv_direct ---------------------------------------------------------------------------------
 // Wp[g][k][m] = W[g*mg + m][k], zero where m >= mg or k >= K: the per-run layout change for weights that are not
 // constants (constant weights are re-laid-out once on the host).
-__kernel void conv_pack_weights(__global const float* w, __global float* wp, int K, int mg, int Kp, int Mp) {
+__kernel void conv_pack_weights(__global const real_t* w, __global real_t* wp, int K, int mg, int Kp, int Mp) {
     int m = get_global_id(0), k = get_global_id(1), g = get_global_id(2);
     if (m >= Mp || k >= Kp) return;
-    wp[(g * Kp + k) * Mp + m] = (m < mg && k < K) ? w[(g * mg + m) * K + k] : 0.0f;
+    STORE(wp, (g * Kp + k) * Mp + m, (m < mg && k < K) ? LOAD(w, (g * mg + m) * K + k) : 0.0f);
 }
 
 // ---- Depthwise convolution ----------------------------------------------------------------------------------------
@@ -176,8 +194,8 @@ __kernel void conv_pack_weights(__global const float* w, __global float* wp, int
 // neighbouring runs of the same row, so their input reads share cache lines.
 #define DW_RUN 4
 
-__kernel void conv_depthwise(__global const float* x, __global const float* w, __global const float* bias,
-                             int has_bias, __global float* y, int C, int H, int W, int M, int multiplier,
+__kernel void conv_depthwise(__global const real_t* x, __global const real_t* w, __global const real_t* bias,
+                             int has_bias, __global real_t* y, int C, int H, int W, int M, int multiplier,
                              int KH, int KW, int OH, int OW, int runs, int total,
                              int sh, int sw, int dh, int dw, int ph, int pw, int act, float act_a, float act_b) {
     int i = get_global_id(0);
@@ -186,25 +204,25 @@ __kernel void conv_depthwise(__global const float* x, __global const float* w, _
     int oy = r % OH, plane = r / OH;
     int m = plane % M, b = plane / M;
     int ox0 = run * DW_RUN;
-    __global const float* xp = x + (b * C + m / multiplier) * H * W;
-    __global const float* wm = w + m * KH * KW;
+    __global const real_t* xp = x + (b * C + m / multiplier) * H * W;
+    __global const real_t* wm = w + m * KH * KW;
     float acc[DW_RUN];
     for (int j = 0; j < DW_RUN; j++) acc[j] = 0.0f;
     int top = oy * sh - ph, left = ox0 * sw - pw;
     for (int ky = 0; ky < KH; ky++) {
         int iy = top + ky * dh;
         if ((uint)iy >= (uint)H) continue;
-        __global const float* row = xp + iy * W;
+        __global const real_t* row = xp + iy * W;
         for (int kx = 0; kx < KW; kx++) {
-            float wv = wm[ky * KW + kx];
+            float wv = LOAD(wm, ky * KW + kx);
             int ix = left + kx * dw;
             for (int j = 0; j < DW_RUN; j++, ix += sw)
-                if ((uint)ix < (uint)W) acc[j] = mad(wv, row[ix], acc[j]);
+                if ((uint)ix < (uint)W) acc[j] = mad(wv, LOAD(row, ix), acc[j]);
         }
     }
-    float bv = has_bias ? bias[m] : 0.0f;
-    __global float* yp = y + (plane * OH + oy) * OW;
-    for (int j = 0; j < DW_RUN && ox0 + j < OW; j++) yp[ox0 + j] = activate(acc[j] + bv, act, act_a, act_b);
+    float bv = has_bias ? LOAD(bias, m) : 0.0f;
+    __global real_t* yp = y + (plane * OH + oy) * OW;
+    for (int j = 0; j < DW_RUN && ox0 + j < OW; j++) STORE(yp, ox0 + j, activate(acc[j] + bv, act, act_a, act_b));
 }
 
 // ---- Transposed convolution ---------------------------------------------------------------------------------------
@@ -212,8 +230,8 @@ __kernel void conv_depthwise(__global const float* x, __global const float* w, _
 // element gathers the column entries whose tap lands on it: along each axis, input i and tap k reach output
 // o = i*s - p + k*d. Gathering (not scattering) needs no atomics and starts from the bias. Up to 3 spatial axes;
 // fewer are leading axes of size 1.
-__kernel void convtranspose_col2im(__global const float* col, __global const float* bias, int has_bias,
-                                   __global float* y, int y_offset, int total, int M, int mg, int groups,
+__kernel void convtranspose_col2im(__global const real_t* col, __global const real_t* bias, int has_bias,
+                                   __global real_t* y, int y_offset, int total, int M, int mg, int groups,
                                    int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH, int KW,
                                    int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw) {
     int i = get_global_id(0);
@@ -224,8 +242,8 @@ __kernel void convtranspose_col2im(__global const float* col, __global const flo
     int m = r % M, b = r / M;
     int g = m / mg, ml = m - g * mg;
     int inPlane = ID * IH * IW;
-    __global const float* c = col + ((b * groups + g) * mg + ml) * KD * KH * KW * inPlane;
-    float acc = has_bias ? bias[m] : 0.0f;
+    __global const real_t* c = col + ((b * groups + g) * mg + ml) * KD * KH * KW * inPlane;
+    float acc = has_bias ? LOAD(bias, m) : 0.0f;
     // The offsets decrease with the tap index, so the first negative one ends its axis.
     for (int kz = 0; kz < KD; kz++) {
         int tz = oz + pd - kz * dd;
@@ -242,11 +260,11 @@ __kernel void convtranspose_col2im(__global const float* col, __global const flo
                 if (tx < 0) break;
                 int ix = tx / sw;
                 if (ix * sw != tx || ix >= IW) continue;
-                acc += c[((kz * KH + ky) * KW + kx) * inPlane + (iz * IH + iy) * IW + ix];
+                acc += LOAD(c, ((kz * KH + ky) * KW + kx) * inPlane + (iz * IH + iy) * IW + ix);
             }
         }
     }
-    y[y_offset + i] = acc;
+    STORE(y, y_offset + i, acc);
 }
 """#,
         "conv_direct": #"""
@@ -298,14 +316,16 @@ typedef VEC(RN) floatRN;
 #define LANE_RM CAT(LANE_, RM)
 #define LANE_RN CAT(LANE_, RN)
 #if RM == 1
-#define VLOAD_RM(p) (*(p))
+#define VLOAD_RM(p) LOAD(p, 0)
+#elif defined(DL_HALF)
+#define VLOAD_RM(p) CAT(vload_half, RM)(0, p)
 #else
 #define VLOAD_RM(p) CAT(vload, RM)(0, p)
 #endif
 
 __kernel __attribute__((reqd_work_group_size(D, D, 1)))
-void conv_direct(__global const float* x, __global const float* wp, __global const int4* taps,
-                 __global const float* bias, int has_bias, __global float* y,
+void conv_direct(__global const real_t* x, __global const real_t* wp, __global const int4* taps,
+                 __global const real_t* bias, int has_bias, __global real_t* y,
                  int C, int H, int W, int cg, int M, int mg, int Kp, int Mp,
                  int OH, int OW, int N, int sh, int sw, int ph, int pw, int act, float act_a, float act_b,
                  int k_split, __global float* partial) {
@@ -321,7 +341,7 @@ void conv_direct(__global const float* x, __global const float* wp, __global con
     // The pixel whose column entries this work-item stages, decoded once.
     const int col = tid % TN, row0 = tid / TN;
     int y0 = TAP_OUTSIDE, x0 = TAP_OUTSIDE;
-    __global const float* xg = x;
+    __global const real_t* xg = x;
     {
         int n = n0 + col;
         if (n < N) {
@@ -332,7 +352,7 @@ void conv_direct(__global const float* x, __global const float* wp, __global con
         }
     }
     const int wrow = tid / D, wcol = tid % D;
-    __global const float* wg = wp + g * Kp * Mp + m0 + wcol * RM;
+    __global const real_t* wg = wp + g * Kp * Mp + m0 + wcol * RM;
 
     floatRM wnext;
     float xnext[RN];
@@ -342,7 +362,7 @@ void conv_direct(__global const float* x, __global const float* wp, __global con
         for (int j = 0; j < RN; j++) {                                                                      \
             int4 t = taps[(k0) + row0 + j * (D / RN)];                                                      \
             int iy = y0 + t.y, ix = x0 + t.z;                                                               \
-            xnext[j] = ((uint)iy < (uint)H && (uint)ix < (uint)W) ? xg[t.x * HW + iy * W + ix] : 0.0f;    \
+            xnext[j] = ((uint)iy < (uint)H && (uint)ix < (uint)W) ? LOAD(xg, t.x * HW + iy * W + ix) : 0.0f; \
         }                                                                                                   \
     }
 
@@ -385,22 +405,22 @@ void conv_direct(__global const float* x, __global const float* wp, __global con
         int m = m0 + ty * RM + i;
         if (m >= mg) break;
         int oc = g * mg + m;
-        float bv = has_bias ? bias[oc] : 0.0f;
+        float bv = has_bias ? LOAD(bias, oc) : 0.0f;
         for (int j = 0; j < RN; j++)
-            if (at[j] >= 0) y[at[j] + oc * OHW] = activate(LANE_RN(acc[i], j) + bv, act, act_a, act_b);
+            if (at[j] >= 0) STORE(y, at[j] + oc * OHW, activate(LANE_RN(acc[i], j) + bv, act, act_a, act_b));
     }
 }
 
 // Sums the tap slices of a split conv_direct, then bias and activation: one work-item per output element, reading
 // and writing along the pixels.
-__kernel void conv_direct_reduce(__global const float* partial, int splits, __global const float* bias, int has_bias,
-                                 __global float* y, int M, int N, int OHW, int act, float act_a, float act_b) {
+__kernel void conv_direct_reduce(__global const float* partial, int splits, __global const real_t* bias, int has_bias,
+                                 __global real_t* y, int M, int N, int OHW, int act, float act_a, float act_b) {
     int n = get_global_id(0), oc = get_global_id(1);
     if (n >= N || oc >= M) return;
-    float v = has_bias ? bias[oc] : 0.0f;
+    float v = has_bias ? LOAD(bias, oc) : 0.0f;
     for (int s = 0; s < splits; s++) v += partial[(s * M + oc) * N + n];
     int b = n / OHW;
-    y[(b * M + oc) * OHW + (n - b * OHW)] = activate(v, act, act_a, act_b);
+    STORE(y, (b * M + oc) * OHW + (n - b * OHW), activate(v, act, act_a, act_b));
 }
 """#,
         "datamovement": #"""
@@ -417,7 +437,8 @@ __kernel void conv_direct_reduce(__global const float* partial, int splits, __gl
 #endif
 
 // T: the element these kernels move, as bits (a build define): float for float32, else uchar, ushort, uint or uint2
-// by element size (uint2 rather than ulong: devices without 64-bit integers move 8-byte elements too). Pad is float.
+// by element size (uint2 rather than ulong: devices without 64-bit integers move 8-byte elements too). Pad moves
+// float32 tensors (real_t).
 #ifndef T
 #define T float
 #endif
@@ -484,7 +505,7 @@ __kernel void transpose_tiles(__global const T* src, __global T* dst, int m, int
 // Pad: along each axis, output index o is position j = o - lead of the kept input part [start, start + kept)
 // (negative pads crop); outside it the constant is written, or j is mapped back into the part by reflecting,
 // clamping or wrapping (repeatedly, as numpy does, when a pad is longer than the part).
-__kernel void pad_f32(__global const float* x, __global float* y, int n, int8 out_dims, int8 lead, int8 start,
+__kernel void pad_f32(__global const real_t* x, __global real_t* y, int n, int8 out_dims, int8 lead, int8 start,
                       int8 kept, int8 strides, int mode, float value) {
     int i = get_global_id(0);
     if (i >= n) return;
@@ -504,7 +525,7 @@ __kernel void pad_f32(__global const float* x, __global float* y, int n, int8 ou
         int j = o - ld[k], len = kp[k];
         if (j < 0 || j >= len) {
             if (mode == PAD_CONSTANT) {
-                y[i] = value;
+                STORE(y, i, value);
                 return;
             } else if (mode == PAD_EDGE) {
                 j = j < 0 ? 0 : len - 1;
@@ -520,7 +541,7 @@ __kernel void pad_f32(__global const float* x, __global float* y, int n, int8 ou
         }
         off += (st[k] + j) * sx[k];
     }
-    y[i] = x[off];
+    STORE(y, i, LOAD(x, off));
 }
 
 // Gather along an axis of data seen as [outer, n, inner]: y[o, k, e] = x[o, idx[k], e] for m indices, already
@@ -551,14 +572,14 @@ __kernel void where_select(__global const uchar* cond, __global const T* x, __gl
 #define UNARY_EXP 1
 #define UNARY_SQRT 2
 
-__kernel void unary_f32(__global const float* x, __global float* y, int n, int op, int act, float a, float b) {
+__kernel void unary_f32(__global const real_t* x, __global real_t* y, int n, int op, int act, float a, float b) {
     int i = get_global_id(0);
     if (i >= n) return;
-    float v = x[i];
+    float v = LOAD(x, i);
     if (op == UNARY_EXP) v = exp(v);
     else if (op == UNARY_SQRT) v = sqrt(v);
     else v = activate(v, act, a, b);
-    y[i] = v;
+    STORE(y, i, v);
 }
 
 #define BIN_ADD 0
@@ -585,20 +606,20 @@ inline float binary_op(float x, float y, int op) {
 }
 
 // c = a op b over the output dims `d`; `sa`/`sb` are the inputs' element strides per output dim.
-__kernel void binary_f32(__global const float* a, __global const float* b, __global float* c, int n, int8 d, int8 sa,
-                         int8 sb, int op, int act, float act_a, float act_b) {
+__kernel void binary_f32(__global const real_t* a, __global const real_t* b, __global real_t* c, int n, int8 d,
+                         int8 sa, int8 sb, int op, int act, float act_a, float act_b) {
     int i = get_global_id(0);
     if (i >= n) return;
-    float v = binary_op(a[broadcast_offset(i, d, sa)], b[broadcast_offset(i, d, sb)], op);
-    c[i] = activate(v, act, act_a, act_b);
+    float v = binary_op(LOAD(a, broadcast_offset(i, d, sa)), LOAD(b, broadcast_offset(i, d, sb)), op);
+    STORE(c, i, activate(v, act, act_a, act_b));
 }
 
 // Same-shape fast path: no index arithmetic.
-__kernel void binary_same_f32(__global const float* a, __global const float* b, __global float* c, int n, int op,
-                              int act, float act_a, float act_b) {
+__kernel void binary_same_f32(__global const real_t* a, __global const real_t* b, __global real_t* c, int n,
+                              int op, int act, float act_a, float act_b) {
     int i = get_global_id(0);
     if (i >= n) return;
-    c[i] = activate(binary_op(a[i], b[i], op), act, act_a, act_b);
+    STORE(c, i, activate(binary_op(LOAD(a, i), LOAD(b, i), op), act, act_a, act_b));
 }
 """#,
         "gemm": #"""
@@ -637,6 +658,10 @@ __kernel void binary_same_f32(__global const float* a, __global const float* b, 
 #define VEC_8 float8
 #define VEC_16 float16
 #define VEC(n) CAT(VEC_, n)
+#define VLOAD1(p) LOAD(p, 0)
+#define VSTORE1(v, p) STORE(p, 0, v)
+#define VLOAD(n, p) CAT(VLOAD, n)(p)
+#define VSTORE(n, v, p) CAT(VSTORE, n)(v, p)
 
 // Vector <-> private array, component by component: indices are compile-time constants after unrolling, so the
 // arrays live in registers.
@@ -663,7 +688,7 @@ __kernel void binary_same_f32(__global const float* a, __global const float* b, 
 // for A and N for B. `kmajor`: the operand is stored K x X (X contiguous), else X x K (K contiguous, transposed on
 // the way in). Adjacent work-items read adjacent addresses in both cases.
 #define DEFINE_TILE_LOADER(NAME, XWG, VWX)                                                                          \
-void NAME(__global const float* g, int ld, int kmajor, int vec, int X, int K, int x0, int k0,                       \
+void NAME(__global const real_t* g, int ld, int kmajor, int vec, int X, int K, int x0, int k0,                       \
           __local VEC(VWX)* xlm, int tid) {                                                                         \
     __local float* xls = (__local float*)xlm;                                                                       \
     const bool inside = x0 + XWG <= X && k0 + KWG <= K;                                                             \
@@ -673,11 +698,11 @@ void NAME(__global const float* g, int ld, int kmajor, int vec, int X, int K, in
             const int v = tid + i * WGS, kk = v / (XWG / VWX), xv = v - kk * (XWG / VWX);                           \
             const int at = (k0 + kk) * ld + x0 + xv * VWX;                                                          \
             if (inside && vec) {                                                                                    \
-                xlm[v] = *(__global const VEC(VWX)*)(g + at);                                                       \
+                xlm[v] = VLOAD(VWX, g + at);                                                                        \
             } else {                                                                                                \
                 _Pragma("unroll")                                                                                   \
                 for (int e = 0; e < VWX; e++)                                                                       \
-                    xls[v * VWX + e] = (k0 + kk < K && x0 + xv * VWX + e < X) ? g[at + e] : 0.0f;                   \
+                    xls[v * VWX + e] = (k0 + kk < K && x0 + xv * VWX + e < X) ? LOAD(g, at + e) : 0.0f;            \
             }                                                                                                       \
         }                                                                                                           \
     } else {                                                                                                        \
@@ -687,12 +712,12 @@ void NAME(__global const float* g, int ld, int kmajor, int vec, int X, int K, in
             const int at = (x0 + xx) * ld + k0 + kv * VWK;                                                          \
             float t[VWK];                                                                                           \
             if (inside && vec) {                                                                                    \
-                const VEC(VWK) w = *(__global const VEC(VWK)*)(g + at);                                             \
+                const VEC(VWK) w = VLOAD(VWK, g + at);                                                              \
                 UNPACK(VWK)(w, t)                                                                                   \
             } else {                                                                                                \
                 _Pragma("unroll")                                                                                   \
                 for (int e = 0; e < VWK; e++)                                                                       \
-                    t[e] = (x0 + xx < X && k0 + kv * VWK + e < K) ? g[at + e] : 0.0f;                               \
+                    t[e] = (x0 + xx < X && k0 + kv * VWK + e < K) ? LOAD(g, at + e) : 0.0f;                        \
             }                                                                                                       \
             _Pragma("unroll")                                                                                       \
             for (int e = 0; e < VWK; e++) xls[(kv * VWK + e) * XWG + xx] = t[e];                                    \
@@ -716,10 +741,10 @@ DEFINE_TILE_LOADER(load_tile_b, NWG, VWN)
 #endif
 
 __kernel WG_SIZE
-void gemm_tiled(__global const float* A, int offA, int lda, int sA, int transA, int vecA,
-                __global const float* B, int offB, int ldb, int sB, int transB, int vecB,
-                __global float* C, int offC, int ldc, int sC, int vecC,
-                __global const float* bias, int offBias, int bias_rs, int bias_cs, int sBias, int has_bias,
+void gemm_tiled(__global const real_t* A, int offA, int lda, int sA, int transA, int vecA,
+                __global const real_t* B, int offB, int ldb, int sB, int transB, int vecB,
+                __global real_t* C, int offC, int ldc, int sC, int vecC,
+                __global const real_t* bias, int offBias, int bias_rs, int bias_cs, int sBias, int has_bias,
                 int M, int N, int K, float alpha, float beta, int act, float act_a, float act_b) {
     __local VEC(VWM) alm[KWG * MWG / VWM];
     __local VEC(VWN) blm[KWG * NWG / VWN];
@@ -777,15 +802,15 @@ void gemm_tiled(__global const float* A, int offA, int lda, int sA, int transA, 
             #pragma unroll
             for (int e = 0; e < VWN; e++) {
                 float v = alpha * acc[i][x * VWN + e];
-                if (has_bias && n + e < N) v += beta * bias[m * bias_rs + (n + e) * bias_cs];
+                if (has_bias && n + e < N) v += beta * LOAD(bias, m * bias_rs + (n + e) * bias_cs);
                 r[e] = activate(v, act, act_a, act_b);
             }
             if (vecC && n + VWN <= N) {
-                *(__global VEC(VWN)*)(C + m * ldc + n) = PACK(VWN)(r);
+                VSTORE(VWN, PACK(VWN)(r), C + m * ldc + n);
             } else {
                 #pragma unroll
                 for (int e = 0; e < VWN; e++)
-                    if (n + e < N) C[m * ldc + n + e] = r[e];
+                    if (n + e < N) STORE(C, m * ldc + n + e, r[e]);
             }
         }
     }
@@ -804,10 +829,10 @@ void gemm_tiled(__global const float* A, int offA, int lda, int sA, int transA, 
 #define WGS (LANES * SPLIT)
 
 __kernel __attribute__((reqd_work_group_size(LANES, SPLIT, 1)))
-void gemv_f32(__global const float* A, int offA, int lda, int sA, int transA,
-              __global const float* B, int offB, int ldb, int sB, int transB,
-              __global float* C, int offC, int c_rs, int c_cs, int sC,
-              __global const float* bias, int offBias, int bias_rs, int bias_cs, int sBias, int has_bias,
+void gemv_f32(__global const real_t* A, int offA, int lda, int sA, int transA,
+              __global const real_t* B, int offB, int ldb, int sB, int transB,
+              __global real_t* C, int offC, int c_rs, int c_cs, int sC,
+              __global const real_t* bias, int offBias, int bias_rs, int bias_cs, int sBias, int has_bias,
               int M, int N, int K, float alpha, float beta, int act, float act_a, float act_b) {
     // Partial sums by (row, column, slice); a column's slices are padded apart to spread them over banks.
     __local float part[ROWS * (WGS + LANES)];
@@ -832,9 +857,9 @@ void gemv_f32(__global const float* A, int offA, int lda, int sA, int transA,
         // Unrolled so that each work-item has several loads of B in flight.
         #pragma unroll 4
         for (int k = slice; k < K; k += slices) {
-            const float bv = B[colB + k * stepB];
+            const float bv = LOAD(B, colB + k * stepB);
             #pragma unroll
-            for (int r = 0; r < ROWS; r++) acc[r] = mad(A[rowA[r] + k * stepA], bv, acc[r]);
+            for (int r = 0; r < ROWS; r++) acc[r] = mad(LOAD(A, rowA[r] + k * stepA), bv, acc[r]);
         }
     }
     #pragma unroll
@@ -849,8 +874,8 @@ void gemv_f32(__global const float* A, int offA, int lda, int sA, int transA,
     float s = 0.0f;
     for (int l = 0; l < slices; l++) s += part[r * (WGS + LANES) + c * (slices + 1) + l];
     float v = alpha * s;
-    if (has_bias) v += beta * bias[offBias + b * sBias + i * bias_rs + jj * bias_cs];
-    C[offC + b * sC + i * c_rs + jj * c_cs] = activate(v, act, act_a, act_b);
+    if (has_bias) v += beta * LOAD(bias, offBias + b * sBias + i * bias_rs + jj * bias_cs);
+    STORE(C, offC + b * sC + i * c_rs + jj * c_cs, activate(v, act, act_a, act_b));
 }
 """#,
         "math": #"""
@@ -931,10 +956,10 @@ inline float unary_math(float x, int fn, float a, float b) {
     }
 }
 
-__kernel void unary_math_f32(__global const float* x, __global float* y, int n, int fn, float a, float b) {
+__kernel void unary_math_f32(__global const real_t* x, __global real_t* y, int n, int fn, float a, float b) {
     int i = get_global_id(0);
     if (i >= n) return;
-    y[i] = unary_math(x[i], fn, a, b);
+    STORE(y, i, unary_math(LOAD(x, i), fn, a, b));
 }
 """#,
         "normalization": #"""
@@ -942,40 +967,40 @@ __kernel void unary_math_f32(__global const float* x, __global float* y, int n, 
 
 // BatchNormalization parameters as one multiply-add: a = scale / sqrt(var + eps), b = B - mean * a (the CPU kernel's
 // formula). Runs only when the parameters are not constants; constant ones are combined once on the host.
-__kernel void batchnorm_affine(__global const float* scale, __global const float* bias, __global const float* mean,
-                               __global const float* var, __global float* a, __global float* b, int n, float eps) {
+__kernel void batchnorm_affine(__global const real_t* scale, __global const real_t* bias, __global const real_t* mean,
+                               __global const real_t* var, __global real_t* a, __global real_t* b, int n, float eps) {
     int i = get_global_id(0);
     if (i >= n) return;
-    float ai = scale[i] / sqrt(var[i] + eps);
-    a[i] = ai;
-    b[i] = bias[i] - mean[i] * ai;
+    float ai = LOAD(scale, i) / sqrt(LOAD(var, i) + eps);
+    STORE(a, i, ai);
+    STORE(b, i, LOAD(bias, i) - LOAD(mean, i) * ai);
 }
 
 // y = x * a[p] + b[p], p the parameter (channel, or activation with spatial = 0) of element i: elements come in runs
 // of `inner` per parameter, `params` runs per image.
-__kernel void batchnorm_f32(__global const float* x, __global float* y, __global const float* a,
-                            __global const float* b, int total, int inner, int params) {
+__kernel void batchnorm_f32(__global const real_t* x, __global real_t* y, __global const real_t* a,
+                            __global const real_t* b, int total, int inner, int params) {
     int i = get_global_id(0);
     if (i >= total) return;
     int p = (i / inner) % params;
-    y[i] = x[i] * a[p] + b[p];
+    STORE(y, i, LOAD(x, i) * LOAD(a, p) + LOAD(b, p));
 }
 
 // y = x * (bias + alpha/size * sum of x^2 over channels c-before ... c+after)^-beta, one work-item per element;
 // neighbouring work-items take neighbouring positions of one channel plane, so every channel read is coalesced.
-__kernel void lrn_f32(__global const float* x, __global float* y, int total, int C, int inner, int before, int after,
+__kernel void lrn_f32(__global const real_t* x, __global real_t* y, int total, int C, int inner, int before, int after,
                       float bias, float scale, float beta) {
     int i = get_global_id(0);
     if (i >= total) return;
     int s = i % inner, r = i / inner;
     int c = r % C, n = r / C;
-    __global const float* xp = x + n * C * inner + s;
+    __global const real_t* xp = x + n * C * inner + s;
     float sum = 0.0f;
     for (int ch = max(0, c - before); ch <= min(C - 1, c + after); ch++) {
-        float v = xp[ch * inner];
+        float v = LOAD(xp, ch * inner);
         sum = mad(v, v, sum);
     }
-    y[i] = x[i] * pow(bias + scale * sum, -beta);
+    STORE(y, i, LOAD(x, i) * pow(bias + scale * sum, -beta));
 }
 
 // LayerNormalization, RMSNormalization, GroupNormalization and InstanceNormalization over rows of n elements, one
@@ -983,8 +1008,8 @@ __kernel void lrn_f32(__global const float* x, __global float* y, int total, int
 // from it; then y = ((x - mean) * inv_std) * scale[p] + bias[p] with inv_std = 1 / sqrt(var + eps) and parameter
 // p = (row % pgroups) * pstride + i / pdiv for element i of the row (LayerNorm: p = i, or row * n + i for parameters
 // broadcast to X; GroupNorm: the row's group's channel of i). `stats` bit 0 writes mean_out, bit 1 inv_out.
-__kernel void norm_rows(__global const float* x, __global float* y, __global const float* scale,
-                        __global const float* bias, __global float* mean_out, __global float* inv_out, int n,
+__kernel void norm_rows(__global const real_t* x, __global real_t* y, __global const real_t* scale,
+                        __global const real_t* bias, __global real_t* mean_out, __global real_t* inv_out, int n,
                         int pgroups, int pstride, int pdiv, int has_bias, int rms, int stats, float eps,
                         __local float* buf) {
     int lid = get_local_id(0), step = get_local_size(0);
@@ -997,22 +1022,22 @@ __kernel void norm_rows(__global const float* x, __global float* y, __global con
     float m = 0.0f;
     if (!rms) {
         float s = 0.0f;
-        for (int i = lid; i < n; i += step) s += x[i];
+        for (int i = lid; i < n; i += step) s += LOAD(x, i);
         m = group_reduce(buf, s, 0) / (float)n;
     }
     float v = 0.0f;
     for (int i = lid; i < n; i += step) {
-        float d = x[i] - m;
+        float d = LOAD(x, i) - m;
         v = mad(d, d, v);
     }
     v = group_reduce(buf, v, 0) / (float)n;
     float inv = 1.0f / sqrt(v + eps);
-    if (lid == 0 && (stats & 1)) mean_out[row] = m;
-    if (lid == 0 && (stats & 2)) inv_out[row] = inv;
+    if (lid == 0 && (stats & 1)) STORE(mean_out, row, m);
+    if (lid == 0 && (stats & 2)) STORE(inv_out, row, inv);
     for (int i = lid; i < n; i += step) {
         int p = pdiv == 1 ? i : i / pdiv;
-        float t = ((x[i] - m) * inv) * scale[p];
-        y[i] = has_bias ? t + bias[p] : t;
+        float t = ((LOAD(x, i) - m) * inv) * LOAD(scale, p);
+        STORE(y, i, has_bias ? t + LOAD(bias, p) : t);
     }
 }
 """#,
@@ -1038,7 +1063,7 @@ inline int taps_padded(int s, int k, int d, int n, int e) {
 // One work-item per output element over up to 3 spatial axes (fewer are leading axes of size 1), neighbouring
 // work-items on neighbouring output columns. Padding never contributes: MaxPool skips it (NaN never wins, as on the
 // CPU), AveragePool divides by the taps inside the input or, with count_include_pad, inside the padded input.
-__kernel void pool_f32(__global const float* x, __global float* y, int total, int mode,
+__kernel void pool_f32(__global const real_t* x, __global real_t* y, int total, int mode,
                        int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH, int KW,
                        int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw, int ed, int eh, int ew) {
     int i = get_global_id(0);
@@ -1049,41 +1074,41 @@ __kernel void pool_f32(__global const float* x, __global float* y, int total, in
     int plane = r / OD;
     int z0 = oz * sd - pd, y0 = oy * sh - ph, x0 = ox * sw - pw;
     int2 tz = taps_inside(z0, KD, dd, ID), ty = taps_inside(y0, KH, dh, IH), tx = taps_inside(x0, KW, dw, IW);
-    __global const float* xp = x + plane * ID * IH * IW;
+    __global const real_t* xp = x + plane * ID * IH * IW;
     float acc = mode == POOL_MAX ? -INFINITY : 0.0f;
     for (int kz = tz.x; kz < tz.y; kz++) {
-        __global const float* zp = xp + (z0 + kz * dd) * IH * IW;
+        __global const real_t* zp = xp + (z0 + kz * dd) * IH * IW;
         for (int ky = ty.x; ky < ty.y; ky++) {
-            __global const float* row = zp + (y0 + ky * dh) * IW + x0;
+            __global const real_t* row = zp + (y0 + ky * dh) * IW + x0;
             if (mode == POOL_MAX) {
-                for (int kx = tx.x; kx < tx.y; kx++) { float v = row[kx * dw]; acc = v > acc ? v : acc; }
+                for (int kx = tx.x; kx < tx.y; kx++) { float v = LOAD(row, kx * dw); acc = v > acc ? v : acc; }
             } else {
-                for (int kx = tx.x; kx < tx.y; kx++) acc += row[kx * dw];
+                for (int kx = tx.x; kx < tx.y; kx++) acc += LOAD(row, kx * dw);
             }
         }
     }
     if (mode == POOL_AVERAGE) acc /= (float)((tz.y - tz.x) * (ty.y - ty.x) * (tx.y - tx.x));
     else if (mode == POOL_AVERAGE_INCLUDE_PAD)
         acc /= (float)(taps_padded(z0, KD, dd, ID, ed) * taps_padded(y0, KH, dh, IH, eh) * taps_padded(x0, KW, dw, IW, ew));
-    y[i] = acc;
+    STORE(y, i, acc);
 }
 
 // One work-group per (n, c) plane: each work-item folds a strided slice (neighbouring work-items read neighbouring
 // elements), then the group reduces in local memory. The group size is a power of two.
-__kernel void global_pool_f32(__global const float* x, __global float* y, int size, int is_max,
+__kernel void global_pool_f32(__global const real_t* x, __global real_t* y, int size, int is_max,
                               __local float* partial) {
     int plane = get_group_id(0), t = get_local_id(0), L = get_local_size(0);
-    __global const float* xp = x + plane * size;
+    __global const real_t* xp = x + plane * size;
     float acc = is_max ? -INFINITY : 0.0f;
-    if (is_max) { for (int i = t; i < size; i += L) acc = max_nan(acc, xp[i]); }
-    else { for (int i = t; i < size; i += L) acc += xp[i]; }
+    if (is_max) { for (int i = t; i < size; i += L) acc = max_nan(acc, LOAD(xp, i)); }
+    else { for (int i = t; i < size; i += L) acc += LOAD(xp, i); }
     partial[t] = acc;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int s = L / 2; s > 0; s >>= 1) {
         if (t < s) partial[t] = is_max ? max_nan(partial[t], partial[t + s]) : partial[t] + partial[t + s];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (t == 0) y[plane] = is_max ? partial[0] : partial[0] / (float)size;
+    if (t == 0) STORE(y, plane, is_max ? partial[0] : partial[0] / (float)size);
 }
 """#,
         "recurrent": #"""
@@ -1142,8 +1167,8 @@ inline float clip_gate(float x, float clip, int has_clip) {
 }
 
 // Pre-activation of gate row `row` (g·H + j) of direction d: x·Wᵀ + h·Rᵀ + (Wb + Rb), added in the CPU kernel's order.
-inline float gate_in(float x, float hr, __global const float* bias, int has_bias, int d, int GH, int row) {
-    float bs = has_bias ? bias[d * 2 * GH + row] + bias[d * 2 * GH + GH + row] : 0.0f;
+inline float gate_in(float x, float hr, __global const real_t* bias, int has_bias, int d, int GH, int row) {
+    float bs = has_bias ? LOAD(bias, d * 2 * GH + row) + LOAD(bias, d * 2 * GH + GH + row) : 0.0f;
     return x + hr + bs;
 }
 
@@ -1152,7 +1177,7 @@ inline float gate_in(float x, float hr, __global const float* bias, int has_bias
 // `red` holds (KS + 1)·GP·RNN_BT·U floats: the slices' partial sums, then the totals, each added by one work-item so
 // that no work-item adds more than KS of them. Work-item (u, s) with s < RNN_BT gets entry s's sums in out[0..GP).
 // Every work-item of the group must call it.
-inline void recurrent_product(__global const float* rp, const int GP, int H, int j, __global const float* hs, int hB,
+inline void recurrent_product(__global const real_t* rp, const int GP, int H, int j, __global const real_t* hs, int hB,
                               int nb, __local float* red, float* out) {
     const int U = get_local_size(0), KS = get_local_size(1), u = get_local_id(0), s = get_local_id(1);
     float acc[4][RNN_BT];
@@ -1160,17 +1185,21 @@ inline void recurrent_product(__global const float* rp, const int GP, int H, int
         for (int bb = 0; bb < RNN_BT; bb++) acc[g][bb] = 0.0f;
     if (j < H) {
         for (int k = s; k < H; k += KS) {
-            __global const float* wp = rp + (k * H + j) * GP;
+            __global const real_t* wp = rp + (k * H + j) * GP;
             float w[4];
             if (GP == 4) {
+#ifdef DL_HALF
+                float4 v = vload_half4(0, wp);
+#else
                 float4 v = vload4(0, wp);
+#endif
                 w[0] = v.x; w[1] = v.y; w[2] = v.z; w[3] = v.w;
             } else {
-                for (int g = 0; g < GP; g++) w[g] = wp[g];
+                for (int g = 0; g < GP; g++) w[g] = LOAD(wp, g);
             }
             for (int bb = 0; bb < RNN_BT; bb++) {
                 if (bb < nb) {
-                    float hv = hs[bb * hB + k];
+                    float hv = LOAD(hs, bb * hB + k);
                     for (int g = 0; g < GP; g++) acc[g][bb] += w[g] * hv;
                 }
             }
@@ -1196,10 +1225,10 @@ inline void recurrent_product(__global const float* rp, const int GP, int H, int
 // (h_prev, h_next, c) put entry b of direction d at d·sD + b·sB; Y puts (t, b, d) at t·yT + b·yB + d·yD. Direction
 // d walks backwards when bit d of rev_mask is set: step s is timestep steps-1-s, so a reverse pass starts at the
 // longest sequence's last step and each entry at its own last valid one.
-#define STEP_ARGS __global const float* xw, int xwT, int xwB, __global const float* bias, int has_bias, \
-    __global const float* h_prev, int sB, int sD, __global const int* lens, int has_lens, __constant float* acts, \
+#define STEP_ARGS __global const real_t* xw, int xwT, int xwB, __global const real_t* bias, int has_bias, \
+    __global const real_t* h_prev, int sB, int sD, __global const int* lens, int has_lens, __constant float* acts, \
     float clip, int has_clip, int H, int batch, int dirs, int rev_mask, int step, int steps, __local float* red
-#define OUTPUT_ARGS __global float* h_next, __global float* y, int has_y, int yT, int yB, int yD
+#define OUTPUT_ARGS __global real_t* h_next, __global real_t* y, int has_y, int yT, int yB, int yD
 
 // Work-item coordinates shared by the step kernels: direction d, first batch entry b0 of the group and how many (nb),
 // unit j, and this work-item's entry b and timestep t.
@@ -1213,96 +1242,96 @@ inline void recurrent_product(__global const float* rp, const int GP, int H, int
 // and gets zeros in Y.
 #define STEP_OWNER_CHECK \
     if ((int)get_local_id(1) >= nb || j >= H) return; \
-    __global const float* x = xw + t * xwT + b * xwB + d * GH + j; \
+    __global const real_t* x = xw + t * xwT + b * xwB + d * GH + j; \
     if (has_lens && t >= lens[b]) { \
-        h_next[st] = h_prev[st]; \
-        if (has_y) y[t * yT + b * yB + d * yD + j] = 0.0f; \
+        STORE(h_next, st, LOAD(h_prev, st)); \
+        if (has_y) STORE(y, t * yT + b * yB + d * yD + j, 0.0f); \
         return; \
     }
 
-inline void emit_h(float v, __global float* h_next, int st, __global float* y, int has_y, int yidx) {
-    h_next[st] = v;
-    if (has_y) y[yidx] = v;
+inline void emit_h(float v, __global real_t* h_next, int st, __global real_t* y, int has_y, int yidx) {
+    STORE(h_next, st, v);
+    if (has_y) STORE(y, yidx, v);
 }
 
 // LSTM, gates i,o,f,c: C = f ⊙ C + i ⊙ g(c); H = o ⊙ h(C), peepholes on C_{t-1} for i and f, on C_t for o.
-__kernel void lstm_step(__global const float* rp, __global float* c, __global const float* peep, int has_peep,
+__kernel void lstm_step(__global const real_t* rp, __global real_t* c, __global const real_t* peep, int has_peep,
                         int input_forget, OUTPUT_ARGS, STEP_ARGS) {
     STEP_PROLOGUE
     const int GH = 4 * H;
     float hr[4];
     recurrent_product(rp + d * H * GH, 4, H, j, h_prev + d * sD + b0 * sB, sB, nb, red, hr);
     STEP_OWNER_CHECK
-    float cp = c[st];
-    float gi = gate_in(x[0], hr[0], bias, has_bias, d, GH, j);
-    float gf = gate_in(x[2 * H], hr[2], bias, has_bias, d, GH, 2 * H + j);
-    float gc = gate_in(x[3 * H], hr[3], bias, has_bias, d, GH, 3 * H + j);
-    __global const float* p = peep + d * 3 * H + j;
-    if (has_peep) { gi += p[0] * cp; gf += p[2 * H] * cp; }
+    float cp = LOAD(c, st);
+    float gi = gate_in(LOAD(x, 0), hr[0], bias, has_bias, d, GH, j);
+    float gf = gate_in(LOAD(x, 2 * H), hr[2], bias, has_bias, d, GH, 2 * H + j);
+    float gc = gate_in(LOAD(x, 3 * H), hr[3], bias, has_bias, d, GH, 3 * H + j);
+    __global const real_t* p = peep + d * 3 * H + j;
+    if (has_peep) { gi += LOAD(p, 0) * cp; gf += LOAD(p, 2 * H) * cp; }
     gi = act_fn(acts, d, 0, clip_gate(gi, clip, has_clip));
     gf = input_forget ? 1.0f - gi : act_fn(acts, d, 0, clip_gate(gf, clip, has_clip));
     gc = act_fn(acts, d, 1, clip_gate(gc, clip, has_clip));
     float cn = gf * cp + gi * gc;
-    c[st] = cn;
-    float go = gate_in(x[H], hr[1], bias, has_bias, d, GH, H + j);
-    if (has_peep) go += p[H] * cn;
+    STORE(c, st, cn);
+    float go = gate_in(LOAD(x, H), hr[1], bias, has_bias, d, GH, H + j);
+    if (has_peep) go += LOAD(p, H) * cn;
     go = act_fn(acts, d, 0, clip_gate(go, clip, has_clip));
     emit_h(go * act_fn(acts, d, 2, cn), h_next, st, y, has_y, t * yT + b * yB + d * yD + j);
 }
 
 // RNN: H = f(x·Wᵀ + h·Rᵀ + Wb + Rb).
-__kernel void rnn_step(__global const float* rp, OUTPUT_ARGS, STEP_ARGS) {
+__kernel void rnn_step(__global const real_t* rp, OUTPUT_ARGS, STEP_ARGS) {
     STEP_PROLOGUE
     const int GH = H;
     float hr[1];
     recurrent_product(rp + d * H * GH, 1, H, j, h_prev + d * sD + b0 * sB, sB, nb, red, hr);
     STEP_OWNER_CHECK
-    float v = act_fn(acts, d, 0, clip_gate(gate_in(x[0], hr[0], bias, has_bias, d, GH, j), clip, has_clip));
+    float v = act_fn(acts, d, 0, clip_gate(gate_in(LOAD(x, 0), hr[0], bias, has_bias, d, GH, j), clip, has_clip));
     emit_h(v, h_next, st, y, has_y, t * yT + b * yB + d * yD + j);
 }
 
 // GRU's h gate's recurrent bias Rbh (zero without B).
-inline float gru_rbh(__global const float* bias, int has_bias, int d, int H, int j) {
-    return has_bias ? bias[d * 6 * H + 5 * H + j] : 0.0f;
+inline float gru_rbh(__global const real_t* bias, int has_bias, int d, int H, int j) {
+    return has_bias ? LOAD(bias, d * 6 * H + 5 * H + j) : 0.0f;
 }
 
 // GRU's h gate's input part x·Whᵀ + Wbh.
-inline float gru_xh(__global const float* x, __global const float* bias, int has_bias, int d, int H, int j) {
-    return x[2 * H] + (has_bias ? bias[d * 6 * H + 2 * H + j] : 0.0f);
+inline float gru_xh(__global const real_t* x, __global const real_t* bias, int has_bias, int d, int H, int j) {
+    return LOAD(x, 2 * H) + (has_bias ? LOAD(bias, d * 6 * H + 2 * H + j) : 0.0f);
 }
 
 // GRU with linear_before_reset 1, gates z,r,h in one product: H = (1-z) ⊙ g(x·Whᵀ + Wbh + r ⊙ (h·Rhᵀ + Rbh)) + z ⊙ H.
-__kernel void gru_step(__global const float* rp, OUTPUT_ARGS, STEP_ARGS) {
+__kernel void gru_step(__global const real_t* rp, OUTPUT_ARGS, STEP_ARGS) {
     STEP_PROLOGUE
     const int GH = 3 * H;
     float hr[3];
     recurrent_product(rp + d * H * GH, 3, H, j, h_prev + d * sD + b0 * sB, sB, nb, red, hr);
     STEP_OWNER_CHECK
-    float z = act_fn(acts, d, 0, clip_gate(gate_in(x[0], hr[0], bias, has_bias, d, GH, j), clip, has_clip));
-    float r = act_fn(acts, d, 0, clip_gate(gate_in(x[H], hr[1], bias, has_bias, d, GH, H + j), clip, has_clip));
+    float z = act_fn(acts, d, 0, clip_gate(gate_in(LOAD(x, 0), hr[0], bias, has_bias, d, GH, j), clip, has_clip));
+    float r = act_fn(acts, d, 0, clip_gate(gate_in(LOAD(x, H), hr[1], bias, has_bias, d, GH, H + j), clip, has_clip));
     float cand = gru_xh(x, bias, has_bias, d, H, j) + r * (hr[2] + gru_rbh(bias, has_bias, d, H, j));
     cand = act_fn(acts, d, 1, clip_gate(cand, clip, has_clip));
-    emit_h((1.0f - z) * cand + z * h_prev[st], h_next, st, y, has_y, t * yT + b * yB + d * yD + j);
+    emit_h((1.0f - z) * cand + z * LOAD(h_prev, st), h_next, st, y, has_y, t * yT + b * yB + d * yD + j);
 }
 
 // GRU with linear_before_reset 0, first half: gates z and r from h·Rzrᵀ; stores z and r ⊙ h ([dirs][batch][H]) for
 // gru_hidden_step, whose product needs r ⊙ h of every unit.
-__kernel void gru_reset_step(__global const float* rp, __global float* zs, __global float* rh, STEP_ARGS) {
+__kernel void gru_reset_step(__global const real_t* rp, __global real_t* zs, __global real_t* rh, STEP_ARGS) {
     STEP_PROLOGUE
     const int GH = 3 * H;
     float hr[2];
     recurrent_product(rp + d * H * 2 * H, 2, H, j, h_prev + d * sD + b0 * sB, sB, nb, red, hr);
     if ((int)get_local_id(1) >= nb || j >= H) return;
     if (has_lens && t >= lens[b]) return;
-    __global const float* x = xw + t * xwT + b * xwB + d * GH + j;
+    __global const real_t* x = xw + t * xwT + b * xwB + d * GH + j;
     const int o = (d * batch + b) * H + j;
-    zs[o] = act_fn(acts, d, 0, clip_gate(gate_in(x[0], hr[0], bias, has_bias, d, GH, j), clip, has_clip));
-    float r = act_fn(acts, d, 0, clip_gate(gate_in(x[H], hr[1], bias, has_bias, d, GH, H + j), clip, has_clip));
-    rh[o] = r * h_prev[st];
+    STORE(zs, o, act_fn(acts, d, 0, clip_gate(gate_in(LOAD(x, 0), hr[0], bias, has_bias, d, GH, j), clip, has_clip)));
+    float r = act_fn(acts, d, 0, clip_gate(gate_in(LOAD(x, H), hr[1], bias, has_bias, d, GH, H + j), clip, has_clip));
+    STORE(rh, o, r * LOAD(h_prev, st));
 }
 
 // GRU with linear_before_reset 0, second half: H = (1-z) ⊙ g(x·Whᵀ + Wbh + (r ⊙ h)·Rhᵀ + Rbh) + z ⊙ H.
-__kernel void gru_hidden_step(__global const float* rp, __global const float* zs, __global const float* rh,
+__kernel void gru_hidden_step(__global const real_t* rp, __global const real_t* zs, __global const real_t* rh,
                               OUTPUT_ARGS, STEP_ARGS) {
     STEP_PROLOGUE
     const int GH = 3 * H;
@@ -1312,39 +1341,39 @@ __kernel void gru_hidden_step(__global const float* rp, __global const float* zs
     const int o = (d * batch + b) * H + j;
     float cand = gru_xh(x, bias, has_bias, d, H, j) + hr[0] + gru_rbh(bias, has_bias, d, H, j);
     cand = act_fn(acts, d, 1, clip_gate(cand, clip, has_clip));
-    float z = zs[o];
-    emit_h((1.0f - z) * cand + z * h_prev[st], h_next, st, y, has_y, t * yT + b * yB + d * yD + j);
+    float z = LOAD(zs, o);
+    emit_h((1.0f - z) * cand + z * LOAD(h_prev, st), h_next, st, y, has_y, t * yT + b * yB + d * yD + j);
 }
 
 // Initial state: `src` (zeros without it), except that an entry with an empty sequence ends with zeros, as in
 // onnxruntime. Entry b of element i: states are [dirs][batch][H], or [batch][dirs][H] batch first.
-__kernel void rnn_init_state(__global float* dst, __global const float* src, int has_src, __global const int* lens,
+__kernel void rnn_init_state(__global real_t* dst, __global const real_t* src, int has_src, __global const int* lens,
                              int has_lens, int n, int H, int batch, int dirs, int batch_first) {
     int i = get_global_id(0);
     if (i >= n) return;
     int b = batch_first ? i / (dirs * H) : (i / H) % batch;
-    dst[i] = (!has_src || (has_lens && lens[b] == 0)) ? 0.0f : src[i];
+    STORE(dst, i, (!has_src || (has_lens && lens[b] == 0)) ? 0.0f : LOAD(src, i));
 }
 
 // Zeros in Y at the steps no sequence reaches (t >= from). Y is `outer` blocks of `steps` rows of `row` floats:
 // one block [T][dirs·batch·H] in layout 0, batch blocks [T][dirs·H] in layout 1.
-__kernel void rnn_zero_tail(__global float* y, int n, int from, int steps, int row) {
+__kernel void rnn_zero_tail(__global real_t* y, int n, int from, int steps, int row) {
     int i = get_global_id(0);
     if (i >= n) return;
     int tail = (steps - from) * row;
     int o = i / tail;
-    y[o * steps * row + from * row + (i - o * tail)] = 0.0f;
+    STORE(y, o * steps * row + from * row + (i - o * tail), 0.0f);
 }
 
 // dst[d][k][j][g] = src[d·rows + c0 + g·n + j][k] for g < gp: a direction's gp gate blocks of n rows (from row c0),
 // transposed so that adjacent units are adjacent in memory and a unit's gates are contiguous. Runs once per weight
 // when the weights are constants.
-__kernel void rnn_pack(__global const float* src, __global float* dst, int total, int rows, int K, int c0, int gp,
+__kernel void rnn_pack(__global const real_t* src, __global real_t* dst, int total, int rows, int K, int c0, int gp,
                        int n) {
     int i = get_global_id(0);
     if (i >= total) return;
     int g = i % gp, j = (i / gp) % n, k = (i / (gp * n)) % K, d = i / (gp * n * K);
-    dst[i] = src[(d * rows + c0 + g * n + j) * K + k];
+    STORE(dst, i, LOAD(src, (d * rows + c0 + g * n + j) * K + k));
 }
 """#,
         "reduce": #"""
@@ -1356,6 +1385,23 @@ __kernel void rnn_pack(__global const float* src, __global float* dst, int total
 // for L2 and SumSquare), the last divides by `divisor` (the count, for a mean) and finishes (`post`: 1 sqrt for L2,
 // 2 log for LogSum).
 
+// A stage reads the tensor or an earlier stage's pieces, and writes the result or pieces for a later stage; pieces
+// stay in float (-DSRC_PIECES, -DDST_PIECES) so that half storage never rounds a partial result.
+#ifdef SRC_PIECES
+#define SRC_T float
+#define LOAD_SRC(p, i) ((p)[i])
+#else
+#define SRC_T real_t
+#define LOAD_SRC(p, i) LOAD(p, i)
+#endif
+#ifdef DST_PIECES
+#define DST_T float
+#define STORE_DST(p, i, v) ((p)[i] = (v))
+#else
+#define DST_T real_t
+#define STORE_DST(p, i, v) STORE(p, i, v)
+#endif
+
 inline float identity(int op) { return op == 1 ? -INFINITY : (op == 2 ? INFINITY : (op == 3 ? 1.0f : 0.0f)); }
 
 inline float pre_map(float v, int pre) { return pre == 1 ? fabs(v) : (pre == 2 ? v * v : v); }
@@ -1366,42 +1412,42 @@ inline float finish(float v, float divisor, int post) {
 }
 
 // Rows (inner == 1, n not short): one work-group per (row, piece); y[row * chunks + piece].
-__kernel void reduce_rows(__global const float* x, __global float* y, int n, int chunk, int chunks, int op, int pre,
+__kernel void reduce_rows(__global const SRC_T* x, __global DST_T* y, int n, int chunk, int chunks, int op, int pre,
                           int post, float divisor, __local float* buf) {
     int g = get_group_id(0);
     int row = g / chunks, piece = g - row * chunks;
     int begin = row * n + piece * chunk;
     int end = row * n + min(n, (piece + 1) * chunk);
     float acc = identity(op);
-    for (int i = begin + get_local_id(0); i < end; i += get_local_size(0)) acc = combine(acc, pre_map(x[i], pre), op);
+    for (int i = begin + get_local_id(0); i < end; i += get_local_size(0)) acc = combine(acc, pre_map(LOAD_SRC(x, i), pre), op);
     acc = group_reduce(buf, acc, op);
-    if (get_local_id(0) == 0) y[g] = finish(acc, divisor, post);
+    if (get_local_id(0) == 0) STORE_DST(y, g, finish(acc, divisor, post));
 }
 
 // Columns (inner > 1, or short rows as inner == 1): one work-item per (outer, piece, column); adjacent work-items
 // read adjacent columns.
 // y[(o * chunks + piece) * inner + j].
-__kernel void reduce_cols(__global const float* x, __global float* y, int total, int n, int inner, int chunk,
+__kernel void reduce_cols(__global const SRC_T* x, __global DST_T* y, int total, int n, int inner, int chunk,
                           int chunks, int op, int pre, int post, float divisor) {
     int t = get_global_id(0);
     if (t >= total) return;
     int g = t / inner, j = t - g * inner;
     int o = g / chunks, piece = g - o * chunks;
     int end = min(n, (piece + 1) * chunk);
-    __global const float* p = x + o * n * inner + j;
+    __global const SRC_T* p = x + o * n * inner + j;
     float acc = identity(op);
-    for (int i = piece * chunk; i < end; i++) acc = combine(acc, pre_map(p[i * inner], pre), op);
-    y[t] = finish(acc, divisor, post);
+    for (int i = piece * chunk; i < end; i++) acc = combine(acc, pre_map(LOAD_SRC(p, i * inner), pre), op);
+    STORE_DST(y, t, finish(acc, divisor, post));
 }
 
 // Reducing an empty set: every output is the reduction's identity (0, -inf, +inf, 1), NaN (mean) or -inf (LogSum).
-__kernel void fill_f32(__global float* y, int n, float value) {
+__kernel void fill_f32(__global real_t* y, int n, float value) {
     int i = get_global_id(0);
-    if (i < n) y[i] = value;
+    if (i < n) STORE(y, i, value);
 }
 """#,
         "resize": #"""
-// Resize / Upsample on float32. The host turns the geometry (mode, coordinate transform, rounding, antialiasing,
+// Resize / Upsample on float32 tensors (real_t; the weight tables stay float). The host turns the geometry (mode, coordinate transform, rounding, antialiasing,
 // crop box) into per-axis sampling tables once per input shape, with the same code the CPU kernel uses, so the
 // kernels only gather and blend. A table index of -1 marks an output position outside the input
 // (tf_crop_and_resize), which gets `value`.
@@ -1412,7 +1458,7 @@ __kernel void fill_f32(__global float* y, int n, float value) {
 
 // Nearest: y[i] = x[Σ_a table[base_a + o_a]] where o_a is the output coordinate on axis a and the table holds the
 // source's element offset along that axis.
-__kernel void resize_nearest(__global const float* x, __global const int* table, __global float* y, int n,
+__kernel void resize_nearest(__global const real_t* x, __global const int* table, __global real_t* y, int n,
                              int8 out_dims, int8 table_base, float value) {
     int i = get_global_id(0);
     if (i >= n) return;
@@ -1428,39 +1474,39 @@ __kernel void resize_nearest(__global const float* x, __global const int* table,
         }
         int t = table[base[k] + o];
         if (t < 0) {
-            y[i] = value;
+            STORE(y, i, value);
             return;
         }
         off += t;
     }
-    y[i] = x[off];
+    STORE(y, i, LOAD(x, off));
 }
 
 // One separable linear/cubic pass along one axis of x seen as [outer, n, inner] into y [outer, m, inner]:
 // y[o, j, e] = Σ_k w[j * taps + k] * x[o, idx[j * taps + k], e]. Adjacent work-items blend adjacent elements.
-__kernel void resize_axis(__global const float* x, __global const int* idx, __global const float* w,
-                          __global float* y, int total, int n, int m, int inner, int taps, float value) {
+__kernel void resize_axis(__global const real_t* x, __global const int* idx, __global const float* w,
+                          __global real_t* y, int total, int n, int m, int inner, int taps, float value) {
     int i = get_global_id(0);
     if (i >= total) return;
     int r = i / inner, e = i - r * inner;
     int o = r / m, j = r - o * m;
     __global const int* ip = idx + j * taps;
     if (ip[0] < 0) {
-        y[i] = value;
+        STORE(y, i, value);
         return;
     }
     __global const float* wp = w + j * taps;
-    __global const float* xp = x + o * n * inner + e;
+    __global const real_t* xp = x + o * n * inner + e;
     float acc = 0.0f;
-    for (int k = 0; k < taps; k++) acc += wp[k] * xp[ip[k] * inner];
-    y[i] = acc;
+    for (int k = 0; k < taps; k++) acc += wp[k] * LOAD(xp, ip[k] * inner);
+    STORE(y, i, acc);
 }
 
 // Two resized axes in one pass (bilinear or bicubic over H and W), with x seen as [outer, n1, mid, n2, inner] and
 // y as [outer, m1, mid, m2, inner]: y = Σ_a w1[j1, a] Σ_b w2[j2, b] x[o, idx1[j1, a], mid, idx2[j2, b], e]. Saves
 // the intermediate tensor of two separable passes; the host uses it only while taps1 * taps2 reads stay few.
-__kernel void resize_2d(__global const float* x, __global const int* idx1, __global const float* w1,
-                        __global const int* idx2, __global const float* w2, __global float* y, int total, int n1,
+__kernel void resize_2d(__global const real_t* x, __global const int* idx1, __global const float* w1,
+                        __global const int* idx2, __global const float* w2, __global real_t* y, int total, int n1,
                         int m1, int mid, int n2, int m2, int inner, int taps1, int taps2, float value) {
     int i = get_global_id(0);
     if (i >= total) return;
@@ -1472,19 +1518,19 @@ __kernel void resize_2d(__global const float* x, __global const int* idx1, __glo
     __global const int* ip1 = idx1 + j1 * taps1;
     __global const int* ip2 = idx2 + j2 * taps2;
     if (ip1[0] < 0 || ip2[0] < 0) {
-        y[i] = value;
+        STORE(y, i, value);
         return;
     }
     __global const float* wp1 = w1 + j1 * taps1;
     __global const float* wp2 = w2 + j2 * taps2;
     float acc = 0.0f;
     for (int a = 0; a < taps1; a++) {
-        __global const float* row = x + ((o * n1 + ip1[a]) * mid + mi) * n2 * inner + e;
+        __global const real_t* row = x + ((o * n1 + ip1[a]) * mid + mi) * n2 * inner + e;
         float s = 0.0f;
-        for (int b = 0; b < taps2; b++) s += wp2[b] * row[ip2[b] * inner];
+        for (int b = 0; b < taps2; b++) s += wp2[b] * LOAD(row, ip2[b] * inner);
         acc += wp1[a] * s;
     }
-    y[i] = acc;
+    STORE(y, i, acc);
 }
 """#,
         "softmax": #"""
@@ -1494,56 +1540,89 @@ __kernel void resize_2d(__global const float* x, __global const int* idx1, __glo
 
 // Contiguous rows (the normalised axis is innermost): one work-group per row, so long rows (vocabularies,
 // attention rows) are read by the whole group, adjacent work-items on adjacent elements.
-__kernel void softmax_rows(__global const float* x, __global float* y, int n, int log_softmax, __local float* buf) {
+__kernel void softmax_rows(__global const real_t* x, __global real_t* y, int n, int log_softmax, __local float* buf) {
     int lid = get_local_id(0), step = get_local_size(0);
     int base = get_group_id(0) * n;
     x += base;
     y += base;
     float m = -INFINITY;
-    for (int i = lid; i < n; i += step) m = max_nan(m, x[i]);
+    for (int i = lid; i < n; i += step) m = max_nan(m, LOAD(x, i));
     m = group_reduce(buf, m, 1);
     float s = 0.0f;
-    for (int i = lid; i < n; i += step) s += exp(x[i] - m);
+    for (int i = lid; i < n; i += step) s += exp(LOAD(x, i) - m);
     s = group_reduce(buf, s, 0);
     if (log_softmax) {
         float ls = log(s);
-        for (int i = lid; i < n; i += step) y[i] = (x[i] - m) - ls;
+        for (int i = lid; i < n; i += step) STORE(y, i, (LOAD(x, i) - m) - ls);
     } else {
         float r = 1.0f / s;
-        for (int i = lid; i < n; i += step) y[i] = exp(x[i] - m) * r;
+        for (int i = lid; i < n; i += step) STORE(y, i, exp(LOAD(x, i) - m) * r);
     }
 }
 
 // Strided groups (inner > 1, e.g. over the channels of NCHW) and short rows (inner == 1): one work-item per
 // (outer, inner) column walking the n values `inner` apart; adjacent work-items read adjacent columns.
-__kernel void softmax_cols(__global const float* x, __global float* y, int columns, int n, int inner, int log_softmax) {
+__kernel void softmax_cols(__global const real_t* x, __global real_t* y, int columns, int n, int inner, int log_softmax) {
     int c = get_global_id(0);
     if (c >= columns) return;
     int o = c / inner;
     int base = o * n * inner + (c - o * inner);
     float m = -INFINITY;
-    for (int i = 0; i < n; i++) m = max_nan(m, x[base + i * inner]);
+    for (int i = 0; i < n; i++) m = max_nan(m, LOAD(x, base + i * inner));
     float s = 0.0f;
-    for (int i = 0; i < n; i++) s += exp(x[base + i * inner] - m);
+    for (int i = 0; i < n; i++) s += exp(LOAD(x, base + i * inner) - m);
     if (log_softmax) {
         float ls = log(s);
-        for (int i = 0; i < n; i++) y[base + i * inner] = (x[base + i * inner] - m) - ls;
+        for (int i = 0; i < n; i++) STORE(y, base + i * inner, (LOAD(x, base + i * inner) - m) - ls);
     } else {
         float r = 1.0f / s;
-        for (int i = 0; i < n; i++) y[base + i * inner] = exp(x[base + i * inner] - m) * r;
+        for (int i = 0; i < n; i++) STORE(y, base + i * inner, exp(LOAD(x, base + i * inner) - m) * r);
     }
 }
 """#,
         "typed": #"""
 // Comparisons, logic and casts: the ops whose tensors are not float32 (masks, indices). Built per element type with
-// defines: S the source type (float, int, long, uchar for bool), D the destination type of a cast. Bools are one
-// byte, 0 or 1, as on the CPU.
+// defines: the source type S_FLOAT (a float32 tensor, stored as real_t), S_HALF (float16) or S=<type> (int, long,
+// uchar for bool), and likewise the cast's destination D_FLOAT, D_HALF or D=<type>. Bools are one byte, 0 or 1, as
+// on the CPU.
 
-#ifndef S
-#define S float
+// Kernels that take neither (logic) are built as if both were float32.
+#if !defined(S) && !defined(S_HALF)
+#define S_FLOAT
 #endif
-#ifndef D
-#define D float
+#if !defined(D) && !defined(D_HALF)
+#define D_FLOAT
+#endif
+
+// S_T is the type in memory, S_V the type a loaded value has.
+#if defined(S_FLOAT)
+#define S_T real_t
+#define S_V float
+#define LOAD_S(p, i) LOAD(p, i)
+#elif defined(S_HALF)
+#define S_T half
+#define S_V float
+#define LOAD_S(p, i) vload_half((i), (p))
+#else
+#define S_T S
+#define S_V S
+#define LOAD_S(p, i) ((p)[i])
+#endif
+
+// A float16 destination rounds to nearest even and overflows to infinity, as Cast does; a float32 one stored as half
+// saturates like every other float32 store.
+#if defined(D_FLOAT)
+#define D_T real_t
+#define D_V float
+#define STORE_D(p, i, v) STORE(p, i, v)
+#elif defined(D_HALF)
+#define D_T half
+#define D_V float
+#define STORE_D(p, i, v) vstore_half((v), (i), (p))
+#else
+#define D_T D
+#define D_V D
+#define STORE_D(p, i, v) ((p)[i] = (v))
 #endif
 
 // Cast conversions, as the CPU's Cast: float to integer truncates toward zero and saturates (NaN gives 0), integer
@@ -1557,12 +1636,12 @@ __kernel void softmax_cols(__global const float* x, __global float* y, int colum
 #elif defined(TO_FLOAT)
 #define CONVERT(v) convert_float(v)
 #else
-#define CONVERT(v) ((D)(v))
+#define CONVERT(v) ((D_V)(v))
 #endif
 
-__kernel void cast_values(__global const S* x, __global D* y, int n) {
+__kernel void cast_values(__global const S_T* x, __global D_T* y, int n) {
     int i = get_global_id(0);
-    if (i < n) y[i] = CONVERT(x[i]);
+    if (i < n) STORE_D(y, i, CONVERT(LOAD_S(x, i)));
 }
 
 #define CMP_EQUAL 0
@@ -1573,11 +1652,11 @@ __kernel void cast_values(__global const S* x, __global D* y, int n) {
 
 // c = a op b over the output dims `d`, inputs read through their broadcast strides. IEEE comparisons: NaN is unequal
 // to everything, -0 equals +0.
-__kernel void compare(__global const S* a, __global const S* b, __global uchar* c, int n, int8 d, int8 sa, int8 sb,
+__kernel void compare(__global const S_T* a, __global const S_T* b, __global uchar* c, int n, int8 d, int8 sa, int8 sb,
                       int op) {
     int i = get_global_id(0);
     if (i >= n) return;
-    S x = a[broadcast_offset(i, d, sa)], y = b[broadcast_offset(i, d, sb)];
+    S_V x = LOAD_S(a, broadcast_offset(i, d, sa)), y = LOAD_S(b, broadcast_offset(i, d, sb));
     int r;
     switch (op) {
     case CMP_EQUAL: r = x == y; break;

@@ -17,11 +17,13 @@ public final class OpenCLBackend: DeviceBackend {
     /// `denyOps`: a regular expression (POSIX extended) over op names ("LSTM|Conv") that are never placed on OpenCL
     /// (DLINFER_OPENCL_DENY), so the CPU fallback and its transfers can be exercised on any machine.
     /// `weighTransfers` false places every mask and index node the kernels can run on the device, whatever it costs
-    /// in transfers (the kernel tests, whose one-node graphs would otherwise stay on the CPU).
-    public init(device: CLDeviceDescription, denyOps: String? = nil, weighTransfers: Bool = true) throws {
+    /// in transfers (the kernel tests, whose one-node graphs would otherwise stay on the CPU). `halfStorage` stores
+    /// float32 tensors as half (precision=fp16; computation stays in float).
+    public init(device: CLDeviceDescription, denyOps: String? = nil, weighTransfers: Bool = true,
+                halfStorage: Bool = false) throws {
         self.device = device
         self.weighTransfers = weighTransfers
-        q = try CLQueue(try CLDeviceContext.forDevice(device))
+        q = try CLQueue(try CLDeviceContext.forDevice(device), halfStorage: halfStorage)
         denySource = denyOps.flatMap { $0.isEmpty ? nil : $0 }
         do { deny = try denySource.map { try POSIXRegex($0) } } catch {
             throw DLInferError.invalid("DLINFER_OPENCL_DENY '\(denySource!)' is not a valid regular expression: \(error)")
@@ -145,7 +147,7 @@ public final class OpenCLBackend: DeviceBackend {
         case .unaryMath(let a) where a.function == .not:
             return check({ $1 == .bool }, { $0 == .bool }, "Not takes bool")
         case .cast:
-            let types = computable.intersection(CastCL.types)
+            let types = computable.union([.float16]).intersection(CastCL.types)
             return check({ types.contains($1) }, types.contains, "Cast converts between \(Self.names(types))")
         default:
             return check({ $1 == .float32 }, { $0 == .float32 }, "kernels take float32")

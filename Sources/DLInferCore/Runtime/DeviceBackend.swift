@@ -11,14 +11,24 @@ public struct DeviceTensor {
     public let dtype: DType
     public let shape: [Int]
     public let buffer: DeviceBuffer
-    public init(dtype: DType, shape: [Int], buffer: DeviceBuffer) {
-        self.dtype = dtype; self.shape = shape; self.buffer = buffer
+    /// The element type in memory: `dtype`, or float16 for a float32 tensor a backend stores as half (OpenCL's
+    /// precision=fp16). Uploads and downloads convert; kernels compute in float32 either way.
+    public let stored: DType
+    public init(dtype: DType, shape: [Int], buffer: DeviceBuffer, stored: DType? = nil) {
+        self.dtype = dtype; self.shape = shape; self.buffer = buffer; self.stored = stored ?? dtype
     }
     public var count: Int { shape.elementCount }
-    public var byteCount: Int { count * dtype.byteSize }
+    public var byteCount: Int { count * stored.byteSize }
     public var type: ValueType { ValueType(dtype, fixed: shape) }
     /// The same memory seen with another shape of the same element count (no copy).
-    public func reshaped(_ shape: [Int]) -> DeviceTensor { DeviceTensor(dtype: dtype, shape: shape, buffer: buffer) }
+    public func reshaped(_ shape: [Int]) -> DeviceTensor {
+        DeviceTensor(dtype: dtype, shape: shape, buffer: buffer, stored: stored)
+    }
+    /// The same memory seen as another value type stored alike (a Cast between float16 and float32 when both are
+    /// stored as half).
+    public func retyped(_ dtype: DType) -> DeviceTensor {
+        DeviceTensor(dtype: dtype, shape: shape, buffer: buffer, stored: stored)
+    }
 }
 
 /// A backend whose kernels keep tensors in device memory. The session moves data across only where a node on the

@@ -29,7 +29,7 @@ final class FusedAttentionCL: DeviceKernel {
             self.offsets = (shapes, try q.upload(Tensor(l.offsets.joined().map { Int32($0) }, shape: [5 * l.heads])))
         }
         let offsets = self.offsets!.tensor
-        let scores = try q.allocate(.float32, [chunk * width])
+        let scores = try q.scratch([chunk * width])
         let local = k.reductionGroupSize(Swift.max(l.total, l.vHeadSize))
         for first in stride(from: 0, to: pairs, by: chunk) {
             let groups = Swift.min(chunk, pairs - first)

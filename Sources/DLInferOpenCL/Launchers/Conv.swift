@@ -129,7 +129,7 @@ final class ConvCL: DeviceKernel {
         let n = g.batch * g.outH * g.outW
         let (k, tile, slice) = try directKernel(pixels: n, channels: g.mg, groups: g.groups, taps: d.kp)
         let splits = (d.kp + slice - 1) / slice
-        let partial = splits > 1 ? try q.allocate(.float32, [splits * y.count]) : y
+        let partial = splits > 1 ? try q.scratch([splits * y.count]) : y
         try q.launch(k, global: [(n + tile.tn - 1) / tile.tn * tile.d, (g.mg + tile.tm - 1) / tile.tm * tile.d, g.groups * splits],
                      local: [tile.d, tile.d, 1],
                      [.buffer(x), .buffer(packed), .buffer(d.taps)] + biasArgs + [

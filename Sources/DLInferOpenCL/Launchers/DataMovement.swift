@@ -149,7 +149,7 @@ final class GatherCL: DeviceKernel {
         let y = try q.allocate(x.dtype, outputs.shape(0))
         if y.count == 0 { return [y] }
         try requireInt32Indexing(x.shape, y.shape)
-        let k = try q.kernel("datamovement", "gather_rows", defines: bitsDefine(x.dtype))
+        let k = try q.kernel("datamovement", "gather_rows", defines: bitsDefine(x))
         let idx: DeviceTensor
         if let c = cached, c.axisSize == n {
             idx = c.indices

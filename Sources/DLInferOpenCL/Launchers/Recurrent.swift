@@ -48,7 +48,7 @@ final class RecurrentCL: DeviceKernel {
         self.products = products
         // Three slots per direction whatever the kind uses.
         let codes = a.activations.flatMap { f in (0..<3).flatMap { $0 < f.count ? RecurrentCL.encode(f[$0]) : [0, 0, 0] } }
-        acts = try q.upload(Tensor(codes, shape: [codes.count]))
+        acts = try q.uploadExact(Tensor(codes, shape: [codes.count]))
 
         func constant(_ i: Int) -> Tensor? { i < node.inputs.count ? node.inputs[i].flatMap { graph.constants[$0] } : nil }
         let dirs = a.numDirections, g = a.gates

@@ -3,7 +3,8 @@ import DLInferCore
 /// Every float32 reduction but ReduceLogSumExp. As on the CPU, the input's dims are collapsed into alternating runs of kept and reduced
 /// dims, and each reduced run becomes one (outer, n, inner) stage, innermost first, so every stage reads contiguous
 /// memory: a work-group per row when the run is innermost (and not short), a work-item per column otherwise. A stage with too few
-/// groups to fill the device (a global sum) is cut into pieces reduced in parallel, then combined by the next stage.
+/// groups to fill the device (a global sum) is cut into pieces reduced in parallel, then combined by the next stage;
+/// pieces are kept in float (`CLQueue.scratch`) whatever the storage precision.
 final class ReduceCL: DeviceKernel {
     private let a: Reduce, q: CLQueue, rows: CLKernel, cols: CLKernel, fill: CLKernel
     /// Work-groups (row stages) and work-items (column stages) worth splitting groups for.
@@ -62,6 +63,7 @@ final class ReduceCL: DeviceKernel {
             if let last = runs.last, last.reduced == r { runs[runs.count - 1].n *= d } else { runs.append((d, r)) }
         }
         var cur = x
+        var fromPieces = false
         while let g = runs.lastIndex(where: \.reduced) {
             let outer = runs[..<g].reduce(1) { $0 * $1.n }, n = runs[g].n
             let inner = runs[(g + 1)...].reduce(1) { $0 * $1.n }
@@ -74,22 +76,26 @@ final class ReduceCL: DeviceKernel {
             let chunk = (n + chunks - 1) / chunks
             chunks = (n + chunk - 1) / chunk
             let final = chunks == 1 && !runs[..<g].contains(where: \.reduced)
-            let out = final ? y : try q.allocate(.float32, [outer * chunks * inner])
+            let out = final ? y : try q.scratch([outer * chunks * inner])
+            let stage = try q.kernel("reduce", perRow ? "reduce_rows" : "reduce_cols",
+                                     defines: (fromPieces ? "-DSRC_PIECES " : "") + (final ? "" : "-DDST_PIECES"))
             let divisor: Float = final && a.kind == .mean ? Float(reducedCount) : 1
             // The map reads x (the first stage only); the finish writes y (the last).
             let stagePre = cur.buffer === x.buffer ? pre : 0, stagePost = final ? post : 0
             if perRow {
-                try q.launch(rows, global: [outer * chunks * local], local: [local],
+                let local = min(local, stage.reductionGroupSize(n))
+                try q.launch(stage, global: [outer * chunks * local], local: [local],
                              [.buffer(cur), .buffer(out), .int(n), .int(chunk), .int(chunks), .int(op), .int(stagePre),
                               .int(stagePost), .float(divisor), .local(local * 4)])
             } else {
                 let total = outer * chunks * inner
-                try q.launch1D(cols, total, [.buffer(cur), .buffer(out), .int(total), .int(n), .int(inner), .int(chunk),
+                try q.launch1D(stage, total, [.buffer(cur), .buffer(out), .int(total), .int(n), .int(inner), .int(chunk),
                                              .int(chunks), .int(op), .int(stagePre), .int(stagePost), .float(divisor)])
             }
             // The in-order queue runs this stage before anything that reuses the previous scratch buffer.
             if cur.buffer !== x.buffer { q.recycle(cur.buffer) }
             cur = out
+            fromPieces = !final
             if chunks > 1 {
                 runs[g].n = chunks
                 continue

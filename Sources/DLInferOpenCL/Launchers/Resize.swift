@@ -123,7 +123,8 @@ final class ResizeCL: DeviceKernel {
         })
     }
 
+    /// Tables go up as they are: the kernels read the weights as float whatever the storage precision.
     private func upload<T: TensorElement>(_ values: [T]) throws -> DeviceTensor {
-        try q.upload(Tensor(values, shape: [values.count]))
+        try q.uploadExact(Tensor(values, shape: [values.count]))
     }
 }

@@ -3,11 +3,11 @@ import DLInferCore
 /// Whether the data-movement kernels can carry `dtype` (as bits): every type but string.
 func movableOnDevice(_ dtype: DType) -> Bool { dtype != .string }
 
-/// The build define that makes kernels/datamovement.cl move `dtype`'s elements: none for float32 (the default),
-/// else an unsigned type of the element's size.
-func bitsDefine(_ dtype: DType) -> String {
-    if dtype == .float32 { return "" }
-    return ["", "-DT=uchar", "-DT=ushort", "", "-DT=uint", "", "", "", "-DT=uint2"][dtype.byteSize]
+/// The build define that makes kernels/datamovement.cl move the elements of `t` as stored: none for float (the
+/// default), else an unsigned type of the element's size (float32 stored as half moves as ushort).
+func bitsDefine(_ t: DeviceTensor) -> String {
+    if t.stored == .float32 { return "" }
+    return ["", "-DT=uchar", "-DT=ushort", "", "-DT=uint", "", "", "", "-DT=uint2"][t.stored.byteSize]
 }
 
 /// The copy every data-movement op goes through (Concat, Split, Slice, Transpose, Expand): element
@@ -47,7 +47,7 @@ final class CLStridedCopy {
         guard merged.count <= 8 else {
             throw DLInferError(.unsupported, "a copy over \(merged.count) non-mergeable dims (OpenCL kernels take at most 8)")
         }
-        let size = src.dtype.byteSize
+        let size = src.stored.byteSize
         if merged.count <= 1, merged.allSatisfy({ $0.src == 1 && $0.dst == 1 }) {
             let n = merged.first?.size ?? 1
             try q.copy(src, to: dst, srcOffset: srcOffset * size, dstOffset: dstOffset * size, bytes: n * size)
@@ -58,7 +58,7 @@ final class CLStridedCopy {
            try transposeTiles(src, srcOffset, dst, dstOffset, merged, k) {
             return
         }
-        let kernel = try q.kernel("datamovement", "strided_copy", defines: "-DRANK=\(merged.count) \(bitsDefine(src.dtype))")
+        let kernel = try q.kernel("datamovement", "strided_copy", defines: "-DRANK=\(merged.count) \(bitsDefine(src))")
         let n = dims.reduce(1, *)
         try q.launch1D(kernel, n, [.buffer(src), .int(srcOffset), .buffer(dst), .int(dstOffset), .int(n),
                                    .int8(BroadcastLayout.pad(merged.map(\.size), with: 1)),
@@ -74,7 +74,7 @@ final class CLStridedCopy {
         var rest = merged
         let inner = rest.removeLast(), plane = rest.remove(at: k)
         let t = CLStridedCopy.tile
-        let kernel = try q.kernel("datamovement", "transpose_tiles", defines: "-DRANK=\(rest.count) -DTILE=\(t) \(bitsDefine(src.dtype))")
+        let kernel = try q.kernel("datamovement", "transpose_tiles", defines: "-DRANK=\(rest.count) -DTILE=\(t) \(bitsDefine(src))")
         let rows = min(8, kernel.maxWorkGroupSize / t)
         guard rows >= 1 else { return false }
         let restCount = rest.reduce(1) { $0 * $1.size }

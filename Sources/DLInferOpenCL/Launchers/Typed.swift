@@ -3,16 +3,19 @@ import DLInferCore
 // The ops on masks and indices (kernels/typed.cl, and Where in datamovement.cl): bools are one byte, 0 or 1, and
 // 64-bit integers need a device with them (`CLDeviceDescription.supportsInt64`; placement checks).
 
-/// The OpenCL C type of a value type the typed kernels compute on.
-private func clType(_ t: DType) throws -> String {
+/// The build define that names a typed kernel's source (`side` S) or destination (D) element type (kernels/typed.cl).
+private func typeDefine(_ t: DType, _ side: String) throws -> String {
     switch t {
-    case .float32: return "float"
-    case .int32: return "int"
-    case .int64: return "long"
-    case .bool: return "uchar"
+    case .float32: return "-D\(side)_FLOAT"
+    case .float16: return "-D\(side)_HALF"
+    case .int32: return "-D\(side)=int"
+    case .int64: return "-D\(side)=long"
+    case .bool: return "-D\(side)=uchar"
     default: throw DLInferError(.internal, "no OpenCL type for \(t)")
     }
 }
+
+private func sourceDefine(_ t: DType) throws -> String { try typeDefine(t, "S") }
 
 /// A broadcast binary launch shared by the comparisons and logic ops: c = a op b over the output shape.
 private func launchBroadcast(_ q: CLQueue, _ k: CLKernel, _ a: DeviceTensor, _ b: DeviceTensor, _ c: DeviceTensor,
@@ -35,7 +38,7 @@ final class CompareCL: DeviceKernel {
 
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
         let a = inputs[0], b = inputs[1]
-        let k = try q.kernel("typed", "compare", defines: "-DS=\(try clType(a.dtype))")
+        let k = try q.kernel("typed", "compare", defines: try sourceDefine(a.dtype))
         let c = try q.allocate(.bool, outputs.shape(0))
         try launchBroadcast(q, k, a, b, c, op: op)
         return [c]
@@ -79,36 +82,37 @@ final class WhereCL: DeviceKernel {
         try requireInt32Indexing(c.shape, x.shape, y.shape, out.shape)
         let layout = BroadcastLayout(output: out.shape, inputs: [c.shape, x.shape, y.shape])
         guard layout.fits else { throw DLInferError(.unsupported, "broadcast over more than 8 dims") }
-        let k = try q.kernel("datamovement", "where_select", defines: bitsDefine(x.dtype))
+        let k = try q.kernel("datamovement", "where_select", defines: bitsDefine(x))
         try q.launch1D(k, out.count, [.buffer(c), .buffer(x), .buffer(y), .buffer(out), .int(out.count), layout.dimsArg,
                                       layout.stridesArg(0), layout.stridesArg(1), layout.stridesArg(2)])
         return [out]
     }
 }
 
-/// Cast among float32, int32, int64 and bool, as the CPU casts (see kernels/typed.cl); float32 to float32 is a view
-/// (ViewCL).
+/// Cast among float32, float16, int32, int64 and bool, as the CPU casts (see kernels/typed.cl). A cast to the same
+/// type is a view, and so is one between float16 and float32 when both are stored as half (precision=fp16): the
+/// precision pass's casts around the compute nodes of a float16 model then cost nothing.
 final class CastCL: DeviceKernel {
     private let a: Cast, q: CLQueue
     /// The types CastCL converts between.
-    static let types: Set<DType> = [.float32, .int32, .int64, .bool]
+    static let types: Set<DType> = [.float32, .float16, .int32, .int64, .bool]
     init(_ a: Cast, _ q: CLQueue) { self.a = a; self.q = q }
 
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
         let x = inputs[0], to = outputs.dtype(0)
-        if x.dtype == to { return [x] }
+        if x.stored == q.storage(to) { return [x.retyped(to)] }
         let y = try q.allocate(to, x.shape)
         guard y.count > 0 else { return [y] }
         try requireInt32Indexing(x.shape)
         let kind: String
         switch (x.dtype, to) {
         case (_, .bool): kind = "-DTO_BOOL"
-        case (.float32, .int32): kind = "-DFLOAT_TO_INT"
-        case (.float32, .int64): kind = "-DFLOAT_TO_LONG"
-        case (_, .float32): kind = "-DTO_FLOAT"
+        case (.float32, .int32), (.float16, .int32): kind = "-DFLOAT_TO_INT"
+        case (.float32, .int64), (.float16, .int64): kind = "-DFLOAT_TO_LONG"
+        case (_, .float32), (_, .float16): kind = "-DTO_FLOAT"
         default: kind = ""
         }
-        let k = try q.kernel("typed", "cast_values", defines: "-DS=\(try clType(x.dtype)) -DD=\(try clType(to)) \(kind)")
+        let k = try q.kernel("typed", "cast_values", defines: "\(try sourceDefine(x.dtype)) \(try typeDefine(to, "D")) \(kind)")
         try q.launch1D(k, y.count, [.buffer(x), .buffer(y), .int(y.count)])
         return [y]
     }

@@ -59,9 +59,12 @@ final class CLQueue {
     /// otherwise hold every size ever used; it keeps an eighth of the device's memory at most, at least 64 MiB.
     private let pool: BufferPool<CLBuffer>
     var freeBytes: Int { pool.freeBytes }
+    /// float32 tensors are stored as half (precision=fp16): every kernel is built with -DDL_HALF (kernels/common.cl).
+    let halfStorage: Bool
 
-    init(_ ctx: CLDeviceContext, poolBudget: Int? = nil) throws {
+    init(_ ctx: CLDeviceContext, poolBudget: Int? = nil, halfStorage: Bool = false) throws {
         self.ctx = ctx
+        self.halfStorage = halfStorage
         var rc: cl_int = 0
         guard let q = ctx.cl.CreateCommandQueue(ctx.context, ctx.device.id, 0, &rc), rc == 0 else {
             throw CLStatus.error(rc, "clCreateCommandQueue on \(ctx.device.name)")
@@ -80,16 +83,27 @@ final class CLQueue {
     func kernel(_ file: String, _ name: String, defines: String = "") throws -> CLKernel {
         let key = file + "|" + defines + "|" + name
         if let k = kernels[key] { return k }
-        let k = try CLKernel(try ctx.program(file, defines: defines), name, ctx)
+        let k = try CLKernel(try ctx.program(file, defines: halfStorage ? defines + " -DDL_HALF" : defines), name, ctx)
         kernels[key] = k
         return k
     }
 
+    /// How this queue stores a tensor of `dtype`.
+    func storage(_ dtype: DType) -> DType { halfStorage && dtype == .float32 ? .float16 : dtype }
+
     /// A buffer for `shape`, reused from the pool when a free one fits. Contents undefined.
     func allocate(_ dtype: DType, _ shape: [Int]) throws -> DeviceTensor {
-        let bytes = try byteCount(dtype, shape)
+        try allocate(dtype, shape, stored: storage(dtype))
+    }
+
+    /// A float32 buffer stored as float whatever the precision, for intermediate results that kernels declare
+    /// `float` (partial sums, attention scores), so that half storage never rounds an accumulation.
+    func scratch(_ shape: [Int]) throws -> DeviceTensor { try allocate(.float32, shape, stored: .float32) }
+
+    private func allocate(_ dtype: DType, _ shape: [Int], stored: DType) throws -> DeviceTensor {
+        let bytes = try byteCount(stored, shape)
         // Buffers the pool drops go back to the driver; queued work still using one keeps it alive until done.
-        if let b = pool.take(bytes) { return DeviceTensor(dtype: dtype, shape: shape, buffer: b) }
+        if let b = pool.take(bytes) { return DeviceTensor(dtype: dtype, shape: shape, buffer: b, stored: stored) }
         if UInt64(bytes) > ctx.device.maxAllocation {
             throw DLInferError(.outOfMemory, "\(bytes) bytes for a \(dtype) tensor \(shape) exceed the largest buffer \(ctx.device.name) allows (\(ctx.device.maxAllocation) bytes)")
         }
@@ -98,7 +112,7 @@ final class CLQueue {
         guard let mem = cl.CreateBuffer(ctx.context, cl_mem_flags(CL_MEM_READ_WRITE), max(bytes, 16), nil, &rc), rc == 0 else {
             throw CLStatus.error(rc, "clCreateBuffer(\(bytes) bytes)")
         }
-        return DeviceTensor(dtype: dtype, shape: shape, buffer: CLBuffer(mem: mem, byteCount: bytes, cl: cl))
+        return DeviceTensor(dtype: dtype, shape: shape, buffer: CLBuffer(mem: mem, byteCount: bytes, cl: cl), stored: stored)
     }
 
     func recycle(_ buffer: DeviceBuffer) {
@@ -106,20 +120,45 @@ final class CLQueue {
         pool.give(b)
     }
 
-    func upload(_ t: Tensor) throws -> DeviceTensor {
-        let d = try allocate(t.dtype, t.shape)
-        if t.byteCount > 0 {
-            // Blocking: the host memory may belong to the caller and be reused as soon as run() returns.
-            try CLStatus.check(cl.EnqueueWriteBuffer(queue, mem(d), 1, 0, t.byteCount, t.raw, 0, nil, nil), "uploading a \(t.type) input (clEnqueueWriteBuffer)")
-        }
+    /// Copies `t` to the device in this queue's storage (float32 as half under half storage).
+    func upload(_ t: Tensor) throws -> DeviceTensor { try upload(t, stored: storage(t.dtype)) }
+
+    /// Copies `t` to the device as it is: tables kernels read as `float` (resize weights, recurrent activations).
+    func uploadExact(_ t: Tensor) throws -> DeviceTensor { try upload(t, stored: t.dtype) }
+
+    private func upload(_ t: Tensor, stored: DType) throws -> DeviceTensor {
+        let d = try allocate(t.dtype, t.shape, stored: stored)
+        guard t.count > 0 else { return d }
+        let host = stored == t.dtype ? t : try Self.toHalf(t)
+        // Blocking: the host memory may belong to the caller and be reused as soon as run() returns.
+        try CLStatus.check(cl.EnqueueWriteBuffer(queue, mem(d), 1, 0, host.byteCount, host.raw, 0, nil, nil), "uploading a \(t.type) input (clEnqueueWriteBuffer)")
         return d
     }
 
     func download(_ d: DeviceTensor) throws -> Tensor {
-        let t = try Tensor(dtype: d.dtype, shape: d.shape)
+        let t = try Tensor(dtype: d.stored, shape: d.shape)
         if t.byteCount > 0 {
             try CLStatus.check(cl.EnqueueReadBuffer(queue, mem(d), 1, 0, t.byteCount, t.raw, 0, nil, nil), "reading a \(t.type) result (clEnqueueReadBuffer; reports errors of earlier kernels too)")
         }
+        return d.stored == d.dtype ? t : try Self.toFloat(t)
+    }
+
+    /// float32 values as half, rounded to nearest even, finite values saturated to half's range as the kernels'
+    /// stores do (kernels/common.cl).
+    private static func toHalf(_ t: Tensor) throws -> Tensor {
+        let h = try Tensor(dtype: .float16, shape: t.shape)
+        let src = t.buffer(Float.self), dst = h.buffer(Half.self)
+        for i in 0..<src.count {
+            let v = src[i]
+            dst[i] = Half(v.isFinite ? Swift.min(Swift.max(v, -65504), 65504) : v)
+        }
+        return h
+    }
+
+    private static func toFloat(_ h: Tensor) throws -> Tensor {
+        let t = try Tensor(dtype: .float32, shape: h.shape)
+        let src = h.buffer(Half.self), dst = t.buffer(Float.self)
+        for i in 0..<src.count { dst[i] = src[i].float }
         return t
     }
 

@@ -6,8 +6,13 @@ import XCTest
 /// Differential checks of OpenCL kernels against the CPU backend: a one-node graph runs on both, the outputs must
 /// agree within rtol 1e-3 / atol 1e-4, and the node must really have been placed on OpenCL.
 /// Without an OpenCL device the checks are skipped, unless DLINFER_REQUIRE_OPENCL=1 (CI) makes that a failure.
+/// DLINFER_TEST_PRECISION=fp16 runs the checks with float32 tensors stored as half on the device, so that the half
+/// variant of every kernel is built and checked. Both sides then get the float32 operands rounded to half, as the
+/// device stores them, so only the rounding of results and of intermediate tensors separates them: within rtol 4e-3,
+/// atol 2e-3 of the output's largest magnitude (at least 1), and a result beyond half's range must be saturated.
 class OpenCLTestCase: XCTestCase {
     private var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+    let halfStorage = ProcessInfo.processInfo.environment["DLINFER_TEST_PRECISION"] == "fp16"
 
     /// The first OpenCL device (DLINFER_DEVICE=opencl:... picks another), or a skip/failure when there is none.
     func openCLDevice() throws -> CLDeviceDescription {
@@ -57,9 +62,11 @@ class OpenCLTestCase: XCTestCase {
     func check(_ op: Op, _ operands: [(Tensor, constant: Bool)?], outputs: Int = 1, rtol: Float = 1e-3, atol: Float = 1e-4,
                _ what: String = "", file: StaticString = #filePath, line: UInt = #line) throws {
         let device = try openCLDevice()
+        let operands = halfStorage ? operands.map { $0.map { (roundedToHalf($0.0), $0.constant) } } : operands
         let (g, feeds) = try graph(op, operands, outputs: outputs)
         let want = try Session(graph: g, backends: [CPUBackend()]).run(feeds)
-        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device, weighTransfers: false), CPUBackend()])
+        let cl = try OpenCLBackend(device: device, weighTransfers: false, halfStorage: halfStorage)
+        let session = try Session(graph: g, backends: [cl, CPUBackend()])
         let label = "\(op.name) \(what)"
         XCTAssertEqual(session.placements[0].backend, "opencl", "\(label) was not placed on OpenCL: \(session.placements[0].reason ?? "")", file: file, line: line)
         // Twice: the second run reuses pooled buffers and the cached plan.
@@ -69,6 +76,14 @@ class OpenCLTestCase: XCTestCase {
                 assertClose(gt, wt, rtol: rtol, atol: atol, "\(label) output \(k) run \(run)", file: file, line: line)
             }
         }
+    }
+
+    /// A float32 tensor's values rounded to half, as half storage holds them (finite values saturated); other
+    /// tensors as they are.
+    func roundedToHalf(_ t: Tensor) -> Tensor {
+        guard t.dtype == .float32 else { return t }
+        let values = t.floats.map { v -> Float in Half(v.isFinite ? min(max(v, -65504), 65504) : v).float }
+        return Tensor(values, shape: t.shape)
     }
 
     func assertClose(_ got: Tensor, _ want: Tensor, rtol: Float, atol: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
@@ -83,7 +98,13 @@ class OpenCLTestCase: XCTestCase {
             return
         }
         let g = got.floats, w = want.floats
+        var (rtol, atol) = (rtol, atol)
+        if halfStorage {
+            let largest = w.reduce(Float(1)) { $1.isFinite ? max($0, abs($1)) : $0 }
+            (rtol, atol) = (max(rtol, 4e-3), max(atol, 2e-3 * largest))
+        }
         for i in 0..<w.count {
+            if halfStorage, w[i].isFinite, abs(w[i]) > 65504, g[i] == (w[i] < 0 ? -65504 : 65504) { continue }
             // Equal infinities (an empty max window) and NaN against NaN agree; the tolerance test cannot say so.
             if g[i] == w[i] || (g[i].isNaN && w[i].isNaN) { continue }
             if !(abs(g[i] - w[i]) <= atol + rtol * abs(w[i])) {
