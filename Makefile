@@ -6,8 +6,9 @@
 #                             into DIR (default /usr/local; DESTDIR honoured)
 #   make test                 every test suite below (what CI runs)
 #   make test-swift           the Swift tests on the CPU: ONNX node-test conformance, light models, whole models, units
-#   make test-swift-opencl    on OpenCL (DLINFER_DEVICE=opencl): the OpenCL kernels against the CPU backend, the
-#                             conformance runner, the whole models and the reliability tests; fails if no OpenCL device exists
+#   make test-swift-opencl    on OpenCL (DLINFER_DEVICE=opencl): the OpenCL kernels against the CPU backend (then again
+#                             with float32 stored as half, DLINFER_TEST_PRECISION=fp16), the conformance runner, the whole
+#                             models (also in precision=fp16) and the reliability tests; fails if no OpenCL device exists
 #   make test-c               the C API test against the built library, on each of $(DEVICES)
 #   make test-c-valgrind      the same under valgrind, on the CPU
 #   make test-python          the Python package's pytest suite against the built library and CLI, on each of $(DEVICES)
@@ -99,6 +100,8 @@ test-swift-opencl: build $(ONNX_CASES)/.stamp
 	DLINFER_DEVICE=opencl DLINFER_REQUIRE_OPENCL=1 DLINFER_ONNX_CASES=$(ONNX_CASES) \
 	    DLINFER_CONFORMANCE_REPORT=$(CURDIR)/.build/conformance-report-opencl.txt \
 	    $(SWIFT) test -c $(CONFIG) --skip-build --filter 'ONNXConformanceTests|WholeModelTests|ReliabilityTests|OpenCL'
+	DLINFER_DEVICE=opencl DLINFER_REQUIRE_OPENCL=1 DLINFER_TEST_PRECISION=fp16 \
+	    $(SWIFT) test -c $(CONFIG) --skip-build --filter OpenCL --skip OpenCLHalfStorageModelTests
 
 test-c: built-lib
 	for d in $(DEVICES); do DLINFER_DEVICE=$$d $(MAKE) -C Tests/c test LIBDIR=$(TESTLIB) || exit 1; done

@@ -145,6 +145,15 @@ dlinfer_status dlinfer_options_create(dlinfer_options** out);
  *               its intermediate tensors, pooled free buffers and outputs not yet freed. A run that would need more
  *               fails with DLINFER_ERR_OUT_OF_MEMORY (before it starts when the input shapes say so). Default: three
  *               quarters of the memory the process may have (physical memory, or a ulimit on address space or data).
+ *   "precision": "fp32" (default) | "fp16": how an OpenCL device stores float32 tensors. fp16 stores weights and
+ *               activations as half (half the device memory and bandwidth) on any OpenCL device (half storage is core
+ *               OpenCL; cl_khr_fp16 is not needed), while every kernel computes and accumulates in float32; inputs
+ *               and outputs stay float32 for the caller. Results then differ from fp32 by about half's precision
+ *               (relative 2^-11 per stored value; the figures per model are in benchmarks/RESULTS.md), finite values
+ *               beyond +-65504 saturate there, and models with ConvInteger or MatMulInteger (int32 sums cast to
+ *               float32) are refused. The CPU backend has no half storage: fp16 on a session that runs on the CPU
+ *               fails with DLINFER_ERR_INVALID_ARG, unless "fallback" is "cpu", which then runs in fp32. Float16
+ *               models run on the device either way; with fp16 their casts to and from float32 cost nothing.
  *   "plan_cache": how many plans (one per distinct combination of input shapes) a session keeps, 1 to 4096; the least
  *               recently used is dropped past it, so that ever-changing shapes keep memory bounded. Default 16.
  *   "threads":  how many CPU threads the session's runs use at most, 1 to 4096, or "0" (default) for all the process

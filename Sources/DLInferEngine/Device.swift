@@ -77,6 +77,19 @@ public enum Devices {
         return r
     }
 
+    /// Half storage holds float32 values up to 65504 (larger ones saturate). ConvInteger and MatMulInteger give
+    /// int32 sums of products of bytes that a dynamically quantized model casts to float32 far beyond that, so such a
+    /// model is refused rather than run wrong.
+    static func checkHalfStorage(_ graph: Graph) throws {
+        for n in graph.nodes {
+            switch n.op {
+            case .convInteger, .matMulInteger:
+                throw DLInferError.invalid("option precision=fp16 cannot run this model: \(n.op.name) node '\(n.name)' gives int32 sums that exceed float16's range (65504) once cast to float32; use precision=fp32")
+            default: continue
+            }
+        }
+    }
+
     /// Resolves option > DLINFER_DEVICE > auto.
     private static func resolve(option: String?, fallbackToCPU: Bool, halfStorage: Bool, makeBackend: Bool) throws -> Resolution {
         let source: String

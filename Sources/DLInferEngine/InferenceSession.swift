@@ -80,6 +80,7 @@ public final class InferenceSession: @unchecked Sendable {
     public init(model: Model, options: SessionOptions = SessionOptions()) throws {
         self.model = model
         let r = try Devices.resolve(options)
+        if options.precision == .fp16, r.index != 0 { try Devices.checkHalfStorage(model.graph) }
         device = r.request
         deviceNote = r.note
         deviceIndex = r.index

@@ -64,7 +64,7 @@ func editDistance(_ a: String, _ b: String) -> Int {
     return row[b.count]
 }
 
-/// --device and --fallback, shared by the commands that create a session.
+/// --device, --fallback and --precision, shared by the commands that create a session.
 struct DeviceOptions: ParsableArguments {
     @Option(help: "Device: auto (first OpenCL GPU, else CPU), cpu, opencl, opencl:N (see `dlinfer devices`) or opencl:NAME (platform or device name or vendor contains NAME) (default: $DLINFER_DEVICE, else auto).")
     var device: String?
@@ -72,15 +72,20 @@ struct DeviceOptions: ParsableArguments {
     @Option(help: "When the requested device cannot be used: none (fail, the default) or cpu (run on the CPU).")
     var fallback: String?
 
+    @Option(help: "How an OpenCL device stores float32 tensors: fp32 (the default) or fp16 (half the memory and bandwidth; computation stays in float32; values beyond ±65504 saturate). Not available on the CPU, unless --fallback cpu, which then runs in fp32.")
+    var precision: String?
+
     func validate() throws {
         if let device { do { _ = try DeviceRequest(parsing: device) } catch let e as DLInferError { throw ValidationError(e.message) } }
         if let fallback, fallback != "cpu", fallback != "none" { throw ValidationError("--fallback must be 'none' or 'cpu'") }
+        if let precision, SessionOptions.Precision(rawValue: precision) == nil { throw ValidationError("--precision must be 'fp32' or 'fp16'") }
     }
 
     var sessionOptions: SessionOptions {
         var o = SessionOptions()
         o.device = device
         o.fallbackToCPU = fallback == "cpu"
+        o.precision = precision.flatMap(SessionOptions.Precision.init(rawValue:)) ?? .fp32
         return o
     }
 }

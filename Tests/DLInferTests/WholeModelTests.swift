@@ -126,8 +126,8 @@ final class WholeModelTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(sets.count, 2, "\(name): expected at least two data sets in \(dir)")
         for set in sets {
             do {
-                let inputs = try readTensors(dir + "/" + set, "input")
-                let expected = try readTensors(dir + "/" + set, "output")
+                let inputs = try Self.readTensors(dir + "/" + set, "input")
+                let expected = try Self.readTensors(dir + "/" + set, "output")
                 let shapes = inputs.map { "\($0.shape)" }.joined(separator: ", ")
                 let outs = try session.run(inputs)
                 XCTAssertEqual(outs.count, expected.count, "\(name) \(set): output count")
@@ -160,7 +160,8 @@ final class WholeModelTests: XCTestCase {
         }
     }
 
-    private func readTensors(_ dir: String, _ kind: String) throws -> [Tensor] {
+    /// The `kind` (input/output) tensors of a data set folder, in order.
+    static func readTensors(_ dir: String, _ kind: String) throws -> [Tensor] {
         var out = [Tensor]()
         while let data = FileManager.default.contents(atPath: "\(dir)/\(kind)_\(out.count).pb") {
             out.append(try ONNXTensorFile.read([UInt8](data)).tensor)

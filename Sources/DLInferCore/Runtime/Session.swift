@@ -30,8 +30,10 @@ public final class Session: @unchecked Sendable {
     /// Tensors one run moved between the host and the device: inputs and host-computed values a device node read,
     /// device values a CPU node read, outputs read back. Weights and folded shape values (uploaded once per session
     /// or plan) and kernels' own small parameter writes are not counted.
+    /// Bytes are as stored on the device (float32 stored as half moves half the bytes).
     public struct Transfers: Sendable, Equatable {
         public var uploads = 0, downloads = 0
+        public var uploadBytes = 0, downloadBytes = 0
     }
     /// The last run's transfers (all zero on a session without a device).
     public private(set) var lastTransfers = Transfers()
@@ -242,6 +244,7 @@ public final class Session: @unchecked Sendable {
         guard let d = env.slots[v].device, let device else { return nil }
         let t = try device.download(d)
         lastTransfers.downloads += 1
+        lastTransfers.downloadBytes += d.byteCount
         env.slots[v].host = t
         return t
     }
@@ -258,6 +261,7 @@ public final class Session: @unchecked Sendable {
         } else {
             d = try device.upload(t)
             lastTransfers.uploads += 1
+            lastTransfers.uploadBytes += d.byteCount
         }
         env.slots[v].device = d
         return d

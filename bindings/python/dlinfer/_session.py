@@ -50,6 +50,11 @@ class SessionOptions:
     log_severity_level, log_verbosity_level, logid  accepted; dlinfer reports through errors, not a log
     plan_cache_size       plans kept for distinct input shapes (the C option "plan_cache", default 16)
     max_memory            host memory a session may hold, in bytes (the C option "max_memory"; None: the default)
+
+    dlinfer's own session options go through add_session_config_entry("dlinfer.<key>", value) with the keys of
+    include/dlinfer.h, e.g. ("dlinfer.precision", "fp16") to store float32 tensors as half on an OpenCL device (an
+    unknown dlinfer key or value fails when the session is created). Other keys are onnxruntime's tuning entries:
+    kept for get_session_config_entry and otherwise ignored, as onnxruntime ignores keys it does not know.
     """
 
     def __init__(self):
@@ -62,6 +67,17 @@ class SessionOptions:
         self.logid = ""
         self.plan_cache_size = None
         self.max_memory = None
+        self._config = {}
+
+    def add_session_config_entry(self, key, value):
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise Error(_capi.ERR_INVALID_ARG, "session config entries are strings")
+        self._config[key] = value
+
+    def get_session_config_entry(self, key):
+        if key not in self._config:
+            raise Error(_capi.ERR_INVALID_ARG, f"no session config entry {key!r}")
+        return self._config[key]
 
     def _c_options(self):
         if self.graph_optimization_level == GraphOptimizationLevel.ORT_DISABLE_ALL:
@@ -74,6 +90,9 @@ class SessionOptions:
             out["plan_cache"] = self.plan_cache_size
         if self.max_memory is not None:
             out["max_memory"] = self.max_memory
+        for key, value in self._config.items():
+            if key.startswith("dlinfer."):
+                out[key[len("dlinfer."):]] = value
         return out
 
 

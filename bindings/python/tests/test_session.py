@@ -177,6 +177,30 @@ def test_opencl_session(save, activations_model, rng):
     assert dlinfer.InferenceSession(save(activations_model), device=f"opencl:{name}").device.startswith("opencl:")
 
 
+def test_precision_fp16(save, activations_model, rng):
+    """precision=fp16 (a dlinfer config entry) stores float32 as half on OpenCL: results within half's precision of
+    onnxruntime's; on the CPU it is refused, or runs in fp32 with fallback=cpu; bad values are refused."""
+    path = save(activations_model)
+    so = dlinfer.SessionOptions()
+    so.add_session_config_entry("dlinfer.precision", "fp16")
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")  # onnxruntime's: kept, ignored
+    assert so.get_session_config_entry("dlinfer.precision") == "fp16"
+    with pytest.raises(dlinfer.Error, match="precision=fp16 needs an OpenCL device"):
+        dlinfer.InferenceSession(path, so, device="cpu")
+    assert dlinfer.InferenceSession(path, so, device="cpu", fallback="cpu").device == "cpu"
+    bad = dlinfer.SessionOptions()
+    bad.add_session_config_entry("dlinfer.precision", "fp8")
+    with pytest.raises(dlinfer.Error, match="fp32' or 'fp16"):
+        dlinfer.InferenceSession(path, bad)
+    if not [d for d in dlinfer.devices() if d.kind == "opencl"]:
+        pytest.skip("no OpenCL device")
+    s = dlinfer.InferenceSession(path, so, device="opencl")
+    x = rng.standard_normal((3, 7, 4)).astype(np.float32)
+    for g, w in zip(s.run(None, {"x": x}), reference(activations_model, {"x": x})):
+        assert g.dtype == np.float32
+        np.testing.assert_allclose(g, w, rtol=4e-3, atol=4e-3 * max(1.0, float(np.abs(w).max())))
+
+
 def test_without_opencl_library(save, activations_model, tmp_path):
     """With no loadable libOpenCL.so.1 the library still loads, runs on the CPU, and says why OpenCL is unavailable."""
     import os

@@ -39,7 +39,7 @@ static const struct {
 #define TYPE_COUNT (sizeof kTypes / sizeof kTypes[0])
 
 /* The session options a configuration may set through `parameters`, passed to dlinfer_options_set as they are. */
-static const char* const kOptionKeys[] = {"device", "fallback", "threads", "max_memory", "plan_cache"};
+static const char* const kOptionKeys[] = {"device", "fallback", "threads", "max_memory", "plan_cache", "precision"};
 #define OPTION_COUNT (sizeof kOptionKeys / sizeof kOptionKeys[0])
 
 int64_t dl_element_count(const int64_t* dims, int32_t rank) {
@@ -86,8 +86,8 @@ bool dl_config_options(const json_value* config, dlinfer_options* options, char*
         for (size_t k = 0; k < OPTION_COUNT; k++) known = known || strcmp(key, kOptionKeys[k]) == 0;
         if (!known)
             return failf(err, err_cap,
-                         "unknown parameter '%s': the dlinfer backend takes device, fallback, threads, max_memory and "
-                         "plan_cache (see serving/README.md)", key);
+                         "unknown parameter '%s': the dlinfer backend takes device, fallback, threads, max_memory, "
+                         "plan_cache and precision (see serving/README.md)", key);
         const char* value = json_get_string(params->items[i], "string_value");
         if (!value) return failf(err, err_cap, "parameter '%s' has no string_value", key);
         if (dlinfer_options_set(options, key, value) != DLINFER_OK)
