@@ -133,7 +133,7 @@ public final class OpenCLBackend: DeviceBackend {
         }
         switch node.op {
         case .reshape, .flatten, .squeeze, .unsqueeze, .identity, .dropout, .concat, .split, .slice, .transpose, .expand,
-             .gather:
+             .gather, .tile, .spaceDepth:
             return check({ movableOnDevice($1) }, movableOnDevice, "data movement takes any type but string")
         case .select:
             return check({ $0 == 0 ? $1 == .bool : movableOnDevice($1) }, movableOnDevice,
@@ -144,6 +144,16 @@ public final class OpenCLBackend: DeviceBackend {
             return check({ $1 == .bool }, { $0 == .bool }, "logic ops take bool")
         case .unaryMath(let a) where a.function == .not:
             return check({ $1 == .bool }, { $0 == .bool }, "Not takes bool")
+        case .argMax(let a):
+            guard device.supportsInt64 else { return "\(a.opName)'s int64 output needs a device with 64-bit integers" }
+            return check({ ArgMaxCL.types.contains($1) }, { $0 == .int64 }, "\(a.opName) takes \(Self.names(ArgMaxCL.types))")
+        case .topK:
+            guard device.supportsInt64 else { return "TopK's int64 indices need a device with 64-bit integers" }
+            return check({ ArgMaxCL.types.contains($1) }, { $0 == .int64 || ArgMaxCL.types.contains($0) },
+                         "TopK takes \(Self.names(ArgMaxCL.types))")
+        case .cumulative(let a):
+            let types = device.supportsInt64 ? CumulativeCL.types : CumulativeCL.types.subtracting([.int64, .uint64])
+            return check({ types.contains($1) }, types.contains, "\(a.opName) takes \(Self.names(types))")
         case .cast:
             let types = computable.intersection(CastCL.types)
             return check({ types.contains($1) }, types.contains, "Cast converts between \(Self.names(types))")
@@ -195,14 +205,19 @@ public final class OpenCLBackend: DeviceBackend {
         case .groupNorm(let a): return try GroupNormCL(a, q)
         case .unaryMath(let a): return a.function == .not ? try LogicCL(nil, q) : try UnaryMathCL(a, q)
         case .fusedAttention(let a): return try FusedAttentionCL(a, q)
-        case .shape, .constantOfShape, .argMax, .ifElse, .loop, .scan:
+        case .argMax(let a): return ArgMaxCL(a, q)
+        case .topK(let a): return TopKCL(a, q)
+        case .cumulative(let a): return CumulativeCL(a, q)
+        case .tile: return TileCL(q)
+        case .spaceDepth(let a): return SpaceDepthCL(a, q)
+        case .shape, .constantOfShape, .ifElse, .loop, .scan:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
-             .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique:
+             .oneHot, .trilu, .reverseSequence, .centerCropPad, .unique:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
-        case .matMulInteger, .einsum, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative:
+        case .matMulInteger, .einsum, .meanVarianceNorm, .lpNorm, .hardmax:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
@@ -225,6 +240,7 @@ public final class OpenCLBackend: DeviceBackend {
         case .dropout: return [1, 2]
         case .recurrent: return [4]  // sequence_lens: the launcher needs the longest on the host
         case .split, .gather, .expand, .reduce: return [1]
+        case .tile, .cumulative, .topK: return [1]  // repeats; the axis; k
         case .slice: return [1, 2, 3, 4]
         case .pad, .resize: return [1, 2, 3]
         case .conv, .convTranspose, .pool, .globalPool, .gemm, .matMul, .batchNorm, .lrn, .unary, .binary,
@@ -232,11 +248,11 @@ public final class OpenCLBackend: DeviceBackend {
              .ifElse, .loop, .scan:
             return []
         case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
-             .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique:
+             .oneHot, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .unique:
             return []
         case .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
             return []
-        case .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative:
+        case .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax:
             return []
         case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
             return []
@@ -262,6 +278,7 @@ public final class OpenCLBackend: DeviceBackend {
         "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor", "Not", "Where", "Abs", "Neg", "Sign", "Log", "Reciprocal", "Floor", "Ceil", "Round", "Erf", "Sin", "Cos",
         "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Softplus", "Softsign", "Mish",
         "HardSwish", "Gelu", "Selu", "Celu", "Swish", "ThresholdedRelu", "Shrink",
+        "ArgMax", "ArgMin", "CumSum", "CumProd", "Tile", "DepthToSpace", "SpaceToDepth", "TopK",
     ]
 
     /// Which ops (and attribute combinations) have OpenCL kernels.
@@ -304,14 +321,21 @@ public final class OpenCLBackend: DeviceBackend {
             return a.function == .not || UnaryMathCL.code(a.function) != nil ? .yes : .no("no OpenCL kernel for \(a.opName)")
         case .fusedAttention:
             return .yes
-        case .shape, .constantOfShape, .argMax:
+        case .argMax, .cumulative, .spaceDepth, .topK:
+            return .yes
+        case .tile:
+            // Two copy dims per axis, and the strided copy indexes 8.
+            let rank = node.inputs.first.flatMap { $0.flatMap { graph.values[$0].type.rank } }
+            guard let rank, rank <= 4 else { return .no("Tile of rank \(rank.map(String.init) ?? "unknown") runs on the CPU (the OpenCL copy takes rank 4 at most)") }
+            return .yes
+        case .shape, .constantOfShape:
             return .no("no OpenCL kernel for \(node.op.name)")
         case .ifElse, .loop, .scan:
             return .no("control flow runs its bodies on the CPU")
         case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
-             .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique,
+             .oneHot, .trilu, .reverseSequence, .centerCropPad, .unique,
              .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression,
-             .matMulInteger, .einsum, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative,
+             .matMulInteger, .einsum, .meanVarianceNorm, .lpNorm, .hardmax,
              .floatClass, .mod, .bitwise, .castLike:
             return .no("no OpenCL kernel for \(node.op.name)")
         case .attention, .linearAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
