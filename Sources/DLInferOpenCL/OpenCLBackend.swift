@@ -147,6 +147,12 @@ public final class OpenCLBackend: DeviceBackend {
         case .argMax(let a):
             guard device.supportsInt64 else { return "\(a.opName)'s int64 output needs a device with 64-bit integers" }
             return check({ ArgMaxCL.types.contains($1) }, { $0 == .int64 }, "\(a.opName) takes \(Self.names(ArgMaxCL.types))")
+        case .pool where node.outputs.count > 1 && node.outputs[1] != nil:
+            guard device.supportsInt64 else { return "MaxPool's Indices output (int64) needs a device with 64-bit integers" }
+            return check({ $1 == .float32 }, { $0 == .float32 || $0 == .int64 }, "MaxPool takes float32 (int64 Indices)")
+        case .maxUnpool:
+            guard device.supportsInt64 else { return "MaxUnpool's int64 indices need a device with 64-bit integers" }
+            return check({ $0 == 1 ? $1 == .int64 : $1 == .float32 }, { $0 == .float32 }, "MaxUnpool takes float32 and int64 indices")
         case .topK:
             guard device.supportsInt64 else { return "TopK's int64 indices need a device with 64-bit integers" }
             return check({ ArgMaxCL.types.contains($1) }, { $0 == .int64 || ArgMaxCL.types.contains($0) },
@@ -207,6 +213,7 @@ public final class OpenCLBackend: DeviceBackend {
         case .fusedAttention(let a): return try FusedAttentionCL(a, q)
         case .argMax(let a): return ArgMaxCL(a, q)
         case .topK(let a): return TopKCL(a, q)
+        case .maxUnpool(let a): return MaxUnpoolCL(a, q)
         case .cumulative(let a): return CumulativeCL(a, q)
         case .tile: return TileCL(q)
         case .spaceDepth(let a): return SpaceDepthCL(a, q)
@@ -215,7 +222,7 @@ public final class OpenCLBackend: DeviceBackend {
         case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
              .oneHot, .trilu, .reverseSequence, .centerCropPad, .unique:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
-        case .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
+        case .deformConv, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .matMulInteger, .einsum, .meanVarianceNorm, .lpNorm, .hardmax:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
@@ -241,6 +248,7 @@ public final class OpenCLBackend: DeviceBackend {
         case .recurrent: return [4]  // sequence_lens: the launcher needs the longest on the host
         case .split, .gather, .expand, .reduce: return [1]
         case .tile, .cumulative, .topK: return [1]  // repeats; the axis; k
+        case .maxUnpool: return [2]  // output_shape
         case .slice: return [1, 2, 3, 4]
         case .pad, .resize: return [1, 2, 3]
         case .conv, .convTranspose, .pool, .globalPool, .gemm, .matMul, .batchNorm, .lrn, .unary, .binary,
@@ -250,7 +258,7 @@ public final class OpenCLBackend: DeviceBackend {
         case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
              .oneHot, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .unique:
             return []
-        case .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
+        case .deformConv, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
             return []
         case .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax:
             return []
@@ -278,7 +286,7 @@ public final class OpenCLBackend: DeviceBackend {
         "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor", "Not", "Where", "Abs", "Neg", "Sign", "Log", "Reciprocal", "Floor", "Ceil", "Round", "Erf", "Sin", "Cos",
         "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Softplus", "Softsign", "Mish",
         "HardSwish", "Gelu", "Selu", "Celu", "Swish", "ThresholdedRelu", "Shrink",
-        "ArgMax", "ArgMin", "CumSum", "CumProd", "Tile", "DepthToSpace", "SpaceToDepth", "TopK",
+        "ArgMax", "ArgMin", "CumSum", "CumProd", "Tile", "DepthToSpace", "SpaceToDepth", "TopK", "MaxUnpool",
     ]
 
     /// Which ops (and attribute combinations) have OpenCL kernels.
@@ -321,7 +329,7 @@ public final class OpenCLBackend: DeviceBackend {
             return a.function == .not || UnaryMathCL.code(a.function) != nil ? .yes : .no("no OpenCL kernel for \(a.opName)")
         case .fusedAttention:
             return .yes
-        case .argMax, .cumulative, .spaceDepth, .topK:
+        case .argMax, .cumulative, .spaceDepth, .topK, .maxUnpool:
             return .yes
         case .tile:
             // Two copy dims per axis, and the strided copy indexes 8.
@@ -334,7 +342,7 @@ public final class OpenCLBackend: DeviceBackend {
             return .no("control flow runs its bodies on the CPU")
         case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
              .oneHot, .trilu, .reverseSequence, .centerCropPad, .unique,
-             .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression,
+             .deformConv, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression,
              .matMulInteger, .einsum, .meanVarianceNorm, .lpNorm, .hardmax,
              .floatClass, .mod, .bitwise, .castLike:
             return .no("no OpenCL kernel for \(node.op.name)")

@@ -32,18 +32,6 @@ final class OpenCLSelectScanLayoutTests: OpenCLTestCase {
         }
     }
 
-    /// `op` placed on OpenCL must fail with a DLInferError on these inputs (not crash, not answer).
-    private func expectRejected(_ op: Op, _ operands: [(Tensor, constant: Bool)?], _ what: String,
-                                file: StaticString = #filePath, line: UInt = #line) throws {
-        let device = try openCLDevice()
-        let (g, feeds) = try graph(op, operands)
-        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device, weighTransfers: false), CPUBackend()])
-        XCTAssertEqual(session.placements[0].backend, "opencl", what, file: file, line: line)
-        XCTAssertThrowsError(try session.run(feeds), what, file: file, line: line) { e in
-            XCTAssert(e is DLInferError, "\(what): \(e)", file: file, line: line)
-        }
-    }
-
     func testArgMaxArgMin() throws {
         // [7, 300]: rows longer than a work-group; [1031]: one row; [5, 1]: a single candidate; [3, 37, 40]: columns.
         let cases: [([Int], [Int])] = [([3, 37, 40], [0, 1, 2, -1, -2]), ([7, 300], [-1, 0]), ([1031], [0]), ([5, 1], [1, 0]),
@@ -210,6 +198,20 @@ final class OpenCLSelectScanLayoutTests: OpenCLTestCase {
     func testTopKRejectsABadRunTimeK() throws {
         for k in [34, -1] {
             try expectRejected(.topK(TopK()), [(random([5, 33]), false), (i64([k]), false)], "k \(k)")
+        }
+    }
+}
+
+extension OpenCLTestCase {
+    /// `op` placed on OpenCL must fail with a DLInferError on these inputs (not crash, not answer).
+    func expectRejected(_ op: Op, _ operands: [(Tensor, constant: Bool)?], _ what: String,
+                        file: StaticString = #filePath, line: UInt = #line) throws {
+        let device = try openCLDevice()
+        let (g, feeds) = try graph(op, operands)
+        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device, weighTransfers: false), CPUBackend()])
+        XCTAssertEqual(session.placements[0].backend, "opencl", what, file: file, line: line)
+        XCTAssertThrowsError(try session.run(feeds), what, file: file, line: line) { e in
+            XCTAssert(e is DLInferError, "\(what): \(e)", file: file, line: line)
         }
     }
 }
