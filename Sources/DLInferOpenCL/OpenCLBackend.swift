@@ -133,7 +133,7 @@ public final class OpenCLBackend: DeviceBackend {
         }
         switch node.op {
         case .reshape, .flatten, .squeeze, .unsqueeze, .identity, .dropout, .concat, .split, .slice, .transpose, .expand,
-             .gather, .tile, .spaceDepth:
+             .gather, .tile, .spaceDepth, .gatherElements:
             return check({ movableOnDevice($1) }, movableOnDevice, "data movement takes any type but string")
         case .select:
             return check({ $0 == 0 ? $1 == .bool : movableOnDevice($1) }, movableOnDevice,
@@ -144,6 +144,10 @@ public final class OpenCLBackend: DeviceBackend {
             return check({ $1 == .bool }, { $0 == .bool }, "logic ops take bool")
         case .unaryMath(let a) where a.function == .not:
             return check({ $1 == .bool }, { $0 == .bool }, "Not takes bool")
+        case .scatterElements(let a) where a.reduction == .none:
+            return check({ movableOnDevice($1) }, movableOnDevice, "scatters without a reduction take any type but string")
+        case .scatterND(let a) where a.reduction == .none:
+            return check({ movableOnDevice($1) }, movableOnDevice, "scatters without a reduction take any type but string")
         case .argMax(let a):
             guard device.supportsInt64 else { return "\(a.opName)'s int64 output needs a device with 64-bit integers" }
             return check({ ArgMaxCL.types.contains($1) }, { $0 == .int64 }, "\(a.opName) takes \(Self.names(ArgMaxCL.types))")
@@ -214,12 +218,15 @@ public final class OpenCLBackend: DeviceBackend {
         case .argMax(let a): return ArgMaxCL(a, q)
         case .topK(let a): return TopKCL(a, q)
         case .maxUnpool(let a): return MaxUnpoolCL(a, q)
+        case .gatherElements(let a): return GatherElementsCL(a, q)
+        case .scatterElements(let a): return ScatterElementsCL(a, q)
+        case .scatterND(let a): return ScatterNDCL(a, q)
         case .cumulative(let a): return CumulativeCL(a, q)
         case .tile: return TileCL(q)
         case .spaceDepth(let a): return SpaceDepthCL(a, q)
         case .shape, .constantOfShape, .ifElse, .loop, .scan:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
-        case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
+        case .gatherND, .compress, .nonZero, .size, .range, .eyeLike,
              .oneHot, .trilu, .reverseSequence, .centerCropPad, .unique:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .deformConv, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
@@ -249,13 +256,14 @@ public final class OpenCLBackend: DeviceBackend {
         case .split, .gather, .expand, .reduce: return [1]
         case .tile, .cumulative, .topK: return [1]  // repeats; the axis; k
         case .maxUnpool: return [2]  // output_shape
+        case .gatherElements, .scatterElements, .scatterND: return [1]  // indices: checked and turned into offsets
         case .slice: return [1, 2, 3, 4]
         case .pad, .resize: return [1, 2, 3]
         case .conv, .convTranspose, .pool, .globalPool, .gemm, .matMul, .batchNorm, .lrn, .unary, .binary,
              .variadic, .softmax, .flatten, .transpose, .concat, .shape, .cast, .constantOfShape, .argMax, .identity,
              .ifElse, .loop, .scan:
             return []
-        case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
+        case .gatherND, .compress, .nonZero, .size, .range, .eyeLike,
              .oneHot, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .unique:
             return []
         case .deformConv, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
@@ -287,6 +295,7 @@ public final class OpenCLBackend: DeviceBackend {
         "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Softplus", "Softsign", "Mish",
         "HardSwish", "Gelu", "Selu", "Celu", "Swish", "ThresholdedRelu", "Shrink",
         "ArgMax", "ArgMin", "CumSum", "CumProd", "Tile", "DepthToSpace", "SpaceToDepth", "TopK", "MaxUnpool",
+        "GatherElements", "ScatterElements", "Scatter", "ScatterND",
     ]
 
     /// Which ops (and attribute combinations) have OpenCL kernels.
@@ -329,7 +338,7 @@ public final class OpenCLBackend: DeviceBackend {
             return a.function == .not || UnaryMathCL.code(a.function) != nil ? .yes : .no("no OpenCL kernel for \(a.opName)")
         case .fusedAttention:
             return .yes
-        case .argMax, .cumulative, .spaceDepth, .topK, .maxUnpool:
+        case .argMax, .cumulative, .spaceDepth, .topK, .maxUnpool, .gatherElements, .scatterElements, .scatterND:
             return .yes
         case .tile:
             // Two copy dims per axis, and the strided copy indexes 8.
@@ -340,7 +349,7 @@ public final class OpenCLBackend: DeviceBackend {
             return .no("no OpenCL kernel for \(node.op.name)")
         case .ifElse, .loop, .scan:
             return .no("control flow runs its bodies on the CPU")
-        case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
+        case .gatherND, .compress, .nonZero, .size, .range, .eyeLike,
              .oneHot, .trilu, .reverseSequence, .centerCropPad, .unique,
              .deformConv, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression,
              .matMulInteger, .einsum, .meanVarianceNorm, .lpNorm, .hardmax,
