@@ -115,9 +115,10 @@ public final class OpenCLBackend: DeviceBackend {
         return Set(movable.filter { !device[$0] }.compactMap { graph.nodes[$0].outputs.lazy.compactMap { $0 }.first })
     }
 
-    /// Why the OpenCL kernels cannot take the node's element types, or nil when they can: data movement and Where
-    /// move every type as bits; comparisons, logic and Cast take float32, int32, int64 (on devices with 64-bit
-    /// integers) and bool; every other kernel computes on float32.
+    /// Why the OpenCL kernels cannot take the node's element types, or nil when they can: data movement, Where and
+    /// the scatters without a reduction move every type as bits; comparisons, logic and Cast take float32, int32,
+    /// int64 (on devices with 64-bit integers) and bool; ArgMax/ArgMin and TopK every integer type too, CumSum the
+    /// 32- and 64-bit ones; every other kernel computes on float32 (int64 indices in, or out of MaxPool).
     func typeSupport(_ node: Node, _ graph: Graph) -> String? {
         let hostSlots = OpenCLBackend.hostInputs(node.op)
         let ins = node.inputs.enumerated().compactMap { k, v -> (k: Int, t: DType)? in
@@ -244,7 +245,8 @@ public final class OpenCLBackend: DeviceBackend {
         }
     }
 
-    /// Inputs the OpenCL kernels read on the host: shape-like parameters, constants in practice.
+    /// Inputs the OpenCL kernels read on the host: shape-like parameters (constants in practice), and the indices of
+    /// GatherElements and the scatters, checked and turned into offsets there.
     public func hostInputs(_ node: Node) -> Set<Int> { OpenCLBackend.hostInputs(node.op) }
 
     static func hostInputs(_ op: Op) -> Set<Int> {
