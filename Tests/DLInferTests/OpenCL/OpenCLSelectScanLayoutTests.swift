@@ -89,7 +89,9 @@ final class OpenCLSelectScanLayoutTests: OpenCLTestCase {
     }
 
     func testCumSumCumProd() throws {
-        for (shape, axes) in [([3, 37, 40], [0, 1, 2, -1, -3]), ([1031], [0]), ([6, 1], [1, 0]), ([0, 4], [1])] {
+        // [1031] and [2, 3000]: rows scanned by a work-group each, in several tiles; the values (quarters) sum exactly
+        // in any order.
+        for (shape, axes) in [([3, 37, 40], [0, 1, 2, -1, -3]), ([1031], [0]), ([2, 3000], [1]), ([6, 1], [1, 0]), ([0, 4], [1])] {
             let x = values(.float32, shape, levels: 1000)
             let near1 = Tensor(random(shape, scale: 0.05).array(Float.self).map { 1 + $0 }, shape: shape)
             for axis in axes {
@@ -99,7 +101,7 @@ final class OpenCLSelectScanLayoutTests: OpenCLTestCase {
                         try check(.cumulative(Cumulative(.sum, exclusive: exclusive, reverse: reverse)),
                                   [(x, false), (i64([axis]), true)], rtol: 1e-5, atol: 1e-3, what)
                         try check(.cumulative(Cumulative(.prod, exclusive: exclusive, reverse: reverse)),
-                                  [(near1, false), (Tensor([Int32(axis)], shape: []), true)], rtol: 1e-5, atol: 1e-5, what)
+                                  [(near1, false), (Tensor([Int32(axis)], shape: []), true)], rtol: 1e-4, atol: 1e-5, what)
                     }
                 }
             }
@@ -109,7 +111,7 @@ final class OpenCLSelectScanLayoutTests: OpenCLTestCase {
         try check(.cumulative(Cumulative(.prod, reverse: true)), [(values(.float32, [3, 40]), false), (i64([-1]), true)], "specials")
         // Integers wrap as on the CPU (bit for bit), the axis a run-time input.
         for dtype in [DType.int32, .int64, .uint32, .uint64] {
-            let x = values(dtype, [5, 33])
+            let x = values(dtype, [5, 300])
             for kind in [Cumulative.Kind.sum, .prod] {
                 try check(.cumulative(Cumulative(kind, exclusive: true)), [(x, false), (Tensor([Int64(-1)], shape: []), false)],
                           "\(dtype) \(kind)")
