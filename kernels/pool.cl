@@ -16,6 +16,44 @@ inline int taps_padded(int s, int k, int d, int n, int e) {
     return s + (k - 1) * d < n + e ? k : max(0, (n + e - 1 - s) / d + 1);
 }
 
+// MaxPool with its Indices output, one work-item per output element: pool_f32's maximum (padding skipped, NaN never
+// wins, -inf when no tap wins) and the winner's position over the whole input, as on the CPU: the first tap in
+// row-major window order among equal values (the window's first tap when none wins), row-major or, with
+// column_major (storage_order 1), column-major over the spatial axes.
+__kernel void max_pool_indices(__global const real_t* x, __global real_t* y, __global long* indices, int total,
+                               int column_major, int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH,
+                               int KW, int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw) {
+    int i = get_global_id(0);
+    if (i >= total) return;
+    int ox = i % OW, r = i / OW;
+    int oy = r % OH; r /= OH;
+    int oz = r % OD;
+    int plane = r / OD;
+    int z0 = oz * sd - pd, y0 = oy * sh - ph, x0 = ox * sw - pw;
+    int2 tz = taps_inside(z0, KD, dd, ID), ty = taps_inside(y0, KH, dh, IH), tx = taps_inside(x0, KW, dw, IW);
+    int size = ID * IH * IW;
+    __global const real_t* xp = x + plane * size;
+    float best = -INFINITY;
+    int at = -1;
+    for (int kz = tz.x; kz < tz.y; kz++) {
+        for (int ky = ty.x; ky < ty.y; ky++) {
+            int row = ((z0 + kz * dd) * IH + y0 + ky * dh) * IW + x0;
+            for (int kx = tx.x; kx < tx.y; kx++) {
+                int p = row + kx * dw;
+                float v = LOAD(xp, p);
+                if (v > best) { best = v; at = p; } else if (at < 0) at = p;
+            }
+        }
+    }
+    STORE(y, i, best);
+    int pos = max(at, 0);
+    if (column_major) {
+        int c2 = pos % IW, c1 = (pos / IW) % IH, c0 = pos / (IW * IH);
+        pos = c0 + c1 * ID + c2 * ID * IH;
+    }
+    indices[i] = (long)plane * size + pos;
+}
+
 // One work-item per output element over up to 3 spatial axes (fewer are leading axes of size 1), neighbouring
 // work-items on neighbouring output columns. Padding never contributes: MaxPool skips it (NaN never wins, as on the
 // CPU), AveragePool divides by the taps inside the input or, with count_include_pad, inside the padded input.

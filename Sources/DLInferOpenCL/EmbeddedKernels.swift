@@ -878,6 +878,64 @@ void gemv_f32(__global const real_t* A, int offA, int lda, int sA, int transA,
     STORE(C, offC + b * sC + i * c_rs + jj * c_cs, activate(v, act, act_a, act_b));
 }
 """#,
+        "indexing": #"""
+// GatherElements, ScatterElements and ScatterND on positions the host computed from the indices (validated and
+// wrapped there, so every offset is in range). Data is moved as bits of type T (a build define: unsigned, of the
+// element's size; float32 storage by default, float or the bits of half), except by the scatter reductions, which
+// compute on float32 (real_t) in float.
+
+#ifndef T
+#ifdef DL_HALF
+#define T ushort
+#else
+#define T float
+#endif
+#endif
+
+// y[i] = x[src[i]].
+__kernel void gather_offsets(__global const T* x, __global const int* src, __global T* y, int n) {
+    int i = get_global_id(0);
+    if (i < n) y[i] = x[src[i]];
+}
+
+// The updates, in the order the CPU applies them, grouped by destination: group g writes the `slice` elements
+// from y[base[g]], applying updates order[starts[g]] ... order[starts[g + 1] - 1] (each a slice of `updates`) one
+// after the other; only the last counts when replacing. One work-item per (group, element of the slice), so no two
+// work-items touch one element.
+__kernel void scatter_replace(__global T* y, __global const T* updates, __global const int* order,
+                              __global const int* starts, __global const int* base, int groups, int slice) {
+    int t = get_global_id(0);
+    if (t >= groups * slice) return;
+    int g = t / slice, j = t - g * slice;
+    y[base[g] + j] = updates[order[starts[g + 1] - 1] * slice + j];
+}
+
+#define SCATTER_ADD 1
+#define SCATTER_MUL 2
+#define SCATTER_MAX 3
+#define SCATTER_MIN 4
+
+// As scatter_replace, combining each update with the value there in float: add, multiply, or the maximum and
+// minimum as the CPU takes them (NaN if either is NaN; of equal values, max keeps the update, min the value there).
+__kernel void scatter_reduce(__global real_t* y, __global const real_t* updates, __global const int* order,
+                             __global const int* starts, __global const int* base, int groups, int slice, int op) {
+    int t = get_global_id(0);
+    if (t >= groups * slice) return;
+    int g = t / slice, j = t - g * slice;
+    int at = base[g] + j;
+    float acc = LOAD(y, at);
+    for (int k = starts[g]; k < starts[g + 1]; k++) {
+        float u = LOAD(updates, order[k] * slice + j);
+        switch (op) {
+        case SCATTER_ADD: acc = acc + u; break;
+        case SCATTER_MUL: acc = acc * u; break;
+        case SCATTER_MAX: acc = isnan(acc) || isnan(u) ? NAN : (u >= acc ? u : acc); break;
+        default: acc = isnan(acc) || isnan(u) ? NAN : (u < acc ? u : acc); break;
+        }
+    }
+    STORE(y, at, acc);
+}
+"""#,
         "math": #"""
 // The float32 UnaryMath functions (codes match UnaryMathCL in Sources/DLInferOpenCL/Launchers/Math.swift), each as
 // the CPU backend computes it: NaN in gives NaN out, Round is half to even (rint), Sign keeps ±0 and NaN, and
@@ -1058,6 +1116,44 @@ inline int2 taps_inside(int s, int k, int d, int n) {
 // Taps of a window starting at `s` that fall before the end of the padded axis (`n` plus the trailing pad `e`).
 inline int taps_padded(int s, int k, int d, int n, int e) {
     return s + (k - 1) * d < n + e ? k : max(0, (n + e - 1 - s) / d + 1);
+}
+
+// MaxPool with its Indices output, one work-item per output element: pool_f32's maximum (padding skipped, NaN never
+// wins, -inf when no tap wins) and the winner's position over the whole input, as on the CPU: the first tap in
+// row-major window order among equal values (the window's first tap when none wins), row-major or, with
+// column_major (storage_order 1), column-major over the spatial axes.
+__kernel void max_pool_indices(__global const real_t* x, __global real_t* y, __global long* indices, int total,
+                               int column_major, int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH,
+                               int KW, int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw) {
+    int i = get_global_id(0);
+    if (i >= total) return;
+    int ox = i % OW, r = i / OW;
+    int oy = r % OH; r /= OH;
+    int oz = r % OD;
+    int plane = r / OD;
+    int z0 = oz * sd - pd, y0 = oy * sh - ph, x0 = ox * sw - pw;
+    int2 tz = taps_inside(z0, KD, dd, ID), ty = taps_inside(y0, KH, dh, IH), tx = taps_inside(x0, KW, dw, IW);
+    int size = ID * IH * IW;
+    __global const real_t* xp = x + plane * size;
+    float best = -INFINITY;
+    int at = -1;
+    for (int kz = tz.x; kz < tz.y; kz++) {
+        for (int ky = ty.x; ky < ty.y; ky++) {
+            int row = ((z0 + kz * dd) * IH + y0 + ky * dh) * IW + x0;
+            for (int kx = tx.x; kx < tx.y; kx++) {
+                int p = row + kx * dw;
+                float v = LOAD(xp, p);
+                if (v > best) { best = v; at = p; } else if (at < 0) at = p;
+            }
+        }
+    }
+    STORE(y, i, best);
+    int pos = max(at, 0);
+    if (column_major) {
+        int c2 = pos % IW, c1 = (pos / IW) % IH, c0 = pos / (IW * IH);
+        pos = c0 + c1 * ID + c2 * ID * IH;
+    }
+    indices[i] = (long)plane * size + pos;
 }
 
 // One work-item per output element over up to 3 spatial axes (fewer are leading axes of size 1), neighbouring
@@ -1533,6 +1629,238 @@ __kernel void resize_2d(__global const real_t* x, __global const int* idx1, __gl
     STORE(y, i, acc);
 }
 """#,
+        "scan": #"""
+// CumSum and CumProd along one axis of a tensor seen as [outer, n, inner]. float32 tensors build without a define
+// (real_t storage, accumulated in float); integers with -DS=uint or -DS=ulong, the unsigned type of the element's
+// width, whose wrapping sums and products have the same bits as the signed ones (signed overflow is undefined in C).
+
+#ifdef S
+typedef S elem_t;
+typedef S acc_t;
+#define GET(p, i) ((p)[i])
+#define PUT(p, i, v) ((p)[i] = (v))
+#else
+typedef real_t elem_t;
+typedef float acc_t;
+#define GET(p, i) LOAD(p, i)
+#define PUT(p, i, v) STORE(p, i, v)
+#endif
+
+// One work-item per (outer, column), scanning its column in the CPU's order (so float sums round alike); adjacent
+// work-items read adjacent columns (rows too, when short or many). `exclusive`: each element gets the combination of those before it; `reverse`:
+// the scan starts at the end.
+__kernel void cumulative(__global const elem_t* x, __global elem_t* y, int total, int n, int inner, int prod,
+                         int exclusive, int reverse) {
+    int t = get_global_id(0);
+    if (t >= total) return;
+    int o = t / inner, j = t - o * inner;
+    int base = o * n * inner + j;
+    acc_t acc = prod ? (acc_t)1 : (acc_t)0;
+    for (int s = 0; s < n; s++) {
+        int i = base + (reverse ? n - 1 - s : s) * inner;
+        acc_t v = GET(x, i);
+        if (exclusive) PUT(y, i, acc);
+        acc = prod ? acc * v : acc + v;
+        if (!exclusive) PUT(y, i, acc);
+    }
+}
+
+inline acc_t scan_combine(acc_t a, acc_t b, int prod) { return prod ? a * b : a + b; }
+
+// Long contiguous rows (inner == 1): one work-group per row scans it in tiles of the group's size, each tile by a
+// Hillis-Steele scan in local memory carried over from the tiles before. Float results may differ from the
+// sequential scan in the last bits (another order of additions); integers are exact.
+__kernel void cumulative_rows(__global const elem_t* x, __global elem_t* y, int n, int prod, int exclusive, int reverse,
+                              __local acc_t* buf) {
+    int row = get_group_id(0), lid = get_local_id(0), size = get_local_size(0);
+    int base = row * n;
+    acc_t unit = prod ? (acc_t)1 : (acc_t)0;
+    acc_t carry = unit;
+    for (int t0 = 0; t0 < n; t0 += size) {
+        int s = t0 + lid;
+        int i = base + (reverse ? n - 1 - s : s);
+        buf[lid] = s < n ? GET(x, i) : unit;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int off = 1; off < size; off <<= 1) {
+            acc_t other = lid >= off ? buf[lid - off] : unit;
+            barrier(CLK_LOCAL_MEM_FENCE);
+            buf[lid] = scan_combine(buf[lid], other, prod);
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+        acc_t before = lid > 0 ? buf[lid - 1] : unit;
+        if (s < n) PUT(y, i, scan_combine(carry, exclusive ? before : buf[lid], prod));
+        acc_t total = buf[size - 1];
+        barrier(CLK_LOCAL_MEM_FENCE);
+        carry = scan_combine(carry, total, prod);
+    }
+}
+"""#,
+        "select": #"""
+// ArgMax and ArgMin along one axis of a tensor seen as [outer, n, inner]. Built per element type: float32 tensors
+// without a define (real_t storage, compared in float), integer types with -DS=<OpenCL type> (char ... ulong).
+
+#ifdef S
+typedef S src_t;
+typedef S val_t;
+#define GET(p, i) ((p)[i])
+#define IS_NAN(v) false
+#else
+typedef real_t src_t;
+typedef float val_t;
+#define GET(p, i) LOAD(p, i)
+#define IS_NAN(v) isnan(v)
+#endif
+
+// Whether value v at index i ranks before value b at index j, as the CPU's sequential scan decides: NaN beats every
+// number (for ArgMin too), a larger (smaller, is_min) number beats a smaller one, and among equal values (NaNs
+// included; -0 equals +0) the lower index wins, or the higher one with select_last_index (`last`). A total order,
+// so the work-group reduction below finds what the scan finds.
+inline bool arg_better(val_t v, int i, val_t b, int j, int is_min, int last) {
+    bool vn = IS_NAN(v), bn = IS_NAN(b);
+    if (vn != bn) return vn;
+    if (!vn && v != b) return is_min ? v < b : v > b;
+    return last ? i > j : i < j;
+}
+
+// One work-item per (outer, column); adjacent work-items read adjacent columns. y[o * inner + j].
+__kernel void arg_cols(__global const src_t* x, __global long* y, int total, int n, int inner, int is_min, int last) {
+    int t = get_global_id(0);
+    if (t >= total) return;
+    int o = t / inner, j = t - o * inner;
+    __global const src_t* p = x + o * n * inner + j;
+    val_t best = GET(p, 0);
+    int at = 0;
+    for (int i = 1; i < n; i++) {
+        val_t v = GET(p, i * inner);
+        if (arg_better(v, i, best, at, is_min, last)) { best = v; at = i; }
+    }
+    y[t] = at;
+}
+
+// Contiguous rows (inner == 1, n at least the work-group size): one work-group per row, each work-item scanning a
+// strided share, then a tree reduction of (value, index) pairs in local memory (a power-of-two group).
+__kernel void arg_rows(__global const src_t* x, __global long* y, int n, int is_min, int last, __local val_t* vals,
+                       __local int* at) {
+    int row = get_group_id(0), lid = get_local_id(0), size = get_local_size(0);
+    __global const src_t* p = x + row * n;
+    val_t best = 0;
+    int bi = -1;
+    for (int i = lid; i < n; i += size) {
+        val_t v = GET(p, i);
+        if (bi < 0 || arg_better(v, i, best, bi, is_min, last)) { best = v; bi = i; }
+    }
+    vals[lid] = best;
+    at[lid] = bi;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = size >> 1; s > 0; s >>= 1) {
+        if (lid < s) {
+            int j = at[lid + s];
+            if (j >= 0 && (at[lid] < 0 || arg_better(vals[lid + s], j, vals[lid], at[lid], is_min, last))) {
+                vals[lid] = vals[lid + s];
+                at[lid] = j;
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) y[row] = at[0];
+}
+
+// TopK over rows of n values along an axis with stride `inner`: row r = o * inner + c starts at o * n * inner + c;
+// result t of the row goes to (o * k + t) * inner + c. The order is the CPU's: NaN above +inf (NaNs equal), -0
+// equal to +0, equal values by lower index; `largest` 0 selects from the bottom of that order (NaN last).
+
+#ifdef S
+#define PUT_VALUE(p, i, v) ((p)[i] = (v))
+#else
+#define PUT_VALUE(p, i, v) STORE(p, i, v)
+#endif
+
+inline bool total_less(val_t a, val_t b) { return a < b || (IS_NAN(b) && !IS_NAN(a)); }
+
+// Whether (v, i) ranks before (w, j); index -1 marks padding, which ranks after everything.
+inline bool topk_better(val_t v, int i, val_t w, int j, int largest) {
+    if (i < 0) return false;
+    if (j < 0) return true;
+    if (v == w || (IS_NAN(v) && IS_NAN(w))) return i < j;
+    return largest ? total_less(w, v) : total_less(v, w);
+}
+
+// Rows that fit in local memory: one work-group per row sorts the row's (value, index) pairs, padded to `n2` (a
+// power of two) with padding, by a bitonic network, then writes the first k.
+__kernel void topk_sort(__global const src_t* x, __global src_t* values, __global long* indices, int n, int inner,
+                        int k, int n2, int largest, __local val_t* vals, __local int* idx) {
+    int row = get_group_id(0), lid = get_local_id(0), size = get_local_size(0);
+    int o = row / inner, c = row - o * inner;
+    __global const src_t* p = x + o * n * inner + c;
+    for (int i = lid; i < n2; i += size) {
+        vals[i] = i < n ? GET(p, i * inner) : (val_t)0;
+        idx[i] = i < n ? i : -1;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int kk = 2; kk <= n2; kk <<= 1) {
+        for (int jj = kk >> 1; jj > 0; jj >>= 1) {
+            for (int t = lid; t < n2 / 2; t += size) {
+                int i = (t / jj) * 2 * jj + (t % jj), l = i + jj;
+                // Blocks with bit kk clear end best first, the others worst first, so that the next merge sees
+                // bitonic sequences.
+                bool forward = (i & kk) == 0;
+                bool swap = forward ? topk_better(vals[l], idx[l], vals[i], idx[i], largest)
+                                    : topk_better(vals[i], idx[i], vals[l], idx[l], largest);
+                if (swap) {
+                    val_t v = vals[i]; vals[i] = vals[l]; vals[l] = v;
+                    int j = idx[i]; idx[i] = idx[l]; idx[l] = j;
+                }
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+    }
+    for (int t = lid; t < k; t += size) {
+        int at = (o * k + t) * inner + c;
+        PUT_VALUE(values, at, vals[t]);
+        indices[at] = idx[t];
+    }
+}
+
+// Longer rows: one work-group per row finds the k results one after another, each the best element ranking after
+// the previous one (a work-group reduction per result, reading the row from global memory each time).
+__kernel void topk_rounds(__global const src_t* x, __global src_t* values, __global long* indices, int n, int inner,
+                          int k, int largest, __local val_t* vals, __local int* idx) {
+    int row = get_group_id(0), lid = get_local_id(0), size = get_local_size(0);
+    int o = row / inner, c = row - o * inner;
+    __global const src_t* p = x + o * n * inner + c;
+    val_t prev = 0;
+    int prevAt = -1;
+    for (int t = 0; t < k; t++) {
+        val_t best = 0;
+        int bi = -1;
+        for (int i = lid; i < n; i += size) {
+            val_t v = GET(p, i * inner);
+            if ((prevAt < 0 || topk_better(prev, prevAt, v, i, largest)) && topk_better(v, i, best, bi, largest)) {
+                best = v;
+                bi = i;
+            }
+        }
+        vals[lid] = best;
+        idx[lid] = bi;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int s = size >> 1; s > 0; s >>= 1) {
+            if (lid < s && topk_better(vals[lid + s], idx[lid + s], vals[lid], idx[lid], largest)) {
+                vals[lid] = vals[lid + s];
+                idx[lid] = idx[lid + s];
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+        prev = vals[0];
+        prevAt = idx[0];
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (lid == 0) {
+            int at = (o * k + t) * inner + c;
+            PUT_VALUE(values, at, prev);
+            indices[at] = prevAt;
+        }
+    }
+}
+"""#,
         "softmax": #"""
 // Softmax and LogSoftmax over groups of n values: y = exp(x - max) / sum, or (x - max) - log(sum). The maximum is
 // subtracted first so exp cannot overflow; a NaN anywhere in a group makes the whole group NaN (through max_nan),
@@ -1683,6 +2011,41 @@ __kernel void logic(__global const uchar* a, __global const uchar* b, __global u
 __kernel void logic_not(__global const uchar* x, __global uchar* y, int n) {
     int i = get_global_id(0);
     if (i < n) y[i] = (uchar)(x[i] == 0);
+}
+"""#,
+        "unpool": #"""
+// MaxUnpool on float32 tensors with int64 indices, in two passes over X so that where two indices name one position
+// the later element of X wins, as on the CPU: the first pass records, per position, the last element naming it
+// (an atomic maximum over element numbers), the second writes the winners. An index outside the unpooled tensor
+// raises `bad[0]` (read back by the host, which then fails the run) and is never written through.
+
+__kernel void fill_int(__global int* p, int n, int value) {
+    int i = get_global_id(0);
+    if (i < n) p[i] = value;
+}
+
+__kernel void fill_zero(__global real_t* p, int n) {
+    int i = get_global_id(0);
+    if (i < n) STORE(p, i, 0.0f);
+}
+
+__kernel void unpool_claim(__global const long* indices, __global int* winner, __global int* bad, int n, int total) {
+    int k = get_global_id(0);
+    if (k >= n) return;
+    long at = indices[k];
+    if (at < 0 || at >= total) { bad[0] = 1; return; }
+    atomic_max(winner + (int)at, k);
+}
+
+// Position `at` of the unpooled tensor (dims `d`) lands at broadcast_offset(at, d, s) in the output, whose strides
+// `s` are those of a possibly larger output_shape.
+__kernel void unpool_write(__global const real_t* x, __global const long* indices, __global const int* winner,
+                           __global real_t* y, int n, int total, int8 d, int8 s) {
+    int k = get_global_id(0);
+    if (k >= n) return;
+    long at = indices[k];
+    if (at < 0 || at >= total || winner[(int)at] != k) return;
+    STORE(y, broadcast_offset((int)at, d, s), LOAD(x, k));
 }
 """#,
     ]

@@ -117,9 +117,10 @@ public final class OpenCLBackend: DeviceBackend {
         return Set(movable.filter { !device[$0] }.compactMap { graph.nodes[$0].outputs.lazy.compactMap { $0 }.first })
     }
 
-    /// Why the OpenCL kernels cannot take the node's element types, or nil when they can: data movement and Where
-    /// move every type as bits; comparisons, logic and Cast take float32, int32, int64 (on devices with 64-bit
-    /// integers) and bool; every other kernel computes on float32.
+    /// Why the OpenCL kernels cannot take the node's element types, or nil when they can: data movement, Where and
+    /// the scatters without a reduction move every type as bits; comparisons, logic and Cast take float32, int32,
+    /// int64 (on devices with 64-bit integers) and bool; ArgMax/ArgMin and TopK every integer type too, CumSum the
+    /// 32- and 64-bit ones; every other kernel computes on float32 (int64 indices in, or out of MaxPool).
     func typeSupport(_ node: Node, _ graph: Graph) -> String? {
         let hostSlots = OpenCLBackend.hostInputs(node.op)
         let ins = node.inputs.enumerated().compactMap { k, v -> (k: Int, t: DType)? in
@@ -135,7 +136,7 @@ public final class OpenCLBackend: DeviceBackend {
         }
         switch node.op {
         case .reshape, .flatten, .squeeze, .unsqueeze, .identity, .dropout, .concat, .split, .slice, .transpose, .expand,
-             .gather:
+             .gather, .tile, .spaceDepth, .gatherElements:
             return check({ movableOnDevice($1) }, movableOnDevice, "data movement takes any type but string")
         case .select:
             return check({ $0 == 0 ? $1 == .bool : movableOnDevice($1) }, movableOnDevice,
@@ -146,6 +147,26 @@ public final class OpenCLBackend: DeviceBackend {
             return check({ $1 == .bool }, { $0 == .bool }, "logic ops take bool")
         case .unaryMath(let a) where a.function == .not:
             return check({ $1 == .bool }, { $0 == .bool }, "Not takes bool")
+        case .scatterElements(let a) where a.reduction == .none:
+            return check({ movableOnDevice($1) }, movableOnDevice, "scatters without a reduction take any type but string")
+        case .scatterND(let a) where a.reduction == .none:
+            return check({ movableOnDevice($1) }, movableOnDevice, "scatters without a reduction take any type but string")
+        case .argMax(let a):
+            guard device.supportsInt64 else { return "\(a.opName)'s int64 output needs a device with 64-bit integers" }
+            return check({ ArgMaxCL.types.contains($1) }, { $0 == .int64 }, "\(a.opName) takes \(Self.names(ArgMaxCL.types))")
+        case .pool where node.outputs.count > 1 && node.outputs[1] != nil:
+            guard device.supportsInt64 else { return "MaxPool's Indices output (int64) needs a device with 64-bit integers" }
+            return check({ $1 == .float32 }, { $0 == .float32 || $0 == .int64 }, "MaxPool takes float32 (int64 Indices)")
+        case .maxUnpool:
+            guard device.supportsInt64 else { return "MaxUnpool's int64 indices need a device with 64-bit integers" }
+            return check({ $0 == 1 ? $1 == .int64 : $1 == .float32 }, { $0 == .float32 }, "MaxUnpool takes float32 and int64 indices")
+        case .topK:
+            guard device.supportsInt64 else { return "TopK's int64 indices need a device with 64-bit integers" }
+            return check({ ArgMaxCL.types.contains($1) }, { $0 == .int64 || ArgMaxCL.types.contains($0) },
+                         "TopK takes \(Self.names(ArgMaxCL.types))")
+        case .cumulative(let a):
+            let types = device.supportsInt64 ? CumulativeCL.types : CumulativeCL.types.subtracting([.int64, .uint64])
+            return check({ types.contains($1) }, types.contains, "\(a.opName) takes \(Self.names(types))")
         case .cast:
             let types = computable.union([.float16]).intersection(CastCL.types)
             return check({ types.contains($1) }, types.contains, "Cast converts between \(Self.names(types))")
@@ -197,14 +218,23 @@ public final class OpenCLBackend: DeviceBackend {
         case .groupNorm(let a): return try GroupNormCL(a, q)
         case .unaryMath(let a): return a.function == .not ? try LogicCL(nil, q) : try UnaryMathCL(a, q)
         case .fusedAttention(let a): return try FusedAttentionCL(a, q)
-        case .shape, .constantOfShape, .argMax, .ifElse, .loop, .scan:
+        case .argMax(let a): return ArgMaxCL(a, q)
+        case .topK(let a): return TopKCL(a, q)
+        case .maxUnpool(let a): return MaxUnpoolCL(a, q)
+        case .gatherElements(let a): return GatherElementsCL(a, q)
+        case .scatterElements(let a): return ScatterElementsCL(a, q)
+        case .scatterND(let a): return ScatterNDCL(a, q)
+        case .cumulative(let a): return CumulativeCL(a, q)
+        case .tile: return TileCL(q)
+        case .spaceDepth(let a): return SpaceDepthCL(a, q)
+        case .shape, .constantOfShape, .ifElse, .loop, .scan:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
-        case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
-             .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique:
+        case .gatherND, .compress, .nonZero, .size, .range, .eyeLike,
+             .oneHot, .trilu, .reverseSequence, .centerCropPad, .unique:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
-        case .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
+        case .deformConv, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
-        case .matMulInteger, .einsum, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative:
+        case .matMulInteger, .einsum, .meanVarianceNorm, .lpNorm, .hardmax:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
@@ -217,7 +247,8 @@ public final class OpenCLBackend: DeviceBackend {
         }
     }
 
-    /// Inputs the OpenCL kernels read on the host: shape-like parameters, constants in practice.
+    /// Inputs the OpenCL kernels read on the host: shape-like parameters (constants in practice), and the indices of
+    /// GatherElements and the scatters, checked and turned into offsets there.
     public func hostInputs(_ node: Node) -> Set<Int> { OpenCLBackend.hostInputs(node.op) }
 
     static func hostInputs(_ op: Op) -> Set<Int> {
@@ -227,18 +258,21 @@ public final class OpenCLBackend: DeviceBackend {
         case .dropout: return [1, 2]
         case .recurrent: return [4]  // sequence_lens: the launcher needs the longest on the host
         case .split, .gather, .expand, .reduce: return [1]
+        case .tile, .cumulative, .topK: return [1]  // repeats; the axis; k
+        case .maxUnpool: return [2]  // output_shape
+        case .gatherElements, .scatterElements, .scatterND: return [1]  // indices: checked and turned into offsets
         case .slice: return [1, 2, 3, 4]
         case .pad, .resize: return [1, 2, 3]
         case .conv, .convTranspose, .pool, .globalPool, .gemm, .matMul, .batchNorm, .lrn, .unary, .binary,
              .variadic, .softmax, .flatten, .transpose, .concat, .shape, .cast, .constantOfShape, .argMax, .identity,
              .ifElse, .loop, .scan:
             return []
-        case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
-             .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique:
+        case .gatherND, .compress, .nonZero, .size, .range, .eyeLike,
+             .oneHot, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .unique:
             return []
-        case .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
+        case .deformConv, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
             return []
-        case .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative:
+        case .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax:
             return []
         case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
             return []
@@ -264,6 +298,8 @@ public final class OpenCLBackend: DeviceBackend {
         "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor", "Not", "Where", "Abs", "Neg", "Sign", "Log", "Reciprocal", "Floor", "Ceil", "Round", "Erf", "Sin", "Cos",
         "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Softplus", "Softsign", "Mish",
         "HardSwish", "Gelu", "Selu", "Celu", "Swish", "ThresholdedRelu", "Shrink",
+        "ArgMax", "ArgMin", "CumSum", "CumProd", "Tile", "DepthToSpace", "SpaceToDepth", "TopK", "MaxUnpool",
+        "GatherElements", "ScatterElements", "Scatter", "ScatterND",
     ]
 
     /// Which ops (and attribute combinations) have OpenCL kernels.
@@ -306,14 +342,21 @@ public final class OpenCLBackend: DeviceBackend {
             return a.function == .not || UnaryMathCL.code(a.function) != nil ? .yes : .no("no OpenCL kernel for \(a.opName)")
         case .fusedAttention:
             return .yes
-        case .shape, .constantOfShape, .argMax:
+        case .argMax, .cumulative, .spaceDepth, .topK, .maxUnpool, .gatherElements, .scatterElements, .scatterND:
+            return .yes
+        case .tile:
+            // Two copy dims per axis, and the strided copy indexes 8.
+            let rank = node.inputs.first.flatMap { $0.flatMap { graph.values[$0].type.rank } }
+            guard let rank, rank <= 4 else { return .no("Tile of rank \(rank.map(String.init) ?? "unknown") runs on the CPU (the OpenCL copy takes rank 4 at most)") }
+            return .yes
+        case .shape, .constantOfShape:
             return .no("no OpenCL kernel for \(node.op.name)")
         case .ifElse, .loop, .scan:
             return .no("control flow runs its bodies on the CPU")
-        case .gatherElements, .gatherND, .scatterElements, .scatterND, .compress, .nonZero, .size, .range, .eyeLike,
-             .oneHot, .tile, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .topK, .unique,
-             .deformConv, .maxUnpool, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression,
-             .matMulInteger, .einsum, .meanVarianceNorm, .lpNorm, .hardmax, .cumulative,
+        case .gatherND, .compress, .nonZero, .size, .range, .eyeLike,
+             .oneHot, .trilu, .reverseSequence, .centerCropPad, .unique,
+             .deformConv, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression,
+             .matMulInteger, .einsum, .meanVarianceNorm, .lpNorm, .hardmax,
              .floatClass, .mod, .bitwise, .castLike:
             return .no("no OpenCL kernel for \(node.op.name)")
         case .attention, .linearAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:

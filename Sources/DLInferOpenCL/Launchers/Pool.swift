@@ -1,6 +1,6 @@
 import DLInferCore
 
-/// MaxPool (its Values output) and AveragePool over 1 to 3 spatial axes (fewer run as leading axes of size 1): one
+/// MaxPool (with or without its Indices output) and AveragePool over 1 to 3 spatial axes (fewer run as leading axes of size 1): one
 /// work-item per output element.
 final class PoolCL: DeviceKernel {
     private let a: Pool, q: CLQueue, k: CLKernel
@@ -9,7 +9,8 @@ final class PoolCL: DeviceKernel {
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
         let x = inputs[0]
         let y = try q.allocate(.float32, outputs.shape(0))
-        guard y.count > 0 else { return [y] }
+        let indices = outputs.wanted(1) ? try q.allocate(.int64, outputs.shape(1)) : nil
+        guard y.count > 0 else { return [y, indices] }
         try requireInt32Indexing(x.shape, y.shape)
         let win = a.window
         let (out, padBegin) = try win.resolve(Array(x.shape[2...]))
@@ -22,6 +23,13 @@ final class PoolCL: DeviceKernel {
         let padEnd = try x.shape[2...].indices.map { try win.padEnd($0 - 2, input: x.shape[$0]) }
         let geometry = cubic(Array(x.shape[2...]), 1) + cubic(out, 1) + cubic(win.kernel, 1) + cubic(win.strides, 1)
             + cubic(win.dilations, 1) + cubic(padBegin, 0) + cubic(padEnd, 0)
+        if let indices, case .max(let columnMajor) = a.kind {
+            // The kernel takes the geometry without the end pads (windows only count taps inside the input).
+            let kernel = try q.kernel("pool", "max_pool_indices")
+            try q.launch1D(kernel, y.count, [.buffer(x), .buffer(y), .buffer(indices), .int(y.count), .int(columnMajor ? 1 : 0)]
+                + geometry.prefix(18).map { .int($0) })
+            return [y, indices]
+        }
         try q.launch1D(k, y.count, [.buffer(x), .buffer(y), .int(y.count), .int(mode)] + geometry.map { .int($0) })
         return [y]
     }

@@ -1,0 +1,95 @@
+import DLInferCore
+
+/// The OpenCL C type kernels/select.cl compares integers of `dtype` as; nil for float32 (the default build) and for
+/// types ArgMax does not take on the device.
+private func integerType(_ dtype: DType) -> String? {
+    [.int8: "char", .int16: "short", .int32: "int", .int64: "long", .uint8: "uchar", .uint16: "ushort",
+     .uint32: "uint", .uint64: "ulong"][dtype]
+}
+
+/// ArgMax and ArgMin on float32 and the integer types, to int64 (kernels/select.cl): a work-group per contiguous
+/// row, else a work-item per output. The same answer as the CPU's scan, NaN and ties included.
+final class ArgMaxCL: DeviceKernel {
+    private let a: ArgMax, q: CLQueue
+
+    /// The element types the kernels take (int64 and uint64 only on devices with 64-bit integers, which the int64
+    /// output needs anyway).
+    static let types: Set<DType> = [.float32, .int8, .int16, .int32, .int64, .uint8, .uint16, .uint32, .uint64]
+
+    init(_ a: ArgMax, _ q: CLQueue) { self.a = a; self.q = q }
+
+    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+        let x = inputs[0]
+        let axis = try a.normalizedAxis(rank: x.shape.count)
+        let outer = x.shape[..<axis].reduce(1, *), n = x.shape[axis], inner = x.shape[(axis + 1)...].reduce(1, *)
+        let y = try q.allocate(.int64, outputs.shape(0))
+        guard y.count > 0 else { return [y] }
+        guard n > 0 else { throw DLInferError.shape("\(a.opName) along an empty axis has no answer") }
+        try requireInt32Indexing(x.shape)
+        let defines: String
+        if x.dtype == .float32 { defines = "" } else {
+            guard let t = integerType(x.dtype) else { throw DLInferError(.internal, "\(a.opName) on \(x.dtype) has no OpenCL kernel") }
+            defines = "-DS=\(t)"
+        }
+        let isMin = a.min ? 1 : 0, last = a.selectLastIndex ? 1 : 0
+        if inner == 1 && n >= minWorkGroupRow {
+            let k = try q.kernel("select", "arg_rows", defines: defines)
+            let local = k.reductionGroupSize(n)
+            try q.launch(k, global: [outer * local], local: [local],
+                         [.buffer(x), .buffer(y), .int(n), .int(isMin), .int(last),
+                          .local(local * (x.dtype == .float32 ? 4 : x.dtype.byteSize)), .local(local * 4)])
+        } else {
+            let k = try q.kernel("select", "arg_cols", defines: defines)
+            try q.launch1D(k, y.count, [.buffer(x), .buffer(y), .int(y.count), .int(n), .int(inner), .int(isMin), .int(last)])
+        }
+        return [y]
+    }
+}
+
+/// TopK on the types ArgMax takes (kernels/select.cl), k read on the host: one work-group per row, which sorts the
+/// row in local memory when it fits, else selects the k results one reduction at a time. The CPU's order, NaN and
+/// ties included, with or without `sorted` (sorted either way).
+final class TopKCL: DeviceKernel {
+    private let a: TopK, q: CLQueue
+    /// The local memory a sorted row may take (what every OpenCL device offers, at most).
+    private static let sortBytes = 32 << 10
+
+    init(_ a: TopK, _ q: CLQueue) { self.a = a; self.q = q }
+
+    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+        let x = inputs[0]
+        guard inputs.host.count > 1, let kValue = inputs.host[1], kValue.count == 1 else {
+            throw DLInferError.shape("K must have one element")
+        }
+        let axis = try a.normalizedAxis(rank: x.shape.count), n = x.shape[axis]
+        let k = try TopK.k(kValue, axisSize: n)
+        var shape = x.shape
+        shape[axis] = k
+        let values = try q.allocate(x.dtype, shape), indices = try q.allocate(.int64, shape)
+        if values.count > 0 {
+            try requireInt32Indexing(x.shape)
+            let defines: String
+            if x.dtype == .float32 { defines = "" } else {
+                guard let t = integerType(x.dtype) else { throw DLInferError(.internal, "TopK on \(x.dtype) has no OpenCL kernel") }
+                defines = "-DS=\(t)"
+            }
+            let outer = x.shape[..<axis].reduce(1, *), inner = x.shape[(axis + 1)...].reduce(1, *)
+            let valueBytes = x.dtype == .float32 ? 4 : x.dtype.byteSize
+            var n2 = 1
+            while n2 < n { n2 *= 2 }
+            let common: [CLArg] = [.buffer(x), .buffer(values), .buffer(indices), .int(n), .int(inner), .int(k)]
+            if n2 * (valueBytes + 4) <= min(TopKCL.sortBytes, Int(clamping: q.ctx.device.localMemory)) {
+                let kernel = try q.kernel("select", "topk_sort", defines: defines)
+                let local = kernel.reductionGroupSize(max(1, n2 / 2))
+                try q.launch(kernel, global: [outer * inner * local], local: [local],
+                             common + [.int(n2), .int(a.largest ? 1 : 0), .local(n2 * valueBytes), .local(n2 * 4)])
+            } else {
+                let kernel = try q.kernel("select", "topk_rounds", defines: defines)
+                let local = kernel.reductionGroupSize(n)
+                try q.launch(kernel, global: [outer * inner * local], local: [local],
+                             common + [.int(a.largest ? 1 : 0), .local(local * valueBytes), .local(local * 4)])
+            }
+        }
+        return [outputs.wanted(0) ? values : nil, outputs.wanted(1) ? indices : nil]
+    }
+}

@@ -1,0 +1,56 @@
+// GatherElements, ScatterElements and ScatterND on positions the host computed from the indices (validated and
+// wrapped there, so every offset is in range). Data is moved as bits of type T (a build define: unsigned, of the
+// element's size; float32 storage by default, float or the bits of half), except by the scatter reductions, which
+// compute on float32 (real_t) in float.
+
+#ifndef T
+#ifdef DL_HALF
+#define T ushort
+#else
+#define T float
+#endif
+#endif
+
+// y[i] = x[src[i]].
+__kernel void gather_offsets(__global const T* x, __global const int* src, __global T* y, int n) {
+    int i = get_global_id(0);
+    if (i < n) y[i] = x[src[i]];
+}
+
+// The updates, in the order the CPU applies them, grouped by destination: group g writes the `slice` elements
+// from y[base[g]], applying updates order[starts[g]] ... order[starts[g + 1] - 1] (each a slice of `updates`) one
+// after the other; only the last counts when replacing. One work-item per (group, element of the slice), so no two
+// work-items touch one element.
+__kernel void scatter_replace(__global T* y, __global const T* updates, __global const int* order,
+                              __global const int* starts, __global const int* base, int groups, int slice) {
+    int t = get_global_id(0);
+    if (t >= groups * slice) return;
+    int g = t / slice, j = t - g * slice;
+    y[base[g] + j] = updates[order[starts[g + 1] - 1] * slice + j];
+}
+
+#define SCATTER_ADD 1
+#define SCATTER_MUL 2
+#define SCATTER_MAX 3
+#define SCATTER_MIN 4
+
+// As scatter_replace, combining each update with the value there in float: add, multiply, or the maximum and
+// minimum as the CPU takes them (NaN if either is NaN; of equal values, max keeps the update, min the value there).
+__kernel void scatter_reduce(__global real_t* y, __global const real_t* updates, __global const int* order,
+                             __global const int* starts, __global const int* base, int groups, int slice, int op) {
+    int t = get_global_id(0);
+    if (t >= groups * slice) return;
+    int g = t / slice, j = t - g * slice;
+    int at = base[g] + j;
+    float acc = LOAD(y, at);
+    for (int k = starts[g]; k < starts[g + 1]; k++) {
+        float u = LOAD(updates, order[k] * slice + j);
+        switch (op) {
+        case SCATTER_ADD: acc = acc + u; break;
+        case SCATTER_MUL: acc = acc * u; break;
+        case SCATTER_MAX: acc = isnan(acc) || isnan(u) ? NAN : (u >= acc ? u : acc); break;
+        default: acc = isnan(acc) || isnan(u) ? NAN : (u < acc ? u : acc); break;
+        }
+    }
+    STORE(y, at, acc);
+}
