@@ -27,19 +27,21 @@ public struct LowerAttention: Pass {
               a.softmaxType == nil || a.softmaxType == .float32,
               node.inputs.count >= 3, node.inputs.dropFirst(4).allSatisfy({ $0 == nil }),
               node.outputs.first.flatMap({ $0 }) != nil, node.outputs.dropFirst().allSatisfy({ $0 == nil }) else { return nil }
-        func dims(_ k: Int) -> [Int]? {
+        func dims(_ k: Int) -> [Dim]? {
             guard k < node.inputs.count, let v = node.inputs[k], graph.values[v].type.dtype == .float32 else { return nil }
-            return graph.values[v].type.shape.flatMap { s in s.allSatisfy { $0.value != nil } ? s.map { $0.value! } : nil }
+            return graph.values[v].type.shape
         }
+        // Heads must match (the same size or symbol), or K and V have one head that broadcasts.
         guard let q = dims(0), let k = dims(1), let v = dims(2), q.count == 4, k.count == 4, v.count == 4,
-              k[1] == q[1] || (k[1] == 1 && v[1] == 1), q[3] > 0 else { return nil }
+              k[1] == q[1] || (k[1] == .fixed(1) && v[1] == .fixed(1)), let headSize = q[3].value, headSize > 0 else { return nil }
         if node.inputs.count > 3, let mask = node.inputs[3] {
-            guard let m = dims(3), m.last == k[2], m.last! > 0, let values = graph.constants[mask]?.floats else { return nil }
-            for row in stride(from: 0, to: values.count, by: m.last!) {
-                if values[row..<(row + m.last!)].allSatisfy({ $0 == -.infinity }) { return nil }
+            guard let m = dims(3), let keys = m.last?.value, keys > 0, k[2] == .fixed(keys),
+                  let values = graph.constants[mask]?.floats else { return nil }
+            for row in stride(from: 0, to: values.count, by: keys) {
+                if values[row..<(row + keys)].allSatisfy({ $0 == -.infinity }) { return nil }
             }
         }
-        let scale = a.scale ?? Float(1 / Double(q[3]).squareRoot())
+        let scale = a.scale ?? Float(1 / Double(headSize).squareRoot())
         return FusedAttention(alpha: scale, zeroNaN: false, keyPerm: [0, 1, 3, 2])
     }
 }

@@ -150,6 +150,46 @@ final class AttentionTests: XCTestCase {
         XCTAssertThrowsError(try run(c, opset: 25), "left_window_size -2")
     }
 
+    func testLoweredToFusedAttentionOnlyWhereItComputesTheSame() throws {
+        // 4-D, heads alike, a constant float mask: lowered; the same with a fully masked row: kept (zeros there, where
+        // FusedAttention's softmax would give NaN); causal, or a mask given at run time: kept. Every one against the
+        // reference, and the node the session runs is checked.
+        let q = H.random([2, 3, 5, 8], seed: 50), k = H.random([2, 3, 7, 8], seed: 51), v = H.random([2, 3, 7, 4], seed: 52)
+        var mask = H.random([5, 7], seed: 53, scale: 2).array(Float.self)
+        var c = Case(q: q, k: k, v: v)
+        c.mask = Tensor(mask, shape: [5, 7]); c.constantMask = true
+        XCTAssertEqual(try loweredOps(c), ["FusedAttention"])
+        try check(c, opset: 23, "constant mask, lowered")
+        for j in 0..<7 { mask[14 + j] = -.infinity }
+        c.mask = Tensor(mask, shape: [5, 7])
+        XCTAssertEqual(try loweredOps(c), ["Attention"])
+        let y = try check(c, opset: 23, "constant mask with a fully masked row")[0].array(Float.self)
+        XCTAssertEqual(Array(y[8..<12]), [Float](repeating: 0, count: 4), "fully masked row of Y")
+        c.constantMask = false
+        XCTAssertEqual(try loweredOps(c), ["Attention"])
+        var plain = Case(q: q, k: k, v: v)
+        XCTAssertEqual(try loweredOps(plain), ["FusedAttention"])
+        try check(plain, opset: 23, "no mask, lowered")
+        plain.scale = 0.7
+        try check(plain, opset: 23, "explicit scale, lowered")
+        plain.causal = true
+        XCTAssertEqual(try loweredOps(plain), ["Attention"])
+    }
+
+    /// The op types of the case's model after the load-time passes.
+    private func loweredOps(_ c: Case) throws -> [String] {
+        var m = ModelBuilder(opset: 23)
+        for (name, t) in [("Q", c.q), ("K", c.k), ("V", c.v)] { m.input(name, t.dtype, t.shape.map { .fixed($0) }) }
+        var names = ["Q", "K", "V"]
+        if let mask = c.mask {
+            if c.constantMask { m.constant("mask", mask) } else { m.input("mask", mask.dtype, mask.shape.map { .fixed($0) }) }
+            names.append("mask")
+        }
+        m.node("Attention", names, ["Y"], c.causal ? [attr("is_causal", 1)] : [])
+        m.output("Y", .float32)
+        return try m.load().graph.nodes.map(\.op.name)
+    }
+
     // MARK: harness
 
     struct Case {
@@ -164,6 +204,8 @@ final class AttentionTests: XCTestCase {
         var mode: Int? = nil
         var left = -1, right = -1
         var softmaxPrecision: Int? = nil
+        /// The mask as an initializer (where the lower-attention pass may turn the node into FusedAttention).
+        var constantMask = false
         init(q: Tensor, k: Tensor, v: Tensor) { self.q = q; self.k = k; self.v = v }
     }
 
@@ -175,8 +217,10 @@ final class AttentionTests: XCTestCase {
         for (name, t) in [("Q", c.q), ("K", c.k), ("V", c.v), ("mask", c.mask), ("past_key", c.pastK), ("past_value", c.pastV),
                           ("nonpad", c.nonpad.map { Tensor($0.map(Int64.init), shape: [$0.count]) })] {
             guard let t else { names.append(""); continue }
+            names.append(name)
+            if name == "mask" && c.constantMask { m.constant(name, t); continue }
             m.input(name, t.dtype, t.shape.map { .fixed($0) })
-            names.append(name); feeds.append(t)
+            feeds.append(t)
         }
         while names.last == "" { names.removeLast() }
         var attrs = [Onnx_AttributeProto]()
