@@ -225,6 +225,29 @@ __kernel void conv_depthwise(__global const real_t* x, __global const real_t* w,
     for (int j = 0; j < DW_RUN && ox0 + j < OW; j++) STORE(yp, ox0 + j, activate(acc[j] + bv, act, act_a, act_b));
 }
 
+// ---- Volumetric convolution --------------------------------------------------------------------------------------
+// The column matrix of 3-D convolutions (Conv with 3 spatial axes), for a GEMM per group: for images b0.. of a chunk,
+// col[b][g][(c, kz, ky, kx)][output pixel] = X[b0 + b][g*cg + c] at the tap's input position, 0 in the padding.
+// One work-item per column entry, neighbouring work-items on neighbouring output pixels.
+__kernel void conv_im2col_3d(__global const real_t* x, __global real_t* col, int total, int b0, int C, int cg,
+                             int groups, int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH, int KW,
+                             int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw) {
+    int i = get_global_id(0);
+    if (i >= total) return;
+    int P = OD * OH * OW, taps = KD * KH * KW, K = cg * taps;
+    int p = i % P, r = i / P;
+    int e = r % K; r /= K;
+    int g = r % groups, b = r / groups;
+    int c = e / taps, t = e - c * taps;
+    int kx = t % KW, ky = (t / KW) % KH, kz = t / (KW * KH);
+    int ox = p % OW, oy = (p / OW) % OH, oz = p / (OW * OH);
+    int iz = oz * sd - pd + kz * dd, iy = oy * sh - ph + ky * dh, ix = ox * sw - pw + kx * dw;
+    float v = 0.0f;
+    if ((uint)iz < (uint)ID && (uint)iy < (uint)IH && (uint)ix < (uint)IW)
+        v = LOAD(x, (((b0 + b) * C + g * cg + c) * ID + iz) * IH * IW + iy * IW + ix);
+    STORE(col, i, v);
+}
+
 // ---- Transposed convolution ---------------------------------------------------------------------------------------
 // After the GEMM col[b][g][(m, kz, ky, kx)][input pixel] = sum_c W[g*cg + c][m][k] * X[b][g*cg + c][pixel], each output
 // element gathers the column entries whose tap lands on it: along each axis, input i and tap k reach output

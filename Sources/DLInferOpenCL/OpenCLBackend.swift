@@ -330,8 +330,8 @@ public final class OpenCLBackend: DeviceBackend {
         case .conv:
             // The rank comes from X, else W (the type rules make them agree).
             let rank = node.inputs.prefix(2).lazy.compactMap { $0.flatMap { graph.values[$0].type.rank } }.first
-            guard let rank else { return .no("Conv with an input of unknown rank (the OpenCL kernels are 1-D and 2-D)") }
-            return rank <= 4 ? .yes : .no("\(rank - 2)-D Conv runs on the CPU (the OpenCL kernels are 1-D and 2-D)")
+            guard let rank else { return .no("Conv with an input of unknown rank (the OpenCL kernels are 1-D to 3-D)") }
+            return rank <= 5 ? .yes : .no("\(rank - 2)-D Conv runs on the CPU (the OpenCL kernels are 1-D to 3-D)")
         case .layerNorm(let a):
             return a.stash == .float32 ? .yes : .no("\(a.opName) with stash_type double runs on the CPU (float64)")
         case .groupNorm(let a):

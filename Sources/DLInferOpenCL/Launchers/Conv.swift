@@ -1,10 +1,11 @@
 import DLInferCore
 
-/// Conv over 1 or 2 spatial axes (a 1-D convolution runs as a 2-D one of height 1), on one of three paths chosen by
+/// Conv over 1 to 3 spatial axes (a 1-D convolution runs as a 2-D one of height 1), on one of four paths chosen by
 /// the weights' shape: 1x1 stride-1 unpadded convolutions are one GEMM per group; depthwise ones (one input channel
 /// per group, any multiplier) run their own kernel; the rest run the direct implicit-GEMM kernel (conv_direct.cl) on
-/// weights re-laid-out once here when they are constants, or on the device before each run when they are not.
-/// Bias and the fused activation are applied in every path's epilogue.
+/// weights re-laid-out once here when they are constants, or on the device before each run when they are not; 3-D
+/// ones gather a column matrix (conv_im2col_3d) and run a GEMM per group on it. Bias and the fused activation are
+/// applied in every path's epilogue.
 final class ConvCL: DeviceKernel {
     private let a: Conv, q: CLQueue
     private let activation: CLActivation
@@ -40,12 +41,17 @@ final class ConvCL: DeviceKernel {
         if let p = paths[wShape] { path = p } else { path = try self.path(wShape); paths[wShape] = path }
         let win = try a.window(weightSpatial: Array(wShape[2...]))
         let (out, padBegin) = try win.resolve(Array(x.shape[2...]))
+        if case .volumetric = path {
+            try volumetric(x, w!, bias, y, win: win, out: out, padBegin: padBegin)
+            return [y]
+        }
         let g = ConvGeometry(x: x.shape, w: wShape, out: out, padBegin: padBegin, window: win, groups: a.group)
         let biasArgs: [CLArg] = bias.map { [.buffer($0), .int(1)] } ?? [.buffer(y), .int(0)]
         switch path {
         case .pointwise: try pointwise(x, w!, bias, y, g)
         case .depthwise: try depthwise(x, w!, biasArgs, y, g)
         case .direct(let d): try direct(x, w, d, biasArgs, y, g)
+        case .volumetric: break
         }
         return [y]
     }
@@ -53,6 +59,7 @@ final class ConvCL: DeviceKernel {
     /// The path for weights of this shape, with the direct path's tap table and (constant W) packed weights uploaded.
     private func path(_ wShape: [Int]) throws -> ConvPath {
         let win = try a.window(weightSpatial: Array(wShape[2...]))
+        if wShape.count == 5 { return .volumetric }
         let cg = wShape[1]
         if cg == 1 { return .depthwise }
         let unpadded = win.autoPad != .notSet || win.pads.allSatisfy { $0 == 0 }
@@ -104,6 +111,41 @@ final class ConvCL: DeviceKernel {
                               bias: bias.map { GemmBias(tensor: $0, offset: grp * g.mg, rowStride: 1, colStride: 0) },
                               activation: a.activation)
         }
+    }
+
+    /// Most floats a column buffer may hold (128 MiB): a larger batch runs in chunks of images through one buffer.
+    static let columnBudget = 1 << 25
+
+    /// 3-D: per chunk of images, col = conv_im2col_3d(X), then Y[b, group] = W[group] (M/group x K) x col[b, group]
+    /// (K x output pixels), K = C/group x taps, with bias and activation in the GEMM's epilogue.
+    private func volumetric(_ x: DeviceTensor, _ w: DeviceTensor, _ bias: DeviceTensor?, _ y: DeviceTensor, win: Window,
+                            out: [Int], padBegin: [Int]) throws {
+        if gemm == nil { gemm = try CLGemm(q) }
+        let batch = x.shape[0], channels = x.shape[1], m = w.shape[0], cg = w.shape[1], groups = a.group, mg = m / groups
+        let taps = win.kernel.reduce(1, *), k = cg * taps, pixels = out.reduce(1, *)
+        let perImage = groups * k * pixels
+        guard perImage <= Int(Int32.max) else {
+            throw DLInferError(.unsupported, "Conv's column matrix of \(perImage) elements per image exceeds the 32-bit indexing of the OpenCL kernels")
+        }
+        let chunk = max(1, min(batch, ConvCL.columnBudget / max(perImage, 1)))
+        let col = try q.allocate(.float32, [chunk * perImage])
+        let gather = try q.kernel("conv", "conv_im2col_3d")
+        let geometry = (Array(x.shape[2...]) + out + win.kernel + win.strides + win.dilations + padBegin).map { CLArg.int($0) }
+        for b0 in stride(from: 0, to: batch, by: chunk) {
+            let nb = min(chunk, batch - b0), total = nb * perImage
+            try q.launch1D(gather, total, [.buffer(x), .buffer(col), .int(total), .int(b0), .int(channels), .int(cg),
+                                           .int(groups)] + geometry)
+            for grp in 0..<groups {
+                try gemm!.enqueue(m: mg, n: pixels, k: k, batch: nb,
+                                  a: GemmOperand(tensor: w, offset: grp * mg * k, ld: k),
+                                  b: GemmOperand(tensor: col, offset: grp * k * pixels, ld: pixels, batchStride: perImage),
+                                  c: GemmOperand(tensor: y, offset: (b0 * m + grp * mg) * pixels, ld: pixels, batchStride: m * pixels),
+                                  bias: bias.map { GemmBias(tensor: $0, offset: grp * mg, rowStride: 1, colStride: 0) },
+                                  activation: a.activation)
+            }
+        }
+        // The queue is in order: whoever gets this buffer from the pool next runs after the GEMMs.
+        q.recycle(col.buffer)
     }
 
     private func depthwise(_ x: DeviceTensor, _ w: DeviceTensor, _ biasArgs: [CLArg], _ y: DeviceTensor, _ g: ConvGeometry) throws {
@@ -178,7 +220,7 @@ final class ConvCL: DeviceKernel {
 }
 
 /// How Conv runs for one weight shape.
-enum ConvPath { case pointwise, depthwise, direct(DirectConv) }
+enum ConvPath { case pointwise, depthwise, direct(DirectConv), volumetric }
 
 /// What the direct kernel needs besides X: the tap table and, for constant weights, the re-laid-out weights.
 struct DirectConv {

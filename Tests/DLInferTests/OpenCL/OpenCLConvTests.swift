@@ -5,7 +5,8 @@ import XCTest
 
 /// Conv on OpenCL against the CPU on every path (1x1 GEMM, depthwise, direct with each tile shape), at sizes that are
 /// not multiples of any tile: odd channel counts, batch 1 and 3, strides, dilations, groups, asymmetric and automatic
-/// pads, fused activations, constant and computed weights. And ConvTranspose over 1 to 3 spatial axes.
+/// pads, fused activations, constant and computed weights; 3-D (the column-matrix path). And ConvTranspose over 1 to 3
+/// spatial axes.
 final class OpenCLConvTests: OpenCLTestCase {
     /// X [n, c, spatial...] as an input, W [m, c/group, kernel...] constant or not, B optional.
     private func conv(_ a: Conv, n: Int, c: Int, m: Int, spatial: [Int], kernel: [Int], bias: Bool = true,
@@ -99,12 +100,23 @@ final class OpenCLConvTests: OpenCLTestCase {
         }
     }
 
-    func testThreeDimensionalConvRunsOnTheCPU() throws {
+    func testThreeDimensionalConv() throws {
+        for n in [1, 3] {
+            try conv(Conv(), n: n, c: 2, m: 3, spatial: [3, 4, 5], kernel: [2, 2, 2], "3-D")
+            try conv(Conv(strides: [1, 2, 2], dilations: [2, 1, 1], pads: [1, 0, 1, 0, 2, 1], group: 2, activation: .relu),
+                     n: n, c: 4, m: 6, spatial: [5, 7, 6], kernel: [2, 3, 3], constantW: false, "3-D strided dilated grouped relu")
+        }
+        try conv(Conv(autoPad: .sameUpper), n: 2, c: 5, m: 7, spatial: [4, 9, 8], kernel: [3, 3, 3], bias: false, "3-D same upper")
+        try conv(Conv(group: 3), n: 1, c: 3, m: 3, spatial: [3, 6, 6], kernel: [1, 3, 3], "3-D depthwise")
+        try conv(Conv(), n: 2, c: 6, m: 5, spatial: [2, 3, 4], kernel: [1, 1, 1], "3-D 1x1x1")
+    }
+
+    func testFourDimensionalConvRunsOnTheCPU() throws {
         let device = try openCLDevice()
-        let (g, _) = try graph(.conv(Conv()), [(random([1, 2, 3, 4, 5]), false), (random([3, 2, 2, 2, 2]), true)])
+        let (g, _) = try graph(.conv(Conv()), [(random([1, 2, 3, 3, 4, 5]), false), (random([3, 2, 2, 2, 2, 2]), true)])
         let s = try Session(graph: g, backends: [try OpenCLBackend(device: device), CPUBackend()])
         XCTAssertEqual(s.placements[0].backend, "cpu")
-        XCTAssertTrue(s.placements[0].reason?.contains("3-D Conv") ?? false, s.placements[0].reason ?? "")
+        XCTAssertTrue(s.placements[0].reason?.contains("4-D Conv") ?? false, s.placements[0].reason ?? "")
     }
 
     private func convTranspose(_ a: ConvTranspose, n: Int, c: Int, mg: Int, spatial: [Int], kernel: [Int],
