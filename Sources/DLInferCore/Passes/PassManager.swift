@@ -25,7 +25,7 @@ public enum PassManager {
     /// kernels rely on (precision, CastLike lowering) always run.
     public static func standard() -> [Pass] {
         let all: [Pass] = [LowerCastLike(), ComputePrecision(), RemoveIdentities(), ConstantFolding(), FoldBatchNormIntoConv(),
-                           FuseAttention(), LowerAttention(), FuseActivations(), DeadCodeElimination()]
+                           FuseAttention(), LowerAttention(), LowerEinsum(), FuseActivations(), DeadCodeElimination()]
         guard let s = getenv("DLINFER_DISABLE_PASSES") else { return all }
         let off = Set(String(cString: s).split(separator: ",").map { String($0.filter { !$0.isWhitespace }) })
         return all.filter { $0 is LowerCastLike || $0 is ComputePrecision || !off.contains($0.name) }

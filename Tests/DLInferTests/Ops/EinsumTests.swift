@@ -46,6 +46,38 @@ final class EinsumTests: XCTestCase {
         }
     }
 
+    func testMatrixProductsLoweredToMatMul() throws {
+        // Loaded from a model (so the load-time passes run) and run on the device DLINFER_DEVICE names: the batched
+        // products become Transpose/MatMul nodes; the rest keep Einsum. Against the brute force either way.
+        let cases: [(String, [[Int]], lowered: Bool)] = [
+            ("bhqd,bhkd->bhqk", [[2, 3, 5, 8], [2, 3, 7, 8]], true),
+            ("bhqk,bhkd->bhqd", [[2, 3, 5, 7], [2, 3, 7, 8]], true),
+            ("bij,bjk->bik", [[3, 4, 6], [3, 6, 5]], true),
+            ("bji,bjk->bki", [[3, 6, 4], [3, 6, 5]], true),
+            ("ij,kj->ik", [[40, 70], [33, 70]], true),
+            ("ij,jk", [[3, 4], [4, 2]], true),
+            ("ibh,jbh->bij", [[5, 2, 3], [4, 2, 3]], true),
+            ("i,i->", [[7], [7]], false),
+            ("bij,bjk->bk", [[3, 4, 6], [3, 6, 5]], false),
+            ("i,j->ij", [[3], [4]], false),
+            ("bij,ajk->abik", [[3, 4, 6], [2, 6, 5]], false),
+            ("bii,bij->bj", [[2, 3, 3], [2, 3, 4]], false),
+        ]
+        for (eq, shapes, lowered) in cases {
+            let xs = shapes.enumerated().map { k, s in values(.float32, s, seed: k + 7) }
+            var m = ModelBuilder(opset: 12)
+            for (k, x) in xs.enumerated() { m.input("x\(k)", .float32, x.shape.map { .fixed($0) }) }
+            m.node("Einsum", xs.indices.map { "x\($0)" }, ["y"], [attr("equation", eq)])
+            m.output("y", .float32)
+            let ops = try m.load().graph.nodes.map(\.op.name)
+            XCTAssertEqual(ops.contains("Einsum"), !lowered, "\(eq): \(ops)")
+            let y = try m.run(xs)[0]
+            let (want, wantShape) = try bruteForce(eq, xs)
+            XCTAssertEqual(y.shape, wantShape, eq)
+            assertClose(doubles(y), want, eq, exact: false)
+        }
+    }
+
     func testInt8AndUInt16Wrap() throws {
         let a = Tensor([Int8(100), 100, -100, 3], shape: [2, 2]), b = Tensor([Int8(2), 1, 1, 1], shape: [2, 2])
         let y = try H.run(.einsum(try Einsum(equation: "ij,jk->ik")), [a, b])
