@@ -41,17 +41,16 @@ final class ConvCL: DeviceKernel {
         if let p = paths[wShape] { path = p } else { path = try self.path(wShape); paths[wShape] = path }
         let win = try a.window(weightSpatial: Array(wShape[2...]))
         let (out, padBegin) = try win.resolve(Array(x.shape[2...]))
-        if case .volumetric = path {
-            try volumetric(x, w!, bias, y, win: win, out: out, padBegin: padBegin)
-            return [y]
+        // The 1-D and 2-D paths' view of the sizes (the 3-D path takes them as they are).
+        func geometry() -> ConvGeometry {
+            ConvGeometry(x: x.shape, w: wShape, out: out, padBegin: padBegin, window: win, groups: a.group)
         }
-        let g = ConvGeometry(x: x.shape, w: wShape, out: out, padBegin: padBegin, window: win, groups: a.group)
         let biasArgs: [CLArg] = bias.map { [.buffer($0), .int(1)] } ?? [.buffer(y), .int(0)]
         switch path {
-        case .pointwise: try pointwise(x, w!, bias, y, g)
-        case .depthwise: try depthwise(x, w!, biasArgs, y, g)
-        case .direct(let d): try direct(x, w, d, biasArgs, y, g)
-        case .volumetric: break
+        case .pointwise: try pointwise(x, w!, bias, y, geometry())
+        case .depthwise: try depthwise(x, w!, biasArgs, y, geometry())
+        case .direct(let d): try direct(x, w, d, biasArgs, y, geometry())
+        case .volumetric: try volumetric(x, w!, bias, y, win: win, out: out, padBegin: padBegin)
         }
         return [y]
     }
@@ -113,9 +112,6 @@ final class ConvCL: DeviceKernel {
         }
     }
 
-    /// Most floats a column buffer may hold (128 MiB): a larger batch runs in chunks of images through one buffer.
-    static let columnBudget = 1 << 25
-
     /// 3-D: per chunk of images, col = conv_im2col_3d(X), then Y[b, group] = W[group] (M/group x K) x col[b, group]
     /// (K x output pixels), K = C/group x taps, with bias and activation in the GEMM's epilogue.
     private func volumetric(_ x: DeviceTensor, _ w: DeviceTensor, _ bias: DeviceTensor?, _ y: DeviceTensor, win: Window,
@@ -127,7 +123,7 @@ final class ConvCL: DeviceKernel {
         guard perImage <= Int(Int32.max) else {
             throw DLInferError(.unsupported, "Conv's column matrix of \(perImage) elements per image exceeds the 32-bit indexing of the OpenCL kernels")
         }
-        let chunk = max(1, min(batch, ConvCL.columnBudget / max(perImage, 1)))
+        let chunk = max(1, min(batch, columnBufferFloats / max(perImage, 1)))
         let col = try q.allocate(.float32, [chunk * perImage])
         let gather = try q.kernel("conv", "conv_im2col_3d")
         let geometry = (Array(x.shape[2...]) + out + win.kernel + win.strides + win.dilations + padBegin).map { CLArg.int($0) }

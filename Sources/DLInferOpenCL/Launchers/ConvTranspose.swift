@@ -6,9 +6,6 @@ import DLInferCore
 /// GEMM takes it transposed), so constant and computed weights run alike.
 final class ConvTransposeCL: DeviceKernel {
     private let a: ConvTranspose, q: CLQueue, gemm: CLGemm, gather: CLKernel
-    /// Most floats a column buffer may hold (128 MiB): a larger batch runs in chunks of images through one buffer.
-    static let columnBudget = 1 << 25
-
     init(_ a: ConvTranspose, _ q: CLQueue) throws {
         self.a = a
         self.q = q
@@ -33,7 +30,7 @@ final class ConvTransposeCL: DeviceKernel {
         guard perImage <= Int(Int32.max) else {
             throw DLInferError(.unsupported, "ConvTranspose's column matrix of \(perImage) elements per image exceeds the 32-bit indexing of the OpenCL kernels")
         }
-        let chunk = max(1, min(batch, ConvTransposeCL.columnBudget / max(perImage, 1)))
+        let chunk = max(1, min(batch, columnBufferFloats / max(perImage, 1)))
         let col = try q.allocate(.float32, [chunk * perImage])
         let biasArgs: [CLArg] = bias.map { [.buffer($0), .int(1)] } ?? [.buffer(y), .int(0)]
         let geometry = (inDims + outDims + taps + cubic(win.strides, 1) + cubic(win.dilations, 1) + cubic(padBegin, 0)).map { CLArg.int($0) }
@@ -55,6 +52,10 @@ final class ConvTransposeCL: DeviceKernel {
         return [y]
     }
 }
+
+/// Most floats the column buffer of a ConvTranspose or a 3-D Conv may hold (128 MiB): a larger batch runs in chunks
+/// of images through one buffer.
+let columnBufferFloats = 1 << 25
 
 /// Spatial values of a 1- to 3-D window as 3-D ones, with leading axes of `fill`.
 func cubic(_ v: [Int], _ fill: Int) -> [Int] { Array(repeating: fill, count: max(0, 3 - v.count)) + v }

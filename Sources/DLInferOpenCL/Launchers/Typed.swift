@@ -15,8 +15,6 @@ private func typeDefine(_ t: DType, _ side: String) throws -> String {
     }
 }
 
-private func sourceDefine(_ t: DType) throws -> String { try typeDefine(t, "S") }
-
 /// A broadcast binary launch shared by the comparisons and logic ops: c = a op b over the output shape.
 private func launchBroadcast(_ q: CLQueue, _ k: CLKernel, _ a: DeviceTensor, _ b: DeviceTensor, _ c: DeviceTensor,
                              op: Int) throws {
@@ -38,7 +36,7 @@ final class CompareCL: DeviceKernel {
 
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
         let a = inputs[0], b = inputs[1]
-        let k = try q.kernel("typed", "compare", defines: try sourceDefine(a.dtype))
+        let k = try q.kernel("typed", "compare", defines: try typeDefine(a.dtype, "S"))
         let c = try q.allocate(.bool, outputs.shape(0))
         try launchBroadcast(q, k, a, b, c, op: op)
         return [c]
@@ -112,7 +110,7 @@ final class CastCL: DeviceKernel {
         case (_, .float32), (_, .float16): kind = "-DTO_FLOAT"
         default: kind = ""
         }
-        let k = try q.kernel("typed", "cast_values", defines: "\(try sourceDefine(x.dtype)) \(try typeDefine(to, "D")) \(kind)")
+        let k = try q.kernel("typed", "cast_values", defines: "\(try typeDefine(x.dtype, "S")) \(try typeDefine(to, "D")) \(kind)")
         try q.launch1D(k, y.count, [.buffer(x), .buffer(y), .int(y.count)])
         return [y]
     }
