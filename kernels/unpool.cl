@@ -8,11 +8,6 @@ __kernel void fill_int(__global int* p, int n, int value) {
     if (i < n) p[i] = value;
 }
 
-__kernel void fill_zero(__global real_t* p, int n) {
-    int i = get_global_id(0);
-    if (i < n) STORE(p, i, 0.0f);
-}
-
 __kernel void unpool_claim(__global const long* indices, __global int* winner, __global int* bad, int n, int total) {
     int k = get_global_id(0);
     if (k >= n) return;

@@ -1,11 +1,17 @@
 import DLInferCore
 
-/// The OpenCL C type kernels/select.cl compares integers of `dtype` as; nil for float32 (the default build) and for
-/// types ArgMax does not take on the device.
-private func integerType(_ dtype: DType) -> String? {
-    [.int8: "char", .int16: "short", .int32: "int", .int64: "long", .uint8: "uchar", .uint16: "ushort",
-     .uint32: "uint", .uint64: "ulong"][dtype]
+/// The build of kernels/select.cl for `dtype`: none for float32 (the default), else -DS with the OpenCL C type its
+/// integers are compared as.
+private func selectDefines(_ dtype: DType, _ op: String) throws -> String {
+    if dtype == .float32 { return "" }
+    let types: [DType: String] = [.int8: "char", .int16: "short", .int32: "int", .int64: "long", .uint8: "uchar",
+                                  .uint16: "ushort", .uint32: "uint", .uint64: "ulong"]
+    guard let t = types[dtype] else { throw DLInferError(.internal, "\(op) on \(dtype) has no OpenCL kernel") }
+    return "-DS=\(t)"
 }
+
+/// Bytes per value in the kernels' local memory: float32 values are held as float whatever their storage.
+private func localBytes(_ dtype: DType) -> Int { dtype == .float32 ? 4 : dtype.byteSize }
 
 /// ArgMax and ArgMin on float32 and the integer types, to int64 (kernels/select.cl): a work-group per contiguous
 /// row, else a work-item per output. The same answer as the CPU's scan, NaN and ties included.
@@ -26,18 +32,14 @@ final class ArgMaxCL: DeviceKernel {
         guard y.count > 0 else { return [y] }
         guard n > 0 else { throw DLInferError.shape("\(a.opName) along an empty axis has no answer") }
         try requireInt32Indexing(x.shape)
-        let defines: String
-        if x.dtype == .float32 { defines = "" } else {
-            guard let t = integerType(x.dtype) else { throw DLInferError(.internal, "\(a.opName) on \(x.dtype) has no OpenCL kernel") }
-            defines = "-DS=\(t)"
-        }
+        let defines = try selectDefines(x.dtype, a.opName)
         let isMin = a.min ? 1 : 0, last = a.selectLastIndex ? 1 : 0
         if inner == 1 && n >= minWorkGroupRow {
             let k = try q.kernel("select", "arg_rows", defines: defines)
             let local = k.reductionGroupSize(n)
             try q.launch(k, global: [outer * local], local: [local],
                          [.buffer(x), .buffer(y), .int(n), .int(isMin), .int(last),
-                          .local(local * (x.dtype == .float32 ? 4 : x.dtype.byteSize)), .local(local * 4)])
+                          .local(local * localBytes(x.dtype)), .local(local * 4)])
         } else {
             let k = try q.kernel("select", "arg_cols", defines: defines)
             try q.launch1D(k, y.count, [.buffer(x), .buffer(y), .int(y.count), .int(n), .int(inner), .int(isMin), .int(last)])
@@ -68,13 +70,9 @@ final class TopKCL: DeviceKernel {
         let values = try q.allocate(x.dtype, shape), indices = try q.allocate(.int64, shape)
         if values.count > 0 {
             try requireInt32Indexing(x.shape)
-            let defines: String
-            if x.dtype == .float32 { defines = "" } else {
-                guard let t = integerType(x.dtype) else { throw DLInferError(.internal, "TopK on \(x.dtype) has no OpenCL kernel") }
-                defines = "-DS=\(t)"
-            }
+            let defines = try selectDefines(x.dtype, "TopK")
             let outer = x.shape[..<axis].reduce(1, *), inner = x.shape[(axis + 1)...].reduce(1, *)
-            let valueBytes = x.dtype == .float32 ? 4 : x.dtype.byteSize
+            let valueBytes = localBytes(x.dtype)
             var n2 = 1
             while n2 < n { n2 *= 2 }
             let common: [CLArg] = [.buffer(x), .buffer(values), .buffer(indices), .int(n), .int(inner), .int(k)]

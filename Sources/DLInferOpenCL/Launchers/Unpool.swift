@@ -25,7 +25,7 @@ final class MaxUnpoolCL: DeviceKernel {
         try requireInt32Indexing(x.shape, shape)
         try requireAtMost8Dims(shape, op: "MaxUnpool")
         let total = unpooled.elementCount
-        try q.launch1D(try q.kernel("unpool", "fill_zero"), y.count, [.buffer(y), .int(y.count)])
+        try q.launch1D(try q.kernel("reduce", "fill_f32"), y.count, [.buffer(y), .int(y.count), .float(0)])
         guard x.count > 0 else { return [y] }
         let winner = try q.allocate(.int32, [total]), bad = try q.allocate(.int32, [1])
         let fill = try q.kernel("unpool", "fill_int")
