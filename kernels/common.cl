@@ -35,6 +35,13 @@ typedef float real_t;
 #define VSTORE16(v, p) (*(__global float16*)(p) = (v))
 #endif
 
+// Faults a kernel found in its data, one bit each in the queue's fault word (CLQueue.Fault): the kernel sets its bit
+// with atomic_or, writes nothing out of bounds and finishes; the host fails the run at its next read-back.
+#define FAULT_DIVISION_BY_ZERO 1
+#define FAULT_GATHER_INDEX 2
+#define FAULT_UNPOOL_INDEX 4
+#define FAULT_ROI 8
+
 // Fused activations: codes match Activation in Sources/DLInferOpenCL/Launchers/Activation.swift.
 #define ACT_NONE 0
 #define ACT_RELU 1

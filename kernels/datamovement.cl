@@ -118,16 +118,26 @@ __kernel void pad_f32(__global const real_t* x, __global real_t* y, int n, int8 
     STORE(y, i, LOAD(x, off));
 }
 
-// Gather along an axis of data seen as [outer, n, inner]: y[o, k, e] = x[o, idx[k], e] for m indices, already
-// checked and made non-negative on the host. Adjacent work-items copy adjacent elements of a row.
-__kernel void gather_rows(__global const T* x, __global const int* idx, __global T* y, int total, int n, int m,
-                          int inner) {
+// Gather along an axis of data seen as [outer, n, inner]: y[o, k, e] = x[o, idx[k], e] for m indices of type I
+// (int or long); a negative index counts from the end, one out of range sets FAULT_GATHER_INDEX and gives 0.
+// Adjacent work-items copy adjacent elements of a row.
+#ifdef I
+__kernel void gather_rows(__global const T* x, __global const I* idx, __global T* y, int total, int n, int m,
+                          int inner, __global int* faults) {
     int i = get_global_id(0);
     if (i >= total) return;
     int r = i / inner, e = i - r * inner;
     int o = r / m, k = r - o * m;
-    y[i] = x[(o * n + idx[k]) * inner + e];
+    long v = idx[k];
+    if (v < 0) v += n;
+    if (v < 0 || v >= n) {
+        atomic_or(faults, FAULT_GATHER_INDEX);
+        y[i] = (T)0;
+        return;
+    }
+    y[i] = x[((long)o * n + v) * inner + e];
 }
+#endif
 
 // Where: out = cond ? x : y over the output dims `d`, each input read through its broadcast strides (0 where it is
 // broadcast); values are copied bit for bit.

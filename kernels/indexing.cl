@@ -54,3 +54,28 @@ __kernel void scatter_reduce(__global real_t* y, __global const real_t* updates,
     }
     STORE(y, at, acc);
 }
+
+// GatherND with the indices on the device: output element i is element e of slice t = i / slice, whose q-tuple
+// indices[t * q ...] (negative values count from the end of their axis) addresses data after the batch offset of
+// tuple t. An index out of range sets FAULT_GATHER_INDEX and the element is written as 0. `dims` and `strides` are
+// data's dims and strides of the q indexed axes (the first q of the 8).
+__kernel void gather_nd(__global const T* data, __global const long* indices, __global T* y, int n, int slice, int q,
+                        int tuples, int batch_stride, int8 dims, int8 strides, __global int* faults) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int t = i / slice, e = i - t * slice;
+    long off = (long)(t / tuples) * batch_stride;
+    int dv[8] = {dims.s0, dims.s1, dims.s2, dims.s3, dims.s4, dims.s5, dims.s6, dims.s7};
+    int sv[8] = {strides.s0, strides.s1, strides.s2, strides.s3, strides.s4, strides.s5, strides.s6, strides.s7};
+    for (int j = 0; j < q; j++) {
+        long v = indices[(long)t * q + j];
+        if (v < 0) v += dv[j];
+        if (v < 0 || v >= dv[j]) {
+            atomic_or(faults, FAULT_GATHER_INDEX);
+            y[i] = (T)0;
+            return;
+        }
+        off += v * sv[j];
+    }
+    y[i] = data[off + e];
+}

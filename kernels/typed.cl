@@ -101,3 +101,34 @@ __kernel void logic_not(__global const uchar* x, __global uchar* y, int n) {
     int i = get_global_id(0);
     if (i < n) y[i] = (uchar)(x[i] == 0);
 }
+
+#ifdef U
+#define ARITH_ADD 0
+#define ARITH_SUB 1
+#define ARITH_MUL 2
+#define ARITH_DIV 3
+#define ARITH_MAX 4
+#define ARITH_MIN 5
+
+// Integer Add, Sub, Mul, Div, Max, Min of type S (built with U, its unsigned twin) over the output dims `d`, as the
+// CPU computes them: wrapping on overflow (done unsigned, since signed overflow is undefined in OpenCL C), division
+// truncating toward zero with S's minimum / -1 wrapping to the minimum. A zero divisor sets FAULT_DIVISION_BY_ZERO.
+__kernel void arith(__global const S* a, __global const S* b, __global S* c, int n, int8 d, int8 sa, int8 sb, int op,
+                    __global int* faults) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    S x = a[broadcast_offset(i, d, sa)], y = b[broadcast_offset(i, d, sb)], r;
+    switch (op) {
+    case ARITH_ADD: r = (S)((U)x + (U)y); break;
+    case ARITH_SUB: r = (S)((U)x - (U)y); break;
+    case ARITH_MUL: r = (S)((U)x * (U)y); break;
+    case ARITH_DIV:
+        if (y == 0) { atomic_or(faults, FAULT_DIVISION_BY_ZERO); r = 0; }
+        else r = y == -1 ? (S)((U)0 - (U)x) : x / y;
+        break;
+    case ARITH_MAX: r = max(x, y); break;
+    default: r = min(x, y); break;
+    }
+    c[i] = r;
+}
+#endif

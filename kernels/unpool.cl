@@ -1,18 +1,18 @@
 // MaxUnpool on float32 tensors with int64 indices, in two passes over X so that where two indices name one position
 // the later element of X wins, as on the CPU: the first pass records, per position, the last element naming it
 // (an atomic maximum over element numbers), the second writes the winners. An index outside the unpooled tensor
-// raises `bad[0]` (read back by the host, which then fails the run) and is never written through.
+// sets FAULT_UNPOOL_INDEX (the run fails at its next read-back) and is never written through.
 
 __kernel void fill_int(__global int* p, int n, int value) {
     int i = get_global_id(0);
     if (i < n) p[i] = value;
 }
 
-__kernel void unpool_claim(__global const long* indices, __global int* winner, __global int* bad, int n, int total) {
+__kernel void unpool_claim(__global const long* indices, __global int* winner, __global int* faults, int n, int total) {
     int k = get_global_id(0);
     if (k >= n) return;
     long at = indices[k];
-    if (at < 0 || at >= total) { bad[0] = 1; return; }
+    if (at < 0 || at >= total) { atomic_or(faults, FAULT_UNPOOL_INDEX); return; }
     atomic_max(winner + (int)at, k);
 }
 

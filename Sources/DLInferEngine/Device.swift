@@ -126,7 +126,8 @@ public enum Devices {
         if let chosen {
             do {
                 let deny = getenv("DLINFER_OPENCL_DENY").map { String(cString: $0) }
-                let backends: [Backend] = makeBackend ? [try OpenCLBackend(device: chosen, denyOps: deny, halfStorage: halfStorage), CPUBackend()] : []
+                let cpu = CPUBackend()
+                let backends: [Backend] = makeBackend ? [try OpenCLBackend(device: chosen, denyOps: deny, halfStorage: halfStorage, host: cpu), cpu] : []
                 return Resolution(request: request, backends: backends, note: nil, index: chosen.index + 1)
             } catch let e as DLInferError where e.kind != .invalidArgument {
                 failure = e.message

@@ -11,23 +11,36 @@ public final class OpenCLBackend: DeviceBackend {
     private let deny: POSIXRegex?
     private let denySource: String?
     private let weighTransfers: Bool
+    /// The backend the nodes of control-flow bodies fall back to; without one, control flow runs on it entirely.
+    let host: Backend?
+    /// Whether the graph's inputs arrive and its outputs leave in device memory: the body of an If run on the device.
+    private let resident: Bool
     /// The mask and index nodes of the graph being placed that stay on the CPU (placement asks node by node).
-    private var plan: (graph: Graph, nodes: Int, onCPU: Set<ValueID>)?
+    private var plan: (graph: Graph, nodes: Int, onCPU: [ValueID: String])?
 
     /// `denyOps`: a regular expression (POSIX extended) over op names ("LSTM|Conv") that are never placed on OpenCL
     /// (DLINFER_OPENCL_DENY), so the CPU fallback and its transfers can be exercised on any machine.
     /// `weighTransfers` false places every mask and index node the kernels can run on the device, whatever it costs
     /// in transfers (the kernel tests, whose one-node graphs would otherwise stay on the CPU). `halfStorage` stores
-    /// float32 tensors as half (precision=fp16; computation stays in float).
+    /// float32 tensors as half (precision=fp16; computation stays in float). `host`: the backend (the CPU's) the
+    /// nodes of an If's branches fall back to when the If runs on the device.
     public init(device: CLDeviceDescription, denyOps: String? = nil, weighTransfers: Bool = true,
-                halfStorage: Bool = false) throws {
+                halfStorage: Bool = false, host: Backend? = nil) throws {
         self.device = device
         self.weighTransfers = weighTransfers
+        self.host = host
+        resident = false
         q = try CLQueue(try CLDeviceContext.forDevice(device), halfStorage: halfStorage)
         denySource = denyOps.flatMap { $0.isEmpty ? nil : $0 }
         do { deny = try denySource.map { try POSIXRegex($0) } } catch {
             throw DLInferError.invalid("DLINFER_OPENCL_DENY '\(denySource!)' is not a valid regular expression: \(error)")
         }
+    }
+
+    /// A backend for the body of a control-flow op that `parent` runs: the same queue, its tensors already there.
+    init(bodyOf parent: OpenCLBackend) {
+        device = parent.device; q = parent.q; deny = parent.deny; denySource = parent.denySource
+        weighTransfers = parent.weighTransfers; host = parent.host; resident = true
     }
 
     public var name: String { "opencl" }
@@ -37,6 +50,7 @@ public final class OpenCLBackend: DeviceBackend {
         if let deny, deny.wholeMatch(op) {
             return .no("\(op) is listed in DLINFER_OPENCL_DENY (\(denySource!))")
         }
+        if case .ifElse = node.op, host == nil { return .no("control flow runs its bodies on the CPU") }
         if let why = typeSupport(node, graph) { return .no(why) }
         if case .no(let why) = OpenCLBackend.opSupport(node, graph) { return .no(why) }
         return placeByTransfers(node, graph)
@@ -44,77 +58,66 @@ public final class OpenCLBackend: DeviceBackend {
 
     /// Masks and indices (nodes with non-float32 results) are worth computing on the device only where that saves
     /// transfers: placed there, a node needs its inputs from the device and its results read there, while on the CPU
-    /// it reads them on the host (a Reshape's shape, a Slice's starts, NMS) at no cost. So, over the whole graph once:
-    /// every such node the kernels could run starts on the device, then each moves to whichever side costs fewer
-    /// edges crossing between host and device given its neighbours, until nothing moves.
+    /// it reads them on the host (a Reshape's shape, a Slice's starts) at no cost. So, over the whole graph once,
+    /// such nodes go to the side that makes the fewest transfers per run (`TransferCut`), the device on a tie.
     private func placeByTransfers(_ node: Node, _ graph: Graph) -> Support {
         guard weighTransfers else { return .yes }
         if plan?.graph !== graph || plan?.nodes != graph.nodes.count { plan = (graph, graph.nodes.count, typedPlacement(graph)) }
         // A node is known by the value it writes first (each value has one producer).
-        guard let v = node.outputs.lazy.compactMap({ $0 }).first, plan!.onCPU.contains(v) else { return .yes }
-        return .no("its masks or indices cost fewer transfers on the CPU, next to the nodes that read or produce them")
+        guard let v = node.outputs.lazy.compactMap({ $0 }).first, let why = plan!.onCPU[v] else { return .yes }
+        return .no(why)
     }
 
-    /// The first output of each mask or index node that should run on the CPU.
-    private func typedPlacement(_ graph: Graph) -> Set<ValueID> {
-        let consumers = graph.consumers(), producers = graph.producers()
-        var device = graph.nodes.map { n -> Bool in
-            guard typeSupport(n, graph) == nil, case .yes = OpenCLBackend.opSupport(n, graph) else { return false }
+    /// The first output of each mask or index node that should run on the CPU, with the reason.
+    private func typedPlacement(_ graph: Graph) -> [ValueID: String] {
+        let hasHost = host != nil
+        let device = graph.nodes.map { n -> Bool in
+            if case .ifElse = n.op, !hasHost { return false }
+            guard self.typeSupport(n, graph) == nil, case .yes = OpenCLBackend.opSupport(n, graph) else { return false }
             return true
         }
         // Values that only depend on shapes and constants are folded once per input shape and never cross per run:
-        // edges through them cost nothing.
-        var folded = Set<ValueID>()
+        // edges through them cost nothing. The Shape of a value whose shape depends on data computed per run
+        // (downstream of NonZero or NonMaxSuppression) is not folded.
+        // Shape arithmetic computed per run (from the Shape of a data-dependent shape), on the host by nature.
+        var folded = Set<ValueID>(), dynamic = Set<ValueID>(), fromShapeOf = Set<ValueID>()
         for n in graph.nodes {
             let fromShapes: Bool
             switch n.op {
-            case .shape, .size: fromShapes = true
+            case .shape, .size: fromShapes = n.inputs.first.flatMap { $0 }.map { !dynamic.contains($0) } ?? true
             default: fromShapes = n.inputs.allSatisfy { $0 == nil || graph.constants[$0!] != nil || folded.contains($0!) }
             }
-            if fromShapes { for case let v? in n.outputs { folded.insert(v) } }
+            let shapeFromData = !fromShapes
+                && (n.op.attributes.hasDataDependentShape || n.inputs.contains { $0.map(dynamic.contains) ?? false })
+            let shapeMath = !fromShapes && (Self.readsOnlyShape(n.op)
+                || n.inputs.allSatisfy { $0 == nil || graph.constants[$0!] != nil || folded.contains($0!) || fromShapeOf.contains($0!) })
+            for case let v? in n.outputs {
+                if fromShapes { folded.insert(v) }
+                if shapeFromData { dynamic.insert(v) }
+                if shapeMath { fromShapeOf.insert(v) }
+            }
         }
-        /// Whether a node reads (in a device slot) or writes a non-float32 value that `counts`.
-        func touchesTyped(_ n: Node, _ counts: (ValueID) -> Bool) -> Bool {
+        /// Whether a node reads (in a device slot) or writes a non-float32 value computed per run.
+        func touchesTyped(_ n: Node) -> Bool {
             let hostSlots = OpenCLBackend.hostInputs(n.op)
             let read = n.inputs.enumerated().compactMap { hostSlots.contains($0.offset) ? nil : $0.element }
             return (n.outputs.compactMap { $0 } + read).contains {
-                graph.values[$0].type.dtype != .float32 && graph.constants[$0] == nil && counts($0)
+                graph.values[$0].type.dtype != .float32 && graph.constants[$0] == nil && !folded.contains($0)
             }
         }
-        let movable = graph.nodes.indices.filter { i in device[i] && touchesTyped(graph.nodes[i]) { !folded.contains($0) } }
-        // Detectors' index math (boxes, scores and ids around NonZero, TopK, NMS) is read back by those CPU ops at
-        // every turn: it stays on the CPU beside them.
-        if graph.nodes.contains(where: {
-            switch $0.op { case .nonZero, .nonMaxSuppression, .topK, .compress, .unique: return true; default: return false }
-        }) {
-            let typed = graph.nodes.indices.filter { i in device[i] && touchesTyped(graph.nodes[i]) { _ in true } }
-            return Set(typed.compactMap { graph.nodes[$0].outputs.lazy.compactMap { $0 }.first })
+        // Float nodes the kernels run stay on the device; mask and index nodes are free to go either way.
+        let side = graph.nodes.indices.map { i -> Bool? in device[i] && touchesTyped(graph.nodes[i]) ? nil : device[i] }
+        let host = TransferCut.hostNodes(graph, side: side, free: { graph.constants[$0] != nil || folded.contains($0) },
+                                         hostSlots: { Self.hostInputs(graph.nodes[$0].op) },
+                                         ignores: { Self.readsOnlyShape(graph.nodes[$0].op) }, resident: resident)
+        var onCPU = [ValueID: String]()
+        for i in host {
+            guard let v = graph.nodes[i].outputs.lazy.compactMap({ $0 }).first else { continue }
+            onCPU[v] = fromShapeOf.contains(v)
+                ? "shape arithmetic on a shape known only at run time: computed on the host, where its readers take it"
+                : "its masks or indices cost fewer transfers on the CPU, next to the nodes that read or produce them"
         }
-        for _ in 0..<8 {
-            var changed = false
-            for i in movable {
-                let n = graph.nodes[i], hostSlots = OpenCLBackend.hostInputs(n.op)
-                var onDevice = 0, onHost = 0  // crossings if this node runs on the device / on the CPU
-                for (k, v) in n.inputs.enumerated() {
-                    guard let v, graph.constants[v] == nil, !folded.contains(v) else { continue }
-                    let fromDevice = producers[v].map { device[$0] } ?? false
-                    if hostSlots.contains(k) { if fromDevice { onDevice += 1; onHost += 1 }; continue }
-                    if fromDevice { onHost += 1 } else { onDevice += 1 }
-                }
-                for case let v? in n.outputs {
-                    for c in consumers[v] ?? [] {
-                        let user = graph.nodes[c], slots = user.inputs.indices.filter { user.inputs[$0] == v }
-                        let readOnDevice = device[c] && OpenCLBackend.hostInputs(user.op).isDisjoint(with: slots)
-                        if readOnDevice { onHost += 1 } else { onDevice += 1 }
-                    }
-                    if graph.outputs.contains(v) { onDevice += 1 }
-                }
-                let want = onDevice < onHost || (onDevice == onHost && device[i])
-                if want != device[i] { device[i] = want; changed = true }
-            }
-            if !changed { break }
-        }
-        return Set(movable.filter { !device[$0] }.compactMap { graph.nodes[$0].outputs.lazy.compactMap { $0 }.first })
+        return onCPU
     }
 
     /// Why the OpenCL kernels cannot take the node's element types, or nil when they can: data movement, Where and
@@ -135,14 +138,26 @@ public final class OpenCLBackend: DeviceBackend {
             return nil
         }
         switch node.op {
+        case .shape, .size:
+            return nil
         case .reshape, .flatten, .squeeze, .unsqueeze, .identity, .dropout, .concat, .split, .slice, .transpose, .expand,
-             .gather, .tile, .spaceDepth, .gatherElements:
+             .tile, .spaceDepth, .gatherElements:
             return check({ movableOnDevice($1) }, movableOnDevice, "data movement takes any type but string")
+        case .gather:
+            let indexTypes: Set<DType> = device.supportsInt64 ? [.int32, .int64] : [.int32]
+            return check({ $0 == 1 ? indexTypes.contains($1) : movableOnDevice($1) }, movableOnDevice,
+                         "Gather takes data of any type but string and \(Self.names(indexTypes)) indices")
         case .select:
             return check({ $0 == 0 ? $1 == .bool : movableOnDevice($1) }, movableOnDevice,
                          "Where takes a bool condition and values of any type but string")
         case .compare:
             return check({ computable.contains($1) }, { $0 == .bool }, "comparisons take \(Self.names(computable))")
+        case .binary(let a) where a.kind != .pow:
+            let types = computable.subtracting([.bool])
+            return check({ types.contains($1) }, types.contains, "\(a.opName) takes \(Self.names(types))")
+        case .variadic(let a) where a.kind != .mean:
+            let types = computable.subtracting([.bool])
+            return check({ types.contains($1) }, types.contains, "\(a.opName) takes \(Self.names(types))")
         case .logic:
             return check({ $1 == .bool }, { $0 == .bool }, "logic ops take bool")
         case .unaryMath(let a) where a.function == .not:
@@ -157,6 +172,27 @@ public final class OpenCLBackend: DeviceBackend {
         case .pool where node.outputs.count > 1 && node.outputs[1] != nil:
             guard device.supportsInt64 else { return "MaxPool's Indices output (int64) needs a device with 64-bit integers" }
             return check({ $1 == .float32 }, { $0 == .float32 || $0 == .int64 }, "MaxPool takes float32 (int64 Indices)")
+        case .gatherND:
+            guard device.supportsInt64 else { return "GatherND's int64 indices need a device with 64-bit integers" }
+            return check({ $0 == 1 ? $1 == .int64 : movableOnDevice($1) }, movableOnDevice,
+                         "GatherND takes data of any type but string and int64 indices")
+        case .constantOfShape:
+            return check({ _, _ in true }, movableOnDevice, "ConstantOfShape makes any type but string")
+        case .ifElse:
+            return check({ movableOnDevice($1) }, movableOnDevice, "If takes and gives any type but string")
+        case .range:
+            let types = device.supportsInt64 ? RangeCL.types : RangeCL.types.subtracting([.int64])
+            return check({ _, _ in true }, types.contains, "Range makes \(Self.names(types))")
+        case .nonZero:
+            guard device.supportsInt64 else { return "NonZero's int64 output needs a device with 64-bit integers" }
+            return check({ movableOnDevice($1) }, { $0 == .int64 }, "NonZero takes any type but string")
+        case .roiAlign:
+            guard device.supportsInt64 else { return "RoiAlign's int64 batch indices need a device with 64-bit integers" }
+            return check({ $0 == 2 ? $1 == .int64 : $1 == .float32 }, { $0 == .float32 },
+                         "RoiAlign takes float32 X and rois and int64 batch indices")
+        case .nonMaxSuppression:
+            guard device.supportsInt64 else { return "NonMaxSuppression's int64 output needs a device with 64-bit integers" }
+            return check({ $1 == .float32 }, { $0 == .int64 }, "NonMaxSuppression takes float32 boxes and scores")
         case .maxUnpool:
             guard device.supportsInt64 else { return "MaxUnpool's int64 indices need a device with 64-bit integers" }
             return check({ $0 == 1 ? $1 == .int64 : $1 == .float32 }, { $0 == .float32 }, "MaxUnpool takes float32 and int64 indices")
@@ -185,12 +221,14 @@ public final class OpenCLBackend: DeviceBackend {
         switch node.op {
         case .unary(let a): return try UnaryCL(a, q)
         case .clip: return try ClipCL(q)
-        case .binary(let a): return try BinaryCL(a, q)
+        case .binary(let a):
+            return try node.outputs[0].map { graph.values[$0].type.dtype } != .float32 ? IntegerArithCL(a, q) : BinaryCL(a, q)
         case .compare(let a): return CompareCL(a, q)
         case .logic(let a): return try LogicCL(a.kind, q)
         case .select: return WhereCL(q)
         case .pRelu: return try BinaryCL(op: BinaryCL.pRelu, q)
-        case .variadic(let a): return try VariadicCL(a, q)
+        case .variadic(let a):
+            return try node.outputs[0].map { graph.values[$0].type.dtype } != .float32 ? IntegerArithCL(a, q) : VariadicCL(a, q)
         case .gemm(let a): return try GemmCL(a, q)
         case .matMul(let a): return try MatMulCL(a, q)
         case .reshape, .flatten, .squeeze, .unsqueeze, .identity, .dropout: return ViewCL()
@@ -203,9 +241,7 @@ public final class OpenCLBackend: DeviceBackend {
         case .transpose(let a): return TransposeCL(a, q)
         case .expand: return ExpandCL(q)
         case .pad(let a): return PadCL(a, q)
-        case .gather(let a):
-            let constant = node.inputs.count > 1 && node.inputs[1].map { graph.constants[$0] != nil } == true
-            return try GatherCL(a, q, constantIndices: constant)
+        case .gather(let a): return GatherCL(a, q)
         case .resize(let a): return try ResizeCL(a, q)
         case .reduce(let a): return try ReduceCL(a, q)
         case .conv(let a): return try ConvCL(a, node, graph, q)
@@ -226,13 +262,20 @@ public final class OpenCLBackend: DeviceBackend {
         case .scatterND(let a): return ScatterNDCL(a, q)
         case .cumulative(let a): return CumulativeCL(a, q)
         case .tile: return TileCL(q)
+        case .gatherND(let a): return GatherNDCL(a, q)
+        case .nonZero: return NonZeroCL(q)
+        case .nonMaxSuppression(let a): return NonMaxSuppressionCL(a, q)
+        case .constantOfShape(let a): return ConstantOfShapeCL(a, q)
+        case .range: return RangeCL(q)
+        case .roiAlign(let a): return RoiAlignCL(a, q)
         case .spaceDepth(let a): return SpaceDepthCL(a, q)
-        case .shape, .constantOfShape, .ifElse, .loop, .scan:
+        case .ifElse(let a): return try IfCL(a, self)
+        case .shape, .loop, .scan:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
-        case .gatherND, .compress, .nonZero, .size, .range, .eyeLike,
+        case .compress, .size, .eyeLike,
              .oneHot, .trilu, .reverseSequence, .centerCropPad, .unique:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
-        case .deformConv, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
+        case .deformConv, .col2Im, .gridSample, .affineGrid, .maxRoiPool:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .matMulInteger, .einsum, .meanVarianceNorm, .lpNorm, .hardmax:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
@@ -257,20 +300,23 @@ public final class OpenCLBackend: DeviceBackend {
         case .reshape, .squeeze, .unsqueeze: return [1]
         case .dropout: return [1, 2]
         case .recurrent: return [4]  // sequence_lens: the launcher needs the longest on the host
-        case .split, .gather, .expand, .reduce: return [1]
+        case .split, .expand, .reduce: return [1]
         case .tile, .cumulative, .topK: return [1]  // repeats; the axis; k
         case .maxUnpool: return [2]  // output_shape
+        case .nonMaxSuppression: return [2, 3, 4]  // max_output_boxes_per_class and the thresholds
+        case .constantOfShape, .ifElse: return [0]  // the shape; the condition
+        case .range: return [0, 1, 2]
         case .gatherElements, .scatterElements, .scatterND: return [1]  // indices: checked and turned into offsets
         case .slice: return [1, 2, 3, 4]
         case .pad, .resize: return [1, 2, 3]
         case .conv, .convTranspose, .pool, .globalPool, .gemm, .matMul, .batchNorm, .lrn, .unary, .binary,
-             .variadic, .softmax, .flatten, .transpose, .concat, .shape, .cast, .constantOfShape, .argMax, .identity,
-             .ifElse, .loop, .scan:
+             .variadic, .softmax, .flatten, .transpose, .concat, .shape, .cast, .argMax, .identity,
+             .loop, .scan, .gather:
             return []
-        case .gatherND, .compress, .nonZero, .size, .range, .eyeLike,
+        case .gatherND, .compress, .nonZero, .size, .eyeLike,
              .oneHot, .spaceDepth, .trilu, .reverseSequence, .centerCropPad, .unique:
             return []
-        case .deformConv, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
+        case .deformConv, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool:
             return []
         case .matMulInteger, .einsum, .layerNorm, .groupNorm, .meanVarianceNorm, .lpNorm, .hardmax:
             return []
@@ -299,7 +345,8 @@ public final class OpenCLBackend: DeviceBackend {
         "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Softplus", "Softsign", "Mish",
         "HardSwish", "Gelu", "Selu", "Celu", "Swish", "ThresholdedRelu", "Shrink",
         "ArgMax", "ArgMin", "CumSum", "CumProd", "Tile", "DepthToSpace", "SpaceToDepth", "TopK", "MaxUnpool",
-        "GatherElements", "ScatterElements", "Scatter", "ScatterND",
+        "GatherElements", "ScatterElements", "Scatter", "ScatterND", "GatherND", "NonZero", "NonMaxSuppression",
+        "ConstantOfShape", "Range", "RoiAlign", "If",
     ]
 
     /// Which ops (and attribute combinations) have OpenCL kernels.
@@ -344,18 +391,22 @@ public final class OpenCLBackend: DeviceBackend {
             return .yes
         case .argMax, .cumulative, .spaceDepth, .topK, .maxUnpool, .gatherElements, .scatterElements, .scatterND:
             return .yes
+        case .gatherND, .nonZero, .nonMaxSuppression, .constantOfShape, .range, .roiAlign:
+            return .yes
         case .tile:
             // Two copy dims per axis, and the strided copy indexes 8.
             let rank = node.inputs.first.flatMap { $0.flatMap { graph.values[$0].type.rank } }
             guard let rank, rank <= 4 else { return .no("Tile of rank \(rank.map(String.init) ?? "unknown") runs on the CPU (the OpenCL copy takes rank 4 at most)") }
             return .yes
-        case .shape, .constantOfShape:
-            return .no("no OpenCL kernel for \(node.op.name)")
-        case .ifElse, .loop, .scan:
+        case .shape, .size:
+            return .no("\(node.op.name) reads only its input's shape, on the host (a device input is not downloaded)")
+        case .ifElse:
+            return .yes
+        case .loop, .scan:
             return .no("control flow runs its bodies on the CPU")
-        case .gatherND, .compress, .nonZero, .size, .range, .eyeLike,
+        case .compress, .eyeLike,
              .oneHot, .trilu, .reverseSequence, .centerCropPad, .unique,
-             .deformConv, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression,
+             .deformConv, .col2Im, .gridSample, .affineGrid, .maxRoiPool,
              .matMulInteger, .einsum, .meanVarianceNorm, .lpNorm, .hardmax,
              .floatClass, .mod, .bitwise, .castLike:
             return .no("no OpenCL kernel for \(node.op.name)")
@@ -366,6 +417,11 @@ public final class OpenCLBackend: DeviceBackend {
         case .qLinearMatMul, .convInteger, .qLinearConv, .quantizeLinear, .dequantizeLinear, .dynamicQuantizeLinear:
             return .no("no OpenCL kernel for \(node.op.name)")
         }
+    }
+
+    /// Shape and Size: the session computes them on the host from a device value's shape.
+    static func readsOnlyShape(_ op: Op) -> Bool {
+        switch op { case .shape, .size: return true; default: return false }
     }
 
     /// The strided-copy, Pad and nearest-Resize kernels index at most 8 dims (an output of unknown rank is let
@@ -381,6 +437,7 @@ public final class OpenCLBackend: DeviceBackend {
     public func download(_ tensor: DeviceTensor) throws -> Tensor { try q.download(tensor) }
     public func recycle(_ buffer: DeviceBuffer) { q.recycle(buffer) }
     public func finish() throws { try q.finish() }
+    public var innerTransfers: Session.Transfers { q.innerTransfers }
 }
 
 /// Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout (inference): the same buffer with the inferred shape.

@@ -108,7 +108,7 @@ struct BenchCommand: ParsableCommand {
         print("latency ms: p50 \(formatMilliseconds(percentile(sorted, 0.5)))  p90 \(formatMilliseconds(percentile(sorted, 0.9)))  mean \(formatMilliseconds(mean))  min \(formatMilliseconds(sorted.first!))  max \(formatMilliseconds(sorted.last!))")
         if session.deviceInfo.kind != .cpu {
             let t = session.lastRunTransfers
-            print("on the CPU: \(session.cpuNodeCount) of \(session.placements.count) nodes; transfers per run: \(t.uploads) uploads, \(t.downloads) downloads (the model has \(m.inputs.count) inputs, \(m.outputs.count) outputs)")
+            print("on the CPU: \(session.cpuNodeCount) of \(session.placements.count) nodes; transfers per run: \(t.uploads) uploads, \(t.downloads) downloads\(t.sizeReads > 0 ? ", \(t.sizeReads) size reads" : "") (the model has \(m.inputs.count) inputs, \(m.outputs.count) outputs)")
         }
         if profile { try printProfile(session, m, inputs) }
     }

@@ -12,7 +12,7 @@ struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
         abstract: "Show a model's inputs, outputs, opset, producer, parameters, op counts, and where each node runs.",
-        discussion: "With --summary, the placement is given per backend and reason instead of per node. On an OpenCL device, one run on zero-filled inputs (unknown dims taken as 1) counts the tensors moved between host and device per run.")
+        discussion: "With --summary, the placement is given per backend and reason instead of per node. On an OpenCL device, one run on zero-filled inputs (unknown dims taken as 1) counts the tensors moved between host and device per run, lists each, and counts the size reads of data-dependent outputs (NonZero, NonMaxSuppression).")
 
     @Argument(help: "The ONNX model file.")
     var model: String
@@ -74,7 +74,10 @@ struct InfoCommand: ParsableCommand {
             }
             _ = try session.run(inputs)
             let t = session.lastRunTransfers
-            print("transfers per run (zero-filled inputs): \(t.uploads) uploads (\(t.uploadBytes) bytes), \(t.downloads) downloads (\(t.downloadBytes) bytes); the model has \(m.inputs.count) inputs, \(m.outputs.count) outputs")
+            print("transfers per run (zero-filled inputs): \(t.uploads) uploads (\(t.uploadBytes) bytes), \(t.downloads) downloads (\(t.downloadBytes) bytes)\(t.sizeReads > 0 ? ", \(t.sizeReads) size reads (data-dependent output sizes)" : ""); the model has \(m.inputs.count) inputs, \(m.outputs.count) outputs")
+            for move in t.moves {
+                print("  \(move.toDevice ? "upload" : "download") '\(move.value)' \(move.shape): \(move.bytes) bytes")
+            }
         } catch {
             print("transfers per run: not counted, a run on zero-filled inputs failed: \(error)")
         }

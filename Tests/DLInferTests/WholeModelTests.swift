@@ -134,7 +134,7 @@ final class WholeModelTests: XCTestCase {
                 if set == sets.first, session.deviceInfo.kind != .cpu {
                     let t = session.lastRunTransfers
                     print("\(name) on \(session.deviceName): \(session.cpuNodeCount) of \(session.placements.count) nodes "
-                          + "on the CPU; per run \(t.uploads) uploads, \(t.downloads) downloads "
+                          + "on the CPU; per run \(t.uploads) uploads, \(t.downloads) downloads, \(t.sizeReads) size reads "
                           + "(\(inputs.count) inputs, \(outs.count) outputs)")
                 }
                 for (k, (got, want)) in zip(outs, expected).enumerated() {

@@ -40,8 +40,14 @@ public protocol DeviceBackend: Backend {
     func download(_ tensor: DeviceTensor) throws -> Tensor
     /// Takes back a buffer no value refers to any more, for reuse by later nodes and runs.
     func recycle(_ buffer: DeviceBuffer)
-    /// Waits for all queued work (called when a run ends early, so that the next run starts clean).
+    /// Waits for all queued work; fails if a kernel found its data invalid (an integer division by zero, an index
+    /// out of range), which device kernels report this way rather than at the node.
     func finish() throws
+    /// What the backend's kernels moved themselves since it was made, as a running count: the small reads that size
+    /// a data-dependent output (NonZero's count, the boxes NonMaxSuppression kept), and the transfers of the bodies
+    /// of control-flow ops run on the device (counts only, no `moves`). Each run adds what it gained to its own
+    /// `Session.lastTransfers`.
+    var innerTransfers: Session.Transfers { get }
     func makeDeviceKernel(_ node: Node, in graph: Graph) throws -> DeviceKernel
     /// Inputs of `node` its kernel reads on the host (shape-like parameters such as Reshape's shape, Pad's pads or
     /// Resize's scales, constants in practice); every other input is given in device memory.

@@ -30,10 +30,27 @@ public final class Session: @unchecked Sendable {
     /// Tensors one run moved between the host and the device: inputs and host-computed values a device node read,
     /// device values a CPU node read, outputs read back. Weights and folded shape values (uploaded once per session
     /// or plan) and kernels' own small parameter writes are not counted.
-    /// Bytes are as stored on the device (float32 stored as half moves half the bytes).
+    /// Bytes are as stored on the device (float32 stored as half moves half the bytes). `sizeReads`: the small reads
+    /// device kernels made to learn the size of a data-dependent output (NonZero, NonMaxSuppression).
     public struct Transfers: Sendable, Equatable {
         public var uploads = 0, downloads = 0
         public var uploadBytes = 0, downloadBytes = 0
+        public var sizeReads = 0
+        /// Each upload and download the session made, in run order: the value's name, direction, shape and bytes.
+        public var moves: [Move] = []
+        public struct Move: Sendable, Equatable {
+            public var value: String, toDevice: Bool, shape: [Int], bytes: Int
+        }
+        public init() {}
+
+        /// Adds the counts `total` (a running count) gained since it was `before` (not itemized in `moves`).
+        public mutating func add(_ total: Transfers, since before: Transfers = Transfers()) {
+            uploads += total.uploads - before.uploads
+            downloads += total.downloads - before.downloads
+            uploadBytes += total.uploadBytes - before.uploadBytes
+            downloadBytes += total.downloadBytes - before.downloadBytes
+            sizeReads += total.sizeReads - before.sizeReads
+        }
     }
     /// The last run's transfers (all zero on a session without a device).
     public private(set) var lastTransfers = Transfers()
@@ -111,22 +128,49 @@ public final class Session: @unchecked Sendable {
     /// Asks a run in progress (on another thread) to stop at the next node boundary.
     public func cancel() { cancelFlag.store(true, ordering: .relaxed) }
 
+    /// A graph input or output where it lives: host memory or the device backend's memory.
+    public enum Resident {
+        case host(Tensor), device(DeviceTensor)
+        public var type: ValueType {
+            switch self { case .host(let t): return t.type; case .device(let d): return d.type }
+        }
+    }
+
     /// Runs the graph on `inputs`, given in `graph.inputs` order. A new combination of input shapes builds a new
     /// plan (types resolved, shape computations folded) and caches it.
     public func run(_ inputs: [Tensor]) throws -> [Tensor] {
+        try execute(inputs.map { .host($0) }, resident: false).map {
+            guard case .host(let t) = $0 else { throw DLInferError(.internal, "an output stayed on the device") }
+            return t
+        }
+    }
+
+    /// Runs the graph where its inputs already are and leaves each output where it was computed: the bodies of
+    /// control-flow ops a device kernel runs (an If branch on the device), whose tensors need not cross.
+    public func runResident(_ inputs: [Resident]) throws -> [Resident] { try execute(inputs, resident: true) }
+
+    private func execute(_ inputs: [Resident], resident: Bool) throws -> [Resident] {
         cancelFlag.store(false, ordering: .relaxed)
         lastTransfers = Transfers()
-        try checkInputs(inputs)
-        let signature = inputs.map(\.shape)
+        let types = inputs.map(\.type)
+        try checkInputs(types)
+        let signature = types.map { $0.fixedShape! }
         let plan: Plan
-        if let p = plans[signature] { plan = p } else { plan = try makePlan(inputs); plans[signature] = plan }
+        if let p = plans[signature] { plan = p } else { plan = try makePlan(types); plans[signature] = plan }
         // Free buffers kept between runs: what this plan's peak needs, so that changing shapes do not pile them up.
         pool.budget = Swift.max(16 << 20, plan.peakBytes)
 
+        let innerBefore = device?.innerTransfers ?? Transfers()
+        defer { if let device { lastTransfers.add(device.innerTransfers, since: innerBefore) } }
         var env = Environment(count: graph.values.count)
         for (id, t) in graph.constants { env.slots[id].host = t }
         for (id, t) in plan.folded { env.slots[id].host = t }
-        for (id, t) in zip(graph.inputs, inputs) { env.slots[id].host = t }
+        for (id, t) in zip(graph.inputs, inputs) {
+            switch t {
+            case .host(let t): env.slots[id].host = t
+            case .device(let d): env.slots[id].device = d
+            }
+        }
         do {
             var queued = 0
             for (s, i) in plan.steps.enumerated() {
@@ -145,12 +189,16 @@ public final class Session: @unchecked Sendable {
                     if queued == Session.deviceNodesPerSync { try device.finish(); queued = 0 }
                 }
             }
-            let outputs = try graph.outputs.map { id -> Tensor in
+            let outputs = try graph.outputs.map { id -> Resident in
+                if resident, env.slots[id].host == nil, let d = env.slots[id].device { return .device(d) }
                 guard let t = try host(id, &env) else {
                     throw DLInferError(.internal, "output '\(graph.values[id].name)' was not computed")
                 }
-                return t
+                return .host(t)
             }
+            // Faults device kernels found (reported at a read-back) fail this run, not the next (a body run by a
+            // device kernel leaves that to the run around it).
+            if !resident { try device?.finish() }
             for v in env.slots.indices where graph.constants[v] == nil && plan.folded[v] == nil { release(v, &env) }
             return outputs
         } catch {
@@ -174,6 +222,10 @@ public final class Session: @unchecked Sendable {
         switch kernels[i] {
         case .host: hostSlots = nil
         case .device(_, let h): hostSlots = h
+        }
+        if hostSlots == nil, let shapeOnly = shapeOfDeviceValue(node, env) {
+            if let o = node.outputs.first ?? nil { env.slots[o].host = shapeOnly }
+            return
         }
         var hostIns = [Tensor?](repeating: nil, count: node.inputs.count)
         var deviceIns = [DeviceTensor?](repeating: nil, count: node.inputs.count)
@@ -223,6 +275,17 @@ public final class Session: @unchecked Sendable {
         }
     }
 
+    /// Shape and Size read nothing but their input's shape: of a value held only on the device (a data-dependent
+    /// shape the plan could not fold) they are computed here, without downloading the value.
+    private func shapeOfDeviceValue(_ node: Node, _ env: Environment) -> Tensor? {
+        guard let v = node.inputs.first ?? nil, env.slots[v].host == nil, let d = env.slots[v].device else { return nil }
+        switch node.op {
+        case .shape(let a): return a.evaluate(inputShape: d.shape)
+        case .size(let a): return a.evaluate(inputShape: d.shape)
+        default: return nil
+        }
+    }
+
     /// A kernel's output against its type: exactly, or where the shape is left to the kernel (data-dependent), its
     /// rank and known dims.
     private func check(_ got: ValueType?, _ k: Int, _ expected: [ValueType?], _ node: Node) throws {
@@ -244,6 +307,7 @@ public final class Session: @unchecked Sendable {
         guard let d = env.slots[v].device, let device else { return nil }
         let t = try device.download(d)
         lastTransfers.downloads += 1
+        lastTransfers.moves.append(.init(value: graph.values[v].name, toDevice: false, shape: d.shape, bytes: d.byteCount))
         lastTransfers.downloadBytes += d.byteCount
         env.slots[v].host = t
         return t
@@ -261,6 +325,7 @@ public final class Session: @unchecked Sendable {
         } else {
             d = try device.upload(t)
             lastTransfers.uploads += 1
+            lastTransfers.moves.append(.init(value: graph.values[v].name, toDevice: true, shape: d.shape, bytes: d.byteCount))
             lastTransfers.uploadBytes += d.byteCount
         }
         env.slots[v].device = d
@@ -309,22 +374,22 @@ public final class Session: @unchecked Sendable {
         return try types.map { t in try t.map { try Tensor(dtype: $0.dtype, shape: $0.fixedShape!) } }
     }
 
-    private func checkInputs(_ inputs: [Tensor]) throws {
+    private func checkInputs(_ inputs: [ValueType]) throws {
         guard inputs.count == graph.inputs.count else {
             throw DLInferError.invalid("model has \(graph.inputs.count) inputs, \(inputs.count) given")
         }
         for (id, t) in zip(graph.inputs, inputs) {
-            let v = graph.values[id]
+            let v = graph.values[id], given = t.fixedShape!
             guard t.dtype == v.type.dtype else {
                 throw DLInferError.invalid("input '\(v.name)' expects \(v.type.dtype), got \(t.dtype)")
             }
             guard let shape = v.type.shape else { continue }
-            guard shape.count == t.rank else {
-                throw DLInferError.shape("input '\(v.name)' expects rank \(shape.count) \(v.type), got shape \(t.shape)")
+            guard shape.count == given.count else {
+                throw DLInferError.shape("input '\(v.name)' expects rank \(shape.count) \(v.type), got shape \(given)")
             }
-            for (d, n) in zip(shape, t.shape) {
+            for (d, n) in zip(shape, given) {
                 if let f = d.value, f != n {
-                    throw DLInferError.shape("input '\(v.name)' expects \(v.type), got shape \(t.shape)")
+                    throw DLInferError.shape("input '\(v.name)' expects \(v.type), got shape \(given)")
                 }
             }
         }
@@ -332,11 +397,11 @@ public final class Session: @unchecked Sendable {
 
     /// Resolves every type for these input shapes and folds what only depended on shapes (Shape -> Gather -> Concat
     /// chains), so that each run executes only real work.
-    private func makePlan(_ inputs: [Tensor]) throws -> Plan {
+    private func makePlan(_ inputs: [ValueType]) throws -> Plan {
         var types = graph.values.map(\.type)
         var known = graph.constants
         var folded = [ValueID: Tensor]()
-        for (id, t) in zip(graph.inputs, inputs) { types[id] = t.type }
+        for (id, t) in zip(graph.inputs, inputs) { types[id] = t }
         var steps = [Int]()
         for (i, node) in graph.nodes.enumerated() {
             let ins = node.inputs.map { id in id.map { TypedInput(type: types[$0], value: known[$0]) } }

@@ -129,38 +129,25 @@ final class PadCL: DeviceKernel {
     }
 }
 
-/// Indices are read on the host, checked and made non-negative there, and uploaded as int32: once per session when
-/// they are a constant, else on every run (the token ids of an embedding lookup are small).
+/// Gather with its indices (int32 or int64) on the device, so indices computed there (a detector's kept boxes)
+/// never cross; the kernel wraps negative indices and reports one out of range as a fault that fails the run.
 final class GatherCL: DeviceKernel {
     private let a: Gather, q: CLQueue
-    private let constantIndices: Bool
-    /// The uploaded constant indices and the axis size they were checked against.
-    private var cached: (axisSize: Int, indices: DeviceTensor)?
-
-    init(_ a: Gather, _ q: CLQueue, constantIndices: Bool) throws {
-        self.a = a; self.q = q; self.constantIndices = constantIndices
-    }
+    init(_ a: Gather, _ q: CLQueue) { self.a = a; self.q = q }
 
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
-        let x = inputs[0]
-        guard let indices = inputs.host[1] else { throw DLInferError.model("Gather needs indices") }
+        let x = inputs[0], indices = inputs[1]
         let axis = try normalizeAxis(a.axis, rank: x.shape.count)
         let n = x.shape[axis]
-        let y = try q.allocate(x.dtype, outputs.shape(0))
+        let shape = Array(x.shape[..<axis]) + indices.shape + Array(x.shape[(axis + 1)...])
+        guard shape == outputs.shape(0) else { throw DLInferError.shape("Gather gives \(shape), not the inferred \(outputs.shape(0))") }
+        let y = try q.allocate(x.dtype, shape)
         if y.count == 0 { return [y] }
         try requireInt32Indexing(x.shape, y.shape)
-        let k = try q.kernel("datamovement", "gather_rows", defines: bitsDefine(x))
-        let idx: DeviceTensor
-        if let c = cached, c.axisSize == n {
-            idx = c.indices
-        } else {
-            let values = try Gather.normalizedIndices(indices, axisSize: n).map { Int32($0) }
-            idx = try q.upload(Tensor(values, shape: [values.count]))
-            if constantIndices { cached = (n, idx) }
-        }
+        let k = try q.kernel("datamovement", "gather_rows", defines: bitsDefine(x) + (indices.dtype == .int64 ? " -DI=long" : " -DI=int"))
         let inner = x.shape[(axis + 1)...].reduce(1, *)
-        try q.launch1D(k, y.count, [.buffer(x), .buffer(idx), .buffer(y), .int(y.count), .int(n), .int(indices.count), .int(inner)])
-        if !constantIndices { q.recycle(idx.buffer) }
+        try q.launch1D(k, y.count, [.buffer(x), .buffer(indices), .buffer(y), .int(y.count), .int(n), .int(indices.count),
+                                    .int(inner), .buffer(try q.faults())])
         return [y]
     }
 }

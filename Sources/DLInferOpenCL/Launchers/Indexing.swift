@@ -127,3 +127,31 @@ final class ScatterNDCL: DeviceKernel {
         return [y]
     }
 }
+
+/// GatherND with its indices on the device (the detectors' NonZero → GatherND chains never leave it): the kernel
+/// wraps negative indices and reports one out of range as a fault that fails the run.
+final class GatherNDCL: DeviceKernel {
+    private let a: GatherND, q: CLQueue
+    init(_ a: GatherND, _ q: CLQueue) { self.a = a; self.q = q }
+
+    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+        let data = inputs[0], indices = inputs[1], b = a.batchDims
+        try checkND(data: data.shape.map { .fixed($0) }, indices: indices.shape.map { .fixed($0) }, batchDims: b, "GatherND")
+        let q = indices.shape.last!
+        let shape = Array(indices.shape.dropLast()) + Array(data.shape[(b + q)...])
+        guard shape == outputs.shape(0) else { throw DLInferError.shape("GatherND gives \(shape), not the inferred \(outputs.shape(0))") }
+        let y = try self.q.allocate(data.dtype, shape)
+        guard y.count > 0 else { return [y] }
+        try requireInt32Indexing(data.shape, indices.shape, shape)
+        try requireAtMost8Dims(data.shape, op: "GatherND")
+        let strides = data.shape.contiguousStrides
+        let slice = data.shape[(b + q)...].reduce(1, *), tuples = indices.shape[b..<(indices.shape.count - 1)].reduce(1, *)
+        let dims = Array(data.shape[b..<(b + q)]), axisStrides = Array(strides[b..<(b + q)])
+        let pad = { (v: [Int]) in v + Array(repeating: 0, count: 8 - v.count) }
+        try self.q.launch1D(try self.q.kernel("indexing", "gather_nd", defines: bitsDefine(data)), y.count,
+                            [.buffer(data), .buffer(indices), .buffer(y), .int(y.count), .int(slice), .int(q), .int(tuples),
+                             .int(b == 0 ? 0 : strides[b - 1]), .int8(pad(dims)), .int8(pad(axisStrides)),
+                             .buffer(try self.q.faults())])
+        return [y]
+    }
+}

@@ -68,6 +68,53 @@ final class LogicCL: DeviceKernel {
     }
 }
 
+/// Add, Sub, Mul, Div (Binary) and Sum, Max, Min (Variadic, folded pairwise) on int32 and int64 tensors with
+/// broadcasting, for the index arithmetic of detectors; a zero divisor fails the run (a device fault).
+final class IntegerArithCL: DeviceKernel {
+    private let op: Int, q: CLQueue
+    /// The integer types it computes on.
+    static let types: Set<DType> = [.int32, .int64]
+
+    init(_ a: Binary, _ q: CLQueue) throws {
+        guard let op = [Binary.Kind.add: 0, .sub: 1, .mul: 2, .div: 3][a.kind] else {
+            throw DLInferError(.internal, "\(a.opName) has no integer OpenCL kernel")
+        }
+        self.op = op; self.q = q
+    }
+
+    init(_ a: Variadic, _ q: CLQueue) throws {
+        guard let op = [Variadic.Kind.sum: 0, .max: 4, .min: 5][a.kind] else {
+            throw DLInferError(.internal, "\(a.opName) has no integer OpenCL kernel")
+        }
+        self.op = op; self.q = q
+    }
+
+    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+        let given = inputs.device.compactMap { $0 }
+        guard let first = given.first else { throw DLInferError(.internal, "no inputs") }
+        let k = try q.kernel("typed", "arith", defines: "\(try typeDefine(first.dtype, "S")) -DU=u\(first.dtype == .int64 ? "long" : "int")")
+        guard given.count > 1 else {
+            let y = try q.allocate(first.dtype, outputs.shape(0))
+            try q.copy(first, to: y, bytes: y.byteCount)
+            return [y]
+        }
+        var acc = first
+        for (n, b) in given.dropFirst().enumerated() {
+            let shape = n == given.count - 2 ? outputs.shape(0) : try broadcastShapes([acc.shape, b.shape])
+            let c = try q.allocate(first.dtype, shape)
+            if c.count > 0 {
+                try requireInt32Indexing(acc.shape, b.shape, c.shape)
+                let layout = BroadcastLayout(output: c.shape, inputs: [acc.shape, b.shape])
+                guard layout.fits else { throw DLInferError(.unsupported, "broadcast over more than 8 dims") }
+                try q.launch1D(k, c.count, [.buffer(acc), .buffer(b), .buffer(c), .int(c.count), layout.dimsArg,
+                                            layout.stridesArg(0), layout.stridesArg(1), .int(op), .buffer(try q.faults())])
+            }
+            acc = c
+        }
+        return [acc]
+    }
+}
+
 /// Where: X where the condition holds, else Y, with broadcasting; any element type, copied as bits.
 final class WhereCL: DeviceKernel {
     private let q: CLQueue

@@ -135,12 +135,71 @@ final class CLQueue {
         return d
     }
 
+    /// Reads `d` back once everything queued before it has run; fails if a kernel queued before it set a fault.
     func download(_ d: DeviceTensor) throws -> Tensor {
         let t = try Tensor(dtype: d.stored, shape: d.shape)
         if t.byteCount > 0 {
             try CLStatus.check(cl.EnqueueReadBuffer(queue, mem(d), 1, 0, t.byteCount, t.raw, 0, nil, nil), "reading a \(t.type) result (clEnqueueReadBuffer; reports errors of earlier kernels too)")
         }
+        try checkFaults()
         return d.stored == d.dtype ? t : try Self.toFloat(t)
+    }
+
+    /// Reads back a small result a launcher needs on the host to size an output (NonZero's count, the boxes NMS
+    /// kept): the one wait a data-dependent shape costs. Counted in `innerTransfers`.
+    func readSizes(_ d: DeviceTensor) throws -> [Int] {
+        innerTransfers.sizeReads += 1
+        let t = try download(d)
+        switch t.dtype {
+        case .int32: return t.array(Int32.self).map(Int.init)
+        case .int64: return t.array(Int64.self).map(Int.init)
+        default: throw DLInferError(.internal, "sizes read back as \(t.dtype)")
+        }
+    }
+    /// What kernels moved themselves so far: `readSizes`, and the transfers of bodies run on the device.
+    var innerTransfers = Session.Transfers()
+
+    /// What kernels found wrong in the data they were given, one bit each in the fault word (kernels/common.cl's
+    /// FAULT_*). A kernel cannot throw: it sets its bit with atomic_or and carries on without writing out of bounds;
+    /// the run then fails at its next read-back, which waits for the queue anyway, so checking costs no wait of its own.
+    enum Fault: Int32, CaseIterable {
+        case divisionByZero = 1, gatherIndex = 2, unpoolIndex = 4, roi = 8
+        var message: String {
+            switch self {
+            case .divisionByZero: return "integer division by zero (Div on the device)"
+            case .gatherIndex: return "a Gather or GatherND index is out of range of the data's dims"
+            case .unpoolIndex: return "an index of MaxUnpool's I is out of range of the unpooled shape"
+            case .roi: return "a RoiAlign batch index is outside the batch, or a ROI asks for too many samples"
+            }
+        }
+    }
+    private var faultWord: DeviceTensor?
+    /// Whether a kernel that may set a fault was queued since the word was last read.
+    private var faultsPending = false
+
+    /// The fault word, for a kernel about to be queued that may set a fault.
+    func faults() throws -> DeviceTensor {
+        if faultWord == nil {
+            let w = try allocate(.int32, [1], stored: .int32)
+            var zero: Int32 = 0
+            try CLStatus.check(cl.EnqueueWriteBuffer(queue, mem(w), 1, 0, 4, &zero, 0, nil, nil), "clearing the fault word")
+            faultWord = w
+        }
+        faultsPending = true
+        return faultWord!
+    }
+
+    /// Throws what the kernels queued since the last check reported, and clears the word for the next run.
+    private func checkFaults() throws {
+        guard faultsPending, let w = faultWord else { return }
+        faultsPending = false
+        var word: Int32 = 0
+        try CLStatus.check(cl.EnqueueReadBuffer(queue, mem(w), 1, 0, 4, &word, 0, nil, nil), "reading the fault word")
+        guard word != 0 else { return }
+        var zero: Int32 = 0
+        try CLStatus.check(cl.EnqueueWriteBuffer(queue, mem(w), 1, 0, 4, &zero, 0, nil, nil), "clearing the fault word")
+        let found = Fault.allCases.filter { word & $0.rawValue != 0 }.map(\.message)
+        throw DLInferError.invalid(found.isEmpty ? "a device kernel reported fault \(word)" : found.joined(separator: "; "))
     }
 
     /// float32 values as half, rounded to nearest even, finite values saturated to half's range as the kernels'
@@ -167,7 +226,11 @@ final class CLQueue {
         try CLStatus.check(cl.EnqueueCopyBuffer(queue, mem(src), mem(dst), srcOffset, dstOffset, bytes, 0, nil, nil), "clEnqueueCopyBuffer")
     }
 
-    func finish() throws { try CLStatus.check(cl.Finish(queue), "clFinish") }
+    /// Waits for everything queued; fails if a kernel set a fault.
+    func finish() throws {
+        try CLStatus.check(cl.Finish(queue), "clFinish")
+        try checkFaults()
+    }
 
     /// Enqueues `k` over `global` work-items (rounded up to whole work-groups when `local` is given; kernels check
     /// their bounds). Nothing waits.

@@ -125,12 +125,32 @@ final class OpenCLTensorOpsTests: OpenCLTestCase {
     func testGatherRejectsOutOfRangeIndicesAtRunTime() throws {
         let device = try openCLDevice()
         let (g, _) = try graph(.gather(Gather(axis: 0)), [(random([4, 3]), true), (i64([1]), false)])
-        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device), CPUBackend()])
+        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device, weighTransfers: false), CPUBackend()])
         XCTAssertEqual(session.placements[0].backend, "opencl")
         XCTAssertThrowsError(try session.run([i64([4])])) { XCTAssertTrue("\($0)".contains("out of range"), "\($0)") }
         // Copied out while each tensor is held: a pointer into a temporary outlives its storage.
         let negative = try session.run([i64([-4])])[0], zero = try session.run([i64([0])])[0]
         XCTAssertEqual(negative.array(Float.self), zero.array(Float.self))
+    }
+
+    /// The shape and Range's scalars are graph inputs, so that the plan cannot fold the node away.
+    func testConstantOfShapeAndRange() throws {
+        let values: [Tensor] = [.scalar(Float(1.5)), .scalar(Int64.min + 3), .scalar(true), .scalar(Half(-2.5)), .scalar(Int8(-7))]
+        for value in values {
+            for shape in [[2, 3, 5], [3, 0], []] {
+                try check(.constantOfShape(ConstantOfShape(value: value.reshaped([1]))), [(i64(shape).reshaped([shape.count]), false)],
+                          "\(value.dtype) \(shape)")
+            }
+        }
+        let floats: [(Float, Float, Float)] = [(0.1, 1.0, 0.3), (5, -3, -0.7), (1e7, 1e7 + 40, 3), (0, 0, 1)]
+        for (s, l, d) in floats {
+            try check(.range(Arange()), [(.scalar(s), false), (.scalar(l), false), (.scalar(d), false)], "float32 \(s) \(l) \(d)")
+        }
+        for (s, l, d) in [(Int64(1) << 40, (Int64(1) << 40) + 100, Int64(7)), (10, 0, -3), (-5, 10, 3)] {
+            try check(.range(Arange()), [(.scalar(s), false), (.scalar(l), false), (.scalar(d), false)], "int64 \(s) \(l) \(d)")
+            try check(.range(Arange()), [(.scalar(Int32(truncatingIfNeeded: s)), false), (.scalar(Int32(truncatingIfNeeded: l)), false),
+                                         (.scalar(Int32(truncatingIfNeeded: d)), false)], "int32 \(s) \(l) \(d)")
+        }
     }
 
     func testRankAboveEight() throws {

@@ -1,0 +1,44 @@
+import DLInferCore
+
+/// If on the device: the condition is read on the host, and the chosen branch runs in its own session on this
+/// queue (its nodes on OpenCL where they can, else on the host backend), taking the captured values where they are
+/// and leaving its outputs on the device. A detector's NMS inside `if boxes.numel() == 0 ... else ...` then keeps
+/// its boxes on the device. The branch's own transfers count towards the run's.
+final class IfCL: DeviceKernel {
+    private let branches: [(body: Body, session: Session)]
+    private let q: CLQueue
+
+    init(_ a: If, _ backend: OpenCLBackend) throws {
+        guard let host = backend.host else { throw DLInferError(.internal, "If on the device needs a host backend") }
+        q = backend.q
+        branches = try [a.thenBranch, a.elseBranch].map { body in
+            (body, try Session(graph: body.graph, backends: [OpenCLBackend(bodyOf: backend), host]))
+        }
+    }
+
+    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+        guard let c = inputs.host[0], c.dtype == .bool, c.count == 1 else {
+            throw DLInferError.shape("cond must be one bool, got \(inputs.host[0].map { "\($0.dtype)\($0.shape)" } ?? "nothing")")
+        }
+        let (body, session) = branches[c.pointer(Bool.self).pointee ? 0 : 1]
+        let captured = try body.captures.map { k -> Session.Resident in
+            if let d = inputs.device[k] { return .device(d) }
+            guard k < inputs.host.count, let t = inputs.host[k] else { throw DLInferError(.internal, "captured input \(k) missing") }
+            return .host(t)
+        }
+        let results = try session.runResident(captured)
+        var moved = session.lastTransfers
+        let outs = try results.map { r -> DeviceTensor in
+            switch r {
+            case .device(let d): return d
+            case .host(let t):
+                let d = try q.upload(t)
+                moved.uploads += 1
+                moved.uploadBytes += d.byteCount
+                return d
+            }
+        }
+        q.innerTransfers.add(moved)
+        return outs
+    }
+}
