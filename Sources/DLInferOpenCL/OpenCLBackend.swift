@@ -184,6 +184,8 @@ public final class OpenCLBackend: DeviceBackend {
                          "DequantizeLinear takes \(Self.names(types)) x and a float32 scale to float32 (8-bit floats on the CPU\(device.supportsInt64 ? "" : "; int32 x needs 64-bit integers"))")
         case .dynamicQuantizeLinear:
             return check({ $1 == .float32 }, { $0 == .float32 || $0 == .uint8 }, "DynamicQuantizeLinear takes float32")
+        case .matMulInteger, .convInteger:
+            return check({ $1 == .int8 || $1 == .uint8 }, { $0 == .int32 }, "\(node.op.name) takes int8 and uint8")
         default:
             return check({ $1 == .float32 }, { $0 == .float32 }, "kernels take float32")
         }
@@ -251,7 +253,8 @@ public final class OpenCLBackend: DeviceBackend {
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .deformConv, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
-        case .matMulInteger, .einsum, .meanVarianceNorm, .lpNorm, .hardmax:
+        case .matMulInteger: return MatMulIntegerCL(q)
+        case .einsum, .meanVarianceNorm, .lpNorm, .hardmax:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
@@ -262,7 +265,8 @@ public final class OpenCLBackend: DeviceBackend {
         case .quantizeLinear(let a): return try QuantizeLinearCL(a, node, graph, q)
         case .dequantizeLinear(let a): return try DequantizeLinearCL(a, node, graph, q)
         case .dynamicQuantizeLinear: return try DynamicQuantizeLinearCL(q)
-        case .qLinearMatMul, .convInteger, .qLinearConv:
+        case .convInteger(let a): return ConvIntegerCL(a, q)
+        case .qLinearMatMul, .qLinearConv:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         }
     }
@@ -320,7 +324,7 @@ public final class OpenCLBackend: DeviceBackend {
         "HardSwish", "Gelu", "Selu", "Celu", "Swish", "ThresholdedRelu", "Shrink",
         "ArgMax", "ArgMin", "CumSum", "CumProd", "Tile", "DepthToSpace", "SpaceToDepth", "TopK", "MaxUnpool",
         "GatherElements", "ScatterElements", "Scatter", "ScatterND",
-        "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear",
+        "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "ConvInteger",
     ]
 
     /// Which ops (and attribute combinations) have OpenCL kernels.
@@ -377,16 +381,20 @@ public final class OpenCLBackend: DeviceBackend {
         case .gatherND, .compress, .nonZero, .size, .range, .eyeLike,
              .oneHot, .trilu, .reverseSequence, .centerCropPad, .unique,
              .deformConv, .col2Im, .gridSample, .affineGrid, .roiAlign, .maxRoiPool, .nonMaxSuppression,
-             .matMulInteger, .einsum, .meanVarianceNorm, .lpNorm, .hardmax,
+             .einsum, .meanVarianceNorm, .lpNorm, .hardmax,
              .floatClass, .mod, .bitwise, .castLike:
             return .no("no OpenCL kernel for \(node.op.name)")
         case .attention, .linearAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
             return .no("no OpenCL kernel for \(node.op.name)")
         case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
             return .no("no OpenCL kernel for \(node.op.name)")
-        case .quantizeLinear, .dequantizeLinear, .dynamicQuantizeLinear:
+        case .quantizeLinear, .dequantizeLinear, .dynamicQuantizeLinear, .matMulInteger:
             return .yes
-        case .qLinearMatMul, .convInteger, .qLinearConv:
+        case .convInteger:
+            let rank = node.inputs.prefix(2).lazy.compactMap { $0.flatMap { graph.values[$0].type.rank } }.first
+            guard let rank else { return .no("ConvInteger with an input of unknown rank (the OpenCL kernel is 1-D to 3-D)") }
+            return rank <= 5 ? .yes : .no("\(rank - 2)-D ConvInteger runs on the CPU (the OpenCL kernel is 1-D to 3-D)")
+        case .qLinearMatMul, .qLinearConv:
             return .no("no OpenCL kernel for \(node.op.name)")
         }
     }
