@@ -989,10 +989,16 @@ __kernel void matmul_integer(__global const A* a, __global const B* b, __global 
     int zbo = broadcast_offset(bi, batch, zb_batch) + n * steps.s7;
     int has_za = zeros & 1, has_zb = zeros & 2;
     uint acc = 0;
-    for (int k = 0; k < k_count; k++) {
-        int va = (int)a[ao + k * steps.s1] - (has_za ? (int)za[zao + k * steps.s5] : 0);
-        int vb = (int)b[bo + k * steps.s2] - (has_zb ? (int)zb[zbo + k * steps.s6] : 0);
-        acc += (uint)(va * vb);
+    if (steps.s5 == 0 && steps.s6 == 0) {
+        // Zero points constant along K (every form the spec defines): read once.
+        int a0 = has_za ? (int)za[zao] : 0, b0 = has_zb ? (int)zb[zbo] : 0;
+        for (int k = 0; k < k_count; k++) acc += (uint)(((int)a[ao + k * steps.s1] - a0) * ((int)b[bo + k * steps.s2] - b0));
+    } else {
+        for (int k = 0; k < k_count; k++) {
+            int va = (int)a[ao + k * steps.s1] - (has_za ? (int)za[zao + k * steps.s5] : 0);
+            int vb = (int)b[bo + k * steps.s2] - (has_zb ? (int)zb[zbo + k * steps.s6] : 0);
+            acc += (uint)(va * vb);
+        }
     }
     y[t] = (int)acc;
 }

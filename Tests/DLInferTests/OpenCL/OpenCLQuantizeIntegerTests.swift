@@ -88,6 +88,7 @@ final class OpenCLQuantizeIntegerTests: OpenCLTestCase {
             ([2, 1, 3, 4], [5, 4, 6], [2, 1, 3, 1], [5, 1, 6]), ([2, 1, 3, 4], [5, 4, 6], [3], [6]),
             ([4], [2, 4, 3], [], [3]), ([3, 4], [4], [3], []), ([17], [17], nil, []), ([1, 33, 70], [70, 31], [33], [31]),
             ([3, 0], [0, 2], [], []),
+            ([2, 3, 4], [4, 5], [2, 3, 1], [4, 5]),  // b's zero point varies along K: broadcast as the CPU does
         ]
         for (aShape, bShape, zaShape, zbShape) in cases {
             for (ta, tb) in [(DType.uint8, DType.int8), (.int8, .int8), (.uint8, .uint8), (.int8, .uint8)] {
