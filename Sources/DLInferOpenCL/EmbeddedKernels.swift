@@ -1264,6 +1264,90 @@ __kernel void gather_nd(__global const T* data, __global const long* indices, __
     y[i] = data[off + e];
 }
 """#,
+        "integer": #"""
+// MatMulInteger and ConvInteger: products of int8/uint8 operands less their zero points, summed exactly in 32 bits
+// (wrapping on overflow, as the CPU kernels do: the sum runs in uint, whose overflow is defined). Built per operand
+// type: A=<type> and B=<type> (char or uchar) for MatMulInteger's A and B, ConvInteger's x and w; a zero point has
+// its operand's type.
+
+#ifndef A
+#define A uchar
+#endif
+#ifndef B
+#define B uchar
+#endif
+
+// One work-item per output element (batch, m, n) of [batch..., M, N]. Operands and zero points are addressed through
+// their element strides in the matmul's coordinates (0 where broadcast): over the batch dims `batch` (rank 8, leading
+// 1s) with `*_batch`, and along M, K, N with `steps` = (a along M, a along K, b along K, b along N, za along M, za
+// along K, zb along K, zb along N). `zeros` bit 0: A has a zero point, bit 1: B has one.
+__kernel void matmul_integer(__global const A* a, __global const B* b, __global const A* za, __global const B* zb,
+                             __global int* y, int total, int m_count, int n_count, int k_count, int8 batch,
+                             int8 a_batch, int8 b_batch, int8 za_batch, int8 zb_batch, int8 steps, int zeros) {
+    int t = get_global_id(0);
+    if (t >= total) return;
+    int n = t % n_count, r = t / n_count;
+    int m = r % m_count, bi = r / m_count;
+    int ao = broadcast_offset(bi, batch, a_batch) + m * steps.s0;
+    int bo = broadcast_offset(bi, batch, b_batch) + n * steps.s3;
+    int zao = broadcast_offset(bi, batch, za_batch) + m * steps.s4;
+    int zbo = broadcast_offset(bi, batch, zb_batch) + n * steps.s7;
+    int has_za = zeros & 1, has_zb = zeros & 2;
+    uint acc = 0;
+    if (steps.s5 == 0 && steps.s6 == 0) {
+        // Zero points constant along K (every form the spec defines): read once.
+        int a0 = has_za ? (int)za[zao] : 0, b0 = has_zb ? (int)zb[zbo] : 0;
+        for (int k = 0; k < k_count; k++) acc += (uint)(((int)a[ao + k * steps.s1] - a0) * ((int)b[bo + k * steps.s2] - b0));
+    } else {
+        for (int k = 0; k < k_count; k++) {
+            int va = (int)a[ao + k * steps.s1] - (has_za ? (int)za[zao + k * steps.s5] : 0);
+            int vb = (int)b[bo + k * steps.s2] - (has_zb ? (int)zb[zbo + k * steps.s6] : 0);
+            acc += (uint)(va * vb);
+        }
+    }
+    y[t] = (int)acc;
+}
+
+// One work-item per output element (image, channel o, pixel) of a convolution over up to 3 spatial dims (fewer are
+// padded with leading size-1 dims): `in` = (D, H, W) of x, `out` = (D, H, W) of y, `win` = (kD, kH, kW, strides
+// D, H, W), `dp` = (dilations D, H, W, leading pads D, H, W). x less its zero point (`xz`, a single value; taps in
+// the padding add 0), times w [M, C/group, kD, kH, kW] less its zero point (`wz`: one value, or one per output
+// channel when `wz_step` is 1). `zeros` bit 0: x has a zero point, bit 1: w has one.
+__kernel void conv_integer(__global const A* x, __global const B* w, __global const A* xz, __global const B* wz,
+                           int zeros, int wz_step, __global int* y, int total, int channels, int m_count, int group_in,
+                           int group_out, int8 in, int8 out, int8 win, int8 dp) {
+    int t = get_global_id(0);
+    if (t >= total) return;
+    int pixels = out.s0 * out.s1 * out.s2;
+    int p = t % pixels, r = t / pixels;
+    int o = r % m_count, image = r / m_count;
+    int ow = p % out.s2, q = p / out.s2;
+    int oh = q % out.s1, od = q / out.s1;
+    int xzero = (zeros & 1) ? (int)xz[0] : 0, wzero = (zeros & 2) ? (int)wz[o * wz_step] : 0;
+    int plane = in.s0 * in.s1 * in.s2, taps = win.s0 * win.s1 * win.s2;
+    int first = (o / group_out) * group_in;
+    uint acc = 0;
+    for (int c = 0; c < group_in; c++) {
+        __global const A* xc = x + (image * channels + first + c) * plane;
+        __global const B* wc = w + (o * group_in + c) * taps;
+        for (int kd = 0; kd < win.s0; kd++) {
+            int id = od * win.s3 + kd * dp.s0 - dp.s3;
+            if (id < 0 || id >= in.s0) continue;
+            for (int kh = 0; kh < win.s1; kh++) {
+                int ih = oh * win.s4 + kh * dp.s1 - dp.s4;
+                if (ih < 0 || ih >= in.s1) continue;
+                for (int kw = 0; kw < win.s2; kw++) {
+                    int iw = ow * win.s5 + kw * dp.s2 - dp.s5;
+                    if (iw < 0 || iw >= in.s2) continue;
+                    int v = (int)xc[(id * in.s1 + ih) * in.s2 + iw] - xzero;
+                    acc += (uint)(v * ((int)wc[(kd * win.s1 + kh) * win.s2 + kw] - wzero));
+                }
+            }
+        }
+    }
+    y[t] = (int)acc;
+}
+"""#,
         "math": #"""
 // The float32 UnaryMath functions (codes match UnaryMathCL in Sources/DLInferOpenCL/Launchers/Math.swift), each as
 // the CPU backend computes it: NaN in gives NaN out, Round is half to even (rint), Sign keeps ±0 and NaN, and
@@ -1533,6 +1617,155 @@ __kernel void global_pool_f32(__global const real_t* x, __global real_t* y, int 
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (t == 0) STORE(y, plane, is_max ? partial[0] : partial[0] / (float)size);
+}
+"""#,
+        "quantize": #"""
+// QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear on integer tensors, computed as the CPU kernels do
+// (Sources/DLInferCPU/Kernels/Quantize.swift): the quotient x / scale correctly rounded, then rounded half to even,
+// offset by the zero point and saturated (NaN gives the zero point); (x - zero point) exactly, times the scale.
+// Built per element type: Q=<quantized type> (char, uchar, short, ushort, int) with Q_MIN/Q_MAX for QuantizeLinear's
+// saturation, Q_WIDE where the difference needs 64 bits (int32 x); X_INT when QuantizeLinear's x is int32 rather
+// than float32; SCALE_HALF when the scale is a float32 device tensor stored as half (a computed scale under
+// precision=fp16; constant scales are uploaded once as float, whatever the storage).
+
+// No contraction of a product and a sum into fma: every rounding must be the CPU's.
+#pragma OPENCL FP_CONTRACT OFF
+
+#ifndef Q
+#define Q uchar
+#define Q_MIN 0
+#define Q_MAX 255
+#endif
+
+#ifdef SCALE_HALF
+#define SCALE_T half
+#define LOAD_SCALE(p, i) vload_half((i), (p))
+#else
+#define SCALE_T float
+#define LOAD_SCALE(p, i) ((p)[i])
+#endif
+
+// x / s rounded to nearest, as an IEEE division (and the CPU) gives it. OpenCL's `/` may be off by up to 2.5 ulp
+// (GPUs divide through a reciprocal), enough to move a quotient across a rounding tie, so the quotient is stepped to
+// a neighbouring float while that leaves a smaller remainder |x - q*s| (exact through fma near the quotient). The
+// exact quotient of two floats is never halfway between two floats (that would take a 25-bit odd significand times
+// a 24-bit one to give a 24-bit one), so the nearest float is unique.
+inline float div_rn(float x, float s) {
+    float q = x / s;
+    if (!isfinite(q) || !isfinite(s) || q == 0.0f) return q;
+    float e = fma(-q, s, x);
+    if (e == 0.0f) return q;
+    float toward = (e > 0.0f) == (s > 0.0f) ? INFINITY : -INFINITY;
+    float r = fabs(e);
+    for (int k = 0; k < 3; k++) {
+        float n = nextafter(q, toward);
+        float rn = fabs(fma(-n, s, x));
+        if (!(rn < r)) break;
+        q = n;
+        r = rn;
+    }
+    return q;
+}
+
+// The scale (and zero point) index of element i of x seen as [outer, axis_len, inner]: (o * blocks + d / block) *
+// inner_step + j * j_step with o the outer index, d the axis index, j the inner one. Per tensor: every step 0 (one
+// axis of length 1); per axis: blocks 0, block 1, inner_step 1, j_step 0 (index d); blocked: blocks per row,
+// inner_step inner, j_step 1.
+inline int scale_index(int i, int inner, int axis_len, int block, int blocks, int inner_step, int j_step) {
+    int row = i / inner, j = i - row * inner;
+    int o = row / axis_len, d = row - o * axis_len;
+    return (o * blocks + d / block) * inner_step + j * j_step;
+}
+
+#ifdef X_INT
+#define X_T int
+#define LOAD_X(p, i) convert_float((p)[i])
+#else
+#define X_T real_t
+#define LOAD_X(p, i) LOAD(p, i)
+#endif
+
+// y = saturate(round_half_even(x / scale) + zero point); a NaN quotient gives the zero point.
+__kernel void quantize_linear(__global const X_T* x, __global const SCALE_T* scale, __global const Q* zero,
+                              int has_zero, __global Q* y, int n, int inner, int axis_len, int block, int blocks,
+                              int inner_step, int j_step) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int k = scale_index(i, inner, axis_len, block, blocks, inner_step, j_step);
+    float z = has_zero ? (float)zero[k] : 0.0f;
+    float r = rint(div_rn(LOAD_X(x, i), LOAD_SCALE(scale, k))) + z;
+    y[i] = isnan(r) ? (Q)z : (Q)clamp(r, (float)Q_MIN, (float)Q_MAX);
+}
+
+// y = (x - zero point) * scale: the difference exact (64 bits for int32 x) and rounded once to float, the product
+// rounded once.
+__kernel void dequantize_linear(__global const Q* x, __global const SCALE_T* scale, __global const Q* zero,
+                                int has_zero, __global real_t* y, int n, int inner, int axis_len, int block, int blocks,
+                                int inner_step, int j_step) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int k = scale_index(i, inner, axis_len, block, blocks, inner_step, j_step);
+#ifdef Q_WIDE
+    float d = convert_float((long)x[i] - (has_zero ? (long)zero[k] : 0L));
+#else
+    float d = (float)((int)x[i] - (has_zero ? (int)zero[k] : 0));
+#endif
+    STORE(y, i, d * LOAD_SCALE(scale, k));
+}
+
+// DynamicQuantizeLinear, in three launches: each work-group's minimum and maximum of x and 0 (NaN skipped: it
+// compares false), then one work-item combines them into y_scale and y_zero_point (also written as floats to
+// `params`, so the quantization divides by the float32 scale whatever the storage), then every element is quantized.
+__kernel void range_partials(__global const real_t* x, __global float* partial, int n, __local float* lo,
+                             __local float* hi) {
+    int lid = get_local_id(0);
+    float a = 0.0f, b = 0.0f;
+    for (int i = get_global_id(0); i < n; i += get_global_size(0)) {
+        float v = LOAD(x, i);
+        if (v < a) a = v;
+        if (v > b) b = v;
+    }
+    lo[lid] = a;
+    hi[lid] = b;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = get_local_size(0) >> 1; s > 0; s >>= 1) {
+        if (lid < s) {
+            lo[lid] = fmin(lo[lid], lo[lid + s]);
+            hi[lid] = fmax(hi[lid], hi[lid + s]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) {
+        partial[2 * get_group_id(0)] = lo[0];
+        partial[2 * get_group_id(0) + 1] = hi[0];
+    }
+}
+
+// scale = (hi - lo) / 255 (1 when hi == lo: x all zeros or empty), zero point = round(clamp(0 - lo / scale, 0, 255))
+// (0 when that is NaN: x holds an infinity).
+__kernel void range_params(__global const float* partial, int groups, __global real_t* y_scale, __global uchar* y_zero,
+                           __global float* params) {
+    if (get_global_id(0) != 0) return;
+    float lo = 0.0f, hi = 0.0f;
+    for (int g = 0; g < groups; g++) {
+        lo = fmin(lo, partial[2 * g]);
+        hi = fmax(hi, partial[2 * g + 1]);
+    }
+    float scale = hi == lo ? 1.0f : div_rn(hi - lo, 255.0f);
+    float initial = 0.0f - div_rn(lo, scale);
+    float zero = isnan(initial) ? 0.0f : rint(clamp(initial, 0.0f, 255.0f));
+    STORE(y_scale, 0, scale);
+    y_zero[0] = (uchar)zero;
+    params[0] = scale;
+    params[1] = zero;
+}
+
+__kernel void dynamic_quantize(__global const real_t* x, __global const float* params, __global uchar* y, int n) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    float scale = params[0], zero = params[1];
+    float r = rint(div_rn(LOAD(x, i), scale)) + zero;
+    y[i] = isnan(r) ? (uchar)zero : (uchar)clamp(r, 0.0f, 255.0f);
 }
 """#,
         "recurrent": #"""

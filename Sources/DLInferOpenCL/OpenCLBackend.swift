@@ -206,10 +206,29 @@ public final class OpenCLBackend: DeviceBackend {
         case .cast:
             let types = computable.union([.float16]).intersection(CastCL.types)
             return check({ types.contains($1) }, types.contains, "Cast converts between \(Self.names(types))")
+        case .quantizeLinear(let a):
+            let scale = ins.first { $0.k == 1 }?.t ?? .float32
+            if a.divisionType(scale: scale) != .float32 {
+                return "QuantizeLinear dividing in \(a.divisionType(scale: scale)) runs on the CPU (the OpenCL kernel divides in float32)"
+            }
+            let types = Self.quantizedTypes
+            return check({ $0 == 0 ? $1 == .float32 || $1 == .int32 : ($0 == 1 ? $1 == .float32 : types.contains($1)) },
+                         types.contains, "QuantizeLinear takes float32 or int32 x and a float32 scale to \(Self.names(types)) (8-bit floats on the CPU)")
+        case .dequantizeLinear:
+            let types = device.supportsInt64 ? Self.quantizedTypes.union([.int32]) : Self.quantizedTypes
+            return check({ $0 == 1 ? $1 == .float32 : types.contains($1) }, { $0 == .float32 },
+                         "DequantizeLinear takes \(Self.names(types)) x and a float32 scale to float32 (8-bit floats on the CPU\(device.supportsInt64 ? "" : "; int32 x needs 64-bit integers"))")
+        case .dynamicQuantizeLinear:
+            return check({ $1 == .float32 }, { $0 == .float32 || $0 == .uint8 }, "DynamicQuantizeLinear takes float32")
+        case .matMulInteger, .convInteger:
+            return check({ $1 == .int8 || $1 == .uint8 }, { $0 == .int32 }, "\(node.op.name) takes int8 and uint8")
         default:
             return check({ $1 == .float32 }, { $0 == .float32 }, "kernels take float32")
         }
     }
+
+    /// The integer types QuantizeLinear and DequantizeLinear run with on OpenCL.
+    static let quantizedTypes: Set<DType> = [.int8, .uint8, .int16, .uint16]
 
     private static func names(_ types: Set<DType>) -> String { types.map { "\($0)" }.sorted().joined(separator: ", ") }
 
@@ -277,7 +296,8 @@ public final class OpenCLBackend: DeviceBackend {
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .deformConv, .col2Im, .gridSample, .affineGrid, .maxRoiPool:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
-        case .matMulInteger, .einsum, .meanVarianceNorm, .lpNorm, .hardmax:
+        case .matMulInteger: return MatMulIntegerCL(q)
+        case .einsum, .meanVarianceNorm, .lpNorm, .hardmax:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
@@ -285,7 +305,11 @@ public final class OpenCLBackend: DeviceBackend {
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         case .attention, .linearAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
-        case .qLinearMatMul, .convInteger, .qLinearConv, .quantizeLinear, .dequantizeLinear, .dynamicQuantizeLinear:
+        case .quantizeLinear(let a): return try QuantizeLinearCL(a, node, graph, q)
+        case .dequantizeLinear(let a): return try DequantizeLinearCL(a, node, graph, q)
+        case .dynamicQuantizeLinear: return try DynamicQuantizeLinearCL(q)
+        case .convInteger(let a): return ConvIntegerCL(a, q)
+        case .qLinearMatMul, .qLinearConv:
             throw DLInferError(.internal, "\(node.op.name) has no OpenCL kernel")
         }
     }
@@ -347,6 +371,7 @@ public final class OpenCLBackend: DeviceBackend {
         "ArgMax", "ArgMin", "CumSum", "CumProd", "Tile", "DepthToSpace", "SpaceToDepth", "TopK", "MaxUnpool",
         "GatherElements", "ScatterElements", "Scatter", "ScatterND", "GatherND", "NonZero", "NonMaxSuppression",
         "ConstantOfShape", "Range", "RoiAlign", "If",
+        "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "ConvInteger",
     ]
 
     /// Which ops (and attribute combinations) have OpenCL kernels.
@@ -407,14 +432,20 @@ public final class OpenCLBackend: DeviceBackend {
         case .compress, .eyeLike,
              .oneHot, .trilu, .reverseSequence, .centerCropPad, .unique,
              .deformConv, .col2Im, .gridSample, .affineGrid, .maxRoiPool,
-             .matMulInteger, .einsum, .meanVarianceNorm, .lpNorm, .hardmax,
+             .einsum, .meanVarianceNorm, .lpNorm, .hardmax,
              .floatClass, .mod, .bitwise, .castLike:
             return .no("no OpenCL kernel for \(node.op.name)")
         case .attention, .linearAttention, .rotaryEmbedding, .swiGLU, .tensorScatter, .causalConvWithState:
             return .no("no OpenCL kernel for \(node.op.name)")
         case .dft, .stft, .cosineWindow, .melWeightMatrix, .det, .loss, .bitCast, .randomFill, .bernoulli, .multinomial:
             return .no("no OpenCL kernel for \(node.op.name)")
-        case .qLinearMatMul, .convInteger, .qLinearConv, .quantizeLinear, .dequantizeLinear, .dynamicQuantizeLinear:
+        case .quantizeLinear, .dequantizeLinear, .dynamicQuantizeLinear, .matMulInteger:
+            return .yes
+        case .convInteger:
+            let rank = node.inputs.prefix(2).lazy.compactMap { $0.flatMap { graph.values[$0].type.rank } }.first
+            guard let rank else { return .no("ConvInteger with an input of unknown rank (the OpenCL kernel is 1-D to 3-D)") }
+            return rank <= 5 ? .yes : .no("\(rank - 2)-D ConvInteger runs on the CPU (the OpenCL kernel is 1-D to 3-D)")
+        case .qLinearMatMul, .qLinearConv:
             return .no("no OpenCL kernel for \(node.op.name)")
         }
     }

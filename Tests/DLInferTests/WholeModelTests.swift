@@ -136,6 +136,9 @@ final class WholeModelTests: XCTestCase {
                     print("\(name) on \(session.deviceName): \(session.cpuNodeCount) of \(session.placements.count) nodes "
                           + "on the CPU; per run \(t.uploads) uploads, \(t.downloads) downloads, \(t.sizeReads) size reads "
                           + "(\(inputs.count) inputs, \(outs.count) outputs)")
+                    // Whole models stay on the device: each input crosses once, each output once (size reads aside).
+                    XCTAssertLessThanOrEqual(t.uploads, inputs.count, "\(name): uploads \(t.moves.filter(\.toDevice).map(\.value))")
+                    XCTAssertLessThanOrEqual(t.downloads, outs.count, "\(name): downloads \(t.moves.filter { !$0.toDevice }.map(\.value))")
                 }
                 for (k, (got, want)) in zip(outs, expected).enumerated() {
                     // Half-precision outputs are compared at half precision's own resolution (2^-10 relative).
