@@ -38,7 +38,7 @@ final class OpenCLDetectionTests: OpenCLTestCase {
         try check(.nonZero(NonZero()), [(Tensor([Int64](repeating: 2, count: 700), shape: [700]), false)], "all set")
     }
 
-    /// Boxes around a few centres so that many overlap, some with zero area and with corners in either order.
+    /// Boxes around a few centres so that many overlap, some with zero area, NaN corners, corners in either order.
     private func boxes(_ batches: Int, _ n: Int, centered: Bool) -> Tensor {
         let r = random([batches, n, 4]).array(Float.self)
         var v = [Float]()
@@ -47,6 +47,7 @@ final class OpenCLDetectionTests: OpenCLTestCase {
             var w = abs(r[4 * i + 2]) * 0.5, h = abs(r[4 * i + 3]) * 0.5
             if i % 11 == 0 { w = 0 }
             if i % 13 == 0 { h = -h }
+            if i % 19 == 5 { w = .nan }
             if centered { v += [cx, cy, w, h] } else if i % 2 == 0 {
                 v += [cy - h / 2, cx - w / 2, cy + h / 2, cx + w / 2]
             } else {
