@@ -129,6 +129,39 @@ final class OpenCLDetectionTests: OpenCLTestCase {
         }
     }
 
+    /// If on the device: the chosen branch runs on the same queue with the captured input where it is, so the run
+    /// uploads X once and downloads Y once whichever branch it takes.
+    func testIfRunsItsBranchOnTheDevice() throws {
+        let device = try openCLDevice()
+        func branch(_ op: Op) -> Body {
+            let g = Graph()
+            let x = g.addValue("x", ValueType(.float32, fixed: [3, 37]))
+            let y = g.addValue("y", ValueType(.float32, nil))
+            g.inputs = [x]
+            g.nodes.append(Node(name: "b", op: op, inputs: [x], outputs: [y]))
+            g.outputs = [y]
+            return Body(graph: g, captures: [1])
+        }
+        let g = Graph()
+        let cond = g.addValue("cond", ValueType(.bool, fixed: [])), x = g.addValue("x", ValueType(.float32, fixed: [3, 37]))
+        let y = g.addValue("y", ValueType(.float32, nil))
+        g.inputs = [cond, x]
+        let op = Op.ifElse(If(then: branch(.unary(Unary(.activation(.sigmoid)))), else: branch(.unary(Unary(.exp)))))
+        g.nodes.append(Node(name: "if", op: op, inputs: [cond, x], outputs: [y]))
+        g.outputs = [y]
+        try g.inferTypes()
+        let cpu = CPUBackend()
+        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device, weighTransfers: false, host: cpu), cpu])
+        XCTAssertEqual(session.placements[0].backend, "opencl", session.placements[0].reason ?? "")
+        let reference = try Session(graph: g, backends: [CPUBackend()])
+        for c in [true, false] {
+            let feeds = [Tensor.scalar(c), random([3, 37])]
+            let got = try session.run(feeds), want = try reference.run(feeds)
+            assertClose(got[0], want[0], rtol: 1e-3, atol: 1e-4, "If \(c)")
+            XCTAssertEqual([session.lastTransfers.uploads, session.lastTransfers.downloads], [1, 1], "If \(c)")
+        }
+    }
+
     /// Bad data fails the run with a message and leaves the session usable.
     func testFaultsFailTheRunAndClear() throws {
         let device = try openCLDevice()
