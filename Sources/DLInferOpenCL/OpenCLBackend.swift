@@ -78,8 +78,8 @@ public final class OpenCLBackend: DeviceBackend {
         }
         // Values that only depend on shapes and constants are folded once per input shape and never cross per run:
         // edges through them cost nothing. The Shape of a value whose shape depends on data computed per run
-        // (downstream of NonZero or NonMaxSuppression) is not folded.
-        // Shape arithmetic computed per run (from the Shape of a data-dependent shape), on the host by nature.
+        // (`dynamic`: downstream of NonZero or NonMaxSuppression) is not folded, and the shape arithmetic on it
+        // (`fromShapeOf`) runs every run, on the host by nature.
         var folded = Set<ValueID>(), dynamic = Set<ValueID>(), fromShapeOf = Set<ValueID>()
         for n in graph.nodes {
             let fromShapes: Bool
