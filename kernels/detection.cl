@@ -49,24 +49,45 @@ __kernel void nonzero_write(__global const T* x, __global const int* starts, __g
 // `has_threshold` is 0), visited by falling score, equal scores by lower index; a candidate is kept unless a box
 // already kept overlaps it by more than `iou`, until `limit` are kept.
 
-// One work-item per (pair, box): a candidate's rank among its pair's candidates puts it at order[pair * n + rank];
-// counts[pair] (zeroed before) counts them. Scores are [pairs, n].
-__kernel void nms_rank(__global const real_t* scores, __global int* order, __global int* counts, int pairs, int n,
-                       int has_threshold, float threshold) {
-    int g = get_global_id(0);
-    if (g >= pairs * n) return;
-    int pair = g / n, i = g - pair * n;
-    __global const real_t* s = scores + (long)pair * n;
+// Whether box i is a candidate of its pair (scores s): a number above the threshold (any number without one).
+inline int nms_candidate(__global const real_t* s, int i, int has_threshold, float threshold) {
     float v = LOAD(s, i);
-    if (isnan(v) || (has_threshold && !(v > threshold))) return;
-    int rank = 0;
-    for (int j = 0; j < n; j++) {
-        float w = LOAD(s, j);
-        if (isnan(w) || (has_threshold && !(w > threshold))) continue;
-        rank += w > v || (w == v && j < i);
-    }
-    order[(long)pair * n + rank] = i;
-    atomic_inc(counts + pair);
+    return !isnan(v) && (!has_threshold || v > threshold);
+}
+
+// Each pair's row of `width` (a power of two, at least n) slots of order: box j in slot j if it is a candidate,
+// else -1; counts[pair] (zeroed before) counts the candidates. Scores are [pairs, n].
+__kernel void nms_candidates(__global const real_t* scores, __global int* order, __global int* counts, int pairs, int n,
+                             int width, int has_threshold, float threshold) {
+    int g = get_global_id(0);
+    if (g >= pairs * width) return;
+    int pair = g / width, j = g - pair * width;
+    int take = j < n && nms_candidate(scores + (long)pair * n, j, has_threshold, threshold);
+    order[g] = take ? j : -1;
+    if (take) atomic_inc(counts + pair);
+}
+
+// Whether box a goes before box b in the visiting order: higher score first, equal scores by lower index; -1 (no
+// candidate) after every box.
+inline int nms_before(__global const real_t* s, int a, int b) {
+    if (a < 0 || b < 0) return b < 0 && a >= 0;
+    float x = LOAD(s, a), y = LOAD(s, b);
+    return x > y || (x == y && a < b);
+}
+
+// One step (k, j) of a bitonic sort of every pair's row of order into visiting order: slot i and its partner
+// i ^ j are exchanged when out of order for the direction of their k-block.
+__kernel void nms_sort_step(__global const real_t* scores, __global int* order, int pairs, int n, int width, int k,
+                            int j) {
+    int g = get_global_id(0);
+    if (g >= pairs * width) return;
+    int pair = g / width, i = g - pair * width, l = i ^ j;
+    if (l <= i) return;
+    __global int* row = order + (long)pair * width;
+    __global const real_t* s = scores + (long)pair * n;
+    int a = row[i], b = row[l];
+    int forward = (i & k) == 0;
+    if (forward ? nms_before(s, b, a) : nms_before(s, a, b)) { row[i] = b; row[l] = a; }
 }
 
 // Box i's extents [x0, x1, y0, y1] and area, in the CPU's float32 arithmetic: centered boxes are [cx, cy, w, h],
@@ -98,12 +119,13 @@ inline int suppresses(float4 p, float pa, float4 q, float qa, float t) {
     return inter / uni > t;
 }
 
-// One work-group per pair walks its candidates in order; for each, the group checks the boxes kept so far in
-// parallel, and the candidate is appended to kept[pair * limit ...] unless one suppresses it. kept_counts[pair]
-// gets how many were kept. Boxes are [batches, n, 4], pair = batch * classes + class.
+// One work-group per pair walks its candidates in order (the first counts[pair] of its row of `width` in order);
+// for each, the group checks the boxes kept so far in parallel, and the candidate is appended to
+// kept[pair * limit ...] unless one suppresses it. kept_counts[pair] gets how many were kept. Boxes are
+// [batches, n, 4], pair = batch * classes + class.
 __kernel void nms_greedy(__global const real_t* boxes, __global const int* order, __global const int* counts,
-                         __global int* kept, __global int* kept_counts, int n, int classes, int limit, float iou,
-                         int centered) {
+                         __global int* kept, __global int* kept_counts, int n, int width, int classes, int limit,
+                         float iou, int centered) {
     int pair = get_group_id(0), lid = get_local_id(0), size = get_local_size(0);
     __global const real_t* box = boxes + (long)(pair / classes) * n * 4;
     __global int* mine = kept + (long)pair * limit;
@@ -112,7 +134,7 @@ __kernel void nms_greedy(__global const real_t* boxes, __global const int* order
     barrier(CLK_LOCAL_MEM_FENCE);
     int cnt = counts[pair], nk = 0;
     for (int a = 0; a < cnt && nk < limit; a++) {
-        int i = order[(long)pair * n + a], f = a & 1;
+        int i = order[(long)pair * width + a], f = a & 1;
         float pa, qa;
         float4 p = box_extents(box + 4 * i, centered, &pa);
         for (int j = lid; j < nk; j += size) {

@@ -56,8 +56,8 @@ final class NonZeroCL: DeviceKernel {
 }
 
 /// NonMaxSuppression on float32 boxes and scores; max_output_boxes_per_class and the thresholds are read on the host.
-/// Ranking the candidates costs O(candidates × boxes) per (batch, class), the greedy walk O(candidates × kept)
-/// with a work-group per pair.
+/// Each (batch, class) pair's candidates are put in visiting order by a bitonic sort of its row (padded to a power
+/// of two), then a work-group per pair walks them greedily: O(candidates × kept / work-group).
 final class NonMaxSuppressionCL: DeviceKernel {
     private let a: NonMaxSuppression, q: CLQueue
     init(_ a: NonMaxSuppression, _ q: CLQueue) { self.a = a; self.q = q }
@@ -82,17 +82,30 @@ final class NonMaxSuppressionCL: DeviceKernel {
         let limit = Int(Swift.min(maxOutput, Int64(n)))
         try requireInt32Indexing(boxes.shape, scores.shape, [pairs, limit], [pairs * limit, 3])
 
-        let order = try q.allocate(.int32, [pairs, n]), counts = try q.allocate(.int32, [pairs])
+        var width = 1
+        while width < n { width *= 2 }
+        try requireInt32Indexing([pairs, width])
+        let order = try q.allocate(.int32, [pairs, width]), counts = try q.allocate(.int32, [pairs])
         try q.launch1D(try q.kernel("unpool", "fill_int"), pairs, [.buffer(counts), .int(pairs), .int(0)])
-        try q.launch1D(try q.kernel("detection", "nms_rank"), pairs * n,
-                       [.buffer(scores), .buffer(order), .buffer(counts), .int(pairs), .int(n),
+        try q.launch1D(try q.kernel("detection", "nms_candidates"), pairs * width,
+                       [.buffer(scores), .buffer(order), .buffer(counts), .int(pairs), .int(n), .int(width),
                         .int(threshold == nil ? 0 : 1), .float(threshold ?? 0)])
+        let step = try q.kernel("detection", "nms_sort_step")
+        var k = 2
+        while k <= width {
+            var j = k / 2
+            while j > 0 {
+                try q.launch1D(step, pairs * width, [.buffer(scores), .buffer(order), .int(pairs), .int(n), .int(width), .int(k), .int(j)])
+                j /= 2
+            }
+            k *= 2
+        }
         let kept = try q.allocate(.int32, [pairs, limit]), keptCounts = try q.allocate(.int32, [pairs])
         let greedy = try q.kernel("detection", "nms_greedy")
         let group = Swift.min(64, greedy.maxWorkGroupSize)
         try q.launch(greedy, global: [pairs * group], local: [group],
                      [.buffer(boxes), .buffer(order), .buffer(counts), .buffer(kept), .buffer(keptCounts), .int(n),
-                      .int(classes), .int(limit), .float(iou), .int(a.centerPointBox ? 1 : 0)])
+                      .int(width), .int(classes), .int(limit), .float(iou), .int(a.centerPointBox ? 1 : 0)])
         let (starts, total) = try scanAndReadTotal(q, keptCounts)
         let y = try q.allocate(.int64, [total, 3])
         if total > 0 {
