@@ -118,6 +118,12 @@ __kernel void pad_f32(__global const real_t* x, __global real_t* y, int n, int8 
     STORE(y, i, LOAD(x, off));
 }
 
+// y[i] = v[0] for n elements, bit for bit (ConstantOfShape's value, as stored on the device).
+__kernel void fill_value(__global const T* v, __global T* y, int n) {
+    int i = get_global_id(0);
+    if (i < n) y[i] = v[0];
+}
+
 // Gather along an axis of data seen as [outer, n, inner]: y[o, k, e] = x[o, idx[k], e] for m indices of type I
 // (int or long); a negative index counts from the end, one out of range sets FAULT_GATHER_INDEX and gives 0.
 // Adjacent work-items copy adjacent elements of a row.

@@ -574,6 +574,12 @@ __kernel void pad_f32(__global const real_t* x, __global real_t* y, int n, int8 
     STORE(y, i, LOAD(x, off));
 }
 
+// y[i] = v[0] for n elements, bit for bit (ConstantOfShape's value, as stored on the device).
+__kernel void fill_value(__global const T* v, __global T* y, int n) {
+    int i = get_global_id(0);
+    if (i < n) y[i] = v[0];
+}
+
 // Gather along an axis of data seen as [outer, n, inner]: y[o, k, e] = x[o, idx[k], e] for m indices of type I
 // (int or long); a negative index counts from the end, one out of range sets FAULT_GATHER_INDEX and gives 0.
 // Adjacent work-items copy adjacent elements of a row.
@@ -909,43 +915,6 @@ __kernel void binary_same_f32(__global const real_t* a, __global const real_t* b
     if (i >= n) return;
     STORE(c, i, activate(binary_op(LOAD(a, i), LOAD(b, i), op), act, act_a, act_b));
 }
-"""#,
-        "fill": #"""
-// ConstantOfShape and Range: tensors made from a few values read on the host.
-
-// Range's elements are start + i * delta, rounded as the CPU rounds them: a contracted multiply-add would round once
-// where the CPU rounds twice.
-#pragma OPENCL FP_CONTRACT OFF
-
-#ifndef T
-#ifdef DL_HALF
-#define T ushort
-#else
-#define T float
-#endif
-#endif
-
-// y[i] = v[0] for n elements, bit for bit (ConstantOfShape's value, as stored on the device).
-__kernel void fill_value(__global const T* v, __global T* y, int n) {
-    int i = get_global_id(0);
-    if (i < n) y[i] = v[0];
-}
-
-__kernel void range_f32(__global real_t* y, int n, float start, float delta) {
-    int i = get_global_id(0);
-    if (i < n) STORE(y, i, start + (float)i * delta);
-}
-
-// Integers of type S (int or long), computed in 64 bits wrapping as the CPU does. start and delta come as two
-// 32-bit halves each (kernel arguments here are 32-bit).
-#ifdef S
-__kernel void range_int(__global S* y, int n, int start_lo, int start_hi, int delta_lo, int delta_hi) {
-    int i = get_global_id(0);
-    if (i >= n) return;
-    ulong start = ((ulong)(uint)start_hi << 32) | (uint)start_lo, delta = ((ulong)(uint)delta_hi << 32) | (uint)delta_lo;
-    y[i] = (S)(start + (ulong)i * delta);
-}
-#endif
 """#,
         "gemm": #"""
 // Tiled GEMM after CLBlast's Xgemm: C = act(alpha * op(A) * op(B) + beta * bias) for a batch of matrices.
@@ -1789,6 +1758,27 @@ __kernel void dynamic_quantize(__global const real_t* x, __global const float* p
     float r = rint(div_rn(LOAD(x, i), scale)) + zero;
     y[i] = isnan(r) ? (uchar)zero : (uchar)clamp(r, 0.0f, 255.0f);
 }
+"""#,
+        "range": #"""
+// Range: element i is start + i * delta (start and delta read on the host), rounded as the CPU rounds it: a
+// contracted multiply-add would round once where the CPU rounds twice.
+#pragma OPENCL FP_CONTRACT OFF
+
+__kernel void range_f32(__global real_t* y, int n, float start, float delta) {
+    int i = get_global_id(0);
+    if (i < n) STORE(y, i, start + (float)i * delta);
+}
+
+// Integers of type S (int or long), computed in 64 bits wrapping as the CPU does. start and delta come as two
+// 32-bit halves each (kernel arguments here are 32-bit).
+#ifdef S
+__kernel void range_int(__global S* y, int n, int start_lo, int start_hi, int delta_lo, int delta_hi) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    ulong start = ((ulong)(uint)start_hi << 32) | (uint)start_lo, delta = ((ulong)(uint)delta_hi << 32) | (uint)delta_lo;
+    y[i] = (S)(start + (ulong)i * delta);
+}
+#endif
 """#,
         "recurrent": #"""
 // LSTM, GRU and RNN, computing exactly what Sources/DLInferCPU/Kernels/Recurrent.swift computes. The input

@@ -46,14 +46,18 @@ public final class OpenCLBackend: DeviceBackend {
     public var name: String { "opencl" }
 
     public func support(_ node: Node, in graph: Graph) -> Support {
-        let op = node.op.name
-        if let deny, deny.wholeMatch(op) {
-            return .no("\(op) is listed in DLINFER_OPENCL_DENY (\(denySource!))")
-        }
-        if case .ifElse = node.op, host == nil { return .no("control flow runs its bodies on the CPU") }
-        if let why = typeSupport(node, graph) { return .no(why) }
-        if case .no(let why) = OpenCLBackend.opSupport(node, graph) { return .no(why) }
+        if let why = unsupported(node, graph) { return .no(why) }
         return placeByTransfers(node, graph)
+    }
+
+    /// Why this backend cannot run the node at all, whatever the transfers; nil when it can.
+    private func unsupported(_ node: Node, _ graph: Graph) -> String? {
+        let op = node.op.name
+        if let deny, deny.wholeMatch(op) { return "\(op) is listed in DLINFER_OPENCL_DENY (\(denySource!))" }
+        if case .ifElse = node.op, host == nil { return "control flow runs its bodies on the CPU" }
+        if let why = typeSupport(node, graph) { return why }
+        if case .no(let why) = OpenCLBackend.opSupport(node, graph) { return why }
+        return nil
     }
 
     /// Masks and indices (nodes with non-float32 results) are worth computing on the device only where that saves
@@ -70,12 +74,7 @@ public final class OpenCLBackend: DeviceBackend {
 
     /// The first output of each mask or index node that should run on the CPU, with the reason.
     private func typedPlacement(_ graph: Graph) -> [ValueID: String] {
-        let hasHost = host != nil
-        let device = graph.nodes.map { n -> Bool in
-            if case .ifElse = n.op, !hasHost { return false }
-            guard self.typeSupport(n, graph) == nil, case .yes = OpenCLBackend.opSupport(n, graph) else { return false }
-            return true
-        }
+        let device = graph.nodes.map { self.unsupported($0, graph) == nil }
         // Values that only depend on shapes and constants are folded once per input shape and never cross per run:
         // edges through them cost nothing. The Shape of a value whose shape depends on data computed per run
         // (`dynamic`: downstream of NonZero or NonMaxSuppression) is not folded, and the shape arithmetic on it
@@ -89,7 +88,7 @@ public final class OpenCLBackend: DeviceBackend {
             }
             let shapeFromData = !fromShapes
                 && (n.op.attributes.hasDataDependentShape || n.inputs.contains { $0.map(dynamic.contains) ?? false })
-            let shapeMath = !fromShapes && (Self.readsOnlyShape(n.op)
+            let shapeMath = !fromShapes && (n.op.readsOnlyInputShape
                 || n.inputs.allSatisfy { $0 == nil || graph.constants[$0!] != nil || folded.contains($0!) || fromShapeOf.contains($0!) })
             for case let v? in n.outputs {
                 if fromShapes { folded.insert(v) }
@@ -109,7 +108,7 @@ public final class OpenCLBackend: DeviceBackend {
         let side = graph.nodes.indices.map { i -> Bool? in device[i] && touchesTyped(graph.nodes[i]) ? nil : device[i] }
         let host = TransferCut.hostNodes(graph, side: side, free: { graph.constants[$0] != nil || folded.contains($0) },
                                          hostSlots: { Self.hostInputs(graph.nodes[$0].op) },
-                                         ignores: { Self.readsOnlyShape(graph.nodes[$0].op) }, resident: resident)
+                                         ignores: { graph.nodes[$0].op.readsOnlyInputShape }, resident: resident)
         var onCPU = [ValueID: String]()
         for i in host {
             guard let v = graph.nodes[i].outputs.lazy.compactMap({ $0 }).first else { continue }
@@ -448,11 +447,6 @@ public final class OpenCLBackend: DeviceBackend {
         case .qLinearMatMul, .qLinearConv:
             return .no("no OpenCL kernel for \(node.op.name)")
         }
-    }
-
-    /// Shape and Size: the session computes them on the host from a device value's shape.
-    static func readsOnlyShape(_ op: Op) -> Bool {
-        switch op { case .shape, .size: return true; default: return false }
     }
 
     /// The strided-copy, Pad and nearest-Resize kernels index at most 8 dims (an output of unknown rank is let

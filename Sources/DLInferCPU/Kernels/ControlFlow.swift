@@ -16,18 +16,12 @@ final class BodyRunner {
     }
 }
 
-/// The one element of a bool condition (cond of If, Loop's condition in and out).
-private func truth(_ t: Tensor, _ what: String) throws -> Bool {
-    guard t.dtype == .bool, t.count == 1 else { throw DLInferError.shape("\(what) must be one bool, got \(t.dtype)\(t.shape)") }
-    return t.pointer(Bool.self).pointee
-}
-
 final class IfKernel: Kernel {
     private let then: BodyRunner, otherwise: BodyRunner
     init(_ a: If) throws { then = try BodyRunner(a.thenBranch); otherwise = try BodyRunner(a.elseBranch) }
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
-        let branch = try truth(inputs[0]!, "cond") ? then : otherwise
+        let branch = try conditionValue(inputs[0]!, "cond") ? then : otherwise
         return try branch.run([], inputs)
     }
 }
@@ -65,7 +59,7 @@ final class LoopKernel: Kernel {
             guard m.count == 1 else { throw DLInferError.shape("M must have one element, has shape \(m.shape)") }
             limit = m.pointer(Int64.self).pointee
         }
-        var go = try inputs.count > 1 && inputs[1] != nil ? truth(inputs[1]!, "cond") : true
+        var go = try inputs.count > 1 && inputs[1] != nil ? conditionValue(inputs[1]!, "cond") : true
         var carried = (0..<a.carried).map { inputs[2 + $0]! }
         let scanTypes = Array(a.body.outputTypes.dropFirst(1 + a.carried))
         var scans = [[Tensor]](repeating: [], count: scanTypes.count)
@@ -73,7 +67,7 @@ final class LoopKernel: Kernel {
         while go && i < limit {
             if outputs.isCancelled() { throw DLInferError(.cancelled, "run cancelled") }
             let outs = try body.run([.scalar(i), .scalar(go)] + carried, inputs)
-            go = try truth(outs[0], "the body's condition")
+            go = try conditionValue(outs[0], "the body's condition")
             carried = Array(outs[1...a.carried])
             for k in scans.indices { scans[k].append(outs[1 + a.carried + k]) }
             i += 1

@@ -9,20 +9,7 @@ final class NonMaxSuppressionKernel: Kernel {
 
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         let boxes = inputs[0]!, scores = inputs[1]!
-        guard boxes.rank == 3, boxes.shape[2] == 4, scores.rank == 3, boxes.shape[0] == scores.shape[0],
-              boxes.shape[1] == scores.shape[2] else {
-            throw DLInferError.shape("boxes \(boxes.shape) and scores \(scores.shape) must be [N, B, 4] and [N, C, B]")
-        }
-        func scalar(_ i: Int, _ role: String) throws -> Double? {
-            guard i < inputs.count, let t = inputs[i] else { return nil }
-            guard t.count == 1, let v = t.doubleValues() else { throw DLInferError.shape("\(role) must hold one value, has shape \(t.shape)") }
-            return v[0]
-        }
-        // Read as int64 directly: a double would round counts past 2^53 (any huge count means "all").
-        let maxOutput = try scalar(2, "max_output_boxes_per_class").map { _ in Swift.max(0, inputs[2]!.pointer(Int64.self)[0]) } ?? 0
-        let iou = Float(try scalar(3, "iou_threshold") ?? 0)
-        guard iou >= 0, iou <= 1 else { throw DLInferError.invalid("iou_threshold \(iou) must lie in [0, 1]") }
-        let threshold = try scalar(4, "score_threshold").map(Float.init)
+        let (maxOutput, iou, threshold) = try NonMaxSuppression.parameters(boxes: boxes.shape, scores: scores.shape, inputs)
         let (batches, classes, count) = (scores.shape[0], scores.shape[1], scores.shape[2])
         guard maxOutput > 0, batches * classes * count > 0 else { return [try outputs.make(.int64, [0, 3])] }
         let limit = Int(Swift.min(maxOutput, Int64(count)))

@@ -254,6 +254,14 @@ public enum Op: Sendable {
     public var name: String { attributes.opName }
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] { try attributes.inferTypes(inputs) }
 
+    /// Whether the op reads nothing of its input but the shape (Shape, Size): see `valueFromShape`.
+    public var readsOnlyInputShape: Bool {
+        switch self {
+        case .shape, .size: return true
+        default: return false
+        }
+    }
+
     /// The output of an op that reads only its input's shape (Shape, Size), for that shape; nil for other ops.
     public func valueFromShape(_ inputShape: [Int]) -> Tensor? {
         switch self {

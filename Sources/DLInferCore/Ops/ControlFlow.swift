@@ -190,3 +190,9 @@ public struct Scan: OpAttributes {
         return types
     }
 }
+
+/// The one element of a bool condition (cond of If, Loop's condition in and out), as a kernel reads it.
+public func conditionValue(_ t: Tensor, _ what: String) throws -> Bool {
+    guard t.dtype == .bool, t.count == 1 else { throw DLInferError.shape("\(what) must be one bool, got \(t.dtype)\(t.shape)") }
+    return t.pointer(Bool.self).pointee
+}

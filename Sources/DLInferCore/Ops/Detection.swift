@@ -19,6 +19,26 @@ public struct NonMaxSuppression: OpAttributes {
     public var opName: String { "NonMaxSuppression" }
     public var hasDataDependentShape: Bool { true }
 
+    /// What a run reads besides the boxes and scores, after checking their shapes ([N, B, 4] and [N, C, B]):
+    /// max_output_boxes_per_class (absent or negative: 0), iou_threshold (absent: 0; must lie in [0, 1]) and
+    /// score_threshold (nil when absent), from the scalar inputs in slots 2-4.
+    public static func parameters(boxes: [Int], scores: [Int], _ inputs: [Tensor?]) throws
+        -> (maxOutput: Int64, iou: Float, threshold: Float?) {
+        guard boxes.count == 3, boxes[2] == 4, scores.count == 3, boxes[0] == scores[0], boxes[1] == scores[2] else {
+            throw DLInferError.shape("boxes \(boxes) and scores \(scores) must be [N, B, 4] and [N, C, B]")
+        }
+        func scalar(_ i: Int, _ role: String) throws -> Double? {
+            guard i < inputs.count, let t = inputs[i] else { return nil }
+            guard t.count == 1, let v = t.doubleValues() else { throw DLInferError.shape("\(role) must hold one value, has shape \(t.shape)") }
+            return v[0]
+        }
+        // Read as int64 directly: a double would round counts past 2^53 (any huge count means "all").
+        let maxOutput = try scalar(2, "max_output_boxes_per_class").map { _ in Swift.max(0, inputs[2]!.pointer(Int64.self)[0]) } ?? 0
+        let iou = Float(try scalar(3, "iou_threshold") ?? 0)
+        guard iou >= 0, iou <= 1 else { throw DLInferError.invalid("iou_threshold \(iou) must lie in [0, 1]") }
+        return (maxOutput, iou, try scalar(4, "score_threshold").map(Float.init))
+    }
+
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
         let boxes = try inputs.required(0, "boxes"), scores = try inputs.required(1, "scores")
         try requireDType(boxes.type.dtype, [.float32], "boxes")

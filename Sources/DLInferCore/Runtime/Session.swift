@@ -40,8 +40,17 @@ public final class Session: @unchecked Sendable {
         public var moves: [Move] = []
         public struct Move: Sendable, Equatable {
             public var value: String, toDevice: Bool, shape: [Int], bytes: Int
+            public init(value: String, toDevice: Bool, shape: [Int], bytes: Int) {
+                self.value = value; self.toDevice = toDevice; self.shape = shape; self.bytes = bytes
+            }
         }
         public init() {}
+
+        /// Counts one transfer and lists it.
+        public mutating func record(_ move: Move) {
+            if move.toDevice { uploads += 1; uploadBytes += move.bytes } else { downloads += 1; downloadBytes += move.bytes }
+            moves.append(move)
+        }
 
         /// Adds the counts `total` (a running count) gained since it was `before` (not itemized in `moves`).
         public mutating func add(_ total: Transfers, since before: Transfers = Transfers()) {
@@ -279,11 +288,7 @@ public final class Session: @unchecked Sendable {
     /// shape the plan could not fold) they are computed here, without downloading the value.
     private func shapeOfDeviceValue(_ node: Node, _ env: Environment) -> Tensor? {
         guard let v = node.inputs.first ?? nil, env.slots[v].host == nil, let d = env.slots[v].device else { return nil }
-        switch node.op {
-        case .shape(let a): return a.evaluate(inputShape: d.shape)
-        case .size(let a): return a.evaluate(inputShape: d.shape)
-        default: return nil
-        }
+        return node.op.valueFromShape(d.shape)
     }
 
     /// A kernel's output against its type: exactly, or where the shape is left to the kernel (data-dependent), its
@@ -306,9 +311,7 @@ public final class Session: @unchecked Sendable {
         if let t = env.slots[v].host { return t }
         guard let d = env.slots[v].device, let device else { return nil }
         let t = try device.download(d)
-        lastTransfers.downloads += 1
-        lastTransfers.moves.append(.init(value: graph.values[v].name, toDevice: false, shape: d.shape, bytes: d.byteCount))
-        lastTransfers.downloadBytes += d.byteCount
+        lastTransfers.record(.init(value: graph.values[v].name, toDevice: false, shape: d.shape, bytes: d.byteCount))
         env.slots[v].host = t
         return t
     }
@@ -324,9 +327,7 @@ public final class Session: @unchecked Sendable {
             if let c = plan.uploaded[v] { d = c } else { d = try device.upload(t); plan.uploaded[v] = d }
         } else {
             d = try device.upload(t)
-            lastTransfers.uploads += 1
-            lastTransfers.moves.append(.init(value: graph.values[v].name, toDevice: true, shape: d.shape, bytes: d.byteCount))
-            lastTransfers.uploadBytes += d.byteCount
+            lastTransfers.record(.init(value: graph.values[v].name, toDevice: true, shape: d.shape, bytes: d.byteCount))
         }
         env.slots[v].device = d
         return d

@@ -17,10 +17,8 @@ final class IfCL: DeviceKernel {
     }
 
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
-        guard let c = inputs.host[0], c.dtype == .bool, c.count == 1 else {
-            throw DLInferError.shape("cond must be one bool, got \(inputs.host[0].map { "\($0.dtype)\($0.shape)" } ?? "nothing")")
-        }
-        let (body, session) = branches[c.pointer(Bool.self).pointee ? 0 : 1]
+        guard let c = inputs.host[0] else { throw DLInferError.model("If needs cond") }
+        let (body, session) = branches[try conditionValue(c, "cond") ? 0 : 1]
         let captured = try body.captures.map { k -> Session.Resident in
             if let d = inputs.device[k] { return .device(d) }
             guard k < inputs.host.count, let t = inputs.host[k] else { throw DLInferError(.internal, "captured input \(k) missing") }
@@ -28,13 +26,12 @@ final class IfCL: DeviceKernel {
         }
         let results = try session.runResident(captured)
         var moved = session.lastTransfers
-        let outs = try results.map { r -> DeviceTensor in
+        let outs = try zip(body.graph.outputs, results).map { v, r -> DeviceTensor in
             switch r {
             case .device(let d): return d
             case .host(let t):
                 let d = try q.upload(t)
-                moved.uploads += 1
-                moved.uploadBytes += d.byteCount
+                moved.record(.init(value: body.graph.values[v].name, toDevice: true, shape: d.shape, bytes: d.byteCount))
                 return d
             }
         }

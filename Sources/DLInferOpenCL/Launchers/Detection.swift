@@ -64,19 +64,7 @@ final class NonMaxSuppressionCL: DeviceKernel {
 
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
         let boxes = inputs[0], scores = inputs[1]
-        guard boxes.shape.count == 3, boxes.shape[2] == 4, scores.shape.count == 3, boxes.shape[0] == scores.shape[0],
-              boxes.shape[1] == scores.shape[2] else {
-            throw DLInferError.shape("boxes \(boxes.shape) and scores \(scores.shape) must be [N, B, 4] and [N, C, B]")
-        }
-        func scalar(_ k: Int, _ role: String) throws -> Tensor? {
-            guard k < inputs.host.count, let t = inputs.host[k] else { return nil }
-            guard t.count == 1 else { throw DLInferError.shape("\(role) must hold one value, has shape \(t.shape)") }
-            return t
-        }
-        let maxOutput = try scalar(2, "max_output_boxes_per_class").map { Swift.max(0, $0.pointer(Int64.self)[0]) } ?? 0
-        let iou = try scalar(3, "iou_threshold").map { $0.pointer(Float.self)[0] } ?? 0
-        guard iou >= 0, iou <= 1 else { throw DLInferError.invalid("iou_threshold \(iou) must lie in [0, 1]") }
-        let threshold = try scalar(4, "score_threshold").map { $0.pointer(Float.self)[0] }
+        let (maxOutput, iou, threshold) = try NonMaxSuppression.parameters(boxes: boxes.shape, scores: scores.shape, inputs.host)
         let (classes, n) = (scores.shape[1], scores.shape[2]), pairs = scores.shape[0] * classes
         guard maxOutput > 0, pairs * n > 0 else { return [try q.allocate(.int64, [0, 3])] }
         let limit = Int(Swift.min(maxOutput, Int64(n)))

@@ -1,6 +1,6 @@
 import DLInferCore
 
-/// ConstantOfShape (kernels/fill.cl): the shape is read on the host, the value uploaded once per session.
+/// ConstantOfShape (kernels/datamovement.cl): the shape is read on the host, the value uploaded once per session.
 final class ConstantOfShapeCL: DeviceKernel {
     private let a: ConstantOfShape, q: CLQueue
     private var value: DeviceTensor?
@@ -14,12 +14,12 @@ final class ConstantOfShapeCL: DeviceKernel {
         guard y.count > 0 else { return [y] }
         try requireInt32Indexing(shape)
         if value == nil { value = try q.upload(a.value.reshaped([1])) }
-        try q.launch1D(try q.kernel("fill", "fill_value", defines: bitsDefine(value!)), y.count, [.buffer(value!), .buffer(y), .int(y.count)])
+        try q.launch1D(try q.kernel("datamovement", "fill_value", defines: bitsDefine(value!)), y.count, [.buffer(value!), .buffer(y), .int(y.count)])
         return [y]
     }
 }
 
-/// Range on float32, int32 and int64; start, limit and delta are read on the host.
+/// Range on float32, int32 and int64 (kernels/range.cl); start, limit and delta are read on the host.
 final class RangeCL: DeviceKernel {
     private let q: CLQueue
     /// The element types it makes.
@@ -37,7 +37,7 @@ final class RangeCL: DeviceKernel {
         guard n > 0 else { return [y] }
         try requireInt32Indexing([n])
         if start.dtype == .float32 {
-            try q.launch1D(try q.kernel("fill", "range_f32"), n,
+            try q.launch1D(try q.kernel("range", "range_f32"), n,
                            [.buffer(y), .int(n), .float(start.pointer(Float.self)[0]), .float(delta.pointer(Float.self)[0])])
             return [y]
         }
@@ -48,7 +48,7 @@ final class RangeCL: DeviceKernel {
             let bits = UInt64(bitPattern: Int64(v))
             return [.int(Int(Int32(truncatingIfNeeded: bits))), .int(Int(Int32(truncatingIfNeeded: bits >> 32)))]
         }
-        try q.launch1D(try q.kernel("fill", "range_int", defines: start.dtype == .int64 ? "-DS=long" : "-DS=int"), n,
+        try q.launch1D(try q.kernel("range", "range_int", defines: start.dtype == .int64 ? "-DS=long" : "-DS=int"), n,
                        [.buffer(y), .int(n)] + halves(s) + halves(d))
         return [y]
     }

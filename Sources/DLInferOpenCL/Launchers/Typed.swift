@@ -15,15 +15,16 @@ private func typeDefine(_ t: DType, _ side: String) throws -> String {
     }
 }
 
-/// A broadcast binary launch shared by the comparisons and logic ops: c = a op b over the output shape.
+/// A broadcast binary launch shared by the comparisons, logic ops and integer arithmetic: c = a op b over the output
+/// shape (`extra`: arguments after op).
 private func launchBroadcast(_ q: CLQueue, _ k: CLKernel, _ a: DeviceTensor, _ b: DeviceTensor, _ c: DeviceTensor,
-                             op: Int) throws {
+                             op: Int, extra: [CLArg] = []) throws {
     guard c.count > 0 else { return }
     try requireInt32Indexing(a.shape, b.shape, c.shape)
     let layout = BroadcastLayout(output: c.shape, inputs: [a.shape, b.shape])
     guard layout.fits else { throw DLInferError(.unsupported, "broadcast over more than 8 dims") }
     try q.launch1D(k, c.count, [.buffer(a), .buffer(b), .buffer(c), .int(c.count), layout.dimsArg, layout.stridesArg(0),
-                                layout.stridesArg(1), .int(op)])
+                                layout.stridesArg(1), .int(op)] + extra)
 }
 
 /// Equal, Less, LessOrEqual, Greater, GreaterOrEqual on float32, int32, int64 (and bool for Equal), to bool.
@@ -102,13 +103,7 @@ final class IntegerArithCL: DeviceKernel {
         for (n, b) in given.dropFirst().enumerated() {
             let shape = n == given.count - 2 ? outputs.shape(0) : try broadcastShapes([acc.shape, b.shape])
             let c = try q.allocate(first.dtype, shape)
-            if c.count > 0 {
-                try requireInt32Indexing(acc.shape, b.shape, c.shape)
-                let layout = BroadcastLayout(output: c.shape, inputs: [acc.shape, b.shape])
-                guard layout.fits else { throw DLInferError(.unsupported, "broadcast over more than 8 dims") }
-                try q.launch1D(k, c.count, [.buffer(acc), .buffer(b), .buffer(c), .int(c.count), layout.dimsArg,
-                                            layout.stridesArg(0), layout.stridesArg(1), .int(op), .buffer(try q.faults())])
-            }
+            try launchBroadcast(q, k, acc, b, c, op: op, extra: [.buffer(try q.faults())])
             acc = c
         }
         return [acc]

@@ -181,8 +181,7 @@ final class CLQueue {
     func faults() throws -> DeviceTensor {
         if faultWord == nil {
             let w = try allocate(.int32, [1], stored: .int32)
-            var zero: Int32 = 0
-            try CLStatus.check(cl.EnqueueWriteBuffer(queue, mem(w), 1, 0, 4, &zero, 0, nil, nil), "clearing the fault word")
+            try clear(w)
             faultWord = w
         }
         faultsPending = true
@@ -196,10 +195,14 @@ final class CLQueue {
         var word: Int32 = 0
         try CLStatus.check(cl.EnqueueReadBuffer(queue, mem(w), 1, 0, 4, &word, 0, nil, nil), "reading the fault word")
         guard word != 0 else { return }
-        var zero: Int32 = 0
-        try CLStatus.check(cl.EnqueueWriteBuffer(queue, mem(w), 1, 0, 4, &zero, 0, nil, nil), "clearing the fault word")
+        try clear(w)
         let found = Fault.allCases.filter { word & $0.rawValue != 0 }.map(\.message)
         throw DLInferError.invalid(found.isEmpty ? "a device kernel reported fault \(word)" : found.joined(separator: "; "))
+    }
+
+    private func clear(_ faultWord: DeviceTensor) throws {
+        var zero: Int32 = 0
+        try CLStatus.check(cl.EnqueueWriteBuffer(queue, mem(faultWord), 1, 0, 4, &zero, 0, nil, nil), "clearing the fault word")
     }
 
     /// float32 values as half, rounded to nearest even, finite values saturated to half's range as the kernels'

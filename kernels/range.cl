@@ -1,22 +1,6 @@
-// ConstantOfShape and Range: tensors made from a few values read on the host.
-
-// Range's elements are start + i * delta, rounded as the CPU rounds them: a contracted multiply-add would round once
-// where the CPU rounds twice.
+// Range: element i is start + i * delta (start and delta read on the host), rounded as the CPU rounds it: a
+// contracted multiply-add would round once where the CPU rounds twice.
 #pragma OPENCL FP_CONTRACT OFF
-
-#ifndef T
-#ifdef DL_HALF
-#define T ushort
-#else
-#define T float
-#endif
-#endif
-
-// y[i] = v[0] for n elements, bit for bit (ConstantOfShape's value, as stored on the device).
-__kernel void fill_value(__global const T* v, __global T* y, int n) {
-    int i = get_global_id(0);
-    if (i < n) y[i] = v[0];
-}
 
 __kernel void range_f32(__global real_t* y, int n, float start, float delta) {
     int i = get_global_id(0);
