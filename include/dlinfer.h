@@ -304,6 +304,70 @@ dlinfer_status dlinfer_session_cancel(dlinfer_session* session);
 dlinfer_status dlinfer_ctc_greedy_decode(const float* data, int64_t frames, int64_t batch, int64_t classes,
                                          int64_t blank, int64_t* labels, int64_t* lengths);
 
+/* Box layouts, passed as int32_t to the functions below. Coordinates are in any unit (usually input pixels), x to the
+ * right and y downwards as in an image. */
+enum {
+    DLINFER_BOX_CORNERS = 0,      /* x1, y1, x2, y2: two opposite corners (torchvision; ONNX center_point_box = 0) */
+    DLINFER_BOX_CENTER = 1,       /* cx, cy, w, h (YOLO; ONNX center_point_box = 1) */
+    DLINFER_BOX_CENTER_ANGLE = 2, /* cx, cy, w, h, angle: a w x h rectangle about (cx, cy) turned by `angle` degrees
+                                   * counter-clockwise as seen in the image (detectron2's rotated boxes): its corner
+                                   * (cx, cy) + (w/2 cos a + h/2 sin a, h/2 cos a - w/2 sin a) is the bottom-right one */
+    DLINFER_BOX_QUAD = 3          /* x1, y1, x2, y2, x3, y3, x4, y4: the corners of a convex quadrilateral in order
+                                   * around it (either direction), as dlinfer_east_decode and dlinfer_heatmap_boxes give */
+};
+
+/* Greedy non-maximum suppression, as torchvision.ops.nms (classes NULL) and batched_nms (classes given).
+ * boxes: count boxes of 4 floats (DLINFER_BOX_CORNERS or DLINFER_BOX_CENTER; corners may come in either order) or 5
+ * or 8 floats (DLINFER_BOX_CENTER_ANGLE, DLINFER_BOX_QUAD: rotated boxes, whose overlap is the exact area of the
+ * intersection of the two polygons). scores: count floats. classes: count class ids, or NULL for one class.
+ * Boxes whose score is not above score_threshold are dropped (pass -INFINITY to keep all). The rest are visited by
+ * falling score, ties by lower index; a box is kept unless its IoU (intersection over union of the areas; 0 when
+ * the union is 0) with a box already kept of the same class is greater than iou_threshold. At most max_outputs
+ * boxes are kept (a negative max_outputs: no limit).
+ * keep receives the kept boxes' indices in visiting order (falling score) and out_kept their number; keep must hold
+ * min(count, max_outputs) elements (count for no limit) and may be NULL when that is 0, as may boxes, scores and
+ * classes when count is 0.
+ * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, negative count, an unknown box_format, iou_threshold outside
+ * [0, 1] or NaN, a NaN score or score_threshold, a non-finite coordinate or a quadrilateral that is not convex in
+ * a box above the score threshold). Thread-safe. */
+dlinfer_status dlinfer_nms(const float* boxes, const float* scores, const int64_t* classes, int64_t count,
+                           int32_t box_format, float iou_threshold, float score_threshold, int64_t max_outputs,
+                           int64_t* keep, int64_t* out_kept);
+
+/* Decodes an EAST text detector's maps for one image into rotated boxes. score: height * width floats ([H, W]);
+ * geometry: 5 * height * width floats, channel-first ([5, H, W]): for each cell the distances from its point to
+ * the top, right, bottom and left edges of its box, then the box's angle in radians, counter-clockwise as seen in
+ * the image (as DLINFER_BOX_CENTER_ANGLE's). Cell (row y, column x) stands for the input point (x * scale, y * scale)
+ * (EAST's output stride is 4). Every cell whose score is above score_threshold gives a box, in row-major cell order:
+ * quads receives its 8 floats in DLINFER_BOX_QUAD layout, the box's top-left, top-right, bottom-right and
+ * bottom-left corners (clockwise as seen in the image), and scores its score. Feed the result to dlinfer_nms with
+ * DLINFER_BOX_QUAD. quads holds 8 * capacity floats and scores capacity floats; height * width always suffices.
+ * out_count receives the number of boxes; when it exceeds capacity, nothing is written to quads and scores and
+ * DLINFER_ERR_BUFFER_TOO_SMALL is returned with out_count set (the one out-parameter written on that error), so a
+ * call with capacity 0 and quads and scores NULL asks for the number.
+ * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, negative height or width, scale not finite and positive, a NaN score,
+ * a non-finite distance or angle in a cell above the threshold), DLINFER_ERR_BUFFER_TOO_SMALL. Thread-safe. */
+dlinfer_status dlinfer_east_decode(const float* score, const float* geometry, int64_t height, int64_t width,
+                                   float scale, float score_threshold, float* quads, float* scores, int64_t capacity,
+                                   int64_t* out_count);
+
+/* Turns a CRAFT-style text detector's heatmaps for one image into word boxes, as CRAFT's reference post-processing
+ * does. region (character-region scores) and affinity (link scores, or NULL for none): height * width floats each,
+ * [H, W]. A cell is text when its region score is above low_text or its affinity above link_threshold; the
+ * 4-connected components of text cells with at least min_size cells and a peak region score of at least
+ * text_threshold become words (one without a cell whose region score is above low_text gives none). Each word's cells, less the link-only ones, are dilated by a square whose side grows
+ * with the component's thinness (CRAFT's rule), and the minimum-area rectangle around the cell centres is its box;
+ * a rectangle whose sides differ by at most 10 % is replaced by the cells' axis-aligned bounding box. The boxes are
+ * scaled by `scale` (CRAFT's maps are half the input size: 2) and come in the components' raster order: quads
+ * receives 8 floats per box in DLINFER_BOX_QUAD layout, clockwise as seen in the image from the corner nearest the
+ * top-left (ties: the upper one), scores the component's peak region score. Sizes and DLINFER_ERR_BUFFER_TOO_SMALL as dlinfer_east_decode;
+ * height * width / min_size boxes always suffice.
+ * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, negative height or width, a NaN score or threshold, min_size < 1,
+ * scale not finite and positive), DLINFER_ERR_BUFFER_TOO_SMALL. Thread-safe. */
+dlinfer_status dlinfer_heatmap_boxes(const float* region, const float* affinity, int64_t height, int64_t width,
+                                     float text_threshold, float link_threshold, float low_text, int64_t min_size,
+                                     float scale, float* quads, float* scores, int64_t capacity, int64_t* out_count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,8 +7,7 @@ public func dlinfer_ctc_greedy_decode(_ data: UnsafePointer<Float>?, _ frames: I
                                       _ blank: Int64, _ labels: UnsafeMutablePointer<Int64>?,
                                       _ lengths: UnsafeMutablePointer<Int64>?) -> dlinfer_status {
     guarded {
-        let f = "dlinfer_ctc_greedy_decode"
-        do {
+        try prefixed("dlinfer_ctc_greedy_decode") {
             let count = try CTCGreedyDecoder.scoreCount(frames: Int(frames), batch: Int(batch), classes: Int(classes))
             let rows = Int(frames) * Int(batch)
             guard rows == 0 || data != nil else { throw DLInferError.invalid("data is NULL") }
@@ -24,8 +23,6 @@ public func dlinfer_ctc_greedy_decode(_ data: UnsafePointer<Float>?, _ frames: I
                 for (i, label) in items.enumerated() { row[i] = Int64(label) }
                 for i in items.count..<Int(frames) { row[i] = -1 }
             }
-        } catch let e as DLInferError {
-            throw DLInferError(e.kind, "\(f): \(e.message)")
         }
     }
 }

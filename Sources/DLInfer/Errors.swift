@@ -43,6 +43,15 @@ func guarded(_ body: () throws -> Void) -> dlinfer_status {
     }
 }
 
+/// Runs `body`, putting the function's name before the message of any error it throws.
+func prefixed(_ function: StaticString, _ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let e as DLInferError {
+        throw DLInferError(e.kind, "\(function): \(e.message)")
+    }
+}
+
 /// Unwraps a pointer argument or fails with a message naming it.
 func required<T>(_ p: T?, _ what: StaticString, in function: StaticString) throws -> T {
     guard let p else { throw DLInferError.invalid("\(function): \(what) is NULL") }

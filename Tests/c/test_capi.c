@@ -504,6 +504,78 @@ static void test_ctc_greedy_decode(void) {
     free(data);
 }
 
+/* The detection post-processing through the C ABI: small hand-worked cases (their semantics are checked against
+ * torchvision and OpenCV in bindings/python/tests/test_detection.py) and every kind of bad argument. */
+static void test_detection_postprocessing(void) {
+    /* Box 1 overlaps box 0 by IoU 81/119 and loses to it; box 2 is apart; box 3 scores below the threshold. */
+    const float boxes[16] = {0, 0, 10, 10, 1, 1, 11, 11, 20, 20, 30, 30, 0, 0, 10, 10};
+    const float scores[4] = {0.9f, 0.95f, 0.5f, 0.1f};
+    const int64_t classes[4] = {0, 1, 0, 0};
+    int64_t keep[4], kept = -1;
+    EXPECT(dlinfer_nms(boxes, scores, NULL, 4, DLINFER_BOX_CORNERS, 0.5f, 0.2f, -1, keep, &kept), DLINFER_OK);
+    CHECK(kept == 2 && keep[0] == 1 && keep[1] == 2);
+    EXPECT(dlinfer_nms(boxes, scores, classes, 4, DLINFER_BOX_CORNERS, 0.5f, 0.2f, -1, keep, &kept), DLINFER_OK);
+    CHECK(kept == 3 && keep[0] == 1 && keep[1] == 0 && keep[2] == 2);
+    EXPECT(dlinfer_nms(boxes, scores, classes, 4, DLINFER_BOX_CORNERS, 0.5f, 0.2f, 1, keep, &kept), DLINFER_OK);
+    CHECK(kept == 1 && keep[0] == 1);
+    EXPECT(dlinfer_nms(NULL, NULL, NULL, 0, DLINFER_BOX_QUAD, 0.5f, 0.0f, -1, NULL, &kept), DLINFER_OK);
+    CHECK(kept == 0);
+
+    /* Bad input: a status and a message, out_kept untouched. */
+    kept = 99;
+    const float nan_scores[4] = {0.9f, NAN, 0.5f, 0.1f};
+    EXPECT(dlinfer_nms(boxes, nan_scores, NULL, 4, DLINFER_BOX_CORNERS, 0.5f, 0.2f, -1, keep, &kept), DLINFER_ERR_INVALID_ARG);
+    CHECK(strstr(dlinfer_last_error(), "NaN") != NULL);
+    EXPECT(dlinfer_nms(NULL, scores, NULL, 4, DLINFER_BOX_CORNERS, 0.5f, 0.2f, -1, keep, &kept), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_nms(boxes, NULL, NULL, 4, DLINFER_BOX_CORNERS, 0.5f, 0.2f, -1, keep, &kept), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_nms(boxes, scores, NULL, 4, DLINFER_BOX_CORNERS, 0.5f, 0.2f, -1, NULL, &kept), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_nms(boxes, scores, NULL, 4, DLINFER_BOX_CORNERS, 0.5f, 0.2f, -1, keep, NULL), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_nms(boxes, scores, NULL, -1, DLINFER_BOX_CORNERS, 0.5f, 0.2f, -1, keep, &kept), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_nms(boxes, scores, NULL, 4, 7, 0.5f, 0.2f, -1, keep, &kept), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_nms(boxes, scores, NULL, 4, DLINFER_BOX_CORNERS, -0.1f, 0.2f, -1, keep, &kept), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_nms(boxes, scores, NULL, 4, DLINFER_BOX_CORNERS, NAN, 0.2f, -1, keep, &kept), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_nms(boxes, scores, NULL, INT64_MAX / 2, DLINFER_BOX_QUAD, 0.5f, 0.2f, -1, keep, &kept), DLINFER_ERR_INVALID_ARG);
+    CHECK(kept == 99);
+
+    /* EAST: one cell above the threshold, an axis-aligned box 2 up, 3 right, 4 down, 1 left of the point (4, 0). */
+    const float score[2] = {0.1f, 0.8f};
+    const float geometry[10] = {0, 2, 0, 3, 0, 4, 0, 1, 0, 0};
+    float quads[16], quad_scores[2];
+    int64_t count = -1;
+    EXPECT(dlinfer_east_decode(score, geometry, 1, 2, 4.0f, 0.5f, quads, quad_scores, 2, &count), DLINFER_OK);
+    const float want[8] = {3, -2, 7, -2, 7, 4, 3, 4};
+    int same = count == 1 && quad_scores[0] == 0.8f;
+    for (int i = 0; same && i < 8; i++) same = fabsf(quads[i] - want[i]) < 1e-5f;
+    CHECK(same);
+    /* Capacity 0 asks for the number. */
+    EXPECT(dlinfer_east_decode(score, geometry, 1, 2, 4.0f, 0.0f, NULL, NULL, 0, &count), DLINFER_ERR_BUFFER_TOO_SMALL);
+    CHECK(count == 2);
+    EXPECT(dlinfer_east_decode(NULL, geometry, 1, 2, 4.0f, 0.5f, quads, quad_scores, 2, &count), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_east_decode(score, NULL, 1, 2, 4.0f, 0.5f, quads, quad_scores, 2, &count), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_east_decode(score, geometry, 1, 2, 4.0f, 0.5f, NULL, quad_scores, 2, &count), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_east_decode(score, geometry, 1, 2, 4.0f, 0.5f, quads, quad_scores, 2, NULL), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_east_decode(score, geometry, -1, 2, 4.0f, 0.5f, quads, quad_scores, 2, &count), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_east_decode(score, geometry, INT64_MAX, 2, 4.0f, 0.5f, quads, quad_scores, 2, &count), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_east_decode(score, geometry, 1, 2, NAN, 0.5f, quads, quad_scores, 2, &count), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_east_decode(score, geometry, 1, 2, 4.0f, 0.5f, quads, quad_scores, -1, &count), DLINFER_ERR_INVALID_ARG);
+
+    /* CRAFT-style maps: one 2 x 6 word; min_size 13 drops it. */
+    float region[4 * 8] = {0};
+    for (int y = 1; y < 3; y++)
+        for (int x = 1; x < 7; x++) region[y * 8 + x] = 0.9f;
+    EXPECT(dlinfer_heatmap_boxes(region, NULL, 4, 8, 0.7f, 0.4f, 0.4f, 10, 2.0f, quads, quad_scores, 2, &count), DLINFER_OK);
+    CHECK(count == 1 && quad_scores[0] == 0.9f);
+    EXPECT(dlinfer_heatmap_boxes(region, NULL, 4, 8, 0.7f, 0.4f, 0.4f, 13, 2.0f, quads, quad_scores, 2, &count), DLINFER_OK);
+    CHECK(count == 0);
+    EXPECT(dlinfer_heatmap_boxes(region, NULL, 4, 8, 0.7f, 0.4f, 0.4f, 10, 2.0f, NULL, NULL, 0, &count), DLINFER_ERR_BUFFER_TOO_SMALL);
+    CHECK(count == 1);
+    EXPECT(dlinfer_heatmap_boxes(NULL, NULL, 4, 8, 0.7f, 0.4f, 0.4f, 10, 2.0f, quads, quad_scores, 2, &count), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_heatmap_boxes(region, NULL, 4, 8, 0.7f, 0.4f, 0.4f, 0, 2.0f, quads, quad_scores, 2, &count), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_heatmap_boxes(region, NULL, 4, 8, NAN, 0.4f, 0.4f, 10, 2.0f, quads, quad_scores, 2, &count), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_heatmap_boxes(region, NULL, 4, 8, 0.7f, 0.4f, 0.4f, 10, -1.0f, quads, quad_scores, 2, &count), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_heatmap_boxes(region, NULL, 4, 8, 0.7f, 0.4f, 0.4f, 10, 2.0f, quads, quad_scores, 2, NULL), DLINFER_ERR_INVALID_ARG);
+}
+
 static void* other_thread(void* arg) {
     (void)arg;
     /* Each thread has its own last error: this one has not failed yet. */
@@ -559,6 +631,7 @@ int main(int argc, char** argv) {
     dlinfer_session_destroy(s);
 
     test_ctc_greedy_decode();
+    test_detection_postprocessing();
     test_thread_local_error();
 
     printf("%d passed, %d failed\n", passed, failed);

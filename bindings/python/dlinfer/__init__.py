@@ -11,6 +11,7 @@ OrtValue for host buffers.
 """
 from ._capi import Error, library_path, lib as _lib
 from ._decoding import ctc_greedy_decode
+from ._detection import east_decode, heatmap_boxes, nms
 from ._iobinding import IOBinding, OrtValue
 from ._session import (Device, ExecutionMode, GraphOptimizationLevel, InferenceSession, ModelMetadata, NodeArg, RunOptions,
                        SessionOptions, devices, get_available_providers, get_device)
@@ -18,7 +19,7 @@ from ._session import (Device, ExecutionMode, GraphOptimizationLevel, InferenceS
 __version__ = "1.0.0"
 __all__ = ["Error", "InferenceSession", "SessionOptions", "RunOptions", "GraphOptimizationLevel", "ExecutionMode",
            "NodeArg", "ModelMetadata", "Device", "IOBinding", "OrtValue", "devices", "get_device", "get_available_providers", "library_version",
-           "library_path", "ctc_greedy_decode"]
+           "library_path", "ctc_greedy_decode", "nms", "east_decode", "heatmap_boxes"]
 
 
 def library_version():

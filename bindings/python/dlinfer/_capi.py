@@ -66,6 +66,13 @@ _PROTOTYPES = {
     "dlinfer_session_cancel": (_status, [ctypes.c_void_p]),
     "dlinfer_ctc_greedy_decode": (_status, [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
                                             ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p]),
+    "dlinfer_nms": (_status, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int32,
+                              ctypes.c_float, ctypes.c_float, ctypes.c_int64, ctypes.c_void_p, _c_int64_p]),
+    "dlinfer_east_decode": (_status, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_float,
+                                      ctypes.c_float, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, _c_int64_p]),
+    "dlinfer_heatmap_boxes": (_status, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_float,
+                                        ctypes.c_float, ctypes.c_float, ctypes.c_int64, ctypes.c_float, ctypes.c_void_p,
+                                        ctypes.c_void_p, ctypes.c_int64, _c_int64_p]),
 }
 
 
