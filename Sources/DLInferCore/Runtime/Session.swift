@@ -13,6 +13,8 @@ public struct Placement: Sendable {
 /// their tensors in device memory). One run at a time per session; create one per thread.
 public final class Session: @unchecked Sendable {
     public let graph: Graph
+    /// Per value, whether it is one of the graph's constants (looked up per release, so an array, not the dictionary).
+    private let isConstant: [Bool]
     public let placements: [Placement]
     private let kernels: [NodeKernel]
     private let device: DeviceBackend?
@@ -85,6 +87,7 @@ public final class Session: @unchecked Sendable {
 
     public init(graph: Graph, backends: [Backend], limits: Limits = Limits()) throws {
         self.graph = graph
+        isConstant = graph.values.indices.map { graph.constants[$0] != nil }
         pool = TensorPool(memory: MemoryBudget(limit: limits.maxMemory))
         plans = PlanCache(capacity: limits.planCacheSize)
         let devices = backends.compactMap { $0 as? DeviceBackend }
@@ -185,7 +188,7 @@ public final class Session: @unchecked Sendable {
             for (s, i) in plan.steps.enumerated() {
                 if cancelFlag.load(ordering: .relaxed) { throw DLInferError(.cancelled, "run cancelled") }
                 let start = nodeNanoseconds == nil ? 0 : monotonicNanoseconds()
-                try runStep(i, plan, &env)
+                try runStep(s, i, plan, &env)
                 if nodeNanoseconds != nil {
                     if let device, case .device = kernels[i] { try device.finish() }
                     nodeNanoseconds![i] &+= monotonicNanoseconds() &- start
@@ -208,7 +211,7 @@ public final class Session: @unchecked Sendable {
             // Faults device kernels found (reported at a read-back) fail this run, not the next (a body run by a
             // device kernel leaves that to the run around it).
             if !resident { try device?.finish() }
-            for v in env.slots.indices where graph.constants[v] == nil && plan.folded[v] == nil { release(v, &env) }
+            for v in plan.transient { release(v, &env) }
             return outputs
         } catch {
             // Work already queued may still use buffers this run held; let it drain before they are freed.
@@ -223,9 +226,10 @@ public final class Session: @unchecked Sendable {
         return UInt64(t.tv_sec) &* 1_000_000_000 &+ UInt64(t.tv_nsec)
     }
 
-    private func runStep(_ i: Int, _ plan: Plan, _ env: inout Environment) throws {
+    private func runStep(_ s: Int, _ i: Int, _ plan: Plan, _ env: inout Environment) throws {
         let node = graph.nodes[i]
-        var outTypes = node.outputs.map { $0.map { plan.types[$0] } }
+        var outTypes = plan.outputTypes[s]
+        var outShapes = plan.outputShapes[s]
         // The inputs read on the host; nil: all of them (a host kernel).
         let hostSlots: Set<Int>?
         switch kernels[i] {
@@ -237,24 +241,26 @@ public final class Session: @unchecked Sendable {
             return
         }
         var hostIns = [Tensor?](repeating: nil, count: node.inputs.count)
-        var deviceIns = [DeviceTensor?](repeating: nil, count: node.inputs.count)
+        var deviceIns = [DeviceTensor?]()
+        if hostSlots != nil { deviceIns = Array(repeating: nil, count: node.inputs.count) }
         for (k, v) in node.inputs.enumerated() {
             guard let v else { continue }
             if hostSlots?.contains(k) ?? true { hostIns[k] = try host(v, &env) } else { deviceIns[k] = try deviceValue(v, plan, &env) }
         }
-        if outTypes.contains(where: { $0 != nil && $0!.fixedShape == nil }) {
+        if outShapes == nil {
             // Shape depends on data only known now (e.g. a Reshape whose shape is computed from an input).
             let typed = node.inputs.indices.map { k -> TypedInput? in
                 if let t = hostIns[k] { return TypedInput(t) }
-                return deviceIns[k].map { TypedInput(type: $0.type, value: nil) }
+                return k < deviceIns.count ? deviceIns[k].map { TypedInput(type: $0.type, value: nil) } : nil
             }
             let inferred = try node.op.inferTypes(typed)
             outTypes = node.outputs.enumerated().map { k, o in o == nil ? nil : inferred[k] }
             if !node.op.attributes.hasDataDependentShape, let bad = outTypes.first(where: { $0 != nil && $0!.fixedShape == nil }) {
                 throw DLInferError(.internal, "\(node.label(in: graph)): output shape \(bad!) unresolved at run time")
             }
+            try checkAllocation(outTypes, node)
+            outShapes = outTypes.map { $0?.fixedShape }
         }
-        try checkAllocation(outTypes, node)
         do {
             switch kernels[i] {
             case .host(let k):
@@ -267,7 +273,7 @@ public final class Session: @unchecked Sendable {
                 for (k, o) in node.outputs.enumerated() {
                     guard let o else { continue }
                     let t = k < outs.count ? outs[k] : nil
-                    try check(t?.type, k, outTypes, node)
+                    try check(t?.dtype, t?.shape, k, outTypes, outShapes, node)
                     env.slots[o].host = t
                 }
             case .device(let k, _):
@@ -275,7 +281,7 @@ public final class Session: @unchecked Sendable {
                 for (k, o) in node.outputs.enumerated() {
                     guard let o else { continue }
                     let t = k < outs.count ? outs[k] : nil
-                    try check(t?.type, k, outTypes, node)
+                    try check(t?.dtype, t?.shape, k, outTypes, outShapes, node)
                     env.slots[o].device = t
                 }
             }
@@ -293,8 +299,11 @@ public final class Session: @unchecked Sendable {
 
     /// A kernel's output against its type: exactly, or where the shape is left to the kernel (data-dependent), its
     /// rank and known dims.
-    private func check(_ got: ValueType?, _ k: Int, _ expected: [ValueType?], _ node: Node) throws {
+    private func check(_ dtype: DType?, _ shape: [Int]?, _ k: Int, _ expected: [ValueType?], _ shapes: [[Int]?]?,
+                       _ node: Node) throws {
         let want = expected[k]!
+        if let dtype, dtype == want.dtype, let fixed = shapes?[k], shape == fixed { return }
+        let got = dtype.map { ValueType($0, fixed: shape!) }
         func fits(_ got: ValueType) -> Bool {
             guard got.dtype == want.dtype else { return false }
             if let fixed = want.fixedShape { return got.fixedShape == fixed }
@@ -338,7 +347,7 @@ public final class Session: @unchecked Sendable {
         var storage: Storage? = env.slots[v].host?.storage
         var buffer: DeviceBuffer? = env.slots[v].device?.buffer
         env.slots[v] = Slot()
-        if graph.constants[v] != nil { return }
+        if isConstant[v] { return }
         if isKnownUniquelyReferenced(&storage), storage!.ownsMemory { pool.give(storage!) }
         if isKnownUniquelyReferenced(&buffer) { device?.recycle(buffer!) }
     }
@@ -350,17 +359,18 @@ public final class Session: @unchecked Sendable {
     }
 
     /// The same for tensors `what` (a node label, or a kernel's own buffers) is about to allocate.
-    public static func checkAllocation(_ types: [ValueType?], _ what: String, limit: Int = MemoryBudget.defaultLimit) throws {
+    public static func checkAllocation(_ types: [ValueType?], _ what: @autoclosure () -> String,
+                                       limit: Int = MemoryBudget.defaultLimit) throws {
         var total = 0
         for case let t? in types {
             let bytes: Int
             do { bytes = try byteCount(t.dtype, t.fixedShape ?? []) } catch let e as DLInferError {
-                throw DLInferError(e.kind, "\(what): \(e.message)")
+                throw DLInferError(e.kind, "\(what()): \(e.message)")
             }
             let (sum, o) = total.addingReportingOverflow(bytes)
             total = sum
             if o || total > limit {
-                throw DLInferError(.outOfMemory, "\(what): outputs \(types.compactMap { $0 }) need more than the memory limit of \(limit) bytes")
+                throw DLInferError(.outOfMemory, "\(what()): outputs \(types.compactMap { $0 }) need more than the memory limit of \(limit) bytes")
             }
         }
     }
@@ -428,7 +438,19 @@ public final class Session: @unchecked Sendable {
         guard peak <= pool.memory.limit else {
             throw DLInferError(.outOfMemory, "these input shapes need at least \(peak) bytes of intermediate tensors at once, more than the memory limit of \(pool.memory.limit) bytes (max_memory)")
         }
-        return Plan(types: types, folded: folded, steps: steps, releaseAfter: releaseAfter, peakBytes: peak)
+        // Each step's output types, and their shapes where all are known now: such a step's allocation is checked
+        // here once, and a run skips type inference for it.
+        let outputTypes = steps.map { i in graph.nodes[i].outputs.map { $0.map { types[$0] } } }
+        var outputShapes = [[[Int]?]?]()
+        for (s, i) in steps.enumerated() {
+            let shapes = outputTypes[s].map { $0?.fixedShape }
+            let resolved = zip(outputTypes[s], shapes).allSatisfy { $0 == nil || $1 != nil }
+            if resolved { try checkAllocation(outputTypes[s], graph.nodes[i]) }
+            outputShapes.append(resolved ? shapes : nil)
+        }
+        let transient = graph.values.indices.filter { !isConstant[$0] && folded[$0] == nil }
+        return Plan(types: types, folded: folded, steps: steps, releaseAfter: releaseAfter, peakBytes: peak,
+                    outputTypes: outputTypes, outputShapes: outputShapes, transient: transient)
     }
 
     /// The most bytes the plan's intermediate and output tensors of known size hold at once, step by step (views
@@ -478,11 +500,19 @@ final class Plan {
     let steps: [Int]
     let releaseAfter: [[ValueID]]
     let peakBytes: Int
+    /// Per step, its node's output types (nil for an absent output), and their shapes when every one is known at
+    /// planning (nil: some shape depends on data, so the run infers the types).
+    let outputTypes: [[ValueType?]]
+    let outputShapes: [[[Int]?]?]
+    /// The values a run releases at its end (all but constants and folded values).
+    let transient: [ValueID]
     /// Folded values uploaded once for device nodes.
     var uploaded: [ValueID: DeviceTensor] = [:]
-    init(types: [ValueType], folded: [ValueID: Tensor], steps: [Int], releaseAfter: [[ValueID]], peakBytes: Int) {
+    init(types: [ValueType], folded: [ValueID: Tensor], steps: [Int], releaseAfter: [[ValueID]], peakBytes: Int,
+         outputTypes: [[ValueType?]], outputShapes: [[[Int]?]?], transient: [ValueID]) {
         self.types = types; self.folded = folded; self.steps = steps; self.releaseAfter = releaseAfter
-        self.peakBytes = peakBytes
+        self.peakBytes = peakBytes; self.outputTypes = outputTypes; self.outputShapes = outputShapes
+        self.transient = transient
     }
 }
 
