@@ -36,6 +36,16 @@ static void check(dlinfer_status status, const char* what) {
     }
 }
 
+/* malloc that exits with a message when memory runs out (a huge image, say). */
+static void* xmalloc(size_t n) {
+    void* p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "out of memory (%zu bytes)\n", n);
+        exit(1);
+    }
+    return p;
+}
+
 /* Skips whitespace and '#' comments in a PNM header, then reads one decimal number; -1 if there is none. */
 static long pnm_number(FILE* f) {
     int ch = fgetc(f);
@@ -71,7 +81,7 @@ static int read_pnm(const char* path, int channels, picture* p) {
         return 1;
     }
     size_t n = (size_t)p->width * (size_t)p->height * (size_t)channels;
-    p->pixels = malloc(n);
+    p->pixels = xmalloc(n);
     if (fread(p->pixels, 1, n, f) != n) {
         fprintf(stderr, "%s: truncated\n", path);
         free(p->pixels);
@@ -101,7 +111,7 @@ static unsigned char* segment(segmenter* s, const picture* image) {
     long w = image->width, h = image->height;
     long pw = (w + MULTIPLE - 1) / MULTIPLE * MULTIPLE, ph = (h + MULTIPLE - 1) / MULTIPLE * MULTIPLE;
     size_t plane = (size_t)pw * (size_t)ph;
-    float* input = malloc(3 * plane * sizeof(float));
+    float* input = xmalloc(3 * plane * sizeof(float));
     /* Planar RGB scaled to [0,1]; rows and columns past the image repeat its last ones. */
     for (long y = 0; y < ph; y++) {
         const unsigned char* row = image->pixels + (size_t)(y < h ? y : h - 1) * (size_t)w * 3;
@@ -124,9 +134,9 @@ static unsigned char* segment(segmenter* s, const picture* image) {
         fprintf(stderr, "the output 'classes' is not int64 [1, %ld, %ld]\n", ph, pw);
         exit(1);
     }
-    int64_t* classes = malloc(plane * sizeof(int64_t));
+    int64_t* classes = xmalloc(plane * sizeof(int64_t));
     check(dlinfer_session_copy_output(s->session, s->output, classes, plane * sizeof(int64_t)), "reading the output");
-    unsigned char* labels = malloc((size_t)w * (size_t)h);
+    unsigned char* labels = xmalloc((size_t)w * (size_t)h);
     for (long y = 0; y < h; y++) {
         for (long x = 0; x < w; x++) {
             int64_t k = classes[(size_t)y * (size_t)pw + (size_t)x];
@@ -144,7 +154,7 @@ static unsigned char* segment(segmenter* s, const picture* image) {
 /* Writes the colour-coded mask of `labels` to `path`, `blend` of the image mixed in; returns 0 or 1. */
 static int write_mask(const char* path, const picture* image, const unsigned char* labels, double blend) {
     size_t n = (size_t)image->width * (size_t)image->height;
-    unsigned char* rgb = malloc(3 * n);
+    unsigned char* rgb = xmalloc(3 * n);
     for (size_t i = 0; i < 3 * n; i++) {
         double v = (double)image->pixels[i] * 255.0 / (double)image->maxval;
         rgb[i] = (unsigned char)((1.0 - blend) * (double)PALETTE[labels[i / 3]][i % 3] + blend * v + 0.5);
