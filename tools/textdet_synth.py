@@ -10,7 +10,8 @@ direction; a character's box spans its advance along the text (the first and las
 height across it.
 
 Everything is drawn from numpy Generators seeded by the caller, so a seed gives the same images on every run (with
-the same Pillow and FreeType: they draw the glyphs). Needs numpy and Pillow.
+the same Pillow and FreeType: they draw the glyphs). Needs numpy, Pillow and Debian's fonts-dejavu-core and
+fonts-dejavu-extra.
 """
 import glob
 import os

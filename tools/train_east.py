@@ -16,7 +16,7 @@ convention) gives back every ground-truth box. After training, onnxruntime's map
 are scored on held-out images the training never saw (other seeds): precision, recall and F1 at polygon IoU 0.5.
 
 Needs torch, Pillow, numpy, onnx, onnxruntime. Seeds are fixed and training is single-threaded, so a rerun on the
-same versions reproduces the files. Takes about 9 minutes on one core (data 1 minute, training 8).
+same versions reproduces the files. Takes about 10 minutes on one (shared) core: data 1 minute, training 8.
 Usage: python3 tools/train_east.py [--epochs N] [--no-write]
 """
 import argparse
@@ -283,10 +283,9 @@ def main():
     t = time.time()
     train(model, data, args.epochs)
     print(f"training: {time.time() - t:.0f} s")
-    for thr in (0.5, 0.7, 0.8, 0.9):
-        for iou in (0.1, 0.2, 0.3):
-            print(f"validation (torch), score > {thr}, NMS IoU {iou}: P %.3f R %.3f F1 %.3f"
-                  % evaluate(torch_maps(model), *valid, thr, iou))
+    for thr, iou in ((0.5, NMS_IOU), (SCORE_THRESHOLD, 0.1), (SCORE_THRESHOLD, NMS_IOU), (0.9, NMS_IOU)):
+        print(f"validation (torch), score > {thr}, NMS IoU {iou}: P %.3f R %.3f F1 %.3f"
+              % evaluate(torch_maps(model), *valid, thr, iou))
     path = MODEL_PATH if not args.no_write else "/tmp/east_text.onnx"
     ops = export(model, path)
     sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
