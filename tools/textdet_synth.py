@@ -126,7 +126,8 @@ def make_image(rng, size=(128, 128), words=(2, 5), font_sizes=(14, 26)):
     while len(result) < target and tries < 60:
         tries += 1
         text = random_word(rng)
-        face = font(FONT_FILES[int(rng.integers(0, len(FONT_FILES)))], int(rng.integers(font_sizes[0], font_sizes[1] + 1)))
+        path = FONT_FILES[int(rng.integers(0, len(FONT_FILES)))]
+        face = font(path, int(rng.integers(font_sizes[0], font_sizes[1] + 1)))
         patch, (x0, y0, x1, y1), spans = render_word(text, face)
         bw, bh = x1 - x0, y1 - y0
         angle = rng.uniform(-MAX_ANGLE, MAX_ANGLE) if rng.random() < 0.75 else rng.uniform(-0.05, 0.05)

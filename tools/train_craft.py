@@ -113,7 +113,8 @@ def get_det_boxes(textmap, linkmap, text_threshold=TEXT_THRESHOLD, link_threshol
         x, y = stats[k, cv2.CC_STAT_LEFT], stats[k, cv2.CC_STAT_TOP]
         w, h = stats[k, cv2.CC_STAT_WIDTH], stats[k, cv2.CC_STAT_HEIGHT]
         niter = int(math.sqrt(size * min(w, h) / (w * h)) * 2)
-        sx, ex, sy, ey = max(0, x - niter), min(img_w, x + w + niter + 1), max(0, y - niter), min(img_h, y + h + niter + 1)
+        sx, ex = max(0, x - niter), min(img_w, x + w + niter + 1)
+        sy, ey = max(0, y - niter), min(img_h, y + h + niter + 1)
         kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (1 + niter, 1 + niter))
         segmap[sy:ey, sx:ex] = cv2.dilate(segmap[sy:ey, sx:ex], kernel)
         contours = np.roll(np.array(np.where(segmap != 0)), 1, axis=0).transpose().reshape(-1, 2)

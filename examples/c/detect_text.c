@@ -175,7 +175,8 @@ static void detect(detector* d, const float* grey, long width, long height, floa
     long ph = (height + d->multiple - 1) / d->multiple * d->multiple;
     float* padded = xmalloc((size_t)(pw * ph) * sizeof(float));
     for (long y = 0; y < ph; y++) {
-        for (long x = 0; x < pw; x++) padded[y * pw + x] = grey[(y < height ? y : height - 1) * width + (x < width ? x : width - 1)];
+        const float* row = grey + (y < height ? y : height - 1) * width;
+        for (long x = 0; x < pw; x++) padded[y * pw + x] = row[x < width ? x : width - 1];
     }
     int64_t dims[4] = {1, 1, ph, pw};
     check(dlinfer_session_set_input(d->session, d->input, DLINFER_DTYPE_FLOAT32, dims, 4, padded,
@@ -445,7 +446,8 @@ int main(int argc, char** argv) {
             if (seen) continue;
             long n = 0;
             for (size_t j = i; j < lines; j++)
-                if (strcmp(truth[j].name, truth[i].name) == 0) memcpy(image_truth + 8 * n++, truth[j].quad, 8 * sizeof(float));
+                if (strcmp(truth[j].name, truth[i].name) == 0)
+                    memcpy(image_truth + 8 * n++, truth[j].quad, 8 * sizeof(float));
             snprintf(path, sizeof path, "%s/%s", eval_dir, truth[i].name);
             long width, height;
             float* grey = read_pnm(path, &width, &height);

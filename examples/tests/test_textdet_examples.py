@@ -6,7 +6,6 @@ dlinfer computes match onnxruntime's, and both detectors find the held-out words
 The C programs must be built first (make examples); the Python package must be importable (PYTHONPATH=bindings/python,
 DLINFER_LIBRARY)."""
 import math
-import os
 import pathlib
 import re
 import subprocess
@@ -272,7 +271,8 @@ def assert_east_boxes(got, want, name):
         kept.append(j)
     for a in range(len(kept)):
         for b in range(a):
-            assert iou(cand_quads[kept[a]], cand_quads[kept[b]]) <= EAST_NMS_IOU + 1e-6, f"{name}: boxes {b}, {a} overlap"
+            overlap = iou(cand_quads[kept[a]], cand_quads[kept[b]])
+            assert overlap <= EAST_NMS_IOU + 1e-6, f"{name}: boxes {b}, {a} overlap by {overlap}"
     for j in set(range(len(cand_quads))) - set(kept):
         assert any(iou(cand_quads[j], cand_quads[i]) > EAST_NMS_IOU - 1e-6 and cand_scores[i] >= cand_scores[j] - TIE
                    for i in kept), f"{name}: candidate {j} ({cand_quads[j].tolist()}) is not suppressed"
