@@ -64,7 +64,7 @@ public enum HeatmapBoxes {
     /// (1 + n) x (1 + n) square, n = int(2 sqrt(size * min(w, h) / (w * h))) for the component's bounding box w x h,
     /// anchored as OpenCV's dilate anchors it, within the box grown by n (and by 1 at the far edges) clipped to the
     /// map. Those cells are all the convex hull needs.
-    private static func dilatedOutline(_ cells: [Int], size: Int, of component: [Int], height: Int, width: Int) -> [SIMD2<Double>] {
+    private static func dilatedOutline(_ cells: [Int], size: Int, of component: [Int], height: Int, width: Int) -> [SIMD2<Int>] {
         var (x0, x1, y0, y1) = (width, -1, height, -1)
         for i in component { (x0, x1, y0, y1) = (min(x0, i % width), max(x1, i % width), min(y0, i / width), max(y1, i / width)) }
         let (w, h) = (x1 - x0 + 1, y1 - y0 + 1)
@@ -84,24 +84,24 @@ public enum HeatmapBoxes {
                 for dy in max(0, y - (n - a))...min(ch - 1, y + a) { grown[dy * cw + x] = true }
             }
         }
-        var points = [SIMD2<Double>]()
+        var points = [SIMD2<Int>]()
         for y in 0..<ch {
             let row = grown[(y * cw)..<((y + 1) * cw)]
             guard let first = row.firstIndex(of: true), let last = row.lastIndex(of: true) else { continue }
-            points.append(SIMD2(Double(first - y * cw + sx), Double(y + sy)))
-            if last != first { points.append(SIMD2(Double(last - y * cw + sx), Double(y + sy))) }
+            points.append(SIMD2(first - y * cw + sx, y + sy))
+            if last != first { points.append(SIMD2(last - y * cw + sx, y + sy)) }
         }
         return points
     }
 
     /// The minimum-area rectangle around the points, or their axis-aligned bounding box when the rectangle's sides
     /// differ by at most 10 % (CRAFT's guard against diamond-shaped boxes), as 4 corners in the documented order.
-    private static func box(_ points: [SIMD2<Double>]) -> [SIMD2<Double>] {
+    private static func box(_ points: [SIMD2<Int>]) -> [SIMD2<Double>] {
         var corners = MinimumAreaRectangle.corners(of: points)
         let (w, h) = (distance(corners[0], corners[1]), distance(corners[1], corners[2]))
         if abs(1 - max(w, h) / (min(w, h) + 1e-5)) <= 0.1 {
             let lo = points.reduce(points[0]) { pointwiseMin($0, $1) }, hi = points.reduce(points[0]) { pointwiseMax($0, $1) }
-            corners = [lo, SIMD2(hi.x, lo.y), hi, SIMD2(lo.x, hi.y)]
+            corners = [lo, SIMD2(hi.x, lo.y), hi, SIMD2(lo.x, hi.y)].map { SIMD2(Double($0.x), Double($0.y)) }
         }
         if ConvexPolygon.signedArea(corners) < 0 { corners.reverse() }
         let first = corners.indices.min { a, b in
@@ -114,45 +114,5 @@ public enum HeatmapBoxes {
     private static func distance(_ a: SIMD2<Double>, _ b: SIMD2<Double>) -> Double {
         let d = a - b
         return (d * d).sum().squareRoot()
-    }
-}
-
-/// The smallest rectangle around a point set: one of its sides lies along an edge of the convex hull (rotating
-/// calipers), so trying each edge's direction finds it.
-enum MinimumAreaRectangle {
-    static func corners(of points: [SIMD2<Double>]) -> [SIMD2<Double>] {
-        let hull = convexHull(points)
-        guard hull.count > 1 else { return [SIMD2<Double>](repeating: hull.first ?? .zero, count: 4) }
-        var best: (area: Double, corners: [SIMD2<Double>]) = (.infinity, [])
-        for k in hull.indices {
-            let edge = hull[(k + 1) % hull.count] - hull[k]
-            let u = edge / (edge * edge).sum().squareRoot(), v = SIMD2(-u.y, u.x)
-            var (u0, u1, v0, v1) = (Double.infinity, -Double.infinity, Double.infinity, -Double.infinity)
-            for p in hull {
-                let (pu, pv) = ((p * u).sum(), (p * v).sum())
-                (u0, u1, v0, v1) = (min(u0, pu), max(u1, pu), min(v0, pv), max(v1, pv))
-            }
-            let area = (u1 - u0) * (v1 - v0)
-            if area < best.area { best = (area, [u * u0 + v * v0, u * u1 + v * v0, u * u1 + v * v1, u * u0 + v * v1]) }
-        }
-        return best.corners
-    }
-
-    /// Andrew's monotone chain; collinear points dropped, so a line of points gives its two ends.
-    static func convexHull(_ points: [SIMD2<Double>]) -> [SIMD2<Double>] {
-        let sorted = points.sorted { $0.x < $1.x || ($0.x == $1.x && $0.y < $1.y) }
-        guard sorted.count > 2 else { return sorted.count == 2 && sorted[0] == sorted[1] ? [sorted[0]] : sorted }
-        var hull = [SIMD2<Double>]()
-        for pass in 0..<2 {
-            let start = hull.count
-            for p in pass == 0 ? sorted : sorted.reversed() {
-                while hull.count >= start + 2, cross(hull[hull.count - 1] - hull[hull.count - 2], p - hull[hull.count - 1]) <= 0 {
-                    hull.removeLast()
-                }
-                hull.append(p)
-            }
-            hull.removeLast()
-        }
-        return hull
     }
 }

@@ -252,3 +252,31 @@ def test_heatmap_boxes_edge_cases():
         dlinfer.heatmap_boxes(region, min_size=0)
     with pytest.raises(dlinfer.Error, match="differ in shape"):
         dlinfer.heatmap_boxes(region, np.zeros((4, 4)))
+
+
+def test_heatmap_boxes_exact_area_tie_takes_the_least_turned_rectangle():
+    # A blob whose dilated cells (a 5 x 5 square, CRAFT's rule for its size and extent) fit an axis-aligned 12 x 11
+    # rectangle and a turned one of exactly the same area: on a grid such ties are common, and the box must be the
+    # axis-aligned one, of the smallest area any direction gives.
+    rows = {26: (29, 29), 27: (28, 31), 28: (28, 32), 29: (27, 34), 30: (27, 35), 31: (29, 35), 32: (31, 34),
+            33: (33, 34)}
+    region = np.zeros((40, 40), np.float32)
+    for y, (x0, x1) in rows.items():
+        region[y, x0:x1 + 1] = 0.9
+    quads, _ = dlinfer.heatmap_boxes(region, min_size=1, scale=1)
+    assert quads.tolist() == [[[25, 24], [37, 24], [37, 35], [25, 35]]]
+    cells = region > 0
+    n = int(math.sqrt(cells.sum() * 8 / (9 * 8)) * 2)
+    assert n == 4
+    grown = np.zeros_like(cells)
+    for dy in range(-2, 3):
+        for dx in range(-2, 3):
+            grown |= np.roll(np.roll(cells, dy, 0), dx, 1)
+    points = np.argwhere(grown)[:, ::-1].astype(np.float64)
+    # Every direction between two of the points (the minimum lies along a hull edge, one of them).
+    d = (points[:, None] - points[None]).reshape(-1, 2)
+    d = d[np.hypot(d[:, 0], d[:, 1]) > 0]
+    u = d / np.hypot(d[:, 0], d[:, 1])[:, None]
+    along, across = u @ points.T, np.stack([-u[:, 1], u[:, 0]], 1) @ points.T
+    areas = (along.max(1) - along.min(1)) * (across.max(1) - across.min(1))
+    assert areas.min() == pytest.approx(12 * 11)
