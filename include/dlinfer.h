@@ -352,17 +352,17 @@ dlinfer_status dlinfer_east_decode(const float* score, const float* geometry, in
                                    int64_t* out_count);
 
 /* Turns a CRAFT-style text detector's heatmaps for one image into word boxes, as CRAFT's reference post-processing
- * does. region (character-region scores) and affinity (link scores, or NULL for none): height * width floats each,
- * [H, W]. A cell is text when its region score is above low_text or its affinity above link_threshold; the
- * 4-connected components of text cells with at least min_size cells and a peak region score of at least
- * text_threshold become words (one without a cell whose region score is above low_text gives none). Each word's cells, less the link-only ones, are dilated by a square whose side grows
- * with the component's thinness (CRAFT's rule), and the minimum-area rectangle around the cell centres is its box
- * (of two with exactly the same area, the one turned least from the axes);
- * a rectangle whose sides differ by at most 10 % is replaced by the cells' axis-aligned bounding box. The boxes are
- * scaled by `scale` (CRAFT's maps are half the input size: 2) and come in the components' raster order: quads
- * receives 8 floats per box in DLINFER_BOX_QUAD layout, clockwise as seen in the image from the corner nearest the
- * top-left (ties: the upper one), scores the component's peak region score. Sizes and DLINFER_ERR_BUFFER_TOO_SMALL as dlinfer_east_decode;
- * height * width / min_size boxes always suffice.
+ * does. region (character-region scores) and affinity (link scores, or NULL for none): height * width floats each
+ * ([H, W]). A cell is text when its region score is above low_text or its affinity above link_threshold; the 4-connected
+ * components of text cells with at least min_size cells and a peak region score of at least text_threshold become words
+ * (one without a cell whose region score is above low_text gives none). Each word's cells, less the link-only ones, are
+ * dilated by a square whose side grows with the component's thinness (CRAFT's rule), and the minimum-area rectangle
+ * around the cell centres is its box (of two with exactly the same area, the one turned least from the axes); a
+ * rectangle whose sides differ by at most 10 % is replaced by the cells' axis-aligned bounding box. The boxes are
+ * scaled by `scale` (CRAFT's maps are half the input size: 2) and come in the components' raster order: quads receives
+ * 8 floats per box in DLINFER_BOX_QUAD layout, clockwise as seen in the image from the corner nearest the top-left
+ * (ties: the upper one), scores the component's peak region score. Sizes and DLINFER_ERR_BUFFER_TOO_SMALL as
+ * dlinfer_east_decode; height * width / min_size boxes always suffice.
  * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, negative height or width, a NaN score or threshold, min_size < 1,
  * scale not finite and positive), DLINFER_ERR_BUFFER_TOO_SMALL. Thread-safe. */
 dlinfer_status dlinfer_heatmap_boxes(const float* region, const float* affinity, int64_t height, int64_t width,
