@@ -45,23 +45,18 @@ final class PoolKernel: Kernel {
     let attrs: Pool
     init(_ a: Pool) { attrs = a }
 
+    /// The geometry of the last input shape: a session runs the same shapes again and again, and small pools would
+    /// otherwise spend more time on it than on the pooling.
+    private var geometry: (shape: [Int], geometry: PoolGeometry)?
+
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         let x = inputs[0]!
         let y = try outputs.make(0)
-        let win = attrs.window
-        let inSize = Array(x.shape[2...])
-        let (outSize, padBegin) = try win.resolve(inSize)
-        let lead = 3 - win.rank
-        var axes = [PoolAxis](repeating: .unit, count: lead)
-        for i in 0..<win.rank {
-            axes.append(PoolAxis(input: inSize[i], output: outSize[i], kernel: win.kernel[i], stride: win.strides[i],
-                                 dilation: win.dilations[i], padBegin: padBegin[i], padEnd: try win.padEnd(i, input: inSize[i])))
+        let geo: PoolGeometry
+        if let g = geometry, g.shape == x.shape { geo = g.geometry } else {
+            geo = try makeGeometry(x.shape)
+            geometry = (x.shape, geo)
         }
-        let last = win.rank - 1
-        let cols = TapColumns(input: inSize[last], output: outSize[last], kernel: win.kernel[last],
-                              stride: win.strides[last], dilation: win.dilations[last], padBegin: padBegin[last])
-        let geo = PoolGeometry(axes: axes, dims: [Int](repeating: 1, count: lead) + inSize, cols: cols,
-                               stride: win.strides[last], planes: x.shape[0] * x.shape[1])
         guard y.count > 0 else { return outputs.wanted(1) ? [y, try outputs.make(1)] : [y] }
         switch attrs.kind {
         case .average(let includePad):
@@ -92,6 +87,23 @@ final class PoolKernel: Kernel {
             }
             return [y]
         }
+    }
+
+    private func makeGeometry(_ shape: [Int]) throws -> PoolGeometry {
+        let win = attrs.window
+        let inSize = Array(shape[2...])
+        let (outSize, padBegin) = try win.resolve(inSize)
+        let lead = 3 - win.rank
+        var axes = [PoolAxis](repeating: .unit, count: lead)
+        for i in 0..<win.rank {
+            axes.append(PoolAxis(input: inSize[i], output: outSize[i], kernel: win.kernel[i], stride: win.strides[i],
+                                 dilation: win.dilations[i], padBegin: padBegin[i], padEnd: try win.padEnd(i, input: inSize[i])))
+        }
+        let last = win.rank - 1
+        let cols = TapColumns(input: inSize[last], output: outSize[last], kernel: win.kernel[last],
+                              stride: win.strides[last], dilation: win.dilations[last], padBegin: padBegin[last])
+        return PoolGeometry(axes: axes, dims: [Int](repeating: 1, count: lead) + inSize, cols: cols,
+                            stride: win.strides[last], planes: shape[0] * shape[1])
     }
 
     /// Divides by the taps inside the input, or with `countPadding` inside the padded input.

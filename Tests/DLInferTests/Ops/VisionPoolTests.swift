@@ -1,4 +1,5 @@
 import DLInferCore
+import DLInferEngine
 import XCTest
 
 /// LpPool, GlobalLpPool, MaxPool's Indices output on every element type, MaxUnpool and Col2Im, against direct
@@ -21,6 +22,24 @@ final class VisionPoolTests: XCTestCase {
         // Dilations and ceil_mode arrived at opset 18: earlier models cannot use them.
         XCTAssertThrowsError(try H.run("LpPool", opset: 11, [x], attrs: [attr("kernel_shape", [2, 2]), attr("dilations", [2, 2])]))
         XCTAssertThrowsError(try H.run("LpPool", opset: 18, [x], attrs: [attr("kernel_shape", [2, 2]), attr("p", 0)]))
+    }
+
+    /// One session, input shapes changing between runs: the kernel's geometry of the last shape must not serve another.
+    func testMaxPoolGeometryFollowsTheInputShape() throws {
+        var b = ModelBuilder(opset: 13)
+        b.input("x", .float32, [.symbol("n"), .fixed(2), .symbol("h"), .symbol("w")])
+        b.node("MaxPool", ["x"], ["y"], [attr("kernel_shape", [3, 2]), attr("strides", [2, 2]), attr("pads", [1, 0, 1, 1])])
+        b.output("y", .float32)
+        let session = try InferenceSession(model: b.load())
+        for (k, shape) in [[1, 2, 9, 7], [2, 2, 4, 12], [1, 2, 9, 7], [1, 2, 1, 1]].enumerated() {
+            let x = H.tensor(shape, seed: 40 + k)
+            let y = try session.run([x])[0]
+            let want = naivePool(x, kernel: [3, 2], strides: [2, 2], dilations: [1, 1], pads: [1, 0, 1, 1], ceil: false) { taps in
+                taps.max()!
+            }
+            XCTAssertEqual(y.shape, want.shape, "\(shape)")
+            H.assertClose(y, want.values, "\(shape)")
+        }
     }
 
     func testGlobalLpPoolAgainstNaive() throws {
