@@ -36,8 +36,8 @@ public enum BoxSuppression {
         guard !scoreThreshold.isNaN else { throw DLInferError.invalid("score_threshold is NaN") }
         if let i = scores.firstIndex(where: \.isNaN) { throw DLInferError.invalid("the score of box \(i) is NaN") }
         let s = scores
-        var order = s.indices.filter { s[$0] > scoreThreshold }
-        order.sort { a, b in s[a] > s[b] || (s[a] == s[b] && a < b) }
+        let visitingOrder = { (a: Int, b: Int) in s[a] > s[b] || (s[a] == s[b] && a < b) }
+        let order = s.indices.filter { s[$0] > scoreThreshold }.sorted(by: visitingOrder)
         guard let boxes, !order.isEmpty, maxOutputs != 0 else { return [] }
 
         let width = format.floatsPerBox
@@ -57,7 +57,7 @@ public enum BoxSuppression {
             for i in group where mine.count < limit && !mine.contains(where: { suppresses(i, $0) }) { mine.append(i) }
             kept += mine
         }
-        kept.sort { a, b in s[a] > s[b] || (s[a] == s[b] && a < b) }
+        kept.sort(by: visitingOrder)
         return Array(kept.prefix(limit))
     }
 

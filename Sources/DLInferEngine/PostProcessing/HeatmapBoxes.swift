@@ -50,8 +50,7 @@ public enum HeatmapBoxes {
             guard component.count >= t.minSize else { continue }
             let peak = component.reduce(-Float.infinity) { max($0, region[$1]) }
             guard peak >= t.text else { continue }
-            let points = dilatedOutline(component.filter { text[$0] }, size: component.count, of: component,
-                                        height: height, width: width)
+            let points = dilatedOutline(component.filter { text[$0] }, of: component, height: height, width: width)
             // Only links and no region cell above low_text (possible when text < low): nothing to draw a box around.
             guard !points.isEmpty else { continue }
             quads += box(points).flatMap { [Float($0.x) * scale, Float($0.y) * scale] }
@@ -61,14 +60,14 @@ public enum HeatmapBoxes {
     }
 
     /// The leftmost and rightmost cell (x, y) of each row of the component's text cells after CRAFT's dilation: a
-    /// (1 + n) x (1 + n) square, n = int(2 sqrt(size * min(w, h) / (w * h))) for the component's bounding box w x h,
-    /// anchored as OpenCV's dilate anchors it, within the box grown by n (and by 1 at the far edges) clipped to the
-    /// map. Those cells are all the convex hull needs.
-    private static func dilatedOutline(_ cells: [Int], size: Int, of component: [Int], height: Int, width: Int) -> [SIMD2<Int>] {
+    /// (1 + n) x (1 + n) square, n = int(2 sqrt(size * min(w, h) / (w * h))) for the component's cell count (size) and
+    /// bounding box w x h, anchored as OpenCV's dilate anchors it, within the box grown by n (and by 1 at the far
+    /// edges) clipped to the map. Those cells are all the convex hull needs.
+    private static func dilatedOutline(_ cells: [Int], of component: [Int], height: Int, width: Int) -> [SIMD2<Int>] {
         var (x0, x1, y0, y1) = (width, -1, height, -1)
         for i in component { (x0, x1, y0, y1) = (min(x0, i % width), max(x1, i % width), min(y0, i / width), max(y1, i / width)) }
         let (w, h) = (x1 - x0 + 1, y1 - y0 + 1)
-        let n = Int((Double(size * min(w, h)) / Double(w * h)).squareRoot() * 2)
+        let n = Int((Double(component.count * min(w, h)) / Double(w * h)).squareRoot() * 2)
         let (sx, ex, sy, ey) = (max(0, x0 - n), min(width, x1 + 1 + n + 1), max(0, y0 - n), min(height, y1 + 1 + n + 1))
         let (cw, ch) = (ex - sx, ey - sy)
         // OpenCV's dilate sets a cell when any source cell within [-a, n - a] of it on each axis is set, a = (1 + n) / 2.
