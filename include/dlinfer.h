@@ -14,7 +14,8 @@
  *    at a time (create one per thread); dlinfer_session_cancel is the only call that may be made on a session from
  *    another thread while it runs. A dlinfer_options object is not synchronised: do not change it from one thread
  *    while another passes it to a function.
- *  - Only pointers, fixed-width integers and int32 codes cross this ABI; no structs by value, no callbacks.
+ *  - Only pointers, fixed-width integers and int32 codes cross this ABI; no structs by value, no callbacks. The one
+ *    struct, dlinfer_tensor_view, is only read through a pointer, and its layout never changes.
  *  - Symbols are only ever added within a major version (append-only).
  */
 #ifndef DLINFER_H
@@ -266,6 +267,19 @@ dlinfer_status dlinfer_session_set_input(dlinfer_session* session, int32_t index
 dlinfer_status dlinfer_session_bind_input(dlinfer_session* session, int32_t index, int32_t dtype, const int64_t* dims,
                                           int32_t rank, const void* data, size_t nbytes);
 
+/* Like dlinfer_session_set_input, but the host writes the data in place: gives input `index` the shape
+ * dims[0..rank) and returns in *out_data a zero-filled buffer of that many bytes (element count * element size),
+ * owned by the session and aligned to 64 bytes. Every later run reads the buffer as the input, as it is when the run
+ * starts, until the input is set, bound or given a buffer again (which frees this one) or the session is destroyed;
+ * so a host that runs one shape repeatedly writes each new input there and calls dlinfer_session_run, with no copy
+ * and no call per input. A nonzero bool byte means true. *out_data is NULL when the shape has no elements. The
+ * outputs of a run may share memory with the buffer (e.g. an output that is the input reshaped): read them before
+ * writing the next input. Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, index out of range, dtype differs from the
+ * model's, negative dimension, size overflow), DLINFER_ERR_SHAPE (rank or a fixed dimension differs from the
+ * model's), DLINFER_ERR_OUT_OF_MEMORY. */
+dlinfer_status dlinfer_session_input_buffer(dlinfer_session* session, int32_t index, int32_t dtype, const int64_t* dims,
+                                            int32_t rank, void** out_data);
+
 /* Runs the model on the inputs set or bound since creation, synchronously. Every input must have been given.
  * On failure the outputs of the previous run are discarded.
  * Errors: DLINFER_ERR_INVALID_ARG (NULL, an input not given), DLINFER_ERR_SHAPE (inputs whose shapes do not fit
@@ -283,6 +297,23 @@ dlinfer_status dlinfer_session_output_type(const dlinfer_session* session, int32
  * Errors: DLINFER_ERR_INVALID_ARG (NULL pointer, index out of range, no successful run yet),
  * DLINFER_ERR_BUFFER_TOO_SMALL (nothing is copied; the message gives the size needed). */
 dlinfer_status dlinfer_session_copy_output(const dlinfer_session* session, int32_t index, void* dst, size_t dst_bytes);
+
+/* A tensor the session holds in host memory, described in place (see dlinfer_session_output_views). */
+typedef struct dlinfer_tensor_view {
+    const void* data;    /* the row-major elements; NULL when there are none */
+    const int64_t* dims; /* `rank` dimensions */
+    uint64_t nbytes;     /* element count * element size */
+    int32_t dtype;       /* DLINFER_DTYPE_* */
+    int32_t rank;        /* -1 when the view is empty: no successful run */
+} dlinfer_tensor_view;
+
+/* The outputs of the last successful run without copying them: *out_views receives an array of one view per model
+ * output (in model order), owned by the session, at the same address for the session's life. Every
+ * dlinfer_session_run rewrites the array: after a successful run, view k describes output k of that run (the memory
+ * dlinfer_session_copy_output copies from), valid until the next run or the session's destruction; before the first
+ * successful run and after a failed one, every view is empty. Read-only. A host that fetches the array once can read
+ * each run's outputs with no further call. Errors: DLINFER_ERR_INVALID_ARG (NULL pointer). */
+dlinfer_status dlinfer_session_output_views(const dlinfer_session* session, const dlinfer_tensor_view** out_views);
 
 /* Asks a run in progress on another thread to stop at the next node boundary; that run returns
  * DLINFER_ERR_CANCELLED. Has no effect when no run is in progress. The only thread-safe call on a session.

@@ -1,3 +1,4 @@
+import CDLInfer
 import DLInferCore
 import DLInferEngine
 #if canImport(Glibc)
@@ -47,15 +48,54 @@ final class SessionBox {
     let model: ModelBox
     let deviceName: UnsafeMutablePointer<CChar>
     /// Whether `session.lastOutputs` holds the outputs of a successful run.
-    var hasOutputs = false
+    private(set) var hasOutputs = false
+    /// Per input, the buffer dlinfer_session_input_buffer gave the host, while the input is that buffer.
+    var inputBuffers: [Tensor?]
+    /// dlinfer_session_output_views' array: one view per output, and each view's dims (grown to the largest rank seen).
+    let views: UnsafeMutablePointer<dlinfer_tensor_view>
+    private var viewDims: [(dims: UnsafeMutablePointer<Int64>, capacity: Int)]
 
     init(_ session: InferenceSession, model: ModelBox) {
         self.session = session
         self.model = model
         deviceName = strdup(session.deviceName)
+        inputBuffers = Array(repeating: nil, count: session.model.inputs.count)
+        let n = session.model.outputs.count
+        views = .allocate(capacity: max(n, 1))
+        views.initialize(repeating: SessionBox.emptyView, count: max(n, 1))
+        viewDims = (0..<n).map { _ in (.allocate(capacity: 8), 8) }
     }
 
-    deinit { free(deviceName) }
+    deinit {
+        free(deviceName)
+        views.deallocate()
+        viewDims.forEach { $0.dims.deallocate() }
+    }
+
+    private static let emptyView = dlinfer_tensor_view(data: nil, dims: nil, nbytes: 0, dtype: 0, rank: -1)
+
+    /// Runs on the inputs given so far and describes the outputs in `views`; on failure the views are empty.
+    func run() throws {
+        hasOutputs = false
+        views.update(repeating: SessionBox.emptyView, count: viewDims.count)
+        // The host may have written any byte into a bool buffer; Swift's Bool must be exactly 0 or 1.
+        for case let t? in inputBuffers where t.dtype == .bool {
+            let b = t.raw.assumingMemoryBound(to: UInt8.self)
+            for i in 0..<t.byteCount where b[i] > 1 { b[i] = 1 }
+        }
+        try session.run()
+        for (k, t) in session.lastOutputs.enumerated() {
+            if viewDims[k].capacity < t.shape.count {
+                viewDims[k].dims.deallocate()
+                viewDims[k] = (.allocate(capacity: t.shape.count), t.shape.count)
+            }
+            for (i, d) in t.shape.enumerated() { viewDims[k].dims[i] = Int64(d) }
+            views[k] = dlinfer_tensor_view(data: t.byteCount > 0 ? UnsafeRawPointer(t.raw) : nil,
+                                           dims: UnsafePointer(viewDims[k].dims), nbytes: UInt64(t.byteCount),
+                                           dtype: t.dtype.rawValue, rank: Int32(t.shape.count))
+        }
+        hasOutputs = true
+    }
 }
 
 /// Device names, valid until the process exits (the device list is enumerated once).

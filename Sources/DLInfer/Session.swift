@@ -43,7 +43,7 @@ public func dlinfer_session_device_name(_ session: OpaquePointer?,
 
 /// The checks set_input and bind_input share; returns the element type and shape.
 private func inputDescription(_ s: SessionBox, _ index: Int32, _ dtype: Int32, _ dims: UnsafePointer<Int64>?, _ rank: Int32,
-                              _ data: UnsafeRawPointer?, _ nbytes: Int, in function: StaticString) throws -> (DType, [Int]) {
+                              _ data: UnsafeRawPointer?, _ nbytes: Int?, in function: StaticString) throws -> (DType, [Int]) {
     let inputs = s.session.model.inputs
     guard index >= 0, Int(index) < inputs.count else {
         throw DLInferError.invalid("\(function): input index \(index) is out of range: the model has \(inputs.count) inputs")
@@ -63,10 +63,11 @@ private func inputDescription(_ s: SessionBox, _ index: Int32, _ dtype: Int32, _
         bytes = product
         shape.append(Int(d))
     }
-    guard nbytes == bytes else {
-        throw DLInferError.invalid("\(function): input '\(inputs[Int(index)].name)' of \(type) shape \(shape) needs \(bytes) bytes, got nbytes = \(nbytes)")
+    guard nbytes == nil || nbytes == bytes else {
+        throw DLInferError.invalid("\(function): input '\(inputs[Int(index)].name)' of \(type) shape \(shape) needs \(bytes) bytes, got nbytes = \(nbytes!)")
     }
-    guard data != nil || nbytes == 0 else { throw DLInferError.invalid("\(function): data is NULL") }
+    guard data != nil || nbytes ?? 0 == 0 else { throw DLInferError.invalid("\(function): data is NULL") }
+    // Before anything is allocated for it, so that a wrong shape is reported as such.
     try s.session.model.checkInput(Int(index), dtype: type, shape: shape)
     return (type, shape)
 }
@@ -85,6 +86,21 @@ public func dlinfer_session_set_input(_ session: OpaquePointer?, _ index: Int32,
             for i in 0..<nbytes where b[i] > 1 { b[i] = 1 }
         }
         try s.session.setInput(Int(index), t)
+        s.inputBuffers[Int(index)] = nil
+    }
+}
+
+@c @implementation
+public func dlinfer_session_input_buffer(_ session: OpaquePointer?, _ index: Int32, _ dtype: Int32, _ dims: UnsafePointer<Int64>?,
+                                         _ rank: Int32, _ outData: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> dlinfer_status {
+    guarded {
+        let s = box(try required(session, "session", in: "dlinfer_session_input_buffer"), as: SessionBox.self)
+        let out = try required(outData, "out_data", in: "dlinfer_session_input_buffer")
+        let (type, shape) = try inputDescription(s, index, dtype, dims, rank, nil, nil, in: "dlinfer_session_input_buffer")
+        let t = try Tensor(dtype: type, shape: shape, budget: s.session.memory)
+        try s.session.setInput(Int(index), t)
+        s.inputBuffers[Int(index)] = t
+        out.pointee = t.byteCount > 0 ? t.raw : nil
     }
 }
 
@@ -96,6 +112,7 @@ public func dlinfer_session_bind_input(_ session: OpaquePointer?, _ index: Int32
         let (type, shape) = try inputDescription(s, index, dtype, dims, rank, data, nbytes, in: "dlinfer_session_bind_input")
         guard let data, nbytes > 0 else {
             try s.session.bindInput(Int(index), try Tensor(dtype: type, shape: shape))
+            s.inputBuffers[Int(index)] = nil
             return
         }
         guard Int(bitPattern: data) % type.byteSize == 0 else {
@@ -109,16 +126,14 @@ public func dlinfer_session_bind_input(_ session: OpaquePointer?, _ index: Int32
         }
         let storage = Storage(borrowing: UnsafeMutableRawPointer(mutating: data), byteCount: nbytes)
         try s.session.bindInput(Int(index), Tensor(dtype: type, shape: shape, storage: storage))
+        s.inputBuffers[Int(index)] = nil
     }
 }
 
 @c @implementation
 public func dlinfer_session_run(_ session: OpaquePointer?) -> dlinfer_status {
     guarded {
-        let s = box(try required(session, "session", in: "dlinfer_session_run"), as: SessionBox.self)
-        s.hasOutputs = false
-        try s.session.run()
-        s.hasOutputs = true
+        try box(try required(session, "session", in: "dlinfer_session_run"), as: SessionBox.self).run()
     }
 }
 
@@ -157,6 +172,15 @@ public func dlinfer_session_copy_output(_ session: OpaquePointer?, _ index: Int3
         guard t.byteCount > 0 else { return }
         let d = try required(dst, "dst", in: "dlinfer_session_copy_output")
         d.copyMemory(from: t.raw, byteCount: t.byteCount)
+    }
+}
+
+@c @implementation
+public func dlinfer_session_output_views(_ session: OpaquePointer?,
+                                         _ outViews: UnsafeMutablePointer<UnsafePointer<dlinfer_tensor_view>?>?) -> dlinfer_status {
+    guarded {
+        let s = box(try required(session, "session", in: "dlinfer_session_output_views"), as: SessionBox.self)
+        try required(outViews, "out_views", in: "dlinfer_session_output_views").pointee = UnsafePointer(s.views)
     }
 }
 

@@ -10,6 +10,8 @@ public final class Model: @unchecked Sendable {
         let cpu = CPUBackend()
         try PassManager.optimize(graph, PassContext(evaluate: { node, g in try cpu.evaluate(node, in: g) }))
         self.graph = graph
+        inputs = graph.inputs.map { graph.values[$0] }
+        outputs = graph.outputs.map { graph.values[$0] }
     }
 
     /// Loads an ONNX file; external weight files are read relative to its folder.
@@ -21,8 +23,9 @@ public final class Model: @unchecked Sendable {
     /// Loads an ONNX model from caller memory (copied before parsing).
     public static func load(bytes: UnsafeRawBufferPointer) throws -> Model { try load(bytes: [UInt8](bytes)) }
 
-    public var inputs: [ValueInfo] { graph.inputs.map { graph.values[$0] } }
-    public var outputs: [ValueInfo] { graph.outputs.map { graph.values[$0] } }
+    /// The graph's inputs and outputs, in order (kept: every input given to a session is checked against them).
+    public let inputs: [ValueInfo]
+    public let outputs: [ValueInfo]
 
     public func inputIndex(_ name: String) -> Int? { inputs.firstIndex { $0.name == name } }
     public func outputIndex(_ name: String) -> Int? { outputs.firstIndex { $0.name == name } }

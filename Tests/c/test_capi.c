@@ -297,6 +297,53 @@ static void run_batch(dlinfer_session* s, int batch, int bind_x) {
     free(r_ref);
 }
 
+/* Compares output `k` of the last run, read in place through dlinfer_session_output_views, with `want`. */
+static void check_view(const dlinfer_tensor_view* views, int k, int batch, const float* want) {
+    const dlinfer_tensor_view* v = &views[k];
+    CHECK(v->dtype == DLINFER_DTYPE_FLOAT32 && v->rank == 2 && v->dims[0] == batch && v->dims[1] == 3);
+    CHECK(v->nbytes == (uint64_t)batch * 3 * sizeof(float) && v->data != NULL);
+    if (v->rank == 2 && v->data) CHECK(close_to(v->data, want, (size_t)batch * 3));
+}
+
+/* Inputs written in place into session-owned buffers, outputs read in place: a first run on zeros, then the
+ * fixture's data written into the same buffers and run again with no other call. */
+static void run_buffered(dlinfer_session* s, int batch) {
+    size_t n = (size_t)batch * 3;
+    float* x = read_floats(batch, "x", n);
+    float* y = read_floats(batch, "y", n);
+    float* z_ref = read_floats(batch, "z", n);
+    float* r_ref = read_floats(batch, "r", n);
+    int64_t dims[2] = {batch, 3};
+    void *bx = NULL, *by = NULL;
+    const dlinfer_tensor_view* views = NULL;
+    EXPECT(dlinfer_session_input_buffer(s, 0, DLINFER_DTYPE_FLOAT32, dims, 2, &bx), DLINFER_OK);
+    EXPECT(dlinfer_session_input_buffer(s, 1, DLINFER_DTYPE_FLOAT32, dims, 2, &by), DLINFER_OK);
+    EXPECT(dlinfer_session_output_views(s, &views), DLINFER_OK);
+    CHECK(bx != NULL && by != NULL && ((uintptr_t)bx & 63) == 0 && views != NULL);
+    if (!bx || !by || !views) return;
+    /* The buffers start zero-filled: z = Sigmoid(0) = 0.5, r = Relu(0) = 0. */
+    float* half = malloc(n * sizeof(float));
+    float* zero = calloc(n, sizeof(float));
+    for (size_t i = 0; i < n; i++) half[i] = 0.5f;
+    EXPECT(dlinfer_session_run(s), DLINFER_OK);
+    check_view(views, 0, batch, half);
+    check_view(views, 1, batch, zero);
+    memcpy(bx, x, n * sizeof(float));
+    memcpy(by, y, n * sizeof(float));
+    EXPECT(dlinfer_session_run(s), DLINFER_OK);
+    check_view(views, 0, batch, z_ref);
+    check_view(views, 1, batch, r_ref);
+    const dlinfer_tensor_view* again = NULL;
+    EXPECT(dlinfer_session_output_views(s, &again), DLINFER_OK);
+    CHECK(again == views);
+    free(half);
+    free(zero);
+    free(x);
+    free(y);
+    free(z_ref);
+    free(r_ref);
+}
+
 static void test_input_errors(dlinfer_session* s) {
     float buf[30] = {0};
     int64_t dims[2] = {2, 3};
@@ -322,10 +369,20 @@ static void test_input_errors(dlinfer_session* s) {
     EXPECT(dlinfer_session_bind_input(s, 0, DLINFER_DTYPE_FLOAT32, flat, 1, buf, six), DLINFER_ERR_SHAPE);
     EXPECT(dlinfer_session_bind_input(s, 0, DLINFER_DTYPE_FLOAT32, dims, 2, (char*)buf + 1, six), DLINFER_ERR_INVALID_ARG);
     EXPECT(dlinfer_session_bind_input(s, 0, DLINFER_DTYPE_FLOAT32, dims, 2, NULL, six), DLINFER_ERR_INVALID_ARG);
+    void* data = NULL;
+    EXPECT(dlinfer_session_input_buffer(s, 0, DLINFER_DTYPE_FLOAT32, flat, 1, &data), DLINFER_ERR_SHAPE);
+    EXPECT(dlinfer_session_input_buffer(s, 0, DLINFER_DTYPE_INT64, dims, 2, &data), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_input_buffer(s, 0, DLINFER_DTYPE_FLOAT32, neg, 2, &data), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_input_buffer(s, 0, DLINFER_DTYPE_FLOAT32, huge, 2, &data), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_input_buffer(s, 2, DLINFER_DTYPE_FLOAT32, dims, 2, &data), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_input_buffer(s, 0, DLINFER_DTYPE_FLOAT32, dims, 2, NULL), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_input_buffer(NULL, 0, DLINFER_DTYPE_FLOAT32, dims, 2, &data), DLINFER_ERR_INVALID_ARG);
+    CHECK(data == NULL);
     /* 192 GiB claimed: the copy would need more than the session may hold; refused before anything is read. */
     int64_t vast[2] = {(int64_t)1 << 34, 3};
     EXPECT(dlinfer_session_set_input(s, 0, DLINFER_DTYPE_FLOAT32, vast, 2, buf, ((size_t)3 << 34) * sizeof(float)),
            DLINFER_ERR_OUT_OF_MEMORY);
+    EXPECT(dlinfer_session_input_buffer(s, 0, DLINFER_DTYPE_FLOAT32, vast, 2, &data), DLINFER_ERR_OUT_OF_MEMORY);
 }
 
 static void test_session(dlinfer_model* m) {
@@ -388,6 +445,11 @@ static void test_session(dlinfer_model* m) {
     EXPECT(dlinfer_session_copy_output(s, 0, out, sizeof out), DLINFER_ERR_INVALID_ARG);
     EXPECT(dlinfer_session_run(s), DLINFER_ERR_INVALID_ARG);
     EXPECT(dlinfer_session_run(NULL), DLINFER_ERR_INVALID_ARG);
+    const dlinfer_tensor_view* views = NULL;
+    EXPECT(dlinfer_session_output_views(s, &views), DLINFER_OK);
+    CHECK(views && views[0].rank == -1 && views[0].data == NULL && views[1].rank == -1);
+    EXPECT(dlinfer_session_output_views(s, NULL), DLINFER_ERR_INVALID_ARG);
+    EXPECT(dlinfer_session_output_views(NULL, &views), DLINFER_ERR_INVALID_ARG);
 
     test_input_errors(s);
 
@@ -395,6 +457,10 @@ static void test_session(dlinfer_model* m) {
     run_batch(s, 2, 0);
     run_batch(s, 5, 1);
     run_batch(s, 1, 0);
+    run_batch(s, 2, 0);
+    run_buffered(s, 5);
+    run_buffered(s, 2);
+    /* set_input replaces a buffer; the other input keeps its buffer (and its data). */
     run_batch(s, 2, 0);
 
     EXPECT(dlinfer_session_output_type(s, 2, &dtype, &rank, dims, 2), DLINFER_ERR_INVALID_ARG);
@@ -420,6 +486,7 @@ static void test_session(dlinfer_model* m) {
     EXPECT(dlinfer_session_set_input(s, 1, DLINFER_DTYPE_FLOAT32, d53, 2, y5, sizeof y5), DLINFER_OK);
     EXPECT(dlinfer_session_run(s), DLINFER_ERR_SHAPE);
     EXPECT(dlinfer_session_copy_output(s, 0, out, sizeof out), DLINFER_ERR_INVALID_ARG);
+    CHECK(views[0].rank == -1 && views[0].data == NULL && views[1].rank == -1);
 
     EXPECT(dlinfer_session_cancel(s), DLINFER_OK);
     EXPECT(dlinfer_session_cancel(NULL), DLINFER_ERR_INVALID_ARG);

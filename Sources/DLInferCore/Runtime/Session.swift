@@ -26,6 +26,8 @@ public final class Session: @unchecked Sendable {
     private var plans: PlanCache
     private let pool: TensorPool
     private let cancelFlag = Atomic<Bool>(false)
+    /// For kernels that loop for long; made once, not per node and run.
+    private lazy var isCancelled: () -> Bool = { [unowned self] in self.cancelFlag.load(ordering: .relaxed) }
     /// Per node, nanoseconds spent in it over the runs since profiling was switched on; nil when off.
     private var nodeNanoseconds: [UInt64]?
 
@@ -146,6 +148,12 @@ public final class Session: @unchecked Sendable {
         public var type: ValueType {
             switch self { case .host(let t): return t.type; case .device(let d): return d.type }
         }
+        var dtype: DType {
+            switch self { case .host(let t): return t.dtype; case .device(let d): return d.dtype }
+        }
+        var shape: [Int] {
+            switch self { case .host(let t): return t.shape; case .device(let d): return d.shape }
+        }
     }
 
     /// Runs the graph on `inputs`, given in `graph.inputs` order. A new combination of input shapes builds a new
@@ -164,19 +172,17 @@ public final class Session: @unchecked Sendable {
     private func execute(_ inputs: [Resident], resident: Bool) throws -> [Resident] {
         cancelFlag.store(false, ordering: .relaxed)
         lastTransfers = Transfers()
-        let types = inputs.map(\.type)
-        try checkInputs(types)
-        let signature = types.map { $0.fixedShape! }
+        try checkInputs(inputs)
+        let signature = inputs.map(\.shape)
         let plan: Plan
-        if let p = plans[signature] { plan = p } else { plan = try makePlan(types); plans[signature] = plan }
+        if let p = plans[signature] { plan = p } else { plan = try makePlan(inputs.map(\.type)); plans[signature] = plan }
         // Free buffers kept between runs: what this plan's peak needs, so that changing shapes do not pile them up.
         pool.budget = Swift.max(16 << 20, plan.peakBytes)
 
         let innerBefore = device?.innerTransfers ?? Transfers()
         defer { if let device { lastTransfers.add(device.innerTransfers, since: innerBefore) } }
+        // Constants and folded values are not copied in: `host` and `deviceValue` read them from `plan.fixed`.
         var env = Environment(count: graph.values.count)
-        for (id, t) in graph.constants { env.slots[id].host = t }
-        for (id, t) in plan.folded { env.slots[id].host = t }
         for (id, t) in zip(graph.inputs, inputs) {
             switch t {
             case .host(let t): env.slots[id].host = t
@@ -203,7 +209,7 @@ public final class Session: @unchecked Sendable {
             }
             let outputs = try graph.outputs.map { id -> Resident in
                 if resident, env.slots[id].host == nil, let d = env.slots[id].device { return .device(d) }
-                guard let t = try host(id, &env) else {
+                guard let t = try host(id, plan, &env) else {
                     throw DLInferError(.internal, "output '\(graph.values[id].name)' was not computed")
                 }
                 return .host(t)
@@ -245,7 +251,7 @@ public final class Session: @unchecked Sendable {
         if hostSlots != nil { deviceIns = Array(repeating: nil, count: node.inputs.count) }
         for (k, v) in node.inputs.enumerated() {
             guard let v else { continue }
-            if hostSlots?.contains(k) ?? true { hostIns[k] = try host(v, &env) } else { deviceIns[k] = try deviceValue(v, plan, &env) }
+            if hostSlots?.contains(k) ?? true { hostIns[k] = try host(v, plan, &env) } else { deviceIns[k] = try deviceValue(v, plan, &env) }
         }
         if outShapes == nil {
             // Shape depends on data only known now (e.g. a Reshape whose shape is computed from an input).
@@ -269,7 +275,7 @@ public final class Session: @unchecked Sendable {
                     for (k, o) in node.outputs.enumerated() { if let o { env.slots[o].host = empty[k] } }
                     return
                 }
-                let outs = try k.run(hostIns, OutputAllocator(types: outTypes, pool: pool) { [unowned self] in self.cancelFlag.load(ordering: .relaxed) })
+                let outs = try k.run(hostIns, OutputAllocator(types: outTypes, pool: pool, isCancelled: isCancelled))
                 for (k, o) in node.outputs.enumerated() {
                     guard let o else { continue }
                     let t = k < outs.count ? outs[k] : nil
@@ -316,8 +322,8 @@ public final class Session: @unchecked Sendable {
     }
 
     /// Value `v` on the host, downloaded (once) if it lives on the device.
-    private func host(_ v: ValueID, _ env: inout Environment) throws -> Tensor? {
-        if let t = env.slots[v].host { return t }
+    private func host(_ v: ValueID, _ plan: Plan, _ env: inout Environment) throws -> Tensor? {
+        if let t = env.slots[v].host ?? plan.fixed[v] { return t }
         guard let d = env.slots[v].device, let device else { return nil }
         let t = try device.download(d)
         lastTransfers.record(.init(value: graph.values[v].name, toDevice: false, shape: d.shape, bytes: d.byteCount))
@@ -328,9 +334,9 @@ public final class Session: @unchecked Sendable {
     /// Value `v` on the device, uploaded (once per run, or once per session for weights) if it lives on the host.
     private func deviceValue(_ v: ValueID, _ plan: Plan, _ env: inout Environment) throws -> DeviceTensor? {
         if let d = env.slots[v].device { return d }
-        guard let device, let t = env.slots[v].host else { return nil }
+        guard let device, let t = env.slots[v].host ?? plan.fixed[v] else { return nil }
         let d: DeviceTensor
-        if graph.constants[v] != nil {
+        if isConstant[v] {
             if let c = deviceConstants[v] { d = c } else { d = try device.upload(t); deviceConstants[v] = d }
         } else if plan.folded[v] != nil {
             if let c = plan.uploaded[v] { d = c } else { d = try device.upload(t); plan.uploaded[v] = d }
@@ -385,12 +391,12 @@ public final class Session: @unchecked Sendable {
         return try types.map { t in try t.map { try Tensor(dtype: $0.dtype, shape: $0.fixedShape!) } }
     }
 
-    private func checkInputs(_ inputs: [ValueType]) throws {
+    private func checkInputs(_ inputs: [Resident]) throws {
         guard inputs.count == graph.inputs.count else {
             throw DLInferError.invalid("model has \(graph.inputs.count) inputs, \(inputs.count) given")
         }
         for (id, t) in zip(graph.inputs, inputs) {
-            let v = graph.values[id], given = t.fixedShape!
+            let v = graph.values[id], given = t.shape
             guard t.dtype == v.type.dtype else {
                 throw DLInferError.invalid("input '\(v.name)' expects \(v.type.dtype), got \(t.dtype)")
             }
@@ -449,8 +455,8 @@ public final class Session: @unchecked Sendable {
             outputShapes.append(resolved ? shapes : nil)
         }
         let transient = graph.values.indices.filter { !isConstant[$0] && folded[$0] == nil }
-        return Plan(types: types, folded: folded, steps: steps, releaseAfter: releaseAfter, peakBytes: peak,
-                    outputTypes: outputTypes, outputShapes: outputShapes, transient: transient)
+        return Plan(types: types, constants: graph.constants, folded: folded, steps: steps, releaseAfter: releaseAfter,
+                    peakBytes: peak, outputTypes: outputTypes, outputShapes: outputShapes, transient: transient)
     }
 
     /// The most bytes the plan's intermediate and output tensors of known size hold at once, step by step (views
@@ -506,13 +512,20 @@ final class Plan {
     let outputShapes: [[[Int]?]?]
     /// The values a run releases at its end (all but constants and folded values).
     let transient: [ValueID]
+    /// Per value, its tensor when the plan knows it: a constant or a folded value.
+    let fixed: [Tensor?]
     /// Folded values uploaded once for device nodes.
     var uploaded: [ValueID: DeviceTensor] = [:]
-    init(types: [ValueType], folded: [ValueID: Tensor], steps: [Int], releaseAfter: [[ValueID]], peakBytes: Int,
-         outputTypes: [[ValueType?]], outputShapes: [[[Int]?]?], transient: [ValueID]) {
+    init(types: [ValueType], constants: [ValueID: Tensor], folded: [ValueID: Tensor], steps: [Int],
+         releaseAfter: [[ValueID]], peakBytes: Int, outputTypes: [[ValueType?]], outputShapes: [[[Int]?]?],
+         transient: [ValueID]) {
         self.types = types; self.folded = folded; self.steps = steps; self.releaseAfter = releaseAfter
         self.peakBytes = peakBytes; self.outputTypes = outputTypes; self.outputShapes = outputShapes
         self.transient = transient
+        var fixed = [Tensor?](repeating: nil, count: types.count)
+        for (v, t) in constants { fixed[v] = t }
+        for (v, t) in folded { fixed[v] = t }
+        self.fixed = fixed
     }
 }
 

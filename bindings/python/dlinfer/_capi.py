@@ -28,6 +28,13 @@ _c_char_pp = ctypes.POINTER(ctypes.c_char_p)
 _handle_p = ctypes.POINTER(ctypes.c_void_p)
 _status = ctypes.c_int32
 
+
+class TensorView(ctypes.Structure):
+    """dlinfer_tensor_view: a tensor the session holds, described in place."""
+    _fields_ = [("data", ctypes.c_void_p), ("dims", _c_int64_p), ("nbytes", ctypes.c_uint64), ("dtype", ctypes.c_int32),
+                ("rank", ctypes.c_int32)]
+
+
 # name: (restype, argtypes)
 _PROTOTYPES = {
     "dlinfer_api_version": (ctypes.c_uint32, []),
@@ -59,7 +66,10 @@ _PROTOTYPES = {
                                             ctypes.c_void_p, ctypes.c_size_t]),
     "dlinfer_session_bind_input": (_status, [ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32, _c_int64_p, ctypes.c_int32,
                                              ctypes.c_void_p, ctypes.c_size_t]),
+    "dlinfer_session_input_buffer": (_status, [ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32, _c_int64_p,
+                                               ctypes.c_int32, _handle_p]),
     "dlinfer_session_run": (_status, [ctypes.c_void_p]),
+    "dlinfer_session_output_views": (_status, [ctypes.c_void_p, ctypes.POINTER(ctypes.POINTER(TensorView))]),
     "dlinfer_session_output_type": (_status, [ctypes.c_void_p, ctypes.c_int32, _c_int32_p, _c_int32_p, _c_int64_p,
                                               ctypes.c_int32]),
     "dlinfer_session_copy_output": (_status, [ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_size_t]),

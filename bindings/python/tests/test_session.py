@@ -303,3 +303,51 @@ def test_outputs_into_caller_arrays(save, activations_model, rng):
             s.run(None, {"x": x}, out={"y": bad})
     with pytest.raises(dlinfer.Error, match="not an output"):
         s.run(None, {"x": x}, out={"nope": y})
+
+
+def test_repeated_runs_through_input_buffers(save, rng):
+    # Small inputs are copied into session-owned buffers kept between runs, large ones bound in place: every run must
+    # see its own inputs whatever the layout, and earlier results must stay as they were.
+    f = TensorProto.FLOAT
+    model = make_model([helper.make_node("Mul", ["a", "b"], ["c"]), helper.make_node("Identity", ["a"], ["d"])],
+                       [tensor("a", f, ["n", 4]), tensor("b", f, [1, 4])], [tensor("c", f, ["n", 4]),
+                                                                            tensor("d", f, ["n", 4])])
+    s = dlinfer.InferenceSession(save(model))
+    b = rng.standard_normal((1, 4)).astype(np.float32)
+    base = rng.standard_normal((4096, 8)).astype(np.float32)
+    read_only = rng.standard_normal((3, 4)).astype(np.float32)
+    read_only.flags.writeable = False
+    feeds = [rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal((3, 4)).astype(np.float32),
+             base[:6:2, ::2], read_only, base[:, :4].copy(), rng.standard_normal((3, 4)).astype(np.float32),
+             np.zeros((0, 4), np.float32), base[:2, :4].astype(">f4")]
+    kept = []
+    for a in feeds:
+        c, d = s.run(None, {"a": a, "b": b})
+        want_c, want_d = reference(model, {"a": np.ascontiguousarray(a, dtype=np.float32), "b": b})
+        np.testing.assert_array_equal(c, want_c)
+        np.testing.assert_array_equal(d, want_d)
+        kept.append((c, d, want_c, want_d))
+    for c, d, want_c, want_d in kept:
+        np.testing.assert_array_equal(c, want_c)
+        np.testing.assert_array_equal(d, want_d)
+
+
+def test_bool_input_buffer_reads_any_nonzero_byte_as_true(save):
+    # Through the C API directly: a host writes bytes into dlinfer_session_input_buffer's memory, reads the output
+    # through dlinfer_session_output_views.
+    import ctypes
+
+    from dlinfer._capi import TensorView, check, lib
+
+    model = make_model([helper.make_node("Not", ["x"], ["y"])], [tensor("x", TensorProto.BOOL, [6])],
+                       [tensor("y", TensorProto.BOOL, [6])])
+    s = dlinfer.InferenceSession(save(model))
+    data = ctypes.c_void_p()
+    check(lib.dlinfer_session_input_buffer(s._session, 0, 9, (ctypes.c_int64 * 1)(6), 1, ctypes.byref(data)))
+    ctypes.memmove(data.value, bytes([0, 1, 2, 7, 255, 0]), 6)
+    check(lib.dlinfer_session_run(s._session))
+    views = ctypes.POINTER(TensorView)()
+    check(lib.dlinfer_session_output_views(s._session, ctypes.byref(views)))
+    view = views[0]
+    assert view.dtype == 9 and view.rank == 1 and view.dims[0] == 6 and view.nbytes == 6
+    assert list(ctypes.string_at(view.data, 6)) == [1, 0, 0, 0, 0, 1]
