@@ -102,12 +102,29 @@ final class PoolKernel: Kernel {
         let last = win.rank - 1
         let cols = TapColumns(input: inSize[last], output: outSize[last], kernel: win.kernel[last],
                               stride: win.strides[last], dilation: win.dilations[last], padBegin: padBegin[last])
+        // Every window whole inside the input, taps adjacent, at most two spatial axes: read windows directly.
+        var dense: PoolGeometry.Dense? = nil
+        if win.rank <= 2, win.dilations.allSatisfy({ $0 == 1 }),
+           axes[1...].indices.allSatisfy({ i in axes[i].lo.allSatisfy { $0 == 0 } && axes[i].hi.allSatisfy { $0 == (i < lead ? 1 : win.kernel[i - lead]) } }) {
+            let k = [Int](repeating: 1, count: lead - 1) + win.kernel, st = [Int](repeating: 1, count: lead - 1) + win.strides
+            dense = .init(kh: k[0], kw: k[1], sh: st[0], sw: st[1], oh: axes[1].start.count, ow: axes[2].start.count)
+        }
         return PoolGeometry(axes: axes, dims: [Int](repeating: 1, count: lead) + inSize, cols: cols,
-                            stride: win.strides[last], planes: shape[0] * shape[1])
+                            stride: win.strides[last], planes: shape[0] * shape[1], dense: dense)
     }
 
     /// Divides by the taps inside the input, or with `countPadding` inside the padded input.
     private func average(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ g: PoolGeometry, countPadding: Bool) {
+        if let d = g.dense {
+            // The taps in the order the row passes add them, so both paths give the same sums.
+            let n = Float(d.kh * d.kw)
+            g.forEachWindow(x, y, d) { w, stride in
+                var sum: Float = 0
+                for i in 0..<d.kh { for j in 0..<d.kw { sum += w[i * stride + j] } }
+                return sum / n
+            }
+            return
+        }
         let a2 = g.axes[2]
         g.forEachRow(x, y) { row, count, rows, rowTaps, rowPadded in
             row.update(repeating: 0, count: count)
@@ -139,6 +156,14 @@ final class PoolKernel: Kernel {
     }
 
     private func maximum<T: MaxPoolElement>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ g: PoolGeometry) {
+        if let d = g.dense {
+            g.forEachWindow(x, y, d) { w, stride in
+                var best = T.poolStart
+                for i in 0..<d.kh { for j in 0..<d.kw { let v = w[i * stride + j]; best = v > best ? v : best } }
+                return best
+            }
+            return
+        }
         g.forEachRow(x, y) { row, count, rows, _, _ in
             row.update(repeating: T.poolStart, count: count)
             // NaN never wins (as in onnxruntime): a comparison with NaN is false.
@@ -194,6 +219,27 @@ struct PoolGeometry {
     let cols: TapColumns
     let stride: Int
     let planes: Int
+    /// Set when every window lies whole inside the input with adjacent taps, over at most two spatial axes.
+    let dense: Dense?
+    struct Dense { let kh, kw, sh, sw, oh, ow: Int }
+
+    /// y = body(window's first element, input row length) for every output element of a dense geometry, in parallel
+    /// over planes. Small planes (deep layers, small images) would otherwise spend their time building rows.
+    @inline(__always)
+    func forEachWindow<T>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ d: Dense,
+                          _ body: (UnsafePointer<T>, Int) -> T) {
+        let w = dims[2], inPlane = dims[1] * w, outPlane = d.oh * d.ow
+        parallelFor(planes, grain: Swift.max(1, 4096 / Swift.max(outPlane, 1))) { range in
+            for p in range {
+                var out = y + p * outPlane
+                for oh in 0..<d.oh {
+                    let row = x + p * inPlane + oh * d.sh * w
+                    for ow in 0..<d.ow { out[ow] = body(row + ow * d.sw, w) }
+                    out += d.ow
+                }
+            }
+        }
+    }
 
     /// Calls `body(row, count, inputRows, rowTaps, rowPadded)` for every output row (all axes but the innermost), in
     /// parallel over planes: `inputRows` are the input rows its window covers (already offset to the row start),
