@@ -65,14 +65,31 @@ final class ConvKernel: Kernel {
     let packedWeights: [[PackedMatrix]]?
     init(_ a: Conv, packedWeights: [[PackedMatrix]]?) { attrs = a; self.packedWeights = packedWeights }
 
+    /// The window and tap grid of the last input and weight shapes: a session runs the same shapes again and again,
+    /// and small convolutions would otherwise spend a good part of their time on them.
+    private var geometry: Geometry?
+    private struct Geometry {
+        let input: [Int], weights: [Int]
+        let window: Window, outSize: [Int], padBegin: [Int], grid: TapGrid
+        init(_ attrs: Conv, input: [Int], weights: [Int]) throws {
+            self.input = input; self.weights = weights
+            window = try attrs.window(weightSpatial: Array(weights[2...]))
+            (outSize, padBegin) = try window.resolve(Array(input[2...]))
+            grid = TapGrid(grid: outSize, target: Array(input[2...]), kernel: window.kernel, strides: window.strides,
+                           dilations: window.dilations, padBegin: padBegin)
+        }
+    }
+
     func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
         let x = inputs[0]!, w = inputs[1]!
         let bias = inputs.count > 2 ? inputs[2] : nil
         let y = try outputs.make(0)
-        let win = try attrs.window(weightSpatial: Array(w.shape[2...]))
-        let (outSize, padBegin) = try win.resolve(Array(x.shape[2...]))
-        let grid = TapGrid(grid: outSize, target: Array(x.shape[2...]), kernel: win.kernel, strides: win.strides,
-                           dilations: win.dilations, padBegin: padBegin)
+        let geo: Geometry
+        if let g = geometry, g.input == x.shape, g.weights == w.shape { geo = g } else {
+            geo = try Geometry(attrs, input: x.shape, weights: w.shape)
+            geometry = geo
+        }
+        let (win, outSize, padBegin, grid) = (geo.window, geo.outSize, geo.padBegin, geo.grid)
         let batch = x.shape[0], channels = x.shape[1], m = w.shape[0], groups = attrs.group
         let cg = channels / groups, mg = m / groups
         guard y.count > 0 else { return [y] }
