@@ -3,68 +3,33 @@ import Synchronization
 import Glibc
 #endif
 
-/// Where one node runs, and why it is not on the preferred backend when it is not.
-public struct Placement: Sendable {
-    public var backend: String
-    public var reason: String?
-}
-
 /// Runs one graph on a list of backends (in preference order; at most one of them a `DeviceBackend`, whose nodes keep
 /// their tensors in device memory). One run at a time per session; create one per thread.
+///
+/// Three parts, one job each: the partitioner (`Partition.swift`) places every node and makes its kernel once; the
+/// planner (`Plan.swift`) turns each new combination of input shapes into an immutable `Plan`, cached here; this file
+/// is the executor, which runs a plan step by step, moving values between host and device where a step needs them
+/// on the other side, and returning memory to the pools after each value's last reader.
 public final class Session: @unchecked Sendable {
     public let graph: Graph
     /// Per value, whether it is one of the graph's constants (looked up per release, so an array, not the dictionary).
-    private let isConstant: [Bool]
+    let isConstant: [Bool]
     public let placements: [Placement]
-    private let kernels: [NodeKernel]
-    private let device: DeviceBackend?
+    let kernels: [NodeKernel]
+    let device: DeviceBackend?
     /// Builds host kernels for device-placed nodes that constant folding evaluates on the host.
-    private let hostBackend: Backend?
-    private var foldKernels: [Int: Kernel] = [:]
+    let hostBackend: Backend?
+    var foldKernels: [Int: Kernel] = [:]
     /// Weights uploaded once, on first use by a device node.
     private var deviceConstants: [ValueID: DeviceTensor] = [:]
-    private var plans: PlanCache
-    private let pool: TensorPool
+    var plans: PlanCache
+    let pool: TensorPool
     private let cancelFlag = Atomic<Bool>(false)
     /// For kernels that loop for long; made once, not per node and run.
     private lazy var isCancelled: () -> Bool = { [unowned self] in self.cancelFlag.load(ordering: .relaxed) }
     /// Per node, nanoseconds spent in it over the runs since profiling was switched on; nil when off.
     private var nodeNanoseconds: [UInt64]?
 
-    /// Tensors one run moved between the host and the device: inputs and host-computed values a device node read,
-    /// device values a CPU node read, outputs read back. Weights and folded shape values (uploaded once per session
-    /// or plan) and kernels' own small parameter writes are not counted.
-    /// Bytes are as stored on the device (float32 stored as half moves half the bytes). `sizeReads`: the small reads
-    /// device kernels made to learn the size of a data-dependent output (NonZero, NonMaxSuppression).
-    public struct Transfers: Sendable, Equatable {
-        public var uploads = 0, downloads = 0
-        public var uploadBytes = 0, downloadBytes = 0
-        public var sizeReads = 0
-        /// Each upload and download the session made, in run order: the value's name, direction, shape and bytes.
-        public var moves: [Move] = []
-        public struct Move: Sendable, Equatable {
-            public var value: String, toDevice: Bool, shape: [Int], bytes: Int
-            public init(value: String, toDevice: Bool, shape: [Int], bytes: Int) {
-                self.value = value; self.toDevice = toDevice; self.shape = shape; self.bytes = bytes
-            }
-        }
-        public init() {}
-
-        /// Counts one transfer and lists it.
-        public mutating func record(_ move: Move) {
-            if move.toDevice { uploads += 1; uploadBytes += move.bytes } else { downloads += 1; downloadBytes += move.bytes }
-            moves.append(move)
-        }
-
-        /// Adds the counts `total` (a running count) gained since it was `before` (not itemized in `moves`).
-        public mutating func add(_ total: Transfers, since before: Transfers = Transfers()) {
-            uploads += total.uploads - before.uploads
-            downloads += total.downloads - before.downloads
-            uploadBytes += total.uploadBytes - before.uploadBytes
-            downloadBytes += total.downloadBytes - before.downloadBytes
-            sizeReads += total.sizeReads - before.sizeReads
-        }
-    }
     /// The last run's transfers (all zero on a session without a device).
     public private(set) var lastTransfers = Transfers()
 
@@ -81,47 +46,16 @@ public final class Session: @unchecked Sendable {
     /// Device nodes queued between two waits for the device: a cancel then stops a run within this many nodes.
     static let deviceNodesPerSync = 16
 
-    enum NodeKernel {
-        case host(Kernel)
-        /// With the inputs the kernel reads on the host (shape-like parameters, and weights it prepacked).
-        case device(DeviceKernel, hostInputs: Set<Int>)
-    }
-
     public init(graph: Graph, backends: [Backend], limits: Limits = Limits()) throws {
         self.graph = graph
         isConstant = graph.values.indices.map { graph.constants[$0] != nil }
         pool = TensorPool(memory: MemoryBudget(limit: limits.maxMemory))
         plans = PlanCache(capacity: limits.planCacheSize)
-        let devices = backends.compactMap { $0 as? DeviceBackend }
-        guard devices.count <= 1 else { throw DLInferError(.internal, "a session runs on at most one device backend") }
-        device = devices.first
-        hostBackend = backends.first { !($0 is DeviceBackend) }
-        var kernels = [NodeKernel](), placements = [Placement]()
-        for node in graph.nodes {
-            var reasons = [String]()
-            var made: (NodeKernel, String)? = nil
-            for b in backends {
-                switch b.support(node, in: graph) {
-                case .yes:
-                    if let d = b as? DeviceBackend {
-                        let k = try d.makeDeviceKernel(node, in: graph)
-                        // Weights the kernel packed at creation stay on the host: nothing to upload.
-                        let packed = k.prepackedInputs.filter { $0 < node.inputs.count && node.inputs[$0].map { graph.constants[$0] != nil } == true }
-                        made = (.device(k, hostInputs: d.hostInputs(node).union(packed)), b.name)
-                    }
-                    else { made = (.host(try b.makeKernel(node, in: graph)), b.name) }
-                case .no(let why): reasons.append("\(b.name): \(why)")
-                }
-                if made != nil { break }
-            }
-            guard let (k, name) = made else {
-                throw DLInferError.unsupported("\(node.label(in: graph)) has no backend: \(reasons.joined(separator: "; "))")
-            }
-            kernels.append(k)
-            placements.append(Placement(backend: name, reason: reasons.isEmpty ? nil : reasons.joined(separator: "; ")))
-        }
-        self.kernels = kernels
-        self.placements = placements
+        let partition = try Partition(graph: graph, backends: backends)
+        device = partition.device
+        hostBackend = partition.hostBackend
+        kernels = partition.kernels
+        placements = partition.placements
     }
 
     /// Host memory held now (buffers, pooled free ones, outputs not yet freed), and plans cached.
@@ -174,8 +108,9 @@ public final class Session: @unchecked Sendable {
         lastTransfers = Transfers()
         try checkInputs(inputs)
         let signature = inputs.map(\.shape)
-        let plan: Plan
-        if let p = plans[signature] { plan = p } else { plan = try makePlan(inputs.map(\.type)); plans[signature] = plan }
+        let cached: CachedPlan
+        if let p = plans[signature] { cached = p } else { cached = CachedPlan(try makePlan(inputs.map(\.type))); plans[signature] = cached }
+        let plan = cached.plan
         // Free buffers kept between runs: what this plan's peak needs, so that changing shapes do not pile them up.
         pool.budget = Swift.max(16 << 20, plan.peakBytes)
 
@@ -194,7 +129,7 @@ public final class Session: @unchecked Sendable {
             for (s, i) in plan.steps.enumerated() {
                 if cancelFlag.load(ordering: .relaxed) { throw DLInferError(.cancelled, "run cancelled") }
                 let start = nodeNanoseconds == nil ? 0 : monotonicNanoseconds()
-                try runStep(s, i, plan, &env)
+                try runStep(s, i, cached, &env)
                 if nodeNanoseconds != nil {
                     if let device, case .device = kernels[i] { try device.finish() }
                     nodeNanoseconds![i] &+= monotonicNanoseconds() &- start
@@ -232,8 +167,8 @@ public final class Session: @unchecked Sendable {
         return UInt64(t.tv_sec) &* 1_000_000_000 &+ UInt64(t.tv_nsec)
     }
 
-    private func runStep(_ s: Int, _ i: Int, _ plan: Plan, _ env: inout Environment) throws {
-        let node = graph.nodes[i]
+    private func runStep(_ s: Int, _ i: Int, _ cached: CachedPlan, _ env: inout Environment) throws {
+        let node = graph.nodes[i], plan = cached.plan
         var outTypes = plan.outputTypes[s]
         var outShapes = plan.outputShapes[s]
         // The inputs read on the host; nil: all of them (a host kernel).
@@ -251,7 +186,7 @@ public final class Session: @unchecked Sendable {
         if hostSlots != nil { deviceIns = Array(repeating: nil, count: node.inputs.count) }
         for (k, v) in node.inputs.enumerated() {
             guard let v else { continue }
-            if hostSlots?.contains(k) ?? true { hostIns[k] = try host(v, plan, &env) } else { deviceIns[k] = try deviceValue(v, plan, &env) }
+            if hostSlots?.contains(k) ?? true { hostIns[k] = try host(v, plan, &env) } else { deviceIns[k] = try deviceValue(v, cached, &env) }
         }
         if outShapes == nil {
             // Shape depends on data only known now (e.g. a Reshape whose shape is computed from an input).
@@ -332,14 +267,15 @@ public final class Session: @unchecked Sendable {
     }
 
     /// Value `v` on the device, uploaded (once per run, or once per session for weights) if it lives on the host.
-    private func deviceValue(_ v: ValueID, _ plan: Plan, _ env: inout Environment) throws -> DeviceTensor? {
+    private func deviceValue(_ v: ValueID, _ cached: CachedPlan, _ env: inout Environment) throws -> DeviceTensor? {
         if let d = env.slots[v].device { return d }
+        let plan = cached.plan
         guard let device, let t = env.slots[v].host ?? plan.fixed[v] else { return nil }
         let d: DeviceTensor
         if isConstant[v] {
             if let c = deviceConstants[v] { d = c } else { d = try device.upload(t); deviceConstants[v] = d }
         } else if plan.folded[v] != nil {
-            if let c = plan.uploaded[v] { d = c } else { d = try device.upload(t); plan.uploaded[v] = d }
+            if let c = cached.deviceCopies[v] { d = c } else { d = try device.upload(t); cached.deviceCopies[v] = d }
         } else {
             d = try device.upload(t)
             lastTransfers.record(.init(value: graph.values[v].name, toDevice: true, shape: d.shape, bytes: d.byteCount))
@@ -381,7 +317,7 @@ public final class Session: @unchecked Sendable {
         }
     }
 
-    private func checkAllocation(_ types: [ValueType?], _ node: Node) throws {
+    func checkAllocation(_ types: [ValueType?], _ node: Node) throws {
         try Session.checkAllocation(types, node, graph, limit: pool.memory.limit)
     }
 
@@ -409,144 +345,6 @@ public final class Session: @unchecked Sendable {
                     throw DLInferError.shape("input '\(v.name)' expects \(v.type), got shape \(given)")
                 }
             }
-        }
-    }
-
-    /// Resolves every type for these input shapes and folds what only depended on shapes (Shape -> Gather -> Concat
-    /// chains), so that each run executes only real work.
-    private func makePlan(_ inputs: [ValueType]) throws -> Plan {
-        var types = graph.values.map(\.type)
-        var known = graph.constants
-        var folded = [ValueID: Tensor]()
-        for (id, t) in zip(graph.inputs, inputs) { types[id] = t }
-        var steps = [Int]()
-        for (i, node) in graph.nodes.enumerated() {
-            let ins = node.inputs.map { id in id.map { TypedInput(type: types[$0], value: known[$0]) } }
-            let outs: [ValueType]
-            do { outs = try node.op.inferTypes(ins) } catch let e as DLInferError {
-                throw DLInferError(e.kind, "\(node.label(in: graph)): \(e.message)")
-            }
-            for (k, o) in node.outputs.enumerated() where o != nil && k < outs.count { types[o!] = outs[k] }
-            if let values = try foldable(i, ins, outs) {
-                for (k, o) in node.outputs.enumerated() where o != nil { known[o!] = values[k]; folded[o!] = values[k] }
-            } else {
-                steps.append(i)
-            }
-        }
-        // Release each intermediate after its last reader; graph inputs and outputs and constants are never recycled.
-        var last = [ValueID: Int]()
-        for (s, i) in steps.enumerated() { for v in graph.nodes[i].inputs { if let v { last[v] = s } } }
-        for (s, i) in steps.enumerated() { for v in graph.nodes[i].outputs { if let v, last[v] == nil { last[v] = s } } }
-        let keep = Set(graph.outputs).union(graph.inputs).union(known.keys)
-        var releaseAfter = [[ValueID]](repeating: [], count: steps.count)
-        for (v, s) in last where !keep.contains(v) { releaseAfter[s].append(v) }
-        let peak = try peakBytes(steps, releaseAfter, types)
-        guard peak <= pool.memory.limit else {
-            throw DLInferError(.outOfMemory, "these input shapes need at least \(peak) bytes of intermediate tensors at once, more than the memory limit of \(pool.memory.limit) bytes (max_memory)")
-        }
-        // Each step's output types, and their shapes where all are known now: such a step's allocation is checked
-        // here once, and a run skips type inference for it.
-        let outputTypes = steps.map { i in graph.nodes[i].outputs.map { $0.map { types[$0] } } }
-        var outputShapes = [[[Int]?]?]()
-        for (s, i) in steps.enumerated() {
-            let shapes = outputTypes[s].map { $0?.fixedShape }
-            let resolved = zip(outputTypes[s], shapes).allSatisfy { $0 == nil || $1 != nil }
-            if resolved { try checkAllocation(outputTypes[s], graph.nodes[i]) }
-            outputShapes.append(resolved ? shapes : nil)
-        }
-        let transient = graph.values.indices.filter { !isConstant[$0] && folded[$0] == nil }
-        return Plan(types: types, constants: graph.constants, folded: folded, steps: steps, releaseAfter: releaseAfter,
-                    peakBytes: peak, outputTypes: outputTypes, outputShapes: outputShapes, transient: transient)
-    }
-
-    /// The most bytes the plan's intermediate and output tensors of known size hold at once, step by step (views
-    /// counted as copies: an upper bound).
-    private func peakBytes(_ steps: [Int], _ releaseAfter: [[ValueID]], _ types: [ValueType]) throws -> Int {
-        var live = 0, peak = 0
-        func bytes(_ v: ValueID) -> Int { (try? byteCount(types[v].dtype, types[v].fixedShape ?? [])) ?? Int.max }
-        for (s, i) in steps.enumerated() {
-            for case let o? in graph.nodes[i].outputs {
-                let (sum, overflow) = live.addingReportingOverflow(bytes(o))
-                live = overflow ? Int.max : sum
-            }
-            peak = Swift.max(peak, live)
-            for v in releaseAfter[s] { live -= Swift.min(live, bytes(v)) }
-        }
-        return peak
-    }
-
-    /// Evaluates a node now if its outputs depend only on what is known for this signature.
-    private func foldable(_ i: Int, _ ins: [TypedInput?], _ outs: [ValueType]) throws -> [Tensor?]? {
-        let node = graph.nodes[i]
-        if let s = ins.first??.type.fixedShape, let value = node.op.valueFromShape(s) { return [value] }
-        guard !node.inputs.isEmpty, !node.op.attributes.drawsRandomValues, ins.allSatisfy({ $0 == nil || $0!.value != nil }) else { return nil }
-        guard outs.allSatisfy({ $0.fixedShape != nil }) else { return nil }
-        let types = node.outputs.enumerated().map { k, o in o == nil ? nil : outs[k] }
-        // Left to run as a step (under the memory checks) rather than blown up into the plan.
-        if ConstantFolding.amplifies(inputs: ins.map { $0?.type }, outputs: types) { return nil }
-        try checkAllocation(types, node)
-        let alloc = OutputAllocator(types: types, pool: pool)
-        return try hostKernel(i).run(ins.map { $0?.value }, alloc)
-    }
-
-    private func hostKernel(_ i: Int) throws -> Kernel {
-        if case .host(let k) = kernels[i] { return k }
-        if let k = foldKernels[i] { return k }
-        guard let hostBackend else { throw DLInferError(.internal, "no host backend to evaluate \(graph.nodes[i].label(in: graph))") }
-        let k = try hostBackend.makeKernel(graph.nodes[i], in: graph)
-        foldKernels[i] = k
-        return k
-    }
-}
-
-/// One input-shape signature's schedule.
-final class Plan {
-    let types: [ValueType]
-    let folded: [ValueID: Tensor]
-    let steps: [Int]
-    let releaseAfter: [[ValueID]]
-    let peakBytes: Int
-    /// Per step, its node's output types (nil for an absent output), and their shapes when every one is known at
-    /// planning (nil: some shape depends on data, so the run infers the types).
-    let outputTypes: [[ValueType?]]
-    let outputShapes: [[[Int]?]?]
-    /// The values a run releases at its end (all but constants and folded values).
-    let transient: [ValueID]
-    /// Per value, its tensor when the plan knows it: a constant or a folded value.
-    let fixed: [Tensor?]
-    /// Folded values uploaded once for device nodes.
-    var uploaded: [ValueID: DeviceTensor] = [:]
-    init(types: [ValueType], constants: [ValueID: Tensor], folded: [ValueID: Tensor], steps: [Int],
-         releaseAfter: [[ValueID]], peakBytes: Int, outputTypes: [[ValueType?]], outputShapes: [[[Int]?]?],
-         transient: [ValueID]) {
-        self.types = types; self.folded = folded; self.steps = steps; self.releaseAfter = releaseAfter
-        self.peakBytes = peakBytes; self.outputTypes = outputTypes; self.outputShapes = outputShapes
-        self.transient = transient
-        var fixed = [Tensor?](repeating: nil, count: types.count)
-        for (v, t) in constants { fixed[v] = t }
-        for (v, t) in folded { fixed[v] = t }
-        self.fixed = fixed
-    }
-}
-
-/// Plans by input-shape signature, at most `capacity`, the least recently used dropped first.
-struct PlanCache {
-    let capacity: Int
-    private var plans: [[[Int]]: Plan] = [:]
-    private var order: [[[Int]]] = []
-    init(capacity: Int) { self.capacity = Swift.max(1, capacity) }
-    var count: Int { plans.count }
-
-    subscript(_ key: [[Int]]) -> Plan? {
-        mutating get {
-            guard let p = plans[key] else { return nil }
-            if order.last != key, let i = order.firstIndex(of: key) { order.remove(at: i); order.append(key) }
-            return p
-        }
-        set {
-            guard let newValue else { return }
-            if plans.updateValue(newValue, forKey: key) == nil { order.append(key) }
-            while order.count > capacity { plans[order.removeFirst()] = nil }
         }
     }
 }

@@ -1,0 +1,148 @@
+/// The planner: for one combination of input shapes, the only place where types are inferred and what depends on
+/// shapes alone is folded. The resulting `Plan` is immutable; the session caches plans by input shapes.
+extension Session {
+    /// Resolves every type for these input shapes and folds what only depended on shapes (Shape -> Gather -> Concat
+    /// chains), so that each run executes only real work.
+    func makePlan(_ inputs: [ValueType]) throws -> Plan {
+        var types = graph.values.map(\.type)
+        var known = graph.constants
+        var folded = [ValueID: Tensor]()
+        for (id, t) in zip(graph.inputs, inputs) { types[id] = t }
+        var steps = [Int]()
+        for (i, node) in graph.nodes.enumerated() {
+            let ins = node.inputs.map { id in id.map { TypedInput(type: types[$0], value: known[$0]) } }
+            let outs: [ValueType]
+            do { outs = try node.op.inferTypes(ins) } catch let e as DLInferError {
+                throw DLInferError(e.kind, "\(node.label(in: graph)): \(e.message)")
+            }
+            for (k, o) in node.outputs.enumerated() where o != nil && k < outs.count { types[o!] = outs[k] }
+            if let values = try foldable(i, ins, outs) {
+                for (k, o) in node.outputs.enumerated() where o != nil { known[o!] = values[k]; folded[o!] = values[k] }
+            } else {
+                steps.append(i)
+            }
+        }
+        // Release each intermediate after its last reader; graph inputs and outputs and constants are never recycled.
+        var last = [ValueID: Int]()
+        for (s, i) in steps.enumerated() { for v in graph.nodes[i].inputs { if let v { last[v] = s } } }
+        for (s, i) in steps.enumerated() { for v in graph.nodes[i].outputs { if let v, last[v] == nil { last[v] = s } } }
+        let keep = Set(graph.outputs).union(graph.inputs).union(known.keys)
+        var releaseAfter = [[ValueID]](repeating: [], count: steps.count)
+        for (v, s) in last where !keep.contains(v) { releaseAfter[s].append(v) }
+        let peak = try peakBytes(steps, releaseAfter, types)
+        guard peak <= pool.memory.limit else {
+            throw DLInferError(.outOfMemory, "these input shapes need at least \(peak) bytes of intermediate tensors at once, more than the memory limit of \(pool.memory.limit) bytes (max_memory)")
+        }
+        // Each step's output types, and their shapes where all are known now: such a step's allocation is checked
+        // here once, and a run skips type inference for it.
+        let outputTypes = steps.map { i in graph.nodes[i].outputs.map { $0.map { types[$0] } } }
+        var outputShapes = [[[Int]?]?]()
+        for (s, i) in steps.enumerated() {
+            let shapes = outputTypes[s].map { $0?.fixedShape }
+            let resolved = zip(outputTypes[s], shapes).allSatisfy { $0 == nil || $1 != nil }
+            if resolved { try checkAllocation(outputTypes[s], graph.nodes[i]) }
+            outputShapes.append(resolved ? shapes : nil)
+        }
+        let transient = graph.values.indices.filter { !isConstant[$0] && folded[$0] == nil }
+        return Plan(types: types, constants: graph.constants, folded: folded, steps: steps, releaseAfter: releaseAfter,
+                    peakBytes: peak, outputTypes: outputTypes, outputShapes: outputShapes, transient: transient)
+    }
+
+    /// The most bytes the plan's intermediate and output tensors of known size hold at once, step by step (views
+    /// counted as copies: an upper bound).
+    func peakBytes(_ steps: [Int], _ releaseAfter: [[ValueID]], _ types: [ValueType]) throws -> Int {
+        var live = 0, peak = 0
+        func bytes(_ v: ValueID) -> Int { (try? byteCount(types[v].dtype, types[v].fixedShape ?? [])) ?? Int.max }
+        for (s, i) in steps.enumerated() {
+            for case let o? in graph.nodes[i].outputs {
+                let (sum, overflow) = live.addingReportingOverflow(bytes(o))
+                live = overflow ? Int.max : sum
+            }
+            peak = Swift.max(peak, live)
+            for v in releaseAfter[s] { live -= Swift.min(live, bytes(v)) }
+        }
+        return peak
+    }
+
+    /// Evaluates a node now if its outputs depend only on what is known for this signature.
+    func foldable(_ i: Int, _ ins: [TypedInput?], _ outs: [ValueType]) throws -> [Tensor?]? {
+        let node = graph.nodes[i]
+        if let s = ins.first??.type.fixedShape, let value = node.op.valueFromShape(s) { return [value] }
+        guard !node.inputs.isEmpty, !node.op.attributes.drawsRandomValues, ins.allSatisfy({ $0 == nil || $0!.value != nil }) else { return nil }
+        guard outs.allSatisfy({ $0.fixedShape != nil }) else { return nil }
+        let types = node.outputs.enumerated().map { k, o in o == nil ? nil : outs[k] }
+        // Left to run as a step (under the memory checks) rather than blown up into the plan.
+        if ConstantFolding.amplifies(inputs: ins.map { $0?.type }, outputs: types) { return nil }
+        try checkAllocation(types, node)
+        let alloc = OutputAllocator(types: types, pool: pool)
+        return try hostKernel(i).run(ins.map { $0?.value }, alloc)
+    }
+
+    func hostKernel(_ i: Int) throws -> Kernel {
+        if case .host(let k) = kernels[i] { return k }
+        if let k = foldKernels[i] { return k }
+        guard let hostBackend else { throw DLInferError(.internal, "no host backend to evaluate \(graph.nodes[i].label(in: graph))") }
+        let k = try hostBackend.makeKernel(graph.nodes[i], in: graph)
+        foldKernels[i] = k
+        return k
+    }
+}
+
+/// One input-shape signature's schedule: which nodes run in which order, every value's type, what was folded, when
+/// each value's memory returns to the pool. Immutable.
+struct Plan {
+    let types: [ValueType]
+    let folded: [ValueID: Tensor]
+    let steps: [Int]
+    let releaseAfter: [[ValueID]]
+    let peakBytes: Int
+    /// Per step, its node's output types (nil for an absent output), and their shapes when every one is known at
+    /// planning (nil: some shape depends on data, so the run infers the types).
+    let outputTypes: [[ValueType?]]
+    let outputShapes: [[[Int]?]?]
+    /// The values a run releases at its end (all but constants and folded values).
+    let transient: [ValueID]
+    /// Per value, its tensor when the plan knows it: a constant or a folded value.
+    let fixed: [Tensor?]
+    init(types: [ValueType], constants: [ValueID: Tensor], folded: [ValueID: Tensor], steps: [Int],
+         releaseAfter: [[ValueID]], peakBytes: Int, outputTypes: [[ValueType?]], outputShapes: [[[Int]?]?],
+         transient: [ValueID]) {
+        self.types = types; self.folded = folded; self.steps = steps; self.releaseAfter = releaseAfter
+        self.peakBytes = peakBytes; self.outputTypes = outputTypes; self.outputShapes = outputShapes
+        self.transient = transient
+        var fixed = [Tensor?](repeating: nil, count: types.count)
+        for (v, t) in constants { fixed[v] = t }
+        for (v, t) in folded { fixed[v] = t }
+        self.fixed = fixed
+    }
+}
+
+/// A cached plan with what a session made of it on its device: the folded values it uploaded once (they live and are
+/// dropped with the plan).
+final class CachedPlan {
+    let plan: Plan
+    var deviceCopies: [ValueID: DeviceTensor] = [:]
+    init(_ plan: Plan) { self.plan = plan }
+}
+
+/// Plans by input-shape signature, at most `capacity`, the least recently used dropped first.
+struct PlanCache {
+    let capacity: Int
+    private var plans: [[[Int]]: CachedPlan] = [:]
+    private var order: [[[Int]]] = []
+    init(capacity: Int) { self.capacity = Swift.max(1, capacity) }
+    var count: Int { plans.count }
+
+    subscript(_ key: [[Int]]) -> CachedPlan? {
+        mutating get {
+            guard let p = plans[key] else { return nil }
+            if order.last != key, let i = order.firstIndex(of: key) { order.remove(at: i); order.append(key) }
+            return p
+        }
+        set {
+            guard let newValue else { return }
+            if plans.updateValue(newValue, forKey: key) == nil { order.append(key) }
+            while order.count > capacity { plans[order.removeFirst()] = nil }
+        }
+    }
+}
