@@ -1,20 +1,26 @@
 import DLInferCore
 
 /// Constant weights are packed once here for the GEMM, per group and per chunk of output channels; depthwise
-/// convolutions read W directly.
+/// convolutions read W directly. Layers that Winograd's algorithm may serve keep their weights unpacked until the
+/// first run shows which path the input's size takes.
 func makeConvKernel(_ a: Conv, _ node: Node, _ graph: Graph) throws -> Kernel {
-    var packed: [[PackedMatrix]]? = nil
-    if let wid = node.inputs[1], let w = graph.constants[wid], w.dtype == .float32, w.rank >= 3, a.group >= 1,
-       w.shape[0] % a.group == 0, !(w.shape[1] == 1 && w.rank == 4) {
-        let mg = w.shape[0] / a.group, k = w.shape[0] == 0 ? 0 : w.count / w.shape[0]
-        let wp = w.pointer(Float.self)
-        packed = (0..<a.group).map { g in
-            channelChunks(mg).map { r in
-                PackedMatrix(.left, rows: r.count, cols: k, wp + (g * mg + r.lowerBound) * k, ld: k, transposed: false)
-            }
+    guard let wid = node.inputs[1], let w = graph.constants[wid], w.dtype == .float32 else {
+        return ConvKernel(a, packedWeights: nil)
+    }
+    if winogradApplies(a, weights: w.shape) { return ConvKernel(a, packedWeights: nil, winogradCandidate: w) }
+    return ConvKernel(a, packedWeights: packConvWeights(w, a))
+}
+
+/// W as the GEMM's left operand per group and channel chunk; nil for depthwise weights (read directly).
+private func packConvWeights(_ w: Tensor, _ a: Conv) -> [[PackedMatrix]]? {
+    guard w.rank >= 3, a.group >= 1, w.shape[0] % a.group == 0, !(w.shape[1] == 1 && w.rank == 4) else { return nil }
+    let mg = w.shape[0] / a.group, k = w.shape[0] == 0 ? 0 : w.count / w.shape[0]
+    let wp = w.pointer(Float.self)
+    return (0..<a.group).map { g in
+        channelChunks(mg).map { r in
+            PackedMatrix(.left, rows: r.count, cols: k, wp + (g * mg + r.lowerBound) * k, ld: k, transposed: false)
         }
     }
-    return ConvKernel(a, packedWeights: packed)
 }
 
 /// A group's output channels cut into one chunk per thread (whole micro-kernel panels, at least two each), so that
@@ -62,8 +68,13 @@ func tileWidth(rows: Int, columns: Int) -> Int {
 final class ConvKernel: Kernel {
     let attrs: Conv
     /// Per group, per chunk of `channelChunks` (computed for the same thread count).
-    let packedWeights: [[PackedMatrix]]?
-    init(_ a: Conv, packedWeights: [[PackedMatrix]]?) { attrs = a; self.packedWeights = packedWeights }
+    private var packedWeights: [[PackedMatrix]]?
+    /// The constant weights of a layer Winograd's F(4x4, 3x3) may serve, and their transform once a run used it.
+    private let winogradCandidate: Tensor?
+    private var winograd: WinogradWeights?
+    init(_ a: Conv, packedWeights: [[PackedMatrix]]?, winogradCandidate: Tensor? = nil) {
+        attrs = a; self.packedWeights = packedWeights; self.winogradCandidate = winogradCandidate
+    }
 
     /// The window and tap grid of the last input and weight shapes: a session runs the same shapes again and again,
     /// and small convolutions would otherwise spend a good part of their time on them.
@@ -97,6 +108,13 @@ final class ConvKernel: Kernel {
         let bp = bias.map { UnsafePointer($0.pointer(Float.self)) }
         let act = attrs.activation
 
+        if let w = winogradCandidate, winogradPays(outHeight: outSize[0], outWidth: outSize[1]) {
+            if winograd == nil { winograd = WinogradWeights(w.pointer(Float.self), m: w.shape[0], c: w.shape[1]) }
+            try winogradConv(winograd!, x: xp, batch: batch, height: grid.target[0], width: grid.target[1],
+                             padTop: padBegin[0], padLeft: padBegin[1], outHeight: outSize[0], outWidth: outSize[1],
+                             bias: bp, activation: act, y: yp)
+            return [y]
+        }
         if cg == 1, grid.rank == 2 {
             depthwiseConv2D(grid, batch: batch, channels: channels, multiplier: mg, x: xp, w: wp, bias: bp,
                             activation: act, y: yp)
@@ -111,6 +129,7 @@ final class ConvKernel: Kernel {
             }
             return [y]
         }
+        if packedWeights == nil, let w = winogradCandidate { packedWeights = packConvWeights(w, attrs) }
         let packed = packedWeights, chunks = channelChunks(mg)
         let pointwise = win.kernel.allSatisfy { $0 == 1 } && win.strides.allSatisfy { $0 == 1 }
             && padBegin.allSatisfy { $0 == 0 } && outSize == grid.target
