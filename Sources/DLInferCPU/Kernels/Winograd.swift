@@ -61,7 +61,7 @@ func winogradConv(_ u: WinogradWeights, x: UnsafePointer<Float>, batch: Int, hei
             for t0 in stride(from: 0, to: tiles, by: chunk) {
                 let tc = Swift.min(chunk, tiles - t0)
                 let v = scratch, prod = scratch + 36 * c * tc
-                parallelFor(c, grain: Swift.max(1, 4096 / Swift.max(1, tc))) { channels in
+                parallelFor(c, grain: Swift.max(1, 256 / Swift.max(1, tc))) { channels in
                     // Six transformed rows, with room for the left padding and for the last tiles' 32-float reads.
                     let rowLength = padLeft + width + 4 * tilesW + 40
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: 6 * rowLength) { buffer in
@@ -80,7 +80,7 @@ func winogradConv(_ u: WinogradWeights, x: UnsafePointer<Float>, batch: Int, hei
                               c: prod + xi * m * tc, ldc: tc, maxThreads: 1)
                     }
                 }
-                parallelFor(m, grain: Swift.max(1, 4096 / Swift.max(1, tc))) { channels in
+                parallelFor(m, grain: Swift.max(1, 256 / Swift.max(1, tc))) { channels in
                     withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 76) { tmp in
                         for o in channels {
                             outputTransform(prod + o * tc, ld: m * tc, tilesW: tilesW, t0, tc, yn + o * outHeight * outWidth,
