@@ -265,13 +265,30 @@ static void test_model_info(dlinfer_model* m) {
     EXPECT(dlinfer_model_metadata_count(m, NULL), DLINFER_ERR_INVALID_ARG);
 }
 
+/* One batch's fixture: inputs x and y, onnxruntime's outputs z and r, n floats each. */
+typedef struct {
+    size_t n;
+    float *x, *y, *z_ref, *r_ref;
+} batch_data;
+
+static batch_data read_batch(int batch) {
+    size_t n = (size_t)batch * 3;
+    return (batch_data){n, read_floats(batch, "x", n), read_floats(batch, "y", n), read_floats(batch, "z", n),
+                        read_floats(batch, "r", n)};
+}
+
+static void free_batch(batch_data d) {
+    free(d.x);
+    free(d.y);
+    free(d.z_ref);
+    free(d.r_ref);
+}
+
 /* Sets (or binds) x and y for `batch`, runs, and compares both outputs with onnxruntime's. */
 static void run_batch(dlinfer_session* s, int batch, int bind_x) {
-    size_t n = (size_t)batch * 3;
-    float* x = read_floats(batch, "x", n);
-    float* y = read_floats(batch, "y", n);
-    float* z_ref = read_floats(batch, "z", n);
-    float* r_ref = read_floats(batch, "r", n);
+    batch_data d = read_batch(batch);
+    size_t n = d.n;
+    float *x = d.x, *y = d.y, *z_ref = d.z_ref, *r_ref = d.r_ref;
     int64_t dims[2] = {batch, 3};
     if (bind_x) {
         EXPECT(dlinfer_session_bind_input(s, 0, DLINFER_DTYPE_FLOAT32, dims, 2, x, n * sizeof(float)), DLINFER_OK);
@@ -291,10 +308,7 @@ static void run_batch(dlinfer_session* s, int batch, int bind_x) {
     EXPECT(dlinfer_session_copy_output(s, 1, got, n * sizeof(float)), DLINFER_OK);
     CHECK(close_to(got, r_ref, n));
     free(got);
-    free(x);
-    free(y);
-    free(z_ref);
-    free(r_ref);
+    free_batch(d);
 }
 
 /* Compares output `k` of the last run, read in place through dlinfer_session_output_views, with `want`. */
@@ -308,11 +322,8 @@ static void check_view(const dlinfer_tensor_view* views, int k, int batch, const
 /* Inputs written in place into session-owned buffers, outputs read in place: a first run on zeros, then the
  * fixture's data written into the same buffers and run again with no other call. */
 static void run_buffered(dlinfer_session* s, int batch) {
-    size_t n = (size_t)batch * 3;
-    float* x = read_floats(batch, "x", n);
-    float* y = read_floats(batch, "y", n);
-    float* z_ref = read_floats(batch, "z", n);
-    float* r_ref = read_floats(batch, "r", n);
+    batch_data d = read_batch(batch);
+    size_t n = d.n;
     int64_t dims[2] = {batch, 3};
     void *bx = NULL, *by = NULL;
     const dlinfer_tensor_view* views = NULL;
@@ -320,7 +331,10 @@ static void run_buffered(dlinfer_session* s, int batch) {
     EXPECT(dlinfer_session_input_buffer(s, 1, DLINFER_DTYPE_FLOAT32, dims, 2, &by), DLINFER_OK);
     EXPECT(dlinfer_session_output_views(s, &views), DLINFER_OK);
     CHECK(bx != NULL && by != NULL && ((uintptr_t)bx & 63) == 0 && views != NULL);
-    if (!bx || !by || !views) return;
+    if (!bx || !by || !views) {
+        free_batch(d);
+        return;
+    }
     /* The buffers start zero-filled: z = Sigmoid(0) = 0.5, r = Relu(0) = 0. */
     float* half = malloc(n * sizeof(float));
     float* zero = calloc(n, sizeof(float));
@@ -328,20 +342,17 @@ static void run_buffered(dlinfer_session* s, int batch) {
     EXPECT(dlinfer_session_run(s), DLINFER_OK);
     check_view(views, 0, batch, half);
     check_view(views, 1, batch, zero);
-    memcpy(bx, x, n * sizeof(float));
-    memcpy(by, y, n * sizeof(float));
+    memcpy(bx, d.x, n * sizeof(float));
+    memcpy(by, d.y, n * sizeof(float));
     EXPECT(dlinfer_session_run(s), DLINFER_OK);
-    check_view(views, 0, batch, z_ref);
-    check_view(views, 1, batch, r_ref);
+    check_view(views, 0, batch, d.z_ref);
+    check_view(views, 1, batch, d.r_ref);
     const dlinfer_tensor_view* again = NULL;
     EXPECT(dlinfer_session_output_views(s, &again), DLINFER_OK);
     CHECK(again == views);
     free(half);
     free(zero);
-    free(x);
-    free(y);
-    free(z_ref);
-    free(r_ref);
+    free_batch(d);
 }
 
 static void test_input_errors(dlinfer_session* s) {
