@@ -1,9 +1,5 @@
 // MaxPool, AveragePool, GlobalMaxPool, GlobalAveragePool on float32 NC... tensors.
 
-#define POOL_MAX 0
-#define POOL_AVERAGE 1
-#define POOL_AVERAGE_INCLUDE_PAD 2
-
 // Taps lo..<hi of a window starting at `s` (stride and padding applied) that fall inside an axis of size `n`.
 inline int2 taps_inside(int s, int k, int d, int n) {
     int lo = s < 0 ? min(k, (-s + d - 1) / d) : 0;
@@ -57,6 +53,7 @@ __kernel void max_pool_indices(__global const real_t* x, __global real_t* y, __g
 // One work-item per output element over up to 3 spatial axes (fewer are leading axes of size 1), neighbouring
 // work-items on neighbouring output columns. Padding never contributes: MaxPool skips it (NaN never wins, as on the
 // CPU), AveragePool divides by the taps inside the input or, with count_include_pad, inside the padded input.
+// `mode`: POOL_* (PoolMode in Launchers/Pool.swift).
 __kernel void pool_f32(__global const real_t* x, __global real_t* y, int total, int mode,
                        int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH, int KW,
                        int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw, int ed, int eh, int ew) {

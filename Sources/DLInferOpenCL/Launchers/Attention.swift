@@ -37,8 +37,8 @@ final class FusedAttentionCL: DeviceKernel {
                 .buffer(qt), .buffer(kt), .buffer(vt), .buffer(mask ?? qt), .buffer(y), .buffer(offsets), .buffer(scores),
                 .int(l.heads), .int(l.rows), .int(l.total), .int(l.headSize), .int(l.vHeadSize), .int(l.ldq),
                 .int(l.keyStride), .int(l.keyDimStride), .int(l.ldv), .int(l.maskRowStride),
-                .int(l.maskBroadcastsColumns ? 0 : 1), .int(mask == nil ? 0 : 1), .int(l.ldy), .float(a.alpha),
-                .int(a.zeroNaN ? 1 : 0), .int(first), .local(local * 4),
+                .flag(!l.maskBroadcastsColumns), .flag(mask != nil), .int(l.ldy), .float(a.alpha),
+                .flag(a.zeroNaN), .int(first), .local(local * 4),
             ])
         }
         // The queue is in order: whoever gets this buffer from the pool next runs after the last launch.

@@ -69,8 +69,8 @@ final class CLGemm {
             let vecA = CLGemm.aligned(a, a.transposed ? t.vwm : t.vwk), vecB = CLGemm.aligned(b, b.transposed ? t.vwk : t.vwn)
             try q.launch(k, global: [(n + t.nwg - 1) / t.nwg * t.ndimc, (m + t.mwg - 1) / t.mwg * t.mdimc, batch],
                          local: [t.ndimc, t.mdimc, 1],
-                         CLGemm.operandArgs(a) + [.int(vecA ? 1 : 0)] + CLGemm.operandArgs(b) + [.int(vecB ? 1 : 0)]
-                         + [.buffer(c.tensor), .int(c.offset), .int(c.ld), .int(c.batchStride), .int(CLGemm.aligned(c, t.vwn) ? 1 : 0)]
+                         CLGemm.operandArgs(a) + [.flag(vecA)] + CLGemm.operandArgs(b) + [.flag(vecB)]
+                         + [.buffer(c.tensor), .int(c.offset), .int(c.ld), .int(c.batchStride), .flag(CLGemm.aligned(c, t.vwn))]
                          + biasArgs(bias, swapped: false, c)
                          + [.int(m), .int(n), .int(kk), .float(alpha), .float(bias?.beta ?? 0)] + act.args)
         case .gemv(let rows, let swapped):
@@ -119,7 +119,7 @@ final class CLGemm {
     }
 
     private static func operandArgs(_ o: GemmOperand) -> [CLArg] {
-        [.buffer(o.tensor), .int(o.offset), .int(o.ld), .int(o.batchStride), .int(o.transposed ? 1 : 0)]
+        [.buffer(o.tensor), .int(o.offset), .int(o.ld), .int(o.batchStride), .flag(o.transposed)]
     }
 
     /// The bias arguments (strides swapped with C's when the product runs transposed); C's buffer stands in when

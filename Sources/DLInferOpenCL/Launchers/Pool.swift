@@ -1,5 +1,11 @@
 import DLInferCore
 
+/// pool_f32's modes (POOL_*).
+enum PoolMode: Int32, KernelCode {
+    static let prefix = "POOL"
+    case max, average, averageIncludePad
+}
+
 /// MaxPool (with or without its Indices output) and AveragePool over 1 to 3 spatial axes (fewer run as leading axes of size 1): one
 /// work-item per output element.
 final class PoolCL: DeviceKernel {
@@ -14,10 +20,10 @@ final class PoolCL: DeviceKernel {
         try requireInt32Indexing(x.shape, y.shape)
         let win = a.window
         let (out, padBegin) = try win.resolve(Array(x.shape[2...]))
-        let mode: Int
+        let mode: PoolMode
         switch a.kind {
-        case .max: mode = 0
-        case .average(let includePad): mode = includePad ? 2 : 1
+        case .max: mode = .max
+        case .average(let includePad): mode = includePad ? .averageIncludePad : .average
         case .lp: throw DLInferError(.internal, "LpPool has no OpenCL kernel")
         }
         let padEnd = try x.shape[2...].indices.map { try win.padEnd($0 - 2, input: x.shape[$0]) }
@@ -26,11 +32,11 @@ final class PoolCL: DeviceKernel {
         if let indices, case .max(let columnMajor) = a.kind {
             // The kernel takes the geometry without the end pads (windows only count taps inside the input).
             let kernel = try q.kernel("pool", "max_pool_indices")
-            try q.launch1D(kernel, y.count, [.buffer(x), .buffer(y), .buffer(indices), .int(y.count), .int(columnMajor ? 1 : 0)]
+            try q.launch1D(kernel, y.count, [.buffer(x), .buffer(y), .buffer(indices), .int(y.count), .flag(columnMajor)]
                 + geometry.prefix(18).map { .int($0) })
             return [y, indices]
         }
-        try q.launch1D(k, y.count, [.buffer(x), .buffer(y), .int(y.count), .int(mode)] + geometry.map { .int($0) })
+        try q.launch1D(k, y.count, [.buffer(x), .buffer(y), .int(y.count), .code(mode)] + geometry.map { .int($0) })
         return [y]
     }
 }
@@ -54,7 +60,7 @@ final class GlobalPoolCL: DeviceKernel {
         var group = 1
         while group < min(size, 256, k.maxWorkGroupSize) && group * 2 <= k.maxWorkGroupSize { group *= 2 }
         try q.launch(k, global: [y.count * group], local: [group],
-                     [.buffer(x), .buffer(y), .int(size), .int(isMax ? 1 : 0), .local(group * 4)])
+                     [.buffer(x), .buffer(y), .int(size), .flag(isMax), .local(group * 4)])
         return [y]
     }
 }
