@@ -85,6 +85,14 @@ inline int broadcast_offset(int i, int8 d, int8 s) {
     return off;
 }
 
+// The window geometry that pool.cl and conv.cl take as int4 arguments (depth, height, width; fewer spatial axes are
+// leading axes of size 1) named `in_size`, `out_size`, `window`, `stride`, `dilation`, `pad_begin` (WindowArgs in
+// Launchers/Pool.swift), as the scalars their loops use.
+#define UNPACK_WINDOW_3D \
+    const int ID = in_size.x, IH = in_size.y, IW = in_size.z, OD = out_size.x, OH = out_size.y, OW = out_size.z; \
+    const int KD = window.x, KH = window.y, KW = window.z, sd = stride.x, sh = stride.y, sw = stride.z; \
+    const int dd = dilation.x, dh = dilation.y, dw = dilation.z, pd = pad_begin.x, ph = pad_begin.y, pw = pad_begin.z
+
 // Maximum and minimum that propagate NaN (fmax/fmin would drop it), as the CPU kernels and numpy do.
 inline float max_nan(float a, float b) { return b > a || isnan(b) ? b : a; }
 inline float min_nan(float a, float b) { return b < a || isnan(b) ? b : a; }

@@ -143,6 +143,14 @@ inline int broadcast_offset(int i, int8 d, int8 s) {
     return off;
 }
 
+// The window geometry that pool.cl and conv.cl take as int4 arguments (depth, height, width; fewer spatial axes are
+// leading axes of size 1) named `in_size`, `out_size`, `window`, `stride`, `dilation`, `pad_begin` (WindowArgs in
+// Launchers/Pool.swift), as the scalars their loops use.
+#define UNPACK_WINDOW_3D \
+    const int ID = in_size.x, IH = in_size.y, IW = in_size.z, OD = out_size.x, OH = out_size.y, OW = out_size.z; \
+    const int KD = window.x, KH = window.y, KW = window.z, sd = stride.x, sh = stride.y, sw = stride.z; \
+    const int dd = dilation.x, dh = dilation.y, dw = dilation.z, pd = pad_begin.x, ph = pad_begin.y, pw = pad_begin.z
+
 // Maximum and minimum that propagate NaN (fmax/fmin would drop it), as the CPU kernels and numpy do.
 inline float max_nan(float a, float b) { return b > a || isnan(b) ? b : a; }
 inline float min_nan(float a, float b) { return b < a || isnan(b) ? b : a; }
@@ -191,15 +199,18 @@ __kernel void conv_pack_weights(__global const real_t* w, __global real_t* wp, i
 // ---- Depthwise convolution ----------------------------------------------------------------------------------------
 // Every group has one input channel (output channel m reads channel m / multiplier). Each work-item computes DW_RUN
 // neighbouring outputs of one row, so each weight is loaded once for all of them; neighbouring work-items take
-// neighbouring runs of the same row, so their input reads share cache lines.
+// neighbouring runs of the same row, so their input reads share cache lines. The epilogue adds the bias (when
+// has_bias) and applies the activation; the int2 sizes are (height, width).
 #define DW_RUN 4
 
-__kernel void conv_depthwise(__global const real_t* x, __global const real_t* w, __global const real_t* bias,
-                             int has_bias, __global real_t* y, int C, int H, int W, int M, int multiplier,
-                             int KH, int KW, int OH, int OW, int runs, int total,
-                             int sh, int sw, int dh, int dw, int ph, int pw, int act, float act_a, float act_b) {
+__kernel void conv_depthwise(__global const real_t* x, __global const real_t* w, __global real_t* y,
+                             __global const real_t* bias, int has_bias, int act, float act_a, float act_b,
+                             int C, int M, int multiplier, int2 in_size, int2 out_size, int2 window, int2 stride,
+                             int2 dilation, int2 pad, int runs, int total) {
     int i = get_global_id(0);
     if (i >= total) return;
+    const int H = in_size.x, W = in_size.y, OH = out_size.x, OW = out_size.y, KH = window.x, KW = window.y;
+    const int sh = stride.x, sw = stride.y, dh = dilation.x, dw = dilation.y, ph = pad.x, pw = pad.y;
     int run = i % runs, r = i / runs;
     int oy = r % OH, plane = r / OH;
     int m = plane % M, b = plane / M;
@@ -230,10 +241,11 @@ __kernel void conv_depthwise(__global const real_t* x, __global const real_t* w,
 // col[b][g][(c, kz, ky, kx)][output pixel] = X[b0 + b][g*cg + c] at the tap's input position, 0 in the padding.
 // One work-item per column entry, neighbouring work-items on neighbouring output pixels.
 __kernel void conv_im2col_3d(__global const real_t* x, __global real_t* col, int total, int b0, int C, int cg,
-                             int groups, int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH, int KW,
-                             int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw) {
+                             int groups, int4 in_size, int4 out_size, int4 window, int4 stride, int4 dilation,
+                             int4 pad_begin) {
     int i = get_global_id(0);
     if (i >= total) return;
+    UNPACK_WINDOW_3D;
     int P = OD * OH * OW, taps = KD * KH * KW, K = cg * taps;
     int p = i % P, r = i / P;
     int e = r % K; r /= K;
@@ -255,10 +267,11 @@ __kernel void conv_im2col_3d(__global const real_t* x, __global real_t* col, int
 // fewer are leading axes of size 1.
 __kernel void convtranspose_col2im(__global const real_t* col, __global const real_t* bias, int has_bias,
                                    __global real_t* y, int y_offset, int total, int M, int mg, int groups,
-                                   int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH, int KW,
-                                   int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw) {
+                                   int4 in_size, int4 out_size, int4 window, int4 stride, int4 dilation,
+                                   int4 pad_begin) {
     int i = get_global_id(0);
     if (i >= total) return;
+    UNPACK_WINDOW_3D;
     int ox = i % OW, r = i / OW;
     int oy = r % OH; r /= OH;
     int oz = r % OD; r /= OD;
@@ -346,12 +359,12 @@ typedef VEC(RN) floatRN;
 #define VLOAD_RM(p) CAT(vload, RM)(0, p)
 #endif
 
+// The int2 sizes are (height, width); the epilogue adds the bias (when has_bias) and applies the activation.
 __kernel __attribute__((reqd_work_group_size(D, D, 1)))
-void conv_direct(__global const real_t* x, __global const real_t* wp, __global const int4* taps,
-                 __global const real_t* bias, int has_bias, __global real_t* y,
-                 int C, int H, int W, int cg, int M, int mg, int Kp, int Mp,
-                 int OH, int OW, int N, int sh, int sw, int ph, int pw, int act, float act_a, float act_b,
-                 int k_split, __global float* partial) {
+void conv_direct(__global const real_t* x, __global const real_t* wp, __global const int4* taps, __global real_t* y,
+                 __global const real_t* bias, int has_bias, int act, float act_a, float act_b,
+                 int C, int cg, int M, int mg, int Kp, int Mp, int2 in_size, int2 out_size, int2 stride, int2 pad,
+                 int N, int k_split, __global float* partial) {
     __local floatRM Ws[D][D];
     __local floatRN Xs[D][D];
     __local float* xs = (__local float*)Xs;
@@ -359,6 +372,8 @@ void conv_direct(__global const real_t* x, __global const real_t* wp, __global c
     const int n0 = get_group_id(0) * TN, m0 = get_group_id(1) * TM;
     const int groups = M / mg, g = get_group_id(2) % groups, split = get_group_id(2) / groups;
     const int kbeg = split * k_split, kend = min(Kp, kbeg + k_split);
+    const int H = in_size.x, W = in_size.y, OH = out_size.x, OW = out_size.y;
+    const int sh = stride.x, sw = stride.y, ph = pad.x, pw = pad.y;
     const int HW = H * W, OHW = OH * OW;
 
     // The pixel whose column entries this work-item stages, decoded once.
@@ -436,8 +451,9 @@ void conv_direct(__global const real_t* x, __global const real_t* wp, __global c
 
 // Sums the tap slices of a split conv_direct, then bias and activation: one work-item per output element, reading
 // and writing along the pixels.
-__kernel void conv_direct_reduce(__global const float* partial, int splits, __global const real_t* bias, int has_bias,
-                                 __global real_t* y, int M, int N, int OHW, int act, float act_a, float act_b) {
+__kernel void conv_direct_reduce(__global const float* partial, int splits, __global real_t* y,
+                                 __global const real_t* bias, int has_bias, int act, float act_a, float act_b,
+                                 int M, int N, int OHW) {
     int n = get_global_id(0), oc = get_global_id(1);
     if (n >= N || oc >= M) return;
     float v = has_bias ? LOAD(bias, oc) : 0.0f;
@@ -1287,39 +1303,40 @@ __kernel void matmul_integer(__global const A* a, __global const B* b, __global 
 }
 
 // One work-item per output element (image, channel o, pixel) of a convolution over up to 3 spatial dims (fewer are
-// padded with leading size-1 dims): `in` = (D, H, W) of x, `out` = (D, H, W) of y, `win` = (kD, kH, kW, strides
-// D, H, W), `dp` = (dilations D, H, W, leading pads D, H, W). x less its zero point (`xz`, a single value; taps in
-// the padding add 0), times w [M, C/group, kD, kH, kW] less its zero point (`wz`: one value, or one per output
-// channel when `wz_step` is 1). `zeros` (ZERO_POINT_* bits): ZERO_POINT_A when x has a zero point, ZERO_POINT_B
-// when w has one.
+// padded with leading size-1 dims), the window geometry as pool.cl's (UNPACK_WINDOW_3D in common.cl). x less its zero
+// point (`xz`, a single value; taps in the padding add 0), times w [M, C/group, kD, kH, kW] less its zero point
+// (`wz`: one value, or one per output channel when `wz_step` is 1). `zeros` (ZERO_POINT_* bits): ZERO_POINT_A when
+// x has a zero point, ZERO_POINT_B when w has one.
 __kernel void conv_integer(__global const A* x, __global const B* w, __global const A* xz, __global const B* wz,
                            int zeros, int wz_step, __global int* y, int total, int channels, int m_count, int group_in,
-                           int group_out, int8 in, int8 out, int8 win, int8 dp) {
+                           int group_out, int4 in_size, int4 out_size, int4 window, int4 stride, int4 dilation,
+                           int4 pad_begin) {
     int t = get_global_id(0);
     if (t >= total) return;
-    int pixels = out.s0 * out.s1 * out.s2;
+    UNPACK_WINDOW_3D;
+    int pixels = OD * OH * OW;
     int p = t % pixels, r = t / pixels;
     int o = r % m_count, image = r / m_count;
-    int ow = p % out.s2, q = p / out.s2;
-    int oh = q % out.s1, od = q / out.s1;
+    int ow = p % OW, q = p / OW;
+    int oh = q % OH, od = q / OH;
     int xzero = (zeros & ZERO_POINT_A) ? (int)xz[0] : 0, wzero = (zeros & ZERO_POINT_B) ? (int)wz[o * wz_step] : 0;
-    int plane = in.s0 * in.s1 * in.s2, taps = win.s0 * win.s1 * win.s2;
+    int plane = ID * IH * IW, taps = KD * KH * KW;
     int first = (o / group_out) * group_in;
     uint acc = 0;
     for (int c = 0; c < group_in; c++) {
         __global const A* xc = x + (image * channels + first + c) * plane;
         __global const B* wc = w + (o * group_in + c) * taps;
-        for (int kd = 0; kd < win.s0; kd++) {
-            int id = od * win.s3 + kd * dp.s0 - dp.s3;
-            if (id < 0 || id >= in.s0) continue;
-            for (int kh = 0; kh < win.s1; kh++) {
-                int ih = oh * win.s4 + kh * dp.s1 - dp.s4;
-                if (ih < 0 || ih >= in.s1) continue;
-                for (int kw = 0; kw < win.s2; kw++) {
-                    int iw = ow * win.s5 + kw * dp.s2 - dp.s5;
-                    if (iw < 0 || iw >= in.s2) continue;
-                    int v = (int)xc[(id * in.s1 + ih) * in.s2 + iw] - xzero;
-                    acc += (uint)(v * ((int)wc[(kd * win.s1 + kh) * win.s2 + kw] - wzero));
+        for (int kd = 0; kd < KD; kd++) {
+            int id = od * sd + kd * dd - pd;
+            if (id < 0 || id >= ID) continue;
+            for (int kh = 0; kh < KH; kh++) {
+                int ih = oh * sh + kh * dh - ph;
+                if (ih < 0 || ih >= IH) continue;
+                for (int kw = 0; kw < KW; kw++) {
+                    int iw = ow * sw + kw * dw - pw;
+                    if (iw < 0 || iw >= IW) continue;
+                    int v = (int)xc[(id * IH + ih) * IW + iw] - xzero;
+                    acc += (uint)(v * ((int)wc[(kd * KH + kh) * KW + kw] - wzero));
                 }
             }
         }
@@ -1480,10 +1497,11 @@ inline int taps_padded(int s, int k, int d, int n, int e) {
 // row-major window order among equal values (the window's first tap when none wins), row-major or, with
 // column_major (storage_order 1), column-major over the spatial axes.
 __kernel void max_pool_indices(__global const real_t* x, __global real_t* y, __global long* indices, int total,
-                               int column_major, int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH,
-                               int KW, int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw) {
+                               int column_major, int4 in_size, int4 out_size, int4 window, int4 stride, int4 dilation,
+                               int4 pad_begin) {
     int i = get_global_id(0);
     if (i >= total) return;
+    UNPACK_WINDOW_3D;
     int ox = i % OW, r = i / OW;
     int oy = r % OH; r /= OH;
     int oz = r % OD;
@@ -1515,13 +1533,13 @@ __kernel void max_pool_indices(__global const real_t* x, __global real_t* y, __g
 
 // One work-item per output element over up to 3 spatial axes (fewer are leading axes of size 1), neighbouring
 // work-items on neighbouring output columns. Padding never contributes: MaxPool skips it (NaN never wins, as on the
-// CPU), AveragePool divides by the taps inside the input or, with count_include_pad, inside the padded input.
-// `mode`: POOL_* (PoolMode in Launchers/Pool.swift).
-__kernel void pool_f32(__global const real_t* x, __global real_t* y, int total, int mode,
-                       int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH, int KW,
-                       int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw, int ed, int eh, int ew) {
+// CPU), AveragePool divides by the taps inside the input or, with count_include_pad, inside the padded input
+// (`pad_end`: the trailing pads). `mode`: POOL_* (PoolMode in Launchers/Pool.swift).
+__kernel void pool_f32(__global const real_t* x, __global real_t* y, int total, int mode, int4 in_size, int4 out_size,
+                       int4 window, int4 stride, int4 dilation, int4 pad_begin, int4 pad_end) {
     int i = get_global_id(0);
     if (i >= total) return;
+    UNPACK_WINDOW_3D;
     int ox = i % OW, r = i / OW;
     int oy = r % OH; r /= OH;
     int oz = r % OD;
@@ -1543,7 +1561,8 @@ __kernel void pool_f32(__global const real_t* x, __global real_t* y, int total, 
     }
     if (mode == POOL_AVERAGE) acc /= (float)((tz.y - tz.x) * (ty.y - ty.x) * (tx.y - tx.x));
     else if (mode == POOL_AVERAGE_INCLUDE_PAD)
-        acc /= (float)(taps_padded(z0, KD, dd, ID, ed) * taps_padded(y0, KH, dh, IH, eh) * taps_padded(x0, KW, dw, IW, ew));
+        acc /= (float)(taps_padded(z0, KD, dd, ID, pad_end.x) * taps_padded(y0, KH, dh, IH, pad_end.y)
+                       * taps_padded(x0, KW, dw, IW, pad_end.z));
     STORE(y, i, acc);
 }
 

@@ -115,16 +115,12 @@ final class ConvIntegerCL: DeviceKernel {
         guard y.shape == [x.shape[0], m] + out else { throw DLInferError.shape("ConvInteger gives \([x.shape[0], m] + out), not \(y.shape)") }
         guard y.count > 0 else { return [y] }
         try requireInt32Indexing(x.shape, w.shape, y.shape)
-        /// Three spatial values, leading ones filled for fewer dims.
-        func three(_ v: [Int], _ fill: Int) -> [Int] { [Int](repeating: fill, count: 3 - v.count) + v }
         let k = try q.kernel("integer", "conv_integer", defines: try operandDefines(x.dtype, w.dtype))
-        try q.launch1D(k, y.count, [
-            .buffer(x), .buffer(w), .buffer(xz ?? x), .buffer(wz ?? w), .int(ZeroPoint.mask((xz == nil ? [] : [.a]) + (wz == nil ? [] : [.b]))),
-            .int(wz.map { $0.count == 1 ? 0 : 1 } ?? 0), .buffer(y), .int(y.count), .int(c), .int(m), .int(cg),
-            .int(m / group), .int8(three(inner, 1) + [0, 0, 0, 0, 0]), .int8(three(out, 1) + [0, 0, 0, 0, 0]),
-            .int8(three(kernel, 1) + three(window.strides, 1) + [0, 0]),
-            .int8(three(window.dilations, 1) + three(padBegin, 0) + [0, 0]),
-        ])
+        let zeroPoints: [CLArg] = [.buffer(xz ?? x), .buffer(wz ?? w), .int(ZeroPoint.mask((xz == nil ? [] : [.a]) + (wz == nil ? [] : [.b]))),
+                                   .int(wz.map { $0.count == 1 ? 0 : 1 } ?? 0)]
+        try q.launch1D(k, y.count, [.buffer(x), .buffer(w)] + zeroPoints
+            + [.buffer(y), .int(y.count), .int(c), .int(m), .int(cg), .int(m / group)]
+            + WindowArgs(input: inner, output: out, window: window, padBegin: padBegin).args)
         return [y]
     }
 }

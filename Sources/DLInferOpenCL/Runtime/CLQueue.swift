@@ -17,6 +17,10 @@ enum CLArg {
     case buffer(DeviceTensor)
     case int(Int)
     case float(Float)
+    /// An OpenCL `int2` vector (2 values).
+    case int2([Int])
+    /// An OpenCL `int4` vector (4 values).
+    case int4([Int])
     /// An OpenCL `int8` vector (dims or strides, right-aligned by the caller; 8 values).
     case int8([Int])
     /// Local memory of this many bytes.
@@ -254,6 +258,8 @@ final class CLQueue {
             case .float(let v):
                 var x = v
                 rc = cl.SetKernelArg(k.kernel, cl_uint(i), 4, &x)
+            case .int2(let v): rc = try setVector(k, i, v, lanes: 2)
+            case .int4(let v): rc = try setVector(k, i, v, lanes: 4)
             case .int8(let v): rc = try setVector(k, i, v, lanes: 8)
             case .local(let bytes):
                 rc = cl.SetKernelArg(k.kernel, cl_uint(i), bytes, nil)
