@@ -168,11 +168,12 @@ final class RecurrentCL: DeviceKernel {
             if packedR == nil { scratch += rp }
 
             // Element strides of (timestep, batch entry, direction) in xw, Y and the states.
-            let (xwT, xwB) = a.batchFirst ? (ldxw, seq * ldxw) : (batch * ldxw, ldxw)
             let (yT, yB, yD) = a.batchFirst ? (dirs * hidden, seq * dirs * hidden, hidden) : (dirs * batch * hidden, hidden, batch * hidden)
-            let (sB, sD) = a.batchFirst ? (dirs * hidden, hidden) : (hidden, batch * hidden)
-            let revMask = a.direction == .reverse ? 1 : a.direction == .bidirectional ? 2 : 0
-            let bias = inputs.has(3) ? inputs[3] : xw
+            let steps = StepArgs(xw: xw, xwStrides: a.batchFirst ? (ldxw, seq * ldxw) : (batch * ldxw, ldxw),
+                                 bias: inputs.has(3) ? inputs[3] : nil,
+                                 stateStrides: a.batchFirst ? (dirs * hidden, hidden) : (hidden, batch * hidden),
+                                 lens: lens, acts: acts, clip: a.clip, hidden: hidden, batch: batch, dirs: dirs,
+                                 reversed: a.direction == .reverse ? 1 : a.direction == .bidirectional ? 2 : 0, steps: maxLen)
             let outputArgs = { (hNext: DeviceTensor) -> [CLArg] in
                 [.buffer(hNext), .buffer(y ?? xw), .flag(y != nil), .int(yT), .int(yB), .int(yD)]
             }
@@ -181,13 +182,8 @@ final class RecurrentCL: DeviceKernel {
             func launch(_ p: Int, _ step: Int, _ specific: [CLArg]) throws {
                 let (units, split) = shapes[p]
                 let red = (split + 1) * products[p].count * RecurrentCL.batchTile * units * MemoryLayout<Float>.size
-                let stepArgs: [CLArg] = [
-                    .buffer(xw), .int(xwT), .int(xwB), .buffer(bias), .flag(inputs.has(3)),
-                    .buffer(h[step % 2]), .int(sB), .int(sD), .buffer(lens ?? xw), .flag(lens != nil), .buffer(acts),
-                    .float(a.clip ?? 0), .flag(a.clip != nil), .int(hidden), .int(batch), .int(dirs), .int(revMask),
-                    .int(step), .int(maxLen), .local(red)]
                 try q.launch(products[p].kernel, global: [hidden, split, dirs * chunks], local: [units, split, 1],
-                             [.buffer(rp[p])] + specific + stepArgs)
+                             [.buffer(rp[p])] + specific + steps.args(step: step, hPrev: h[step % 2], localBytes: red))
             }
 
             switch a.kind {
@@ -216,6 +212,26 @@ final class RecurrentCL: DeviceKernel {
         }
         let outs: [DeviceTensor?] = [y, outputs.wanted(1) ? yh : nil, outputs.wanted(2) ? yc : nil]
         return Array(outs.prefix(a.maxOutputs))
+    }
+
+    /// What every step kernel takes after its own arguments (STEP_ARGS in recurrent.cl), in its groups: X·Wᵀ with
+    /// the strides of (timestep, batch entry), the bias, the previous state with the strides of (batch entry,
+    /// direction), the sequence lengths, the activations and the clip, the sizes, the directions that run backwards
+    /// (bit d for direction d), the step and the number of steps, and the local memory of the product.
+    private struct StepArgs {
+        let xw: DeviceTensor, xwStrides: (Int, Int)
+        let bias: DeviceTensor?
+        let stateStrides: (Int, Int)
+        let lens: DeviceTensor?, acts: DeviceTensor, clip: Float?
+        let hidden: Int, batch: Int, dirs: Int, reversed: Int, steps: Int
+
+        func args(step: Int, hPrev: DeviceTensor, localBytes: Int) -> [CLArg] {
+            // xw stands in for the buffers that are absent.
+            [.buffer(xw), .int(xwStrides.0), .int(xwStrides.1), .buffer(bias ?? xw), .flag(bias != nil),
+             .buffer(hPrev), .int(stateStrides.0), .int(stateStrides.1),
+             .buffer(lens ?? xw), .flag(lens != nil), .buffer(acts), .float(clip ?? 0), .flag(clip != nil),
+             .int(hidden), .int(batch), .int(dirs), .int(reversed), .int(step), .int(steps), .local(localBytes)]
+        }
     }
 
     /// The lengths on the device (nil without sequence_lens) and the longest; checked as the CPU kernel checks them.
