@@ -15,9 +15,9 @@ __kernel void conv_pack_weights(__global const real_t* w, __global real_t* wp, i
 // ---- Depthwise convolution ----------------------------------------------------------------------------------------
 // Every group has one input channel (output channel m reads channel m / multiplier). Each work-item computes DW_RUN
 // neighbouring outputs of one row, so each weight is loaded once for all of them; neighbouring work-items take
-// neighbouring runs of the same row, so their input reads share cache lines. The epilogue adds the bias (when
-// has_bias) and applies the activation; the int2 sizes are (height, width).
-#define DW_RUN 4
+// neighbouring runs of the same row, so their input reads share cache lines (DW_RUN: ConvCL.depthwiseRun, defined
+// from Swift). The epilogue adds the bias (when has_bias) and applies the activation; the int2 sizes are (height,
+// width).
 
 __kernel void conv_depthwise(__global const real_t* x, __global const real_t* w, __global real_t* y,
                              __global const real_t* bias, int has_bias, int act, float act_a, float act_b,

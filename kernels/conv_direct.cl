@@ -27,8 +27,8 @@
 #endif
 #define TM (D * RM)
 #define TN (D * RN)
-// A tap that is never inside the input (added to any real window origin, still far below zero).
-#define TAP_OUTSIDE (-(1 << 29))
+// TAP_OUTSIDE (DirectConv.outside, defined from Swift): a tap that is never inside the input (added to any real
+// window origin, still far below zero).
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)

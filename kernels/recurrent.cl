@@ -8,8 +8,8 @@
 // unit j and RNN_BT batch entries, the work-group adds the slices in local memory, and work-item (u, s) with s < RNN_BT
 // then owns (unit j, batch entry b0 + s) for the gate math. The launcher keeps KS >= RNN_BT.
 
-// Batch entries per work-item in the recurrent product: each weight read feeds this many sums.
-#define RNN_BT 4
+// RNN_BT (RecurrentCL.batchTile, defined from Swift): batch entries per work-item in the recurrent product; each
+// weight read feeds this many sums.
 
 // `code`: RA_* (RecurrentActivationCode in Launchers/Recurrent.swift).
 inline float rnn_activate(float x, int code, float a, float b) {

@@ -199,9 +199,9 @@ __kernel void conv_pack_weights(__global const real_t* w, __global real_t* wp, i
 // ---- Depthwise convolution ----------------------------------------------------------------------------------------
 // Every group has one input channel (output channel m reads channel m / multiplier). Each work-item computes DW_RUN
 // neighbouring outputs of one row, so each weight is loaded once for all of them; neighbouring work-items take
-// neighbouring runs of the same row, so their input reads share cache lines. The epilogue adds the bias (when
-// has_bias) and applies the activation; the int2 sizes are (height, width).
-#define DW_RUN 4
+// neighbouring runs of the same row, so their input reads share cache lines (DW_RUN: ConvCL.depthwiseRun, defined
+// from Swift). The epilogue adds the bias (when has_bias) and applies the activation; the int2 sizes are (height,
+// width).
 
 __kernel void conv_depthwise(__global const real_t* x, __global const real_t* w, __global real_t* y,
                              __global const real_t* bias, int has_bias, int act, float act_a, float act_b,
@@ -333,8 +333,8 @@ __kernel void convtranspose_col2im(__global const real_t* col, __global const re
 #endif
 #define TM (D * RM)
 #define TN (D * RN)
-// A tap that is never inside the input (added to any real window origin, still far below zero).
-#define TAP_OUTSIDE (-(1 << 29))
+// TAP_OUTSIDE (DirectConv.outside, defined from Swift): a tap that is never inside the input (added to any real
+// window origin, still far below zero).
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -1765,8 +1765,8 @@ __kernel void range_int(__global S* y, int n, int start_lo, int start_hi, int de
 // unit j and RNN_BT batch entries, the work-group adds the slices in local memory, and work-item (u, s) with s < RNN_BT
 // then owns (unit j, batch entry b0 + s) for the gate math. The launcher keeps KS >= RNN_BT.
 
-// Batch entries per work-item in the recurrent product: each weight read feeds this many sums.
-#define RNN_BT 4
+// RNN_BT (RecurrentCL.batchTile, defined from Swift): batch entries per work-item in the recurrent product; each
+// weight read feeds this many sums.
 
 // `code`: RA_* (RecurrentActivationCode in Launchers/Recurrent.swift).
 inline float rnn_activate(float x, int code, float a, float b) {

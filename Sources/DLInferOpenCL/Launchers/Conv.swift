@@ -13,6 +13,8 @@ final class ConvCL: DeviceKernel {
     /// Per weight shape (a single one unless W is a computed input whose shape changes).
     private var paths: [[Int]: ConvPath] = [:]
     private var gemm: CLGemm?
+    /// Neighbouring outputs of a row each conv_depthwise work-item computes (DW_RUN in conv.cl, defined from here).
+    static let depthwiseRun = 4
     /// W when the direct path packed it (a constant): the session then never uploads the original.
     private(set) var prepackedInputs: Set<Int> = []
 
@@ -146,7 +148,7 @@ final class ConvCL: DeviceKernel {
 
     private func depthwise(_ x: DeviceTensor, _ w: DeviceTensor, _ epilogue: ConvEpilogue, _ y: DeviceTensor, _ g: ConvGeometry) throws {
         let k = try q.kernel("conv", "conv_depthwise")
-        let runs = (g.outW + 3) / 4, total = g.batch * g.m * g.outH * runs
+        let runs = (g.outW + ConvCL.depthwiseRun - 1) / ConvCL.depthwiseRun, total = g.batch * g.m * g.outH * runs
         try q.launch1D(k, total, [.buffer(x), .buffer(w), .buffer(y)] + epilogue.args(y)
             + [.int(g.channels), .int(g.m), .int(g.mg), g.inputSize, g.outputSize, .int2(g.kernel), .int2(g.strides),
                .int2(g.dilations), .int2(g.pads), .int(runs), .int(total)])
@@ -223,7 +225,7 @@ struct DirectConv {
     let k: Int, kp: Int, mp: Int
     /// Kp is a multiple of every tile's tap step, Mp of every tile's channel count, so one layout serves all tiles.
     static let kStep = 16, mStep = 64
-    /// TAP_OUTSIDE in conv_direct.cl.
+    /// A tap never inside the input (TAP_OUTSIDE in conv_direct.cl, defined from here).
     static let outside = Int32(-(1 << 29))
 }
 

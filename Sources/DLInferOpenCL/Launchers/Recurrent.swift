@@ -12,7 +12,7 @@ enum RecurrentActivationCode: Int32, KernelCode {
 /// Y. The steps queue back to back with no host synchronisation. W (transposed) and R (packed unit by unit) are
 /// re-laid-out once when they are constants, on every run otherwise.
 final class RecurrentCL: DeviceKernel {
-    /// Batch entries per work-item in the recurrent product (RNN_BT in recurrent.cl).
+    /// Batch entries per work-item in the recurrent product (RNN_BT in recurrent.cl, defined from here).
     static let batchTile = 4
 
     private let a: Recurrent, q: CLQueue, gemm: CLGemm

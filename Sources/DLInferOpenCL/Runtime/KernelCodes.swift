@@ -39,8 +39,14 @@ enum KernelCodes {
         PadMode.self, ScatterCode.self, PoolMode.self, RecurrentActivationCode.self, NormStat.self, ZeroPoint.self,
     ]
 
-    /// Every family's defines, in the build options of every program (computed once).
-    static let defines: String = families.flatMap { $0.defines }.joined(separator: " ")
+    /// Sizes and sentinels that the launchers and the kernels share, defined from Swift like the codes.
+    static let constants: [(name: String, value: Int)] = [
+        ("DW_RUN", ConvCL.depthwiseRun), ("TAP_OUTSIDE", Int(DirectConv.outside)), ("RNN_BT", RecurrentCL.batchTile),
+    ]
+
+    /// Every family's and constant's defines, in the build options of every program (computed once).
+    static let defines: String = (families.flatMap { $0.defines } + constants.map { "-D\($0.name)=(\($0.value))" })
+        .joined(separator: " ")
 }
 
 /// How `combine` and `group_reduce` (kernels/common.cl) fold two values: the reductions, softmax's and attention's

@@ -35,15 +35,17 @@ final class OpenCLKernelCodesTests: XCTestCase {
         }
     }
 
-    /// No kernel defines a code itself: the numbers live only in Swift.
+    /// No kernel defines a code or a shared constant itself: the numbers live only in Swift.
     func testKernelsDefineNoCodes() {
         let prefixes = families.map { $0.prefix + "_" }
+        let constants = Set(KernelCodes.constants.map(\.name))
         for (file, source) in EmbeddedKernels.sources {
             for line in source.split(separator: "\n") {
                 let words = line.split(whereSeparator: \.isWhitespace)
                 guard words.count >= 2, words[0] == "#define" || words[0] == "#undef" else { continue }
                 let name = words[1].prefix { $0 != "(" }
-                XCTAssertFalse(prefixes.contains { name.hasPrefix($0) }, "kernels/\(file).cl defines \(name) itself: \(line)")
+                XCTAssertFalse(prefixes.contains { name.hasPrefix($0) } || constants.contains(String(name)),
+                               "kernels/\(file).cl defines \(name) itself: \(line)")
             }
         }
     }
@@ -55,6 +57,7 @@ final class OpenCLKernelCodesTests: XCTestCase {
         for f in families {
             for m in f.macros { XCTAssert(used.contains(m), "\(f) defines \(m), which no kernel names") }
         }
+        for c in KernelCodes.constants { XCTAssert(used.contains(c.name), "\(c.name) is defined for the kernels but none uses it") }
     }
 
     /// Macro names are unique across the families, values unique within each, and the build options carry every
