@@ -28,14 +28,14 @@ __kernel void fused_attention(__global const real_t* q, __global const real_t* k
         s[j] = sc;
         m = max_nan(m, sc);
     }
-    m = group_reduce(buf, m, 1);
+    m = group_reduce(buf, m, REDUCE_MAX);
     float sum = 0.0f;
     for (int j = lid; j < total; j += step) {
         float e = exp(s[j] - m);
         s[j] = e;
         sum += e;
     }
-    float r = 1.0f / group_reduce(buf, sum, 0);
+    float r = 1.0f / group_reduce(buf, sum, REDUCE_SUM);
     for (int j = lid; j < total; j += step) {
         float p = s[j] * r;
         s[j] = zero_nan && isnan(p) ? 0.0f : p;

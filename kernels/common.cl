@@ -35,22 +35,13 @@ typedef float real_t;
 #define VSTORE16(v, p) (*(__global float16*)(p) = (v))
 #endif
 
-// Faults a kernel found in its data, one bit each in the queue's fault word (CLQueue.Fault): the kernel sets its bit
-// with atomic_or, writes nothing out of bounds and finishes; the host fails the run at its next read-back.
-#define FAULT_DIVISION_BY_ZERO 1
-#define FAULT_GATHER_INDEX 2
-#define FAULT_UNPOOL_INDEX 4
-#define FAULT_ROI 8
+// Codes (ops, modes, activations, fault bits) are never defined here: every program is built with -D<PREFIX>_<NAME>
+// for each case of the Swift enums that name them (Sources/DLInferOpenCL/Runtime/KernelCodes.swift), so a code the
+// host does not define fails the build.
 
-// Fused activations: codes match Activation in Sources/DLInferOpenCL/Launchers/Activation.swift.
-#define ACT_NONE 0
-#define ACT_RELU 1
-#define ACT_LEAKY_RELU 2
-#define ACT_SIGMOID 3
-#define ACT_TANH 4
-#define ACT_HARD_SIGMOID 5
-#define ACT_ELU 6
-#define ACT_CLIP 7
+// Faults a kernel found in its data, one bit each in the queue's fault word (FAULT_*, CLQueue.Fault): the kernel
+// sets its bit with atomic_or, writes nothing out of bounds and finishes; the host fails the run at its next
+// read-back.
 
 // Overflow-free logistic function.
 inline float sigmoid_f(float x) {
@@ -62,7 +53,7 @@ inline float sigmoid_f(float x) {
 // Clamp to [0, 1] that keeps NaN (fmin/fmax would drop it).
 inline float unit_clamp(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
 
-// `act` is uniform across a launch, so the branch costs nothing on SIMT hardware. NaN maps to NaN in every case, as
+// Fused activations (ACT_*, ActivationCode in Launchers/Activation.swift). `act` is uniform across a launch, so the branch costs nothing on SIMT hardware. NaN maps to NaN in every case, as
 // on the CPU and in ONNX.
 inline float activate(float x, int act, float a, float b) {
     switch (act) {
@@ -73,6 +64,7 @@ inline float activate(float x, int act, float a, float b) {
     case ACT_HARD_SIGMOID: return unit_clamp(a * x + b);
     case ACT_ELU: return x >= 0.0f ? x : a * (exp(x) - 1.0f);
     case ACT_CLIP: return isnan(x) ? x : fmin(fmax(x, a), b);
+    case ACT_NONE:
     default: return x;
     }
 }
@@ -93,21 +85,30 @@ inline int broadcast_offset(int i, int8 d, int8 s) {
     return off;
 }
 
+// The window geometry that pool.cl and conv.cl take as int4 arguments (depth, height, width; fewer spatial axes are
+// leading axes of size 1) named `in_size`, `out_size`, `window`, `stride`, `dilation`, `pad_begin` (WindowArgs in
+// Launchers/Pool.swift), as the scalars their loops use.
+#define UNPACK_WINDOW_3D \
+    const int ID = in_size.x, IH = in_size.y, IW = in_size.z, OD = out_size.x, OH = out_size.y, OW = out_size.z; \
+    const int KD = window.x, KH = window.y, KW = window.z, sd = stride.x, sh = stride.y, sw = stride.z; \
+    const int dd = dilation.x, dh = dilation.y, dw = dilation.z, pd = pad_begin.x, ph = pad_begin.y, pw = pad_begin.z
+
 // Maximum and minimum that propagate NaN (fmax/fmin would drop it), as the CPU kernels and numpy do.
 inline float max_nan(float a, float b) { return b > a || isnan(b) ? b : a; }
 inline float min_nan(float a, float b) { return b < a || isnan(b) ? b : a; }
 
-// The combining step of a reduction: 0 sum, 1 NaN-propagating maximum, 2 NaN-propagating minimum, 3 product.
+// The combining step of a reduction (REDUCE_*, ReduceCombine): sum, NaN-propagating maximum and minimum, product.
 inline float combine(float a, float b, int op) {
     switch (op) {
-    case 1: return max_nan(a, b);
-    case 2: return min_nan(a, b);
-    case 3: return a * b;
+    case REDUCE_MAX: return max_nan(a, b);
+    case REDUCE_MIN: return min_nan(a, b);
+    case REDUCE_PROD: return a * b;
+    case REDUCE_SUM:
     default: return a + b;
     }
 }
 
-// `v` combined over the work-group by `op` (see combine; 0 sum, 1 max), returned to every work-item. `buf` holds
+// `v` combined over the work-group by `op` (see combine), returned to every work-item. `buf` holds
 // get_local_size(0) floats; the work-group size must be a power of two. Ends with a barrier, so `buf` may be reused.
 inline float group_reduce(__local float* buf, float v, int op) {
     int lid = get_local_id(0);

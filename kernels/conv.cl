@@ -15,15 +15,18 @@ __kernel void conv_pack_weights(__global const real_t* w, __global real_t* wp, i
 // ---- Depthwise convolution ----------------------------------------------------------------------------------------
 // Every group has one input channel (output channel m reads channel m / multiplier). Each work-item computes DW_RUN
 // neighbouring outputs of one row, so each weight is loaded once for all of them; neighbouring work-items take
-// neighbouring runs of the same row, so their input reads share cache lines.
-#define DW_RUN 4
+// neighbouring runs of the same row, so their input reads share cache lines (DW_RUN: ConvCL.depthwiseRun, defined
+// from Swift). The epilogue adds the bias (when has_bias) and applies the activation; the int2 sizes are (height,
+// width).
 
-__kernel void conv_depthwise(__global const real_t* x, __global const real_t* w, __global const real_t* bias,
-                             int has_bias, __global real_t* y, int C, int H, int W, int M, int multiplier,
-                             int KH, int KW, int OH, int OW, int runs, int total,
-                             int sh, int sw, int dh, int dw, int ph, int pw, int act, float act_a, float act_b) {
+__kernel void conv_depthwise(__global const real_t* x, __global const real_t* w, __global real_t* y,
+                             __global const real_t* bias, int has_bias, int act, float act_a, float act_b,
+                             int C, int M, int multiplier, int2 in_size, int2 out_size, int2 window, int2 stride,
+                             int2 dilation, int2 pad, int runs, int total) {
     int i = get_global_id(0);
     if (i >= total) return;
+    const int H = in_size.x, W = in_size.y, OH = out_size.x, OW = out_size.y, KH = window.x, KW = window.y;
+    const int sh = stride.x, sw = stride.y, dh = dilation.x, dw = dilation.y, ph = pad.x, pw = pad.y;
     int run = i % runs, r = i / runs;
     int oy = r % OH, plane = r / OH;
     int m = plane % M, b = plane / M;
@@ -54,10 +57,11 @@ __kernel void conv_depthwise(__global const real_t* x, __global const real_t* w,
 // col[b][g][(c, kz, ky, kx)][output pixel] = X[b0 + b][g*cg + c] at the tap's input position, 0 in the padding.
 // One work-item per column entry, neighbouring work-items on neighbouring output pixels.
 __kernel void conv_im2col_3d(__global const real_t* x, __global real_t* col, int total, int b0, int C, int cg,
-                             int groups, int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH, int KW,
-                             int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw) {
+                             int groups, int4 in_size, int4 out_size, int4 window, int4 stride, int4 dilation,
+                             int4 pad_begin) {
     int i = get_global_id(0);
     if (i >= total) return;
+    UNPACK_WINDOW_3D;
     int P = OD * OH * OW, taps = KD * KH * KW, K = cg * taps;
     int p = i % P, r = i / P;
     int e = r % K; r /= K;
@@ -79,10 +83,11 @@ __kernel void conv_im2col_3d(__global const real_t* x, __global real_t* col, int
 // fewer are leading axes of size 1.
 __kernel void convtranspose_col2im(__global const real_t* col, __global const real_t* bias, int has_bias,
                                    __global real_t* y, int y_offset, int total, int M, int mg, int groups,
-                                   int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH, int KW,
-                                   int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw) {
+                                   int4 in_size, int4 out_size, int4 window, int4 stride, int4 dilation,
+                                   int4 pad_begin) {
     int i = get_global_id(0);
     if (i >= total) return;
+    UNPACK_WINDOW_3D;
     int ox = i % OW, r = i / OW;
     int oy = r % OH; r /= OH;
     int oz = r % OD; r /= OD;

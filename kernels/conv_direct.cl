@@ -27,8 +27,8 @@
 #endif
 #define TM (D * RM)
 #define TN (D * RN)
-// A tap that is never inside the input (added to any real window origin, still far below zero).
-#define TAP_OUTSIDE (-(1 << 29))
+// TAP_OUTSIDE (DirectConv.outside, defined from Swift): a tap that is never inside the input (added to any real
+// window origin, still far below zero).
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -53,12 +53,12 @@ typedef VEC(RN) floatRN;
 #define VLOAD_RM(p) CAT(vload, RM)(0, p)
 #endif
 
+// The int2 sizes are (height, width); the epilogue adds the bias (when has_bias) and applies the activation.
 __kernel __attribute__((reqd_work_group_size(D, D, 1)))
-void conv_direct(__global const real_t* x, __global const real_t* wp, __global const int4* taps,
-                 __global const real_t* bias, int has_bias, __global real_t* y,
-                 int C, int H, int W, int cg, int M, int mg, int Kp, int Mp,
-                 int OH, int OW, int N, int sh, int sw, int ph, int pw, int act, float act_a, float act_b,
-                 int k_split, __global float* partial) {
+void conv_direct(__global const real_t* x, __global const real_t* wp, __global const int4* taps, __global real_t* y,
+                 __global const real_t* bias, int has_bias, int act, float act_a, float act_b,
+                 int C, int cg, int M, int mg, int Kp, int Mp, int2 in_size, int2 out_size, int2 stride, int2 pad,
+                 int N, int k_split, __global float* partial) {
     __local floatRM Ws[D][D];
     __local floatRN Xs[D][D];
     __local float* xs = (__local float*)Xs;
@@ -66,6 +66,8 @@ void conv_direct(__global const real_t* x, __global const real_t* wp, __global c
     const int n0 = get_group_id(0) * TN, m0 = get_group_id(1) * TM;
     const int groups = M / mg, g = get_group_id(2) % groups, split = get_group_id(2) / groups;
     const int kbeg = split * k_split, kend = min(Kp, kbeg + k_split);
+    const int H = in_size.x, W = in_size.y, OH = out_size.x, OW = out_size.y;
+    const int sh = stride.x, sw = stride.y, ph = pad.x, pw = pad.y;
     const int HW = H * W, OHW = OH * OW;
 
     // The pixel whose column entries this work-item stages, decoded once.
@@ -143,8 +145,9 @@ void conv_direct(__global const real_t* x, __global const real_t* wp, __global c
 
 // Sums the tap slices of a split conv_direct, then bias and activation: one work-item per output element, reading
 // and writing along the pixels.
-__kernel void conv_direct_reduce(__global const float* partial, int splits, __global const real_t* bias, int has_bias,
-                                 __global real_t* y, int M, int N, int OHW, int act, float act_a, float act_b) {
+__kernel void conv_direct_reduce(__global const float* partial, int splits, __global real_t* y,
+                                 __global const real_t* bias, int has_bias, int act, float act_a, float act_b,
+                                 int M, int N, int OHW) {
     int n = get_global_id(0), oc = get_global_id(1);
     if (n >= N || oc >= M) return;
     float v = has_bias ? LOAD(bias, oc) : 0.0f;

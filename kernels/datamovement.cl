@@ -71,14 +71,10 @@ __kernel void transpose_tiles(__global const T* src, __global T* dst, int m, int
     }
 }
 
-#define PAD_CONSTANT 0
-#define PAD_REFLECT 1
-#define PAD_EDGE 2
-#define PAD_WRAP 3
-
 // Pad: along each axis, output index o is position j = o - lead of the kept input part [start, start + kept)
 // (negative pads crop); outside it the constant is written, or j is mapped back into the part by reflecting,
-// clamping or wrapping (repeatedly, as numpy does, when a pad is longer than the part).
+// clamping or wrapping (repeatedly, as numpy does, when a pad is longer than the part). `mode`: PAD_* (PadMode in
+// Launchers/DataMovement.swift).
 __kernel void pad_f32(__global const real_t* x, __global real_t* y, int n, int8 out_dims, int8 lead, int8 start,
                       int8 kept, int8 strides, int mode, float value) {
     int i = get_global_id(0);
@@ -98,19 +94,26 @@ __kernel void pad_f32(__global const real_t* x, __global real_t* y, int n, int8 
         }
         int j = o - ld[k], len = kp[k];
         if (j < 0 || j >= len) {
-            if (mode == PAD_CONSTANT) {
+            switch (mode) {
+            case PAD_CONSTANT:
                 STORE(y, i, value);
                 return;
-            } else if (mode == PAD_EDGE) {
+            case PAD_EDGE:
                 j = j < 0 ? 0 : len - 1;
-            } else if (mode == PAD_WRAP) {
+                break;
+            case PAD_WRAP:
                 j = (j % len + len) % len;
-            } else if (len == 1) {
-                j = 0;
-            } else {
-                int period = 2 * (len - 1);
-                j = (j % period + period) % period;
-                if (j >= len) j = period - j;
+                break;
+            case PAD_REFLECT:
+            default:
+                if (len == 1) {
+                    j = 0;
+                } else {
+                    int period = 2 * (len - 1);
+                    j = (j % period + period) % period;
+                    if (j >= len) j = period - j;
+                }
+                break;
             }
         }
         off += (st[k] + j) * sx[k];

@@ -1,29 +1,21 @@
 // Pointwise ops on float32. Broadcasting is resolved on the host into dims + element strides (0 where an input is
 // broadcast along a dim), after merging adjacent dims that broadcast alike, so most launches index a rank-1 or -2 space.
 
-#define UNARY_ACTIVATION 0
-#define UNARY_EXP 1
-#define UNARY_SQRT 2
-
+// `op`: UNARY_* (UnaryCode in Launchers/Elementwise.swift); UNARY_ACTIVATION applies `act` (ACT_*).
 __kernel void unary_f32(__global const real_t* x, __global real_t* y, int n, int op, int act, float a, float b) {
     int i = get_global_id(0);
     if (i >= n) return;
     float v = LOAD(x, i);
-    if (op == UNARY_EXP) v = exp(v);
-    else if (op == UNARY_SQRT) v = sqrt(v);
-    else v = activate(v, act, a, b);
+    switch (op) {
+    case UNARY_EXP: v = exp(v); break;
+    case UNARY_SQRT: v = sqrt(v); break;
+    case UNARY_ACTIVATION:
+    default: v = activate(v, act, a, b); break;
+    }
     STORE(y, i, v);
 }
 
-#define BIN_ADD 0
-#define BIN_SUB 1
-#define BIN_MUL 2
-#define BIN_DIV 3
-#define BIN_POW 4
-#define BIN_MAX 5
-#define BIN_MIN 6
-#define BIN_PRELU 7
-
+// `op`: BIN_* (BinaryCode in Launchers/Elementwise.swift).
 inline float binary_op(float x, float y, int op) {
     switch (op) {
     case BIN_ADD: return x + y;
@@ -34,6 +26,7 @@ inline float binary_op(float x, float y, int op) {
     // ONNX Max/Min propagate NaN (fmax/fmin would drop it).
     case BIN_MAX: return isnan(x) || isnan(y) ? x + y : fmax(x, y);
     case BIN_PRELU: return x < 0.0f ? y * x : x;  // y: the slope
+    case BIN_MIN:
     default: return isnan(x) || isnan(y) ? x + y : fmin(x, y);
     }
 }

@@ -29,13 +29,9 @@ __kernel void scatter_replace(__global T* y, __global const T* updates, __global
     y[base[g] + j] = updates[order[starts[g + 1] - 1] * slice + j];
 }
 
-#define SCATTER_ADD 1
-#define SCATTER_MUL 2
-#define SCATTER_MAX 3
-#define SCATTER_MIN 4
-
 // As scatter_replace, combining each update with the value there in float: add, multiply, or the maximum and
 // minimum as the CPU takes them (NaN if either is NaN; of equal values, max keeps the update, min the value there).
+// `op`: SCATTER_* (ScatterCode in Launchers/Indexing.swift).
 __kernel void scatter_reduce(__global real_t* y, __global const real_t* updates, __global const int* order,
                              __global const int* starts, __global const int* base, int groups, int slice, int op) {
     int t = get_global_id(0);
@@ -49,6 +45,7 @@ __kernel void scatter_reduce(__global real_t* y, __global const real_t* updates,
         case SCATTER_ADD: acc = acc + u; break;
         case SCATTER_MUL: acc = acc * u; break;
         case SCATTER_MAX: acc = isnan(acc) || isnan(u) ? NAN : (u >= acc ? u : acc); break;
+        case SCATTER_MIN:
         default: acc = isnan(acc) || isnan(u) ? NAN : (u < acc ? u : acc); break;
         }
     }

@@ -13,7 +13,8 @@
 // One work-item per output element (batch, m, n) of [batch..., M, N]. Operands and zero points are addressed through
 // their element strides in the matmul's coordinates (0 where broadcast): over the batch dims `batch` (rank 8, leading
 // 1s) with `*_batch`, and along M, K, N with `steps` = (a along M, a along K, b along K, b along N, za along M, za
-// along K, zb along K, zb along N). `zeros` bit 0: A has a zero point, bit 1: B has one.
+// along K, zb along K, zb along N). `zeros` (ZERO_POINT_* bits, ZeroPoint in Launchers/Integer.swift): which of A
+// and B have a zero point.
 __kernel void matmul_integer(__global const A* a, __global const B* b, __global const A* za, __global const B* zb,
                              __global int* y, int total, int m_count, int n_count, int k_count, int8 batch,
                              int8 a_batch, int8 b_batch, int8 za_batch, int8 zb_batch, int8 steps, int zeros) {
@@ -25,7 +26,7 @@ __kernel void matmul_integer(__global const A* a, __global const B* b, __global 
     int bo = broadcast_offset(bi, batch, b_batch) + n * steps.s3;
     int zao = broadcast_offset(bi, batch, za_batch) + m * steps.s4;
     int zbo = broadcast_offset(bi, batch, zb_batch) + n * steps.s7;
-    int has_za = zeros & 1, has_zb = zeros & 2;
+    int has_za = zeros & ZERO_POINT_A, has_zb = zeros & ZERO_POINT_B;
     uint acc = 0;
     if (steps.s5 == 0 && steps.s6 == 0) {
         // Zero points constant along K (every form the spec defines): read once.
@@ -42,38 +43,40 @@ __kernel void matmul_integer(__global const A* a, __global const B* b, __global 
 }
 
 // One work-item per output element (image, channel o, pixel) of a convolution over up to 3 spatial dims (fewer are
-// padded with leading size-1 dims): `in` = (D, H, W) of x, `out` = (D, H, W) of y, `win` = (kD, kH, kW, strides
-// D, H, W), `dp` = (dilations D, H, W, leading pads D, H, W). x less its zero point (`xz`, a single value; taps in
-// the padding add 0), times w [M, C/group, kD, kH, kW] less its zero point (`wz`: one value, or one per output
-// channel when `wz_step` is 1). `zeros` bit 0: x has a zero point, bit 1: w has one.
+// padded with leading size-1 dims), the window geometry as pool.cl's (UNPACK_WINDOW_3D in common.cl). x less its zero
+// point (`xz`, a single value; taps in the padding add 0), times w [M, C/group, kD, kH, kW] less its zero point
+// (`wz`: one value, or one per output channel when `wz_step` is 1). `zeros` (ZERO_POINT_* bits): ZERO_POINT_A when
+// x has a zero point, ZERO_POINT_B when w has one.
 __kernel void conv_integer(__global const A* x, __global const B* w, __global const A* xz, __global const B* wz,
                            int zeros, int wz_step, __global int* y, int total, int channels, int m_count, int group_in,
-                           int group_out, int8 in, int8 out, int8 win, int8 dp) {
+                           int group_out, int4 in_size, int4 out_size, int4 window, int4 stride, int4 dilation,
+                           int4 pad_begin) {
     int t = get_global_id(0);
     if (t >= total) return;
-    int pixels = out.s0 * out.s1 * out.s2;
+    UNPACK_WINDOW_3D;
+    int pixels = OD * OH * OW;
     int p = t % pixels, r = t / pixels;
     int o = r % m_count, image = r / m_count;
-    int ow = p % out.s2, q = p / out.s2;
-    int oh = q % out.s1, od = q / out.s1;
-    int xzero = (zeros & 1) ? (int)xz[0] : 0, wzero = (zeros & 2) ? (int)wz[o * wz_step] : 0;
-    int plane = in.s0 * in.s1 * in.s2, taps = win.s0 * win.s1 * win.s2;
+    int ow = p % OW, q = p / OW;
+    int oh = q % OH, od = q / OH;
+    int xzero = (zeros & ZERO_POINT_A) ? (int)xz[0] : 0, wzero = (zeros & ZERO_POINT_B) ? (int)wz[o * wz_step] : 0;
+    int plane = ID * IH * IW, taps = KD * KH * KW;
     int first = (o / group_out) * group_in;
     uint acc = 0;
     for (int c = 0; c < group_in; c++) {
         __global const A* xc = x + (image * channels + first + c) * plane;
         __global const B* wc = w + (o * group_in + c) * taps;
-        for (int kd = 0; kd < win.s0; kd++) {
-            int id = od * win.s3 + kd * dp.s0 - dp.s3;
-            if (id < 0 || id >= in.s0) continue;
-            for (int kh = 0; kh < win.s1; kh++) {
-                int ih = oh * win.s4 + kh * dp.s1 - dp.s4;
-                if (ih < 0 || ih >= in.s1) continue;
-                for (int kw = 0; kw < win.s2; kw++) {
-                    int iw = ow * win.s5 + kw * dp.s2 - dp.s5;
-                    if (iw < 0 || iw >= in.s2) continue;
-                    int v = (int)xc[(id * in.s1 + ih) * in.s2 + iw] - xzero;
-                    acc += (uint)(v * ((int)wc[(kd * win.s1 + kh) * win.s2 + kw] - wzero));
+        for (int kd = 0; kd < KD; kd++) {
+            int id = od * sd + kd * dd - pd;
+            if (id < 0 || id >= ID) continue;
+            for (int kh = 0; kh < KH; kh++) {
+                int ih = oh * sh + kh * dh - ph;
+                if (ih < 0 || ih >= IH) continue;
+                for (int kw = 0; kw < KW; kw++) {
+                    int iw = ow * sw + kw * dw - pw;
+                    if (iw < 0 || iw >= IW) continue;
+                    int v = (int)xc[(id * IH + ih) * IW + iw] - xzero;
+                    acc += (uint)(v * ((int)wc[(kd * KH + kh) * KW + kw] - wzero));
                 }
             }
         }

@@ -42,7 +42,8 @@ __kernel void lrn_f32(__global const real_t* x, __global real_t* y, int total, i
 // work-group per row, in two passes as the CPU computes them: the mean (0 for RMS), then the mean squared deviation
 // from it; then y = ((x - mean) * inv_std) * scale[p] + bias[p] with inv_std = 1 / sqrt(var + eps) and parameter
 // p = (row % pgroups) * pstride + i / pdiv for element i of the row (LayerNorm: p = i, or row * n + i for parameters
-// broadcast to X; GroupNorm: the row's group's channel of i). `stats` bit 0 writes mean_out, bit 1 inv_out.
+// broadcast to X; GroupNorm: the row's group's channel of i). `stats` (NORM_STAT_* bits, NormStat in
+// Launchers/Normalization.swift) says which of mean_out and inv_out to write.
 __kernel void norm_rows(__global const real_t* x, __global real_t* y, __global const real_t* scale,
                         __global const real_t* bias, __global real_t* mean_out, __global real_t* inv_out, int n,
                         int pgroups, int pstride, int pdiv, int has_bias, int rms, int stats, float eps,
@@ -58,17 +59,17 @@ __kernel void norm_rows(__global const real_t* x, __global real_t* y, __global c
     if (!rms) {
         float s = 0.0f;
         for (int i = lid; i < n; i += step) s += LOAD(x, i);
-        m = group_reduce(buf, s, 0) / (float)n;
+        m = group_reduce(buf, s, REDUCE_SUM) / (float)n;
     }
     float v = 0.0f;
     for (int i = lid; i < n; i += step) {
         float d = LOAD(x, i) - m;
         v = mad(d, d, v);
     }
-    v = group_reduce(buf, v, 0) / (float)n;
+    v = group_reduce(buf, v, REDUCE_SUM) / (float)n;
     float inv = 1.0f / sqrt(v + eps);
-    if (lid == 0 && (stats & 1)) STORE(mean_out, row, m);
-    if (lid == 0 && (stats & 2)) STORE(inv_out, row, inv);
+    if (lid == 0 && (stats & NORM_STAT_MEAN)) STORE(mean_out, row, m);
+    if (lid == 0 && (stats & NORM_STAT_INV_STD_DEV)) STORE(inv_out, row, inv);
     for (int i = lid; i < n; i += step) {
         int p = pdiv == 1 ? i : i / pdiv;
         float t = ((LOAD(x, i) - m) * inv) * LOAD(scale, p);

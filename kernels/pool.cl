@@ -1,9 +1,5 @@
 // MaxPool, AveragePool, GlobalMaxPool, GlobalAveragePool on float32 NC... tensors.
 
-#define POOL_MAX 0
-#define POOL_AVERAGE 1
-#define POOL_AVERAGE_INCLUDE_PAD 2
-
 // Taps lo..<hi of a window starting at `s` (stride and padding applied) that fall inside an axis of size `n`.
 inline int2 taps_inside(int s, int k, int d, int n) {
     int lo = s < 0 ? min(k, (-s + d - 1) / d) : 0;
@@ -21,10 +17,11 @@ inline int taps_padded(int s, int k, int d, int n, int e) {
 // row-major window order among equal values (the window's first tap when none wins), row-major or, with
 // column_major (storage_order 1), column-major over the spatial axes.
 __kernel void max_pool_indices(__global const real_t* x, __global real_t* y, __global long* indices, int total,
-                               int column_major, int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH,
-                               int KW, int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw) {
+                               int column_major, int4 in_size, int4 out_size, int4 window, int4 stride, int4 dilation,
+                               int4 pad_begin) {
     int i = get_global_id(0);
     if (i >= total) return;
+    UNPACK_WINDOW_3D;
     int ox = i % OW, r = i / OW;
     int oy = r % OH; r /= OH;
     int oz = r % OD;
@@ -56,12 +53,13 @@ __kernel void max_pool_indices(__global const real_t* x, __global real_t* y, __g
 
 // One work-item per output element over up to 3 spatial axes (fewer are leading axes of size 1), neighbouring
 // work-items on neighbouring output columns. Padding never contributes: MaxPool skips it (NaN never wins, as on the
-// CPU), AveragePool divides by the taps inside the input or, with count_include_pad, inside the padded input.
-__kernel void pool_f32(__global const real_t* x, __global real_t* y, int total, int mode,
-                       int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH, int KW,
-                       int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw, int ed, int eh, int ew) {
+// CPU), AveragePool divides by the taps inside the input or, with count_include_pad, inside the padded input
+// (`pad_end`: the trailing pads). `mode`: POOL_* (PoolMode in Launchers/Pool.swift).
+__kernel void pool_f32(__global const real_t* x, __global real_t* y, int total, int mode, int4 in_size, int4 out_size,
+                       int4 window, int4 stride, int4 dilation, int4 pad_begin, int4 pad_end) {
     int i = get_global_id(0);
     if (i >= total) return;
+    UNPACK_WINDOW_3D;
     int ox = i % OW, r = i / OW;
     int oy = r % OH; r /= OH;
     int oz = r % OD;
@@ -83,7 +81,8 @@ __kernel void pool_f32(__global const real_t* x, __global real_t* y, int total, 
     }
     if (mode == POOL_AVERAGE) acc /= (float)((tz.y - tz.x) * (ty.y - ty.x) * (tx.y - tx.x));
     else if (mode == POOL_AVERAGE_INCLUDE_PAD)
-        acc /= (float)(taps_padded(z0, KD, dd, ID, ed) * taps_padded(y0, KH, dh, IH, eh) * taps_padded(x0, KW, dw, IW, ew));
+        acc /= (float)(taps_padded(z0, KD, dd, ID, pad_end.x) * taps_padded(y0, KH, dh, IH, pad_end.y)
+                       * taps_padded(x0, KW, dw, IW, pad_end.z));
     STORE(y, i, acc);
 }
 

@@ -8,22 +8,10 @@
 // unit j and RNN_BT batch entries, the work-group adds the slices in local memory, and work-item (u, s) with s < RNN_BT
 // then owns (unit j, batch entry b0 + s) for the gate math. The launcher keeps KS >= RNN_BT.
 
-// Batch entries per work-item in the recurrent product: each weight read feeds this many sums.
-#define RNN_BT 4
+// RNN_BT (RecurrentCL.batchTile, defined from Swift): batch entries per work-item in the recurrent product; each
+// weight read feeds this many sums.
 
-// Activation codes: Recurrent.Activation in the order Launchers/Recurrent.swift numbers them.
-#define RA_SIGMOID 0
-#define RA_TANH 1
-#define RA_RELU 2
-#define RA_SOFTSIGN 3
-#define RA_SOFTPLUS 4
-#define RA_LEAKY_RELU 5
-#define RA_THRESHOLDED_RELU 6
-#define RA_HARD_SIGMOID 7
-#define RA_SCALED_TANH 8
-#define RA_AFFINE 9
-#define RA_ELU 10
-
+// `code`: RA_* (RecurrentActivationCode in Launchers/Recurrent.swift).
 inline float rnn_activate(float x, int code, float a, float b) {
     switch (code) {
     case RA_SIGMOID: return sigmoid_f(x);
@@ -37,7 +25,8 @@ inline float rnn_activate(float x, int code, float a, float b) {
     case RA_HARD_SIGMOID: return unit_clamp(a * x + b);
     case RA_SCALED_TANH: return a * tanh(b * x);
     case RA_AFFINE: return a * x + b;
-    default: return x >= 0.0f ? x : a * (exp(x) - 1.0f);  // RA_ELU
+    case RA_ELU:
+    default: return x >= 0.0f ? x : a * (exp(x) - 1.0f);
     }
 }
 

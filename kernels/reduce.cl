@@ -1,10 +1,10 @@
 // The float32 reductions but LogSumExp, as stages over a tensor seen as [outer, n, inner] (the host merges adjacent
 // reduced and kept dims and runs one stage per reduced run, innermost first, as the CPU kernel does). A stage may cut
 // each group of n into `chunks` pieces of `chunk` values that are reduced in parallel and combined by a later stage,
-// so that a few long groups (a global sum) still fill the device. Each stage combines with `op` (common.cl: sum,
-// max, min, product) starting from its identity; the first stage maps each value first (`pre`: 1 |x| for L1, 2 x^2
-// for L2 and SumSquare), the last divides by `divisor` (the count, for a mean) and finishes (`post`: 1 sqrt for L2,
-// 2 log for LogSum).
+// so that a few long groups (a global sum) still fill the device. Each stage combines with `op` (REDUCE_*, common.cl)
+// starting from its identity; the first stage maps each value first (`pre`, REDUCE_MAP_*: |x| for L1, x^2 for L2 and
+// SumSquare), the last divides by `divisor` (the count, for a mean) and finishes (`post`, REDUCE_FINISH_*: sqrt for
+// L2, log for LogSum).
 
 // A stage reads the tensor or an earlier stage's pieces, and writes the result or pieces for a later stage; pieces
 // stay in float (-DSRC_PIECES, -DDST_PIECES) so that half storage never rounds a partial result.
@@ -23,13 +23,33 @@
 #define STORE_DST(p, i, v) STORE(p, i, v)
 #endif
 
-inline float identity(int op) { return op == 1 ? -INFINITY : (op == 2 ? INFINITY : (op == 3 ? 1.0f : 0.0f)); }
+inline float identity(int op) {
+    switch (op) {
+    case REDUCE_MAX: return -INFINITY;
+    case REDUCE_MIN: return INFINITY;
+    case REDUCE_PROD: return 1.0f;
+    case REDUCE_SUM:
+    default: return 0.0f;
+    }
+}
 
-inline float pre_map(float v, int pre) { return pre == 1 ? fabs(v) : (pre == 2 ? v * v : v); }
+inline float pre_map(float v, int pre) {
+    switch (pre) {
+    case REDUCE_MAP_ABS: return fabs(v);
+    case REDUCE_MAP_SQUARE: return v * v;
+    case REDUCE_MAP_NONE:
+    default: return v;
+    }
+}
 
 inline float finish(float v, float divisor, int post) {
     v = v / divisor;
-    return post == 1 ? sqrt(v) : (post == 2 ? log(v) : v);
+    switch (post) {
+    case REDUCE_FINISH_SQRT: return sqrt(v);
+    case REDUCE_FINISH_LOG: return log(v);
+    case REDUCE_FINISH_NONE:
+    default: return v;
+    }
 }
 
 // Rows (inner == 1, n not short): one work-group per (row, piece); y[row * chunks + piece].

@@ -11,10 +11,10 @@ __kernel void softmax_rows(__global const real_t* x, __global real_t* y, int n, 
     y += base;
     float m = -INFINITY;
     for (int i = lid; i < n; i += step) m = max_nan(m, LOAD(x, i));
-    m = group_reduce(buf, m, 1);
+    m = group_reduce(buf, m, REDUCE_MAX);
     float s = 0.0f;
     for (int i = lid; i < n; i += step) s += exp(LOAD(x, i) - m);
-    s = group_reduce(buf, s, 0);
+    s = group_reduce(buf, s, REDUCE_SUM);
     if (log_softmax) {
         float ls = log(s);
         for (int i = lid; i < n; i += step) STORE(y, i, (LOAD(x, i) - m) - ls);

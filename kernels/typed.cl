@@ -61,14 +61,8 @@ __kernel void cast_values(__global const S_T* x, __global D_T* y, int n) {
     if (i < n) STORE_D(y, i, CONVERT(LOAD_S(x, i)));
 }
 
-#define CMP_EQUAL 0
-#define CMP_LESS 1
-#define CMP_LESS_EQUAL 2
-#define CMP_GREATER 3
-#define CMP_GREATER_EQUAL 4
-
-// c = a op b over the output dims `d`, inputs read through their broadcast strides. IEEE comparisons: NaN is unequal
-// to everything, -0 equals +0.
+// c = a op b over the output dims `d`, inputs read through their broadcast strides (`op`: CMP_*, ComparisonCode in
+// Launchers/Typed.swift). IEEE comparisons: NaN is unequal to everything, -0 equals +0.
 __kernel void compare(__global const S_T* a, __global const S_T* b, __global uchar* c, int n, int8 d, int8 sa, int8 sb,
                       int op) {
     int i = get_global_id(0);
@@ -78,23 +72,27 @@ __kernel void compare(__global const S_T* a, __global const S_T* b, __global uch
     switch (op) {
     case CMP_EQUAL: r = x == y; break;
     case CMP_LESS: r = x < y; break;
-    case CMP_LESS_EQUAL: r = x <= y; break;
+    case CMP_LESS_OR_EQUAL: r = x <= y; break;
     case CMP_GREATER: r = x > y; break;
+    case CMP_GREATER_OR_EQUAL:
     default: r = x >= y; break;
     }
     c[i] = (uchar)(r != 0);
 }
 
-#define LOGIC_AND 0
-#define LOGIC_OR 1
-#define LOGIC_XOR 2
-
+// `op`: LOGIC_* (LogicCode in Launchers/Typed.swift).
 __kernel void logic(__global const uchar* a, __global const uchar* b, __global uchar* c, int n, int8 d, int8 sa,
                     int8 sb, int op) {
     int i = get_global_id(0);
     if (i >= n) return;
-    int x = a[broadcast_offset(i, d, sa)] != 0, y = b[broadcast_offset(i, d, sb)] != 0;
-    c[i] = (uchar)(op == LOGIC_AND ? (x & y) : (op == LOGIC_OR ? (x | y) : (x ^ y)));
+    int x = a[broadcast_offset(i, d, sa)] != 0, y = b[broadcast_offset(i, d, sb)] != 0, r;
+    switch (op) {
+    case LOGIC_AND: r = x & y; break;
+    case LOGIC_OR: r = x | y; break;
+    case LOGIC_XOR:
+    default: r = x ^ y; break;
+    }
+    c[i] = (uchar)r;
 }
 
 __kernel void logic_not(__global const uchar* x, __global uchar* y, int n) {
@@ -103,16 +101,10 @@ __kernel void logic_not(__global const uchar* x, __global uchar* y, int n) {
 }
 
 #ifdef U
-#define ARITH_ADD 0
-#define ARITH_SUB 1
-#define ARITH_MUL 2
-#define ARITH_DIV 3
-#define ARITH_MAX 4
-#define ARITH_MIN 5
-
 // Integer Add, Sub, Mul, Div, Max, Min of type S (built with U, its unsigned twin) over the output dims `d`, as the
 // CPU computes them: wrapping on overflow (done unsigned, since signed overflow is undefined in OpenCL C), division
 // truncating toward zero with S's minimum / -1 wrapping to the minimum. A zero divisor sets FAULT_DIVISION_BY_ZERO.
+// `op`: ARITH_* (IntegerArithCode in Launchers/Typed.swift).
 __kernel void arith(__global const S* a, __global const S* b, __global S* c, int n, int8 d, int8 sa, int8 sb, int op,
                     __global int* faults) {
     int i = get_global_id(0);
@@ -127,6 +119,7 @@ __kernel void arith(__global const S* a, __global const S* b, __global S* c, int
         else r = y == -1 ? (S)((U)0 - (U)x) : x / y;
         break;
     case ARITH_MAX: r = max(x, y); break;
+    case ARITH_MIN:
     default: r = min(x, y); break;
     }
     c[i] = r;

@@ -34,14 +34,14 @@ __kernel void fused_attention(__global const real_t* q, __global const real_t* k
         s[j] = sc;
         m = max_nan(m, sc);
     }
-    m = group_reduce(buf, m, 1);
+    m = group_reduce(buf, m, REDUCE_MAX);
     float sum = 0.0f;
     for (int j = lid; j < total; j += step) {
         float e = exp(s[j] - m);
         s[j] = e;
         sum += e;
     }
-    float r = 1.0f / group_reduce(buf, sum, 0);
+    float r = 1.0f / group_reduce(buf, sum, REDUCE_SUM);
     for (int j = lid; j < total; j += step) {
         float p = s[j] * r;
         s[j] = zero_nan && isnan(p) ? 0.0f : p;
@@ -93,22 +93,13 @@ typedef float real_t;
 #define VSTORE16(v, p) (*(__global float16*)(p) = (v))
 #endif
 
-// Faults a kernel found in its data, one bit each in the queue's fault word (CLQueue.Fault): the kernel sets its bit
-// with atomic_or, writes nothing out of bounds and finishes; the host fails the run at its next read-back.
-#define FAULT_DIVISION_BY_ZERO 1
-#define FAULT_GATHER_INDEX 2
-#define FAULT_UNPOOL_INDEX 4
-#define FAULT_ROI 8
+// Codes (ops, modes, activations, fault bits) are never defined here: every program is built with -D<PREFIX>_<NAME>
+// for each case of the Swift enums that name them (Sources/DLInferOpenCL/Runtime/KernelCodes.swift), so a code the
+// host does not define fails the build.
 
-// Fused activations: codes match Activation in Sources/DLInferOpenCL/Launchers/Activation.swift.
-#define ACT_NONE 0
-#define ACT_RELU 1
-#define ACT_LEAKY_RELU 2
-#define ACT_SIGMOID 3
-#define ACT_TANH 4
-#define ACT_HARD_SIGMOID 5
-#define ACT_ELU 6
-#define ACT_CLIP 7
+// Faults a kernel found in its data, one bit each in the queue's fault word (FAULT_*, CLQueue.Fault): the kernel
+// sets its bit with atomic_or, writes nothing out of bounds and finishes; the host fails the run at its next
+// read-back.
 
 // Overflow-free logistic function.
 inline float sigmoid_f(float x) {
@@ -120,7 +111,7 @@ inline float sigmoid_f(float x) {
 // Clamp to [0, 1] that keeps NaN (fmin/fmax would drop it).
 inline float unit_clamp(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
 
-// `act` is uniform across a launch, so the branch costs nothing on SIMT hardware. NaN maps to NaN in every case, as
+// Fused activations (ACT_*, ActivationCode in Launchers/Activation.swift). `act` is uniform across a launch, so the branch costs nothing on SIMT hardware. NaN maps to NaN in every case, as
 // on the CPU and in ONNX.
 inline float activate(float x, int act, float a, float b) {
     switch (act) {
@@ -131,6 +122,7 @@ inline float activate(float x, int act, float a, float b) {
     case ACT_HARD_SIGMOID: return unit_clamp(a * x + b);
     case ACT_ELU: return x >= 0.0f ? x : a * (exp(x) - 1.0f);
     case ACT_CLIP: return isnan(x) ? x : fmin(fmax(x, a), b);
+    case ACT_NONE:
     default: return x;
     }
 }
@@ -151,21 +143,30 @@ inline int broadcast_offset(int i, int8 d, int8 s) {
     return off;
 }
 
+// The window geometry that pool.cl and conv.cl take as int4 arguments (depth, height, width; fewer spatial axes are
+// leading axes of size 1) named `in_size`, `out_size`, `window`, `stride`, `dilation`, `pad_begin` (WindowArgs in
+// Launchers/Pool.swift), as the scalars their loops use.
+#define UNPACK_WINDOW_3D \
+    const int ID = in_size.x, IH = in_size.y, IW = in_size.z, OD = out_size.x, OH = out_size.y, OW = out_size.z; \
+    const int KD = window.x, KH = window.y, KW = window.z, sd = stride.x, sh = stride.y, sw = stride.z; \
+    const int dd = dilation.x, dh = dilation.y, dw = dilation.z, pd = pad_begin.x, ph = pad_begin.y, pw = pad_begin.z
+
 // Maximum and minimum that propagate NaN (fmax/fmin would drop it), as the CPU kernels and numpy do.
 inline float max_nan(float a, float b) { return b > a || isnan(b) ? b : a; }
 inline float min_nan(float a, float b) { return b < a || isnan(b) ? b : a; }
 
-// The combining step of a reduction: 0 sum, 1 NaN-propagating maximum, 2 NaN-propagating minimum, 3 product.
+// The combining step of a reduction (REDUCE_*, ReduceCombine): sum, NaN-propagating maximum and minimum, product.
 inline float combine(float a, float b, int op) {
     switch (op) {
-    case 1: return max_nan(a, b);
-    case 2: return min_nan(a, b);
-    case 3: return a * b;
+    case REDUCE_MAX: return max_nan(a, b);
+    case REDUCE_MIN: return min_nan(a, b);
+    case REDUCE_PROD: return a * b;
+    case REDUCE_SUM:
     default: return a + b;
     }
 }
 
-// `v` combined over the work-group by `op` (see combine; 0 sum, 1 max), returned to every work-item. `buf` holds
+// `v` combined over the work-group by `op` (see combine), returned to every work-item. `buf` holds
 // get_local_size(0) floats; the work-group size must be a power of two. Ends with a barrier, so `buf` may be reused.
 inline float group_reduce(__local float* buf, float v, int op) {
     int lid = get_local_id(0);
@@ -198,15 +199,18 @@ __kernel void conv_pack_weights(__global const real_t* w, __global real_t* wp, i
 // ---- Depthwise convolution ----------------------------------------------------------------------------------------
 // Every group has one input channel (output channel m reads channel m / multiplier). Each work-item computes DW_RUN
 // neighbouring outputs of one row, so each weight is loaded once for all of them; neighbouring work-items take
-// neighbouring runs of the same row, so their input reads share cache lines.
-#define DW_RUN 4
+// neighbouring runs of the same row, so their input reads share cache lines (DW_RUN: ConvCL.depthwiseRun, defined
+// from Swift). The epilogue adds the bias (when has_bias) and applies the activation; the int2 sizes are (height,
+// width).
 
-__kernel void conv_depthwise(__global const real_t* x, __global const real_t* w, __global const real_t* bias,
-                             int has_bias, __global real_t* y, int C, int H, int W, int M, int multiplier,
-                             int KH, int KW, int OH, int OW, int runs, int total,
-                             int sh, int sw, int dh, int dw, int ph, int pw, int act, float act_a, float act_b) {
+__kernel void conv_depthwise(__global const real_t* x, __global const real_t* w, __global real_t* y,
+                             __global const real_t* bias, int has_bias, int act, float act_a, float act_b,
+                             int C, int M, int multiplier, int2 in_size, int2 out_size, int2 window, int2 stride,
+                             int2 dilation, int2 pad, int runs, int total) {
     int i = get_global_id(0);
     if (i >= total) return;
+    const int H = in_size.x, W = in_size.y, OH = out_size.x, OW = out_size.y, KH = window.x, KW = window.y;
+    const int sh = stride.x, sw = stride.y, dh = dilation.x, dw = dilation.y, ph = pad.x, pw = pad.y;
     int run = i % runs, r = i / runs;
     int oy = r % OH, plane = r / OH;
     int m = plane % M, b = plane / M;
@@ -237,10 +241,11 @@ __kernel void conv_depthwise(__global const real_t* x, __global const real_t* w,
 // col[b][g][(c, kz, ky, kx)][output pixel] = X[b0 + b][g*cg + c] at the tap's input position, 0 in the padding.
 // One work-item per column entry, neighbouring work-items on neighbouring output pixels.
 __kernel void conv_im2col_3d(__global const real_t* x, __global real_t* col, int total, int b0, int C, int cg,
-                             int groups, int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH, int KW,
-                             int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw) {
+                             int groups, int4 in_size, int4 out_size, int4 window, int4 stride, int4 dilation,
+                             int4 pad_begin) {
     int i = get_global_id(0);
     if (i >= total) return;
+    UNPACK_WINDOW_3D;
     int P = OD * OH * OW, taps = KD * KH * KW, K = cg * taps;
     int p = i % P, r = i / P;
     int e = r % K; r /= K;
@@ -262,10 +267,11 @@ __kernel void conv_im2col_3d(__global const real_t* x, __global real_t* col, int
 // fewer are leading axes of size 1.
 __kernel void convtranspose_col2im(__global const real_t* col, __global const real_t* bias, int has_bias,
                                    __global real_t* y, int y_offset, int total, int M, int mg, int groups,
-                                   int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH, int KW,
-                                   int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw) {
+                                   int4 in_size, int4 out_size, int4 window, int4 stride, int4 dilation,
+                                   int4 pad_begin) {
     int i = get_global_id(0);
     if (i >= total) return;
+    UNPACK_WINDOW_3D;
     int ox = i % OW, r = i / OW;
     int oy = r % OH; r /= OH;
     int oz = r % OD; r /= OD;
@@ -327,8 +333,8 @@ __kernel void convtranspose_col2im(__global const real_t* col, __global const re
 #endif
 #define TM (D * RM)
 #define TN (D * RN)
-// A tap that is never inside the input (added to any real window origin, still far below zero).
-#define TAP_OUTSIDE (-(1 << 29))
+// TAP_OUTSIDE (DirectConv.outside, defined from Swift): a tap that is never inside the input (added to any real
+// window origin, still far below zero).
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -353,12 +359,12 @@ typedef VEC(RN) floatRN;
 #define VLOAD_RM(p) CAT(vload, RM)(0, p)
 #endif
 
+// The int2 sizes are (height, width); the epilogue adds the bias (when has_bias) and applies the activation.
 __kernel __attribute__((reqd_work_group_size(D, D, 1)))
-void conv_direct(__global const real_t* x, __global const real_t* wp, __global const int4* taps,
-                 __global const real_t* bias, int has_bias, __global real_t* y,
-                 int C, int H, int W, int cg, int M, int mg, int Kp, int Mp,
-                 int OH, int OW, int N, int sh, int sw, int ph, int pw, int act, float act_a, float act_b,
-                 int k_split, __global float* partial) {
+void conv_direct(__global const real_t* x, __global const real_t* wp, __global const int4* taps, __global real_t* y,
+                 __global const real_t* bias, int has_bias, int act, float act_a, float act_b,
+                 int C, int cg, int M, int mg, int Kp, int Mp, int2 in_size, int2 out_size, int2 stride, int2 pad,
+                 int N, int k_split, __global float* partial) {
     __local floatRM Ws[D][D];
     __local floatRN Xs[D][D];
     __local float* xs = (__local float*)Xs;
@@ -366,6 +372,8 @@ void conv_direct(__global const real_t* x, __global const real_t* wp, __global c
     const int n0 = get_group_id(0) * TN, m0 = get_group_id(1) * TM;
     const int groups = M / mg, g = get_group_id(2) % groups, split = get_group_id(2) / groups;
     const int kbeg = split * k_split, kend = min(Kp, kbeg + k_split);
+    const int H = in_size.x, W = in_size.y, OH = out_size.x, OW = out_size.y;
+    const int sh = stride.x, sw = stride.y, ph = pad.x, pw = pad.y;
     const int HW = H * W, OHW = OH * OW;
 
     // The pixel whose column entries this work-item stages, decoded once.
@@ -443,8 +451,9 @@ void conv_direct(__global const real_t* x, __global const real_t* wp, __global c
 
 // Sums the tap slices of a split conv_direct, then bias and activation: one work-item per output element, reading
 // and writing along the pixels.
-__kernel void conv_direct_reduce(__global const float* partial, int splits, __global const real_t* bias, int has_bias,
-                                 __global real_t* y, int M, int N, int OHW, int act, float act_a, float act_b) {
+__kernel void conv_direct_reduce(__global const float* partial, int splits, __global real_t* y,
+                                 __global const real_t* bias, int has_bias, int act, float act_a, float act_b,
+                                 int M, int N, int OHW) {
     int n = get_global_id(0), oc = get_global_id(1);
     if (n >= N || oc >= M) return;
     float v = has_bias ? LOAD(bias, oc) : 0.0f;
@@ -527,14 +536,10 @@ __kernel void transpose_tiles(__global const T* src, __global T* dst, int m, int
     }
 }
 
-#define PAD_CONSTANT 0
-#define PAD_REFLECT 1
-#define PAD_EDGE 2
-#define PAD_WRAP 3
-
 // Pad: along each axis, output index o is position j = o - lead of the kept input part [start, start + kept)
 // (negative pads crop); outside it the constant is written, or j is mapped back into the part by reflecting,
-// clamping or wrapping (repeatedly, as numpy does, when a pad is longer than the part).
+// clamping or wrapping (repeatedly, as numpy does, when a pad is longer than the part). `mode`: PAD_* (PadMode in
+// Launchers/DataMovement.swift).
 __kernel void pad_f32(__global const real_t* x, __global real_t* y, int n, int8 out_dims, int8 lead, int8 start,
                       int8 kept, int8 strides, int mode, float value) {
     int i = get_global_id(0);
@@ -554,19 +559,26 @@ __kernel void pad_f32(__global const real_t* x, __global real_t* y, int n, int8 
         }
         int j = o - ld[k], len = kp[k];
         if (j < 0 || j >= len) {
-            if (mode == PAD_CONSTANT) {
+            switch (mode) {
+            case PAD_CONSTANT:
                 STORE(y, i, value);
                 return;
-            } else if (mode == PAD_EDGE) {
+            case PAD_EDGE:
                 j = j < 0 ? 0 : len - 1;
-            } else if (mode == PAD_WRAP) {
+                break;
+            case PAD_WRAP:
                 j = (j % len + len) % len;
-            } else if (len == 1) {
-                j = 0;
-            } else {
-                int period = 2 * (len - 1);
-                j = (j % period + period) % period;
-                if (j >= len) j = period - j;
+                break;
+            case PAD_REFLECT:
+            default:
+                if (len == 1) {
+                    j = 0;
+                } else {
+                    int period = 2 * (len - 1);
+                    j = (j % period + period) % period;
+                    if (j >= len) j = period - j;
+                }
+                break;
             }
         }
         off += (st[k] + j) * sx[k];
@@ -862,29 +874,21 @@ __kernel void roi_align(__global const real_t* x, __global const real_t* rois, _
 // Pointwise ops on float32. Broadcasting is resolved on the host into dims + element strides (0 where an input is
 // broadcast along a dim), after merging adjacent dims that broadcast alike, so most launches index a rank-1 or -2 space.
 
-#define UNARY_ACTIVATION 0
-#define UNARY_EXP 1
-#define UNARY_SQRT 2
-
+// `op`: UNARY_* (UnaryCode in Launchers/Elementwise.swift); UNARY_ACTIVATION applies `act` (ACT_*).
 __kernel void unary_f32(__global const real_t* x, __global real_t* y, int n, int op, int act, float a, float b) {
     int i = get_global_id(0);
     if (i >= n) return;
     float v = LOAD(x, i);
-    if (op == UNARY_EXP) v = exp(v);
-    else if (op == UNARY_SQRT) v = sqrt(v);
-    else v = activate(v, act, a, b);
+    switch (op) {
+    case UNARY_EXP: v = exp(v); break;
+    case UNARY_SQRT: v = sqrt(v); break;
+    case UNARY_ACTIVATION:
+    default: v = activate(v, act, a, b); break;
+    }
     STORE(y, i, v);
 }
 
-#define BIN_ADD 0
-#define BIN_SUB 1
-#define BIN_MUL 2
-#define BIN_DIV 3
-#define BIN_POW 4
-#define BIN_MAX 5
-#define BIN_MIN 6
-#define BIN_PRELU 7
-
+// `op`: BIN_* (BinaryCode in Launchers/Elementwise.swift).
 inline float binary_op(float x, float y, int op) {
     switch (op) {
     case BIN_ADD: return x + y;
@@ -895,6 +899,7 @@ inline float binary_op(float x, float y, int op) {
     // ONNX Max/Min propagate NaN (fmax/fmin would drop it).
     case BIN_MAX: return isnan(x) || isnan(y) ? x + y : fmax(x, y);
     case BIN_PRELU: return x < 0.0f ? y * x : x;  // y: the slope
+    case BIN_MIN:
     default: return isnan(x) || isnan(y) ? x + y : fmin(x, y);
     }
 }
@@ -1204,13 +1209,9 @@ __kernel void scatter_replace(__global T* y, __global const T* updates, __global
     y[base[g] + j] = updates[order[starts[g + 1] - 1] * slice + j];
 }
 
-#define SCATTER_ADD 1
-#define SCATTER_MUL 2
-#define SCATTER_MAX 3
-#define SCATTER_MIN 4
-
 // As scatter_replace, combining each update with the value there in float: add, multiply, or the maximum and
 // minimum as the CPU takes them (NaN if either is NaN; of equal values, max keeps the update, min the value there).
+// `op`: SCATTER_* (ScatterCode in Launchers/Indexing.swift).
 __kernel void scatter_reduce(__global real_t* y, __global const real_t* updates, __global const int* order,
                              __global const int* starts, __global const int* base, int groups, int slice, int op) {
     int t = get_global_id(0);
@@ -1224,6 +1225,7 @@ __kernel void scatter_reduce(__global real_t* y, __global const real_t* updates,
         case SCATTER_ADD: acc = acc + u; break;
         case SCATTER_MUL: acc = acc * u; break;
         case SCATTER_MAX: acc = isnan(acc) || isnan(u) ? NAN : (u >= acc ? u : acc); break;
+        case SCATTER_MIN:
         default: acc = isnan(acc) || isnan(u) ? NAN : (u < acc ? u : acc); break;
         }
     }
@@ -1271,7 +1273,8 @@ __kernel void gather_nd(__global const T* data, __global const long* indices, __
 // One work-item per output element (batch, m, n) of [batch..., M, N]. Operands and zero points are addressed through
 // their element strides in the matmul's coordinates (0 where broadcast): over the batch dims `batch` (rank 8, leading
 // 1s) with `*_batch`, and along M, K, N with `steps` = (a along M, a along K, b along K, b along N, za along M, za
-// along K, zb along K, zb along N). `zeros` bit 0: A has a zero point, bit 1: B has one.
+// along K, zb along K, zb along N). `zeros` (ZERO_POINT_* bits, ZeroPoint in Launchers/Integer.swift): which of A
+// and B have a zero point.
 __kernel void matmul_integer(__global const A* a, __global const B* b, __global const A* za, __global const B* zb,
                              __global int* y, int total, int m_count, int n_count, int k_count, int8 batch,
                              int8 a_batch, int8 b_batch, int8 za_batch, int8 zb_batch, int8 steps, int zeros) {
@@ -1283,7 +1286,7 @@ __kernel void matmul_integer(__global const A* a, __global const B* b, __global 
     int bo = broadcast_offset(bi, batch, b_batch) + n * steps.s3;
     int zao = broadcast_offset(bi, batch, za_batch) + m * steps.s4;
     int zbo = broadcast_offset(bi, batch, zb_batch) + n * steps.s7;
-    int has_za = zeros & 1, has_zb = zeros & 2;
+    int has_za = zeros & ZERO_POINT_A, has_zb = zeros & ZERO_POINT_B;
     uint acc = 0;
     if (steps.s5 == 0 && steps.s6 == 0) {
         // Zero points constant along K (every form the spec defines): read once.
@@ -1300,38 +1303,40 @@ __kernel void matmul_integer(__global const A* a, __global const B* b, __global 
 }
 
 // One work-item per output element (image, channel o, pixel) of a convolution over up to 3 spatial dims (fewer are
-// padded with leading size-1 dims): `in` = (D, H, W) of x, `out` = (D, H, W) of y, `win` = (kD, kH, kW, strides
-// D, H, W), `dp` = (dilations D, H, W, leading pads D, H, W). x less its zero point (`xz`, a single value; taps in
-// the padding add 0), times w [M, C/group, kD, kH, kW] less its zero point (`wz`: one value, or one per output
-// channel when `wz_step` is 1). `zeros` bit 0: x has a zero point, bit 1: w has one.
+// padded with leading size-1 dims), the window geometry as pool.cl's (UNPACK_WINDOW_3D in common.cl). x less its zero
+// point (`xz`, a single value; taps in the padding add 0), times w [M, C/group, kD, kH, kW] less its zero point
+// (`wz`: one value, or one per output channel when `wz_step` is 1). `zeros` (ZERO_POINT_* bits): ZERO_POINT_A when
+// x has a zero point, ZERO_POINT_B when w has one.
 __kernel void conv_integer(__global const A* x, __global const B* w, __global const A* xz, __global const B* wz,
                            int zeros, int wz_step, __global int* y, int total, int channels, int m_count, int group_in,
-                           int group_out, int8 in, int8 out, int8 win, int8 dp) {
+                           int group_out, int4 in_size, int4 out_size, int4 window, int4 stride, int4 dilation,
+                           int4 pad_begin) {
     int t = get_global_id(0);
     if (t >= total) return;
-    int pixels = out.s0 * out.s1 * out.s2;
+    UNPACK_WINDOW_3D;
+    int pixels = OD * OH * OW;
     int p = t % pixels, r = t / pixels;
     int o = r % m_count, image = r / m_count;
-    int ow = p % out.s2, q = p / out.s2;
-    int oh = q % out.s1, od = q / out.s1;
-    int xzero = (zeros & 1) ? (int)xz[0] : 0, wzero = (zeros & 2) ? (int)wz[o * wz_step] : 0;
-    int plane = in.s0 * in.s1 * in.s2, taps = win.s0 * win.s1 * win.s2;
+    int ow = p % OW, q = p / OW;
+    int oh = q % OH, od = q / OH;
+    int xzero = (zeros & ZERO_POINT_A) ? (int)xz[0] : 0, wzero = (zeros & ZERO_POINT_B) ? (int)wz[o * wz_step] : 0;
+    int plane = ID * IH * IW, taps = KD * KH * KW;
     int first = (o / group_out) * group_in;
     uint acc = 0;
     for (int c = 0; c < group_in; c++) {
         __global const A* xc = x + (image * channels + first + c) * plane;
         __global const B* wc = w + (o * group_in + c) * taps;
-        for (int kd = 0; kd < win.s0; kd++) {
-            int id = od * win.s3 + kd * dp.s0 - dp.s3;
-            if (id < 0 || id >= in.s0) continue;
-            for (int kh = 0; kh < win.s1; kh++) {
-                int ih = oh * win.s4 + kh * dp.s1 - dp.s4;
-                if (ih < 0 || ih >= in.s1) continue;
-                for (int kw = 0; kw < win.s2; kw++) {
-                    int iw = ow * win.s5 + kw * dp.s2 - dp.s5;
-                    if (iw < 0 || iw >= in.s2) continue;
-                    int v = (int)xc[(id * in.s1 + ih) * in.s2 + iw] - xzero;
-                    acc += (uint)(v * ((int)wc[(kd * win.s1 + kh) * win.s2 + kw] - wzero));
+        for (int kd = 0; kd < KD; kd++) {
+            int id = od * sd + kd * dd - pd;
+            if (id < 0 || id >= ID) continue;
+            for (int kh = 0; kh < KH; kh++) {
+                int ih = oh * sh + kh * dh - ph;
+                if (ih < 0 || ih >= IH) continue;
+                for (int kw = 0; kw < KW; kw++) {
+                    int iw = ow * sw + kw * dw - pw;
+                    if (iw < 0 || iw >= IW) continue;
+                    int v = (int)xc[(id * IH + ih) * IW + iw] - xzero;
+                    acc += (uint)(v * ((int)wc[(kd * KH + kh) * KW + kw] - wzero));
                 }
             }
         }
@@ -1340,80 +1345,49 @@ __kernel void conv_integer(__global const A* x, __global const B* w, __global co
 }
 """#,
         "math": #"""
-// The float32 UnaryMath functions (codes match UnaryMathCL in Sources/DLInferOpenCL/Launchers/Math.swift), each as
+// The float32 UnaryMath functions (MATH_*, UnaryMathCode in Sources/DLInferOpenCL/Launchers/Math.swift), each as
 // the CPU backend computes it: NaN in gives NaN out, Round is half to even (rint), Sign keeps ±0 and NaN, and
 // Softplus, Swish and the ELU family are written not to overflow.
-
-#define M_ABS 0
-#define M_NEG 1
-#define M_SIGN 2
-#define M_LOG 3
-#define M_RECIPROCAL 4
-#define M_FLOOR 5
-#define M_CEIL 6
-#define M_ROUND 7
-#define M_ERF 8
-#define M_SIN 9
-#define M_COS 10
-#define M_TAN 11
-#define M_ASIN 12
-#define M_ACOS 13
-#define M_ATAN 14
-#define M_SINH 15
-#define M_COSH 16
-#define M_ASINH 17
-#define M_ACOSH 18
-#define M_ATANH 19
-#define M_SOFTPLUS 20
-#define M_SOFTSIGN 21
-#define M_MISH 22
-#define M_HARD_SWISH 23
-#define M_GELU 24
-#define M_GELU_TANH 25
-#define M_SELU 26
-#define M_CELU 27
-#define M_SWISH 28
-#define M_THRESHOLDED_RELU 29
-#define M_SHRINK 30
 
 inline float softplus_f(float x) { return x > 0.0f ? x + log1p(exp(-x)) : log1p(exp(x)); }
 
 // `fn` is uniform across a launch, so the switch costs nothing on SIMT hardware.
 inline float unary_math(float x, int fn, float a, float b) {
     switch (fn) {
-    case M_ABS: return fabs(x);
-    case M_NEG: return -x;
-    case M_SIGN: return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x);
-    case M_LOG: return log(x);
-    case M_RECIPROCAL: return 1.0f / x;
-    case M_FLOOR: return floor(x);
-    case M_CEIL: return ceil(x);
-    case M_ROUND: return rint(x);
-    case M_ERF: return erf(x);
-    case M_SIN: return sin(x);
-    case M_COS: return cos(x);
-    case M_TAN: return tan(x);
-    case M_ASIN: return asin(x);
-    case M_ACOS: return acos(x);
-    case M_ATAN: return atan(x);
-    case M_SINH: return sinh(x);
-    case M_COSH: return cosh(x);
-    case M_ASINH: return asinh(x);
-    case M_ACOSH: return acosh(x);
-    case M_ATANH: return atanh(x);
-    case M_SOFTPLUS: return softplus_f(x);
-    case M_SOFTSIGN: return x / (1.0f + fabs(x));
-    case M_MISH: return x * tanh(softplus_f(x));
-    case M_HARD_SWISH: return x * unit_clamp(x / 6.0f + 0.5f);
-    case M_GELU: return 0.5f * x * (1.0f + erf(x * 0.70710678118654752440f));
+    case MATH_ABS: return fabs(x);
+    case MATH_NEG: return -x;
+    case MATH_SIGN: return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x);
+    case MATH_LOG: return log(x);
+    case MATH_RECIPROCAL: return 1.0f / x;
+    case MATH_FLOOR: return floor(x);
+    case MATH_CEIL: return ceil(x);
+    case MATH_ROUND: return rint(x);
+    case MATH_ERF: return erf(x);
+    case MATH_SIN: return sin(x);
+    case MATH_COS: return cos(x);
+    case MATH_TAN: return tan(x);
+    case MATH_ASIN: return asin(x);
+    case MATH_ACOS: return acos(x);
+    case MATH_ATAN: return atan(x);
+    case MATH_SINH: return sinh(x);
+    case MATH_COSH: return cosh(x);
+    case MATH_ASINH: return asinh(x);
+    case MATH_ACOSH: return acosh(x);
+    case MATH_ATANH: return atanh(x);
+    case MATH_SOFTPLUS: return softplus_f(x);
+    case MATH_SOFTSIGN: return x / (1.0f + fabs(x));
+    case MATH_MISH: return x * tanh(softplus_f(x));
+    case MATH_HARD_SWISH: return x * unit_clamp(x / 6.0f + 0.5f);
+    case MATH_GELU: return 0.5f * x * (1.0f + erf(x * 0.70710678118654752440f));
     // 0.5 (1 + tanh u) as the logistic of 2u: drivers' tanh may stop short of -1, which would turn Gelu(-inf)
     // into -inf where the CPU's formula gives NaN (-inf * 0).
-    case M_GELU_TANH: return x * sigmoid_f(1.5957691216057307118f * (x + 0.044715f * x * x * x));
-    case M_SELU: return x > 0.0f ? b * x : b * a * expm1(x);          // a = alpha, b = gamma
-    case M_CELU: return x > 0.0f ? x : a * expm1(x / a);
-    case M_SWISH: return x * sigmoid_f(a * x);
-    case M_THRESHOLDED_RELU: return x > a ? x : 0.0f;
-    default: return x < -b ? x + a : (x > b ? x - a : 0.0f);          // Shrink: a = bias, b = lambd
+    case MATH_GELU_TANH: return x * sigmoid_f(1.5957691216057307118f * (x + 0.044715f * x * x * x));
+    case MATH_SELU: return x > 0.0f ? b * x : b * a * expm1(x);          // a = alpha, b = gamma
+    case MATH_CELU: return x > 0.0f ? x : a * expm1(x / a);
+    case MATH_SWISH: return x * sigmoid_f(a * x);
+    case MATH_THRESHOLDED_RELU: return x > a ? x : 0.0f;
+    case MATH_SHRINK:
+    default: return x < -b ? x + a : (x > b ? x - a : 0.0f);          // a = bias, b = lambd
     }
 }
 
@@ -1468,7 +1442,8 @@ __kernel void lrn_f32(__global const real_t* x, __global real_t* y, int total, i
 // work-group per row, in two passes as the CPU computes them: the mean (0 for RMS), then the mean squared deviation
 // from it; then y = ((x - mean) * inv_std) * scale[p] + bias[p] with inv_std = 1 / sqrt(var + eps) and parameter
 // p = (row % pgroups) * pstride + i / pdiv for element i of the row (LayerNorm: p = i, or row * n + i for parameters
-// broadcast to X; GroupNorm: the row's group's channel of i). `stats` bit 0 writes mean_out, bit 1 inv_out.
+// broadcast to X; GroupNorm: the row's group's channel of i). `stats` (NORM_STAT_* bits, NormStat in
+// Launchers/Normalization.swift) says which of mean_out and inv_out to write.
 __kernel void norm_rows(__global const real_t* x, __global real_t* y, __global const real_t* scale,
                         __global const real_t* bias, __global real_t* mean_out, __global real_t* inv_out, int n,
                         int pgroups, int pstride, int pdiv, int has_bias, int rms, int stats, float eps,
@@ -1484,17 +1459,17 @@ __kernel void norm_rows(__global const real_t* x, __global real_t* y, __global c
     if (!rms) {
         float s = 0.0f;
         for (int i = lid; i < n; i += step) s += LOAD(x, i);
-        m = group_reduce(buf, s, 0) / (float)n;
+        m = group_reduce(buf, s, REDUCE_SUM) / (float)n;
     }
     float v = 0.0f;
     for (int i = lid; i < n; i += step) {
         float d = LOAD(x, i) - m;
         v = mad(d, d, v);
     }
-    v = group_reduce(buf, v, 0) / (float)n;
+    v = group_reduce(buf, v, REDUCE_SUM) / (float)n;
     float inv = 1.0f / sqrt(v + eps);
-    if (lid == 0 && (stats & 1)) STORE(mean_out, row, m);
-    if (lid == 0 && (stats & 2)) STORE(inv_out, row, inv);
+    if (lid == 0 && (stats & NORM_STAT_MEAN)) STORE(mean_out, row, m);
+    if (lid == 0 && (stats & NORM_STAT_INV_STD_DEV)) STORE(inv_out, row, inv);
     for (int i = lid; i < n; i += step) {
         int p = pdiv == 1 ? i : i / pdiv;
         float t = ((LOAD(x, i) - m) * inv) * LOAD(scale, p);
@@ -1504,10 +1479,6 @@ __kernel void norm_rows(__global const real_t* x, __global real_t* y, __global c
 """#,
         "pool": #"""
 // MaxPool, AveragePool, GlobalMaxPool, GlobalAveragePool on float32 NC... tensors.
-
-#define POOL_MAX 0
-#define POOL_AVERAGE 1
-#define POOL_AVERAGE_INCLUDE_PAD 2
 
 // Taps lo..<hi of a window starting at `s` (stride and padding applied) that fall inside an axis of size `n`.
 inline int2 taps_inside(int s, int k, int d, int n) {
@@ -1526,10 +1497,11 @@ inline int taps_padded(int s, int k, int d, int n, int e) {
 // row-major window order among equal values (the window's first tap when none wins), row-major or, with
 // column_major (storage_order 1), column-major over the spatial axes.
 __kernel void max_pool_indices(__global const real_t* x, __global real_t* y, __global long* indices, int total,
-                               int column_major, int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH,
-                               int KW, int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw) {
+                               int column_major, int4 in_size, int4 out_size, int4 window, int4 stride, int4 dilation,
+                               int4 pad_begin) {
     int i = get_global_id(0);
     if (i >= total) return;
+    UNPACK_WINDOW_3D;
     int ox = i % OW, r = i / OW;
     int oy = r % OH; r /= OH;
     int oz = r % OD;
@@ -1561,12 +1533,13 @@ __kernel void max_pool_indices(__global const real_t* x, __global real_t* y, __g
 
 // One work-item per output element over up to 3 spatial axes (fewer are leading axes of size 1), neighbouring
 // work-items on neighbouring output columns. Padding never contributes: MaxPool skips it (NaN never wins, as on the
-// CPU), AveragePool divides by the taps inside the input or, with count_include_pad, inside the padded input.
-__kernel void pool_f32(__global const real_t* x, __global real_t* y, int total, int mode,
-                       int ID, int IH, int IW, int OD, int OH, int OW, int KD, int KH, int KW,
-                       int sd, int sh, int sw, int dd, int dh, int dw, int pd, int ph, int pw, int ed, int eh, int ew) {
+// CPU), AveragePool divides by the taps inside the input or, with count_include_pad, inside the padded input
+// (`pad_end`: the trailing pads). `mode`: POOL_* (PoolMode in Launchers/Pool.swift).
+__kernel void pool_f32(__global const real_t* x, __global real_t* y, int total, int mode, int4 in_size, int4 out_size,
+                       int4 window, int4 stride, int4 dilation, int4 pad_begin, int4 pad_end) {
     int i = get_global_id(0);
     if (i >= total) return;
+    UNPACK_WINDOW_3D;
     int ox = i % OW, r = i / OW;
     int oy = r % OH; r /= OH;
     int oz = r % OD;
@@ -1588,7 +1561,8 @@ __kernel void pool_f32(__global const real_t* x, __global real_t* y, int total, 
     }
     if (mode == POOL_AVERAGE) acc /= (float)((tz.y - tz.x) * (ty.y - ty.x) * (tx.y - tx.x));
     else if (mode == POOL_AVERAGE_INCLUDE_PAD)
-        acc /= (float)(taps_padded(z0, KD, dd, ID, ed) * taps_padded(y0, KH, dh, IH, eh) * taps_padded(x0, KW, dw, IW, ew));
+        acc /= (float)(taps_padded(z0, KD, dd, ID, pad_end.x) * taps_padded(y0, KH, dh, IH, pad_end.y)
+                       * taps_padded(x0, KW, dw, IW, pad_end.z));
     STORE(y, i, acc);
 }
 
@@ -1791,22 +1765,10 @@ __kernel void range_int(__global S* y, int n, int start_lo, int start_hi, int de
 // unit j and RNN_BT batch entries, the work-group adds the slices in local memory, and work-item (u, s) with s < RNN_BT
 // then owns (unit j, batch entry b0 + s) for the gate math. The launcher keeps KS >= RNN_BT.
 
-// Batch entries per work-item in the recurrent product: each weight read feeds this many sums.
-#define RNN_BT 4
+// RNN_BT (RecurrentCL.batchTile, defined from Swift): batch entries per work-item in the recurrent product; each
+// weight read feeds this many sums.
 
-// Activation codes: Recurrent.Activation in the order Launchers/Recurrent.swift numbers them.
-#define RA_SIGMOID 0
-#define RA_TANH 1
-#define RA_RELU 2
-#define RA_SOFTSIGN 3
-#define RA_SOFTPLUS 4
-#define RA_LEAKY_RELU 5
-#define RA_THRESHOLDED_RELU 6
-#define RA_HARD_SIGMOID 7
-#define RA_SCALED_TANH 8
-#define RA_AFFINE 9
-#define RA_ELU 10
-
+// `code`: RA_* (RecurrentActivationCode in Launchers/Recurrent.swift).
 inline float rnn_activate(float x, int code, float a, float b) {
     switch (code) {
     case RA_SIGMOID: return sigmoid_f(x);
@@ -1820,7 +1782,8 @@ inline float rnn_activate(float x, int code, float a, float b) {
     case RA_HARD_SIGMOID: return unit_clamp(a * x + b);
     case RA_SCALED_TANH: return a * tanh(b * x);
     case RA_AFFINE: return a * x + b;
-    default: return x >= 0.0f ? x : a * (exp(x) - 1.0f);  // RA_ELU
+    case RA_ELU:
+    default: return x >= 0.0f ? x : a * (exp(x) - 1.0f);
     }
 }
 
@@ -2049,10 +2012,10 @@ __kernel void rnn_pack(__global const real_t* src, __global real_t* dst, int tot
 // The float32 reductions but LogSumExp, as stages over a tensor seen as [outer, n, inner] (the host merges adjacent
 // reduced and kept dims and runs one stage per reduced run, innermost first, as the CPU kernel does). A stage may cut
 // each group of n into `chunks` pieces of `chunk` values that are reduced in parallel and combined by a later stage,
-// so that a few long groups (a global sum) still fill the device. Each stage combines with `op` (common.cl: sum,
-// max, min, product) starting from its identity; the first stage maps each value first (`pre`: 1 |x| for L1, 2 x^2
-// for L2 and SumSquare), the last divides by `divisor` (the count, for a mean) and finishes (`post`: 1 sqrt for L2,
-// 2 log for LogSum).
+// so that a few long groups (a global sum) still fill the device. Each stage combines with `op` (REDUCE_*, common.cl)
+// starting from its identity; the first stage maps each value first (`pre`, REDUCE_MAP_*: |x| for L1, x^2 for L2 and
+// SumSquare), the last divides by `divisor` (the count, for a mean) and finishes (`post`, REDUCE_FINISH_*: sqrt for
+// L2, log for LogSum).
 
 // A stage reads the tensor or an earlier stage's pieces, and writes the result or pieces for a later stage; pieces
 // stay in float (-DSRC_PIECES, -DDST_PIECES) so that half storage never rounds a partial result.
@@ -2071,13 +2034,33 @@ __kernel void rnn_pack(__global const real_t* src, __global real_t* dst, int tot
 #define STORE_DST(p, i, v) STORE(p, i, v)
 #endif
 
-inline float identity(int op) { return op == 1 ? -INFINITY : (op == 2 ? INFINITY : (op == 3 ? 1.0f : 0.0f)); }
+inline float identity(int op) {
+    switch (op) {
+    case REDUCE_MAX: return -INFINITY;
+    case REDUCE_MIN: return INFINITY;
+    case REDUCE_PROD: return 1.0f;
+    case REDUCE_SUM:
+    default: return 0.0f;
+    }
+}
 
-inline float pre_map(float v, int pre) { return pre == 1 ? fabs(v) : (pre == 2 ? v * v : v); }
+inline float pre_map(float v, int pre) {
+    switch (pre) {
+    case REDUCE_MAP_ABS: return fabs(v);
+    case REDUCE_MAP_SQUARE: return v * v;
+    case REDUCE_MAP_NONE:
+    default: return v;
+    }
+}
 
 inline float finish(float v, float divisor, int post) {
     v = v / divisor;
-    return post == 1 ? sqrt(v) : (post == 2 ? log(v) : v);
+    switch (post) {
+    case REDUCE_FINISH_SQRT: return sqrt(v);
+    case REDUCE_FINISH_LOG: return log(v);
+    case REDUCE_FINISH_NONE:
+    default: return v;
+    }
 }
 
 // Rows (inner == 1, n not short): one work-group per (row, piece); y[row * chunks + piece].
@@ -2448,10 +2431,10 @@ __kernel void softmax_rows(__global const real_t* x, __global real_t* y, int n, 
     y += base;
     float m = -INFINITY;
     for (int i = lid; i < n; i += step) m = max_nan(m, LOAD(x, i));
-    m = group_reduce(buf, m, 1);
+    m = group_reduce(buf, m, REDUCE_MAX);
     float s = 0.0f;
     for (int i = lid; i < n; i += step) s += exp(LOAD(x, i) - m);
-    s = group_reduce(buf, s, 0);
+    s = group_reduce(buf, s, REDUCE_SUM);
     if (log_softmax) {
         float ls = log(s);
         for (int i = lid; i < n; i += step) STORE(y, i, (LOAD(x, i) - m) - ls);
@@ -2545,14 +2528,8 @@ __kernel void cast_values(__global const S_T* x, __global D_T* y, int n) {
     if (i < n) STORE_D(y, i, CONVERT(LOAD_S(x, i)));
 }
 
-#define CMP_EQUAL 0
-#define CMP_LESS 1
-#define CMP_LESS_EQUAL 2
-#define CMP_GREATER 3
-#define CMP_GREATER_EQUAL 4
-
-// c = a op b over the output dims `d`, inputs read through their broadcast strides. IEEE comparisons: NaN is unequal
-// to everything, -0 equals +0.
+// c = a op b over the output dims `d`, inputs read through their broadcast strides (`op`: CMP_*, ComparisonCode in
+// Launchers/Typed.swift). IEEE comparisons: NaN is unequal to everything, -0 equals +0.
 __kernel void compare(__global const S_T* a, __global const S_T* b, __global uchar* c, int n, int8 d, int8 sa, int8 sb,
                       int op) {
     int i = get_global_id(0);
@@ -2562,23 +2539,27 @@ __kernel void compare(__global const S_T* a, __global const S_T* b, __global uch
     switch (op) {
     case CMP_EQUAL: r = x == y; break;
     case CMP_LESS: r = x < y; break;
-    case CMP_LESS_EQUAL: r = x <= y; break;
+    case CMP_LESS_OR_EQUAL: r = x <= y; break;
     case CMP_GREATER: r = x > y; break;
+    case CMP_GREATER_OR_EQUAL:
     default: r = x >= y; break;
     }
     c[i] = (uchar)(r != 0);
 }
 
-#define LOGIC_AND 0
-#define LOGIC_OR 1
-#define LOGIC_XOR 2
-
+// `op`: LOGIC_* (LogicCode in Launchers/Typed.swift).
 __kernel void logic(__global const uchar* a, __global const uchar* b, __global uchar* c, int n, int8 d, int8 sa,
                     int8 sb, int op) {
     int i = get_global_id(0);
     if (i >= n) return;
-    int x = a[broadcast_offset(i, d, sa)] != 0, y = b[broadcast_offset(i, d, sb)] != 0;
-    c[i] = (uchar)(op == LOGIC_AND ? (x & y) : (op == LOGIC_OR ? (x | y) : (x ^ y)));
+    int x = a[broadcast_offset(i, d, sa)] != 0, y = b[broadcast_offset(i, d, sb)] != 0, r;
+    switch (op) {
+    case LOGIC_AND: r = x & y; break;
+    case LOGIC_OR: r = x | y; break;
+    case LOGIC_XOR:
+    default: r = x ^ y; break;
+    }
+    c[i] = (uchar)r;
 }
 
 __kernel void logic_not(__global const uchar* x, __global uchar* y, int n) {
@@ -2587,16 +2568,10 @@ __kernel void logic_not(__global const uchar* x, __global uchar* y, int n) {
 }
 
 #ifdef U
-#define ARITH_ADD 0
-#define ARITH_SUB 1
-#define ARITH_MUL 2
-#define ARITH_DIV 3
-#define ARITH_MAX 4
-#define ARITH_MIN 5
-
 // Integer Add, Sub, Mul, Div, Max, Min of type S (built with U, its unsigned twin) over the output dims `d`, as the
 // CPU computes them: wrapping on overflow (done unsigned, since signed overflow is undefined in OpenCL C), division
 // truncating toward zero with S's minimum / -1 wrapping to the minimum. A zero divisor sets FAULT_DIVISION_BY_ZERO.
+// `op`: ARITH_* (IntegerArithCode in Launchers/Typed.swift).
 __kernel void arith(__global const S* a, __global const S* b, __global S* c, int n, int8 d, int8 sa, int8 sb, int op,
                     __global int* faults) {
     int i = get_global_id(0);
@@ -2611,6 +2586,7 @@ __kernel void arith(__global const S* a, __global const S* b, __global S* c, int
         else r = y == -1 ? (S)((U)0 - (U)x) : x / y;
         break;
     case ARITH_MAX: r = max(x, y); break;
+    case ARITH_MIN:
     default: r = min(x, y); break;
     }
     c[i] = r;

@@ -244,7 +244,7 @@ public final class OpenCLBackend: DeviceBackend {
         case .compare(let a): return CompareCL(a, q)
         case .logic(let a): return try LogicCL(a.kind, q)
         case .select: return WhereCL(q)
-        case .pRelu: return try BinaryCL(op: BinaryCL.pRelu, q)
+        case .pRelu: return try BinaryCL(op: .prelu, q)
         case .variadic(let a):
             return try node.outputs[0].map { graph.values[$0].type.dtype } != .float32 ? IntegerArithCL(a, q) : VariadicCL(a, q)
         case .gemm(let a): return try GemmCL(a, q)

@@ -31,18 +31,27 @@ final class FusedAttentionCL: DeviceKernel {
         let offsets = self.offsets!.tensor
         let scores = try q.scratch([chunk * width])
         let local = k.reductionGroupSize(Swift.max(l.total, l.vHeadSize))
+        // Q stands in for an absent mask.
+        let buffers: [CLArg] = [.buffer(qt), .buffer(kt), .buffer(vt), .buffer(mask ?? qt), .buffer(y), .buffer(offsets), .buffer(scores)]
         for first in stride(from: 0, to: pairs, by: chunk) {
             let groups = Swift.min(chunk, pairs - first)
-            try q.launch(k, global: [groups * local], local: [local], [
-                .buffer(qt), .buffer(kt), .buffer(vt), .buffer(mask ?? qt), .buffer(y), .buffer(offsets), .buffer(scores),
-                .int(l.heads), .int(l.rows), .int(l.total), .int(l.headSize), .int(l.vHeadSize), .int(l.ldq),
-                .int(l.keyStride), .int(l.keyDimStride), .int(l.ldv), .int(l.maskRowStride),
-                .int(l.maskBroadcastsColumns ? 0 : 1), .int(mask == nil ? 0 : 1), .int(l.ldy), .float(a.alpha),
-                .int(a.zeroNaN ? 1 : 0), .int(first), .local(local * 4),
-            ])
+            try q.launch(k, global: [groups * local], local: [local], buffers + l.sizeArgs + l.strideArgs(hasMask: mask != nil)
+                + [.float(a.alpha), .flag(a.zeroNaN), .int(first), .local(local * 4)])
         }
         // The queue is in order: whoever gets this buffer from the pool next runs after the last launch.
         q.recycle(scores.buffer)
         return [y]
+    }
+}
+
+extension FusedAttentionLayout {
+    /// fused_attention's sizes: heads, query rows, keys, the head size of Q and Kᵀ, and V's.
+    var sizeArgs: [CLArg] { [.int(heads), .int(rows), .int(total), .int(headSize), .int(vHeadSize)] }
+
+    /// fused_attention's strides: Q's rows, Kᵀ's keys and head-size elements, V's rows, the mask's rows and columns
+    /// (the column stride 0 or 1) and whether there is a mask, Y's rows.
+    func strideArgs(hasMask: Bool) -> [CLArg] {
+        [.int(ldq), .int(keyStride), .int(keyDimStride), .int(ldv), .int(maskRowStride), .flag(!maskBroadcastsColumns),
+         .flag(hasMask), .int(ldy)]
     }
 }

@@ -13,6 +13,8 @@ final class ConvCL: DeviceKernel {
     /// Per weight shape (a single one unless W is a computed input whose shape changes).
     private var paths: [[Int]: ConvPath] = [:]
     private var gemm: CLGemm?
+    /// Neighbouring outputs of a row each conv_depthwise work-item computes (DW_RUN in conv.cl, defined from here).
+    static let depthwiseRun = 4
     /// W when the direct path packed it (a constant): the session then never uploads the original.
     private(set) var prepackedInputs: Set<Int> = []
 
@@ -45,11 +47,11 @@ final class ConvCL: DeviceKernel {
         func geometry() -> ConvGeometry {
             ConvGeometry(x: x.shape, w: wShape, out: out, padBegin: padBegin, window: win, groups: a.group)
         }
-        let biasArgs: [CLArg] = bias.map { [.buffer($0), .int(1)] } ?? [.buffer(y), .int(0)]
+        let epilogue = ConvEpilogue(bias: bias, activation: activation)
         switch path {
         case .pointwise: try pointwise(x, w!, bias, y, geometry())
-        case .depthwise: try depthwise(x, w!, biasArgs, y, geometry())
-        case .direct(let d): try direct(x, w, d, biasArgs, y, geometry())
+        case .depthwise: try depthwise(x, w!, epilogue, y, geometry())
+        case .direct(let d): try direct(x, w, d, epilogue, y, geometry())
         case .volumetric: try volumetric(x, w!, bias, y, win: win, out: out, padBegin: padBegin)
         }
         return [y]
@@ -126,11 +128,11 @@ final class ConvCL: DeviceKernel {
         let chunk = max(1, min(batch, columnBufferFloats / max(perImage, 1)))
         let col = try q.allocate(.float32, [chunk * perImage])
         let gather = try q.kernel("conv", "conv_im2col_3d")
-        let geometry = (Array(x.shape[2...]) + out + win.kernel + win.strides + win.dilations + padBegin).map { CLArg.int($0) }
+        let geometry = WindowArgs(input: Array(x.shape[2...]), output: out, window: win, padBegin: padBegin)
         for b0 in stride(from: 0, to: batch, by: chunk) {
             let nb = min(chunk, batch - b0), total = nb * perImage
             try q.launch1D(gather, total, [.buffer(x), .buffer(col), .int(total), .int(b0), .int(channels), .int(cg),
-                                           .int(groups)] + geometry)
+                                           .int(groups)] + geometry.args)
             for grp in 0..<groups {
                 try gemm!.enqueue(m: mg, n: pixels, k: k, batch: nb,
                                   a: GemmOperand(tensor: w, offset: grp * mg * k, ld: k),
@@ -144,17 +146,15 @@ final class ConvCL: DeviceKernel {
         q.recycle(col.buffer)
     }
 
-    private func depthwise(_ x: DeviceTensor, _ w: DeviceTensor, _ biasArgs: [CLArg], _ y: DeviceTensor, _ g: ConvGeometry) throws {
+    private func depthwise(_ x: DeviceTensor, _ w: DeviceTensor, _ epilogue: ConvEpilogue, _ y: DeviceTensor, _ g: ConvGeometry) throws {
         let k = try q.kernel("conv", "conv_depthwise")
-        let runs = (g.outW + 3) / 4, total = g.batch * g.m * g.outH * runs
-        try q.launch1D(k, total, [.buffer(x), .buffer(w)] + biasArgs + [
-            .buffer(y), .int(g.channels), .int(g.inH), .int(g.inW), .int(g.m), .int(g.mg),
-            .int(g.kernel[0]), .int(g.kernel[1]), .int(g.outH), .int(g.outW), .int(runs), .int(total),
-            .int(g.strides[0]), .int(g.strides[1]), .int(g.dilations[0]), .int(g.dilations[1]),
-            .int(g.pads[0]), .int(g.pads[1])] + activation.args)
+        let runs = (g.outW + ConvCL.depthwiseRun - 1) / ConvCL.depthwiseRun, total = g.batch * g.m * g.outH * runs
+        try q.launch1D(k, total, [.buffer(x), .buffer(w), .buffer(y)] + epilogue.args(y)
+            + [.int(g.channels), .int(g.m), .int(g.mg), g.inputSize, g.outputSize, .int2(g.kernel), .int2(g.strides),
+               .int2(g.dilations), .int2(g.pads), .int(runs), .int(total)])
     }
 
-    private func direct(_ x: DeviceTensor, _ w: DeviceTensor?, _ d: DirectConv, _ biasArgs: [CLArg], _ y: DeviceTensor,
+    private func direct(_ x: DeviceTensor, _ w: DeviceTensor?, _ d: DirectConv, _ epilogue: ConvEpilogue, _ y: DeviceTensor,
                         _ g: ConvGeometry) throws {
         let packed: DeviceTensor
         if let p = d.packed {
@@ -170,15 +170,13 @@ final class ConvCL: DeviceKernel {
         let partial = splits > 1 ? try q.scratch([splits * y.count]) : y
         try q.launch(k, global: [(n + tile.tn - 1) / tile.tn * tile.d, (g.mg + tile.tm - 1) / tile.tm * tile.d, g.groups * splits],
                      local: [tile.d, tile.d, 1],
-                     [.buffer(x), .buffer(packed), .buffer(d.taps)] + biasArgs + [
-                        .buffer(y), .int(g.channels), .int(g.inH), .int(g.inW), .int(g.cg), .int(g.m), .int(g.mg),
-                        .int(d.kp), .int(d.mp), .int(g.outH), .int(g.outW), .int(n),
-                        .int(g.strides[0]), .int(g.strides[1]), .int(g.pads[0]), .int(g.pads[1])] + activation.args
-                        + [.int(slice), .buffer(partial)])
+                     [.buffer(x), .buffer(packed), .buffer(d.taps), .buffer(y)] + epilogue.args(y)
+                        + [.int(g.channels), .int(g.cg), .int(g.m), .int(g.mg), .int(d.kp), .int(d.mp), g.inputSize,
+                           g.outputSize, .int2(g.strides), .int2(g.pads), .int(n), .int(slice), .buffer(partial)])
         if splits > 1 {
             try q.launch(try q.kernel("conv_direct", "conv_direct_reduce", defines: tile.defines), global: [n, g.m],
-                         local: [min(n, 64), 1], [.buffer(partial), .int(splits)] + biasArgs + [
-                            .buffer(y), .int(g.m), .int(n), .int(g.outH * g.outW)] + activation.args)
+                         local: [min(n, 64), 1], [.buffer(partial), .int(splits), .buffer(y)] + epilogue.args(y)
+                            + [.int(g.m), .int(n), .int(g.outH * g.outW)])
             q.recycle(partial.buffer)
         }
         // The queue is in order: a later kernel that gets these buffers from the pool runs after this one.
@@ -227,7 +225,7 @@ struct DirectConv {
     let k: Int, kp: Int, mp: Int
     /// Kp is a multiple of every tile's tap step, Mp of every tile's channel count, so one layout serves all tiles.
     static let kStep = 16, mStep = 64
-    /// TAP_OUTSIDE in conv_direct.cl.
+    /// A tap never inside the input (TAP_OUTSIDE in conv_direct.cl, defined from here).
     static let outside = Int32(-(1 << 29))
 }
 
@@ -240,6 +238,13 @@ struct DirectTile {
     func workGroups(_ pixels: Int, _ channels: Int, _ groups: Int) -> Int {
         (pixels + tn - 1) / tn * ((channels + tm - 1) / tm) * groups
     }
+}
+
+/// What the conv kernels do after the sum (bias, has_bias, act, act_a, act_b): add the bias, when there is one (y
+/// stands in for a missing one), and apply the fused activation.
+struct ConvEpilogue {
+    let bias: DeviceTensor?, activation: CLActivation
+    func args(_ y: DeviceTensor) -> [CLArg] { [.buffer(bias ?? y), .flag(bias != nil)] + activation.args }
 }
 
 /// Sizes of one Conv run, spatial values as 2-D (height first; a 1-D conv has height 1).
@@ -255,6 +260,10 @@ struct ConvGeometry {
         kernel = planar(window.kernel, 1); strides = planar(window.strides, 1)
         dilations = planar(window.dilations, 1); pads = planar(padBegin, 0)
     }
+
+    /// The input's and the output's (height, width) as the 2-D kernels' int2 arguments.
+    var inputSize: CLArg { .int2([inH, inW]) }
+    var outputSize: CLArg { .int2([outH, outW]) }
 }
 
 /// A 1-D window value as the 2-D one of height 1 (`fill` on the height axis); 2-D values unchanged.

@@ -33,7 +33,7 @@ final class ConvTransposeCL: DeviceKernel {
         let chunk = max(1, min(batch, columnBufferFloats / max(perImage, 1)))
         let col = try q.allocate(.float32, [chunk * perImage])
         let biasArgs: [CLArg] = bias.map { [.buffer($0), .int(1)] } ?? [.buffer(y), .int(0)]
-        let geometry = (inDims + outDims + taps + cubic(win.strides, 1) + cubic(win.dilations, 1) + cubic(padBegin, 0)).map { CLArg.int($0) }
+        let geometry = WindowArgs(input: Array(x.shape[2...]), output: out, window: win, padBegin: padBegin)
         for b0 in stride(from: 0, to: batch, by: chunk) {
             let nb = min(chunk, batch - b0)
             for g in 0..<groups {
@@ -45,7 +45,7 @@ final class ConvTransposeCL: DeviceKernel {
             }
             let total = nb * m * outPlane
             try q.launch1D(gather, total, [.buffer(col)] + biasArgs + [.buffer(y), .int(b0 * m * outPlane), .int(total),
-                                                                       .int(m), .int(mg), .int(groups)] + geometry)
+                                                                       .int(m), .int(mg), .int(groups)] + geometry.args)
         }
         // The queue is in order: whoever gets this buffer from the pool next runs after the gathers.
         q.recycle(col.buffer)

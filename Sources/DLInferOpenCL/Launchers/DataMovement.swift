@@ -94,11 +94,24 @@ final class ExpandCL: DeviceKernel {
     }
 }
 
+/// pad_f32's modes (PAD_*).
+enum PadMode: Int32, KernelCode {
+    static let prefix = "PAD"
+    case constant, reflect, edge, wrap
+}
+
 /// Pads and axes are read on the host; one kernel serves every mode, computing each output's source per axis.
 final class PadCL: DeviceKernel {
-    private let a: Pad, q: CLQueue
-    private static let modeCodes: [Pad.Mode: Int] = [.constant: 0, .reflect: 1, .edge: 2, .wrap: 3]
-    init(_ a: Pad, _ q: CLQueue) { self.a = a; self.q = q }
+    private let a: Pad, q: CLQueue, mode: PadMode
+    init(_ a: Pad, _ q: CLQueue) {
+        self.a = a; self.q = q
+        switch a.mode {
+        case .constant: mode = .constant
+        case .reflect: mode = .reflect
+        case .edge: mode = .edge
+        case .wrap: mode = .wrap
+        }
+    }
 
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
         let x = inputs[0]
@@ -123,7 +136,7 @@ final class PadCL: DeviceKernel {
         let k = try q.kernel("datamovement", "pad_f32", defines: "-DRANK=\(shape.count)")
         func arg(_ v: [Int], _ fill: Int) -> CLArg { .int8(BroadcastLayout.pad(v, with: fill)) }
         try q.launch1D(k, y.count, [.buffer(x), .buffer(y), .int(y.count), arg(shape, 1), arg(lead, 0), arg(start, 0),
-                                    arg(kept, 0), arg(x.shape.contiguousStrides, 0), .int(PadCL.modeCodes[a.mode]!),
+                                    arg(kept, 0), arg(x.shape.contiguousStrides, 0), .code(mode),
                                     .float(value)])
         return [y]
     }

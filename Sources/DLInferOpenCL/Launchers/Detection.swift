@@ -77,7 +77,7 @@ final class NonMaxSuppressionCL: DeviceKernel {
         try q.launch1D(try q.kernel("unpool", "fill_int"), pairs, [.buffer(counts), .int(pairs), .int(0)])
         try q.launch1D(try q.kernel("detection", "nms_candidates"), pairs * width,
                        [.buffer(scores), .buffer(order), .buffer(counts), .int(pairs), .int(n), .int(width),
-                        .int(threshold == nil ? 0 : 1), .float(threshold ?? 0)])
+                        .flag(threshold != nil), .float(threshold ?? 0)])
         let step = try q.kernel("detection", "nms_sort_step")
         var k = 2
         while k <= width {
@@ -93,7 +93,7 @@ final class NonMaxSuppressionCL: DeviceKernel {
         let group = Swift.min(64, greedy.maxWorkGroupSize)
         try q.launch(greedy, global: [pairs * group], local: [group],
                      [.buffer(boxes), .buffer(order), .buffer(counts), .buffer(kept), .buffer(keptCounts), .int(n),
-                      .int(width), .int(classes), .int(limit), .float(iou), .int(a.centerPointBox ? 1 : 0)])
+                      .int(width), .int(classes), .int(limit), .float(iou), .flag(a.centerPointBox)])
         let (starts, total) = try scanAndReadTotal(q, keptCounts)
         let y = try q.allocate(.int64, [total, 3])
         if total > 0 {
@@ -124,7 +124,7 @@ final class RoiAlignCL: DeviceKernel {
         try q.launch1D(try q.kernel("detection", "roi_align"), y.count,
                        [.buffer(x), .buffer(rois), .buffer(batch), .buffer(y), .int(y.count), .int(x.shape[0]), .int(x.shape[1]),
                         .int(x.shape[2]), .int(x.shape[3]), .int(a.outputHeight), .int(a.outputWidth), .int(a.samplingRatio),
-                        .float(a.spatialScale), .int(a.halfPixel ? 1 : 0), .int(a.mode == .max ? 1 : 0), .buffer(try q.faults())])
+                        .float(a.spatialScale), .flag(a.halfPixel), .flag(a.mode == .max), .buffer(try q.faults())])
         return [y]
     }
 }

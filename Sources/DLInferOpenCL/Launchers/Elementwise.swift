@@ -1,25 +1,37 @@
 import DLInferCore
 
+/// unary_f32's ops (UNARY_*).
+enum UnaryCode: Int32, KernelCode {
+    static let prefix = "UNARY"
+    case activation, exp, sqrt
+}
+
+/// binary_f32's ops (BIN_*). PRelu is x < 0 ? slope * x : x, the slope broadcast to X.
+enum BinaryCode: Int32, KernelCode {
+    static let prefix = "BIN"
+    case add, sub, mul, div, pow, max, min, prelu
+}
+
 /// Unary ops, Clip (bounds read on the host), Add/Sub/Mul/Div/Pow and PRelu with broadcasting, and Sum/Max/Min as a
 /// chain of pairwise launches.
 final class UnaryCL: DeviceKernel {
     private let q: CLQueue, k: CLKernel
-    private let op: Int, act: CLActivation
+    private let op: UnaryCode, act: CLActivation
 
     init(_ a: Unary, _ q: CLQueue) throws {
         self.q = q
         k = try q.kernel("elementwise", "unary_f32")
         switch a.kind {
-        case .activation(let f): (op, act) = (0, CLActivation(f))
-        case .exp: (op, act) = (1, CLActivation(nil))
-        case .sqrt: (op, act) = (2, CLActivation(nil))
+        case .activation(let f): (op, act) = (.activation, CLActivation(f))
+        case .exp: (op, act) = (.exp, CLActivation(nil))
+        case .sqrt: (op, act) = (.sqrt, CLActivation(nil))
         }
     }
 
     init(clipKernelOn q: CLQueue) throws {
         self.q = q
         k = try q.kernel("elementwise", "unary_f32")
-        (op, act) = (0, CLActivation(nil))
+        (op, act) = (.activation, CLActivation(nil))
     }
 
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
@@ -28,7 +40,7 @@ final class UnaryCL: DeviceKernel {
 
     func apply(_ x: DeviceTensor, _ act: CLActivation) throws -> DeviceTensor {
         let y = try q.allocate(.float32, x.shape)
-        try q.launch1D(k, x.count, [.buffer(x), .buffer(y), .int(x.count), .int(op)] + act.args)
+        try q.launch1D(k, x.count, [.buffer(x), .buffer(y), .int(x.count), .code(op)] + act.args)
         return y
     }
 }
@@ -47,11 +59,9 @@ final class ClipCL: DeviceKernel {
 
 final class BinaryCL: DeviceKernel {
     private let q: CLQueue, general: CLKernel, same: CLKernel
-    private let op: Int
-    /// PRelu as a binary op: x < 0 ? slope * x : x, the slope broadcast to X.
-    static let pRelu = 7
+    private let op: BinaryCode
 
-    init(op: Int, _ q: CLQueue) throws {
+    init(op: BinaryCode, _ q: CLQueue) throws {
         self.q = q
         self.op = op
         general = try q.kernel("elementwise", "binary_f32")
@@ -59,7 +69,15 @@ final class BinaryCL: DeviceKernel {
     }
 
     convenience init(_ a: Binary, _ q: CLQueue) throws {
-        try self.init(op: [Binary.Kind.add: 0, .sub: 1, .mul: 2, .div: 3, .pow: 4][a.kind]!, q)
+        let op: BinaryCode
+        switch a.kind {
+        case .add: op = .add
+        case .sub: op = .sub
+        case .mul: op = .mul
+        case .div: op = .div
+        case .pow: op = .pow
+        }
+        try self.init(op: op, q)
     }
 
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
@@ -69,13 +87,13 @@ final class BinaryCL: DeviceKernel {
     func apply(_ a: DeviceTensor, _ b: DeviceTensor, _ shape: [Int], act: CLActivation = CLActivation(nil)) throws -> DeviceTensor {
         let c = try q.allocate(.float32, shape)
         if a.shape == shape && b.shape == shape {
-            try q.launch1D(same, c.count, [.buffer(a), .buffer(b), .buffer(c), .int(c.count), .int(op)] + act.args)
+            try q.launch1D(same, c.count, [.buffer(a), .buffer(b), .buffer(c), .int(c.count), .code(op)] + act.args)
             return c
         }
         let layout = BroadcastLayout(output: shape, inputs: [a.shape, b.shape])
         guard layout.fits else { throw DLInferError(.unsupported, "broadcast over more than 8 dims") }
         try q.launch1D(general, c.count, [.buffer(a), .buffer(b), .buffer(c), .int(c.count), layout.dimsArg,
-                                          layout.stridesArg(0), layout.stridesArg(1), .int(op)] + act.args)
+                                          layout.stridesArg(0), layout.stridesArg(1), .code(op)] + act.args)
         return c
     }
 }
@@ -87,9 +105,9 @@ final class VariadicCL: DeviceKernel {
     init(_ a: Variadic, _ q: CLQueue) throws {
         self.q = q
         switch a.kind {
-        case .sum: binary = try BinaryCL(op: 0, q)
-        case .max: binary = try BinaryCL(op: 5, q)
-        case .min: binary = try BinaryCL(op: 6, q)
+        case .sum: binary = try BinaryCL(op: .add, q)
+        case .max: binary = try BinaryCL(op: .max, q)
+        case .min: binary = try BinaryCL(op: .min, q)
         case .mean: throw DLInferError(.internal, "Mean has no OpenCL kernel")
         }
     }

@@ -7,6 +7,9 @@ struct GemmOperand {
     var ld: Int
     var batchStride = 0
     var transposed = false
+
+    /// The kernels' arguments for an input operand: buffer, offset, leading dimension, batch stride, transposed.
+    var args: [CLArg] { [.buffer(tensor), .int(offset), .int(ld), .int(batchStride), .flag(transposed)] }
 }
 
 /// A bias added in the epilogue: element (i, j) of batch b is at offset + b*batchStride + i*rowStride + j*colStride.
@@ -61,7 +64,9 @@ final class CLGemm {
         try CLGemm.checkIndexRange(a, rows: a.transposed ? kk : m, cols: a.transposed ? m : kk, batch: batch, "A")
         try CLGemm.checkIndexRange(b, rows: b.transposed ? n : kk, cols: b.transposed ? kk : n, batch: batch, "B")
         try CLGemm.checkIndexRange(c, rows: m, cols: n, batch: batch, "C")
+        // The arguments after the operands and the bias: the product's sizes, its scalars and the activation.
         let act = CLActivation(activation)
+        func product(m: Int, n: Int) -> [CLArg] { [.int(m), .int(n), .int(kk), .float(alpha), .float(bias?.beta ?? 0)] + act.args }
         switch path {
         case .tiled(let preferred):
             let (t, k) = try tiledKernel(preferred)
@@ -69,10 +74,9 @@ final class CLGemm {
             let vecA = CLGemm.aligned(a, a.transposed ? t.vwm : t.vwk), vecB = CLGemm.aligned(b, b.transposed ? t.vwk : t.vwn)
             try q.launch(k, global: [(n + t.nwg - 1) / t.nwg * t.ndimc, (m + t.mwg - 1) / t.mwg * t.mdimc, batch],
                          local: [t.ndimc, t.mdimc, 1],
-                         CLGemm.operandArgs(a) + [.int(vecA ? 1 : 0)] + CLGemm.operandArgs(b) + [.int(vecB ? 1 : 0)]
-                         + [.buffer(c.tensor), .int(c.offset), .int(c.ld), .int(c.batchStride), .int(CLGemm.aligned(c, t.vwn) ? 1 : 0)]
-                         + biasArgs(bias, swapped: false, c)
-                         + [.int(m), .int(n), .int(kk), .float(alpha), .float(bias?.beta ?? 0)] + act.args)
+                         a.args + [.flag(vecA)] + b.args + [.flag(vecB)]
+                         + [.buffer(c.tensor), .int(c.offset), .int(c.ld), .int(c.batchStride), .flag(CLGemm.aligned(c, t.vwn))]
+                         + biasArgs(bias, swapped: false, c) + product(m: m, n: n))
         case .gemv(let rows, let swapped):
             let k = try gemvKernel(rows: rows)
             let lanes = CLGemm.gemvLanes
@@ -85,10 +89,9 @@ final class CLGemm {
             let cols = pb.transposed ? gemvSplit : lanes
             try q.launch(k, global: [(pn + cols - 1) / cols * lanes, (pm + rows - 1) / rows * gemvSplit, batch],
                          local: [lanes, gemvSplit, 1],
-                         CLGemm.operandArgs(pa) + CLGemm.operandArgs(pb)
+                         pa.args + pb.args
                          + [.buffer(c.tensor), .int(c.offset), .int(swapped ? 1 : c.ld), .int(swapped ? c.ld : 1), .int(c.batchStride)]
-                         + biasArgs(bias, swapped: swapped, c)
-                         + [.int(pm), .int(pn), .int(kk), .float(alpha), .float(bias?.beta ?? 0)] + act.args)
+                         + biasArgs(bias, swapped: swapped, c) + product(m: pm, n: pn))
         }
     }
 
@@ -116,10 +119,6 @@ final class CLGemm {
             throw DLInferError(.device, "the GEMV kernel needs work-groups of \(CLGemm.gemvLanes * gemvSplit); it allows \(k.maxWorkGroupSize) on \(q.ctx.device.name)")
         }
         return k
-    }
-
-    private static func operandArgs(_ o: GemmOperand) -> [CLArg] {
-        [.buffer(o.tensor), .int(o.offset), .int(o.ld), .int(o.batchStride), .int(o.transposed ? 1 : 0)]
     }
 
     /// The bias arguments (strides swapped with C's when the product runs transposed); C's buffer stands in when

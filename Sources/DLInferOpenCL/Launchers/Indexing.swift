@@ -26,6 +26,22 @@ private func elementOffsets(_ shape: [Int], strides: [Int], axis: Int, _ index: 
     return out
 }
 
+/// scatter_reduce's combinations (SCATTER_*); a reduction of none replaces (scatter_replace).
+enum ScatterCode: Int32, KernelCode {
+    static let prefix = "SCATTER"
+    case add, mul, max, min
+
+    init?(_ r: ScatterReduction) {
+        switch r {
+        case .none: return nil
+        case .add: self = .add
+        case .mul: self = .mul
+        case .max: self = .max
+        case .min: self = .min
+        }
+    }
+}
+
 /// Applies updates (each a run of `slice` elements) at `dest` offsets of `y`: grouped by destination (stable, so
 /// each group keeps the updates' order), one work-item per element of a group.
 private func scatter(_ q: CLQueue, _ y: DeviceTensor, _ updates: DeviceTensor, dest: [Int], slice: Int,
@@ -42,10 +58,9 @@ private func scatter(_ q: CLQueue, _ y: DeviceTensor, _ updates: DeviceTensor, d
     let o = try q.upload(Tensor(order.map { Int32($0) }, shape: [order.count]))
     let s = try q.upload(Tensor(starts, shape: [starts.count])), b = try q.upload(Tensor(base, shape: [groups]))
     let args: [CLArg] = [.buffer(y), .buffer(updates), .buffer(o), .buffer(s), .buffer(b), .int(groups), .int(slice)]
-    let codes: [ScatterReduction: Int] = [.add: 1, .mul: 2, .max: 3, .min: 4]
-    if let code = codes[reduction] {
+    if let code = ScatterCode(reduction) {
         guard y.dtype == .float32 else { throw DLInferError(.internal, "scatter reduction on \(y.dtype) has no OpenCL kernel") }
-        try q.launch1D(try q.kernel("indexing", "scatter_reduce"), groups * slice, args + [.int(code)])
+        try q.launch1D(try q.kernel("indexing", "scatter_reduce"), groups * slice, args + [.code(code)])
     } else {
         try q.launch1D(try q.kernel("indexing", "scatter_replace", defines: bitsDefine(y)), groups * slice, args)
     }

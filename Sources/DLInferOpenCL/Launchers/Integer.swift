@@ -4,6 +4,12 @@ import DLInferCore
 // and wrapping as on the CPU. Zero points are device tensors like the operands (DynamicQuantizeLinear computes them
 // on the device in dynamically quantized models).
 
+/// Which operands have a zero point (ZERO_POINT_* bits): MatMulInteger's A and B, ConvInteger's x and w.
+enum ZeroPoint: Int32, KernelCode {
+    static let prefix = "ZERO_POINT"
+    case a = 1, b = 2
+}
+
 /// The build defines for the two operand types.
 private func operandDefines(_ a: DType, _ b: DType) throws -> String {
     func name(_ t: DType) throws -> String {
@@ -77,7 +83,7 @@ final class MatMulIntegerCL: DeviceKernel {
             .buffer(a), .buffer(b), .buffer(za ?? a), .buffer(zb ?? b), .buffer(y), .int(y.count), .int(m), .int(n), .int(k),
             .int8(BroadcastLayout.pad(batch, with: 1)), .int8(batchStrides(sa, aShape)), .int8(batchStrides(sb, bShape)),
             .int8(batchStrides(sza ?? none, aShape)), .int8(batchStrides(szb ?? none, bShape)), .int8(steps),
-            .int((za == nil ? 0 : 1) | (zb == nil ? 0 : 2)),
+            .int(ZeroPoint.mask((za == nil ? [] : [.a]) + (zb == nil ? [] : [.b]))),
         ])
         return [y]
     }
@@ -109,16 +115,12 @@ final class ConvIntegerCL: DeviceKernel {
         guard y.shape == [x.shape[0], m] + out else { throw DLInferError.shape("ConvInteger gives \([x.shape[0], m] + out), not \(y.shape)") }
         guard y.count > 0 else { return [y] }
         try requireInt32Indexing(x.shape, w.shape, y.shape)
-        /// Three spatial values, leading ones filled for fewer dims.
-        func three(_ v: [Int], _ fill: Int) -> [Int] { [Int](repeating: fill, count: 3 - v.count) + v }
         let k = try q.kernel("integer", "conv_integer", defines: try operandDefines(x.dtype, w.dtype))
-        try q.launch1D(k, y.count, [
-            .buffer(x), .buffer(w), .buffer(xz ?? x), .buffer(wz ?? w), .int((xz == nil ? 0 : 1) | (wz == nil ? 0 : 2)),
-            .int(wz.map { $0.count == 1 ? 0 : 1 } ?? 0), .buffer(y), .int(y.count), .int(c), .int(m), .int(cg),
-            .int(m / group), .int8(three(inner, 1) + [0, 0, 0, 0, 0]), .int8(three(out, 1) + [0, 0, 0, 0, 0]),
-            .int8(three(kernel, 1) + three(window.strides, 1) + [0, 0]),
-            .int8(three(window.dilations, 1) + three(padBegin, 0) + [0, 0]),
-        ])
+        let zeroPoints: [CLArg] = [.buffer(xz ?? x), .buffer(wz ?? w), .int(ZeroPoint.mask((xz == nil ? [] : [.a]) + (wz == nil ? [] : [.b]))),
+                                   .int(wz.map { $0.count == 1 ? 0 : 1 } ?? 0)]
+        try q.launch1D(k, y.count, [.buffer(x), .buffer(w)] + zeroPoints
+            + [.buffer(y), .int(y.count), .int(c), .int(m), .int(cg), .int(m / group)]
+            + WindowArgs(input: inner, output: out, window: window, padBegin: padBegin).args)
         return [y]
     }
 }

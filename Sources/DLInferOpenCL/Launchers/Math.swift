@@ -1,9 +1,16 @@
 import DLInferCore
 
+/// The functions of kernels/math.cl (MATH_*).
+enum UnaryMathCode: Int32, KernelCode {
+    static let prefix = "MATH"
+    case abs, neg, sign, log, reciprocal, floor, ceil, round, erf, sin, cos, tan, asin, acos, atan, sinh, cosh, asinh,
+         acosh, atanh, softplus, softsign, mish, hardSwish, gelu, geluTanh, selu, celu, swish, thresholdedRelu, shrink
+}
+
 /// The float32 UnaryMath functions, one work-item per element (kernels/math.cl).
 final class UnaryMathCL: DeviceKernel {
     private let q: CLQueue, k: CLKernel
-    private let code: Int, a: Float, b: Float
+    private let code: UnaryMathCode, a: Float, b: Float
 
     init(_ m: UnaryMath, _ q: CLQueue) throws {
         self.q = q
@@ -15,38 +22,38 @@ final class UnaryMathCL: DeviceKernel {
     }
 
     /// The kernel's function code and its two parameters; nil for the functions on integers and bools.
-    static func code(_ f: UnaryMath.Function) -> (Int, Float, Float)? {
+    static func code(_ f: UnaryMath.Function) -> (UnaryMathCode, Float, Float)? {
         switch f {
-        case .abs: return (0, 0, 0)
-        case .neg: return (1, 0, 0)
-        case .sign: return (2, 0, 0)
-        case .log: return (3, 0, 0)
-        case .reciprocal: return (4, 0, 0)
-        case .floor: return (5, 0, 0)
-        case .ceil: return (6, 0, 0)
-        case .round: return (7, 0, 0)
-        case .erf: return (8, 0, 0)
-        case .sin: return (9, 0, 0)
-        case .cos: return (10, 0, 0)
-        case .tan: return (11, 0, 0)
-        case .asin: return (12, 0, 0)
-        case .acos: return (13, 0, 0)
-        case .atan: return (14, 0, 0)
-        case .sinh: return (15, 0, 0)
-        case .cosh: return (16, 0, 0)
-        case .asinh: return (17, 0, 0)
-        case .acosh: return (18, 0, 0)
-        case .atanh: return (19, 0, 0)
-        case .softplus: return (20, 0, 0)
-        case .softsign: return (21, 0, 0)
-        case .mish: return (22, 0, 0)
-        case .hardSwish: return (23, 0, 0)
-        case .gelu(let tanhApproximation): return (tanhApproximation ? 25 : 24, 0, 0)
-        case .selu(let alpha, let gamma): return (26, alpha, gamma)
-        case .celu(let alpha): return (27, alpha, 0)
-        case .swish(let alpha): return (28, alpha, 0)
-        case .thresholdedRelu(let alpha): return (29, alpha, 0)
-        case .shrink(let bias, let lambd): return (30, bias, lambd)
+        case .abs: return (.abs, 0, 0)
+        case .neg: return (.neg, 0, 0)
+        case .sign: return (.sign, 0, 0)
+        case .log: return (.log, 0, 0)
+        case .reciprocal: return (.reciprocal, 0, 0)
+        case .floor: return (.floor, 0, 0)
+        case .ceil: return (.ceil, 0, 0)
+        case .round: return (.round, 0, 0)
+        case .erf: return (.erf, 0, 0)
+        case .sin: return (.sin, 0, 0)
+        case .cos: return (.cos, 0, 0)
+        case .tan: return (.tan, 0, 0)
+        case .asin: return (.asin, 0, 0)
+        case .acos: return (.acos, 0, 0)
+        case .atan: return (.atan, 0, 0)
+        case .sinh: return (.sinh, 0, 0)
+        case .cosh: return (.cosh, 0, 0)
+        case .asinh: return (.asinh, 0, 0)
+        case .acosh: return (.acosh, 0, 0)
+        case .atanh: return (.atanh, 0, 0)
+        case .softplus: return (.softplus, 0, 0)
+        case .softsign: return (.softsign, 0, 0)
+        case .mish: return (.mish, 0, 0)
+        case .hardSwish: return (.hardSwish, 0, 0)
+        case .gelu(let tanhApproximation): return (tanhApproximation ? .geluTanh : .gelu, 0, 0)
+        case .selu(let alpha, let gamma): return (.selu, alpha, gamma)
+        case .celu(let alpha): return (.celu, alpha, 0)
+        case .swish(let alpha): return (.swish, alpha, 0)
+        case .thresholdedRelu(let alpha): return (.thresholdedRelu, alpha, 0)
+        case .shrink(let bias, let lambd): return (.shrink, bias, lambd)
         case .not, .bitwiseNot: return nil
         }
     }
@@ -56,7 +63,7 @@ final class UnaryMathCL: DeviceKernel {
         let y = try q.allocate(.float32, x.shape)
         guard y.count > 0 else { return [y] }
         try requireInt32Indexing(x.shape)
-        try q.launch1D(k, x.count, [.buffer(x), .buffer(y), .int(x.count), .int(code), .float(a), .float(b)])
+        try q.launch1D(k, x.count, [.buffer(x), .buffer(y), .int(x.count), .code(code), .float(a), .float(b)])
         return [y]
     }
 }

@@ -65,6 +65,12 @@ final class LRNCL: DeviceKernel {
     }
 }
 
+/// The statistics norm_rows writes besides y (NORM_STAT_* bits): the mean and the inverse standard deviation.
+enum NormStat: Int32, KernelCode {
+    static let prefix = "NORM_STAT"
+    case mean = 1, invStdDev = 2
+}
+
 /// LayerNormalization and RMSNormalization in float32 (stash_type float32): one work-group per row. Scale and bias
 /// that vary only along the normalized axes are read once per row; others are broadcast to X's shape first, as on
 /// the CPU.
@@ -93,11 +99,11 @@ final class LayerNormCL: DeviceKernel {
         }
         let scale = expanded[0]!, bias = expanded[1]
         let local = k.reductionGroupSize(n)
-        let stats = (mean == nil ? 0 : 1) | (inv == nil ? 0 : 2)
+        let stats = NormStat.mask((mean == nil ? [] : [.mean]) + (inv == nil ? [] : [.invStdDev]))
         try q.launch(k, global: [rows * local], local: [local],
                      [.buffer(x), .buffer(y), .buffer(scale), .buffer(bias ?? scale), .buffer(mean ?? y), .buffer(inv ?? y),
-                      .int(n), .int(perRow ? 1 : rows), .int(perRow ? 0 : n), .int(1), .int(bias == nil ? 0 : 1),
-                      .int(a.rms ? 1 : 0), .int(stats),
+                      .int(n), .int(perRow ? 1 : rows), .int(perRow ? 0 : n), .int(1), .flag(bias != nil),
+                      .flag(a.rms), .int(stats),
                       .float(a.epsilon), .local(local * 4)])
         // The queue is in order: whoever gets these buffers from the pool next runs after this kernel.
         for (p, e) in zip(params, expanded) where p?.buffer !== e?.buffer { if let e { q.recycle(e.buffer) } }
@@ -124,7 +130,7 @@ final class GroupNormCL: DeviceKernel {
         let local = k.reductionGroupSize(n)
         try q.launch(k, global: [batch * groups * local], local: [local],
                      [.buffer(x), .buffer(y), .buffer(scale), .buffer(bias), .buffer(y), .buffer(y), .int(n), .int(groups),
-                      .int(a.paramsPerGroup ? 1 : per), .int(a.paramsPerGroup ? n : spatial), .int(1), .int(0), .int(0),
+                      .int(a.paramsPerGroup ? 1 : per), .int(a.paramsPerGroup ? n : spatial), .flag(true), .flag(false), .int(NormStat.mask([])),
                       .float(a.epsilon), .local(local * 4)])
         return [y]
     }

@@ -1,5 +1,25 @@
 import DLInferCore
 
+/// pool_f32's modes (POOL_*).
+enum PoolMode: Int32, KernelCode {
+    static let prefix = "POOL"
+    case max, average, averageIncludePad
+}
+
+/// A window over 1 to 3 spatial axes as pool.cl and conv.cl take it (`UNPACK_WINDOW_3D` in common.cl): int4
+/// (depth, height, width) vectors of the input and output sizes, the window, its strides, dilations and leading pads;
+/// fewer spatial axes are leading axes of size 1.
+struct WindowArgs {
+    let input: [Int], output: [Int], kernel: [Int], strides: [Int], dilations: [Int], padBegin: [Int]
+
+    init(input: [Int], output: [Int], window: Window, padBegin: [Int]) {
+        self.input = cubic(input, 1); self.output = cubic(output, 1); kernel = cubic(window.kernel, 1)
+        strides = cubic(window.strides, 1); dilations = cubic(window.dilations, 1); self.padBegin = cubic(padBegin, 0)
+    }
+
+    var args: [CLArg] { [input, output, kernel, strides, dilations, padBegin].map { .int4($0 + [0]) } }
+}
+
 /// MaxPool (with or without its Indices output) and AveragePool over 1 to 3 spatial axes (fewer run as leading axes of size 1): one
 /// work-item per output element.
 final class PoolCL: DeviceKernel {
@@ -14,23 +34,23 @@ final class PoolCL: DeviceKernel {
         try requireInt32Indexing(x.shape, y.shape)
         let win = a.window
         let (out, padBegin) = try win.resolve(Array(x.shape[2...]))
-        let mode: Int
+        let mode: PoolMode
         switch a.kind {
-        case .max: mode = 0
-        case .average(let includePad): mode = includePad ? 2 : 1
+        case .max: mode = .max
+        case .average(let includePad): mode = includePad ? .averageIncludePad : .average
         case .lp: throw DLInferError(.internal, "LpPool has no OpenCL kernel")
         }
         let padEnd = try x.shape[2...].indices.map { try win.padEnd($0 - 2, input: x.shape[$0]) }
-        let geometry = cubic(Array(x.shape[2...]), 1) + cubic(out, 1) + cubic(win.kernel, 1) + cubic(win.strides, 1)
-            + cubic(win.dilations, 1) + cubic(padBegin, 0) + cubic(padEnd, 0)
+        let geometry = WindowArgs(input: Array(x.shape[2...]), output: out, window: win, padBegin: padBegin)
         if let indices, case .max(let columnMajor) = a.kind {
-            // The kernel takes the geometry without the end pads (windows only count taps inside the input).
+            // Windows only count taps inside the input: no end pads.
             let kernel = try q.kernel("pool", "max_pool_indices")
-            try q.launch1D(kernel, y.count, [.buffer(x), .buffer(y), .buffer(indices), .int(y.count), .int(columnMajor ? 1 : 0)]
-                + geometry.prefix(18).map { .int($0) })
+            try q.launch1D(kernel, y.count, [.buffer(x), .buffer(y), .buffer(indices), .int(y.count), .flag(columnMajor)]
+                + geometry.args)
             return [y, indices]
         }
-        try q.launch1D(k, y.count, [.buffer(x), .buffer(y), .int(y.count), .int(mode)] + geometry.map { .int($0) })
+        try q.launch1D(k, y.count, [.buffer(x), .buffer(y), .int(y.count), .code(mode)] + geometry.args
+            + [.int4(cubic(padEnd, 0) + [0])])
         return [y]
     }
 }
@@ -54,7 +74,7 @@ final class GlobalPoolCL: DeviceKernel {
         var group = 1
         while group < min(size, 256, k.maxWorkGroupSize) && group * 2 <= k.maxWorkGroupSize { group *= 2 }
         try q.launch(k, global: [y.count * group], local: [group],
-                     [.buffer(x), .buffer(y), .int(size), .int(isMax ? 1 : 0), .local(group * 4)])
+                     [.buffer(x), .buffer(y), .int(size), .flag(isMax), .local(group * 4)])
         return [y]
     }
 }

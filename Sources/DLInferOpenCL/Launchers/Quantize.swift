@@ -47,7 +47,7 @@ private struct QuantizationParameters {
         case .perAxis: geometry = [layout.inner, layout.axisLength, 1, 0, 1, 0]
         case .blocked(let size, let blocks): geometry = [layout.inner, layout.axisLength, size, blocks, layout.inner, 1]
         }
-        let args: [CLArg] = [.buffer(scale), .buffer(zero ?? scale), .int(zero == nil ? 0 : 1)]
+        let args: [CLArg] = [.buffer(scale), .buffer(zero ?? scale), .flag(zero != nil)]
         return (args + geometry.map { CLArg.int($0) }, scale.stored == .float16 ? "-DSCALE_HALF" : "")
     }
 }

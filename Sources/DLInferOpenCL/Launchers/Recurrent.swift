@@ -1,12 +1,18 @@
 import DLInferCore
 
+/// The gate activations of `rnn_activate` in recurrent.cl (RA_*), read from a float table.
+enum RecurrentActivationCode: Int32, KernelCode {
+    static let prefix = "RA"
+    case sigmoid, tanh, relu, softsign, softplus, leakyRelu, thresholdedRelu, hardSigmoid, scaledTanh, affine, elu
+}
+
 /// LSTM, GRU and RNN (kernels/recurrent.cl), computing what the CPU kernel computes. Per run: one GEMM projects every
 /// timestep of X through every direction's W; then each step is one launch (two for GRU with linear_before_reset 0)
 /// over all directions, batch entries and hidden units, fusing h·Rᵀ with the gate math and writing h_t straight into
 /// Y. The steps queue back to back with no host synchronisation. W (transposed) and R (packed unit by unit) are
 /// re-laid-out once when they are constants, on every run otherwise.
 final class RecurrentCL: DeviceKernel {
-    /// Batch entries per work-item in the recurrent product (RNN_BT in recurrent.cl).
+    /// Batch entries per work-item in the recurrent product (RNN_BT in recurrent.cl, defined from here).
     static let batchTile = 4
 
     private let a: Recurrent, q: CLQueue, gemm: CLGemm
@@ -94,21 +100,23 @@ final class RecurrentCL: DeviceKernel {
         }
     }
 
-    /// Codes as recurrent.cl's RA_* numbers them, with alpha and beta.
+    /// An activation as `act_fn` reads it from the table: its code (as a float), alpha and beta.
     private static func encode(_ f: Recurrent.Activation) -> [Float] {
+        let (code, alpha, beta): (RecurrentActivationCode, Float, Float)
         switch f {
-        case .sigmoid: return [0, 0, 0]
-        case .tanh: return [1, 0, 0]
-        case .relu: return [2, 0, 0]
-        case .softsign: return [3, 0, 0]
-        case .softplus: return [4, 0, 0]
-        case .leakyRelu(let alpha): return [5, alpha, 0]
-        case .thresholdedRelu(let alpha): return [6, alpha, 0]
-        case .hardSigmoid(let alpha, let beta): return [7, alpha, beta]
-        case .scaledTanh(let alpha, let beta): return [8, alpha, beta]
-        case .affine(let alpha, let beta): return [9, alpha, beta]
-        case .elu(let alpha): return [10, alpha, 0]
+        case .sigmoid: (code, alpha, beta) = (.sigmoid, 0, 0)
+        case .tanh: (code, alpha, beta) = (.tanh, 0, 0)
+        case .relu: (code, alpha, beta) = (.relu, 0, 0)
+        case .softsign: (code, alpha, beta) = (.softsign, 0, 0)
+        case .softplus: (code, alpha, beta) = (.softplus, 0, 0)
+        case .leakyRelu(let a): (code, alpha, beta) = (.leakyRelu, a, 0)
+        case .thresholdedRelu(let a): (code, alpha, beta) = (.thresholdedRelu, a, 0)
+        case .hardSigmoid(let a, let b): (code, alpha, beta) = (.hardSigmoid, a, b)
+        case .scaledTanh(let a, let b): (code, alpha, beta) = (.scaledTanh, a, b)
+        case .affine(let a, let b): (code, alpha, beta) = (.affine, a, b)
+        case .elu(let a): (code, alpha, beta) = (.elu, a, 0)
         }
+        return [Float(code.rawValue), alpha, beta]
     }
 
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
@@ -142,9 +150,9 @@ final class RecurrentCL: DeviceKernel {
         for (state, k) in [(h[0], 5), (yc, 6)] as [(DeviceTensor?, Int)] {
             guard let state else { continue }
             let src: DeviceTensor? = inputs.has(k) && maxLen > 0 ? inputs[k] : nil
-            try q.launch1D(initKernel, state.count, [.buffer(state), .buffer(src ?? state), .int(src == nil ? 0 : 1),
-                                                     .buffer(lens ?? state), .int(lens == nil ? 0 : 1), .int(state.count),
-                                                     .int(hidden), .int(batch), .int(dirs), .int(a.batchFirst ? 1 : 0)])
+            try q.launch1D(initKernel, state.count, [.buffer(state), .buffer(src ?? state), .flag(src != nil),
+                                                     .buffer(lens ?? state), .flag(lens != nil), .int(state.count),
+                                                     .int(hidden), .int(batch), .int(dirs), .flag(a.batchFirst)])
         }
 
         if maxLen > 0 {
@@ -160,33 +168,29 @@ final class RecurrentCL: DeviceKernel {
             if packedR == nil { scratch += rp }
 
             // Element strides of (timestep, batch entry, direction) in xw, Y and the states.
-            let (xwT, xwB) = a.batchFirst ? (ldxw, seq * ldxw) : (batch * ldxw, ldxw)
             let (yT, yB, yD) = a.batchFirst ? (dirs * hidden, seq * dirs * hidden, hidden) : (dirs * batch * hidden, hidden, batch * hidden)
-            let (sB, sD) = a.batchFirst ? (dirs * hidden, hidden) : (hidden, batch * hidden)
-            let revMask = a.direction == .reverse ? 1 : a.direction == .bidirectional ? 2 : 0
-            let bias = inputs.has(3) ? inputs[3] : xw
+            let steps = StepArgs(xw: xw, xwStrides: a.batchFirst ? (ldxw, seq * ldxw) : (batch * ldxw, ldxw),
+                                 bias: inputs.has(3) ? inputs[3] : nil,
+                                 stateStrides: a.batchFirst ? (dirs * hidden, hidden) : (hidden, batch * hidden),
+                                 lens: lens, acts: acts, clip: a.clip, hidden: hidden, batch: batch, dirs: dirs,
+                                 reversed: a.direction == .reverse ? 1 : a.direction == .bidirectional ? 2 : 0, steps: maxLen)
             let outputArgs = { (hNext: DeviceTensor) -> [CLArg] in
-                [.buffer(hNext), .buffer(y ?? xw), .int(y == nil ? 0 : 1), .int(yT), .int(yB), .int(yD)]
+                [.buffer(hNext), .buffer(y ?? xw), .flag(y != nil), .int(yT), .int(yB), .int(yD)]
             }
             let chunks = (batch + RecurrentCL.batchTile - 1) / RecurrentCL.batchTile
             let shapes = try products.map { try groupShape($0, hidden: hidden, groupsPerUnitBlock: dirs * chunks) }
             func launch(_ p: Int, _ step: Int, _ specific: [CLArg]) throws {
                 let (units, split) = shapes[p]
                 let red = (split + 1) * products[p].count * RecurrentCL.batchTile * units * MemoryLayout<Float>.size
-                let stepArgs: [CLArg] = [
-                    .buffer(xw), .int(xwT), .int(xwB), .buffer(bias), .int(inputs.has(3) ? 1 : 0),
-                    .buffer(h[step % 2]), .int(sB), .int(sD), .buffer(lens ?? xw), .int(lens == nil ? 0 : 1), .buffer(acts),
-                    .float(a.clip ?? 0), .int(a.clip == nil ? 0 : 1), .int(hidden), .int(batch), .int(dirs), .int(revMask),
-                    .int(step), .int(maxLen), .local(red)]
                 try q.launch(products[p].kernel, global: [hidden, split, dirs * chunks], local: [units, split, 1],
-                             [.buffer(rp[p])] + specific + stepArgs)
+                             [.buffer(rp[p])] + specific + steps.args(step: step, hPrev: h[step % 2], localBytes: red))
             }
 
             switch a.kind {
             case .lstm:
                 let peep = inputs.has(7) ? inputs[7] : xw
                 for step in 0..<maxLen {
-                    try launch(0, step, [.buffer(yc!), .buffer(peep), .int(inputs.has(7) ? 1 : 0), .int(a.inputForget ? 1 : 0)]
+                    try launch(0, step, [.buffer(yc!), .buffer(peep), .flag(inputs.has(7)), .flag(a.inputForget)]
                                + outputArgs(h[(step + 1) % 2]))
                 }
             case .gru where !a.linearBeforeReset:
@@ -208,6 +212,26 @@ final class RecurrentCL: DeviceKernel {
         }
         let outs: [DeviceTensor?] = [y, outputs.wanted(1) ? yh : nil, outputs.wanted(2) ? yc : nil]
         return Array(outs.prefix(a.maxOutputs))
+    }
+
+    /// What every step kernel takes after its own arguments (STEP_ARGS in recurrent.cl), in its groups: X·Wᵀ with
+    /// the strides of (timestep, batch entry), the bias, the previous state with the strides of (batch entry,
+    /// direction), the sequence lengths, the activations and the clip, the sizes, the directions that run backwards
+    /// (bit d for direction d), the step and the number of steps, and the local memory of the product.
+    private struct StepArgs {
+        let xw: DeviceTensor, xwStrides: (Int, Int)
+        let bias: DeviceTensor?
+        let stateStrides: (Int, Int)
+        let lens: DeviceTensor?, acts: DeviceTensor, clip: Float?
+        let hidden: Int, batch: Int, dirs: Int, reversed: Int, steps: Int
+
+        func args(step: Int, hPrev: DeviceTensor, localBytes: Int) -> [CLArg] {
+            // xw stands in for the buffers that are absent.
+            [.buffer(xw), .int(xwStrides.0), .int(xwStrides.1), .buffer(bias ?? xw), .flag(bias != nil),
+             .buffer(hPrev), .int(stateStrides.0), .int(stateStrides.1),
+             .buffer(lens ?? xw), .flag(lens != nil), .buffer(acts), .float(clip ?? 0), .flag(clip != nil),
+             .int(hidden), .int(batch), .int(dirs), .int(reversed), .int(step), .int(steps), .local(localBytes)]
+        }
     }
 
     /// The lengths on the device (nil without sequence_lens) and the longest; checked as the CPU kernel checks them.

@@ -1,5 +1,17 @@
 import DLInferCore
 
+/// How reduce.cl maps each value before combining (REDUCE_MAP_*).
+enum ReduceMap: Int32, KernelCode {
+    static let prefix = "REDUCE_MAP"
+    case none, abs, square
+}
+
+/// How reduce.cl finishes a result after dividing it (REDUCE_FINISH_*).
+enum ReduceFinish: Int32, KernelCode {
+    static let prefix = "REDUCE_FINISH"
+    case none, sqrt, log
+}
+
 /// Every float32 reduction but ReduceLogSumExp. As on the CPU, the input's dims are collapsed into alternating runs of kept and reduced
 /// dims, and each reduced run becomes one (outer, n, inner) stage, innermost first, so every stage reads contiguous
 /// memory: a work-group per row when the run is innermost (and not short), a work-item per column otherwise. A stage with too few
@@ -17,18 +29,18 @@ final class ReduceCL: DeviceKernel {
         fill = try q.kernel("reduce", "fill_f32")
     }
 
-    /// The kernels' combine op (sum, max, min, product), map of each value (|x|, x^2) and finish (sqrt, log) for a
-    /// reduction; nil for LogSumExp, which runs on the CPU.
-    static func steps(_ kind: Reduce.Kind) -> (op: Int, pre: Int, post: Int)? {
+    /// The kernels' combine op, map of each value and finish for a reduction; nil for LogSumExp, which runs on the
+    /// CPU.
+    static func steps(_ kind: Reduce.Kind) -> (op: ReduceCombine, pre: ReduceMap, post: ReduceFinish)? {
         switch kind {
-        case .sum, .mean: return (0, 0, 0)
-        case .max: return (1, 0, 0)
-        case .min: return (2, 0, 0)
-        case .prod: return (3, 0, 0)
-        case .l1: return (0, 1, 0)
-        case .l2: return (0, 2, 1)
-        case .sumSquare: return (0, 2, 0)
-        case .logSum: return (0, 0, 2)
+        case .sum, .mean: return (.sum, .none, .none)
+        case .max: return (.max, .none, .none)
+        case .min: return (.min, .none, .none)
+        case .prod: return (.prod, .none, .none)
+        case .l1: return (.sum, .abs, .none)
+        case .l2: return (.sum, .square, .sqrt)
+        case .sumSquare: return (.sum, .square, .none)
+        case .logSum: return (.sum, .none, .log)
         case .logSumExp: return nil
         }
     }
@@ -42,7 +54,7 @@ final class ReduceCL: DeviceKernel {
         guard let (op, pre, post) = ReduceCL.steps(a.kind) else {
             throw DLInferError(.internal, "\(a.opName) has no OpenCL kernel")
         }
-        if reducedCount == 1 && pre == 0 && post == 0 { return [x.reshaped(outShape)] }
+        if reducedCount == 1 && pre == .none && post == .none { return [x.reshaped(outShape)] }
         let y = try q.allocate(.float32, outShape)
         if y.count == 0 { return [y] }
         if x.count == 0 {
@@ -54,7 +66,7 @@ final class ReduceCL: DeviceKernel {
         if reducedCount == 1 {
             // Nothing to combine, but each value still goes through the map and the finish (|x|, sqrt(x^2), log x).
             try q.launch1D(cols, y.count, [.buffer(x), .buffer(y), .int(y.count), .int(1), .int(1), .int(1), .int(1),
-                                           .int(op), .int(pre), .int(post), .float(1)])
+                                           .code(op), .code(pre), .code(post), .float(1)])
             return [y]
         }
         var runs = [(n: Int, reduced: Bool)]()
@@ -81,16 +93,16 @@ final class ReduceCL: DeviceKernel {
                                      defines: (fromPieces ? "-DSRC_PIECES " : "") + (final ? "" : "-DDST_PIECES"))
             let divisor: Float = final && a.kind == .mean ? Float(reducedCount) : 1
             // The map reads x (the first stage only); the finish writes y (the last).
-            let stagePre = cur.buffer === x.buffer ? pre : 0, stagePost = final ? post : 0
+            let stagePre = cur.buffer === x.buffer ? pre : .none, stagePost = final ? post : .none
             if perRow {
                 let local = min(local, stage.reductionGroupSize(n))
                 try q.launch(stage, global: [outer * chunks * local], local: [local],
-                             [.buffer(cur), .buffer(out), .int(n), .int(chunk), .int(chunks), .int(op), .int(stagePre),
-                              .int(stagePost), .float(divisor), .local(local * 4)])
+                             [.buffer(cur), .buffer(out), .int(n), .int(chunk), .int(chunks), .code(op), .code(stagePre),
+                              .code(stagePost), .float(divisor), .local(local * 4)])
             } else {
                 let total = outer * chunks * inner
                 try q.launch1D(stage, total, [.buffer(cur), .buffer(out), .int(total), .int(n), .int(inner), .int(chunk),
-                                             .int(chunks), .int(op), .int(stagePre), .int(stagePost), .float(divisor)])
+                                             .int(chunks), .code(op), .code(stagePre), .code(stagePost), .float(divisor)])
             }
             // The in-order queue runs this stage before anything that reuses the previous scratch buffer.
             if cur.buffer !== x.buffer { q.recycle(cur.buffer) }

@@ -28,7 +28,7 @@ final class CumulativeCL: DeviceKernel {
         default: throw DLInferError(.internal, "\(a.opName) on \(x.dtype) has no OpenCL kernel")
         }
         let outer = x.shape[..<axis].reduce(1, *), n = x.shape[axis], inner = x.shape[(axis + 1)...].reduce(1, *)
-        let flags: [CLArg] = [.int(a.kind == .prod ? 1 : 0), .int(a.exclusive ? 1 : 0), .int(a.reverse ? 1 : 0)]
+        let flags: [CLArg] = [.flag(a.kind == .prod), .flag(a.exclusive), .flag(a.reverse)]
         if inner == 1 && n >= CumulativeCL.longRow && outer < CumulativeCL.manyRows {
             let k = try q.kernel("scan", "cumulative_rows", defines: defines)
             let local = k.reductionGroupSize(n)

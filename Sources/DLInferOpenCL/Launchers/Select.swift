@@ -33,16 +33,16 @@ final class ArgMaxCL: DeviceKernel {
         guard n > 0 else { throw DLInferError.shape("\(a.opName) along an empty axis has no answer") }
         try requireInt32Indexing(x.shape)
         let defines = try selectDefines(x.dtype, a.opName)
-        let isMin = a.min ? 1 : 0, last = a.selectLastIndex ? 1 : 0
+        let isMin = CLArg.flag(a.min), last = CLArg.flag(a.selectLastIndex)
         if inner == 1 && n >= minWorkGroupRow {
             let k = try q.kernel("select", "arg_rows", defines: defines)
             let local = k.reductionGroupSize(n)
             try q.launch(k, global: [outer * local], local: [local],
-                         [.buffer(x), .buffer(y), .int(n), .int(isMin), .int(last),
+                         [.buffer(x), .buffer(y), .int(n), isMin, last,
                           .local(local * localBytes(x.dtype)), .local(local * 4)])
         } else {
             let k = try q.kernel("select", "arg_cols", defines: defines)
-            try q.launch1D(k, y.count, [.buffer(x), .buffer(y), .int(y.count), .int(n), .int(inner), .int(isMin), .int(last)])
+            try q.launch1D(k, y.count, [.buffer(x), .buffer(y), .int(y.count), .int(n), .int(inner), isMin, last])
         }
         return [y]
     }
@@ -80,12 +80,12 @@ final class TopKCL: DeviceKernel {
                 let kernel = try q.kernel("select", "topk_sort", defines: defines)
                 let local = kernel.reductionGroupSize(max(1, n2 / 2))
                 try q.launch(kernel, global: [outer * inner * local], local: [local],
-                             common + [.int(n2), .int(a.largest ? 1 : 0), .local(n2 * valueBytes), .local(n2 * 4)])
+                             common + [.int(n2), .flag(a.largest), .local(n2 * valueBytes), .local(n2 * 4)])
             } else {
                 let kernel = try q.kernel("select", "topk_rounds", defines: defines)
                 let local = kernel.reductionGroupSize(n)
                 try q.launch(kernel, global: [outer * inner * local], local: [local],
-                             common + [.int(a.largest ? 1 : 0), .local(local * valueBytes), .local(local * 4)])
+                             common + [.flag(a.largest), .local(local * valueBytes), .local(local * 4)])
             }
         }
         return [outputs.wanted(0) ? values : nil, outputs.wanted(1) ? indices : nil]

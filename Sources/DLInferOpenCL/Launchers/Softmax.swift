@@ -31,12 +31,12 @@ final class SoftmaxCL: DeviceKernel {
         if x.count == 0 { return [y] }
         try requireInt32Indexing(x.shape)
         let (outer, n, inner) = try a.layout(x.shape)
-        let log = a.log ? 1 : 0
+        let log = CLArg.flag(a.log)
         if inner == 1 && n >= minWorkGroupRow {
             let local = rows.reductionGroupSize(n)
-            try q.launch(rows, global: [outer * local], local: [local], [.buffer(x), .buffer(y), .int(n), .int(log), .local(local * 4)])
+            try q.launch(rows, global: [outer * local], local: [local], [.buffer(x), .buffer(y), .int(n), log, .local(local * 4)])
         } else {
-            try q.launch1D(cols, outer * inner, [.buffer(x), .buffer(y), .int(outer * inner), .int(n), .int(inner), .int(log)])
+            try q.launch1D(cols, outer * inner, [.buffer(x), .buffer(y), .int(outer * inner), .int(n), .int(inner), log])
         }
         return [y]
     }

@@ -15,24 +15,48 @@ private func typeDefine(_ t: DType, _ side: String) throws -> String {
     }
 }
 
+/// The comparisons of `compare` (CMP_*).
+enum ComparisonCode: Int32, KernelCode {
+    static let prefix = "CMP"
+    case equal, less, lessOrEqual, greater, greaterOrEqual
+}
+
+/// The ops of `logic` (LOGIC_*).
+enum LogicCode: Int32, KernelCode {
+    static let prefix = "LOGIC"
+    case and, or, xor
+}
+
+/// The ops of `arith` (ARITH_*).
+enum IntegerArithCode: Int32, KernelCode {
+    static let prefix = "ARITH"
+    case add, sub, mul, div, max, min
+}
+
 /// A broadcast binary launch shared by the comparisons, logic ops and integer arithmetic: c = a op b over the output
 /// shape (`extra`: arguments after op).
-private func launchBroadcast(_ q: CLQueue, _ k: CLKernel, _ a: DeviceTensor, _ b: DeviceTensor, _ c: DeviceTensor,
-                             op: Int, extra: [CLArg] = []) throws {
+private func launchBroadcast<C: KernelCode>(_ q: CLQueue, _ k: CLKernel, _ a: DeviceTensor, _ b: DeviceTensor, _ c: DeviceTensor,
+                                            op: C, extra: [CLArg] = []) throws {
     guard c.count > 0 else { return }
     try requireInt32Indexing(a.shape, b.shape, c.shape)
     let layout = BroadcastLayout(output: c.shape, inputs: [a.shape, b.shape])
     guard layout.fits else { throw DLInferError(.unsupported, "broadcast over more than 8 dims") }
     try q.launch1D(k, c.count, [.buffer(a), .buffer(b), .buffer(c), .int(c.count), layout.dimsArg, layout.stridesArg(0),
-                                layout.stridesArg(1), .int(op)] + extra)
+                                layout.stridesArg(1), .code(op)] + extra)
 }
 
 /// Equal, Less, LessOrEqual, Greater, GreaterOrEqual on float32, int32, int64 (and bool for Equal), to bool.
 final class CompareCL: DeviceKernel {
-    private let op: Int, q: CLQueue
+    private let op: ComparisonCode, q: CLQueue
     init(_ a: Compare, _ q: CLQueue) {
         self.q = q
-        op = [Compare.Kind.equal: 0, .less: 1, .lessOrEqual: 2, .greater: 3, .greaterOrEqual: 4][a.kind]!
+        switch a.kind {
+        case .equal: op = .equal
+        case .less: op = .less
+        case .lessOrEqual: op = .lessOrEqual
+        case .greater: op = .greater
+        case .greaterOrEqual: op = .greaterOrEqual
+        }
     }
 
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
@@ -46,11 +70,17 @@ final class CompareCL: DeviceKernel {
 
 /// And, Or, Xor on bools with broadcasting, and Not.
 final class LogicCL: DeviceKernel {
-    private let op: Int?, q: CLQueue, k: CLKernel
+    private let op: LogicCode?, q: CLQueue, k: CLKernel
     /// `kind` nil: Not.
     init(_ kind: Logic.Kind?, _ q: CLQueue) throws {
         self.q = q
-        op = kind.map { [Logic.Kind.and: 0, .or: 1, .xor: 2][$0]! }
+        op = kind.map { k -> LogicCode in
+            switch k {
+            case .and: return .and
+            case .or: return .or
+            case .xor: return .xor
+            }
+        }
         k = try q.kernel("typed", op == nil ? "logic_not" : "logic")
     }
 
@@ -72,22 +102,29 @@ final class LogicCL: DeviceKernel {
 /// Add, Sub, Mul, Div (Binary) and Sum, Max, Min (Variadic, folded pairwise) on int32 and int64 tensors with
 /// broadcasting, for the index arithmetic of detectors; a zero divisor fails the run (a device fault).
 final class IntegerArithCL: DeviceKernel {
-    private let op: Int, q: CLQueue
+    private let op: IntegerArithCode, q: CLQueue
     /// The integer types it computes on.
     static let types: Set<DType> = [.int32, .int64]
 
     init(_ a: Binary, _ q: CLQueue) throws {
-        guard let op = [Binary.Kind.add: 0, .sub: 1, .mul: 2, .div: 3][a.kind] else {
-            throw DLInferError(.internal, "\(a.opName) has no integer OpenCL kernel")
+        switch a.kind {
+        case .add: op = .add
+        case .sub: op = .sub
+        case .mul: op = .mul
+        case .div: op = .div
+        case .pow: throw DLInferError(.internal, "\(a.opName) has no integer OpenCL kernel")
         }
-        self.op = op; self.q = q
+        self.q = q
     }
 
     init(_ a: Variadic, _ q: CLQueue) throws {
-        guard let op = [Variadic.Kind.sum: 0, .max: 4, .min: 5][a.kind] else {
-            throw DLInferError(.internal, "\(a.opName) has no integer OpenCL kernel")
+        switch a.kind {
+        case .sum: op = .add
+        case .max: op = .max
+        case .min: op = .min
+        case .mean: throw DLInferError(.internal, "\(a.opName) has no integer OpenCL kernel")
         }
-        self.op = op; self.q = q
+        self.q = q
     }
 
     func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {

@@ -37,14 +37,16 @@ final class CLDeviceContext: @unchecked Sendable {
         context = ctx
     }
 
-    /// The program built from `kernels/<file>.cl` (after `common.cl`) with `defines`, built on first use.
+    /// The program built from `kernels/<file>.cl` (after `common.cl`) with `defines`, built on first use. Every
+    /// program also gets the kernel codes' defines (`KernelCodes.defines`), which the binary cache's key includes
+    /// with the other options.
     func program(_ file: String, defines: String = "") throws -> CLProgram {
         let key = file + "|" + defines
         if let p = programs.withLock({ $0[key] }) { return p }
         guard let body = EmbeddedKernels.sources[file], let common = EmbeddedKernels.sources["common"] else {
             throw DLInferError(.internal, "no embedded OpenCL source kernels/\(file).cl")
         }
-        let options = "-cl-std=CL1.2 " + defines
+        let options = "-cl-std=CL1.2 " + KernelCodes.defines + " " + defines
         let p = try CLProgram(self, name: "\(file).cl", source: common + "\n" + body, options: options)
         programs.withLock { $0[key] = p }
         return p

@@ -17,7 +17,11 @@ enum CLArg {
     case buffer(DeviceTensor)
     case int(Int)
     case float(Float)
-    /// An OpenCL `int8` vector (dims or strides, right-aligned by the caller; at most 8 values).
+    /// An OpenCL `int2` vector (2 values).
+    case int2([Int])
+    /// An OpenCL `int4` vector (4 values).
+    case int4([Int])
+    /// An OpenCL `int8` vector (dims or strides, right-aligned by the caller; 8 values).
     case int8([Int])
     /// Local memory of this many bytes.
     case local(Int)
@@ -159,10 +163,11 @@ final class CLQueue {
     /// What kernels moved themselves so far: `readSizes`, and the transfers of bodies run on the device.
     var innerTransfers = Session.Transfers()
 
-    /// What kernels found wrong in the data they were given, one bit each in the fault word (kernels/common.cl's
-    /// FAULT_*). A kernel cannot throw: it sets its bit with atomic_or and carries on without writing out of bounds;
+    /// What kernels found wrong in the data they were given, one bit each in the fault word (FAULT_* in the
+    /// kernels). A kernel cannot throw: it sets its bit with atomic_or and carries on without writing out of bounds;
     /// the run then fails at its next read-back, which waits for the queue anyway, so checking costs no wait of its own.
-    enum Fault: Int32, CaseIterable {
+    enum Fault: Int32, KernelCode {
+        static let prefix = "FAULT"
         case divisionByZero = 1, gatherIndex = 2, unpoolIndex = 4, roi = 8
         var message: String {
             switch self {
@@ -253,11 +258,9 @@ final class CLQueue {
             case .float(let v):
                 var x = v
                 rc = cl.SetKernelArg(k.kernel, cl_uint(i), 4, &x)
-            case .int8(let v):
-                guard v.count == 8, let x = try? v.map({ guard let e = Int32(exactly: $0) else { throw DLInferError.invalid("") }; return e }) else {
-                    throw DLInferError(.unsupported, "\(k.name): dims \(v) exceed what an int8 argument holds (8 dims, 32-bit sizes)")
-                }
-                rc = x.withUnsafeBytes { cl.SetKernelArg(k.kernel, cl_uint(i), 32, $0.baseAddress) }
+            case .int2(let v): rc = try setVector(k, i, v, lanes: 2)
+            case .int4(let v): rc = try setVector(k, i, v, lanes: 4)
+            case .int8(let v): rc = try setVector(k, i, v, lanes: 8)
             case .local(let bytes):
                 rc = cl.SetKernelArg(k.kernel, cl_uint(i), bytes, nil)
             }
@@ -275,6 +278,14 @@ final class CLQueue {
             return cl.EnqueueNDRangeKernel(queue, k.kernel, cl_uint(g.count), nil, gp.baseAddress, nil, 0, nil, nil)
         }
         try CLStatus.check(rc, "launching kernel \(k.name) (global \(g), local \(local.map { "\($0)" } ?? "auto"))")
+    }
+
+    /// Argument `i` of `k` as an OpenCL `int<lanes>` vector.
+    private func setVector(_ k: CLKernel, _ i: Int, _ v: [Int], lanes: Int) throws -> cl_int {
+        guard v.count == lanes, let x = try? v.map({ guard let e = Int32(exactly: $0) else { throw DLInferError.invalid("") }; return e }) else {
+            throw DLInferError(.unsupported, "\(k.name): dims \(v) exceed what an int\(lanes) argument holds (\(lanes) dims, 32-bit sizes)")
+        }
+        return x.withUnsafeBytes { cl.SetKernelArg(k.kernel, cl_uint(i), 4 * lanes, $0.baseAddress) }
     }
 
     /// One work-item per element over `n`, in work-groups of up to 256.
