@@ -466,14 +466,9 @@ final class TensorOpsTests: XCTestCase {
     func testMalformedModelsAreRejectedWithMessages() throws {
         func load(_ op: String, _ shape: [Int], _ consts: [(String, Tensor)], _ attrs: [Onnx_AttributeProto] = [],
                   extra: [Int]? = nil) -> String? {
-            var b = ModelBuilder(opset: 13)
-            b.input("x", .float32, shape.map { .fixed($0) })
-            var ins = ["x"]
-            if let extra { b.input("x2", .float32, extra.map { .fixed($0) }); ins.append("x2") }
-            for (n, t) in consts { b.constant(n, t); ins.append(n) }
-            b.node(op, ins, ["y"], attrs)
-            b.output("y", .float32)
-            do { _ = try b.load(); return nil } catch { return "\(error)" }
+            let fed = [patterned(.float32, shape)] + (extra.map { [patterned(.float32, $0)] } ?? [])
+            let m = OneNode.model(op, opset: 13, fed + consts.map(\.1), constant: Set(fed.count..<(fed.count + consts.count)), attrs: attrs)
+            do { _ = try m.model.load(); return nil } catch { return "\(error)" }
         }
         let bad: [(String, String?)] = [
             ("Transpose perm", load("Transpose", [2, 3], [], [attr("perm", [0, 0])])),

@@ -68,19 +68,11 @@ final class DetBitCastTests: XCTestCase {
     }
 
     private func det(_ x: Tensor, opset: Int) throws -> Tensor {
-        var m = ModelBuilder(opset: opset)
-        m.input("x", x.dtype, x.shape.map { .fixed($0) })
-        m.node("Det", ["x"], ["y"])
-        m.output("y", x.dtype)
-        return try m.run([x])[0]
+        try OneNode.run("Det", opset: opset, [x], outputs: [x.dtype])[0]
     }
 
     private func bitCast(_ x: Tensor, to: DType) throws -> Tensor {
-        var m = ModelBuilder(opset: 26)
-        m.input("x", x.dtype, x.shape.map { .fixed($0) })
-        m.node("BitCast", ["x"], ["y"], [attr("to", Int(to.rawValue))])
-        m.output("y", to)
-        return try m.run([x])[0]
+        try OneNode.run("BitCast", opset: 26, [x], attrs: [attr("to", Int(to.rawValue))], outputs: [to])[0]
     }
 }
 

@@ -38,10 +38,10 @@ final class EinsumTests: XCTestCase {
         for (eq, shapes, explicit) in cases {
             for dtype in [DType.float32, .float64, .int32] {
                 let xs = shapes.enumerated().map { k, s in values(dtype, s, seed: k + 1) }
-                let y = try H.run(.einsum(try Einsum(equation: eq)), xs)
+                let y = try OneNode.run(.einsum(try Einsum(equation: eq)), xs)
                 let (want, wantShape) = try bruteForce(explicit ?? eq, xs)
                 XCTAssertEqual(y.shape, wantShape, "\(eq) \(dtype)")
-                assertClose(doubles(y), want, "\(eq) \(dtype)", exact: dtype == .int32)
+                assertClose(y, want, dtype: dtype, shape: wantShape, rtol: 1e-4, atol: 1e-4, "\(eq) \(dtype)")
             }
         }
     }
@@ -65,25 +65,22 @@ final class EinsumTests: XCTestCase {
         ]
         for (eq, shapes, lowered) in cases {
             let xs = shapes.enumerated().map { k, s in values(.float32, s, seed: k + 7) }
-            var m = ModelBuilder(opset: 12)
-            for (k, x) in xs.enumerated() { m.input("x\(k)", .float32, x.shape.map { .fixed($0) }) }
-            m.node("Einsum", xs.indices.map { "x\($0)" }, ["y"], [attr("equation", eq)])
-            m.output("y", .float32)
+            let (m, _) = OneNode.model("Einsum", opset: 12, xs, attrs: [attr("equation", eq)])
             let ops = try m.load().graph.nodes.map(\.op.name)
             XCTAssertEqual(ops.contains("Einsum"), !lowered, "\(eq): \(ops)")
             let y = try m.run(xs)[0]
             let (want, wantShape) = try bruteForce(eq, xs)
             XCTAssertEqual(y.shape, wantShape, eq)
-            assertClose(doubles(y), want, eq, exact: false)
+            assertClose(y, want, shape: wantShape, rtol: 1e-4, atol: 1e-4, eq)
         }
     }
 
     func testInt8AndUInt16Wrap() throws {
         let a = Tensor([Int8(100), 100, -100, 3], shape: [2, 2]), b = Tensor([Int8(2), 1, 1, 1], shape: [2, 2])
-        let y = try H.run(.einsum(try Einsum(equation: "ij,jk->ik")), [a, b])
+        let y = try OneNode.run(.einsum(try Einsum(equation: "ij,jk->ik")), [a, b])
         XCTAssertEqual(y.array(Int8.self), [300, 200, -197, -97].map { Int8(truncatingIfNeeded: $0) })
         let u = Tensor([UInt16(65535), 2], shape: [2])
-        XCTAssertEqual(try H.run(.einsum(try Einsum(equation: "i->")), [u]).array(UInt16.self), [1])
+        XCTAssertEqual(try OneNode.run(.einsum(try Einsum(equation: "i->")), [u]).array(UInt16.self), [1])
     }
 
     func testMalformedEquationsAndShapesAreRejected() {
@@ -91,11 +88,11 @@ final class EinsumTests: XCTestCase {
             XCTAssertThrowsError(try Einsum(equation: eq), eq)
         }
         let x = values(.float32, [2, 3], seed: 1)
-        XCTAssertThrowsError(try H.run(.einsum(try Einsum(equation: "ij,jk->ik")), [x]), "one operand for two")
-        XCTAssertThrowsError(try H.run(.einsum(try Einsum(equation: "ijk->i")), [x]), "rank 2 for three letters")
-        XCTAssertThrowsError(try H.run(.einsum(try Einsum(equation: "ij,ij->i")), [x, values(.float32, [2, 4], seed: 2)]), "3 vs 4")
-        XCTAssertThrowsError(try H.run(.einsum(try Einsum(equation: "ii->i")), [x]), "diagonal of a non-square")
-        XCTAssertThrowsError(try H.run(.einsum(try Einsum(equation: "ij,ij->ij")), [x, values(.float64, [2, 3], seed: 2)]), "mixed types")
+        XCTAssertThrowsError(try OneNode.run(.einsum(try Einsum(equation: "ij,jk->ik")), [x]), "one operand for two")
+        XCTAssertThrowsError(try OneNode.run(.einsum(try Einsum(equation: "ijk->i")), [x]), "rank 2 for three letters")
+        XCTAssertThrowsError(try OneNode.run(.einsum(try Einsum(equation: "ij,ij->i")), [x, values(.float32, [2, 4], seed: 2)]), "3 vs 4")
+        XCTAssertThrowsError(try OneNode.run(.einsum(try Einsum(equation: "ii->i")), [x]), "diagonal of a non-square")
+        XCTAssertThrowsError(try OneNode.run(.einsum(try Einsum(equation: "ij,ij->ij")), [x, values(.float64, [2, 3], seed: 2)]), "mixed types")
         var m = ModelBuilder(opset: 12)
         m.input("x", .float32, [.fixed(2), .fixed(3)])
         m.node("Einsum", ["x"], ["y"])
@@ -118,11 +115,7 @@ final class EinsumTests: XCTestCase {
         for dtype in [DType.int32, .int64, .uint32, .uint64, .float64] {
             for (sa, sb) in shapes {
                 let a = values(dtype, sa, seed: 3), b = values(dtype, sb, seed: 4)
-                var m = ModelBuilder(opset: 13)
-                m.input("a", dtype, sa.map { .fixed($0) }); m.input("b", dtype, sb.map { .fixed($0) })
-                m.node("MatMul", ["a", "b"], ["y"])
-                m.output("y", dtype)
-                let y = try m.run([a, b])[0]
+                let y = try OneNode.run("MatMul", opset: 13, [a, b], outputs: [dtype])[0]
                 // numpy: vectors become [1, K] / [K, 1] and lose that dim.
                 let l = sa.count == 1 ? "k" : String("zyx".suffix(sa.count - 2)) + "mk"
                 let r = sb.count == 1 ? "k" : String("zyx".suffix(sb.count - 2)) + "kn"
@@ -130,10 +123,11 @@ final class EinsumTests: XCTestCase {
                 let eq = "\(l),\(r)->\(batch)\(sa.count == 1 ? "" : "m")\(sb.count == 1 ? "" : "n")"
                 let (want, wantShape) = try bruteForce(eq, [a, b])
                 XCTAssertEqual(y.shape, wantShape, "\(dtype) \(sa) \(sb)")
-                assertClose(doubles(y), want, "\(dtype) \(sa) \(sb)", exact: dtype != .float64)
+                assertClose(y, want, dtype: dtype, shape: wantShape, rtol: 1e-4, atol: 1e-4, "\(dtype) \(sa) \(sb)")
             }
         }
-        XCTAssertEqual(try H.run(.matMul(MatMul()), [Tensor([UInt32.max, 2], shape: [1, 2]), Tensor([UInt32(2), 1], shape: [2, 1])]).array(UInt32.self),
+        XCTAssertEqual(try OneNode.run(.matMul(MatMul()), [Tensor([UInt32.max, 2], shape: [1, 2]),
+                                                           Tensor([UInt32(2), 1], shape: [2, 1])]).array(UInt32.self),
                        [UInt32.max &* 2 &+ 2], "wraps")
     }
 
@@ -142,14 +136,7 @@ final class EinsumTests: XCTestCase {
         let b = Tensor((0..<8).map { Int8($0 * 30 - 100) }, shape: [4, 2])
         for (za, zb) in [(nil, nil), (Tensor.scalar(UInt8(7)), nil), (Tensor([UInt8(1), 2, 3], shape: [3]), Tensor([Int8(-4), 5], shape: [2])),
                          (Tensor([UInt8(9), 8, 7], shape: [3, 1]), Tensor([Int8(3)], shape: [1]))] as [(Tensor?, Tensor?)] {
-            var m = ModelBuilder(opset: 10)
-            m.input("a", .uint8, [.fixed(3), .fixed(4)]); m.input("b", .int8, [.fixed(4), .fixed(2)])
-            var ins = ["a", "b"]
-            if let za { m.constant("za", za); ins.append("za") } else if zb != nil { ins.append("") }
-            if let zb { m.constant("zb", zb); ins.append("zb") }
-            m.node("MatMulInteger", ins, ["y"])
-            m.output("y", .int32)
-            let y = try m.run([a, b])[0]
+            let y = try OneNode.run("MatMulInteger", opset: 10, [a, b, za, zb], constant: [2, 3], outputs: [.int32])[0]
             var want = [Int32]()
             for i in 0..<3 {
                 for j in 0..<2 {
@@ -160,11 +147,10 @@ final class EinsumTests: XCTestCase {
             }
             XCTAssertEqual(y.array(Int32.self), want, "\(String(describing: za?.shape)) \(String(describing: zb?.shape))")
         }
-        XCTAssertThrowsError(try H.run(.matMulInteger(MatMulInteger()), [a, b, Tensor([UInt8(1), 2], shape: [2])]), "2 zero points for 3 rows")
+        XCTAssertThrowsError(try OneNode.run(.matMulInteger(MatMulInteger()), [a, b, Tensor([UInt8(1), 2], shape: [2])]), "2 zero points for 3 rows")
     }
 }
 
-private typealias H = ReduceFamilyHarness
 
 /// Small distinct values of any type (signed types get negatives too).
 private func values(_ dtype: DType, _ shape: [Int], seed: Int) -> Tensor {
@@ -182,18 +168,6 @@ private func values(_ dtype: DType, _ shape: [Int], seed: Int) -> Tensor {
     }
 }
 
-private func doubles(_ t: Tensor) -> [Double] {
-    switch t.dtype {
-    case .float32: return t.array(Float.self).map { Double($0) }
-    case .float64: return t.array(Double.self)
-    case .int32: return t.array(Int32.self).map { Double($0) }
-    case .int64: return t.array(Int64.self).map { Double($0) }
-    case .uint32: return t.array(UInt32.self).map { Double($0) }
-    case .uint64: return t.array(UInt64.self).map { Double($0) }
-    default: fatalError("test values for \(t.dtype)")
-    }
-}
-
 /// Σ over every assignment of the letters of an explicit equation (letters only); a dim of 1 against a larger one
 /// broadcasts.
 private func bruteForce(_ equation: String, _ xs: [Tensor]) throws -> ([Double], [Int]) {
@@ -207,7 +181,7 @@ private func bruteForce(_ equation: String, _ xs: [Tensor]) throws -> ([Double],
     var size = [Character: Int]()
     for (t, x) in zip(terms, xs) { for (c, d) in zip(t, x.shape) where size[c] == nil || size[c] == 1 { size[c] = d } }
     let letters = Array(size.keys).sorted()
-    let vals = xs.map(doubles)
+    let vals = xs.map(elementValues)
     let outShape = output.map { size[$0]! }
     var out = [Double](repeating: 0, count: outShape.elementCount)
     let total = letters.map { size[$0]! }.elementCount
@@ -225,13 +199,4 @@ private func bruteForce(_ equation: String, _ xs: [Tensor]) throws -> ([Double],
         out[o] += p
     }
     return (out, outShape)
-}
-
-private func assertClose(_ got: [Double], _ want: [Double], _ what: String, exact: Bool,
-                         file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertEqual(got.count, want.count, what, file: file, line: line)
-    for (i, (a, b)) in zip(got, want).enumerated() where exact ? a != b : !(abs(a - b) <= 1e-4 + 1e-4 * abs(b)) {
-        XCTFail("\(what): element \(i) is \(a), expected \(b)", file: file, line: line)
-        return
-    }
 }

@@ -122,7 +122,7 @@ final class IndexingTests: XCTestCase {
     func testUniqueMatchesNaiveWithNaNSignedZeroAndAxis() throws {
         let x = Tensor([.nan, 1, .nan, 0, -0.0, 1, -3] as [Float], shape: [7])
         for sorted in [1, 0] {
-            let out = try runNode("Unique", [x], attrs: [attr("sorted", sorted)], outputs: [.float32, .int64, .int64, .int64])
+            let out = try OneNode.run("Unique", opset: 21, [x], attrs: [attr("sorted", sorted)], outputs: [.float32, .int64, .int64, .int64])
             let first: [Int] = sorted == 1 ? [6, 3, 1, 0] : [0, 1, 3, 6]
             XCTAssertEqual(bytes(out[0]), bytes(Tensor(first.map { x.floats[$0] }, shape: [4])), "sorted \(sorted)")
             XCTAssertEqual(out[1].array(Int64.self), first.map { Int64($0) })
@@ -134,8 +134,8 @@ final class IndexingTests: XCTestCase {
         let v: [Int64] = [1, 2, 0, 1, 5, 5, 1, 2, 0, 1,
                           3, 3, 3, 3, 0, 0, 3, 3, 3, 3]
         for axis in [1, -2] {
-            let out = try runNode("Unique", [Tensor(v, shape: [2, 5, 2])], attrs: [attr("axis", axis)],
-                                  outputs: [.int64, .int64, .int64, .int64])
+            let out = try OneNode.run("Unique", opset: 21, [Tensor(v, shape: [2, 5, 2])], attrs: [attr("axis", axis)],
+                                      outputs: [.int64, .int64, .int64, .int64])
             // Slices: 0 = [1,2 | 3,3], 1 = [0,1 | 3,3], 2 = [5,5 | 0,0], 3 = 0, 4 = 1. Sorted: 1, 0, 2.
             XCTAssertEqual(out[0].shape, [2, 3, 2])
             XCTAssertEqual(out[0].array(Int64.self), [0, 1, 1, 2, 5, 5, 3, 3, 3, 3, 0, 0])
@@ -144,11 +144,11 @@ final class IndexingTests: XCTestCase {
             XCTAssertEqual(out[3].array(Int64.self), [2, 2, 1])
         }
         let many = randomInts(100_000, seed: 3, range: 0..<977).map { Int32($0) }
-        let out = try runNode("Unique", [Tensor(many, shape: [many.count])], outputs: [.int32, .int64, .int64, .int64])
+        let out = try OneNode.run("Unique", opset: 21, [Tensor(many, shape: [many.count])], outputs: [.int32, .int64, .int64, .int64])
         XCTAssertEqual(out[0].array(Int32.self), Set(many).sorted())
         XCTAssertEqual(out[1].array(Int64.self), Set(many).sorted().map { d in Int64(many.firstIndex(of: d)!) })
-        XCTAssertThrowsError(try runNode("Unique", [Tensor([1, 2] as [Float], shape: [2])], attrs: [attr("axis", 1)],
-                                         outputs: [.float32]))
+        XCTAssertThrowsError(try OneNode.run("Unique", opset: 21, [Tensor([1, 2] as [Float], shape: [2])], attrs: [attr("axis", 1)],
+                                             outputs: [.float32]))
     }
 
     // MARK: NonZero, Compress
@@ -163,7 +163,7 @@ final class IndexingTests: XCTestCase {
                 memset(p, 0, dtype.byteSize)
                 p.storeBytes(of: 0x80, toByteOffset: dtype.byteSize - 1, as: UInt8.self)
             }
-            let y = try runNode("NonZero", [x], outputs: [.int64])[0]
+            let y = try OneNode.run("NonZero", opset: 21, [x], outputs: [.int64])[0]
             let size = dtype.byteSize
             let nz = (0..<x.count).filter { i in
                 // The "fnuz" 8-bit floats have no -0 (0x80 is their NaN); E8M0 has no zero at all (0 is 2^-127).
@@ -182,9 +182,9 @@ final class IndexingTests: XCTestCase {
             XCTAssertEqual(y.array(Int64.self), coordinates.flatMap { $0.map { Int64($0) } }, "\(dtype)")
         }
         let big = randomInts(300_001, seed: 9, range: 0..<3).map { Int8($0) }
-        let y = try runNode("NonZero", [Tensor(big, shape: [big.count])], outputs: [.int64])[0]
+        let y = try OneNode.run("NonZero", opset: 21, [Tensor(big, shape: [big.count])], outputs: [.int64])[0]
         XCTAssertEqual(y.array(Int64.self), big.indices.filter { big[$0] != 0 }.map { Int64($0) })
-        let scalar = try runNode("NonZero", [Tensor.scalar(Float(2))], outputs: [.int64])[0]
+        let scalar = try OneNode.run("NonZero", opset: 21, [Tensor.scalar(Float(2))], outputs: [.int64])[0]
         XCTAssertEqual(scalar.shape, [1, 1])
     }
 
@@ -198,13 +198,13 @@ final class IndexingTests: XCTestCase {
         ]
         for (axis, cond, want, shape) in cases {
             for constant in [false, true] {
-                let y = try runNode("Compress", [x, boolTensor(cond)], attrs: axis.map { [attr("axis", $0)] } ?? [],
-                                    outputs: [.float32], constants: constant ? [1] : [])[0]
+                let y = try OneNode.run("Compress", opset: 21, [x, boolTensor(cond)], constant: constant ? [1] : [],
+                                        attrs: axis.map { [attr("axis", $0)] } ?? [], outputs: [.float32])[0]
                 XCTAssertEqual(y.shape, shape, "axis \(String(describing: axis)) \(cond)")
                 XCTAssertEqual(y.array(Float.self), want, "axis \(String(describing: axis)) \(cond)")
             }
         }
-        XCTAssertThrowsError(try runNode("Compress", [x, boolTensor([true])], attrs: [attr("axis", 2)], outputs: [.float32]))
+        XCTAssertThrowsError(try OneNode.run("Compress", opset: 21, [x, boolTensor([true])], attrs: [attr("axis", 2)], outputs: [.float32]))
     }
 
     // MARK: Gather and scatter by element, by tuple
@@ -220,13 +220,13 @@ final class IndexingTests: XCTestCase {
             let raw = randomInts(ishape.elementCount, seed: axis + 10, range: -shape[a]..<shape[a])
             for dtype in [DType.int64, .int32] {
                 let indices = typedTensor(raw, dtype).reshaped(ishape)
-                let y = try runNode("GatherElements", [data, indices], attrs: [attr("axis", axis)], outputs: [.float32])[0]
+                let y = try OneNode.run("GatherElements", opset: 21, [data, indices], attrs: [attr("axis", axis)], outputs: [.float32])[0]
                 XCTAssertEqual(y.array(Float.self), naiveElements(ishape, shape, a, raw).map { data.floats[$0] }, "axis \(axis)")
             }
             let updates = randomFloats(ishape, seed: 5)
             for reduction in ["none", "add", "mul", "max", "min"] {
-                let y = try runNode("ScatterElements", [data, typedTensor(raw, .int64).reshaped(ishape), updates],
-                                    attrs: [attr("axis", axis), attr("reduction", reduction)], opset: 18, outputs: [.float32])[0]
+                let y = try OneNode.run("ScatterElements", opset: 18, [data, typedTensor(raw, .int64).reshaped(ishape), updates],
+                                        attrs: [attr("axis", axis), attr("reduction", reduction)], outputs: [.float32])[0]
                 var want = data.array(Float.self)
                 for (k, at) in naiveElements(ishape, shape, a, raw).enumerated() {
                     want[at] = combine(reduction, want[at], updates.floats[k])
@@ -250,17 +250,18 @@ final class IndexingTests: XCTestCase {
             var raw = [Int](repeating: 0, count: 8)
             raw[6] = bad
             let indices = typedTensor(raw, .int64).reshaped([2, 4])
-            XCTAssertThrowsError(try runNode("GatherElements", [data, indices], attrs: [attr("axis", 1)], outputs: [.float32]))
-            XCTAssertThrowsError(try runNode("ScatterElements", [data, indices, randomFloats([2, 4], seed: 2)],
-                                             attrs: [attr("axis", 1)], outputs: [.float32]))
-            XCTAssertThrowsError(try runNode("GatherND", [data, indices.reshaped([4, 2])], outputs: [.float32]))
-            XCTAssertThrowsError(try runNode("ScatterND", [data, indices.reshaped([4, 2]), randomFloats([4], seed: 2)], outputs: [.float32]))
+            XCTAssertThrowsError(try OneNode.run("GatherElements", opset: 21, [data, indices], attrs: [attr("axis", 1)], outputs: [.float32]))
+            XCTAssertThrowsError(try OneNode.run("ScatterElements", opset: 21, [data, indices, randomFloats([2, 4], seed: 2)],
+                                                 attrs: [attr("axis", 1)], outputs: [.float32]))
+            XCTAssertThrowsError(try OneNode.run("GatherND", opset: 21, [data, indices.reshaped([4, 2])], outputs: [.float32]))
+            XCTAssertThrowsError(try OneNode.run("ScatterND", opset: 21, [data, indices.reshaped([4, 2]), randomFloats([4], seed: 2)],
+                                                 outputs: [.float32]))
         }
         // Indices larger than data outside the axis, and updates of the wrong shape.
-        XCTAssertThrowsError(try runNode("GatherElements", [data, typedTensor([Int](repeating: 0, count: 6), .int64).reshaped([6, 1])],
-                                         attrs: [attr("axis", 1)], outputs: [.float32]))
-        XCTAssertThrowsError(try runNode("ScatterND", [data, typedTensor([1, 2], .int64).reshaped([1, 2]), randomFloats([2], seed: 2)],
-                                         outputs: [.float32]))
+        XCTAssertThrowsError(try OneNode.run("GatherElements", opset: 21, [data, typedTensor([Int](repeating: 0, count: 6), .int64).reshaped([6, 1])],
+                                             attrs: [attr("axis", 1)], outputs: [.float32]))
+        XCTAssertThrowsError(try OneNode.run("ScatterND", opset: 21, [data, typedTensor([1, 2], .int64).reshaped([1, 2]), randomFloats([2], seed: 2)],
+                                             outputs: [.float32]))
     }
 
     func testGatherNDAndScatterNDMatchNaive() throws {
@@ -273,8 +274,8 @@ final class IndexingTests: XCTestCase {
                 let tuples = ishape.dropLast().reduce(1, *)
                 var raw = [Int]()
                 for t in 0..<tuples { for j in 0..<q { raw.append(randomInts(1, seed: t * 7 + j + b, range: -shape[b + j]..<shape[b + j])[0]) } }
-                let y = try runNode("GatherND", [data, typedTensor(raw, .int64).reshaped(ishape)], attrs: [attr("batch_dims", b)],
-                                    outputs: [.float32])[0]
+                let y = try OneNode.run("GatherND", opset: 21, [data, typedTensor(raw, .int64).reshaped(ishape)], attrs: [attr("batch_dims", b)],
+                                        outputs: [.float32])[0]
                 let slice = shape[(b + q)...].reduce(1, *)
                 XCTAssertEqual(y.shape, Array(ishape.dropLast()) + Array(shape[(b + q)...]), "b \(b) q \(q)")
                 var want = [Float]()
@@ -287,8 +288,8 @@ final class IndexingTests: XCTestCase {
                 guard b == 0 else { continue }
                 let updates = randomFloats(Array(ishape.dropLast()) + Array(shape[q...]), seed: q)
                 for reduction in ["none", "add", "mul", "max", "min"] {
-                    let s = try runNode("ScatterND", [data, typedTensor(raw, .int64).reshaped(ishape), updates],
-                                        attrs: [attr("reduction", reduction)], opset: 18, outputs: [.float32])[0]
+                    let s = try OneNode.run("ScatterND", opset: 18, [data, typedTensor(raw, .int64).reshaped(ishape), updates],
+                                            attrs: [attr("reduction", reduction)], outputs: [.float32])[0]
                     var expect = data.array(Float.self)
                     for t in 0..<tuples {
                         var off = 0
@@ -300,20 +301,22 @@ final class IndexingTests: XCTestCase {
             }
         }
         // batch_dims arrives in opset 12, reduction in 16 (max/min in 18).
-        XCTAssertThrowsError(try runNode("GatherND", [data, typedTensor([0], .int64).reshaped([1, 1])], attrs: [attr("batch_dims", 0)],
-                                         opset: 11, outputs: [.float32]))
-        XCTAssertThrowsError(try runNode("ScatterND", [data, typedTensor([0], .int64).reshaped([1, 1]), randomFloats([1, 4, 5, 6], seed: 1)],
-                                         attrs: [attr("reduction", "add")], opset: 13, outputs: [.float32]))
-        XCTAssertThrowsError(try runNode("ScatterND", [data, typedTensor([0], .int64).reshaped([1, 1]), randomFloats([1, 4, 5, 6], seed: 1)],
-                                         attrs: [attr("reduction", "max")], opset: 16, outputs: [.float32]))
+        XCTAssertThrowsError(try OneNode.run("GatherND", opset: 11, [data, typedTensor([0], .int64).reshaped([1, 1])], attrs: [attr("batch_dims", 0)],
+                                             outputs: [.float32]))
+        XCTAssertThrowsError(try OneNode.run("ScatterND", opset: 13, [data, typedTensor([0], .int64).reshaped([1, 1]),
+                                                                      randomFloats([1, 4, 5, 6], seed: 1)],
+                                             attrs: [attr("reduction", "add")], outputs: [.float32]))
+        XCTAssertThrowsError(try OneNode.run("ScatterND", opset: 16, [data, typedTensor([0], .int64).reshaped([1, 1]),
+                                                                      randomFloats([1, 4, 5, 6], seed: 1)],
+                                             attrs: [attr("reduction", "max")], outputs: [.float32]))
     }
 
     // MARK: Generators
 
     func testRangeTypesAndLengths() throws {
         func range<T: TensorElement>(_ s: T, _ l: T, _ d: T, constant: Bool, opset: Int = 21, stash: Int? = nil) throws -> Tensor {
-            try runNode("Range", [Tensor.scalar(s), Tensor.scalar(l), Tensor.scalar(d)], attrs: stash.map { [attr("stash_type", $0)] } ?? [],
-                        opset: opset, outputs: [T.dtype], constants: constant ? [0, 1, 2] : [])[0]
+            try OneNode.run("Range", opset: opset, [Tensor.scalar(s), Tensor.scalar(l), Tensor.scalar(d)], constant: constant ? [0, 1, 2] : [],
+                            attrs: stash.map { [attr("stash_type", $0)] } ?? [], outputs: [T.dtype])[0]
         }
         for constant in [false, true] {
             XCTAssertEqual(try range(Int16(10), 4, -2, constant: constant).array(Int16.self), [10, 8, 6])
@@ -343,7 +346,8 @@ final class IndexingTests: XCTestCase {
         let values = Tensor([Int8(-1), 9], shape: [2])
         for depth: Float in [4, 4.8] {
             for axis in [0, -1, 1, -2] {
-                let y = try runNode("OneHot", [indices, Tensor.scalar(depth), values], attrs: [attr("axis", axis)], outputs: [.int8])[0]
+                let y = try OneNode.run("OneHot", opset: 21, [indices, Tensor.scalar(depth), values], attrs: [attr("axis", axis)],
+                                        outputs: [.int8])[0]
                 let hot = [2, 3, nil, 0, 0, 1, 1]  // -4 wraps to 0; 5 is out of range; floats truncate
                 let last = axis == -1 || axis == 1
                 XCTAssertEqual(y.shape, last ? [7, 4] : [4, 7])
@@ -352,16 +356,17 @@ final class IndexingTests: XCTestCase {
                 XCTAssertEqual(y.array(Int8.self), want, "depth \(depth) axis \(axis)")
             }
         }
-        XCTAssertThrowsError(try runNode("OneHot", [indices, Tensor.scalar(Int64(0)), values], outputs: [.int8]))
-        XCTAssertThrowsError(try runNode("OneHot", [indices, Tensor.scalar(Float.nan), values], outputs: [.int8]))
-        XCTAssertThrowsError(try runNode("OneHot", [indices, Tensor.scalar(Int64(3)), values], attrs: [attr("axis", 3)], outputs: [.int8]))
+        XCTAssertThrowsError(try OneNode.run("OneHot", opset: 21, [indices, Tensor.scalar(Int64(0)), values], outputs: [.int8]))
+        XCTAssertThrowsError(try OneNode.run("OneHot", opset: 21, [indices, Tensor.scalar(Float.nan), values], outputs: [.int8]))
+        XCTAssertThrowsError(try OneNode.run("OneHot", opset: 21, [indices, Tensor.scalar(Int64(3)), values], attrs: [attr("axis", 3)],
+                                             outputs: [.int8]))
     }
 
     func testEyeLikeTypesAndDiagonals() throws {
         for dtype in [DType.bfloat16, .bool, .uint16, .float64] {
             for k in [0, 2, -1, 9, Int(Int64.min)] {
-                let y = try runNode("EyeLike", [patterned(.int32, [3, 4])], attrs: [attr("dtype", Int(dtype.rawValue)), attr("k", k)],
-                                    outputs: [dtype])[0]
+                let y = try OneNode.run("EyeLike", opset: 21, [patterned(.int32, [3, 4])], attrs: [attr("dtype", Int(dtype.rawValue)), attr("k", k)],
+                                        outputs: [dtype])[0]
                 let one = try! Tensor(dtype: dtype, shape: [1])
                 storeOne(one)
                 var want = [UInt8](repeating: 0, count: y.byteCount)
@@ -371,7 +376,7 @@ final class IndexingTests: XCTestCase {
                 XCTAssertEqual(bytes(y), want, "\(dtype) k \(k)")
             }
         }
-        XCTAssertThrowsError(try runNode("EyeLike", [patterned(.float32, [3])], outputs: [.float32]))
+        XCTAssertThrowsError(try OneNode.run("EyeLike", opset: 21, [patterned(.float32, [3])], outputs: [.float32]))
     }
 
     // MARK: Layout
@@ -380,18 +385,18 @@ final class IndexingTests: XCTestCase {
         for dtype in [DType.uint8, .float16, .int64] {
             let x = patterned(dtype, [3, 1, 70])
             for repeats in [[2, 3, 1], [1, 1, 4], [0, 2, 2]] {
-                let y = try runNode("Tile", [x, typedTensor(repeats, .int64)], outputs: [dtype], constants: [1])[0]
+                let y = try OneNode.run("Tile", opset: 21, [x, typedTensor(repeats, .int64)], constant: [1], outputs: [dtype])[0]
                 XCTAssertEqual(y.shape, zip(x.shape, repeats).map { $0 * $1 })
                 XCTAssertEqual(bytes(y), naiveBytes(x, y.shape) { o in zip(o, x.shape).map { $0 % $1 } }, "\(dtype) \(repeats)")
             }
         }
-        XCTAssertThrowsError(try runNode("Tile", [patterned(.float32, [2]), typedTensor([-1], .int64)], outputs: [.float32]))
-        XCTAssertThrowsError(try runNode("Tile", [patterned(.float32, [2]), typedTensor([2, 2], .int64)], outputs: [.float32]))
+        XCTAssertThrowsError(try OneNode.run("Tile", opset: 21, [patterned(.float32, [2]), typedTensor([-1], .int64)], outputs: [.float32]))
+        XCTAssertThrowsError(try OneNode.run("Tile", opset: 21, [patterned(.float32, [2]), typedTensor([2, 2], .int64)], outputs: [.float32]))
 
         let x = patterned(.int16, [2, 5, 300])
         for upper in [1, 0] {
             for k in [0, 3, -2, 400, -400, Int(Int64.max), Int(Int64.min)] {
-                let y = try runNode("Trilu", [x, Tensor.scalar(Int64(k))], attrs: [attr("upper", upper)], outputs: [.int16])[0]
+                let y = try OneNode.run("Trilu", opset: 21, [x, Tensor.scalar(Int64(k))], attrs: [attr("upper", upper)], outputs: [.int16])[0]
                 let v = x.array(Int16.self)
                 let want = v.indices.map { e -> Int16 in
                     let i = e / 300 % 5, j = e % 300
@@ -401,13 +406,13 @@ final class IndexingTests: XCTestCase {
                 XCTAssertEqual(y.array(Int16.self), want, "upper \(upper) k \(k)")
             }
         }
-        XCTAssertThrowsError(try runNode("Trilu", [patterned(.float32, [4])], outputs: [.float32]))
+        XCTAssertThrowsError(try OneNode.run("Trilu", opset: 21, [patterned(.float32, [4])], outputs: [.float32]))
     }
 
     func testDepthToSpaceAndSpaceToDepthInvertEachOther() throws {
         let x = patterned(.float32, [2, 8, 3, 5])
         for mode in ["DCR", "CRD"] {
-            let y = try runNode("DepthToSpace", [x], attrs: [attr("blocksize", 2), attr("mode", mode)], opset: 28, outputs: [.float32])[0]
+            let y = try OneNode.run("DepthToSpace", opset: 28, [x], attrs: [attr("blocksize", 2), attr("mode", mode)], outputs: [.float32])[0]
             XCTAssertEqual(y.shape, [2, 2, 6, 10])
             // The spec's formulas, element by element.
             let want = naiveBytes(x, y.shape) { o in
@@ -416,36 +421,39 @@ final class IndexingTests: XCTestCase {
                 return [n, depth, h / 2, w / 2]
             }
             XCTAssertEqual(bytes(y), want, mode)
-            let back = try runNode("SpaceToDepth", [y], attrs: [attr("blocksize", 2), attr("mode", mode)], opset: 28, outputs: [.float32])[0]
+            let back = try OneNode.run("SpaceToDepth", opset: 28, [y], attrs: [attr("blocksize", 2), attr("mode", mode)], outputs: [.float32])[0]
             XCTAssertEqual(bytes(back), bytes(x), mode)
         }
         // `mode` is an attribute of SpaceToDepth only from opset 28, of DepthToSpace from opset 11 (DCR before).
-        XCTAssertThrowsError(try runNode("SpaceToDepth", [x], attrs: [attr("blocksize", 2), attr("mode", "CRD")], opset: 21, outputs: [.float32]))
-        XCTAssertThrowsError(try runNode("DepthToSpace", [x], attrs: [attr("blocksize", 2), attr("mode", "DCR")], opset: 9, outputs: [.float32]))
-        let old = try runNode("DepthToSpace", [x], attrs: [attr("blocksize", 2)], opset: 9, outputs: [.float32])[0]
-        XCTAssertEqual(bytes(old), bytes(try runNode("DepthToSpace", [x], attrs: [attr("blocksize", 2), attr("mode", "DCR")], outputs: [.float32])[0]))
-        XCTAssertThrowsError(try runNode("DepthToSpace", [x], attrs: [attr("blocksize", 2), attr("mode", "RCD")], outputs: [.float32]))
-        XCTAssertThrowsError(try runNode("DepthToSpace", [patterned(.float32, [1, 6, 2, 2])], attrs: [attr("blocksize", 2)], outputs: [.float32]))
-        XCTAssertThrowsError(try runNode("SpaceToDepth", [patterned(.float32, [1, 1, 3, 2])], attrs: [attr("blocksize", 2)], outputs: [.float32]))
+        XCTAssertThrowsError(try OneNode.run("SpaceToDepth", opset: 21, [x], attrs: [attr("blocksize", 2), attr("mode", "CRD")], outputs: [.float32]))
+        XCTAssertThrowsError(try OneNode.run("DepthToSpace", opset: 9, [x], attrs: [attr("blocksize", 2), attr("mode", "DCR")], outputs: [.float32]))
+        let old = try OneNode.run("DepthToSpace", opset: 9, [x], attrs: [attr("blocksize", 2)], outputs: [.float32])[0]
+        XCTAssertEqual(bytes(old), bytes(try OneNode.run("DepthToSpace", opset: 21, [x], attrs: [attr("blocksize", 2), attr("mode", "DCR")],
+                                                         outputs: [.float32])[0]))
+        XCTAssertThrowsError(try OneNode.run("DepthToSpace", opset: 21, [x], attrs: [attr("blocksize", 2), attr("mode", "RCD")], outputs: [.float32]))
+        XCTAssertThrowsError(try OneNode.run("DepthToSpace", opset: 21, [patterned(.float32, [1, 6, 2, 2])], attrs: [attr("blocksize", 2)],
+                                             outputs: [.float32]))
+        XCTAssertThrowsError(try OneNode.run("SpaceToDepth", opset: 21, [patterned(.float32, [1, 1, 3, 2])], attrs: [attr("blocksize", 2)],
+                                             outputs: [.float32]))
     }
 
     func testReverseSequenceAndCenterCropPad() throws {
         let x = patterned(.uint32, [4, 3, 2])
         let lens = [4, 0, 2]
-        let y = try runNode("ReverseSequence", [x, typedTensor(lens, .int64)], outputs: [.uint32])[0]
+        let y = try OneNode.run("ReverseSequence", opset: 21, [x, typedTensor(lens, .int64)], outputs: [.uint32])[0]
         XCTAssertEqual(bytes(y), naiveBytes(x, x.shape) { o in [o[0] < lens[o[1]] ? lens[o[1]] - 1 - o[0] : o[0], o[1], o[2]] })
         let xt = patterned(.uint32, [3, 4, 2])
-        let yt = try runNode("ReverseSequence", [xt, typedTensor(lens, .int64)], attrs: [attr("batch_axis", 0), attr("time_axis", 1)],
-                             outputs: [.uint32])[0]
+        let yt = try OneNode.run("ReverseSequence", opset: 21, [xt, typedTensor(lens, .int64)], attrs: [attr("batch_axis", 0), attr("time_axis", 1)],
+                                 outputs: [.uint32])[0]
         XCTAssertEqual(bytes(yt), naiveBytes(xt, xt.shape) { o in [o[0], o[1] < lens[o[0]] ? lens[o[0]] - 1 - o[1] : o[1], o[2]] })
-        XCTAssertThrowsError(try runNode("ReverseSequence", [x, typedTensor([5, 0, 0], .int64)], outputs: [.uint32]))
-        XCTAssertThrowsError(try runNode("ReverseSequence", [x, typedTensor([-1, 0, 0], .int64)], outputs: [.uint32]))
-        XCTAssertThrowsError(try runNode("ReverseSequence", [x, typedTensor([1, 1], .int64)], outputs: [.uint32]))
+        XCTAssertThrowsError(try OneNode.run("ReverseSequence", opset: 21, [x, typedTensor([5, 0, 0], .int64)], outputs: [.uint32]))
+        XCTAssertThrowsError(try OneNode.run("ReverseSequence", opset: 21, [x, typedTensor([-1, 0, 0], .int64)], outputs: [.uint32]))
+        XCTAssertThrowsError(try OneNode.run("ReverseSequence", opset: 21, [x, typedTensor([1, 1], .int64)], outputs: [.uint32]))
 
         let image = patterned(.bfloat16, [5, 6, 3])
         for (axes, target) in [([0, 1], [2, 9]), ([-3, -2], [8, 3]), ([1], [6]), ([2, 0], [1, 5])] {
-            let y = try runNode("CenterCropPad", [image, typedTensor(target, .int32)], attrs: [attr("axes", axes)], opset: 18,
-                                outputs: [.bfloat16])[0]
+            let y = try OneNode.run("CenterCropPad", opset: 18, [image, typedTensor(target, .int32)], attrs: [attr("axes", axes)],
+                                    outputs: [.bfloat16])[0]
             var shape = image.shape, shift = [0, 0, 0]
             for (a, t) in zip(axes.map { ($0 + 3) % 3 }, target) {
                 shape[a] = t
@@ -458,10 +466,10 @@ final class IndexingTests: XCTestCase {
                 return zip(i, image.shape).allSatisfy { $0 >= 0 && $0 < $1 } ? i : nil
             }, "\(axes) \(target)")
         }
-        XCTAssertThrowsError(try runNode("CenterCropPad", [image, typedTensor([-1], .int64)], attrs: [attr("axes", [0])], opset: 18,
-                                         outputs: [.bfloat16]))
-        XCTAssertThrowsError(try runNode("CenterCropPad", [image, typedTensor([1, 2], .int64)], attrs: [attr("axes", [0, -3])], opset: 18,
-                                         outputs: [.bfloat16]))
+        XCTAssertThrowsError(try OneNode.run("CenterCropPad", opset: 18, [image, typedTensor([-1], .int64)], attrs: [attr("axes", [0])],
+                                             outputs: [.bfloat16]))
+        XCTAssertThrowsError(try OneNode.run("CenterCropPad", opset: 18, [image, typedTensor([1, 2], .int64)], attrs: [attr("axes", [0, -3])],
+                                             outputs: [.bfloat16]))
     }
 
     func testSizeFoldsForKnownShapesAndRunsForSymbolicOnes() throws {
@@ -518,30 +526,9 @@ final class IndexingTests: XCTestCase {
 
 // MARK: Helpers
 
-/// Runs one node through the importer and a session: inputs x0, x1, ... (nil leaves an optional input out), those in
-/// `constants` given as initializers; outputs y0, y1, ... of the given types.
-private func runNode(_ op: String, _ inputs: [Tensor?], attrs: [Onnx_AttributeProto] = [], opset: Int = 21,
-                     outputs: [DType], constants: Set<Int> = []) throws -> [Tensor] {
-    var b = ModelBuilder(opset: opset)
-    var names = [String](), feeds = [Tensor]()
-    for (k, t) in inputs.enumerated() {
-        guard let t else { names.append(""); continue }
-        let name = "x\(k)"
-        names.append(name)
-        if constants.contains(k) { b.constant(name, t) } else {
-            b.input(name, t.dtype, t.shape.map { .fixed($0) })
-            feeds.append(t)
-        }
-    }
-    let outs = outputs.indices.map { "y\($0)" }
-    b.node(op, names, outs, attrs)
-    for (name, t) in zip(outs, outputs) { b.output(name, t) }
-    return try b.run(feeds)
-}
-
 private func topK(_ x: Tensor, k: Int, axis: Int, largest: Int) throws -> (Tensor, Tensor) {
-    let out = try runNode("TopK", [x, Tensor([Int64(k)], shape: [1])], attrs: [attr("axis", axis), attr("largest", largest)],
-                          outputs: [x.dtype, .int64])
+    let out = try OneNode.run("TopK", opset: 21, [x, Tensor([Int64(k)], shape: [1])], attrs: [attr("axis", axis), attr("largest", largest)],
+                              outputs: [x.dtype, .int64])
     return (out[0], out[1])
 }
 

@@ -5,23 +5,22 @@ import XCTest
 /// LpPool, GlobalLpPool, MaxPool's Indices output on every element type, MaxUnpool and Col2Im, against direct
 /// references (every output element computed on its own from the window definition).
 final class VisionPoolTests: XCTestCase {
-    private typealias H = VisionHarness
 
     func testLpPoolAgainstNaive() throws {
-        let x = H.tensor([4, 16, 33, 35], seed: 31)
+        let x = TestData.tensor([4, 16, 33, 35], seed: 31)
         for p in [1, 2, 3] {
             let attrs = [attr("kernel_shape", [3, 2]), attr("strides", [2, 3]), attr("dilations", [2, 1]),
                          attr("pads", [1, 0, 2, 1]), attr("ceil_mode", 1), attr("p", p)]
-            let y = try H.run("LpPool", opset: 18, [x], attrs: attrs)[0]
+            let y = try OneNode.run("LpPool", opset: 18, [x], attrs: attrs)[0]
             let want = naivePool(x, kernel: [3, 2], strides: [2, 3], dilations: [2, 1], pads: [1, 0, 2, 1], ceil: true) { taps in
                 Float(pow(taps.reduce(0.0) { $0 + pow(Double(abs($1)), Double(p)) }, 1 / Double(p)))
             }
             XCTAssertEqual(y.shape, want.shape)
-            H.assertClose(y, want.values, rtol: 1e-5, "p \(p)")
+            assertClose(y, want.values, shape: want.shape, rtol: 1e-5, atol: 1e-6, "p \(p)")
         }
         // Dilations and ceil_mode arrived at opset 18: earlier models cannot use them.
-        XCTAssertThrowsError(try H.run("LpPool", opset: 11, [x], attrs: [attr("kernel_shape", [2, 2]), attr("dilations", [2, 2])]))
-        XCTAssertThrowsError(try H.run("LpPool", opset: 18, [x], attrs: [attr("kernel_shape", [2, 2]), attr("p", 0)]))
+        XCTAssertThrowsError(try OneNode.run("LpPool", opset: 11, [x], attrs: [attr("kernel_shape", [2, 2]), attr("dilations", [2, 2])]))
+        XCTAssertThrowsError(try OneNode.run("LpPool", opset: 18, [x], attrs: [attr("kernel_shape", [2, 2]), attr("p", 0)]))
     }
 
     /// One session, input shapes changing between runs: the kernel's geometry of the last shape must not serve another.
@@ -32,33 +31,33 @@ final class VisionPoolTests: XCTestCase {
         b.output("y", .float32)
         let session = try InferenceSession(model: b.load())
         for (k, shape) in [[1, 2, 9, 7], [2, 2, 4, 12], [1, 2, 9, 7], [1, 2, 1, 1]].enumerated() {
-            let x = H.tensor(shape, seed: 40 + k)
+            let x = TestData.tensor(shape, seed: 40 + k)
             let y = try session.run([x])[0]
             let want = naivePool(x, kernel: [3, 2], strides: [2, 2], dilations: [1, 1], pads: [1, 0, 1, 1], ceil: false) { taps in
                 taps.max()!
             }
             XCTAssertEqual(y.shape, want.shape, "\(shape)")
-            H.assertClose(y, want.values, "\(shape)")
+            assertClose(y, want.values, shape: want.shape, rtol: 1e-5, atol: 1e-6, "\(shape)")
         }
     }
 
     func testGlobalLpPoolAgainstNaive() throws {
-        let x = H.tensor([3, 5, 4, 6, 2], seed: 32)
+        let x = TestData.tensor([3, 5, 4, 6, 2], seed: 32)
         for p in [1, 2, 3] {
-            let y = try H.run("GlobalLpPool", opset: 2, [x], attrs: [attr("p", p)])[0]
+            let y = try OneNode.run("GlobalLpPool", opset: 2, [x], attrs: [attr("p", p)])[0]
             XCTAssertEqual(y.shape, [3, 5, 1, 1, 1])
             let v = x.array(Float.self)
             let want = (0..<15).map { plane in
                 Float(pow(v[(plane * 48)..<((plane + 1) * 48)].reduce(0.0) { $0 + pow(Double(abs($1)), Double(p)) }, 1 / Double(p)))
             }
-            H.assertClose(y, want, "p \(p)")
+            assertClose(y, want, shape: [3, 5, 1, 1, 1], rtol: 1e-5, atol: 1e-6, "p \(p)")
         }
     }
 
     func testMaxPoolIndicesOnEveryElementType() throws {
         // Values repeat (ties: the first in row-major window order wins) and differ below float32's precision.
         let shape = [2, 3, 7, 8]
-        let base = H.integers(shape.elementCount, seed: 33, -20, 20)
+        let base = TestData.integers(shape.elementCount, seed: 33, -20, 20)
         let doubles = base.enumerated().map { Double($0.element) + Double($0.offset % 3) * 1e-12 }
         let inputs: [(Tensor, String)] = [
             (Tensor(doubles, shape: shape), "float64"),
@@ -70,9 +69,9 @@ final class VisionPoolTests: XCTestCase {
         ]
         for (x, name) in inputs {
             for order in [0, 1] {
-                let outs = try H.run("MaxPool", opset: 22, [x], attrs: [attr("kernel_shape", [3, 2]), attr("strides", [2, 2]),
+                let outs = try OneNode.run("MaxPool", opset: 22, [x], attrs: [attr("kernel_shape", [3, 2]), attr("strides", [2, 2]),
                                                                         attr("pads", [1, 1, 1, 0]), attr("storage_order", order)],
-                                     outputs: [x.dtype, .int64])
+                                           outputs: [x.dtype, .int64])
                 let values = key(x)
                 let want = naivePool(Tensor(values, shape: shape), kernel: [3, 2], strides: [2, 2], dilations: [1, 1],
                                      pads: [1, 1, 1, 0], ceil: false, positions: true) { _ in 0 }
@@ -91,21 +90,21 @@ final class VisionPoolTests: XCTestCase {
     }
 
     func testMaxUnpoolInvertsMaxPool() throws {
-        let x = H.tensor([2, 3, 8, 10], seed: 34)
-        let pooled = try H.run("MaxPool", opset: 12, [x], attrs: [attr("kernel_shape", [2, 2]), attr("strides", [2, 2])],
-                               outputs: [.float32, .int64])
+        let x = TestData.tensor([2, 3, 8, 10], seed: 34)
+        let pooled = try OneNode.run("MaxPool", opset: 12, [x], attrs: [attr("kernel_shape", [2, 2]), attr("strides", [2, 2])],
+                                     outputs: [.float32, .int64])
         let unpool = [attr("kernel_shape", [2, 2]), attr("strides", [2, 2])]
-        let y = try H.run("MaxUnpool", opset: 11, [pooled[0], pooled[1]], attrs: unpool)[0]
+        let y = try OneNode.run("MaxUnpool", opset: 11, [pooled[0], pooled[1]], attrs: unpool)[0]
         XCTAssertEqual(y.shape, [2, 3, 8, 10])
         var want = [Float](repeating: 0, count: 2 * 3 * 8 * 10)
         for (v, i) in zip(pooled[0].array(Float.self), pooled[1].array(Int64.self)) {
             want[Int(i)] = v
         }
-        H.assertClose(y, want, rtol: 0, atol: 0, "unpooled")
+        assertClose(y, want, shape: [2, 3, 8, 10], rtol: 0, atol: 0, "unpooled")
         // output_shape: the unpooled tensor at the start of a larger one (float16 moved as it is).
         let halves = Tensor(pooled[0].array(Float.self).map { Half($0) }, shape: pooled[0].shape)
-        let big = try H.run("MaxUnpool", opset: 22, [halves, pooled[1], Tensor([Int64(2), 3, 9, 11], shape: [4])], attrs: unpool,
-                            outputs: [.float16])[0]
+        let big = try OneNode.run("MaxUnpool", opset: 22, [halves, pooled[1], Tensor([Int64(2), 3, 9, 11], shape: [4])], attrs: unpool,
+                                  outputs: [.float16])[0]
         XCTAssertEqual(big.shape, [2, 3, 9, 11])
         let bits = big.array(Half.self).map(\.float)
         for plane in 0..<6 {
@@ -117,9 +116,9 @@ final class VisionPoolTests: XCTestCase {
             }
         }
         let bad = Tensor([Int64](repeating: 2 * 3 * 8 * 10, count: pooled[1].count), shape: pooled[1].shape)
-        XCTAssertThrowsError(try H.run("MaxUnpool", opset: 11, [pooled[0], bad], attrs: unpool), "index past the end")
-        XCTAssertThrowsError(try H.run("MaxUnpool", opset: 11, [pooled[0], pooled[1], Tensor([Int64(2), 3, 7, 10], shape: [4])],
-                                       constant: [2], attrs: unpool), "output_shape smaller than the unpooled shape")
+        XCTAssertThrowsError(try OneNode.run("MaxUnpool", opset: 11, [pooled[0], bad], attrs: unpool), "index past the end")
+        XCTAssertThrowsError(try OneNode.run("MaxUnpool", opset: 11, [pooled[0], pooled[1], Tensor([Int64(2), 3, 7, 10], shape: [4])],
+                                             constant: [2], attrs: unpool), "output_shape smaller than the unpooled shape")
     }
 
     func testCol2ImAgainstNaive() throws {
@@ -135,9 +134,9 @@ final class VisionPoolTests: XCTestCase {
                 grid.append(span / strides[a] + 1)
             }
             let k = block.reduce(1, *), l = grid.reduce(1, *)
-            let x = H.tensor([2, 3 * k, l], seed: 35)
-            let y = try H.run("Col2Im", opset: 18, [x, Tensor(image.map(Int64.init), shape: [r]), Tensor(block.map(Int64.init), shape: [r])],
-                              constant: [1, 2], attrs: [attr("strides", strides), attr("dilations", dilations), attr("pads", pads)])[0]
+            let x = TestData.tensor([2, 3 * k, l], seed: 35)
+            let y = try OneNode.run("Col2Im", opset: 18, [x, Tensor(image.map(Int64.init), shape: [r]), Tensor(block.map(Int64.init), shape: [r])],
+                                    constant: [1, 2], attrs: [attr("strides", strides), attr("dilations", dilations), attr("pads", pads)])[0]
             XCTAssertEqual(y.shape, [2, 3] + image)
             var want = [Float](repeating: 0, count: 2 * 3 * image.reduce(1, *))
             let v = x.array(Float.self), plane = image.reduce(1, *)
@@ -155,10 +154,11 @@ final class VisionPoolTests: XCTestCase {
                     }
                 }
             }
-            H.assertClose(y, want, "Col2Im \(image)")
-            XCTAssertThrowsError(try H.run("Col2Im", opset: 18, [H.tensor([2, 3 * k, l + 1], seed: 1), Tensor(image.map(Int64.init), shape: [r]),
-                                                               Tensor(block.map(Int64.init), shape: [r])],
-                                           attrs: [attr("strides", strides), attr("dilations", dilations), attr("pads", pads)]),
+            assertClose(y, want, shape: [2, 3] + image, rtol: 1e-5, atol: 1e-6, "Col2Im \(image)")
+            XCTAssertThrowsError(try OneNode.run("Col2Im", opset: 18, [TestData.tensor([2, 3 * k, l + 1], seed: 1),
+                                                                   Tensor(image.map(Int64.init), shape: [r]),
+                                                                   Tensor(block.map(Int64.init), shape: [r])],
+                                                 attrs: [attr("strides", strides), attr("dilations", dilations), attr("pads", pads)]),
                                  "one column too many")
         }
     }
