@@ -1,6 +1,7 @@
 import DLInferCore
 import DLInferEngine
 import DLInferONNX
+import XCTest
 
 /// One-node graphs, the op tests' shared harness: an ONNX node loaded through the importer (as users' files are), or
 /// an IR node put straight into a `Graph`. Inputs are x0, x1, ...: nil leaves an optional input out, the indices in
@@ -36,6 +37,12 @@ enum OneNode {
         let (m, feeds) = model(op, opset: opset, inputs, constant: constant, attrs: attrs, outputs: outputs,
                                symbolic: symbolic, domain: domain)
         return try m.run(feeds)
+    }
+
+    /// Why the model of one `op` node does not load, or nil when it does.
+    static func loadError(_ op: String, opset: Int, _ inputs: [Tensor?], constant: Set<Int> = [],
+                          attrs: [Onnx_AttributeProto] = []) -> String? {
+        do { _ = try model(op, opset: opset, inputs, constant: constant, attrs: attrs).model.load(); return nil } catch { return "\(error)" }
     }
 
     // MARK: IR nodes
@@ -106,4 +113,12 @@ enum OneNode {
 func elementwiseNode(_ op: String, opset: Int, _ inputs: [Tensor], _ attrs: [Onnx_AttributeProto] = [], out: DType,
                      symbolic: Bool = false) throws -> Tensor {
     try OneNode.run(op, opset: opset, inputs, attrs: attrs, outputs: [out], symbolic: symbolic)[0]
+}
+
+/// Fails for each (what, `OneNode.loadError`) whose model loaded, or was refused without a message.
+func assertRefusedAtLoad(_ cases: [(String, String?)], file: StaticString = #filePath, line: UInt = #line) {
+    for (what, message) in cases {
+        XCTAssertNotNil(message, "\(what) was accepted", file: file, line: line)
+        XCTAssertFalse(message?.isEmpty ?? false, what, file: file, line: line)
+    }
 }

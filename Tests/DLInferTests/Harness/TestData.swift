@@ -40,4 +40,16 @@ enum TestData {
             return scale * (Double(state >> 11) / Double(1 << 53) * 2 - 1)
         }
     }
+
+    /// Multiples of 1/1000 in [-1, 1] (exact in a few decimal digits: the conv and pool tests' inputs).
+    static func thousandths(_ n: Int, seed: Int) -> [Float] {
+        var s = UInt64(seed) &* 0x9E37_79B9_7F4A_7C15 &+ 1
+        return (0..<n).map { _ in
+            s = s &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int((s >> 33) % 2001) - 1000) / 1000
+        }
+    }
+
+    /// A 1-D int64 tensor (axes, pads, shapes, starts and ends).
+    static func int64(_ v: [Int]) -> Tensor { Tensor(v.map { Int64($0) }, shape: [v.count]) }
 }

@@ -4,9 +4,9 @@ import DLInferONNX
 import XCTest
 
 /// LayerNormalization, RMSNormalization, GroupNormalization, InstanceNormalization, MeanVarianceNormalization,
-/// LpNormalization and BatchNormalization's training mode against naive float64 references: rows long enough for the
-/// vectorised and parallel paths, parameters that vary along leading axes, float64 stash, the optional outputs,
-/// older opsets, and malformed nodes that must be rejected.
+/// LpNormalization, BatchNormalization (per-activation statistics, training mode) and LRN against naive float64
+/// references: rows long enough for the vectorised and parallel paths, parameters that vary along leading axes,
+/// float64 stash, the optional outputs, older opsets, and malformed nodes that must be rejected.
 final class NormalizationTests: XCTestCase {
     // MARK: LayerNormalization / RMSNormalization
 
@@ -132,6 +132,35 @@ final class NormalizationTests: XCTestCase {
         m.node("LpNormalization", ["x"], ["y"], [attr("p", 3)])
         m.output("y", .float32)
         XCTAssertThrowsError(try m.load(), "p = 3")
+    }
+
+    // MARK: BatchNormalization, LRN
+
+    func testBatchNormPerActivationAndLRNWithEvenSize() throws {
+        // spatial = 0 (opsets 7-8): one set of statistics per element of C x H x W.
+        let shape = [2, 3, 2, 2], per = 12
+        let x = TestData.thousandths(shape.reduce(1, *), seed: 11)
+        let p = (0..<4).map { TestData.thousandths(per, seed: 20 + $0) }
+        let variance = p[3].map { abs($0) + 0.1 }
+        let bn = try OneNode.run(.batchNorm(BatchNorm(epsilon: 1e-3, spatial: false)), [Tensor(x, shape: shape)]
+                                 + [p[0], p[1], p[2], variance].map { Tensor($0, shape: [3, 2, 2]) }, constant: [1, 2, 3, 4])
+        let wantBN = x.indices.map { i -> Float in
+            let j = i % per
+            return (x[i] - p[2][j]) / (variance[j] + 1e-3).squareRoot() * p[0][j] + p[1][j]
+        }
+        assertClose(bn, wantBN, shape: shape, rtol: 1e-4, atol: 1e-4)
+
+        // An even size takes one channel more after than before: c-1 ... c+2 for size 4.
+        let lrnShape = [1, 5, 3]
+        let lx = TestData.thousandths(15, seed: 30)
+        let lrn = try OneNode.run(.lrn(LRN(size: 4, alpha: 0.5, beta: 0.75, bias: 2)), [Tensor(lx, shape: lrnShape)])
+        let wantLRN = (0..<15).map { i -> Float in
+            let c = i / 3, s = i % 3
+            var sq: Float = 0
+            for ch in max(0, c - 1)...min(4, c + 2) { sq += lx[ch * 3 + s] * lx[ch * 3 + s] }
+            return lx[i] / powf(2 + 0.5 / 4 * sq, 0.75)
+        }
+        assertClose(lrn, wantLRN, shape: lrnShape, rtol: 1e-4, atol: 1e-4)
     }
 
     // MARK: BatchNormalization training mode

@@ -9,7 +9,7 @@ import XCTest
 /// a naive float64 reference at awkward sizes, and refusal of bad nodes and inputs with a message.
 final class RecurrentTests: XCTestCase {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/recurrent").path
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/recurrent").path
 
     func testOnnxruntimeFixtures() throws {
         let fm = FileManager.default

@@ -2,9 +2,9 @@ import DLInferCore
 import DLInferEngine
 import XCTest
 
-/// The spatial kernels' fast paths (depthwise, 1x1 direct GEMM, tiled im2col, grouped ConvTranspose, global pools,
-/// 3-D max indices) against naive references written here, at sizes that cross tile boundaries; and malformed
-/// models rejected with an error rather than a crash.
+/// Conv's and ConvTranspose's fast paths (depthwise, 1x1 direct GEMM, tiled im2col, grouped ConvTranspose) against
+/// naive references written here, at sizes that cross tile boundaries; and malformed models rejected with an error
+/// rather than a crash.
 final class ConvTests: XCTestCase {
     // MARK: Conv
 
@@ -64,81 +64,6 @@ final class ConvTests: XCTestCase {
                                dilations: [1, 1, 1], pads: [0, 0, 1, 0, 1, 0], outputPadding: [0, 0, 0], bias: true)
     }
 
-    // MARK: pools
-
-    func testGlobalPoolsOverAnyRank() throws {
-        for shape in [[2, 3, 7], [1, 4, 5, 6], [2, 2, 3, 4, 5], [1, 1, 1, 1]] {
-            let x = random(shape.reduce(1, *), seed: shape.count)
-            let planes = shape[0] * shape[1], size = x.count / planes
-            for kind in [GlobalPool.Kind.average, .max] {
-                let got = try OneNode.run(.globalPool(GlobalPool(kind)), [Tensor(x, shape: shape)])
-                let wantShape = [shape[0], shape[1]] + Array(repeating: 1, count: shape.count - 2)
-                XCTAssertEqual(got.shape, wantShape)
-                let want = (0..<planes).map { p -> Float in
-                    let s = x[(p * size)..<((p + 1) * size)]
-                    return kind == .average ? s.reduce(0, +) / Float(size) : s.max()!
-                }
-                assertClose(got, want, shape: wantShape, rtol: 1e-4, atol: 1e-4)
-            }
-        }
-    }
-
-    func testMaxPool3DIndicesInBothStorageOrders() throws {
-        let shape = [1, 2, 3, 4, 5]
-        let x = random(shape.reduce(1, *), seed: 9)
-        let win = try Window(kernel: [2, 2, 2], strides: [1, 2, 2], dilations: nil, pads: [0, 1, 1, 0, 1, 1], autoPad: .notSet)
-        for columnMajor in [false, true] {
-            let outs = try OneNode.run(.pool(Pool(.max(columnMajorIndices: columnMajor), window: win)), [Tensor(x, shape: shape)],
-                                       outputs: 2)
-            let (od, oh, ow) = (2, 3, 3)
-            XCTAssertEqual(outs[0].shape, [1, 2, od, oh, ow])
-            var values = [Float](), indices = [Int64]()
-            for c in 0..<2 { for a in 0..<od { for b in 0..<oh { for e in 0..<ow {
-                var best = -Float.infinity, at = (0, 0, 0)
-                for i in 0..<2 { for j in 0..<2 { for k in 0..<2 {
-                    let (d, h, w) = (a + i, b * 2 - 1 + j, e * 2 - 1 + k)
-                    guard d < 3, h >= 0, h < 4, w >= 0, w < 5 else { continue }
-                    let v = x[(((c * 3) + d) * 4 + h) * 5 + w]
-                    if v > best { best = v; at = (d, h, w) }
-                } } }
-                values.append(best)
-                let flat = columnMajor ? at.0 + at.1 * 3 + at.2 * 12 : (at.0 * 4 + at.1) * 5 + at.2
-                indices.append(Int64(c * 60 + flat))
-            } } } }
-            XCTAssertEqual(outs[0].array(Float.self), values)
-            XCTAssertEqual(outs[1].array(Int64.self), indices)
-        }
-    }
-
-    // MARK: normalization
-
-    func testBatchNormPerActivationAndLRNWithEvenSize() throws {
-        // spatial = 0 (opsets 7-8): one set of statistics per element of C x H x W.
-        let shape = [2, 3, 2, 2], per = 12
-        let x = random(shape.reduce(1, *), seed: 11)
-        let p = (0..<4).map { random(per, seed: 20 + $0) }
-        let variance = p[3].map { abs($0) + 0.1 }
-        let bn = try OneNode.run(.batchNorm(BatchNorm(epsilon: 1e-3, spatial: false)), [Tensor(x, shape: shape)]
-                                 + [p[0], p[1], p[2], variance].map { Tensor($0, shape: [3, 2, 2]) }, constant: [1, 2, 3, 4])
-        let wantBN = x.indices.map { i -> Float in
-            let j = i % per
-            return (x[i] - p[2][j]) / (variance[j] + 1e-3).squareRoot() * p[0][j] + p[1][j]
-        }
-        assertClose(bn, wantBN, shape: shape, rtol: 1e-4, atol: 1e-4)
-
-        // An even size takes one channel more after than before: c-1 ... c+2 for size 4.
-        let lrnShape = [1, 5, 3]
-        let lx = random(15, seed: 30)
-        let lrn = try OneNode.run(.lrn(LRN(size: 4, alpha: 0.5, beta: 0.75, bias: 2)), [Tensor(lx, shape: lrnShape)])
-        let wantLRN = (0..<15).map { i -> Float in
-            let c = i / 3, s = i % 3
-            var sq: Float = 0
-            for ch in max(0, c - 1)...min(4, c + 2) { sq += lx[ch * 3 + s] * lx[ch * 3 + s] }
-            return lx[i] / powf(2 + 0.5 / 4 * sq, 0.75)
-        }
-        assertClose(lrn, wantLRN, shape: lrnShape, rtol: 1e-4, atol: 1e-4)
-    }
-
     // MARK: rejection
 
     func testMalformedModelsAreRejected() throws {
@@ -178,7 +103,7 @@ final class ConvTests: XCTestCase {
 
     private func checkConv(x xs: [Int], w ws: [Int], group: Int, strides: [Int], dilations: [Int], pads: [Int],
                            bias: Bool, activation: Activation?, file: StaticString = #filePath, line: UInt = #line) throws {
-        let x = random(xs.reduce(1, *), seed: 1), w = random(ws.reduce(1, *), seed: 2), b = random(ws[0], seed: 3)
+        let x = TestData.thousandths(xs.reduce(1, *), seed: 1), w = TestData.thousandths(ws.reduce(1, *), seed: 2), b = TestData.thousandths(ws[0], seed: 3)
         var op = Conv(strides: strides, dilations: dilations, pads: pads, group: group)
         op.activation = activation
         var inputs = [Tensor(x, shape: xs), Tensor(w, shape: ws)]
@@ -215,8 +140,8 @@ final class ConvTests: XCTestCase {
 
     private func checkConvTranspose(x xs: [Int], w ws: [Int], group: Int, strides: [Int], dilations: [Int], pads: [Int],
                                     outputPadding: [Int], bias: Bool, file: StaticString = #filePath, line: UInt = #line) throws {
-        let x = random(xs.reduce(1, *), seed: 4), w = random(ws.reduce(1, *), seed: 5)
-        let m = ws[1] * group, b = random(m, seed: 6)
+        let x = TestData.thousandths(xs.reduce(1, *), seed: 4), w = TestData.thousandths(ws.reduce(1, *), seed: 5)
+        let m = ws[1] * group, b = TestData.thousandths(m, seed: 6)
         let op = ConvTranspose(strides: strides, dilations: dilations, pads: pads, group: group, outputPadding: outputPadding)
         var inputs = [Tensor(x, shape: xs), Tensor(w, shape: ws)]
         if bias { inputs.append(Tensor(b, shape: [m])) }
@@ -255,13 +180,5 @@ final class ConvTests: XCTestCase {
         var out: [[Int]] = [[]]
         for d in dims { out = out.flatMap { p in (0..<d).map { p + [$0] } } }
         return out
-    }
-
-    private func random(_ n: Int, seed: Int) -> [Float] {
-        var s = UInt64(seed) &* 0x9E37_79B9_7F4A_7C15 &+ 1
-        return (0..<n).map { _ in
-            s = s &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Float(Int((s >> 33) % 2001) - 1000) / 1000
-        }
     }
 }

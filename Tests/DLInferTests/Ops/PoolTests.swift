@@ -2,9 +2,53 @@ import DLInferCore
 import DLInferEngine
 import XCTest
 
-/// LpPool, GlobalLpPool, MaxPool's Indices output on every element type, MaxUnpool and Col2Im, against direct
-/// references (every output element computed on its own from the window definition).
-final class VisionPoolTests: XCTestCase {
+/// Global pools over any rank, MaxPool's Indices output in both storage orders and on every element type, LpPool,
+/// GlobalLpPool, MaxUnpool and Col2Im, against direct references (every output element computed on its own from the
+/// window definition).
+final class PoolTests: XCTestCase {
+    func testGlobalPoolsOverAnyRank() throws {
+        for shape in [[2, 3, 7], [1, 4, 5, 6], [2, 2, 3, 4, 5], [1, 1, 1, 1]] {
+            let x = TestData.thousandths(shape.reduce(1, *), seed: shape.count)
+            let planes = shape[0] * shape[1], size = x.count / planes
+            for kind in [GlobalPool.Kind.average, .max] {
+                let got = try OneNode.run(.globalPool(GlobalPool(kind)), [Tensor(x, shape: shape)])
+                let wantShape = [shape[0], shape[1]] + Array(repeating: 1, count: shape.count - 2)
+                XCTAssertEqual(got.shape, wantShape)
+                let want = (0..<planes).map { p -> Float in
+                    let s = x[(p * size)..<((p + 1) * size)]
+                    return kind == .average ? s.reduce(0, +) / Float(size) : s.max()!
+                }
+                assertClose(got, want, shape: wantShape, rtol: 1e-4, atol: 1e-4)
+            }
+        }
+    }
+
+    func testMaxPool3DIndicesInBothStorageOrders() throws {
+        let shape = [1, 2, 3, 4, 5]
+        let x = TestData.thousandths(shape.reduce(1, *), seed: 9)
+        let win = try Window(kernel: [2, 2, 2], strides: [1, 2, 2], dilations: nil, pads: [0, 1, 1, 0, 1, 1], autoPad: .notSet)
+        for columnMajor in [false, true] {
+            let outs = try OneNode.run(.pool(Pool(.max(columnMajorIndices: columnMajor), window: win)), [Tensor(x, shape: shape)],
+                                       outputs: 2)
+            let (od, oh, ow) = (2, 3, 3)
+            XCTAssertEqual(outs[0].shape, [1, 2, od, oh, ow])
+            var values = [Float](), indices = [Int64]()
+            for c in 0..<2 { for a in 0..<od { for b in 0..<oh { for e in 0..<ow {
+                var best = -Float.infinity, at = (0, 0, 0)
+                for i in 0..<2 { for j in 0..<2 { for k in 0..<2 {
+                    let (d, h, w) = (a + i, b * 2 - 1 + j, e * 2 - 1 + k)
+                    guard d < 3, h >= 0, h < 4, w >= 0, w < 5 else { continue }
+                    let v = x[(((c * 3) + d) * 4 + h) * 5 + w]
+                    if v > best { best = v; at = (d, h, w) }
+                } } }
+                values.append(best)
+                let flat = columnMajor ? at.0 + at.1 * 3 + at.2 * 12 : (at.0 * 4 + at.1) * 5 + at.2
+                indices.append(Int64(c * 60 + flat))
+            } } } }
+            XCTAssertEqual(outs[0].array(Float.self), values)
+            XCTAssertEqual(outs[1].array(Int64.self), indices)
+        }
+    }
 
     func testLpPoolAgainstNaive() throws {
         let x = TestData.tensor([4, 16, 33, 35], seed: 31)
