@@ -39,6 +39,13 @@ enum OneNode {
         return try m.run(feeds)
     }
 
+    /// Every output of one `op` node whose `outputCount` outputs all have the first given input's type.
+    static func run(_ op: String, opset: Int, _ inputs: [Tensor?], constant: Set<Int> = [],
+                    attrs: [Onnx_AttributeProto] = [], outputCount: Int) throws -> [Tensor] {
+        let dtype = inputs.lazy.compactMap { $0 }.first?.dtype ?? .float32
+        return try run(op, opset: opset, inputs, constant: constant, attrs: attrs, outputs: Array(repeating: dtype, count: outputCount))
+    }
+
     /// Why the model of one `op` node does not load, or nil when it does.
     static func loadError(_ op: String, opset: Int, _ inputs: [Tensor?], constant: Set<Int> = [],
                           attrs: [Onnx_AttributeProto] = []) -> String? {

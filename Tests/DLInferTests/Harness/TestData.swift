@@ -52,4 +52,54 @@ enum TestData {
 
     /// A 1-D int64 tensor (axes, pads, shapes, starts and ends).
     static func int64(_ v: [Int]) -> Tensor { Tensor(v.map { Int64($0) }, shape: [v.count]) }
+
+    /// Small distinct values of any type (signed types get negatives too).
+    static func smallValues(_ dtype: DType, _ shape: [Int], seed: Int) -> Tensor {
+        let n = shape.elementCount
+        let unsigned: Set<DType> = [.uint8, .uint16, .uint32, .uint64]
+        let v = (0..<n).map { ($0 * 7 + seed * 13) % 11 - (unsigned.contains(dtype) ? 0 : 5) }
+        switch dtype {
+        case .float32: return Tensor(v.map { Float($0) / 3 }, shape: shape)
+        case .float64: return Tensor(v.map { Double($0) / 3 }, shape: shape)
+        case .int32: return Tensor(v.map { Int32($0) }, shape: shape)
+        case .int64: return Tensor(v.map { Int64($0) }, shape: shape)
+        case .uint32: return Tensor(v.map { UInt32($0) }, shape: shape)
+        case .uint64: return Tensor(v.map { UInt64($0) }, shape: shape)
+        default: fatalError("test values for \(dtype)")
+        }
+    }
+
+    /// Deterministic floats in [-1, 1), or with `levels`, one of that many values (for ties).
+    static func floats(_ shape: [Int], seed: Int, levels: Int? = nil) -> Tensor {
+        var state = UInt64(seed) &* 6364136223846793005 &+ 1442695040888963407
+        let v = (0..<shape.elementCount).map { _ -> Float in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let u = Float(state >> 40) / Float(1 << 24)
+            return levels.map { Float(Int(u * Float($0))) } ?? u * 2 - 1
+        }
+        return Tensor(v, shape: shape)
+    }
+
+    static func ints(_ n: Int, seed: Int, range: Range<Int>) -> [Int] {
+        var state = UInt64(bitPattern: Int64(seed)) &* 6364136223846793005 &+ 1442695040888963407
+        return (0..<n).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return range.lowerBound + Int((state >> 33) % UInt64(range.count))
+        }
+    }
+
+    /// An integer tensor of `dtype` (1-D) with these values.
+    static func typed(_ v: [Int], _ dtype: DType) -> Tensor {
+        let t = try! Tensor(dtype: dtype, shape: [v.count])
+        for (k, x) in v.enumerated() {
+            let p = t.raw + k * dtype.byteSize
+            switch dtype.byteSize {
+            case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: x), as: UInt8.self)
+            case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: x), as: UInt16.self)
+            case 4: p.storeBytes(of: UInt32(truncatingIfNeeded: x), as: UInt32.self)
+            default: p.storeBytes(of: UInt64(truncatingIfNeeded: x), as: UInt64.self)
+            }
+        }
+        return t
+    }
 }

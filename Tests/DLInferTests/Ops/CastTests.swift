@@ -4,8 +4,9 @@ import DLInferONNX
 import Foundation
 import XCTest
 
-/// Cast: float32 and float64 to float16 rounding to nearest even against every half, every float16 bit pattern
-/// decoded, the integer and bool rules, and unsupported targets rejected.
+/// Cast and CastLike: float32 and float64 to float16 rounding to nearest even against every half, every float16 bit
+/// pattern decoded, the 8-bit floats against the nearest code of the spec's tables, the integer and bool rules, and
+/// unsupported targets rejected.
 final class CastTests: XCTestCase {
     func testCastFloat16RoundsToNearestEven() throws {
         // Every finite half, ascending, as the reference's candidates.
@@ -109,6 +110,66 @@ final class CastTests: XCTestCase {
         b.output("y", .float32)
         XCTAssertThrowsError(try b.load()) { XCTAssertTrue("\($0)".contains("saturate"), "\($0)") }
     }
+
+    func testCastLikeTakesTheSecondInputsType() throws {
+        let x = Tensor([Float(1.7), -2.5, 300, .nan], shape: [4])
+        XCTAssertEqual(try elementwiseNode("CastLike", opset: 15, [x, Tensor([Int32(0)], shape: [1])], out: .int32).array(Int32.self), [1, -2, 300, 0])
+        XCTAssertEqual(try elementwiseNode("CastLike", opset: 19, [x, Tensor([UInt8(0)], shape: [1])], [attr("saturate", 1)], out: .uint8).array(UInt8.self),
+                       [1, 0, 255, 0])
+        let h = try elementwiseNode("CastLike", opset: 24, [x, Tensor([Half(Float(0))], shape: [1])], [attr("round_mode", "up")], out: .float16)
+        XCTAssertEqual(Array(h.buffer(Half.self).prefix(3)).map(\.float), [Float(Half(Float(1.7)).float), -2.5, 300])
+
+        // A constant first input, the type from a computed value: lowered to Cast and folded.
+        var b = ModelBuilder(opset: 21)
+        b.input("t", .float64, [.symbol("n")])
+        b.constant("c", Tensor([Float(0.5), 2], shape: [2]))
+        b.node("CastLike", ["c", "t"], ["c64"])
+        b.node("Mul", ["c64", "t"], ["y"])
+        b.output("y", .float64)
+        let model = try b.load()
+        XCTAssertFalse(model.graph.nodes.contains { $0.op.name == "CastLike" || $0.op.name == "Cast" }, "\(model.graph.nodes.map(\.op.name))")
+        XCTAssertEqual(try InferenceSession(model: model).run([Tensor([4.0, 8], shape: [2])])[0].array(Double.self), [2, 16])
+    }
+
+    func testFloat8CastAgainstNearestCode() throws {
+        let formats: [(DType, Float8Format)] = [(.float8e4m3fn, .e4m3fn), (.float8e4m3fnuz, .e4m3fnuz),
+                                                (.float8e5m2, .e5m2), (.float8e5m2fnuz, .e5m2fnuz)]
+        for (dtype, format) in formats {
+            let codes = (0..<256).map { naiveFloat8($0, dtype) }
+            // Decoding: Cast of every code to float32.
+            let bitsIn = try Tensor(dtype: dtype, shape: [256])
+            for i in 0..<256 { bitsIn.raw.storeBytes(of: UInt8(i), toByteOffset: i, as: UInt8.self) }
+            let back = try OneNode.run("Cast", opset: 19, [bitsIn], attrs: [attr("to", 1)])[0].array(Float.self)
+            for i in 0..<256 where !(back[i] == codes[i] || back[i].isNaN && codes[i].isNaN) {
+                XCTFail("\(dtype) code \(i) decodes to \(back[i]), expected \(codes[i])")
+            }
+            XCTAssertEqual((0..<256).map { format.decode(UInt8($0)) }.filter { !$0.isNaN }, codes.filter { !$0.isNaN }, "\(dtype) table")
+
+            // Encoding with saturation: random values over the whole range, every midpoint between neighbouring
+            // codes (the ties) and values just beside them.
+            let finite = (0..<256).filter { codes[$0].isFinite }
+            let positive = finite.map { codes[$0] }.filter { $0 >= 0 }.sorted()
+            let maxValue = positive.last!
+            var inputs = TestData.uniform(4000, seed: 15, -1.2 * maxValue, 1.2 * maxValue)
+            inputs += TestData.uniform(2000, seed: 16, -4 * positive[1], 4 * positive[1])
+            for (a, b) in zip(positive, positive.dropFirst()) {
+                let mid = (a + b) / 2
+                inputs += [mid, -mid, mid.nextUp, mid.nextDown, -mid.nextUp]
+            }
+            inputs += [.infinity, -.infinity, 0, -0.0, 1e30, -1e30]
+            let x = Tensor(inputs, shape: [inputs.count])
+            let y = try OneNode.run("Cast", opset: 19, [x], attrs: [attr("to", Int(dtype.rawValue)), attr("saturate", 1)],
+                                    outputs: [dtype])[0]
+            let got = bytes(y)
+            for (i, v) in inputs.enumerated() {
+                let want = nearestCode(v, codes, finite, dtype)
+                if got[i] != want {
+                    XCTFail("\(dtype): \(v) casts to code \(got[i]) (\(codes[Int(got[i])])), expected \(want) (\(codes[Int(want)]))")
+                    break
+                }
+            }
+        }
+    }
 }
 
 /// Value of a half-precision bit pattern, decoded from the IEEE 754 definition.
@@ -132,3 +193,41 @@ private func referenceHalf(_ v: Double, _ halves: [Double]) -> UInt16 {
 }
 
 private func halfBits(_ t: Tensor) -> [UInt16] { Array(UnsafeBufferPointer(start: t.raw.assumingMemoryBound(to: UInt16.self), count: t.count)) }
+
+/// The value of an 8-bit float code, from the format tables of the ONNX spec (docs/Float8.md).
+private func naiveFloat8(_ code: Int, _ dtype: DType) -> Float {
+    let (e, m, bias): (Int, Int, Int)
+    switch dtype {
+    case .float8e4m3fn: (e, m, bias) = (4, 3, 7)
+    case .float8e4m3fnuz: (e, m, bias) = (4, 3, 8)
+    case .float8e5m2: (e, m, bias) = (5, 2, 15)
+    default: (e, m, bias) = (5, 2, 16)
+    }
+    let fnuz = dtype == .float8e4m3fnuz || dtype == .float8e5m2fnuz
+    if fnuz && code == 0x80 { return .nan }
+    let sign: Float = code & 0x80 != 0 ? -1 : 1
+    let exponent = (code >> m) & ((1 << e) - 1), mantissa = code & ((1 << m) - 1)
+    if dtype == .float8e4m3fn && code & 0x7F == 0x7F { return .nan }
+    if dtype == .float8e5m2 && exponent == 31 { return mantissa == 0 ? sign * .infinity : .nan }
+    let magnitude = exponent == 0
+        ? Float(mantissa) / Float(1 << m) * Float(sign: .plus, exponent: 1 - bias, significand: 1)
+        : (1 + Float(mantissa) / Float(1 << m)) * Float(sign: .plus, exponent: exponent - bias, significand: 1)
+    return sign * magnitude
+}
+
+/// The code `v` casts to with saturation: the nearest finite code (ties to the even code), the largest finite
+/// magnitude beyond the range, NaN's code for NaN; no -0 in the "fnuz" formats.
+private func nearestCode(_ v: Float, _ codes: [Float], _ finite: [Int], _ dtype: DType) -> UInt8 {
+    let fnuz = dtype == .float8e4m3fnuz || dtype == .float8e5m2fnuz
+    // Beyond the range (where distances in Double would no longer tell the codes apart): the largest magnitude.
+    if v.isInfinite || abs(v) >= finite.map({ abs(codes[$0]) }).max()! {
+        return UInt8(finite.filter { (codes[$0] < 0) == (v < 0) }.max { abs(codes[$0]) < abs(codes[$1]) }!)
+    }
+    var best = -1
+    for c in finite where (codes[c] == 0 ? (fnuz || (c & 0x80 != 0) == (v.sign == .minus)) : (codes[c] < 0) == (v < 0)) {
+        if best < 0 { best = c; continue }
+        let d = abs(Double(codes[c]) - Double(v)), bd = abs(Double(codes[best]) - Double(v))
+        if d < bd || (d == bd && c & 1 == 0 && best & 1 == 1) { best = c }
+    }
+    return UInt8(best)
+}

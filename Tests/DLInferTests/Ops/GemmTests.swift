@@ -3,8 +3,9 @@ import DLInferCPU
 import XCTest
 
 /// Gemm and MatMul paths the ONNX node tests do not reach (constant weights packed at load, every shape of C,
-/// numpy batch broadcasting with 1-D operands, fused activations, symbolic batch dims) against a naive reference,
-/// and malformed inputs rejected with a message.
+/// numpy batch broadcasting with 1-D operands, fused activations, symbolic batch dims, integer and float64 MatMul)
+/// against naive references, MatMulInteger with per-row and per-column zero points, and malformed inputs rejected
+/// with a message.
 final class GemmTests: XCTestCase {
     var seed: UInt64 = 42
 
@@ -141,5 +142,47 @@ final class GemmTests: XCTestCase {
         rejects(.matMul(MatMul()), [f([2, 2, 3]), f([3, 3, 5])], .shape, "MatMul batch dims differ")
         rejects(.matMul(MatMul()), [(Tensor.scalar(Float(1)), false), f([1, 5])], .shape, "MatMul scalar")
         rejects(.matMul(MatMul()), [(Tensor([Double](repeating: 1, count: 6), shape: [2, 3]), false), f([3, 5])], .unsupported, "MatMul of float64 by float32")
+    }
+
+    // MARK: MatMul on integers and float64, MatMulInteger
+
+    func testIntegerAndFloat64MatMulWithBroadcastAndVectors() throws {
+        let shapes: [([Int], [Int])] = [([2, 1, 3, 4], [5, 4, 6]), ([4], [4, 3]), ([3, 4], [4]), ([4], [4]), ([2, 3, 4], [2, 4, 5]), ([3, 0], [0, 2])]
+        for dtype in [DType.int32, .int64, .uint32, .uint64, .float64] {
+            for (sa, sb) in shapes {
+                let a = TestData.smallValues(dtype, sa, seed: 3), b = TestData.smallValues(dtype, sb, seed: 4)
+                let y = try OneNode.run("MatMul", opset: 13, [a, b], outputs: [dtype])[0]
+                // numpy: vectors become [1, K] / [K, 1] and lose that dim.
+                let l = sa.count == 1 ? "k" : String("zyx".suffix(sa.count - 2)) + "mk"
+                let r = sb.count == 1 ? "k" : String("zyx".suffix(sb.count - 2)) + "kn"
+                let batch = String("zyx".suffix(max(0, max(sa.count, sb.count) - 2)))
+                let eq = "\(l),\(r)->\(batch)\(sa.count == 1 ? "" : "m")\(sb.count == 1 ? "" : "n")"
+                let (want, wantShape) = try einsumReference(eq, [a, b])
+                XCTAssertEqual(y.shape, wantShape, "\(dtype) \(sa) \(sb)")
+                assertClose(y, want, dtype: dtype, shape: wantShape, rtol: 1e-4, atol: 1e-4, "\(dtype) \(sa) \(sb)")
+            }
+        }
+        XCTAssertEqual(try OneNode.run(.matMul(MatMul()), [Tensor([UInt32.max, 2], shape: [1, 2]),
+                                                           Tensor([UInt32(2), 1], shape: [2, 1])]).array(UInt32.self),
+                       [UInt32.max &* 2 &+ 2], "wraps")
+    }
+
+    func testMatMulIntegerZeroPoints() throws {
+        let a = Tensor((0..<12).map { UInt8($0 * 21) }, shape: [3, 4])
+        let b = Tensor((0..<8).map { Int8($0 * 30 - 100) }, shape: [4, 2])
+        for (za, zb) in [(nil, nil), (Tensor.scalar(UInt8(7)), nil), (Tensor([UInt8(1), 2, 3], shape: [3]), Tensor([Int8(-4), 5], shape: [2])),
+                         (Tensor([UInt8(9), 8, 7], shape: [3, 1]), Tensor([Int8(3)], shape: [1]))] as [(Tensor?, Tensor?)] {
+            let y = try OneNode.run("MatMulInteger", opset: 10, [a, b, za, zb], constant: [2, 3], outputs: [.int32])[0]
+            var want = [Int32]()
+            for i in 0..<3 {
+                for j in 0..<2 {
+                    let zai = za.map { Int32($0.count == 1 ? $0.array(UInt8.self)[0] : $0.array(UInt8.self)[i]) } ?? 0
+                    let zbj = zb.map { Int32($0.count == 1 ? $0.array(Int8.self)[0] : $0.array(Int8.self)[j]) } ?? 0
+                    want.append((0..<4).map { p in (Int32(a.array(UInt8.self)[i * 4 + p]) - zai) * (Int32(b.array(Int8.self)[p * 2 + j]) - zbj) }.reduce(0, +))
+                }
+            }
+            XCTAssertEqual(y.array(Int32.self), want, "\(String(describing: za?.shape)) \(String(describing: zb?.shape))")
+        }
+        XCTAssertThrowsError(try OneNode.run(.matMulInteger(MatMulInteger()), [a, b, Tensor([UInt8(1), 2], shape: [2])]), "2 zero points for 3 rows")
     }
 }

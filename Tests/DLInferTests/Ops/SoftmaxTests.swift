@@ -3,7 +3,8 @@ import DLInferEngine
 import XCTest
 
 /// Softmax and LogSoftmax on every layout (innermost rows, strided columns, the pre-13 flattened tail, wide rows with
-/// large values), against a naive double-precision reference written here; and bad axes rejected.
+/// large values) against a naive double-precision reference written here, bad axes rejected; Hardmax in both
+/// groupings with NaN.
 final class SoftmaxTests: XCTestCase {
     func testSoftmaxEveryLayoutAgainstNaive() throws {
         let shape = [3, 37, 19]
@@ -34,6 +35,30 @@ final class SoftmaxTests: XCTestCase {
         let x = TestData.random([2, 3], seed: 3)
         XCTAssertThrowsError(try OneNode.run(.softmax(Softmax(axis: 2, log: false, flattenTail: false)), [x]))
         XCTAssertThrowsError(try OneNode.run(.softmax(Softmax(axis: -3, log: false, flattenTail: true)), [x]))
+    }
+
+    // MARK: Hardmax
+
+    func testHardmaxBothGroupingsAndNaN() throws {
+        let shape = [2, 3, 4]
+        let x = TestData.random(shape, seed: 5)
+        for (axis, flatten) in [(1, true), (0, true), (2, true), (1, false), (-1, false), (0, false)] {
+            let y = try OneNode.run(.hardmax(Hardmax(axis: axis, flattenTail: flatten)), [x])
+            let a = axis < 0 ? axis + 3 : axis
+            let outer = shape[..<a].reduce(1, *), n = flatten ? shape[a...].reduce(1, *) : shape[a]
+            let inner = flatten ? 1 : shape[(a + 1)...].reduce(1, *)
+            var want = [Float](repeating: 0, count: x.count)
+            let v = x.array(Float.self)
+            for o in 0..<outer {
+                for j in 0..<inner {
+                    let idx = (0..<n).map { (o * n + $0) * inner + j }
+                    want[idx.max { v[$0] < v[$1] }!] = 1
+                }
+            }
+            XCTAssertEqual(y.array(Float.self), want, "axis \(axis) flatten \(flatten)")
+        }
+        let ties = Tensor([1, 5, 5, .nan, 2, .nan] as [Float], shape: [2, 3])
+        XCTAssertEqual(try OneNode.run(.hardmax(Hardmax(axis: 1, flattenTail: false)), [ties]).array(Float.self), [0, 1, 0, 1, 0, 0])
     }
 }
 
