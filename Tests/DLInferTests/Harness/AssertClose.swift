@@ -40,7 +40,8 @@ func assertClose(_ got: Tensor, _ want: [Double], dtype: DType = .float32, shape
                   file: file, line: line)
 }
 
-/// The same with a single-precision reference.
+/// The same with a single-precision reference (disfavoured: an array literal is a double-precision reference).
+@_disfavoredOverload
 func assertClose(_ got: Tensor, _ want: [Float], dtype: DType = .float32, shape: [Int], rtol: Double, atol: Double,
                  _ what: String = "", file: StaticString = #filePath, line: UInt = #line) {
     assertClose(got, want.map(Double.init), dtype: dtype, shape: shape, rtol: rtol, atol: atol, what, file: file, line: line)
