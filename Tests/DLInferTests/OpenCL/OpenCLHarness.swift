@@ -40,22 +40,7 @@ class OpenCLTestCase: XCTestCase {
 
     /// A one-node graph over `operands` (graph inputs, constants, or nil where an optional input is omitted).
     func graph(_ op: Op, _ operands: [(Tensor, constant: Bool)?], outputs: Int = 1) throws -> (Graph, [Tensor]) {
-        let g = Graph()
-        var ids = [ValueID?](), feeds = [Tensor]()
-        for (i, o) in operands.enumerated() {
-            guard let (t, constant) = o else { ids.append(nil); continue }
-            if constant {
-                ids.append(g.addConstant("c\(i)", t))
-            } else {
-                let id = g.addValue("x\(i)", t.type)
-                g.inputs.append(id); ids.append(id); feeds.append(t)
-            }
-        }
-        let outs = (0..<outputs).map { g.addValue("y\($0)", ValueType(.float32, nil)) }
-        g.nodes.append(Node(name: "n", op: op, inputs: ids, outputs: outs))
-        g.outputs = outs
-        try g.inferTypes()
-        return (g, feeds)
+        try OneNode.graph(op, operands, outputs: outputs)
     }
 
     /// Runs `op` on the CPU and on OpenCL and compares every output.
@@ -86,6 +71,9 @@ class OpenCLTestCase: XCTestCase {
         return Tensor(values, shape: t.shape)
     }
 
+    /// The CPU result against the device's. Not the shared `assertClose`: results other than float32 must agree bit
+    /// for bit here (NaN payloads and signed zeros included), and half storage widens the tolerances and accepts
+    /// saturation.
     func assertClose(_ got: Tensor, _ want: Tensor, rtol: Float, atol: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(got.shape, want.shape, what, file: file, line: line)
         XCTAssertEqual(got.dtype, want.dtype, what, file: file, line: line)

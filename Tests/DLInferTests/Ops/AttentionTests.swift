@@ -9,13 +9,12 @@ import XCTest
 /// fully-masked rows, float64 softmax, float16 inputs, sizes that take the parallel and the threaded-product paths,
 /// and nodes that must be rejected.
 final class AttentionTests: XCTestCase {
-    private typealias H = AttentionHarness
 
     func testFourDimensionalGQAWithPastMaskAndEveryQKMode() throws {
         // 37 query rows against 13 + 50 keys, 4 query heads over 2 kv heads, V heads wider than Q's.
-        let q = H.random([2, 4, 37, 16], seed: 1), k = H.random([2, 2, 50, 16], seed: 2), v = H.random([2, 2, 50, 24], seed: 3)
-        let pk = H.random([2, 2, 13, 16], seed: 4), pv = H.random([2, 2, 13, 24], seed: 5)
-        let mask = H.random([2, 1, 37, 63], seed: 6, scale: 2)
+        let q = TestData.random([2, 4, 37, 16], seed: 1), k = TestData.random([2, 2, 50, 16], seed: 2), v = TestData.random([2, 2, 50, 24], seed: 3)
+        let pk = TestData.random([2, 2, 13, 16], seed: 4), pv = TestData.random([2, 2, 13, 24], seed: 5)
+        let mask = TestData.random([2, 1, 37, 63], seed: 6, scale: 2)
         for mode in 0...3 {
             var c = Case(q: q, k: k, v: v)
             c.mask = mask; c.pastK = pk; c.pastV = pv; c.mode = mode; c.causal = mode % 2 == 1; c.softcap = mode == 1 ? 1.5 : 0
@@ -24,10 +23,11 @@ final class AttentionTests: XCTestCase {
     }
 
     func testPackedThreeDimensionalWithPresentAndScale() throws {
-        var c = Case(q: H.random([3, 5, 6 * 8], seed: 7), k: H.random([3, 9, 2 * 8], seed: 8), v: H.random([3, 9, 2 * 5], seed: 9))
+        var c = Case(q: TestData.random([3, 5, 6 * 8], seed: 7), k: TestData.random([3, 9, 2 * 8], seed: 8),
+                     v: TestData.random([3, 9, 2 * 5], seed: 9))
         c.qHeads = 6; c.kvHeads = 2; c.scale = 0.3
-        c.pastK = H.random([3, 2, 4, 8], seed: 10); c.pastV = H.random([3, 2, 4, 5], seed: 11)
-        c.mask = H.random([13], seed: 12)
+        c.pastK = TestData.random([3, 2, 4, 8], seed: 10); c.pastV = TestData.random([3, 2, 4, 5], seed: 11)
+        c.mask = TestData.random([13], seed: 12)
         c.mode = 2
         try check(c, opset: 24, "3-D with past")
         c.pastK = nil; c.pastV = nil; c.mask = Tensor([Int32](repeating: -3, count: 5 * 7), shape: [5, 7])
@@ -39,7 +39,8 @@ final class AttentionTests: XCTestCase {
         var allowed = [Bool](repeating: true, count: 3 * 6)
         for j in 0..<6 { allowed[6 + j] = false }
         allowed[2 * 6 + 4] = false
-        var c = Case(q: H.random([1, 2, 3, 8], seed: 13, scale: 3), k: H.random([1, 2, 6, 8], seed: 14, scale: 3), v: H.random([1, 2, 6, 8], seed: 15))
+        var c = Case(q: TestData.random([1, 2, 3, 8], seed: 13, scale: 3), k: TestData.random([1, 2, 6, 8], seed: 14, scale: 3),
+                     v: TestData.random([1, 2, 6, 8], seed: 15))
         c.mask = Tensor(allowed, shape: [3, 6]); c.softcap = 0.5; c.mode = 3
         let out = try check(c, opset: 23, "bool mask")
         let y = out[0].array(Float.self)
@@ -49,11 +50,11 @@ final class AttentionTests: XCTestCase {
     }
 
     func testNonpadLengthsWindowsAndNegativeOffsets() throws {
-        let q = H.random([3, 2, 4, 8], seed: 16), k = H.random([3, 2, 7, 8], seed: 17), v = H.random([3, 2, 7, 8], seed: 18)
+        let q = TestData.random([3, 2, 4, 8], seed: 16), k = TestData.random([3, 2, 7, 8], seed: 17), v = TestData.random([3, 2, 7, 8], seed: 18)
         for (left, right, causal) in [(2, -1, true), (1, 2, false), (-1, 0, false), (0, 0, true)] {
             var c = Case(q: q, k: k, v: v)
             c.nonpad = [7, 2, 5]; c.left = left; c.right = right; c.causal = causal
-            c.mask = H.random([2, 4, 7], seed: 19)
+            c.mask = TestData.random([2, 4, 7], seed: 19)
             try check(c, opset: 25, "window \(left) \(right) causal \(causal)")
         }
         var c = Case(q: q, k: k, v: v)
@@ -62,32 +63,36 @@ final class AttentionTests: XCTestCase {
     }
 
     func testFloat64SoftmaxAndFloat16Inputs() throws {
-        var c = Case(q: H.random([1, 2, 5, 4], seed: 20, scale: 4), k: H.random([1, 2, 5, 4], seed: 21, scale: 4), v: H.random([1, 2, 5, 4], seed: 22))
+        var c = Case(q: TestData.random([1, 2, 5, 4], seed: 20, scale: 4), k: TestData.random([1, 2, 5, 4], seed: 21, scale: 4),
+                     v: TestData.random([1, 2, 5, 4], seed: 22))
         c.softmaxPrecision = 11; c.mode = 3; c.causal = true
         try check(c, opset: 23, "float64 softmax")
         // float16 goes through float32; the reference sees the float16-rounded inputs.
-        let half = { (t: Tensor) in try! H.castTensor(t, to: .float16) }
+        let half = { (t: Tensor) in try! OneNode.run("Cast", opset: 21, [t], attrs: [attr("to", Int(DType.float16.rawValue))],
+                                                     outputs: [.float16])[0] }
         var h = Case(q: half(c.q), k: half(c.k), v: half(c.v))
-        h.mask = half(H.random([5, 5], seed: 23))
+        h.mask = half(TestData.random([5, 5], seed: 23))
         try check(h, opset: 23, "float16", rtol: 2e-3, atol: 2e-3)
     }
 
     func testLongRowsAndManyHeadsTakeBothParallelPaths() throws {
         // One decode row against 3000 keys (threaded products), then 64 heads of 70 rows (parallel blocks).
-        var c = Case(q: H.random([1, 1, 1, 32], seed: 24), k: H.random([1, 1, 3000, 32], seed: 25), v: H.random([1, 1, 3000, 16], seed: 26))
+        var c = Case(q: TestData.random([1, 1, 1, 32], seed: 24), k: TestData.random([1, 1, 3000, 32], seed: 25),
+                     v: TestData.random([1, 1, 3000, 16], seed: 26))
         c.causal = true
         try check(c, opset: 23, "decode row")
-        c = Case(q: H.random([2, 32, 70, 8], seed: 27), k: H.random([2, 8, 70, 8], seed: 28), v: H.random([2, 8, 70, 8], seed: 29))
+        c = Case(q: TestData.random([2, 32, 70, 8], seed: 27), k: TestData.random([2, 8, 70, 8], seed: 28),
+                 v: TestData.random([2, 8, 70, 8], seed: 29))
         c.causal = true
         try check(c, opset: 23, "many heads")
     }
 
     func testNaNAndInfinity() throws {
-        var qv = H.random([1, 1, 3, 4], seed: 30).array(Float.self)
+        var qv = TestData.random([1, 1, 3, 4], seed: 30).array(Float.self)
         qv[0] = .nan
-        var kv = H.random([1, 1, 4, 4], seed: 31).array(Float.self)
+        var kv = TestData.random([1, 1, 4, 4], seed: 31).array(Float.self)
         kv[4] = .infinity
-        var c = Case(q: Tensor(qv, shape: [1, 1, 3, 4]), k: Tensor(kv, shape: [1, 1, 4, 4]), v: H.random([1, 1, 4, 4], seed: 32))
+        var c = Case(q: Tensor(qv, shape: [1, 1, 3, 4]), k: Tensor(kv, shape: [1, 1, 4, 4]), v: TestData.random([1, 1, 4, 4], seed: 32))
         c.mask = Tensor([0, 0, 0, Float.infinity, 0, 0, 0, 0, 0, -Float.infinity, 0, 0], shape: [3, 4]); c.causal = true
         try check(c, opset: 23, "NaN and inf")
     }
@@ -107,33 +112,34 @@ final class AttentionTests: XCTestCase {
         let session = try InferenceSession(model: m.load())
         var pastK = Tensor([Float](), shape: [2, 2, 0, 8]), pastV = Tensor([Float](), shape: [2, 2, 0, 6])
         for (step, s) in [5, 1, 1, 3].enumerated() {
-            var c = Case(q: H.random([2, 4, s, 8], seed: 60 + step), k: H.random([2, 2, s, 8], seed: 70 + step),
-                         v: H.random([2, 2, s, 6], seed: 80 + step))
+            var c = Case(q: TestData.random([2, 4, s, 8], seed: 60 + step), k: TestData.random([2, 2, s, 8], seed: 70 + step),
+                         v: TestData.random([2, 2, s, 6], seed: 80 + step))
             c.pastK = pastK; c.pastV = pastV; c.causal = true
             let got = try session.run([c.q, c.k, c.v, pastK, pastV]), want = naive(c)
-            H.assertClose(got[0], want.y, "step \(step): Y", rtol: 1e-4, atol: 1e-5)
-            H.assertClose(got[1], want.presentK, "step \(step): present_key", rtol: 0, atol: 0)
-            H.assertClose(got[2], want.presentV, "step \(step): present_value", rtol: 0, atol: 0)
+            assertClose(got[0], want.y, shape: want.yShape, rtol: 1e-4, atol: 1e-5, "step \(step): Y")
+            assertClose(got[1], want.presentK, shape: want.kShape, rtol: 0, atol: 0, "step \(step): present_key")
+            assertClose(got[2], want.presentV, shape: want.vShape, rtol: 0, atol: 0, "step \(step): present_value")
             pastK = got[1]; pastV = got[2]
         }
         XCTAssertEqual(pastK.shape, [2, 2, 10, 8])
     }
 
     func testRejectedNodes() {
-        let q = H.random([1, 4, 3, 8], seed: 33), k = H.random([1, 3, 3, 8], seed: 34), v = H.random([1, 3, 3, 8], seed: 35)
+        let q = TestData.random([1, 4, 3, 8], seed: 33), k = TestData.random([1, 3, 3, 8], seed: 34), v = TestData.random([1, 3, 3, 8], seed: 35)
         XCTAssertThrowsError(try run(Case(q: q, k: k, v: v), opset: 23), "4 q heads over 3 kv heads")
-        XCTAssertThrowsError(try run(Case(q: q, k: H.random([1, 4, 3, 6], seed: 36), v: H.random([1, 4, 3, 8], seed: 37)), opset: 23), "head sizes")
-        var c = Case(q: q, k: H.random([1, 4, 3, 8], seed: 38), v: H.random([1, 4, 3, 8], seed: 39))
-        c.mask = H.random([3, 4], seed: 40)
+        XCTAssertThrowsError(try run(Case(q: q, k: TestData.random([1, 4, 3, 6], seed: 36), v: TestData.random([1, 4, 3, 8], seed: 37)),
+                                     opset: 23), "head sizes")
+        var c = Case(q: q, k: TestData.random([1, 4, 3, 8], seed: 38), v: TestData.random([1, 4, 3, 8], seed: 39))
+        c.mask = TestData.random([3, 4], seed: 40)
         XCTAssertThrowsError(try run(c, opset: 23), "mask longer than the keys")
-        c.mask = H.random([2, 3, 3], seed: 40)
+        c.mask = TestData.random([2, 3, 3], seed: 40)
         XCTAssertThrowsError(try run(c, opset: 23), "mask that does not broadcast")
         c.mask = nil; c.qHeads = 4; c.kvHeads = 4
         XCTAssertThrowsError(try run(c, opset: 25), "head attributes on 4-D inputs at opset 25")
         XCTAssertNoThrow(try run(c, opset: 23), "matching head attributes on 4-D inputs at opset 23")
         c.qHeads = nil; c.kvHeads = nil; c.nonpad = [3]
         XCTAssertThrowsError(try run(c, opset: 23), "nonpad_kv_seqlen at opset 23")
-        c.pastK = H.random([1, 4, 2, 8], seed: 41); c.pastV = H.random([1, 4, 2, 8], seed: 42)
+        c.pastK = TestData.random([1, 4, 2, 8], seed: 41); c.pastV = TestData.random([1, 4, 2, 8], seed: 42)
         XCTAssertThrowsError(try run(c, opset: 24), "nonpad_kv_seqlen with a past cache")
         c.nonpad = nil; c.pastV = nil
         XCTAssertThrowsError(try run(c, opset: 24), "past_key without past_value")
@@ -142,8 +148,9 @@ final class AttentionTests: XCTestCase {
         c.mode = 0; c.softmaxPrecision = 6
         XCTAssertThrowsError(try run(c, opset: 24), "softmax_precision int32")
         c.softmaxPrecision = nil
-        XCTAssertThrowsError(try run(Case(q: H.random([1, 3, 10], seed: 43), k: H.random([1, 3, 10], seed: 44), v: H.random([1, 3, 10], seed: 45)), opset: 23), "3-D without head counts")
-        var p = Case(q: H.random([1, 3, 10], seed: 43), k: H.random([1, 3, 10], seed: 44), v: H.random([1, 3, 10], seed: 45))
+        XCTAssertThrowsError(try run(Case(q: TestData.random([1, 3, 10], seed: 43), k: TestData.random([1, 3, 10], seed: 44),
+                                          v: TestData.random([1, 3, 10], seed: 45)), opset: 23), "3-D without head counts")
+        var p = Case(q: TestData.random([1, 3, 10], seed: 43), k: TestData.random([1, 3, 10], seed: 44), v: TestData.random([1, 3, 10], seed: 45))
         p.qHeads = 3; p.kvHeads = 1
         XCTAssertThrowsError(try run(p, opset: 23), "hidden size not a multiple of the heads")
         c.left = -2
@@ -154,8 +161,8 @@ final class AttentionTests: XCTestCase {
         // 4-D, heads alike, a constant float mask: lowered; the same with a fully masked row: kept (zeros there, where
         // FusedAttention's softmax would give NaN); causal, or a mask given at run time: kept. Every one against the
         // reference, and the node the session runs is checked.
-        let q = H.random([2, 3, 5, 8], seed: 50), k = H.random([2, 3, 7, 8], seed: 51), v = H.random([2, 3, 7, 4], seed: 52)
-        var mask = H.random([5, 7], seed: 53, scale: 2).array(Float.self)
+        let q = TestData.random([2, 3, 5, 8], seed: 50), k = TestData.random([2, 3, 7, 8], seed: 51), v = TestData.random([2, 3, 7, 4], seed: 52)
+        var mask = TestData.random([5, 7], seed: 53, scale: 2).array(Float.self)
         var c = Case(q: q, k: k, v: v)
         c.mask = Tensor(mask, shape: [5, 7]); c.constantMask = true
         XCTAssertEqual(try loweredOps(c), ["FusedAttention"])
@@ -245,22 +252,29 @@ final class AttentionTests: XCTestCase {
                file: StaticString = #filePath, line: UInt = #line) throws -> [Tensor] {
         let got = try run(c, opset: opset)
         let want = naive(c)
+        let dtype = c.q.dtype
         XCTAssertEqual(got[0].shape, want.yShape, what, file: file, line: line)
-        H.assertClose(got[0], want.y, "\(what): Y", rtol: rtol, atol: atol, file: file, line: line)
+        assertClose(got[0], want.y, dtype: dtype, shape: want.yShape, rtol: rtol, atol: atol, "\(what): Y", file: file, line: line)
         var k = 1
         if c.pastK != nil {
-            H.assertClose(got[1], want.presentK, "\(what): present_key", rtol: 0, atol: 0, file: file, line: line)
-            H.assertClose(got[2], want.presentV, "\(what): present_value", rtol: 0, atol: 0, file: file, line: line)
+            assertClose(got[1], want.presentK, dtype: dtype, shape: want.kShape, rtol: 0, atol: 0, "\(what): present_key",
+                        file: file, line: line)
+            assertClose(got[2], want.presentV, dtype: dtype, shape: want.vShape, rtol: 0, atol: 0, "\(what): present_value",
+                        file: file, line: line)
             k = 3
         }
-        if c.mode != nil { H.assertClose(got[k], want.qk, "\(what): qk_matmul_output", rtol: rtol, atol: atol, file: file, line: line) }
+        if c.mode != nil {
+            assertClose(got[k], want.qk, dtype: dtype, shape: want.qkShape, rtol: rtol, atol: atol, "\(what): qk_matmul_output",
+                        file: file, line: line)
+        }
         return got
     }
 
     /// The spec's computation in float64 on the 4-D views.
-    func naive(_ c: Case) -> (y: [Double], yShape: [Int], presentK: [Double], presentV: [Double], qk: [Double]) {
+    func naive(_ c: Case) -> (y: [Double], yShape: [Int], presentK: [Double], presentV: [Double], qk: [Double],
+                              kShape: [Int], vShape: [Int], qkShape: [Int]) {
         func view(_ t: Tensor, _ heads: Int?) -> (v: [Double], s: [Int]) {
-            let v = H.doubles(t)
+            let v = elementValues(t)
             guard t.rank == 3, let h = heads else { return (v, t.shape) }
             let (b, s, d) = (t.shape[0], t.shape[1], t.shape[2] / h)
             var out = [Double](repeating: 0, count: v.count)
@@ -273,7 +287,7 @@ final class AttentionTests: XCTestCase {
         let (b, qh, sq, hs) = (qs[0], qs[1], qs[2], qs[3]), kvh = ks[1], vhs = vs[3]
         let past = c.pastK?.shape[2] ?? 0, total = past + ks[2]
         func concat(_ p: Tensor?, _ x: [Double], _ d: Int) -> [Double] {
-            let pv = p.map(H.doubles) ?? []
+            let pv = p.map(elementValues) ?? []
             var out = [Double]()
             for bh in 0..<(b * kvh) {
                 out += pv[(bh * past * d)..<((bh + 1) * past * d)]
@@ -285,7 +299,7 @@ final class AttentionTests: XCTestCase {
         let scale = c.scale ?? 1 / Double(hs).squareRoot()
         var y = [Double](repeating: 0, count: b * qh * sq * vhs), qk = [Double](repeating: 0, count: b * qh * sq * total)
         let maskDims = c.mask.map { [Int](repeating: 1, count: 4 - $0.rank) + $0.shape }
-        let maskValues: [Double]? = c.mask.map { m in m.dtype == .bool ? m.array(Bool.self).map { $0 ? 0 : -.infinity } : H.doubles(m) }
+        let maskValues: [Double]? = c.mask.map { m in m.dtype == .bool ? m.array(Bool.self).map { $0 ? 0 : -.infinity } : elementValues(m) }
         for bi in 0..<b {
             for h in 0..<qh {
                 let g = h / (qh / kvh)
@@ -333,49 +347,8 @@ final class AttentionTests: XCTestCase {
             for bi in 0..<b { for h in 0..<qh { for i in 0..<sq { for e in 0..<vhs {
                 packed[(bi * sq + i) * qh * vhs + h * vhs + e] = y[((bi * qh + h) * sq + i) * vhs + e]
             } } } }
-            return (packed, [b, sq, qh * vhs], k, v, qk)
+            return (packed, [b, sq, qh * vhs], k, v, qk, [b, kvh, total, hs], [b, kvh, total, vhs], [b, qh, sq, total])
         }
-        return (y, [b, qh, sq, vhs], k, v, qk)
-    }
-}
-
-/// Helpers shared by the attention family's tests.
-enum AttentionHarness {
-    /// Deterministic values in [-scale, scale).
-    static func random(_ shape: [Int], seed: Int, scale: Float = 1) -> Tensor { ReduceFamilyHarness.random(shape, seed: seed, scale: scale) }
-
-    /// Any float or integer tensor's values as doubles.
-    static func doubles(_ t: Tensor) -> [Double] {
-        switch t.dtype {
-        case .float32: return t.array(Float.self).map(Double.init)
-        case .float64: return t.array(Double.self)
-        case .int32: return t.array(Int32.self).map(Double.init)
-        case .int64: return t.array(Int64.self).map(Double.init)
-        case .float16: return try! castTensor(t, to: .float32).array(Float.self).map(Double.init)
-        default: fatalError("doubles: \(t.dtype)")
-        }
-    }
-
-    /// The tensor cast to `dtype` through a one-node Cast model.
-    static func castTensor(_ t: Tensor, to dtype: DType) throws -> Tensor {
-        var m = ModelBuilder(opset: 21)
-        m.input("x", t.dtype, t.shape.map { .fixed($0) })
-        m.node("Cast", ["x"], ["y"], [attr("to", Int(dtype.rawValue))])
-        m.output("y", dtype)
-        return try m.run([t])[0]
-    }
-
-    /// got ≈ want elementwise (NaN matches NaN, infinities match exactly).
-    static func assertClose(_ got: Tensor, _ want: [Double], _ what: String, rtol: Double, atol: Double,
-                     file: StaticString = #filePath, line: UInt = #line) {
-        let g = doubles(got)
-        XCTAssertEqual(g.count, want.count, what, file: file, line: line)
-        for (i, (a, b)) in zip(g, want).enumerated() {
-            if a.isNaN && b.isNaN || a == b { continue }
-            if !(abs(a - b) <= atol + rtol * abs(b)) {
-                XCTFail("\(what): element \(i) is \(a), expected \(b)", file: file, line: line)
-                return
-            }
-        }
+        return (y, [b, qh, sq, vhs], k, v, qk, [b, kvh, total, hs], [b, kvh, total, vhs], [b, qh, sq, total])
     }
 }

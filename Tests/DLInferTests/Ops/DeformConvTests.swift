@@ -5,52 +5,54 @@ import XCTest
 /// own), with groups, offset groups, strides, dilations, pads, masks, bias, offsets that leave the image, and more
 /// output positions than one column tile holds.
 final class DeformConvTests: XCTestCase {
-    private typealias H = VisionHarness
 
     func testTwoDimensionsAgainstNaive() throws {
-        let x = H.tensor([2, 4, 7, 8], seed: 41), w = H.tensor([6, 2, 3, 3], seed: 42)
+        let x = TestData.tensor([2, 4, 7, 8], seed: 41), w = TestData.tensor([6, 2, 3, 3], seed: 42)
         let attrs = [attr("group", 2), attr("offset_group", 2), attr("pads", [1, 2, 0, 1]), attr("strides", [1, 2]),
                      attr("dilations", [2, 1]), attr("kernel_shape", [3, 3])]
         let out = [4, 5]
-        let offset = H.tensor([2, 2 * 9 * 2] + out, seed: 43, -3, 3), mask = H.tensor([2, 2 * 9] + out, seed: 44, 0, 1)
-        let b = H.tensor([6], seed: 45)
+        let offset = TestData.tensor([2, 2 * 9 * 2] + out, seed: 43, -3, 3), mask = TestData.tensor([2, 2 * 9] + out, seed: 44, 0, 1)
+        let b = TestData.tensor([6], seed: 45)
         for withMask in [false, true] {
             let inputs: [Tensor?] = [x, w, offset, withMask ? b : nil, withMask ? mask : nil]
-            let y = try H.run("DeformConv", opset: 22, inputs, constant: [1], attrs: attrs)[0]
+            let y = try OneNode.run("DeformConv", opset: 22, inputs, constant: [1], attrs: attrs)[0]
             XCTAssertEqual(y.shape, [2, 6] + out)
             let want = naive(x, w, offset, withMask ? b : nil, withMask ? mask : nil, group: 2, offsetGroup: 2,
                              pads: [1, 2], strides: [1, 2], dilations: [2, 1])
-            H.assertClose(y, want, rtol: 1e-4, atol: 1e-5, "mask \(withMask)")
+            assertClose(y, want, shape: [2, 6] + out, rtol: 1e-4, atol: 1e-5, "mask \(withMask)")
         }
     }
 
     func testOneAndThreeDimensionsAndManyPositions() throws {
-        let x1 = H.tensor([1, 3, 300], seed: 46), w1 = H.tensor([2, 3, 4], seed: 47)
-        let off1 = H.tensor([1, 4, 297], seed: 48, -2, 2)
-        let y1 = try H.run("DeformConv", opset: 19, [x1, w1, off1])[0]
-        H.assertClose(y1, naive(x1, w1, off1, nil, nil, group: 1, offsetGroup: 1, pads: [0], strides: [1], dilations: [1]),
-                      rtol: 1e-4, atol: 1e-5, "1-D")
-        let x3 = H.tensor([1, 2, 4, 5, 6], seed: 49), w3 = H.tensor([3, 2, 2, 2, 2], seed: 50)
-        let off3 = H.tensor([1, 8 * 3, 4, 5, 6], seed: 51, -1.5, 1.5)
-        let y3 = try H.run("DeformConv", opset: 22, [x3, w3, off3], attrs: [attr("pads", [1, 1, 1, 0, 0, 0])])[0]
-        H.assertClose(y3, naive(x3, w3, off3, nil, nil, group: 1, offsetGroup: 1, pads: [1, 1, 1], strides: [1, 1, 1],
-                                dilations: [1, 1, 1]), rtol: 1e-4, atol: 1e-5, "3-D")
+        let x1 = TestData.tensor([1, 3, 300], seed: 46), w1 = TestData.tensor([2, 3, 4], seed: 47)
+        let off1 = TestData.tensor([1, 4, 297], seed: 48, -2, 2)
+        let y1 = try OneNode.run("DeformConv", opset: 19, [x1, w1, off1])[0]
+        assertClose(y1, naive(x1, w1, off1, nil, nil, group: 1, offsetGroup: 1, pads: [0], strides: [1], dilations: [1]),
+                    shape: [1, 2, 297], rtol: 1e-4, atol: 1e-5, "1-D")
+        let x3 = TestData.tensor([1, 2, 4, 5, 6], seed: 49), w3 = TestData.tensor([3, 2, 2, 2, 2], seed: 50)
+        let off3 = TestData.tensor([1, 8 * 3, 4, 5, 6], seed: 51, -1.5, 1.5)
+        let y3 = try OneNode.run("DeformConv", opset: 22, [x3, w3, off3], attrs: [attr("pads", [1, 1, 1, 0, 0, 0])])[0]
+        assertClose(y3, naive(x3, w3, off3, nil, nil, group: 1, offsetGroup: 1, pads: [1, 1, 1], strides: [1, 1, 1],
+                              dilations: [1, 1, 1]), shape: [1, 3, 4, 5, 6], rtol: 1e-4, atol: 1e-5, "3-D")
         // 128 x 9 rows per column: 1024 positions take two tiles.
-        let big = H.tensor([1, 128, 34, 34], seed: 52), wb = H.tensor([1, 128, 3, 3], seed: 53)
-        let offb = H.tensor([1, 18, 32, 32], seed: 54, -1, 1)
-        let yb = try H.run("DeformConv", opset: 22, [big, wb, offb])[0]
-        H.assertClose(yb, naive(big, wb, offb, nil, nil, group: 1, offsetGroup: 1, pads: [0, 0], strides: [1, 1], dilations: [1, 1]),
-                      rtol: 1e-3, atol: 1e-4, "several column tiles")
+        let big = TestData.tensor([1, 128, 34, 34], seed: 52), wb = TestData.tensor([1, 128, 3, 3], seed: 53)
+        let offb = TestData.tensor([1, 18, 32, 32], seed: 54, -1, 1)
+        let yb = try OneNode.run("DeformConv", opset: 22, [big, wb, offb])[0]
+        assertClose(yb, naive(big, wb, offb, nil, nil, group: 1, offsetGroup: 1, pads: [0, 0], strides: [1, 1], dilations: [1, 1]),
+                    shape: [1, 1, 32, 32], rtol: 1e-3, atol: 1e-4, "several column tiles")
     }
 
     func testMismatchedInputsAreRejected() {
-        let x = H.tensor([1, 4, 5, 5], seed: 55), w = H.tensor([2, 4, 3, 3], seed: 56)
-        XCTAssertThrowsError(try H.run("DeformConv", opset: 19, [x, w, H.tensor([1, 18, 4, 3], seed: 57)]), "offset of the wrong size")
-        XCTAssertThrowsError(try H.run("DeformConv", opset: 19, [x, w, H.tensor([1, 18, 3, 3], seed: 57), nil, H.tensor([1, 8, 3, 3], seed: 58)]),
+        let x = TestData.tensor([1, 4, 5, 5], seed: 55), w = TestData.tensor([2, 4, 3, 3], seed: 56)
+        XCTAssertThrowsError(try OneNode.run("DeformConv", opset: 19, [x, w, TestData.tensor([1, 18, 4, 3], seed: 57)]), "offset of the wrong size")
+        XCTAssertThrowsError(try OneNode.run("DeformConv", opset: 19, [x, w, TestData.tensor([1, 18, 3, 3], seed: 57), nil,
+                                                                       TestData.tensor([1, 8, 3, 3], seed: 58)]),
                              "mask of the wrong size")
-        XCTAssertThrowsError(try H.run("DeformConv", opset: 19, [x, w, H.tensor([1, 18, 3, 3], seed: 57)], attrs: [attr("offset_group", 3)]),
+        XCTAssertThrowsError(try OneNode.run("DeformConv", opset: 19, [x, w, TestData.tensor([1, 18, 3, 3], seed: 57)],
+                                             attrs: [attr("offset_group", 3)]),
                              "channels not divisible by offset_group")
-        XCTAssertThrowsError(try H.run("DeformConv", opset: 19, [x, w, H.tensor([1, 18, 3, 3], seed: 57)], attrs: [attr("auto_pad", "SAME_UPPER")]),
+        XCTAssertThrowsError(try OneNode.run("DeformConv", opset: 19, [x, w, TestData.tensor([1, 18, 3, 3], seed: 57)],
+                                             attrs: [attr("auto_pad", "SAME_UPPER")]),
                              "DeformConv has no auto_pad")
     }
 

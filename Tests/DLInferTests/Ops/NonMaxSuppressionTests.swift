@@ -5,13 +5,12 @@ import XCTest
 /// filter, a stable descending sort by score (insertion sort here), greedy IoU suppression. Boxes on a coarse
 /// integer grid give ties in scores, identical boxes, zero-area boxes and swapped corners.
 final class NonMaxSuppressionTests: XCTestCase {
-    private typealias H = VisionHarness
 
     func testRandomBoxesAgainstNaive() throws {
         let (n, c, b) = (3, 4, 40)
         // Corners from 0...8: about one box in nine is flat along an axis, half have their corners swapped.
-        let corners = H.integers(n * b * 4, seed: 1, 0, 8).map(Float.init)
-        let scores = H.integers(n * c * b, seed: 2, 1, 6).map { Float($0) / 10 }
+        let corners = TestData.integers(n * b * 4, seed: 1, 0, 8).map(Float.init)
+        let scores = TestData.integers(n * c * b, seed: 2, 1, 6).map { Float($0) / 10 }
         for center in [false, true] {
             let boxes = Tensor(center ? corners.enumerated().map { $0.offset % 4 >= 2 ? $0.element - 2 : $0.element } : corners,
                                shape: [n, b, 4])
@@ -30,9 +29,9 @@ final class NonMaxSuppressionTests: XCTestCase {
 
     func testThousandsOfBoxesAndNaNScores() throws {
         let (n, c, b) = (2, 3, 3000)
-        var coords = H.uniform(n * b * 4, seed: 3, 0, 100)
+        var coords = TestData.uniform(n * b * 4, seed: 3, 0, 100)
         for i in stride(from: 0, to: coords.count, by: 4) { coords[i + 2] = coords[i] + coords[i + 2] / 10; coords[i + 3] = coords[i + 1] + coords[i + 3] / 10 }
-        var scores = H.uniform(n * c * b, seed: 4, 0, 1)
+        var scores = TestData.uniform(n * c * b, seed: 4, 0, 1)
         for i in stride(from: 7, to: scores.count, by: 97) { scores[i] = .nan }
         let boxes = Tensor(coords, shape: [n, b, 4])
         for (iou, threshold) in [(Float(0.5), Float?.none), (0.3, 0.2)] {
@@ -45,37 +44,38 @@ final class NonMaxSuppressionTests: XCTestCase {
 
     func testConstantParametersAndEmptyInputs() throws {
         let boxes = Tensor([Float](repeating: 0, count: 0), shape: [1, 0, 4]), scores = Tensor([Float](), shape: [1, 2, 0])
-        let y = try H.run("NonMaxSuppression", opset: 11, [boxes, scores, Tensor([Int64(5)], shape: [])], constant: [2], outputs: [.int64])[0]
+        let y = try OneNode.run("NonMaxSuppression", opset: 11, [boxes, scores, Tensor([Int64(5)], shape: [])], constant: [2], outputs: [.int64])[0]
         XCTAssertEqual(y.shape, [0, 3])
         // Identical boxes: only the first of equal scores survives any threshold below 1.
         let same = Tensor([Float](repeating: 0, count: 3).flatMap { _ in [0, 0, 1, 1] as [Float] }, shape: [1, 3, 4])
         let equal = Tensor([Float](repeating: 0.5, count: 3), shape: [1, 1, 3])
-        let rows = try H.run("NonMaxSuppression", opset: 10, [same, equal, Tensor([Int64(3)], shape: [1]), Tensor([Float(0.9)], shape: [1])],
-                             constant: [2, 3], outputs: [.int64])[0]
+        let rows = try OneNode.run("NonMaxSuppression", opset: 10, [same, equal, Tensor([Int64(3)], shape: [1]), Tensor([Float(0.9)], shape: [1])],
+                                   constant: [2, 3], outputs: [.int64])[0]
         XCTAssertEqual(rows.array(Int64.self), [0, 0, 0])
     }
 
     func testInvalidInputsAreRejected() {
-        let boxes = H.tensor([1, 5, 4], seed: 5), scores = H.tensor([1, 2, 5], seed: 6)
+        let boxes = TestData.tensor([1, 5, 4], seed: 5), scores = TestData.tensor([1, 2, 5], seed: 6)
         let run = { (inputs: [Tensor?], constant: Set<Int>) in
-            try H.run("NonMaxSuppression", opset: 11, inputs, constant: constant, outputs: [.int64])
+            try OneNode.run("NonMaxSuppression", opset: 11, inputs, constant: constant, outputs: [.int64])
         }
         XCTAssertThrowsError(try run([boxes, scores, nil, Tensor([Float(1.5)], shape: [1])], [3]), "iou_threshold above 1 (constant)")
         XCTAssertThrowsError(try run([boxes, scores, nil, Tensor([Float(-0.1)], shape: [1])], []), "iou_threshold below 0 (at run time)")
         XCTAssertThrowsError(try run([boxes, scores, Tensor([Int64(1), 2], shape: [2])], []), "two max_output values")
-        XCTAssertThrowsError(try run([H.tensor([1, 5, 3], seed: 7), scores], []), "boxes not [N, B, 4]")
-        XCTAssertThrowsError(try run([boxes, H.tensor([1, 2, 4], seed: 8)], []), "scores for another number of boxes")
-        XCTAssertThrowsError(try H.run("NonMaxSuppression", opset: 11, [boxes, scores], attrs: [attr("center_point_box", 2)], outputs: [.int64]))
+        XCTAssertThrowsError(try run([TestData.tensor([1, 5, 3], seed: 7), scores], []), "boxes not [N, B, 4]")
+        XCTAssertThrowsError(try run([boxes, TestData.tensor([1, 2, 4], seed: 8)], []), "scores for another number of boxes")
+        XCTAssertThrowsError(try OneNode.run("NonMaxSuppression", opset: 11, [boxes, scores], attrs: [attr("center_point_box", 2)],
+                                             outputs: [.int64]))
     }
 
     // MARK: helpers
 
     private func nms(_ boxes: Tensor, _ scores: Tensor, _ maxOutput: Int64?, _ iou: Float, _ threshold: Float?,
                      center: Bool) throws -> [[Int]] {
-        let y = try H.run("NonMaxSuppression", opset: 11,
-                          [boxes, scores, maxOutput.map { Tensor([$0], shape: [1]) }, Tensor([iou], shape: [1]),
+        let y = try OneNode.run("NonMaxSuppression", opset: 11,
+                                [boxes, scores, maxOutput.map { Tensor([$0], shape: [1]) }, Tensor([iou], shape: [1]),
                            threshold.map { Tensor([$0], shape: []) }],
-                          attrs: center ? [attr("center_point_box", 1)] : [], outputs: [.int64])[0]
+                                attrs: center ? [attr("center_point_box", 1)] : [], outputs: [.int64])[0]
         XCTAssertEqual(y.rank, 2)
         let v = y.array(Int64.self).map(Int.init)
         return stride(from: 0, to: v.count, by: 3).map { Array(v[$0..<($0 + 3)]) }

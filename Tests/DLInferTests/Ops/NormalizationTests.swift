@@ -4,9 +4,9 @@ import DLInferONNX
 import XCTest
 
 /// LayerNormalization, RMSNormalization, GroupNormalization, InstanceNormalization, MeanVarianceNormalization,
-/// LpNormalization and BatchNormalization's training mode against naive float64 references: rows long enough for the
-/// vectorised and parallel paths, parameters that vary along leading axes, float64 stash, the optional outputs,
-/// older opsets, and malformed nodes that must be rejected.
+/// LpNormalization, BatchNormalization (per-activation statistics, training mode) and LRN against naive float64
+/// references: rows long enough for the vectorised and parallel paths, parameters that vary along leading axes,
+/// float64 stash, the optional outputs, older opsets, and malformed nodes that must be rejected.
 final class NormalizationTests: XCTestCase {
     // MARK: LayerNormalization / RMSNormalization
 
@@ -24,10 +24,11 @@ final class NormalizationTests: XCTestCase {
             m.output("y", .float32); m.output("mean", .float32); m.output("inv", .float32)
             let out = try m.run([x, w, b])
             let want = naiveLayerNorm(x, w, b, axis: a, epsilon: 0.01, rms: false)
-            assertClose(out[0], want.y, "axis \(axis) Y")
-            XCTAssertEqual(out[1].shape, shape.enumerated().map { $0.offset < a ? $0.element : 1 })
-            assertClose(out[1], want.mean, "axis \(axis) Mean")
-            assertClose(out[2], want.inv, "axis \(axis) InvStdDev")
+            assertClose(out[0], want.y, shape: shape, rtol: 1e-4, atol: 1e-5, "axis \(axis) Y")
+            let statShape = shape.enumerated().map { $0.offset < a ? $0.element : 1 }
+            XCTAssertEqual(out[1].shape, statShape)
+            assertClose(out[1], want.mean, shape: statShape, rtol: 1e-4, atol: 1e-5, "axis \(axis) Mean")
+            assertClose(out[2], want.inv, shape: statShape, rtol: 1e-4, atol: 1e-5, "axis \(axis) InvStdDev")
         }
     }
 
@@ -36,22 +37,24 @@ final class NormalizationTests: XCTestCase {
         // the bias is a scalar-like [1].
         let x = random([3, 5, 2051], seed: 4, scale: 100, offset: 1000)
         let w = random([3, 1, 2051], seed: 5), b = Tensor([Float(0.5)], shape: [1])
-        let y = try H.run(.layerNorm(LayerNorm(axis: -1)), [x, w, b])
+        let y = try OneNode.run(.layerNorm(LayerNorm(axis: -1)), [x, w, b])
         let wFull = Tensor(expand(w, to: [3, 5, 2051]), shape: [3, 5, 2051])
         let bFull = Tensor([Float](repeating: 0.5, count: 3 * 5 * 2051), shape: [3, 5, 2051])
-        assertClose(y, naiveLayerNorm(x, wFull, bFull, axis: 2, epsilon: 1e-5, rms: false, fullParams: true).y, "long rows", rtol: 1e-4, atol: 1e-4)
+        assertClose(y, naiveLayerNorm(x, wFull, bFull, axis: 2, epsilon: 1e-5, rms: false, fullParams: true).y, shape: [3, 5, 2051],
+                    rtol: 1e-4, atol: 1e-4, "long rows")
     }
 
     func testRMSNormFloat64StashAndMixedTypes() throws {
         let x = random([4, 300], seed: 6, scale: 3)
         let w = random([300], seed: 7)
         for stash in [DType.float32, .float64] {
-            let y = try H.run(.layerNorm(LayerNorm(axis: 1, epsilon: 1e-3, stash: stash, rms: true)), [x, w])
-            assertClose(y, naiveLayerNorm(x, w, nil, axis: 1, epsilon: 1e-3, rms: true).y, "stash \(stash)")
+            let y = try OneNode.run(.layerNorm(LayerNorm(axis: 1, epsilon: 1e-3, stash: stash, rms: true)), [x, w])
+            assertClose(y, naiveLayerNorm(x, w, nil, axis: 1, epsilon: 1e-3, rms: true).y, shape: [4, 300], rtol: 1e-4, atol: 1e-5,
+                        "stash \(stash)")
         }
         // X float32, scale (and so Y) float64.
         let w64 = Tensor(w.array(Float.self).map(Double.init), shape: [300])
-        let y = try H.run(.layerNorm(LayerNorm(axis: 1, epsilon: 1e-3, stash: .float64, rms: true)), [x, w64])
+        let y = try OneNode.run(.layerNorm(LayerNorm(axis: 1, epsilon: 1e-3, stash: .float64, rms: true)), [x, w64])
         XCTAssertEqual(y.dtype, .float64)
         let want = naiveLayerNorm(x, w, nil, axis: 1, epsilon: 1e-3, rms: true).y
         for (g, e) in zip(y.array(Double.self), want) { XCTAssertEqual(g, e, accuracy: 1e-9 + 1e-6 * abs(e)) }
@@ -59,9 +62,9 @@ final class NormalizationTests: XCTestCase {
 
     func testLayerNormRejectsBadNodes() {
         let x = random([2, 3], seed: 8)
-        XCTAssertThrowsError(try H.run(.layerNorm(LayerNorm(axis: 2)), [x, random([3], seed: 9)]), "axis out of range")
-        XCTAssertThrowsError(try H.run(.layerNorm(LayerNorm(axis: -1)), [x, random([4], seed: 9)]), "scale does not broadcast")
-        XCTAssertThrowsError(try H.run(.layerNorm(LayerNorm(axis: -1)), [Tensor.scalar(Float(1)), Tensor.scalar(Float(1))]), "scalar X")
+        XCTAssertThrowsError(try OneNode.run(.layerNorm(LayerNorm(axis: 2)), [x, random([3], seed: 9)]), "axis out of range")
+        XCTAssertThrowsError(try OneNode.run(.layerNorm(LayerNorm(axis: -1)), [x, random([4], seed: 9)]), "scale does not broadcast")
+        XCTAssertThrowsError(try OneNode.run(.layerNorm(LayerNorm(axis: -1)), [Tensor.scalar(Float(1)), Tensor.scalar(Float(1))]), "scalar X")
         var m = ModelBuilder(opset: 17)
         m.input("x", .float32, [.fixed(2), .fixed(3)]); m.input("w", .float32, [.fixed(3)])
         m.node("LayerNormalization", ["x", "w"], ["y"], [attr("stash_type", 16)])
@@ -77,19 +80,18 @@ final class NormalizationTests: XCTestCase {
         let perChannel = random([6], seed: 11), biasC = random([6], seed: 12)
         let perGroup = random([3], seed: 13), biasG = random([3], seed: 14)
         func run(_ op: String, opset: Int, _ s: Tensor, _ b: Tensor, _ extra: [Onnx_AttributeProto]) throws -> Tensor {
-            var m = ModelBuilder(opset: opset)
-            m.input("x", .float32, shape.map { .fixed($0) }); m.constant("s", s); m.constant("b", b)
-            m.node(op, ["x", "s", "b"], ["y"], [attr("epsilon", Float(0.02))] + extra)
-            m.output("y", .float32)
-            return try m.run([x])[0]
+            try OneNode.run(op, opset: opset, [x, s, b], constant: [1, 2], attrs: [attr("epsilon", Float(0.02))] + extra)[0]
         }
         let g21 = try run("GroupNormalization", opset: 21, perChannel, biasC, [attr("num_groups", 3)])
-        assertClose(g21, naiveGroupNorm(x, groups: 3, perChannel.array(Float.self), biasC.array(Float.self), epsilon: 0.02), "opset 21")
+        assertClose(g21, naiveGroupNorm(x, groups: 3, perChannel.array(Float.self), biasC.array(Float.self), epsilon: 0.02), shape: shape,
+                    rtol: 1e-4, atol: 1e-5, "opset 21")
         let g18 = try run("GroupNormalization", opset: 18, perGroup, biasG, [attr("num_groups", 3)])
         let sExp = perGroup.array(Float.self).flatMap { [$0, $0] }, bExp = biasG.array(Float.self).flatMap { [$0, $0] }
-        assertClose(g18, naiveGroupNorm(x, groups: 3, sExp, bExp, epsilon: 0.02), "opset 18: one scale per group")
+        assertClose(g18, naiveGroupNorm(x, groups: 3, sExp, bExp, epsilon: 0.02), shape: shape, rtol: 1e-4, atol: 1e-5,
+                    "opset 18: one scale per group")
         let inst = try run("InstanceNormalization", opset: 13, perChannel, biasC, [])
-        assertClose(inst, naiveGroupNorm(x, groups: 6, perChannel.array(Float.self), biasC.array(Float.self), epsilon: 0.02), "instance")
+        assertClose(inst, naiveGroupNorm(x, groups: 6, perChannel.array(Float.self), biasC.array(Float.self), epsilon: 0.02), shape: shape,
+                    rtol: 1e-4, atol: 1e-5, "instance")
         XCTAssertThrowsError(try run("GroupNormalization", opset: 21, perChannel, biasC, [attr("num_groups", 4)]), "4 groups of 6 channels")
         XCTAssertThrowsError(try run("GroupNormalization", opset: 21, perGroup, biasG, [attr("num_groups", 3)]), "per-group params at 21")
         XCTAssertThrowsError(try run("GroupNormalization", opset: 21, perChannel, biasC, [attr("num_groups", 3), attr("stash_type", 10)]))
@@ -98,8 +100,9 @@ final class NormalizationTests: XCTestCase {
     func testInstanceNormWideSpatialInParallel() throws {
         let x = random([3, 4, 9000], seed: 15, scale: 50, offset: 200)
         let s = random([4], seed: 16), b = random([4], seed: 17)
-        let y = try H.run(.groupNorm(GroupNorm(groups: nil)), [x, s, b])
-        assertClose(y, naiveGroupNorm(x, groups: 4, s.array(Float.self), b.array(Float.self), epsilon: 1e-5), "wide", rtol: 1e-3, atol: 1e-3)
+        let y = try OneNode.run(.groupNorm(GroupNorm(groups: nil)), [x, s, b])
+        assertClose(y, naiveGroupNorm(x, groups: 4, s.array(Float.self), b.array(Float.self), epsilon: 1e-5), shape: [3, 4, 9000],
+                    rtol: 1e-3, atol: 1e-3, "wide")
     }
 
     // MARK: MeanVarianceNormalization / LpNormalization
@@ -108,10 +111,10 @@ final class NormalizationTests: XCTestCase {
         let shape = [3, 4, 5, 6]
         let x = random(shape, seed: 18, scale: 3, offset: 2)
         for axes in [[0, 2, 3], [1], [3], [2, 3], [0, 1, 2, 3], [-1, 0]] {
-            let y = try H.run(.meanVarianceNorm(MeanVarianceNorm(axes: axes)), [x])
-            assertClose(y, naiveMVN(x, axes: axes.map { $0 < 0 ? $0 + 4 : $0 }), "axes \(axes)", rtol: 1e-4, atol: 1e-5)
+            let y = try OneNode.run(.meanVarianceNorm(MeanVarianceNorm(axes: axes)), [x])
+            assertClose(y, naiveMVN(x, axes: axes.map { $0 < 0 ? $0 + 4 : $0 }), shape: shape, rtol: 1e-4, atol: 1e-5, "axes \(axes)")
         }
-        XCTAssertThrowsError(try H.run(.meanVarianceNorm(MeanVarianceNorm()), [random([2, 3], seed: 1)]), "default axes need rank 4")
+        XCTAssertThrowsError(try OneNode.run(.meanVarianceNorm(MeanVarianceNorm()), [random([2, 3], seed: 1)]), "default axes need rank 4")
     }
 
     func testLpNormBothOrdersZeroNormAndNegatives() throws {
@@ -120,8 +123,8 @@ final class NormalizationTests: XCTestCase {
         let x = Tensor(v, shape: [4, 6, 5])
         for p in [1, 2] {
             for axis in [0, 1, -1] {
-                let y = try H.run(.lpNorm(LpNorm(axis: axis, p: p)), [x])
-                assertClose(y, naiveLp(x, axis: axis < 0 ? axis + 3 : axis, p: p), "p \(p) axis \(axis)")
+                let y = try OneNode.run(.lpNorm(LpNorm(axis: axis, p: p)), [x])
+                assertClose(y, naiveLp(x, axis: axis < 0 ? axis + 3 : axis, p: p), shape: [4, 6, 5], rtol: 1e-4, atol: 1e-5, "p \(p) axis \(axis)")
             }
         }
         var m = ModelBuilder(opset: 22)
@@ -129,6 +132,35 @@ final class NormalizationTests: XCTestCase {
         m.node("LpNormalization", ["x"], ["y"], [attr("p", 3)])
         m.output("y", .float32)
         XCTAssertThrowsError(try m.load(), "p = 3")
+    }
+
+    // MARK: BatchNormalization, LRN
+
+    func testBatchNormPerActivationAndLRNWithEvenSize() throws {
+        // spatial = 0 (opsets 7-8): one set of statistics per element of C x H x W.
+        let shape = [2, 3, 2, 2], per = 12
+        let x = TestData.thousandths(shape.reduce(1, *), seed: 11)
+        let p = (0..<4).map { TestData.thousandths(per, seed: 20 + $0) }
+        let variance = p[3].map { abs($0) + 0.1 }
+        let bn = try OneNode.run(.batchNorm(BatchNorm(epsilon: 1e-3, spatial: false)), [Tensor(x, shape: shape)]
+                                 + [p[0], p[1], p[2], variance].map { Tensor($0, shape: [3, 2, 2]) }, constant: [1, 2, 3, 4])
+        let wantBN = x.indices.map { i -> Float in
+            let j = i % per
+            return (x[i] - p[2][j]) / (variance[j] + 1e-3).squareRoot() * p[0][j] + p[1][j]
+        }
+        assertClose(bn, wantBN, shape: shape, rtol: 1e-4, atol: 1e-4)
+
+        // An even size takes one channel more after than before: c-1 ... c+2 for size 4.
+        let lrnShape = [1, 5, 3]
+        let lx = TestData.thousandths(15, seed: 30)
+        let lrn = try OneNode.run(.lrn(LRN(size: 4, alpha: 0.5, beta: 0.75, bias: 2)), [Tensor(lx, shape: lrnShape)])
+        let wantLRN = (0..<15).map { i -> Float in
+            let c = i / 3, s = i % 3
+            var sq: Float = 0
+            for ch in max(0, c - 1)...min(4, c + 2) { sq += lx[ch * 3 + s] * lx[ch * 3 + s] }
+            return lx[i] / powf(2 + 0.5 / 4 * sq, 0.75)
+        }
+        assertClose(lrn, wantLRN, shape: lrnShape, rtol: 1e-4, atol: 1e-4)
     }
 
     // MARK: BatchNormalization training mode
@@ -154,9 +186,9 @@ final class NormalizationTests: XCTestCase {
             rm.append(Double(mean.floats[c]) * 0.8 + mu * 0.2)
             rv.append(2 * 0.8 + va * 0.2)
         }
-        assertClose(out[0], y, "Y")
-        assertClose(out[1], rm, "running_mean")
-        assertClose(out[2], rv, "running_var")
+        assertClose(out[0], y, shape: shape, rtol: 1e-4, atol: 1e-5, "Y")
+        assertClose(out[1], rm, shape: [3], rtol: 1e-4, atol: 1e-5, "running_mean")
+        assertClose(out[2], rv, shape: [3], rtol: 1e-4, atol: 1e-5, "running_var")
     }
 
     func testTrainingBatchNormIsNotFoldedIntoConv() throws {
@@ -202,32 +234,11 @@ final class NormalizationTests: XCTestCase {
         m.output("y", .float32)
         XCTAssertThrowsError(try m.load(), "training_mode 2")
     }
-
-    // MARK: Dropout
-
-    func testDropoutWithRunTimeTrainingModeAndConstantZeroRatio() throws {
-        for ratio in [Float(0), 0.5] {
-            var m = ModelBuilder(opset: 13)
-            m.input("x", .float32, [.fixed(2), .fixed(3)]); m.input("t", .bool, [])
-            m.constant("r", Tensor.scalar(ratio))
-            m.node("Dropout", ["x", "r", "t"], ["y", "mask"])
-            m.output("y", .float32); m.output("mask", .bool)
-            if ratio != 0 { XCTAssertThrowsError(try m.load(), "random dropout"); continue }
-            let x = random([2, 3], seed: 24)
-            for training in [true, false] {
-                let out = try m.run([x, Tensor.scalar(training)])
-                XCTAssertEqual(out[0].array(Float.self), x.array(Float.self))
-                XCTAssertEqual(out[1].array(Bool.self), [Bool](repeating: true, count: 6))
-            }
-        }
-    }
 }
-
-private typealias H = ReduceFamilyHarness
 
 /// Deterministic values in [offset - scale, offset + scale).
 private func random(_ shape: [Int], seed: Int, scale: Float = 1, offset: Float = 0) -> Tensor {
-    let t = H.random(shape, seed: seed, scale: scale)
+    let t = TestData.random(shape, seed: seed, scale: scale)
     return Tensor(t.array(Float.self).map { $0 + offset }, shape: shape)
 }
 
@@ -312,14 +323,4 @@ private func naiveLp(_ x: Tensor, axis: Int, p: Int) -> [Double] {
         }
     }
     return y
-}
-
-private func assertClose(_ got: Tensor, _ want: [Double], _ what: String, rtol: Double = 1e-4, atol: Double = 1e-5,
-                         file: StaticString = #filePath, line: UInt = #line) {
-    let g = got.array(Float.self)
-    XCTAssertEqual(g.count, want.count, what, file: file, line: line)
-    for (i, (a, b)) in zip(g, want).enumerated() where !(abs(Double(a) - b) <= atol + rtol * abs(b)) {
-        XCTFail("\(what): element \(i) is \(a), expected \(b)", file: file, line: line)
-        return
-    }
 }

@@ -5,11 +5,10 @@ import XCTest
 /// align_corners, 1-D to 3-D, coordinates beyond [-1, 1], exact rounding ties), and AffineGrid against direct
 /// formulas.
 final class SamplingTests: XCTestCase {
-    private typealias H = VisionHarness
 
     func testGridSample2DAgainstNaive() throws {
-        let x = H.tensor([2, 3, 5, 6], seed: 21)
-        let grid = H.tensor([2, 20, 30, 2], seed: 22, -1.4, 1.4)
+        let x = TestData.tensor([2, 3, 5, 6], seed: 21)
+        let grid = TestData.tensor([2, 20, 30, 2], seed: 22, -1.4, 1.4)
         for mode in ["linear", "nearest", "cubic"] {
             for padding in ["zeros", "border", "reflection"] {
                 for align in [0, 1] {
@@ -19,15 +18,16 @@ final class SamplingTests: XCTestCase {
         }
         // Opset 16 names the modes bilinear and bicubic.
         try check(x, grid, mode: "bicubic", padding: "reflection", align: 0, opset: 16)
-        XCTAssertThrowsError(try H.run("GridSample", opset: 16, [x, grid], attrs: [attr("mode", "cubic")]))
-        XCTAssertThrowsError(try H.run("GridSample", opset: 20, [x, grid], attrs: [attr("mode", "bicubic")]))
-        XCTAssertThrowsError(try H.run("GridSample", opset: 16, [H.tensor([1, 1, 2, 2, 2], seed: 1), H.tensor([1, 1, 1, 1, 3], seed: 2)]),
+        XCTAssertThrowsError(try OneNode.run("GridSample", opset: 16, [x, grid], attrs: [attr("mode", "cubic")]))
+        XCTAssertThrowsError(try OneNode.run("GridSample", opset: 20, [x, grid], attrs: [attr("mode", "bicubic")]))
+        XCTAssertThrowsError(try OneNode.run("GridSample", opset: 16, [TestData.tensor([1, 1, 2, 2, 2], seed: 1),
+                                                                       TestData.tensor([1, 1, 1, 1, 3], seed: 2)]),
                              "opset 16 is 2-D only")
     }
 
     func testGridSampleOtherRanksAndTies() throws {
-        let x3 = H.tensor([1, 2, 3, 4, 5], seed: 23), grid3 = H.tensor([1, 3, 2, 4, 3], seed: 24, -1.3, 1.3)
-        let x1 = H.tensor([2, 2, 7], seed: 25), grid1 = H.tensor([2, 9, 1], seed: 26, -1.5, 1.5)
+        let x3 = TestData.tensor([1, 2, 3, 4, 5], seed: 23), grid3 = TestData.tensor([1, 3, 2, 4, 3], seed: 24, -1.3, 1.3)
+        let x1 = TestData.tensor([2, 2, 7], seed: 25), grid1 = TestData.tensor([2, 9, 1], seed: 26, -1.5, 1.5)
         for mode in ["linear", "nearest", "cubic"] {
             for padding in ["zeros", "border", "reflection"] {
                 try check(x3, grid3, mode: mode, padding: padding, align: 1, opset: 22)
@@ -40,7 +40,7 @@ final class SamplingTests: XCTestCase {
         // A NaN coordinate contributes nothing, nor does an infinite one unless border padding clamps it to the edge.
         let odd = Tensor([Float.nan, .infinity, -.infinity], shape: [1, 3, 1]).expanded(to: 2), v = x1.array(Float.self)
         for padding in ["zeros", "border", "reflection"] {
-            let y = try H.run("GridSample", opset: 20, [x1, odd], attrs: [attr("padding_mode", padding)])[0].array(Float.self)
+            let y = try OneNode.run("GridSample", opset: 20, [x1, odd], attrs: [attr("padding_mode", padding)])[0].array(Float.self)
             for plane in 0..<4 {
                 let edges: [Float] = padding == "border" ? [v[plane * 7 + 6], v[plane * 7]] : [0, 0]
                 XCTAssertEqual(Array(y[(plane * 3)..<(plane * 3 + 3)]), [0] + edges, "\(padding), plane \(plane)")
@@ -50,33 +50,35 @@ final class SamplingTests: XCTestCase {
 
     func testAffineGridAgainstNaive() throws {
         for align in [0, 1] {
-            let theta2 = H.tensor([2, 2, 3], seed: 27)
-            let y2 = try H.run("AffineGrid", opset: 20, [theta2, Tensor([Int64(2), 3, 4, 5], shape: [4])], constant: [1],
-                               attrs: [attr("align_corners", align)])[0]
+            let theta2 = TestData.tensor([2, 2, 3], seed: 27)
+            let y2 = try OneNode.run("AffineGrid", opset: 20, [theta2, Tensor([Int64(2), 3, 4, 5], shape: [4])], constant: [1],
+                                     attrs: [attr("align_corners", align)])[0]
             XCTAssertEqual(y2.shape, [2, 4, 5, 2])
-            H.assertClose(y2, naiveAffine(theta2, [4, 5], align: align == 1), "2-D align \(align)")
-            let theta3 = H.tensor([2, 3, 4], seed: 28)
+            assertClose(y2, naiveAffine(theta2, [4, 5], align: align == 1), shape: [2, 4, 5, 2], rtol: 1e-5, atol: 1e-6, "2-D align \(align)")
+            let theta3 = TestData.tensor([2, 3, 4], seed: 28)
             // Fed at run time, and with an axis of length 1.
-            let y3 = try H.run("AffineGrid", opset: 20, [theta3, Tensor([Int64(2), 1, 3, 1, 5], shape: [5])],
-                               attrs: [attr("align_corners", align)])[0]
+            let y3 = try OneNode.run("AffineGrid", opset: 20, [theta3, Tensor([Int64(2), 1, 3, 1, 5], shape: [5])],
+                                     attrs: [attr("align_corners", align)])[0]
             XCTAssertEqual(y3.shape, [2, 3, 1, 5, 3])
-            H.assertClose(y3, naiveAffine(theta3, [3, 1, 5], align: align == 1), "3-D align \(align)")
+            assertClose(y3, naiveAffine(theta3, [3, 1, 5], align: align == 1), shape: [2, 3, 1, 5, 3], rtol: 1e-5, atol: 1e-6, "3-D align \(align)")
         }
-        XCTAssertThrowsError(try H.run("AffineGrid", opset: 20, [H.tensor([2, 2, 3], seed: 1), Tensor([Int64(3), 1, 4, 4], shape: [4])]),
+        XCTAssertThrowsError(try OneNode.run("AffineGrid", opset: 20, [TestData.tensor([2, 2, 3], seed: 1), Tensor([Int64(3), 1, 4, 4], shape: [4])]),
                              "size's batch differs from theta's")
-        XCTAssertThrowsError(try H.run("AffineGrid", opset: 20, [H.tensor([2, 2, 3], seed: 1), Tensor([Int64(2), 1, 2, 4, 4], shape: [5])],
-                                       constant: [1]), "a 3-D size for a 2-D theta")
+        XCTAssertThrowsError(try OneNode.run("AffineGrid", opset: 20, [TestData.tensor([2, 2, 3], seed: 1),
+                                                                       Tensor([Int64(2), 1, 2, 4, 4], shape: [5])],
+                                             constant: [1]), "a 3-D size for a 2-D theta")
     }
 
     // MARK: helpers
 
     private func check(_ x: Tensor, _ grid: Tensor, mode: String, padding: String, align: Int, opset: Int,
                        file: StaticString = #filePath, line: UInt = #line) throws {
-        let y = try H.run("GridSample", opset: opset, [x, grid],
-                          attrs: [attr("mode", mode), attr("padding_mode", padding), attr("align_corners", align)])[0]
+        let y = try OneNode.run("GridSample", opset: opset, [x, grid],
+                                attrs: [attr("mode", mode), attr("padding_mode", padding), attr("align_corners", align)])[0]
         let name = ["bilinear": "linear", "bicubic": "cubic"][mode] ?? mode
-        H.assertClose(y, naiveGridSample(x, grid, mode: name, padding: padding, align: align == 1), rtol: 1e-4, atol: 1e-5,
-                      "\(mode) \(padding) align \(align) rank \(x.rank)", file: file, line: line)
+        let shape = Array(x.shape[..<2]) + grid.shape[1..<(grid.rank - 1)]
+        assertClose(y, naiveGridSample(x, grid, mode: name, padding: padding, align: align == 1), shape: shape, rtol: 1e-4,
+                    atol: 1e-5, "\(mode) \(padding) align \(align) rank \(x.rank)", file: file, line: line)
     }
 
     private func naiveGridSample(_ x: Tensor, _ grid: Tensor, mode: String, padding: String, align: Bool) -> [Float] {

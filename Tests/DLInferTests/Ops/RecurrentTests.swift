@@ -9,7 +9,7 @@ import XCTest
 /// a naive float64 reference at awkward sizes, and refusal of bad nodes and inputs with a message.
 final class RecurrentTests: XCTestCase {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/recurrent").path
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/recurrent").path
 
     func testOnnxruntimeFixtures() throws {
         let fm = FileManager.default
@@ -26,7 +26,7 @@ final class RecurrentTests: XCTestCase {
                 let outs = try session.run(inputs)
                 XCTAssertEqual(outs.count, expected.count, name)
                 for (k, (got, want)) in zip(outs, expected).enumerated() {
-                    if let why = compare(got, want, rtol: 1e-3, atol: 1e-5) { XCTFail("\(name) output \(k): \(why)") }
+                    assertClose(got, want, rtol: 1e-3, atol: 1e-5, "\(name) output \(k)")
                 }
             }
         }
@@ -102,7 +102,7 @@ final class RecurrentTests: XCTestCase {
             let want = reference(a, x: x, wts, lens: lens, h0: nil, c0: nil, hidden: 6)
             let twice = Tensor(want[0].array(Float.self).map { $0 * 2 }, shape: want[0].shape)
             for (k, (got, w)) in zip(outs, [twice, want[1]]).enumerated() {
-                if let why = compare(got, w, rtol: 1e-4, atol: 1e-5) { XCTFail("lens \(lens) output \(k): \(why)") }
+                assertClose(got, w, rtol: 1e-4, atol: 1e-5, "lens \(lens) output \(k)")
             }
         }
     }
@@ -160,35 +160,22 @@ final class RecurrentTests: XCTestCase {
         let dirs = a.numDirections, g = a.gates
         let wts = Weights(w: rng.tensor([dirs, g * hidden, input], 0.5), r: rng.tensor([dirs, g * hidden, hidden], 0.3),
                           b: rng.tensor([dirs, 2 * g * hidden], 0.3), p: peepholes ? rng.tensor([dirs, 3 * hidden], 0.5) : nil)
-        let graph = Graph()
-        let x = graph.addValue("X", ValueType(.float32, fixed: a.batchFirst ? [batch, seq, input] : [seq, batch, input]))
-        graph.inputs = [x]
-        var ins: [ValueID?] = [x, graph.addConstant("W", wts.w), graph.addConstant("R", wts.r), graph.addConstant("B", wts.b), nil]
-        if lensInput {
-            ins[4] = graph.addValue("sequence_lens", ValueType(.int32, fixed: [batch]))
-            graph.inputs.append(ins[4]!)
-        }
         let state = a.batchFirst ? [batch, dirs, hidden] : [dirs, batch, hidden]
-        if initial {
-            for k in 0..<(a.kind == .lstm ? 2 : 1) {
-                let v = graph.addValue("initial_\(k)", ValueType(.float32, fixed: state))
-                graph.inputs.append(v)
-                ins.append(v)
-            }
-        }
+        var operands: [OneNode.Operand] = [.input(ValueType(.float32, fixed: a.batchFirst ? [batch, seq, input] : [seq, batch, input])),
+                                           .constant(wts.w), .constant(wts.r), .constant(wts.b),
+                                           lensInput ? .input(ValueType(.int32, fixed: [batch])) : .absent]
+        if initial { operands += Array(repeating: .input(ValueType(.float32, fixed: state)), count: a.kind == .lstm ? 2 : 1) }
         if let p = wts.p {
-            while ins.count < 7 { ins.append(nil) }
-            ins.append(graph.addConstant("P", p))
+            while operands.count < 7 { operands.append(.absent) }
+            operands.append(.constant(p))
         }
-        let outs = (0..<a.maxOutputs).map { graph.addValue("out\($0)", ValueType(.float32, nil)) }
-        graph.nodes.append(Node(name: "rec", op: .recurrent(a), inputs: ins, outputs: outs))
-        graph.outputs = outs
+        let graph = try OneNode.graph(.recurrent(a), operands, outputs: a.maxOutputs)
         if twiceY {
             let sum = graph.addValue("twiceY", ValueType(.float32, nil))
-            graph.nodes.append(Node(name: "add", op: .binary(Binary(.add)), inputs: [outs[0], outs[0]], outputs: [sum]))
+            graph.nodes.append(Node(name: "add", op: .binary(Binary(.add)), inputs: [graph.outputs[0], graph.outputs[0]], outputs: [sum]))
             graph.outputs[0] = sum
+            try graph.inferTypes()
         }
-        try graph.inferTypes()
         return (try Model(graph: graph), wts)
     }
 
@@ -208,7 +195,7 @@ final class RecurrentTests: XCTestCase {
                              c0: initial && a.kind == .lstm ? inputs.last : nil, hidden: hidden)
         let label = "\(a.kind) \(a.direction) lbr=\(a.linearBeforeReset) batch=\(batch) hidden=\(hidden)"
         for (k, (got, w)) in zip(outs, want).enumerated() {
-            if let why = compare(got, w, rtol: 1e-4, atol: 1e-5) { XCTFail("\(label) output \(k): \(why)") }
+            assertClose(got, w, rtol: 1e-4, atol: 1e-5, "\(label) output \(k)")
         }
     }
 

@@ -2,9 +2,9 @@ import DLInferCore
 import DLInferEngine
 import XCTest
 
-/// The spatial kernels' fast paths (depthwise, 1x1 direct GEMM, tiled im2col, grouped ConvTranspose, global pools,
-/// 3-D max indices) against naive references written here, at sizes that cross tile boundaries; and malformed
-/// models rejected with an error rather than a crash.
+/// Conv's and ConvTranspose's fast paths (depthwise, 1x1 direct GEMM, tiled im2col, grouped ConvTranspose) against
+/// naive references written here, at sizes that cross tile boundaries; and malformed models rejected with an error
+/// rather than a crash.
 final class ConvTests: XCTestCase {
     // MARK: Conv
 
@@ -64,92 +64,12 @@ final class ConvTests: XCTestCase {
                                dilations: [1, 1, 1], pads: [0, 0, 1, 0, 1, 0], outputPadding: [0, 0, 0], bias: true)
     }
 
-    // MARK: pools
-
-    func testGlobalPoolsOverAnyRank() throws {
-        for shape in [[2, 3, 7], [1, 4, 5, 6], [2, 2, 3, 4, 5], [1, 1, 1, 1]] {
-            let x = random(shape.reduce(1, *), seed: shape.count)
-            let planes = shape[0] * shape[1], size = x.count / planes
-            for kind in [GlobalPool.Kind.average, .max] {
-                let got = try runSingle(.globalPool(GlobalPool(kind)), [(Tensor(x, shape: shape), false)])
-                XCTAssertEqual(got.shape, [shape[0], shape[1]] + Array(repeating: 1, count: shape.count - 2))
-                let want = (0..<planes).map { p -> Float in
-                    let s = x[(p * size)..<((p + 1) * size)]
-                    return kind == .average ? s.reduce(0, +) / Float(size) : s.max()!
-                }
-                assertClose(got.array(Float.self), want)
-            }
-        }
-    }
-
-    func testMaxPool3DIndicesInBothStorageOrders() throws {
-        let shape = [1, 2, 3, 4, 5]
-        let x = random(shape.reduce(1, *), seed: 9)
-        let win = try Window(kernel: [2, 2, 2], strides: [1, 2, 2], dilations: nil, pads: [0, 1, 1, 0, 1, 1], autoPad: .notSet)
-        for columnMajor in [false, true] {
-            let outs = try runModel(.pool(Pool(.max(columnMajorIndices: columnMajor), window: win)),
-                                    [(Tensor(x, shape: shape), false)], outputs: 2)
-            let (od, oh, ow) = (2, 3, 3)
-            XCTAssertEqual(outs[0].shape, [1, 2, od, oh, ow])
-            var values = [Float](), indices = [Int64]()
-            for c in 0..<2 { for a in 0..<od { for b in 0..<oh { for e in 0..<ow {
-                var best = -Float.infinity, at = (0, 0, 0)
-                for i in 0..<2 { for j in 0..<2 { for k in 0..<2 {
-                    let (d, h, w) = (a + i, b * 2 - 1 + j, e * 2 - 1 + k)
-                    guard d < 3, h >= 0, h < 4, w >= 0, w < 5 else { continue }
-                    let v = x[(((c * 3) + d) * 4 + h) * 5 + w]
-                    if v > best { best = v; at = (d, h, w) }
-                } } }
-                values.append(best)
-                let flat = columnMajor ? at.0 + at.1 * 3 + at.2 * 12 : (at.0 * 4 + at.1) * 5 + at.2
-                indices.append(Int64(c * 60 + flat))
-            } } } }
-            XCTAssertEqual(outs[0].array(Float.self), values)
-            XCTAssertEqual(outs[1].array(Int64.self), indices)
-        }
-    }
-
-    // MARK: normalization
-
-    func testBatchNormPerActivationAndLRNWithEvenSize() throws {
-        // spatial = 0 (opsets 7-8): one set of statistics per element of C x H x W.
-        let shape = [2, 3, 2, 2], per = 12
-        let x = random(shape.reduce(1, *), seed: 11)
-        let p = (0..<4).map { random(per, seed: 20 + $0) }
-        let variance = p[3].map { abs($0) + 0.1 }
-        let bn = try runSingle(.batchNorm(BatchNorm(epsilon: 1e-3, spatial: false)), [(Tensor(x, shape: shape), false)]
-            + [p[0], p[1], p[2], variance].map { (Tensor($0, shape: [3, 2, 2]), true) })
-        let wantBN = x.indices.map { i -> Float in
-            let j = i % per
-            return (x[i] - p[2][j]) / (variance[j] + 1e-3).squareRoot() * p[0][j] + p[1][j]
-        }
-        assertClose(bn.array(Float.self), wantBN)
-
-        // An even size takes one channel more after than before: c-1 ... c+2 for size 4.
-        let lrnShape = [1, 5, 3]
-        let lx = random(15, seed: 30)
-        let lrn = try runSingle(.lrn(LRN(size: 4, alpha: 0.5, beta: 0.75, bias: 2)), [(Tensor(lx, shape: lrnShape), false)])
-        let wantLRN = (0..<15).map { i -> Float in
-            let c = i / 3, s = i % 3
-            var sq: Float = 0
-            for ch in max(0, c - 1)...min(4, c + 2) { sq += lx[ch * 3 + s] * lx[ch * 3 + s] }
-            return lx[i] / powf(2 + 0.5 / 4 * sq, 0.75)
-        }
-        assertClose(lrn.array(Float.self), wantLRN)
-    }
-
     // MARK: rejection
 
     func testMalformedModelsAreRejected() throws {
         let x = ValueType(.float32, fixed: [1, 4, 8, 8])
         func load(_ op: Op, _ types: [ValueType]) -> DLInferError? {
-            let g = Graph()
-            let ins = types.enumerated().map { g.addValue("in\($0.offset)", $0.element) }
-            g.inputs = ins
-            let y = g.addValue("y", ValueType(.float32, nil))
-            g.nodes = [Node(name: "n", op: op, inputs: ins, outputs: [y])]
-            g.outputs = [y]
-            do { try g.inferTypes(); return nil } catch let e as DLInferError { return e } catch { return nil }
+            do { _ = try OneNode.graph(op, types.map { .input($0) }); return nil } catch let e as DLInferError { return e } catch { return nil }
         }
         let w = { (s: [Int]) in ValueType(.float32, fixed: s) }
         XCTAssertNotNil(load(.conv(Conv()), [x, w([2, 3, 3, 3])]), "channel mismatch")
@@ -172,14 +92,8 @@ final class ConvTests: XCTestCase {
 
     func testWrongChannelCountAtRunTimeIsAnError() throws {
         // Channels symbolic at load: the mismatch only shows when the input arrives.
-        let g = Graph()
-        let x = g.addValue("x", ValueType(.float32, [.fixed(1), .symbol("C"), .fixed(5), .fixed(5)]))
-        g.inputs = [x]
-        let w = g.addConstant("w", Tensor([Float](repeating: 1, count: 18), shape: [2, 1, 3, 3]))
-        let y = g.addValue("y", ValueType(.float32, nil))
-        g.nodes = [Node(name: "conv", op: .conv(Conv(group: 1)), inputs: [x, w], outputs: [y])]
-        g.outputs = [y]
-        try g.inferTypes()
+        let g = try OneNode.graph(.conv(Conv(group: 1)), [.input(ValueType(.float32, [.fixed(1), .symbol("C"), .fixed(5), .fixed(5)])),
+                                                          .constant(Tensor([Float](repeating: 1, count: 18), shape: [2, 1, 3, 3]))])
         let session = try InferenceSession(model: Model(graph: g))
         XCTAssertThrowsError(try session.run([Tensor([Float](repeating: 1, count: 75), shape: [1, 3, 5, 5])]))
         XCTAssertEqual(try session.run([Tensor([Float](repeating: 1, count: 25), shape: [1, 1, 5, 5])])[0].shape, [1, 2, 3, 3])
@@ -189,12 +103,12 @@ final class ConvTests: XCTestCase {
 
     private func checkConv(x xs: [Int], w ws: [Int], group: Int, strides: [Int], dilations: [Int], pads: [Int],
                            bias: Bool, activation: Activation?, file: StaticString = #filePath, line: UInt = #line) throws {
-        let x = random(xs.reduce(1, *), seed: 1), w = random(ws.reduce(1, *), seed: 2), b = random(ws[0], seed: 3)
+        let x = TestData.thousandths(xs.reduce(1, *), seed: 1), w = TestData.thousandths(ws.reduce(1, *), seed: 2), b = TestData.thousandths(ws[0], seed: 3)
         var op = Conv(strides: strides, dilations: dilations, pads: pads, group: group)
         op.activation = activation
-        var inputs = [(Tensor(x, shape: xs), false), (Tensor(w, shape: ws), true)]
-        if bias { inputs.append((Tensor(b, shape: [ws[0]]), true)) }
-        let got = try runSingle(.conv(op), inputs)
+        var inputs = [Tensor(x, shape: xs), Tensor(w, shape: ws)]
+        if bias { inputs.append(Tensor(b, shape: [ws[0]])) }
+        let got = try OneNode.run(.conv(op), inputs, constant: [1, 2])
 
         let n = xs.count - 2, m = ws[0], cg = ws[1], mg = m / group
         let inSp = Array(xs[2...]), k = Array(ws[2...])
@@ -221,17 +135,17 @@ final class ConvTests: XCTestCase {
             } }
             want.append(activation.map { $0.apply(Float(s)) } ?? Float(s))
         } } }
-        assertClose(got.array(Float.self), want, file: file, line: line)
+        assertClose(got, want, shape: [xs[0], m] + outSp, rtol: 1e-4, atol: 1e-4, file: file, line: line)
     }
 
     private func checkConvTranspose(x xs: [Int], w ws: [Int], group: Int, strides: [Int], dilations: [Int], pads: [Int],
                                     outputPadding: [Int], bias: Bool, file: StaticString = #filePath, line: UInt = #line) throws {
-        let x = random(xs.reduce(1, *), seed: 4), w = random(ws.reduce(1, *), seed: 5)
-        let m = ws[1] * group, b = random(m, seed: 6)
+        let x = TestData.thousandths(xs.reduce(1, *), seed: 4), w = TestData.thousandths(ws.reduce(1, *), seed: 5)
+        let m = ws[1] * group, b = TestData.thousandths(m, seed: 6)
         let op = ConvTranspose(strides: strides, dilations: dilations, pads: pads, group: group, outputPadding: outputPadding)
-        var inputs = [(Tensor(x, shape: xs), false), (Tensor(w, shape: ws), true)]
-        if bias { inputs.append((Tensor(b, shape: [m]), true)) }
-        let got = try runSingle(.convTranspose(op), inputs)
+        var inputs = [Tensor(x, shape: xs), Tensor(w, shape: ws)]
+        if bias { inputs.append(Tensor(b, shape: [m])) }
+        let got = try OneNode.run(.convTranspose(op), inputs, constant: [1, 2])
 
         let n = xs.count - 2, c = xs[1], cg = c / group, mg = ws[1]
         let inSp = Array(xs[2...]), k = Array(ws[2...])
@@ -259,49 +173,12 @@ final class ConvTests: XCTestCase {
                 want[at] += xv * wv
             } }
         } } }
-        assertClose(got.array(Float.self), want.map { Float($0) }, file: file, line: line)
-    }
-
-    /// Runs one node; inputs flagged true are constants (weights), the others graph inputs.
-    private func runSingle(_ op: Op, _ inputs: [(Tensor, Bool)]) throws -> Tensor {
-        try runModel(op, inputs, outputs: 1)[0]
-    }
-
-    private func runModel(_ op: Op, _ inputs: [(Tensor, Bool)], outputs: Int) throws -> [Tensor] {
-        let g = Graph()
-        var ids = [ValueID](), feeds = [Tensor]()
-        for (i, (t, isConst)) in inputs.enumerated() {
-            if isConst { ids.append(g.addConstant("c\(i)", t)) } else {
-                let id = g.addValue("in\(i)", t.type)
-                g.inputs.append(id); ids.append(id); feeds.append(t)
-            }
-        }
-        let outs = (0..<outputs).map { g.addValue("out\($0)", ValueType(.float32, nil)) }
-        g.nodes = [Node(name: "n", op: op, inputs: ids, outputs: outs)]
-        g.outputs = outs
-        try g.inferTypes()
-        return try InferenceSession(model: Model(graph: g)).run(feeds)
+        assertClose(got, want.map { Float($0) }, shape: [xs[0], m] + outSp, rtol: 1e-4, atol: 1e-4, file: file, line: line)
     }
 
     private func multiIndices(_ dims: [Int]) -> [[Int]] {
         var out: [[Int]] = [[]]
         for d in dims { out = out.flatMap { p in (0..<d).map { p + [$0] } } }
         return out
-    }
-
-    private func random(_ n: Int, seed: Int) -> [Float] {
-        var s = UInt64(seed) &* 0x9E37_79B9_7F4A_7C15 &+ 1
-        return (0..<n).map { _ in
-            s = s &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Float(Int((s >> 33) % 2001) - 1000) / 1000
-        }
-    }
-
-    private func assertClose(_ got: [Float], _ want: [Float], file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(got.count, want.count, file: file, line: line)
-        for i in 0..<min(got.count, want.count) where !(abs(got[i] - want[i]) <= 1e-4 + 1e-4 * abs(want[i])) {
-            XCTFail("element \(i): got \(got[i]), expected \(want[i])", file: file, line: line)
-            return
-        }
     }
 }

@@ -3,8 +3,9 @@ import DLInferCPU
 import XCTest
 
 /// Gemm and MatMul paths the ONNX node tests do not reach (constant weights packed at load, every shape of C,
-/// numpy batch broadcasting with 1-D operands, fused activations, symbolic batch dims) against a naive reference,
-/// and malformed inputs rejected with a message.
+/// numpy batch broadcasting with 1-D operands, fused activations, symbolic batch dims, integer and float64 MatMul)
+/// against naive references, MatMulInteger with per-row and per-column zero points, and malformed inputs rejected
+/// with a message.
 final class GemmTests: XCTestCase {
     var seed: UInt64 = 42
 
@@ -16,34 +17,11 @@ final class GemmTests: XCTestCase {
         return Tensor(values, shape: shape)
     }
 
-    /// Runs one node whose operands are graph inputs or constants (nil = omitted); `declared` overrides an input's type.
+    /// Runs one node on the CPU backend alone (the kernels as the backend makes them, no engine passes); `declared`
+    /// overrides an input's type.
     func run(_ op: Op, _ operands: [(Tensor, constant: Bool)?], declared: [Int: ValueType] = [:]) throws -> Tensor {
-        let g = Graph()
-        var ids = [ValueID?](), feeds = [Tensor]()
-        for (i, o) in operands.enumerated() {
-            guard let (t, constant) = o else { ids.append(nil); continue }
-            if constant {
-                ids.append(g.addConstant("c\(i)", t))
-            } else {
-                let id = g.addValue("x\(i)", declared[i] ?? t.type)
-                g.inputs.append(id); ids.append(id); feeds.append(t)
-            }
-        }
-        let y = g.addValue("y", ValueType(.float32, nil))
-        g.nodes.append(Node(name: "n", op: op, inputs: ids, outputs: [y]))
-        g.outputs = [y]
-        try g.inferTypes()
+        let (g, feeds) = try OneNode.graph(op, operands, declared: declared)
         return try Session(graph: g, backends: [CPUBackend()]).run(feeds)[0]
-    }
-
-    func assertClose(_ got: Tensor, _ want: [Double], _ shape: [Int], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(got.shape, shape, what, file: file, line: line)
-        guard got.shape == shape else { return }
-        let g = got.floats
-        for i in 0..<want.count where abs(Double(g[i]) - want[i]) > 1e-4 * (1 + abs(want[i])) {
-            XCTFail("\(what): element \(i) is \(g[i]), expected \(want[i])", file: file, line: line)
-            return
-        }
     }
 
     func testGemmEveryShapeOfC() throws {
@@ -77,7 +55,8 @@ final class GemmTests: XCTestCase {
                                 want[i * n + j] = v
                             }
                         }
-                        assertClose(got, want, [m, n], "transA=\(transA) transB=\(transB) C=\(String(describing: cShape)) constB=\(constantB)")
+                        assertClose(got, want, shape: [m, n], rtol: 1e-4, atol: 1e-4,
+                                    "transA=\(transA) transB=\(transB) C=\(String(describing: cShape)) constB=\(constantB)")
                     }
                 }
             }
@@ -128,7 +107,7 @@ final class GemmTests: XCTestCase {
                 let got = try run(.matMul(attrs), [(a, constant == 1), (b, constant == 2)])
                 var (want, shape) = referenceMatMul(a, b)
                 if let act = attrs.activation { want = want.map { Double(act.apply(Float($0))) } }
-                assertClose(got, want, shape, "A\(sa) B\(sb) constant=\(constant)")
+                assertClose(got, want, shape: shape, rtol: 1e-4, atol: 1e-4, "A\(sa) B\(sb) constant=\(constant)")
             }
         }
     }
@@ -137,7 +116,7 @@ final class GemmTests: XCTestCase {
         let a = random([3, 19]), w = random([19, 8])
         let got = try run(.matMul(MatMul()), [(a, false), (w, true)], declared: [0: ValueType(.float32, [.symbol("batch"), .fixed(19)])])
         let (want, shape) = referenceMatMul(a, w)
-        assertClose(got, want, shape, "symbolic batch")
+        assertClose(got, want, shape: shape, rtol: 1e-4, atol: 1e-4, "symbolic batch")
         let g = try run(.gemm(Gemm(transB: true)), [(a, false), (random([8, 19]), true), (random([8]), true)],
                         declared: [0: ValueType(.float32, [.symbol("batch"), .fixed(19)])])
         XCTAssertEqual(g.shape, [3, 8])
@@ -163,5 +142,47 @@ final class GemmTests: XCTestCase {
         rejects(.matMul(MatMul()), [f([2, 2, 3]), f([3, 3, 5])], .shape, "MatMul batch dims differ")
         rejects(.matMul(MatMul()), [(Tensor.scalar(Float(1)), false), f([1, 5])], .shape, "MatMul scalar")
         rejects(.matMul(MatMul()), [(Tensor([Double](repeating: 1, count: 6), shape: [2, 3]), false), f([3, 5])], .unsupported, "MatMul of float64 by float32")
+    }
+
+    // MARK: MatMul on integers and float64, MatMulInteger
+
+    func testIntegerAndFloat64MatMulWithBroadcastAndVectors() throws {
+        let shapes: [([Int], [Int])] = [([2, 1, 3, 4], [5, 4, 6]), ([4], [4, 3]), ([3, 4], [4]), ([4], [4]), ([2, 3, 4], [2, 4, 5]), ([3, 0], [0, 2])]
+        for dtype in [DType.int32, .int64, .uint32, .uint64, .float64] {
+            for (sa, sb) in shapes {
+                let a = TestData.smallValues(dtype, sa, seed: 3), b = TestData.smallValues(dtype, sb, seed: 4)
+                let y = try OneNode.run("MatMul", opset: 13, [a, b], outputs: [dtype])[0]
+                // numpy: vectors become [1, K] / [K, 1] and lose that dim.
+                let l = sa.count == 1 ? "k" : String("zyx".suffix(sa.count - 2)) + "mk"
+                let r = sb.count == 1 ? "k" : String("zyx".suffix(sb.count - 2)) + "kn"
+                let batch = String("zyx".suffix(max(0, max(sa.count, sb.count) - 2)))
+                let eq = "\(l),\(r)->\(batch)\(sa.count == 1 ? "" : "m")\(sb.count == 1 ? "" : "n")"
+                let (want, wantShape) = try einsumReference(eq, [a, b])
+                XCTAssertEqual(y.shape, wantShape, "\(dtype) \(sa) \(sb)")
+                assertClose(y, want, dtype: dtype, shape: wantShape, rtol: 1e-4, atol: 1e-4, "\(dtype) \(sa) \(sb)")
+            }
+        }
+        XCTAssertEqual(try OneNode.run(.matMul(MatMul()), [Tensor([UInt32.max, 2], shape: [1, 2]),
+                                                           Tensor([UInt32(2), 1], shape: [2, 1])]).array(UInt32.self),
+                       [UInt32.max &* 2 &+ 2], "wraps")
+    }
+
+    func testMatMulIntegerZeroPoints() throws {
+        let a = Tensor((0..<12).map { UInt8($0 * 21) }, shape: [3, 4])
+        let b = Tensor((0..<8).map { Int8($0 * 30 - 100) }, shape: [4, 2])
+        for (za, zb) in [(nil, nil), (Tensor.scalar(UInt8(7)), nil), (Tensor([UInt8(1), 2, 3], shape: [3]), Tensor([Int8(-4), 5], shape: [2])),
+                         (Tensor([UInt8(9), 8, 7], shape: [3, 1]), Tensor([Int8(3)], shape: [1]))] as [(Tensor?, Tensor?)] {
+            let y = try OneNode.run("MatMulInteger", opset: 10, [a, b, za, zb], constant: [2, 3], outputs: [.int32])[0]
+            var want = [Int32]()
+            for i in 0..<3 {
+                for j in 0..<2 {
+                    let zai = za.map { Int32($0.count == 1 ? $0.array(UInt8.self)[0] : $0.array(UInt8.self)[i]) } ?? 0
+                    let zbj = zb.map { Int32($0.count == 1 ? $0.array(Int8.self)[0] : $0.array(Int8.self)[j]) } ?? 0
+                    want.append((0..<4).map { p in (Int32(a.array(UInt8.self)[i * 4 + p]) - zai) * (Int32(b.array(Int8.self)[p * 2 + j]) - zbj) }.reduce(0, +))
+                }
+            }
+            XCTAssertEqual(y.array(Int32.self), want, "\(String(describing: za?.shape)) \(String(describing: zb?.shape))")
+        }
+        XCTAssertThrowsError(try OneNode.run(.matMulInteger(MatMulInteger()), [a, b, Tensor([UInt8(1), 2], shape: [2])]), "2 zero points for 3 rows")
     }
 }

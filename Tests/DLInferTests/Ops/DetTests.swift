@@ -4,10 +4,9 @@ import DLInferONNX
 import Foundation
 import XCTest
 
-/// Det against the Leibniz formula (batches, every size up to 6, singular and empty matrices, NaN, float64, both
-/// opsets) and BitCast between every pair of same-sized types (the bytes unchanged, float16 included), bool outputs
-/// normalised, and size mismatches rejected.
-final class DetBitCastTests: XCTestCase {
+/// Det against the Leibniz formula: batches, every size up to 6, singular and empty matrices, NaN, float64, both
+/// opsets.
+final class DetTests: XCTestCase {
     func testDeterminantsAgainstLeibniz() throws {
         for m in 1...6 {
             let x = values([3, 2, m, m], seed: m)
@@ -43,44 +42,8 @@ final class DetBitCastTests: XCTestCase {
         XCTAssertThrowsError(try det(values([3], seed: 0), opset: 22))
     }
 
-    func testBitCastKeepsTheBytesBetweenEverySameSizedPair() throws {
-        let types = DType.numeric.filter { $0 != .bool }
-        for from in types {
-            for to in types where to.byteSize == from.byteSize {
-                let x = patterned(from, [3, 5], seed: Int(from.rawValue))
-                let y = try bitCast(x, to: to)
-                XCTAssertEqual(y.dtype, to)
-                XCTAssertEqual(y.shape, [3, 5])
-                XCTAssertEqual(bytes(y), bytes(x), "\(from) -> \(to)")
-            }
-        }
-        // NaN payloads and -0 survive (no float conversion on the way, float16 included).
-        let h = Tensor([UInt16(0x7E01), 0x8000, 0x3C00], shape: [3])
-        XCTAssertEqual(bytes(try bitCast(try bitCast(h, to: .float16), to: .uint16)), bytes(h))
-        XCTAssertEqual(try bitCast(Tensor([Float(-0.0), 1], shape: [2]), to: .int32).array(Int32.self), [Int32(bitPattern: 0x8000_0000), 0x3F80_0000])
-    }
-
-    func testBitCastToBoolNormalisesAndMismatchesAreRejected() throws {
-        XCTAssertEqual(bytes(try bitCast(Tensor([UInt8(0), 1, 7, 255], shape: [4]), to: .bool)), [0, 1, 1, 1])
-        XCTAssertEqual(try bitCast(Tensor([true, false], shape: [2]), to: .int8).array(Int8.self), [1, 0])
-        XCTAssertThrowsError(try bitCast(Tensor([Float(1)], shape: [1]), to: .float64))
-        XCTAssertThrowsError(try bitCast(Tensor([Int64(1)], shape: [1]), to: .int32))
-    }
-
     private func det(_ x: Tensor, opset: Int) throws -> Tensor {
-        var m = ModelBuilder(opset: opset)
-        m.input("x", x.dtype, x.shape.map { .fixed($0) })
-        m.node("Det", ["x"], ["y"])
-        m.output("y", x.dtype)
-        return try m.run([x])[0]
-    }
-
-    private func bitCast(_ x: Tensor, to: DType) throws -> Tensor {
-        var m = ModelBuilder(opset: 26)
-        m.input("x", x.dtype, x.shape.map { .fixed($0) })
-        m.node("BitCast", ["x"], ["y"], [attr("to", Int(to.rawValue))])
-        m.output("y", to)
-        return try m.run([x])[0]
+        try OneNode.run("Det", opset: opset, [x], outputs: [x.dtype])[0]
     }
 }
 

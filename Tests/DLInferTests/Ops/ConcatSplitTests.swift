@@ -1,0 +1,96 @@
+import DLInferCore
+import DLInferEngine
+import DLInferONNX
+import XCTest
+
+/// Concat and Split with large, one-element and empty parts on several element types, Split's legacy attribute,
+/// equal parts and num_outputs forms, and malformed nodes rejected.
+final class ConcatSplitTests: XCTestCase {
+    func testConcatAndSplitLargeTinyAndEmptyParts() throws {
+        // Large blocks (cut into pieces across threads), one-element blocks (typed moves) and an empty part.
+        let cases: [([[Int]], Int)] = [
+            ([[1, 20_000], [2, 20_000]], 0),
+            ([[1000, 1], [1000, 2], [1000, 0]], 1),
+            ([[2, 3, 5], [2, 4, 5]], -2),
+        ]
+        for dtype in [DType.bool, .uint16, .float32, .int64] {
+            for (shapes, axis) in cases {
+                let rank = shapes[0].count, a = axis < 0 ? axis + rank : axis
+                var b = ModelBuilder(opset: 13)
+                for (k, s) in shapes.enumerated() { b.input("x\(k)", dtype, s.map { .fixed($0) }) }
+                b.node("Concat", shapes.indices.map { "x\($0)" }, ["y"], [attr("axis", axis)])
+                b.constant("split", TestData.int64(shapes.map { $0[a] }))
+                b.node("Split", ["y", "split"], shapes.indices.map { "p\($0)" }, [attr("axis", axis)])
+                b.output("y", dtype)
+                for k in shapes.indices { b.output("p\(k)", dtype) }
+                let xs = shapes.enumerated().map { k, s in patterned(dtype, s, seed: k) }
+                let outs = try b.run(xs)
+                var outShape = shapes[0]
+                outShape[a] = shapes.map { $0[a] }.reduce(0, +)
+                let offsets = shapes.map { $0[a] }.reduce(into: [0]) { $0.append($0.last! + $1) }
+                let want = movedElements(xs[0], outShape: outShape, sources: xs) { o in
+                    let k = shapes.indices.first { o[a] < offsets[$0 + 1] }!
+                    var i = o
+                    i[a] -= offsets[k]
+                    return (k, i)
+                }
+                XCTAssertEqual(bytes(outs[0]), bytes(want), "Concat \(dtype) \(shapes) axis \(axis)")
+                for k in shapes.indices {
+                    XCTAssertEqual(outs[1 + k].shape, shapes[k])
+                    XCTAssertEqual(bytes(outs[1 + k]), bytes(xs[k]), "Split \(dtype) \(shapes) part \(k)")
+                }
+            }
+        }
+    }
+
+    func testSplitLegacyAttributeEqualPartsAndNumOutputs() throws {
+        let x = Tensor((0..<14).map { Int32($0) }, shape: [2, 7])
+        // Opset 11: sizes as an attribute.
+        var b = ModelBuilder(opset: 11)
+        b.input("x", .int32, [.fixed(2), .fixed(7)])
+        b.node("Split", ["x"], ["a", "b"], [attr("axis", 1), attr("split", [3, 4])])
+        b.output("a", .int32); b.output("b", .int32)
+        var outs = try b.run([x])
+        XCTAssertEqual(outs[0].array(Int32.self), [0, 1, 2, 7, 8, 9])
+        XCTAssertEqual(outs[1].array(Int32.self), [3, 4, 5, 6, 10, 11, 12, 13])
+        // Opset 13 without sizes: equal parts, which 7 does not allow.
+        b = ModelBuilder(opset: 13)
+        b.input("x", .int32, [.fixed(2), .fixed(7)])
+        b.node("Split", ["x"], ["a", "b"], [attr("axis", -1)])
+        b.output("a", .int32); b.output("b", .int32)
+        XCTAssertThrowsError(try b.load()) { XCTAssertTrue("\($0)".contains("equal parts"), "\($0)") }
+        // An empty `split` input counts as none (as in onnxruntime).
+        b = ModelBuilder(opset: 13)
+        b.input("x", .int32, [.fixed(7), .fixed(2)])
+        b.constant("none", try! Tensor(dtype: .int64, shape: [0]))
+        b.node("Split", ["x", "none"], ["a", "b"], [attr("axis", 1)])
+        b.output("a", .int32); b.output("b", .int32)
+        outs = try b.run([x.reshaped([7, 2])])
+        XCTAssertEqual(outs.map(\.shape), [[7, 1], [7, 1]])
+        XCTAssertEqual(outs[1].array(Int32.self), [1, 3, 5, 7, 9, 11, 13])
+        // Opset 18 num_outputs: ceil(7/3) = 3, 3, then the last takes 1.
+        b = ModelBuilder(opset: 18)
+        b.input("x", .int32, [.fixed(2), .fixed(7)])
+        b.node("Split", ["x"], ["a", "b", "c"], [attr("axis", 1), attr("num_outputs", 3)])
+        b.output("a", .int32); b.output("b", .int32); b.output("c", .int32)
+        outs = try b.run([x])
+        XCTAssertEqual(outs.map(\.shape), [[2, 3], [2, 3], [2, 1]])
+        XCTAssertEqual(outs[2].array(Int32.self), [6, 13])
+        // num_outputs must match the outputs.
+        b = ModelBuilder(opset: 18)
+        b.input("x", .int32, [.fixed(2), .fixed(7)])
+        b.node("Split", ["x"], ["a", "b"], [attr("axis", 1), attr("num_outputs", 3)])
+        b.output("a", .int32); b.output("b", .int32)
+        XCTAssertThrowsError(try b.load())
+    }
+
+    func testMalformedConcatAndSplitAreRejected() {
+        let x = patterned(.float32, [2, 3])
+        assertRefusedAtLoad([
+            ("Concat ranks", OneNode.loadError("Concat", opset: 13, [x, patterned(.float32, [2])], attrs: [attr("axis", 0)])),
+            ("Concat dims", OneNode.loadError("Concat", opset: 13, [x, patterned(.float32, [2, 4])], attrs: [attr("axis", 0)])),
+            ("Concat axis", OneNode.loadError("Concat", opset: 13, [x, patterned(.float32, [2, 3])], attrs: [attr("axis", 2)])),
+            ("Split sum", OneNode.loadError("Split", opset: 13, [patterned(.float32, [5]), TestData.int64([2, 2])], constant: [1])),
+        ])
+    }
+}
