@@ -5,7 +5,7 @@ import XCTest
 /// One Conv session over input shapes that change between runs: the kernel keeps the geometry of the last shape, which
 /// must never serve another. Against a direct convolution computed here.
 final class ConvGeometryTests: XCTestCase {
-    private typealias H = VisionHarness
+    private typealias H = TestData
 
     func testConvGeometryFollowsTheInputShape() throws {
         let (m, c, kh, kw) = (4, 3, 3, 2)
@@ -33,7 +33,7 @@ final class ConvGeometryTests: XCTestCase {
                 } } }
                 want.append(Float(s))
             } } } }
-            H.assertClose(y, want, rtol: 1e-5, atol: 1e-5, "\(shape)")
+            assertClose(y, want, shape: [n, m, oh, ow], rtol: 1e-5, atol: 1e-5, "\(shape)")
         }
     }
 }

@@ -5,7 +5,7 @@ import XCTest
 /// rounding): the kernel reads such windows directly instead of building rows. Checked against each output element
 /// computed on its own, with NaN, infinities and both zeros among the inputs.
 final class PoolWindowTests: XCTestCase {
-    private typealias H = VisionHarness
+    private typealias H = TestData
 
     private static let cases: [(shape: [Int], kernel: [Int], strides: [Int])] = [
         ([2, 3, 8, 8], [2, 2], [2, 2]), ([1, 4, 7, 9], [3, 3], [2, 2]), ([1, 2, 5, 6], [3, 2], [1, 1]),
@@ -42,7 +42,7 @@ final class PoolWindowTests: XCTestCase {
     func testMaxPoolOfWholeWindows() throws {
         for (k, c) in Self.cases.enumerated() {
             let x = input(c.shape, seed: 70 + k)
-            let y = try H.run("MaxPool", opset: 12, [x], attrs: [attr("kernel_shape", c.kernel), attr("strides", c.strides)])[0]
+            let y = try OneNode.run("MaxPool", opset: 12, [x], attrs: [attr("kernel_shape", c.kernel), attr("strides", c.strides)])[0]
             // NaN never wins, as in onnxruntime: a comparison with NaN is false.
             let want = reference(x, kernel: c.kernel, strides: c.strides) { $0.reduce(-Float.infinity) { $1 > $0 ? $1 : $0 } }
             XCTAssertEqual(y.shape, want.shape, "\(c)")
@@ -59,7 +59,7 @@ final class PoolWindowTests: XCTestCase {
         for (k, c) in Self.cases.enumerated() {
             let x = input(c.shape, seed: 90 + k)
             for includePad in [0, 1] {
-                let y = try H.run("AveragePool", opset: 11, [x], attrs: [attr("kernel_shape", c.kernel), attr("strides", c.strides),
+                let y = try OneNode.run("AveragePool", opset: 11, [x], attrs: [attr("kernel_shape", c.kernel), attr("strides", c.strides),
                                                                          attr("count_include_pad", includePad)])[0]
                 let want = reference(x, kernel: c.kernel, strides: c.strides) { Float($0.reduce(0.0) { $0 + Double($1) } / Double($0.count)) }
                 XCTAssertEqual(y.shape, want.shape, "\(c)")

@@ -7,7 +7,7 @@ import XCTest
 /// kind, partial edge tiles, more tiles than one chunk, batches, bias with fused activations, and one session moving
 /// between the two paths.
 final class WinogradConvTests: XCTestCase {
-    private typealias H = VisionHarness
+    private typealias H = TestData
 
     private func reference(_ x: Tensor, _ w: Tensor, _ b: Tensor?, pads: [Int], relu: Bool) -> (shape: [Int], values: [Float]) {
         let (n, c, ih, iw) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]), m = w.shape[0]
@@ -50,7 +50,7 @@ final class WinogradConvTests: XCTestCase {
         let want = reference(x, w, b, pads: pads, relu: relu)
         XCTAssertEqual(y.shape, want.shape, file: file, line: line)
         // The transforms round in float32: a few ulps of each channel's partial sums, well inside ONNX's rtol 1e-3.
-        H.assertClose(y, want.values, rtol: 1e-4, atol: 1e-4, "x \(x.shape) pads \(pads)", file: file, line: line)
+        assertClose(y, want.values, shape: want.shape, rtol: 1e-4, atol: 1e-4, "x \(x.shape) pads \(pads)", file: file, line: line)
     }
 
     func testWinogradLayersAgainstDirectConvolution() throws {
