@@ -7,7 +7,7 @@ public final class CPUBackend: Backend {
 
     public func support(_ node: Node, in graph: Graph) -> Support { .yes }
 
-    public func makeKernel(_ node: Node, in graph: Graph) throws -> Kernel {
+    public func makeKernel(_ node: Node, in graph: Graph) throws -> HostKernel {
         switch node.op {
         case .conv(let a): return try makeConvKernel(a, node, graph)
         case .convTranspose(let a): return try makeConvTransposeKernel(a, node, graph)
@@ -117,6 +117,6 @@ public final class CPUBackend: Backend {
         let ins = node.inputs.map { $0.flatMap { graph.constants[$0] } }
         let types = node.outputs.map { $0.map { graph.values[$0].type } }
         try Session.checkAllocation(types, node, graph)
-        return try makeKernel(node, in: graph).run(ins, OutputAllocator(types: types, pool: nil))
+        return try makeKernel(node, in: graph).run(ins, KernelOutputs(types: types, pool: nil))
     }
 }

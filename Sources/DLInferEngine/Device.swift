@@ -56,13 +56,15 @@ public enum Devices {
 
     struct Resolution {
         var request: DeviceRequest
-        var backends: [Backend]
+        /// The OpenCL backend when one is chosen (and made); the CPU runs what it cannot.
+        var device: OpenCLBackend?
+        var host: CPUBackend
         var note: String?
         var index: Int
     }
 
-    /// Resolves the device and the precision of `options` into the backends to use, in preference order (the
-    /// OpenCL backend, when one is chosen, then the CPU for what it cannot run). precision=fp16 stores float32
+    /// Resolves the device and the precision of `options` into the backends to use (the OpenCL backend, when one is
+    /// chosen, and the CPU for what it cannot run). precision=fp16 stores float32
     /// tensors as half on an OpenCL device (any: half storage is core OpenCL); the CPU backend has no such storage,
     /// so on the CPU it is an error, or with fallback=cpu runs in fp32 with a note saying so.
     static func resolve(_ options: SessionOptions, makeBackend: Bool = true) throws -> Resolution {
@@ -101,7 +103,7 @@ public enum Devices {
         do { request = try DeviceRequest(parsing: text) } catch let e as DLInferError {
             throw DLInferError(e.kind, "\(e.message) (from \(source))")
         }
-        let cpu = Resolution(request: request, backends: [CPUBackend()], note: nil, index: 0)
+        let cpu = Resolution(request: request, device: nil, host: CPUBackend(), note: nil, index: 0)
         let devices = OpenCL.devices
         let chosen: CLDeviceDescription?
         let missing: String
@@ -126,9 +128,9 @@ public enum Devices {
         if let chosen {
             do {
                 let deny = getenv("DLINFER_OPENCL_DENY").map { String(cString: $0) }
-                let cpu = CPUBackend()
-                let backends: [Backend] = makeBackend ? [try OpenCLBackend(device: chosen, denyOps: deny, halfStorage: halfStorage, host: cpu), cpu] : []
-                return Resolution(request: request, backends: backends, note: nil, index: chosen.index + 1)
+                let host = CPUBackend()
+                let device = makeBackend ? try OpenCLBackend(device: chosen, denyOps: deny, halfStorage: halfStorage, host: host) : nil
+                return Resolution(request: request, device: device, host: host, note: nil, index: chosen.index + 1)
             } catch let e as DLInferError where e.kind != .invalidArgument {
                 failure = e.message
             }
@@ -136,10 +138,10 @@ public enum Devices {
             failure = missing
         }
         if request == .auto {
-            return Resolution(request: request, backends: cpu.backends, note: "auto chose the CPU: \(failure)", index: 0)
+            return Resolution(request: request, device: nil, host: cpu.host, note: "auto chose the CPU: \(failure)", index: 0)
         }
         if fallbackToCPU {
-            return Resolution(request: request, backends: cpu.backends, note: "'\(text)' requested, running on the CPU: \(failure)", index: 0)
+            return Resolution(request: request, device: nil, host: cpu.host, note: "'\(text)' requested, running on the CPU: \(failure)", index: 0)
         }
         throw DLInferError(.deviceUnavailable, "device '\(text)' (from \(source)) cannot be used: \(failure); available: \(available()). Set the option fallback=cpu to run on the CPU instead")
     }

@@ -86,7 +86,7 @@ public final class InferenceSession: @unchecked Sendable {
         deviceIndex = r.index
         deviceInfo = Devices.list()[r.index]
         threads = options.threads
-        session = try Session(graph: model.graph, backends: r.backends, limits: options.limits)
+        session = try Session(graph: model.graph, host: r.host, device: r.device, limits: options.limits)
         staged = Array(repeating: nil, count: model.inputs.count)
         bound = Array(repeating: false, count: model.inputs.count)
     }

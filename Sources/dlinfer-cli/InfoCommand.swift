@@ -74,9 +74,9 @@ struct InfoCommand: ParsableCommand {
             }
             _ = try session.run(inputs)
             let t = session.lastRunTransfers
-            print("transfers per run (zero-filled inputs): \(t.uploads) uploads (\(t.uploadBytes) bytes), \(t.downloads) downloads (\(t.downloadBytes) bytes)\(t.sizeReads > 0 ? ", \(t.sizeReads) size reads (data-dependent output sizes)" : ""); the model has \(m.inputs.count) inputs, \(m.outputs.count) outputs")
+            print("transfer steps per run (zero-filled inputs): \(t.uploads) uploads (\(t.uploadBytes) bytes), \(t.downloads) downloads (\(t.downloadBytes) bytes)\(t.sizeReads > 0 ? ", \(t.sizeReads) size reads (data-dependent output sizes)" : ""); the model has \(m.inputs.count) inputs, \(m.outputs.count) outputs")
             for move in t.moves {
-                print("  \(move.toDevice ? "upload" : "download") '\(move.value)' \(move.shape): \(move.bytes) bytes")
+                print("  \(move.toDevice ? "upload" : "download") '\(move.value)' \(move.shape): \(move.bytes) bytes, \(move.reader.map { "for \($0)" } ?? "an output")")
             }
         } catch {
             print("transfers per run: not counted, a run on zero-filled inputs failed: \(error)")

@@ -5,7 +5,7 @@ final class ModKernel: Kernel {
     let fmod: Bool
     init(_ a: Mod) { fmod = a.fmod }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let a = inputs[0]!, b = inputs[1]!, y = try outputs.make(0)
         switch a.dtype {
         case .float32: floating(a, b, y, Float.self)
@@ -50,7 +50,7 @@ private struct IntegerMod: IntegerKernelBody {
 
 /// PRelu: the slope broadcast over X (the output has X's shape).
 final class PReluKernel: Kernel {
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, slope = inputs[1]!, y = try outputs.make(0)
         switch x.dtype {
         case .float32: floating(x, slope, y, Float.self)
@@ -81,7 +81,7 @@ final class BitwiseKernel: Kernel {
     let kind: Bitwise.Kind
     init(_ a: Bitwise) { kind = a.kind }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let y = try outputs.make(0)
         try dispatchInteger(y.dtype, IntegerBitwise(kind: kind, a: inputs[0]!, b: inputs[1]!, y: y))
         return [y]

@@ -10,7 +10,7 @@ final class AttentionKernel: Kernel {
     let attrs: Attention
     init(_ a: Attention) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let q = inputs[0]!, k = inputs[1]!, v = inputs[2]!
         let input = { (i: Int) in i < inputs.count ? inputs[i] : nil }
         let mask = input(3), pastK = input(4), pastV = input(5), nonpad = input(6)
@@ -91,7 +91,7 @@ struct MaskRows {
     /// Keeps a converted mask alive.
     let storage: Tensor
 
-    init(_ mask: Tensor, _ g: AttentionGeometry, _ outputs: OutputAllocator) throws {
+    init(_ mask: Tensor, _ g: AttentionGeometry, _ outputs: KernelOutputs) throws {
         guard (1...4).contains(mask.rank) else { throw DLInferError.shape("attn_mask must have rank 1 to 4, got \(mask.shape)") }
         let dims = [Int](repeating: 1, count: 4 - mask.rank) + mask.shape
         let target = [g.batch, g.qHeads, g.qSequence]

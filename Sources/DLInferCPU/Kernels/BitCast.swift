@@ -6,7 +6,7 @@ final class BitCastKernel: Kernel {
     let attrs: BitCast
     init(_ a: BitCast) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         guard x.dtype.byteSize == attrs.to.byteSize else {
             throw DLInferError.model("BitCast from \(x.dtype) to \(attrs.to): the sizes differ")

@@ -1,9 +1,9 @@
 import DLInferCore
 
-func makeCastKernel(_ a: Cast, _ node: Node, _ graph: Graph) throws -> Kernel { CastKernel(a) }
+func makeCastKernel(_ a: Cast, _ node: Node, _ graph: Graph) throws -> HostKernel { CastKernel(a) }
 
 /// CastLike is Cast to the type its output was given (the second input's).
-func makeCastLikeKernel(_ a: CastLike, _ node: Node, _ graph: Graph) throws -> Kernel {
+func makeCastLikeKernel(_ a: CastLike, _ node: Node, _ graph: Graph) throws -> HostKernel {
     guard let y = node.outputs.first ?? nil else { throw DLInferError.model("CastLike has no output") }
     return CastKernel(a.cast(to: graph.values[y].type.dtype))
 }
@@ -14,7 +14,7 @@ final class CastKernel: Kernel {
     var to: DType { attrs.to }
     init(_ a: Cast) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         try expectShape(outputs.shape(0), x.shape)
         if x.dtype == to { return [x] }

@@ -5,7 +5,7 @@ final class CompareKernel: Kernel {
     let kind: Compare.Kind
     init(_ a: Compare) { kind = a.kind }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let a = inputs[0]!, b = inputs[1]!, y = try outputs.make(0)
         switch a.dtype {
         case .float32: compare(kind, a, b, y, Float.self)
@@ -41,7 +41,7 @@ final class LogicKernel: Kernel {
     let kind: Logic.Kind
     init(_ a: Logic) { kind = a.kind }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let a = inputs[0]!, b = inputs[1]!, y = try outputs.make(0)
         let pa = a.raw.assumingMemoryBound(to: UInt8.self), pb = b.raw.assumingMemoryBound(to: UInt8.self)
         let py = y.pointer(Bool.self)
@@ -56,7 +56,7 @@ final class LogicKernel: Kernel {
 
 /// Where: copies elements of X or Y by their byte size, over the three-way broadcast.
 final class WhereKernel: Kernel {
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let c = inputs[0]!, x = inputs[1]!, z = inputs[2]!, y = try outputs.make(0)
         switch y.dtype.byteSize {
         case 1: select(c, x, z, y, UInt8.self)

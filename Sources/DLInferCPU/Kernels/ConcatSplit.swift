@@ -1,7 +1,7 @@
 import DLInferCore
 
-func makeConcatKernel(_ a: Concat, _ node: Node, _ graph: Graph) throws -> Kernel { ConcatKernel(a) }
-func makeSplitKernel(_ a: Split, _ node: Node, _ graph: Graph) throws -> Kernel { SplitKernel(a) }
+func makeConcatKernel(_ a: Concat, _ node: Node, _ graph: Graph) throws -> HostKernel { ConcatKernel(a) }
+func makeSplitKernel(_ a: Split, _ node: Node, _ graph: Graph) throws -> HostKernel { SplitKernel(a) }
 
 // Both view a tensor as [outer, axis, inner]: each input (part) is then `outer` contiguous blocks of axis * inner
 // elements, interleaved in the output (input) with a stride of the whole axis.
@@ -10,7 +10,7 @@ final class ConcatKernel: Kernel {
     let attrs: Concat
     init(_ a: Concat) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let xs = inputs.map { $0! }
         guard xs[0].rank >= 1 else { throw DLInferError.shape("cannot concatenate scalars") }
         let a = try normalizeAxis(attrs.axis, rank: xs[0].rank)
@@ -38,7 +38,7 @@ final class SplitKernel: Kernel {
     let attrs: Split
     init(_ a: Split) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         guard x.rank >= 1 else { throw DLInferError.shape("cannot split a scalar") }
         let a = try normalizeAxis(attrs.axis, rank: x.rank)

@@ -4,7 +4,7 @@ import DLInferCore
 final class BodyRunner {
     let body: Body
     private let session: Session
-    init(_ body: Body) throws { self.body = body; session = try Session(graph: body.graph, backends: [CPUBackend()]) }
+    init(_ body: Body) throws { self.body = body; session = try Session(graph: body.graph, host: CPUBackend()) }
 
     /// Runs the body on its formal inputs, with the captured values taken from the node's inputs.
     func run(_ formal: [Tensor], _ nodeInputs: [Tensor?]) throws -> [Tensor] {
@@ -20,14 +20,14 @@ final class IfKernel: Kernel {
     private let then: BodyRunner, otherwise: BodyRunner
     init(_ a: If) throws { then = try BodyRunner(a.thenBranch); otherwise = try BodyRunner(a.elseBranch) }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let branch = try conditionValue(inputs[0]!, "cond") ? then : otherwise
         return try branch.run([], inputs)
     }
 }
 
 /// Stacks same-shaped slices along a new axis `axis` (at position `reverse ? n-1-t : t` for slice t).
-private func stack(_ parts: [Tensor], axis: Int, reverse: Bool, empty: ValueType, _ outputs: OutputAllocator, _ what: String) throws -> Tensor {
+private func stack(_ parts: [Tensor], axis: Int, reverse: Bool, empty: ValueType, _ outputs: KernelOutputs, _ what: String) throws -> Tensor {
     guard let first = parts.first else {
         // No iteration: the per-iteration shape as far as the body's type knows it, with 0 for what it does not.
         let dims = (empty.shape ?? []).map { $0.value ?? 0 }
@@ -53,7 +53,7 @@ final class LoopKernel: Kernel {
     private let a: Loop, body: BodyRunner
     init(_ a: Loop) throws { self.a = a; body = try BodyRunner(a.body) }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         var limit = Int64.max
         if let m = inputs[0] {
             guard m.count == 1 else { throw DLInferError.shape("M must have one element, has shape \(m.shape)") }
@@ -84,7 +84,7 @@ final class ScanKernel: Kernel {
     private let a: Scan, body: BodyRunner
     init(_ a: Scan) throws { self.a = a; body = try BodyRunner(a.body) }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         var states = (0..<a.stateCount).map { inputs[$0]! }
         let scanned = (0..<a.scanInputCount).map { inputs[a.stateCount + $0]! }
         let axes = try scanned.indices.map { try normalizeAxis(a.inputAxes[$0], rank: scanned[$0].rank, "scan_input_axes[\($0)]") }
@@ -109,7 +109,7 @@ final class ScanKernel: Kernel {
     }
 
     /// Slice `at` of `x` along `axis`, that axis removed.
-    private func slice(_ x: Tensor, axis: Int, at: Int, _ outputs: OutputAllocator) throws -> Tensor {
+    private func slice(_ x: Tensor, axis: Int, at: Int, _ outputs: KernelOutputs) throws -> Tensor {
         var shape = x.shape
         let n = shape.remove(at: axis)
         let outer = x.shape[..<axis].reduce(1, *), inner = shape[axis...].reduce(1, *) * x.dtype.byteSize

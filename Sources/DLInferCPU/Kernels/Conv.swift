@@ -3,7 +3,7 @@ import DLInferCore
 /// Constant weights are packed once here for the GEMM, per group and per chunk of output channels; depthwise
 /// convolutions read W directly. Layers that Winograd's algorithm may serve keep their weights unpacked until the
 /// first run shows which path the input's size takes.
-func makeConvKernel(_ a: Conv, _ node: Node, _ graph: Graph) throws -> Kernel {
+func makeConvKernel(_ a: Conv, _ node: Node, _ graph: Graph) throws -> HostKernel {
     guard let wid = node.inputs[1], let w = graph.constants[wid], w.dtype == .float32 else {
         return ConvKernel(a, packedWeights: nil)
     }
@@ -33,7 +33,7 @@ func channelChunks(_ mg: Int) -> [Range<Int>] {
 }
 
 /// ConvTranspose's GEMM takes Wᵀ per group as its left operand; constant weights are packed once.
-func makeConvTransposeKernel(_ a: ConvTranspose, _ node: Node, _ graph: Graph) throws -> Kernel {
+func makeConvTransposeKernel(_ a: ConvTranspose, _ node: Node, _ graph: Graph) throws -> HostKernel {
     var packed: [PackedMatrix]? = nil
     if let wid = node.inputs[1], let w = graph.constants[wid], w.dtype == .float32, w.rank >= 3, a.group >= 1,
        w.shape[0] % a.group == 0 {
@@ -91,7 +91,7 @@ final class ConvKernel: Kernel {
         }
     }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, w = inputs[1]!
         let bias = inputs.count > 2 ? inputs[2] : nil
         let y = try outputs.make(0)

@@ -8,7 +8,7 @@ final class ConvTransposeKernel: Kernel {
     let packedWeights: [PackedMatrix]?
     init(_ a: ConvTranspose, packedWeights: [PackedMatrix]?) { attrs = a; self.packedWeights = packedWeights }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, w = inputs[1]!
         let bias = inputs.count > 2 ? inputs[2] : nil
         let y = try outputs.make(0)

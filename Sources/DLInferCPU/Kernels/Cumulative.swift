@@ -6,7 +6,7 @@ final class CumulativeKernel: Kernel {
     let attrs: Cumulative
     init(_ a: Cumulative) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, y = try outputs.make(0)
         let a = try attrs.axis(inputs[1]!, rank: x.rank)
         guard x.count > 0 else { return [y] }

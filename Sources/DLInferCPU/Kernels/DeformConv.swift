@@ -15,7 +15,7 @@ final class DeformConvKernel: Kernel {
     /// Column rows (channels x kernel taps) at most: a tile then needs at most 1 GiB.
     static let maxRows = 1 << 24
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         func input(_ i: Int) -> Tensor? { i < inputs.count ? inputs[i] : nil }
         let x = inputs[0]!, w = inputs[1]!, offset = inputs[2]!, bias = input(3), mask = input(4)
         let r = x.rank - 2

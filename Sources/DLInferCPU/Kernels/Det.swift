@@ -3,7 +3,7 @@ import DLInferCore
 /// Det: each matrix is copied to a float64 scratch block and reduced by Gaussian elimination with partial pivoting;
 /// the determinant is the product of the pivots, negated for each row swap. Parallel over the matrices.
 final class DetKernel: Kernel {
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         guard x.rank >= 2, x.shape[x.rank - 1] == x.shape[x.rank - 2] else {
             throw DLInferError.shape("Det needs square matrices [*, M, M], got shape \(x.shape)")
@@ -18,7 +18,7 @@ final class DetKernel: Kernel {
         return [y]
     }
 
-    private func determinants<T: BinaryFloatingPoint>(_ x: Tensor, _ y: Tensor, _ outputs: OutputAllocator, _: T.Type) throws {
+    private func determinants<T: BinaryFloatingPoint>(_ x: Tensor, _ y: Tensor, _ outputs: KernelOutputs, _: T.Type) throws {
         let m = x.shape[x.rank - 1], count = y.count, size = m * m
         let src = UnsafePointer(x.raw.assumingMemoryBound(to: T.self)), dst = y.raw.assumingMemoryBound(to: T.self)
         guard count > 0 else { return }

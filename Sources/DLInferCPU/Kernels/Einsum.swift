@@ -10,7 +10,7 @@ final class EinsumKernel: Kernel {
     let attrs: Einsum
     init(_ a: Einsum) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let xs = inputs.map { $0! }
         switch xs[0].dtype {
         case .float32: return [try EinsumRun<Float>(attrs, xs, outputs).result()]
@@ -54,12 +54,12 @@ private struct LabeledView {
 
 private struct EinsumRun<T: ReduceElement> {
     let attrs: Einsum
-    let outputs: OutputAllocator
+    let outputs: KernelOutputs
     var views: [LabeledView] = []
     /// The output's labels, the ellipsis expanded; ellipsis dims are labelled 1000 + their distance from the right.
     var outLabels: [Int] = []
 
-    init(_ a: Einsum, _ xs: [Tensor], _ outputs: OutputAllocator) throws {
+    init(_ a: Einsum, _ xs: [Tensor], _ outputs: KernelOutputs) throws {
         attrs = a
         self.outputs = outputs
         var ellipsisRank = 0

@@ -8,7 +8,7 @@ final class UnaryKernel: Kernel {
     let kind: Unary.Kind
     init(_ a: Unary) { kind = a.kind }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, y = try outputs.make(0)
         guard x.dtype == .float32 else {
             // Integer Relu (the only integer kind the type rule admits).
@@ -52,7 +52,7 @@ private struct IntegerRelu: IntegerKernelBody {
 
 /// Clip with bounds from constant or run-time scalar inputs (an absent bound leaves that side open).
 final class ClipKernel: Kernel {
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, y = try outputs.make(0)
         let lo = inputs.count > 1 ? inputs[1] : nil, hi = inputs.count > 2 ? inputs[2] : nil
         // NaN fails both comparisons, so it passes through as in ONNX.
@@ -119,7 +119,7 @@ final class BinaryKernel: Kernel {
     let kind: Binary.Kind
     init(_ a: Binary) { kind = a.kind }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let a = inputs[0]!, b = inputs[1]!, y = try outputs.make(0)
         if kind == .pow { try pow(a, b, y); return [y] }
         switch a.dtype {
@@ -206,7 +206,7 @@ final class VariadicKernel: Kernel {
     let kind: Variadic.Kind
     init(_ a: Variadic) { kind = a.kind }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let ins = inputs.compactMap { $0 }, y = try outputs.make(0)
         broadcastCopy(ins[0], to: y)
         for x in ins.dropFirst() {
@@ -261,7 +261,7 @@ private struct IntegerFold: IntegerKernelBody {
 
 /// Identity and inference-mode Dropout: the output is the input's storage; Dropout's mask is all true.
 final class PassThroughKernel: Kernel {
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         var outs: [Tensor?] = [x]
         if outputs.wanted(1) {
@@ -276,7 +276,7 @@ final class PassThroughKernel: Kernel {
 final class ShapeKernel: Kernel {
     let attrs: ShapeOf
     init(_ a: ShapeOf) { attrs = a }
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         [attrs.evaluate(inputShape: inputs[0]!.shape)]
     }
 }

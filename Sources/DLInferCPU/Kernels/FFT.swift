@@ -23,9 +23,9 @@ struct Complex {
 
 /// Complex buffers of a size that comes from the model, allocated against the session's memory budget.
 struct ComplexBuffers {
-    let outputs: OutputAllocator
+    let outputs: KernelOutputs
     private(set) var held: [Tensor] = []
-    init(_ outputs: OutputAllocator) { self.outputs = outputs }
+    init(_ outputs: KernelOutputs) { self.outputs = outputs }
 
     mutating func make(_ count: Int) throws -> UnsafeMutablePointer<Complex> {
         let (doubles, overflow) = count.multipliedReportingOverflow(by: 2)
@@ -59,7 +59,7 @@ final class FFTPlan {
     /// Complex values of scratch `transform` needs.
     var scratchCount: Int { bluestein.map { 2 * $0.m } ?? 0 }
 
-    init(length n: Int, inverse: Bool, _ outputs: OutputAllocator) throws {
+    init(length n: Int, inverse: Bool, _ outputs: KernelOutputs) throws {
         guard n >= 1, n <= FFTPlan.maxLength else { throw DLInferError(.internal, "FFT length \(n) out of range") }
         self.n = n
         self.inverse = inverse
@@ -228,7 +228,7 @@ final class RealFFTPlan {
     /// Complex scratch `transform` needs.
     var scratchCount: Int { (n % 2 == 0 ? n : 2 * n) + half.scratchCount }
 
-    init(length n: Int, _ outputs: OutputAllocator) throws {
+    init(length n: Int, _ outputs: KernelOutputs) throws {
         self.n = n
         var bufs = ComplexBuffers(outputs)
         half = try FFTPlan(length: n % 2 == 0 ? n / 2 : n, inverse: false, outputs)

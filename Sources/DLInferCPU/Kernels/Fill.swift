@@ -1,13 +1,13 @@
 import DLInferCore
 
-func makeConstantOfShapeKernel(_ a: ConstantOfShape, _ node: Node, _ graph: Graph) throws -> Kernel { ConstantOfShapeKernel(a) }
-func makeExpandKernel(_ a: Expand, _ node: Node, _ graph: Graph) throws -> Kernel { ExpandKernel() }
+func makeConstantOfShapeKernel(_ a: ConstantOfShape, _ node: Node, _ graph: Graph) throws -> HostKernel { ConstantOfShapeKernel(a) }
+func makeExpandKernel(_ a: Expand, _ node: Node, _ graph: Graph) throws -> HostKernel { ExpandKernel() }
 
 final class ConstantOfShapeKernel: Kernel {
     let value: Tensor
     init(_ a: ConstantOfShape) { value = a.value }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         try expectShape(outputs.shape(0), inputs[0]!.intValues() ?? [])
         let y = try outputs.make(0)
         switch value.dtype.byteSize {
@@ -27,7 +27,7 @@ final class ConstantOfShapeKernel: Kernel {
 }
 
 final class ExpandKernel: Kernel {
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         try expectShape(outputs.shape(0), try broadcastShapes([x.shape, inputs[1]!.intValues() ?? []]))
         let y = try outputs.make(0)

@@ -8,7 +8,7 @@ final class FusedAttentionKernel: Kernel {
     let attrs: FusedAttention
     init(_ a: FusedAttention) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let q = inputs[0]!, v = inputs[2]!
         var k = inputs[1]!
         let mask = inputs.count > 3 ? inputs[3] : nil

@@ -1,6 +1,6 @@
 import DLInferCore
 
-func makeGatherKernel(_ a: Gather, _ node: Node, _ graph: Graph) throws -> Kernel { GatherKernel(a) }
+func makeGatherKernel(_ a: Gather, _ node: Node, _ graph: Graph) throws -> HostKernel { GatherKernel(a) }
 
 /// Views data as [outer, n, inner]: each (outer, index) pair copies one run of `inner` elements (a whole row for
 /// axis 0, the Embedding case). Indices are checked before anything is read.
@@ -8,7 +8,7 @@ final class GatherKernel: Kernel {
     let attrs: Gather
     init(_ a: Gather) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let data = inputs[0]!, indices = inputs[1]!
         guard data.rank >= 1 else { throw DLInferError.shape("data must have rank 1 or more") }
         let a = try normalizeAxis(attrs.axis, rank: data.rank)

@@ -1,10 +1,10 @@
 import DLInferCore
 
-func makeGemmKernel(_ a: Gemm, _ node: Node, _ graph: Graph) throws -> Kernel {
+func makeGemmKernel(_ a: Gemm, _ node: Node, _ graph: Graph) throws -> HostKernel {
     GemmKernel(a, weight: node.inputs[1].flatMap { graph.constants[$0] })
 }
 
-func makeMatMulKernel(_ a: MatMul, _ node: Node, _ graph: Graph) throws -> Kernel {
+func makeMatMulKernel(_ a: MatMul, _ node: Node, _ graph: Graph) throws -> HostKernel {
     MatMulKernel(a, left: node.inputs[0].flatMap { graph.constants[$0] }, right: node.inputs[1].flatMap { graph.constants[$0] })
 }
 
@@ -25,7 +25,7 @@ final class GemmKernel: Kernel {
         }
     }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let a = inputs[0]!, b = inputs[1]!
         let y = try outputs.make(0)
         let m = y.shape[0], n = y.shape[1], k = attrs.transA ? a.shape[0] : a.shape[1]
@@ -85,7 +85,7 @@ final class MatMulKernel: Kernel {
         }
     }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let a = inputs[0]!, b = inputs[1]!
         let y = try outputs.make(0)
         switch a.dtype {
@@ -157,7 +157,7 @@ func matMulLoops<T: ReduceElement>(_ a: Tensor, _ b: Tensor, _ y: Tensor, _: T.T
 /// MatMulInteger: both operands widened to int32 less their zero points (scalar, per row of A, per column of B),
 /// then the integer MatMul.
 final class MatMulIntegerKernel: Kernel {
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let a = inputs[0]!, b = inputs[1]!
         let y = try outputs.make(0)
         let za = inputs.count > 2 ? inputs[2] : nil, zb = inputs.count > 3 ? inputs[3] : nil
@@ -175,7 +175,7 @@ private func parameterShape(_ p: Tensor, rowwise: Bool) -> [Int] {
 }
 
 /// x - zero as int32 (`zero` nil: 0); the zero point must broadcast to x's shape (see `parameterShape`).
-private func widenLessZeroPoint(_ x: Tensor, _ zero: Tensor?, rowwise: Bool, _ outputs: OutputAllocator, _ op: String,
+private func widenLessZeroPoint(_ x: Tensor, _ zero: Tensor?, rowwise: Bool, _ outputs: KernelOutputs, _ op: String,
                                 _ role: String) throws -> Tensor {
     let w = try outputs.make(.int32, x.shape)
     let out = w.pointer(Int32.self)
@@ -200,7 +200,7 @@ private func widenLessZeroPoint(_ x: Tensor, _ zero: Tensor?, rowwise: Bool, _ o
 /// y_scale in float32; one per output element when a or b is quantized per row or column) in double, rounded half
 /// to even, plus y's zero point, saturated.
 final class QLinearMatMulKernel: Kernel {
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let a = inputs[0]!, aScale = inputs[1]!, b = inputs[3]!, bScale = inputs[4]!, yScale = inputs[6]!, yZero = inputs[7]!
         for (t, role) in [(yScale, "y_scale"), (yZero, "y_zero_point")] where t.count != 1 {
             throw DLInferError.shape("QLinearMatMul: \(role) must be a single value, got shape \(t.shape)")

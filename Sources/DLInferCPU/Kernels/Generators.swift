@@ -1,15 +1,15 @@
 import DLInferCore
 
-func makeRangeKernel(_ a: Arange, _ node: Node, _ graph: Graph) throws -> Kernel { RangeKernel(a) }
-func makeEyeLikeKernel(_ a: EyeLike, _ node: Node, _ graph: Graph) throws -> Kernel { EyeLikeKernel(a) }
-func makeOneHotKernel(_ a: OneHot, _ node: Node, _ graph: Graph) throws -> Kernel { OneHotKernel(a) }
+func makeRangeKernel(_ a: Arange, _ node: Node, _ graph: Graph) throws -> HostKernel { RangeKernel(a) }
+func makeEyeLikeKernel(_ a: EyeLike, _ node: Node, _ graph: Graph) throws -> HostKernel { EyeLikeKernel(a) }
+func makeOneHotKernel(_ a: OneHot, _ node: Node, _ graph: Graph) throws -> HostKernel { OneHotKernel(a) }
 
 /// Element i is `start + i * delta`, computed in the type the op's doc comment names for each element type.
 final class RangeKernel: Kernel {
     let attrs: Arange
     init(_ a: Arange) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let start = inputs[0]!, limit = inputs[1]!, delta = inputs[2]!
         for t in [start, limit, delta] where t.count != 1 { throw DLInferError.shape("Range takes scalars, got shape \(t.shape)") }
         let n = try Arange.count(start, limit, delta)
@@ -56,7 +56,7 @@ final class EyeLikeKernel: Kernel {
     let attrs: EyeLike
     init(_ a: EyeLike) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         guard x.rank == 2 else { throw DLInferError.shape("EyeLike needs a rank-2 input, got shape \(x.shape)") }
         try expectShape(outputs.shape(0), x.shape)
@@ -77,7 +77,7 @@ final class OneHotKernel: Kernel {
     let attrs: OneHot
     init(_ a: OneHot) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let indices = inputs[0]!, values = inputs[2]!
         guard inputs[1]!.count == 1 else { throw DLInferError.shape("depth must be a scalar, got shape \(inputs[1]!.shape)") }
         guard values.count == 2 else { throw DLInferError.shape("values must have 2 elements, got shape \(values.shape)") }

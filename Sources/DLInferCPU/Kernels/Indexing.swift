@@ -1,11 +1,11 @@
 import DLInferCore
 
-func makeGatherElementsKernel(_ a: GatherElements, _ node: Node, _ graph: Graph) throws -> Kernel { GatherElementsKernel(a) }
-func makeGatherNDKernel(_ a: GatherND, _ node: Node, _ graph: Graph) throws -> Kernel { GatherNDKernel(a) }
-func makeScatterElementsKernel(_ a: ScatterElements, _ node: Node, _ graph: Graph) throws -> Kernel { ScatterElementsKernel(a) }
-func makeScatterNDKernel(_ a: ScatterND, _ node: Node, _ graph: Graph) throws -> Kernel { ScatterNDKernel(a) }
-func makeCompressKernel(_ a: Compress, _ node: Node, _ graph: Graph) throws -> Kernel { CompressKernel(a) }
-func makeNonZeroKernel(_ a: NonZero, _ node: Node, _ graph: Graph) throws -> Kernel { NonZeroKernel() }
+func makeGatherElementsKernel(_ a: GatherElements, _ node: Node, _ graph: Graph) throws -> HostKernel { GatherElementsKernel(a) }
+func makeGatherNDKernel(_ a: GatherND, _ node: Node, _ graph: Graph) throws -> HostKernel { GatherNDKernel(a) }
+func makeScatterElementsKernel(_ a: ScatterElements, _ node: Node, _ graph: Graph) throws -> HostKernel { ScatterElementsKernel(a) }
+func makeScatterNDKernel(_ a: ScatterND, _ node: Node, _ graph: Graph) throws -> HostKernel { ScatterNDKernel(a) }
+func makeCompressKernel(_ a: Compress, _ node: Node, _ graph: Graph) throws -> HostKernel { CompressKernel(a) }
+func makeNonZeroKernel(_ a: NonZero, _ node: Node, _ graph: Graph) throws -> HostKernel { NonZeroKernel() }
 
 /// Element-wise addressing shared by GatherElements and ScatterElements: `indices` (checked, made non-negative) is
 /// walked row by row along its last dim; `base(row)` is the data offset of the row's position with the axis term left
@@ -45,7 +45,7 @@ final class GatherElementsKernel: Kernel {
     let attrs: GatherElements
     init(_ a: GatherElements) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let data = inputs[0]!, indices = inputs[1]!
         let a = try elementsAxis(attrs.axis, data: data.type.shape!, indices: indices.type.shape!, "indices")
         try expectShape(outputs.shape(0), indices.shape)
@@ -79,7 +79,7 @@ final class GatherNDKernel: Kernel {
     let attrs: GatherND
     init(_ a: GatherND) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let data = inputs[0]!, indices = inputs[1]!, b = attrs.batchDims
         try checkND(data: data.type.shape!, indices: indices.type.shape!, batchDims: b, "GatherND")
         let q = indices.shape.last!
@@ -107,7 +107,7 @@ final class ScatterElementsKernel: Kernel {
     let attrs: ScatterElements
     init(_ a: ScatterElements) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let data = inputs[0]!, indices = inputs[1]!, updates = inputs[2]!
         guard updates.shape == indices.shape else {
             throw DLInferError.shape("updates \(updates.shape) must have the shape of indices \(indices.shape)")
@@ -133,7 +133,7 @@ final class ScatterNDKernel: Kernel {
     let attrs: ScatterND
     init(_ a: ScatterND) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let data = inputs[0]!, indices = inputs[1]!, updates = inputs[2]!
         try checkND(data: data.type.shape!, indices: indices.type.shape!, batchDims: 0, "ScatterND")
         let q = indices.shape.last!
@@ -237,7 +237,7 @@ final class CompressKernel: Kernel {
     let attrs: Compress
     init(_ a: Compress) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, condition = inputs[1]!
         guard condition.rank == 1 else { throw DLInferError.shape("condition must be 1-D, got shape \(condition.shape)") }
         var outer = 1, n = x.count, inner = 1, axis: Int? = nil
@@ -261,7 +261,7 @@ final class CompressKernel: Kernel {
 
 /// Counts the non-zero elements per chunk in parallel, then writes each chunk's coordinates at its offset.
 final class NonZeroKernel: Kernel {
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         // Floats ignore the sign bit, so -0 counts as zero.
         let mask: UInt64
@@ -279,7 +279,7 @@ final class NonZeroKernel: Kernel {
         }
     }
 
-    private func nonZero<T: FixedWidthInteger>(_ x: Tensor, _ mask: T, _ outputs: OutputAllocator) throws -> Tensor {
+    private func nonZero<T: FixedWidthInteger>(_ x: Tensor, _ mask: T, _ outputs: KernelOutputs) throws -> Tensor {
         let shape = x.rank == 0 ? [1] : x.shape, n = x.count, rank = shape.count
         let src = x.raw.assumingMemoryBound(to: T.self)
         let chunks = Swift.max(1, Swift.min(Threads.count * 4, n / 16384))

@@ -13,7 +13,7 @@ final class IntegerConvKernel: Kernel {
 
     init(_ conv: Conv, requantize: Bool) { self.conv = conv; self.requantize = requantize }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let op = requantize ? "QLinearConv" : "ConvInteger"
         let x = inputs[0]!, w = inputs[requantize ? 3 : 1]!
         let xZero = inputs.count > 2 ? inputs[2] : nil, wZero = requantize ? inputs[5] : (inputs.count > 3 ? inputs[3] : nil)

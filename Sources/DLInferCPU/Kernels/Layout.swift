@@ -1,14 +1,14 @@
 import DLInferCore
 
-func makeTileKernel(_ a: Tile, _ node: Node, _ graph: Graph) throws -> Kernel { TileKernel() }
-func makeSpaceDepthKernel(_ a: SpaceDepth, _ node: Node, _ graph: Graph) throws -> Kernel { SpaceDepthKernel(a) }
-func makeTriluKernel(_ a: Trilu, _ node: Node, _ graph: Graph) throws -> Kernel { TriluKernel(a) }
-func makeReverseSequenceKernel(_ a: ReverseSequence, _ node: Node, _ graph: Graph) throws -> Kernel { ReverseSequenceKernel(a) }
-func makeCenterCropPadKernel(_ a: CenterCropPad, _ node: Node, _ graph: Graph) throws -> Kernel { CenterCropPadKernel(a) }
+func makeTileKernel(_ a: Tile, _ node: Node, _ graph: Graph) throws -> HostKernel { TileKernel() }
+func makeSpaceDepthKernel(_ a: SpaceDepth, _ node: Node, _ graph: Graph) throws -> HostKernel { SpaceDepthKernel(a) }
+func makeTriluKernel(_ a: Trilu, _ node: Node, _ graph: Graph) throws -> HostKernel { TriluKernel(a) }
+func makeReverseSequenceKernel(_ a: ReverseSequence, _ node: Node, _ graph: Graph) throws -> HostKernel { ReverseSequenceKernel(a) }
+func makeCenterCropPadKernel(_ a: CenterCropPad, _ node: Node, _ graph: Graph) throws -> HostKernel { CenterCropPadKernel(a) }
 
 /// A strided copy: each output axis d of size r*n is read as (repeat, i) with source strides (0, stride_d).
 final class TileKernel: Kernel {
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         guard let repeats = inputs[1]!.intValues() else { throw DLInferError.model("repeats must be int64") }
         try Tile.check(repeats, rank: x.rank)
@@ -27,7 +27,7 @@ final class SpaceDepthKernel: Kernel {
     let attrs: SpaceDepth
     init(_ a: SpaceDepth) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         let want = try attrs.inferTypes([TypedInput(x)])[0].fixedShape!
         try expectShape(outputs.shape(0), want)
@@ -45,7 +45,7 @@ final class TriluKernel: Kernel {
     let attrs: Trilu
     init(_ a: Trilu) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         guard x.rank >= 2 else { throw DLInferError.shape("Trilu needs an input of rank 2 or more, got shape \(x.shape)") }
         var k = 0
@@ -81,7 +81,7 @@ final class ReverseSequenceKernel: Kernel {
     let attrs: ReverseSequence
     init(_ a: ReverseSequence) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, lensT = inputs[1]!
         guard x.rank >= 2 else { throw DLInferError.shape("ReverseSequence needs an input of rank 2 or more, got shape \(x.shape)") }
         let steps = x.shape[attrs.timeAxis], batch = x.shape[attrs.batchAxis]
@@ -111,7 +111,7 @@ final class CenterCropPadKernel: Kernel {
     private let pad = PadKernel(Pad(mode: .constant))
     init(_ a: CenterCropPad) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         guard let target = inputs[1]!.intValues(), inputs[1]!.rank == 1 else {
             throw DLInferError.shape("shape must be a 1-D int32 or int64 tensor")
@@ -126,7 +126,7 @@ final class CenterCropPadKernel: Kernel {
 final class SizeKernel: Kernel {
     let attrs: SizeOf
     init(_ a: SizeOf) { attrs = a }
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         [attrs.evaluate(inputShape: inputs[0]!.shape)]
     }
 }

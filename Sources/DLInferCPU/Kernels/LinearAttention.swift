@@ -9,7 +9,7 @@ final class LinearAttentionKernel: Kernel {
     let attrs: LinearAttention
     init(_ a: LinearAttention) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let q = inputs[0]!, k = inputs[1]!, v = inputs[2]!
         let input = { (i: Int) in i < inputs.count ? inputs[i] : nil }
         let past = input(3), decay = input(4), beta = input(5)
@@ -89,7 +89,7 @@ final class CausalConvWithStateKernel: Kernel {
     let attrs: CausalConvWithState
     init(_ a: CausalConvWithState) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, w = inputs[1]!
         let bias = inputs.count > 2 ? inputs[2] : nil, past = inputs.count > 3 ? inputs[3] : nil
         let k = try attrs.kernelSize(input: x.shape, weight: w.shape, bias: bias?.shape, past: past?.shape)

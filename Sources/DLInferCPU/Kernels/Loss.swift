@@ -9,7 +9,7 @@ final class LossKernel: Kernel {
     let attrs: Loss
     init(_ a: Loss) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, target = inputs[1]!, weight = inputs.count > 2 ? inputs[2] : nil
         guard x.rank >= 2 else { throw DLInferError.shape("the input must be [N, C, d1, ..., dk], got shape \(x.shape)") }
         let lossShape = [x.shape[0]] + x.shape.dropFirst(2)
@@ -31,7 +31,7 @@ final class LossKernel: Kernel {
         }
     }
 
-    private func compute<T: BinaryFloatingPoint>(_ x: Tensor, _ target: Tensor, _ weight: Tensor?, _ outputs: OutputAllocator,
+    private func compute<T: BinaryFloatingPoint>(_ x: Tensor, _ target: Tensor, _ weight: Tensor?, _ outputs: KernelOutputs,
                                                  _: T.Type) throws -> [Tensor?] {
         let classes = x.shape[1], inner = x.shape.dropFirst(2).reduce(1, *), samples = target.count
         let src = UnsafePointer(x.raw.assumingMemoryBound(to: T.self))

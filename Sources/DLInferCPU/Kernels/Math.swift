@@ -85,7 +85,7 @@ final class UnaryMathKernel: Kernel {
     let function: UnaryMath.Function
     init(_ a: UnaryMath) { function = a.function }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, y = try outputs.make(0)
         switch x.dtype {
         case .float32: if !vectorErf(x, y) { try floating(x, y, Float.self) }
@@ -204,7 +204,7 @@ final class FloatClassKernel: Kernel {
     let kind: FloatClass.Kind
     init(_ a: FloatClass) { kind = a.kind }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, y = try outputs.make(0)
         switch x.dtype {
         case .float32: classify(x, y, Float.self)

@@ -7,7 +7,7 @@ final class NonMaxSuppressionKernel: Kernel {
     let attrs: NonMaxSuppression
     init(_ a: NonMaxSuppression) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let boxes = inputs[0]!, scores = inputs[1]!
         let (maxOutput, iou, threshold) = try NonMaxSuppression.parameters(boxes: boxes.shape, scores: scores.shape, inputs)
         let (batches, classes, count) = (scores.shape[0], scores.shape[1], scores.shape[2])

@@ -3,11 +3,11 @@ import DLInferCore
 import Glibc
 #endif
 
-func makeBatchNormKernel(_ a: BatchNorm, _ node: Node, _ graph: Graph) throws -> Kernel {
+func makeBatchNormKernel(_ a: BatchNorm, _ node: Node, _ graph: Graph) throws -> HostKernel {
     a.training ? BatchNormTrainingKernel(a) : BatchNormKernel(a)
 }
 
-func makeLRNKernel(_ a: LRN, _ node: Node, _ graph: Graph) throws -> Kernel { LRNKernel(a) }
+func makeLRNKernel(_ a: LRN, _ node: Node, _ graph: Graph) throws -> HostKernel { LRNKernel(a) }
 
 /// Inference BatchNormalization as one multiply-add per element: y = x * a[p] + b[p] with
 /// a = scale / sqrt(var + eps) and b = B - mean * a, p the parameter index (channel, or activation for spatial=0).
@@ -15,7 +15,7 @@ final class BatchNormKernel: Kernel {
     let attrs: BatchNorm
     init(_ a: BatchNorm) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, y = try outputs.make(0)
         let p = (1...4).map { UnsafeBufferPointer(inputs[$0]!.floats) }
         let (a, b) = attrs.affine(scale: p[0], bias: p[1], mean: p[2], variance: p[3])
@@ -52,7 +52,7 @@ final class BatchNormTrainingKernel: Kernel {
     let attrs: BatchNorm
     init(_ a: BatchNorm) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, y = try outputs.make(0)
         let p = (1...4).map { UnsafeBufferPointer(inputs[$0]!.floats) }
         let batch = x.shape[0], channels = x.rank >= 2 ? x.shape[1] : 1, inner = x.shape.dropFirst(2).reduce(1, *)
@@ -94,7 +94,7 @@ final class LRNKernel: Kernel {
     let attrs: LRN
     init(_ a: LRN) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, y = try outputs.make(0)
         let batch = x.shape[0], channels = x.shape[1]
         let inner = x.shape[2...].reduce(1, *)

@@ -1,6 +1,6 @@
 import DLInferCore
 
-func makePadKernel(_ a: Pad, _ node: Node, _ graph: Graph) throws -> Kernel { PadKernel(a) }
+func makePadKernel(_ a: Pad, _ node: Node, _ graph: Graph) throws -> HostKernel { PadKernel(a) }
 
 /// Pad of any element type, moved as raw 1/2/4/8-byte words. Every output axis maps independently to an input index
 /// (or to the constant), so the kernel builds one index table per axis and then writes output rows in parallel: the
@@ -9,7 +9,7 @@ final class PadKernel: Kernel {
     let attrs: Pad
     init(_ a: Pad) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         guard let pads = inputs[1]!.intValues() else { throw DLInferError.model("pads must be int64") }
         let axes = inputs.count > 3 ? inputs[3]?.intValues() : nil

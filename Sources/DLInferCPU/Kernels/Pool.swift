@@ -3,9 +3,9 @@ import DLInferCore
 import Glibc
 #endif
 
-func makePoolKernel(_ a: Pool, _ node: Node, _ graph: Graph) throws -> Kernel { PoolKernel(a) }
+func makePoolKernel(_ a: Pool, _ node: Node, _ graph: Graph) throws -> HostKernel { PoolKernel(a) }
 
-func makeGlobalPoolKernel(_ a: GlobalPool, _ node: Node, _ graph: Graph) throws -> Kernel { GlobalPoolKernel(a) }
+func makeGlobalPoolKernel(_ a: GlobalPool, _ node: Node, _ graph: Graph) throws -> HostKernel { GlobalPoolKernel(a) }
 
 /// Element types MaxPool runs on, with the value every window starts from.
 protocol MaxPoolElement: TensorElement, Comparable { static var poolStart: Self { get } }
@@ -49,7 +49,7 @@ final class PoolKernel: Kernel {
     /// otherwise spend more time on it than on the pooling.
     private var geometry: (shape: [Int], geometry: PoolGeometry)?
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         let y = try outputs.make(0)
         let geo: PoolGeometry
@@ -302,7 +302,7 @@ final class GlobalPoolKernel: Kernel {
     let attrs: GlobalPool
     init(_ a: GlobalPool) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, y = try outputs.make(0)
         let planes = x.shape[0] * x.shape[1], size = x.shape[2...].reduce(1, *)
         let xp = x.pointer(Float.self), yp = y.pointer(Float.self)

@@ -59,7 +59,7 @@ final class QuantizeLinearKernel: Kernel {
     let attrs: QuantizeLinear
     init(_ a: QuantizeLinear) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let (x, scale, zero, layout) = try quantizationOperands(inputs, axis: attrs.axis, blockSize: attrs.blockSize)
         let y = try outputs.make(0)
         let p = attrs.divisionType(scale: scale.dtype)
@@ -116,7 +116,7 @@ final class DequantizeLinearKernel: Kernel {
     let attrs: DequantizeLinear
     init(_ a: DequantizeLinear) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let (x, scale, zero, layout) = try quantizationOperands(inputs, axis: attrs.axis, blockSize: attrs.blockSize)
         let y = try outputs.make(0)
         let scales = scale.doubleValues()!.map { Float($0) }
@@ -177,7 +177,7 @@ final class DequantizeLinearKernel: Kernel {
 
 /// DynamicQuantizeLinear: the range in one parallel pass, then QuantizeLinear's arithmetic.
 final class DynamicQuantizeLinearKernel: Kernel {
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         let y = try outputs.make(0), yScale = try outputs.make(1), yZero = try outputs.make(2)
         let xp = UnsafePointer(x.pointer(Float.self)), n = x.count

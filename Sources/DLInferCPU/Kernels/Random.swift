@@ -86,7 +86,7 @@ final class RandomFillKernel: Kernel {
     private var engine: MinstdRand0
     init(_ a: RandomFill) { attrs = a; engine = randomEngine(seed: a.seed) }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let shape = attrs.shape ?? inputs[0]!.shape
         try expectShape(outputs.shape(0), shape)
         let y = try outputs.make(0)
@@ -129,7 +129,7 @@ final class BernoulliKernel: Kernel {
     private var engine: MinstdRand0
     init(_ a: Bernoulli) { attrs = a; engine = randomEngine(seed: a.seed) }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         try expectShape(outputs.shape(0), x.shape)
         let y = try outputs.make(0)
@@ -149,7 +149,7 @@ final class MultinomialKernel: Kernel {
     private var engine: MinstdRand0
     init(_ a: Multinomial) { attrs = a; engine = randomEngine(seed: a.seed) }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         guard x.rank == 2, x.shape[1] >= 1 else { throw DLInferError.shape("input must be [batch, classes] with classes >= 1, got shape \(x.shape)") }
         let (batch, classes, samples) = (x.shape[0], x.shape[1], attrs.sampleSize)

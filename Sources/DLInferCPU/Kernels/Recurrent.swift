@@ -6,7 +6,7 @@ import Dispatch
 /// is 1, else sgemm) and one fused pass over the gates that writes the new state and Y. The two directions of a
 /// bidirectional layer, and groups of batch entries, run concurrently. R is packed and the biases combined once at
 /// load when they are constants.
-func makeRecurrentKernel(_ a: Recurrent, _ node: Node, _ graph: Graph) throws -> Kernel {
+func makeRecurrentKernel(_ a: Recurrent, _ node: Node, _ graph: Graph) throws -> HostKernel {
     func constant(_ i: Int) -> Tensor? { i < node.inputs.count ? node.inputs[i].flatMap { graph.constants[$0] } : nil }
     // Packed only when the shapes are as type inference checks them (a graph built without inference gets its
     // shapes checked at run, before any packing).
@@ -47,7 +47,7 @@ private final class RecurrentKernel: Kernel {
         packedBias = bias
     }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         func input(_ i: Int) -> Tensor? { i < inputs.count ? inputs[i] : nil }
         let a = attrs, x = inputs[0]!, w = inputs[1]!, r = inputs[2]!
         let dirs = a.numDirections, hidden = r.shape[2], gh = a.gates * hidden

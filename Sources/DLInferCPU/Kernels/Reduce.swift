@@ -3,9 +3,9 @@ import DLInferCore
 import Glibc
 #endif
 
-func makeReduceKernel(_ a: Reduce, _ node: Node, _ graph: Graph) throws -> Kernel { ReduceKernel(a) }
+func makeReduceKernel(_ a: Reduce, _ node: Node, _ graph: Graph) throws -> HostKernel { ReduceKernel(a) }
 
-func makeArgMaxKernel(_ a: ArgMax, _ node: Node, _ graph: Graph) throws -> Kernel { ArgMaxKernel(a) }
+func makeArgMaxKernel(_ a: ArgMax, _ node: Node, _ graph: Graph) throws -> HostKernel { ArgMaxKernel(a) }
 
 /// How a reduction stage combines elements.
 enum ReduceCombine { case sum, max, min, prod }
@@ -20,7 +20,7 @@ final class ReduceKernel: Kernel {
     let attrs: Reduce
     init(_ a: Reduce) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         let given = inputs.count > 1 ? inputs[1]?.intValues() : nil
         guard let axes = try attrs.reducedAxes(rank: x.rank, axes: given) else { return [x] }
@@ -45,7 +45,7 @@ private struct Reduction {
     let kind: Reduce.Kind
     let axes: [Int]
     let outShape: [Int]
-    let outputs: OutputAllocator
+    let outputs: KernelOutputs
 
     /// Float types: the float-only reductions finish here, the others are exact.
     func floating<T: ReduceFloat>(_ x: Tensor, _: T.Type) throws -> Tensor {
@@ -397,7 +397,7 @@ final class ArgMaxKernel: Kernel {
     let attrs: ArgMax
     init(_ a: ArgMax) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         let a = try attrs.normalizedAxis(rank: x.rank)
         let outer = x.shape[..<a].reduce(1, *), n = x.shape[a], inner = x.shape[(a + 1)...].reduce(1, *)

@@ -2,13 +2,13 @@ import DLInferCore
 
 // Reshape, Flatten, Squeeze and Unsqueeze move no data: the output is the input's storage under the inferred shape.
 
-func makeReshapeKernel(_ a: Reshape, _ node: Node, _ graph: Graph) throws -> Kernel { ViewKernel() }
-func makeFlattenKernel(_ a: Flatten, _ node: Node, _ graph: Graph) throws -> Kernel { ViewKernel() }
-func makeSqueezeKernel(_ a: Squeeze, _ node: Node, _ graph: Graph) throws -> Kernel { ViewKernel() }
-func makeUnsqueezeKernel(_ a: Unsqueeze, _ node: Node, _ graph: Graph) throws -> Kernel { ViewKernel() }
+func makeReshapeKernel(_ a: Reshape, _ node: Node, _ graph: Graph) throws -> HostKernel { ViewKernel() }
+func makeFlattenKernel(_ a: Flatten, _ node: Node, _ graph: Graph) throws -> HostKernel { ViewKernel() }
+func makeSqueezeKernel(_ a: Squeeze, _ node: Node, _ graph: Graph) throws -> HostKernel { ViewKernel() }
+func makeUnsqueezeKernel(_ a: Unsqueeze, _ node: Node, _ graph: Graph) throws -> HostKernel { ViewKernel() }
 
 final class ViewKernel: Kernel {
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, shape = outputs.shape(0)
         // The shape may have been inferred before a data-dependent input size was known.
         guard shape.elementCount == x.count else {

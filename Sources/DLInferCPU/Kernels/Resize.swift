@@ -1,6 +1,6 @@
 import DLInferCore
 
-func makeResizeKernel(_ a: Resize, _ node: Node, _ graph: Graph) throws -> Kernel { ResizeKernel(a) }
+func makeResizeKernel(_ a: Resize, _ node: Node, _ graph: Graph) throws -> HostKernel { ResizeKernel(a) }
 
 /// Resize/Upsample. Each call first turns the geometry into per-axis tables (input index and weight per output index,
 /// from `Resize.sampling`), so no coordinate math happens per element. Nearest is then one gather over the output
@@ -11,7 +11,7 @@ final class ResizeKernel: Kernel {
     let attrs: Resize
     init(_ a: Resize) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         func input(_ i: Int) -> Tensor? { i < inputs.count ? inputs[i] : nil }
         let g = try attrs.geometry(inputShape: x.shape, roi: input(1), scales: input(2), sizes: input(3))

@@ -18,7 +18,7 @@ final class RoiAlignKernel: Kernel {
     /// needs well under a million, and a ROI far off the image could otherwise ask for years of work.
     static let sampleLimit = 1 << 30, axisLimit = 1 << 22
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, rois = inputs[1]!, batch = inputs[2]!
         guard x.rank == 4, rois.rank == 2, rois.shape[1] == 4, batch.shape == [rois.shape[0]] else {
             throw DLInferError.shape("X \(x.shape), rois \(rois.shape) and batch_indices \(batch.shape) must be [N, C, H, W], [R, 4] and [R]")
@@ -159,7 +159,7 @@ final class MaxRoiPoolKernel: Kernel {
     let attrs: MaxRoiPool
     init(_ a: MaxRoiPool) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, rois = inputs[1]!
         guard x.rank == 4, rois.rank == 2, rois.shape[1] == 5 else {
             throw DLInferError.shape("X \(x.shape) and rois \(rois.shape) must be [N, C, H, W] and [R, 5]")

@@ -53,7 +53,7 @@ final class LayerNormKernel: Kernel {
     let attrs: LayerNorm
     init(_ a: LayerNorm) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         let axis = try attrs.normalizedAxis(rank: x.rank)
         let n = x.shape[axis...].reduce(1, *), rows = x.shape[..<axis].reduce(1, *)
@@ -126,7 +126,7 @@ final class GroupNormKernel: Kernel {
     let attrs: GroupNorm
     init(_ a: GroupNorm) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, scale = inputs[1]!, bias = inputs[2]!
         let y = try outputs.make(0)
         let (batch, groups, per, spatial) = try attrs.rows(x.shape, scale: scale.count, bias: bias.count)
@@ -174,7 +174,7 @@ final class MeanVarianceNormKernel: Kernel {
     let attrs: MeanVarianceNorm
     init(_ a: MeanVarianceNorm) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         let y = try outputs.make(0)
         let axes = try uniqueAxes(attrs.axes, rank: x.rank).sorted()
@@ -222,7 +222,7 @@ final class LpNormKernel: Kernel {
     let attrs: LpNorm
     init(_ a: LpNorm) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, y = try outputs.make(0)
         let a = try attrs.normalizedAxis(rank: x.rank)
         let outer = x.shape[..<a].reduce(1, *), n = x.shape[a], inner = x.shape[(a + 1)...].reduce(1, *)

@@ -10,7 +10,7 @@ final class GridSampleKernel: Kernel {
     /// Neighbour combinations per point beyond which the op is refused (cubic in 6-D; linear in 12-D).
     static let pairLimit = 4096
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, grid = inputs[1]!
         let r = x.rank - 2
         guard r >= 1, grid.rank == x.rank, grid.shape[0] == x.shape[0], grid.shape[x.rank - 1] == r else {
@@ -144,7 +144,7 @@ final class AffineGridKernel: Kernel {
     let attrs: AffineGrid
     init(_ a: AffineGrid) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let theta = inputs[0]!
         guard let size = inputs[1]!.intValues(), size.count == 4 || size.count == 5 else {
             throw DLInferError.shape("size must hold 4 or 5 int64 values")

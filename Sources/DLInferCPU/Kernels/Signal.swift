@@ -10,7 +10,7 @@ final class DFTKernel: Kernel {
     let attrs: DFT
     init(_ a: DFT) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, shape = x.shape, r = x.rank
         try DFT.checkSignal(shape.map { .fixed($0) }, "input")
         let axis = try attrs.axis(rank: r, inputs.count > 2 ? inputs[2] : nil)
@@ -36,7 +36,7 @@ final class DFTKernel: Kernel {
         let outer, length, inner, parts, outLength, outParts: Int
     }
 
-    private func transform<T: BinaryFloatingPoint>(_ x: Tensor, _ y: Tensor, _ n: Int, _ g: Geometry, _ outputs: OutputAllocator,
+    private func transform<T: BinaryFloatingPoint>(_ x: Tensor, _ y: Tensor, _ n: Int, _ g: Geometry, _ outputs: KernelOutputs,
                                                    _: T.Type) throws {
         let src = UnsafePointer(x.raw.assumingMemoryBound(to: T.self)), dst = y.raw.assumingMemoryBound(to: T.self)
         let inverse = attrs.inverse, irfft = attrs.inverse && attrs.onesided
@@ -84,7 +84,7 @@ final class STFTKernel: Kernel {
     let attrs: STFT
     init(_ a: STFT) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let signal = inputs[0]!, step = inputs[1]!
         let window = inputs.count > 2 ? inputs[2] : nil, lengthInput = inputs.count > 3 ? inputs[3] : nil
         guard signal.rank == 3, signal.shape[2] == 1 || signal.shape[2] == 2 else {
@@ -109,7 +109,7 @@ final class STFTKernel: Kernel {
     }
 
     private func transform<T: BinaryFloatingPoint>(_ signal: Tensor, _ window: Tensor?, _ y: Tensor, _ n: Int, _ hop: Int,
-                                                   _ frames: Int, _ bins: Int, _ outputs: OutputAllocator, _: T.Type) throws {
+                                                   _ frames: Int, _ bins: Int, _ outputs: KernelOutputs, _: T.Type) throws {
         let src = UnsafePointer(signal.raw.assumingMemoryBound(to: T.self)), dst = y.raw.assumingMemoryBound(to: T.self)
         let w = window.map { UnsafePointer($0.raw.assumingMemoryBound(to: T.self)) }
         let length = signal.shape[1], parts = signal.shape[2]
@@ -142,7 +142,7 @@ final class STFTKernel: Kernel {
 
 /// Runs `body(t, scratch)` for every transform t < count, in parallel over contiguous blocks; each block has
 /// `scratch` complex values of its own, allocated once against the session's memory budget.
-private func forEachTransform(_ count: Int, length: Int, scratch: Int, _ outputs: OutputAllocator,
+private func forEachTransform(_ count: Int, length: Int, scratch: Int, _ outputs: KernelOutputs,
                               _ body: (Int, UnsafeMutablePointer<Complex>) -> Void) throws {
     guard count > 0 else { return }
     // A block of transforms is worth a thread from about 16k values of work on.
@@ -165,7 +165,7 @@ final class CosineWindowKernel: Kernel {
     let attrs: CosineWindow
     init(_ a: CosineWindow) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let size = try CosineWindow.size(inputs[0]!)
         try expectShape(outputs.shape(0), [size])
         let y = try outputs.make(0)
@@ -185,7 +185,7 @@ final class MelWeightMatrixKernel: Kernel {
     let attrs: MelWeightMatrix
     init(_ a: MelWeightMatrix) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         for (k, t) in inputs.prefix(5).enumerated() where t!.count != 1 {
             throw DLInferError.shape("input \(k) must be a scalar, got shape \(t!.shape)")
         }

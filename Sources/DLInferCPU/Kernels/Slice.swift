@@ -1,10 +1,10 @@
 import DLInferCore
 
-func makeSliceKernel(_ a: Slice, _ node: Node, _ graph: Graph) throws -> Kernel { SliceKernel() }
+func makeSliceKernel(_ a: Slice, _ node: Node, _ graph: Graph) throws -> HostKernel { SliceKernel() }
 
 /// A strided copy from the first selected element; with step 1 on the inner dims whole rows are copied at once.
 final class SliceKernel: Kernel {
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         func ints(_ i: Int) -> [Int]? { i < inputs.count ? inputs[i]?.intValues() : nil }
         let ranges = try Slice.ranges(rank: x.rank, starts: ints(1)!, ends: ints(2)!, axes: ints(3), steps: ints(4))

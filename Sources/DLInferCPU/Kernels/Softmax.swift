@@ -3,7 +3,7 @@ import DLInferCore
 import Glibc
 #endif
 
-func makeSoftmaxKernel(_ a: Softmax, _ node: Node, _ graph: Graph) throws -> Kernel { SoftmaxKernel(a) }
+func makeSoftmaxKernel(_ a: Softmax, _ node: Node, _ graph: Graph) throws -> HostKernel { SoftmaxKernel(a) }
 
 /// Softmax/LogSoftmax over groups of `n` values `inner` apart. Innermost groups (`inner == 1`, the classifier-head
 /// case) take three passes over each contiguous row: max, exp + sum, scale. Otherwise blocks of columns keep running
@@ -12,7 +12,7 @@ final class SoftmaxKernel: Kernel {
     let attrs: Softmax
     init(_ a: Softmax) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, y = try outputs.make(0)
         if x.count == 0 { return [y] }
         let (outer, n, inner) = try attrs.layout(x.shape)
@@ -97,7 +97,7 @@ final class HardmaxKernel: Kernel {
     let attrs: Hardmax
     init(_ a: Hardmax) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, y = try outputs.make(0, zeroed: true)
         if x.count == 0 { return [y] }
         let (outer, n, inner) = try attrs.layout(x.shape)

@@ -1,7 +1,7 @@
 import DLInferCore
 
-func makeTopKKernel(_ a: TopK, _ node: Node, _ graph: Graph) throws -> Kernel { TopKKernel(a) }
-func makeUniqueKernel(_ a: Unique, _ node: Node, _ graph: Graph) throws -> Kernel { UniqueKernel(a) }
+func makeTopKKernel(_ a: TopK, _ node: Node, _ graph: Graph) throws -> HostKernel { TopKKernel(a) }
+func makeUniqueKernel(_ a: Unique, _ node: Node, _ graph: Graph) throws -> HostKernel { UniqueKernel(a) }
 
 /// The total order TopK and Unique use: NaN above everything (NaNs equal), -0 equal to +0.
 protocol TotalOrder: TensorElement {
@@ -58,7 +58,7 @@ final class TopKKernel: Kernel {
     let attrs: TopK
     init(_ a: TopK) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         guard inputs[1]!.count == 1 else { throw DLInferError.shape("K must have one element, got shape \(inputs[1]!.shape)") }
         let a = try attrs.normalizedAxis(rank: x.rank), n = x.shape[a]
@@ -147,7 +147,7 @@ final class UniqueKernel: Kernel {
     let attrs: Unique
     init(_ a: Unique) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         let axis = try attrs.normalizedAxis(rank: x.rank)
         // Positions are slices of `inner` elements repeated over `outer` (one element each without an axis).

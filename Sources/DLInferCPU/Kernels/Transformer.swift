@@ -9,7 +9,7 @@ final class RotaryEmbeddingKernel: Kernel {
     let attrs: RotaryEmbedding
     init(_ a: RotaryEmbedding) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, cos = inputs[1]!, sin = inputs[2]!
         let positions = inputs.count > 3 ? inputs[3] : nil
         let g = try attrs.geometry(x: x.shape, cos: cos.shape, sin: sin.shape, positions: positions?.shape)
@@ -53,7 +53,7 @@ final class SwiGLUKernel: Kernel {
     let attrs: SwiGLU
     init(_ a: SwiGLU) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let a = inputs[0]!, b = inputs[1]!
         guard a.shape == b.shape else { throw DLInferError.shape("SwiGLU's A \(a.shape) and B \(b.shape) must have the same shape") }
         let y = try outputs.make(0)
@@ -81,7 +81,7 @@ final class TensorScatterKernel: Kernel {
     let attrs: TensorScatter
     init(_ a: TensorScatter) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let past = inputs[0]!, update = inputs[1]!
         let writes = inputs.count > 2 ? inputs[2] : nil
         let axis = try attrs.normalizedAxis(rank: past.rank)

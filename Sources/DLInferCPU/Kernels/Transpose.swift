@@ -1,6 +1,6 @@
 import DLInferCore
 
-func makeTransposeKernel(_ a: Transpose, _ node: Node, _ graph: Graph) throws -> Kernel { TransposeKernel(a) }
+func makeTransposeKernel(_ a: Transpose, _ node: Node, _ graph: Graph) throws -> HostKernel { TransposeKernel(a) }
 
 /// A strided copy: `stridedCopy` merges the dims that stay adjacent and tiles the 2-D core ([.., M, N] -> [.., N, M],
 /// NCHW <-> NHWC), or copies whole rows when the innermost dim does not move.
@@ -8,7 +8,7 @@ final class TransposeKernel: Kernel {
     let attrs: Transpose
     init(_ a: Transpose) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         let perm = try attrs.permutation(rank: x.rank)
         let shape = perm.map { x.shape[$0] }

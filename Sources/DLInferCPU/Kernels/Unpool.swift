@@ -7,7 +7,7 @@ final class MaxUnpoolKernel: Kernel {
     let attrs: MaxUnpool
     init(_ a: MaxUnpool) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, indices = inputs[1]!
         guard indices.shape == x.shape else { throw DLInferError.shape("I \(indices.shape) must have the shape of X \(x.shape)") }
         let unpooled = try attrs.unpooledDims(x.shape.map { .fixed($0) }).map { $0.value! }
@@ -51,7 +51,7 @@ final class Col2ImKernel: Kernel {
     let attrs: Col2Im
     init(_ a: Col2Im) { attrs = a }
 
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?] {
+    func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         guard let image = inputs[1]!.intValues(), let block = inputs[2]!.intValues() else {
             throw DLInferError.model("image_shape and block_shape must be int64")

@@ -11,7 +11,7 @@ public protocol OpAttributes: Sendable {
     /// values, list every float type.
     var computeFloatTypes: Set<DType> { get }
     /// Whether an output's shape can depend on input values (NonZero, TopK with a computed k, If, Loop): the plan
-    /// then leaves it open and the kernel decides it at run time with `OutputAllocator.make(_:_:)`.
+    /// then leaves it open and the kernel decides it at run time with `KernelOutputs.make(_:_:)`.
     var hasDataDependentShape: Bool { get }
     /// Whether the op draws random values (RandomNormal, Bernoulli, ...): its outputs differ from run to run for the
     /// same inputs, so it is never evaluated ahead of time.

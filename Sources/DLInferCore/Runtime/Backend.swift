@@ -1,24 +1,42 @@
 /// Whether a backend can run a node, and if not, why (shown by `dlinfer info`).
 public enum Support: Sendable { case yes, no(String) }
 
-/// A compute backend. Small on purpose: placement asks `support`, the session asks `makeKernel` once per node.
-public protocol Backend: AnyObject {
+/// A compute backend, on the host or on a device: what it keeps its tensors in (`Value`) and what its kernels are
+/// given (`Inputs`) are its associated types, so host and device backends share one contract. Small on purpose:
+/// placement asks `support`, the session asks `makeKernel` once per node.
+public protocol Backend<Inputs, Value>: AnyObject {
+    associatedtype Inputs
+    associatedtype Value
     var name: String { get }
     func support(_ node: Node, in graph: Graph) -> Support
     /// Builds the node's kernel. Constant inputs (weights) are available in `graph.constants` and may be packed here,
     /// once, for every later run.
-    func makeKernel(_ node: Node, in graph: Graph) throws -> Kernel
+    func makeKernel(_ node: Node, in graph: Graph) throws -> any Kernel<Inputs, Value>
 }
 
 /// A node ready to run on one backend.
-public protocol Kernel: AnyObject {
+public protocol Kernel<Inputs, Value>: AnyObject {
+    associatedtype Inputs
+    associatedtype Value
+    /// Constant inputs (weights) the kernel re-laid-out into its own memory when it was made and never reads at run
+    /// time: the session need not move them to the kernel's side.
+    var prepackedInputs: Set<Int> { get }
     /// Computes the node's outputs from its inputs (nil where an optional input is omitted).
-    /// Returns one tensor per output slot; nil where `outputs.wanted(k)` is false.
-    func run(_ inputs: [Tensor?], _ outputs: OutputAllocator) throws -> [Tensor?]
+    /// Returns one value per output slot; nil where `outputs.wanted(k)` is false.
+    func run(_ inputs: Inputs, _ outputs: KernelOutputs) throws -> [Value?]
 }
 
-/// Hands a kernel its output tensors with the shapes type inference computed for this run.
-public struct OutputAllocator {
+public extension Kernel {
+    var prepackedInputs: Set<Int> { [] }
+}
+
+/// The host backend and its kernels: tensors in host memory, inputs as one optional tensor per slot.
+public typealias HostBackend = any Backend<[Tensor?], Tensor>
+public typealias HostKernel = any Kernel<[Tensor?], Tensor>
+
+/// What a kernel is told about its outputs: the types type inference computed for this run, whether the run was
+/// cancelled, and host memory from the session's pool (a host kernel's results, any kernel's scratch).
+public struct KernelOutputs {
     public let types: [ValueType?]
     let pool: TensorPool?
     /// Whether the run was cancelled: kernels that loop for long (Loop, Scan) check it between iterations.
@@ -33,12 +51,12 @@ public struct OutputAllocator {
     /// The concrete shape of output `k`.
     public func shape(_ k: Int) -> [Int] { types[k]!.fixedShape! }
     public func dtype(_ k: Int) -> DType { types[k]!.dtype }
-    /// A new tensor for output `k`. Its contents are undefined unless `zeroed`.
+    /// A new host tensor for output `k`. Its contents are undefined unless `zeroed`.
     public func make(_ k: Int, zeroed: Bool = false) throws -> Tensor {
         let t = types[k]!
         return try make(t.dtype, t.fixedShape!, zeroed: zeroed)
     }
-    /// A tensor of any shape from the same pool (scratch space or outputs of data-dependent shape). Throws
+    /// A host tensor of any shape from the same pool (scratch space or outputs of data-dependent shape). Throws
     /// `outOfMemory` when the size overflows, exceeds the session's memory limit or cannot be allocated.
     public func make(_ dtype: DType, _ shape: [Int], zeroed: Bool = false) throws -> Tensor {
         let bytes = try byteCount(dtype, shape)

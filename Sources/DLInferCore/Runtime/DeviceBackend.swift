@@ -33,7 +33,7 @@ public struct DeviceTensor {
 
 /// A backend whose kernels keep tensors in device memory. The session moves data across only where a node on the
 /// other side needs it, and downloads the graph outputs once at the end of a run.
-public protocol DeviceBackend: Backend {
+public protocol DeviceBackend: Backend where Inputs == DeviceInputs, Value == DeviceTensor {
     /// Copies a host tensor to the device.
     func upload(_ tensor: Tensor) throws -> DeviceTensor
     /// Copies a device tensor to the host, after everything queued before it has finished.
@@ -48,26 +48,16 @@ public protocol DeviceBackend: Backend {
     /// of control-flow ops run on the device (counts only, no `moves`). Each run adds what it gained to its own
     /// `Session.lastTransfers`.
     var innerTransfers: Session.Transfers { get }
-    func makeDeviceKernel(_ node: Node, in graph: Graph) throws -> DeviceKernel
     /// Inputs of `node` its kernel reads on the host (shape-like parameters such as Reshape's shape, Pad's pads or
     /// Resize's scales, constants in practice); every other input is given in device memory.
     func hostInputs(_ node: Node) -> Set<Int>
 }
 
-/// A node ready to run on a device backend.
-public protocol DeviceKernel: AnyObject {
-    /// Constant inputs (weights) the kernel re-laid-out into its own device buffers when it was made and never reads
-    /// at run time: the session does not upload them, and passes their host values in `DeviceInputs.host` instead.
-    var prepackedInputs: Set<Int> { get }
-    /// Queues the node's work. Returns one tensor per output slot; nil where `outputs.wanted(k)` is false.
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?]
-}
+/// A device backend's kernels.
+public typealias DeviceKernel = any Kernel<DeviceInputs, DeviceTensor>
 
-public extension DeviceKernel {
-    var prepackedInputs: Set<Int> { [] }
-}
-
-/// A device node's inputs: device tensors, except the backend's `hostInputs` slots, which hold host tensors.
+/// A device node's inputs: device tensors, except the backend's `hostInputs` slots (and the constants a kernel
+/// prepacked), which hold host tensors.
 public struct DeviceInputs {
     public let device: [DeviceTensor?]
     public let host: [Tensor?]
@@ -78,13 +68,4 @@ public struct DeviceInputs {
     public func has(_ k: Int) -> Bool { k < device.count && (device[k] != nil || host[k] != nil) }
     /// The shape of input `k`, wherever it is.
     public func shape(_ k: Int) -> [Int] { device[k]?.shape ?? host[k]!.shape }
-}
-
-/// The output types type inference computed for this run.
-public struct OutputTypes {
-    public let types: [ValueType?]
-    public init(_ types: [ValueType?]) { self.types = types }
-    public func wanted(_ k: Int) -> Bool { k < types.count && types[k] != nil }
-    public func shape(_ k: Int) -> [Int] { types[k]!.fixedShape! }
-    public func dtype(_ k: Int) -> DType { types[k]!.dtype }
 }

@@ -1,14 +1,15 @@
-/// The planner: for one combination of input shapes, the only place where types are inferred and what depends on
-/// shapes alone is folded. The resulting `Plan` is immutable; the session caches plans by input shapes.
+/// The planner: for one combination of input shapes (and where the inputs are), the only place where types are
+/// inferred, what depends on shapes alone is folded, and values are scheduled to cross between host and device.
+/// The resulting `Plan` is immutable; the session caches plans by `PlanKey`.
 extension Session {
-    /// Resolves every type for these input shapes and folds what only depended on shapes (Shape -> Gather -> Concat
-    /// chains), so that each run executes only real work.
-    func makePlan(_ inputs: [ValueType]) throws -> Plan {
+    /// Resolves every type for these inputs and folds what only depended on shapes (Shape -> Gather -> Concat
+    /// chains), so that each run executes only real work; then orders the nodes left with the transfers they need.
+    func makePlan(_ key: PlanKey, _ inputs: [ValueType]) throws -> Plan {
         var types = graph.values.map(\.type)
         var known = graph.constants
         var folded = [ValueID: Tensor]()
         for (id, t) in zip(graph.inputs, inputs) { types[id] = t }
-        var steps = [Int]()
+        var nodes = [Int]()
         for (i, node) in graph.nodes.enumerated() {
             let ins = node.inputs.map { id in id.map { TypedInput(type: types[$0], value: known[$0]) } }
             let outs: [ValueType]
@@ -19,13 +20,14 @@ extension Session {
             if let values = try foldable(i, ins, outs) {
                 for (k, o) in node.outputs.enumerated() where o != nil { known[o!] = values[k]; folded[o!] = values[k] }
             } else {
-                steps.append(i)
+                nodes.append(i)
             }
         }
+        let steps = schedule(nodes, known: known, key: key)
         // Release each intermediate after its last reader; graph inputs and outputs and constants are never recycled.
         var last = [ValueID: Int]()
-        for (s, i) in steps.enumerated() { for v in graph.nodes[i].inputs { if let v { last[v] = s } } }
-        for (s, i) in steps.enumerated() { for v in graph.nodes[i].outputs { if let v, last[v] == nil { last[v] = s } } }
+        for (s, step) in steps.enumerated() { if case .node(let i) = step { for v in graph.nodes[i].inputs { if let v { last[v] = s } } } }
+        for (s, step) in steps.enumerated() { if case .node(let i) = step { for v in graph.nodes[i].outputs { if let v, last[v] == nil { last[v] = s } } } }
         let keep = Set(graph.outputs).union(graph.inputs).union(known.keys)
         var releaseAfter = [[ValueID]](repeating: [], count: steps.count)
         for (v, s) in last where !keep.contains(v) { releaseAfter[s].append(v) }
@@ -33,30 +35,64 @@ extension Session {
         guard peak <= pool.memory.limit else {
             throw DLInferError(.outOfMemory, "these input shapes need at least \(peak) bytes of intermediate tensors at once, more than the memory limit of \(pool.memory.limit) bytes (max_memory)")
         }
-        // Each step's output types, and their shapes where all are known now: such a step's allocation is checked
+        // Each node's output types, and their shapes where all are known now: such a node's allocation is checked
         // here once, and a run skips type inference for it.
-        let outputTypes = steps.map { i in graph.nodes[i].outputs.map { $0.map { types[$0] } } }
-        var outputShapes = [[[Int]?]?]()
-        for (s, i) in steps.enumerated() {
-            let shapes = outputTypes[s].map { $0?.fixedShape }
-            let resolved = zip(outputTypes[s], shapes).allSatisfy { $0 == nil || $1 != nil }
-            if resolved { try checkAllocation(outputTypes[s], graph.nodes[i]) }
-            outputShapes.append(resolved ? shapes : nil)
+        var outputTypes = [[ValueType?]](repeating: [], count: graph.nodes.count)
+        var outputShapes = [[[Int]?]?](repeating: nil, count: graph.nodes.count)
+        for i in nodes {
+            let t = graph.nodes[i].outputs.map { $0.map { types[$0] } }
+            let shapes = t.map { $0?.fixedShape }
+            let resolved = zip(t, shapes).allSatisfy { $0 == nil || $1 != nil }
+            if resolved { try checkAllocation(t, graph.nodes[i]) }
+            outputTypes[i] = t
+            outputShapes[i] = resolved ? shapes : nil
         }
         let transient = graph.values.indices.filter { !isConstant[$0] && folded[$0] == nil }
         return Plan(types: types, constants: graph.constants, folded: folded, steps: steps, releaseAfter: releaseAfter,
                     peakBytes: peak, outputTypes: outputTypes, outputShapes: outputShapes, transient: transient)
     }
 
+    /// The nodes to run, in order, each preceded by the transfers it needs: an upload before the first device node
+    /// that reads a value made (or given) on the host, a download before the first host node that reads a value made
+    /// (or given) on the device, and, unless the run leaves its outputs where they are, a download of each output
+    /// left on the device. Constants and folded values are on both sides: a device kernel reads a copy uploaded once
+    /// per session (weights) or per plan (folded values), not once per run.
+    private func schedule(_ nodes: [Int], known: [ValueID: Tensor], key: PlanKey) -> [Step] {
+        var onHost = [Bool](repeating: false, count: graph.values.count), onDevice = onHost
+        for (id, device) in zip(graph.inputs, key.inputsOnDevice) { if device { onDevice[id] = true } else { onHost[id] = true } }
+        var steps = [Step]()
+        for i in nodes {
+            let node = graph.nodes[i], kernel = kernels[i]
+            // Shape and Size on the host read a device value's shape without downloading it.
+            let shapeOnly = !kernel.onDevice && node.op.readsOnlyInputShape
+            for (k, v) in node.inputs.enumerated() {
+                guard let v, known[v] == nil else { continue }
+                if kernel.readsOnHost(k) {
+                    if !onHost[v], !shapeOnly { steps.append(.download(v, for: i)); onHost[v] = true }
+                } else if !onDevice[v] {
+                    steps.append(.upload(v, for: i)); onDevice[v] = true
+                }
+            }
+            steps.append(.node(i))
+            for case let o? in node.outputs { if kernel.onDevice { onDevice[o] = true } else { onHost[o] = true } }
+        }
+        if !key.resident {
+            for id in graph.outputs where known[id] == nil && !onHost[id] { steps.append(.download(id, for: nil)); onHost[id] = true }
+        }
+        return steps
+    }
+
     /// The most bytes the plan's intermediate and output tensors of known size hold at once, step by step (views
     /// counted as copies: an upper bound).
-    func peakBytes(_ steps: [Int], _ releaseAfter: [[ValueID]], _ types: [ValueType]) throws -> Int {
+    func peakBytes(_ steps: [Step], _ releaseAfter: [[ValueID]], _ types: [ValueType]) throws -> Int {
         var live = 0, peak = 0
         func bytes(_ v: ValueID) -> Int { (try? byteCount(types[v].dtype, types[v].fixedShape ?? [])) ?? Int.max }
-        for (s, i) in steps.enumerated() {
-            for case let o? in graph.nodes[i].outputs {
-                let (sum, overflow) = live.addingReportingOverflow(bytes(o))
-                live = overflow ? Int.max : sum
+        for (s, step) in steps.enumerated() {
+            if case .node(let i) = step {
+                for case let o? in graph.nodes[i].outputs {
+                    let (sum, overflow) = live.addingReportingOverflow(bytes(o))
+                    live = overflow ? Int.max : sum
+                }
             }
             peak = Swift.max(peak, live)
             for v in releaseAfter[s] { live -= Swift.min(live, bytes(v)) }
@@ -74,37 +110,51 @@ extension Session {
         // Left to run as a step (under the memory checks) rather than blown up into the plan.
         if ConstantFolding.amplifies(inputs: ins.map { $0?.type }, outputs: types) { return nil }
         try checkAllocation(types, node)
-        let alloc = OutputAllocator(types: types, pool: pool)
-        return try hostKernel(i).run(ins.map { $0?.value }, alloc)
+        return try hostKernel(i).run(ins.map { $0?.value }, KernelOutputs(types: types, pool: pool))
     }
 
-    func hostKernel(_ i: Int) throws -> Kernel {
+    func hostKernel(_ i: Int) throws -> HostKernel {
         if case .host(let k) = kernels[i] { return k }
         if let k = foldKernels[i] { return k }
-        guard let hostBackend else { throw DLInferError(.internal, "no host backend to evaluate \(graph.nodes[i].label(in: graph))") }
         let k = try hostBackend.makeKernel(graph.nodes[i], in: graph)
         foldKernels[i] = k
         return k
     }
 }
 
-/// One input-shape signature's schedule: which nodes run in which order, every value's type, what was folded, when
-/// each value's memory returns to the pool. Immutable.
+/// What a plan depends on: the inputs' shapes, which inputs arrive in device memory, and whether the outputs stay
+/// where they were computed (a control-flow body run by a device kernel) or are all brought to the host.
+struct PlanKey: Hashable {
+    var shapes: [[Int]]
+    var inputsOnDevice: [Bool]
+    var resident: Bool
+}
+
+/// One step of a plan: a node, or one value crossing between host and device (a transfer every run makes) for the
+/// node that first reads it there (nil: a graph output read back).
+enum Step: Equatable {
+    case node(Int)
+    case upload(ValueID, for: Int)
+    case download(ValueID, for: Int?)
+}
+
+/// One input-shape signature's schedule: which nodes run in which order and which values cross between host and
+/// device before them, every value's type, what was folded, when each value's memory returns to the pool. Immutable.
 struct Plan {
     let types: [ValueType]
     let folded: [ValueID: Tensor]
-    let steps: [Int]
+    let steps: [Step]
     let releaseAfter: [[ValueID]]
     let peakBytes: Int
-    /// Per step, its node's output types (nil for an absent output), and their shapes when every one is known at
-    /// planning (nil: some shape depends on data, so the run infers the types).
+    /// Per node (graph order), its output types (nil for an absent output; empty for a folded node), and their
+    /// shapes when every one is known at planning (nil: some shape depends on data, so the run infers the types).
     let outputTypes: [[ValueType?]]
     let outputShapes: [[[Int]?]?]
     /// The values a run releases at its end (all but constants and folded values).
     let transient: [ValueID]
     /// Per value, its tensor when the plan knows it: a constant or a folded value.
     let fixed: [Tensor?]
-    init(types: [ValueType], constants: [ValueID: Tensor], folded: [ValueID: Tensor], steps: [Int],
+    init(types: [ValueType], constants: [ValueID: Tensor], folded: [ValueID: Tensor], steps: [Step],
          releaseAfter: [[ValueID]], peakBytes: Int, outputTypes: [[ValueType?]], outputShapes: [[[Int]?]?],
          transient: [ValueID]) {
         self.types = types; self.folded = folded; self.steps = steps; self.releaseAfter = releaseAfter
@@ -125,15 +175,15 @@ final class CachedPlan {
     init(_ plan: Plan) { self.plan = plan }
 }
 
-/// Plans by input-shape signature, at most `capacity`, the least recently used dropped first.
+/// Plans by key, at most `capacity`, the least recently used dropped first.
 struct PlanCache {
     let capacity: Int
-    private var plans: [[[Int]]: CachedPlan] = [:]
-    private var order: [[[Int]]] = []
+    private var plans: [PlanKey: CachedPlan] = [:]
+    private var order: [PlanKey] = []
     init(capacity: Int) { self.capacity = Swift.max(1, capacity) }
     var count: Int { plans.count }
 
-    subscript(_ key: [[Int]]) -> CachedPlan? {
+    subscript(_ key: PlanKey) -> CachedPlan? {
         mutating get {
             guard let p = plans[key] else { return nil }
             if order.last != key, let i = order.firstIndex(of: key) { order.remove(at: i); order.append(key) }

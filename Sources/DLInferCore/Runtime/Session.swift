@@ -3,23 +3,23 @@ import Synchronization
 import Glibc
 #endif
 
-/// Runs one graph on a list of backends (in preference order; at most one of them a `DeviceBackend`, whose nodes keep
-/// their tensors in device memory). One run at a time per session; create one per thread.
+/// Runs one graph on a host backend and, optionally, a device backend, whose nodes keep their tensors in device
+/// memory and which is preferred for every node it supports. One run at a time per session; create one per thread.
 ///
 /// Three parts, one job each: the partitioner (`Partition.swift`) places every node and makes its kernel once; the
-/// planner (`Plan.swift`) turns each new combination of input shapes into an immutable `Plan`, cached here; this file
-/// is the executor, which runs a plan step by step, moving values between host and device where a step needs them
-/// on the other side, and returning memory to the pools after each value's last reader.
+/// planner (`Plan.swift`) turns each new combination of input shapes into an immutable `Plan` of node and transfer
+/// steps, cached here; this file is the executor, which runs a plan step by step and returns memory to the pools
+/// after each value's last reader.
 public final class Session: @unchecked Sendable {
     public let graph: Graph
     /// Per value, whether it is one of the graph's constants (looked up per release, so an array, not the dictionary).
     let isConstant: [Bool]
     public let placements: [Placement]
     let kernels: [NodeKernel]
-    let device: DeviceBackend?
-    /// Builds host kernels for device-placed nodes that constant folding evaluates on the host.
-    let hostBackend: Backend?
-    var foldKernels: [Int: Kernel] = [:]
+    let device: (any DeviceBackend)?
+    /// Runs the nodes the device does not, and builds host kernels for device nodes that the planner folds.
+    let hostBackend: HostBackend
+    var foldKernels: [Int: HostKernel] = [:]
     /// Weights uploaded once, on first use by a device node.
     private var deviceConstants: [ValueID: DeviceTensor] = [:]
     var plans: PlanCache
@@ -46,14 +46,14 @@ public final class Session: @unchecked Sendable {
     /// Device nodes queued between two waits for the device: a cancel then stops a run within this many nodes.
     static let deviceNodesPerSync = 16
 
-    public init(graph: Graph, backends: [Backend], limits: Limits = Limits()) throws {
+    public init(graph: Graph, host: HostBackend, device: (any DeviceBackend)? = nil, limits: Limits = Limits()) throws {
         self.graph = graph
         isConstant = graph.values.indices.map { graph.constants[$0] != nil }
         pool = TensorPool(memory: MemoryBudget(limit: limits.maxMemory))
         plans = PlanCache(capacity: limits.planCacheSize)
-        let partition = try Partition(graph: graph, backends: backends)
-        device = partition.device
-        hostBackend = partition.hostBackend
+        let partition = try Partition(graph: graph, host: host, device: device)
+        self.device = device
+        hostBackend = host
         kernels = partition.kernels
         placements = partition.placements
     }
@@ -88,6 +88,7 @@ public final class Session: @unchecked Sendable {
         var shape: [Int] {
             switch self { case .host(let t): return t.shape; case .device(let d): return d.shape }
         }
+        var onDevice: Bool { if case .device = self { return true } else { return false } }
     }
 
     /// Runs the graph on `inputs`, given in `graph.inputs` order. A new combination of input shapes builds a new
@@ -107,16 +108,16 @@ public final class Session: @unchecked Sendable {
         cancelFlag.store(false, ordering: .relaxed)
         lastTransfers = Transfers()
         try checkInputs(inputs)
-        let signature = inputs.map(\.shape)
+        let key = PlanKey(shapes: inputs.map(\.shape), inputsOnDevice: inputs.map(\.onDevice), resident: resident)
         let cached: CachedPlan
-        if let p = plans[signature] { cached = p } else { cached = CachedPlan(try makePlan(inputs.map(\.type))); plans[signature] = cached }
+        if let p = plans[key] { cached = p } else { cached = CachedPlan(try makePlan(key, inputs.map(\.type))); plans[key] = cached }
         let plan = cached.plan
         // Free buffers kept between runs: what this plan's peak needs, so that changing shapes do not pile them up.
         pool.budget = Swift.max(16 << 20, plan.peakBytes)
 
         let innerBefore = device?.innerTransfers ?? Transfers()
         defer { if let device { lastTransfers.add(device.innerTransfers, since: innerBefore) } }
-        // Constants and folded values are not copied in: `host` and `deviceValue` read them from `plan.fixed`.
+        // Constants and folded values are not copied in: steps read them from `plan.fixed`.
         var env = Environment(count: graph.values.count)
         for (id, t) in zip(graph.inputs, inputs) {
             switch t {
@@ -126,28 +127,33 @@ public final class Session: @unchecked Sendable {
         }
         do {
             var queued = 0
-            for (s, i) in plan.steps.enumerated() {
+            for (s, step) in plan.steps.enumerated() {
                 if cancelFlag.load(ordering: .relaxed) { throw DLInferError(.cancelled, "run cancelled") }
-                let start = nodeNanoseconds == nil ? 0 : monotonicNanoseconds()
-                try runStep(s, i, cached, &env)
-                if nodeNanoseconds != nil {
-                    if let device, case .device = kernels[i] { try device.finish() }
-                    nodeNanoseconds![i] &+= monotonicNanoseconds() &- start
+                switch step {
+                case .node(let i):
+                    let start = nodeNanoseconds == nil ? 0 : monotonicNanoseconds()
+                    try runNode(i, cached, &env)
+                    if nodeNanoseconds != nil {
+                        if let device, kernels[i].onDevice { try device.finish() }
+                        nodeNanoseconds![i] &+= monotonicNanoseconds() &- start
+                    }
+                    // Device work is queued, not done: wait for it now and then so that a cancel stops the run
+                    // itself, not only the queueing of it.
+                    if let device, kernels[i].onDevice {
+                        queued += 1
+                        if queued == Session.deviceNodesPerSync { try device.finish(); queued = 0 }
+                    }
+                case .upload(let v, let reader): try upload(v, for: reader, &env)
+                case .download(let v, let reader): try download(v, for: reader, &env)
                 }
                 for v in plan.releaseAfter[s] { release(v, &env) }
-                // Device work is queued, not done: wait for it now and then so that a cancel stops the run itself,
-                // not only the queueing of it.
-                if let device, case .device = kernels[i] {
-                    queued += 1
-                    if queued == Session.deviceNodesPerSync { try device.finish(); queued = 0 }
-                }
             }
             let outputs = try graph.outputs.map { id -> Resident in
-                if resident, env.slots[id].host == nil, let d = env.slots[id].device { return .device(d) }
-                guard let t = try host(id, plan, &env) else {
+                if let t = env.slots[id].host ?? plan.fixed[id] { return .host(t) }
+                guard resident, let d = env.slots[id].device else {
                     throw DLInferError(.internal, "output '\(graph.values[id].name)' was not computed")
                 }
-                return .host(t)
+                return .device(d)
             }
             // Faults device kernels found (reported at a read-back) fail this run, not the next (a body run by a
             // device kernel leaves that to the run around it).
@@ -167,26 +173,31 @@ public final class Session: @unchecked Sendable {
         return UInt64(t.tv_sec) &* 1_000_000_000 &+ UInt64(t.tv_nsec)
     }
 
-    private func runStep(_ s: Int, _ i: Int, _ cached: CachedPlan, _ env: inout Environment) throws {
-        let node = graph.nodes[i], plan = cached.plan
-        var outTypes = plan.outputTypes[s]
-        var outShapes = plan.outputShapes[s]
-        // The inputs read on the host; nil: all of them (a host kernel).
-        let hostSlots: Set<Int>?
-        switch kernels[i] {
-        case .host: hostSlots = nil
-        case .device(_, let h): hostSlots = h
-        }
-        if hostSlots == nil, let shapeOnly = shapeOfDeviceValue(node, env) {
+    private func runNode(_ i: Int, _ cached: CachedPlan, _ env: inout Environment) throws {
+        let node = graph.nodes[i], plan = cached.plan, kernel = kernels[i]
+        var outTypes = plan.outputTypes[i]
+        var outShapes = plan.outputShapes[i]
+        if !kernel.onDevice, let shapeOnly = shapeOfDeviceValue(node, env) {
             if let o = node.outputs.first ?? nil { env.slots[o].host = shapeOnly }
             return
         }
+        // Each input is where the plan put it: transfers are steps of their own.
         var hostIns = [Tensor?](repeating: nil, count: node.inputs.count)
         var deviceIns = [DeviceTensor?]()
-        if hostSlots != nil { deviceIns = Array(repeating: nil, count: node.inputs.count) }
+        if kernel.onDevice { deviceIns = Array(repeating: nil, count: node.inputs.count) }
         for (k, v) in node.inputs.enumerated() {
             guard let v else { continue }
-            if hostSlots?.contains(k) ?? true { hostIns[k] = try host(v, plan, &env) } else { deviceIns[k] = try deviceValue(v, cached, &env) }
+            let present: Bool
+            if kernel.readsOnHost(k) {
+                hostIns[k] = env.slots[v].host ?? plan.fixed[v]
+                present = hostIns[k] != nil
+            } else {
+                deviceIns[k] = try deviceValue(v, cached, env)
+                present = deviceIns[k] != nil
+            }
+            guard present else {
+                throw DLInferError(.internal, "\(node.label(in: graph)): input '\(graph.values[v].name)' is not where the plan put it")
+            }
         }
         if outShapes == nil {
             // Shape depends on data only known now (e.g. a Reshape whose shape is computed from an input).
@@ -202,6 +213,7 @@ public final class Session: @unchecked Sendable {
             try checkAllocation(outTypes, node)
             outShapes = outTypes.map { $0?.fixedShape }
         }
+        let outputs = KernelOutputs(types: outTypes, pool: pool, isCancelled: isCancelled)
         do {
             switch kernels[i] {
             case .host(let k):
@@ -210,7 +222,7 @@ public final class Session: @unchecked Sendable {
                     for (k, o) in node.outputs.enumerated() { if let o { env.slots[o].host = empty[k] } }
                     return
                 }
-                let outs = try k.run(hostIns, OutputAllocator(types: outTypes, pool: pool, isCancelled: isCancelled))
+                let outs = try k.run(hostIns, outputs)
                 for (k, o) in node.outputs.enumerated() {
                     guard let o else { continue }
                     let t = k < outs.count ? outs[k] : nil
@@ -218,7 +230,7 @@ public final class Session: @unchecked Sendable {
                     env.slots[o].host = t
                 }
             case .device(let k, _):
-                let outs = try k.run(DeviceInputs(device: deviceIns, host: hostIns), OutputTypes(outTypes))
+                let outs = try k.run(DeviceInputs(device: deviceIns, host: hostIns), outputs)
                 for (k, o) in node.outputs.enumerated() {
                     guard let o else { continue }
                     let t = k < outs.count ? outs[k] : nil
@@ -256,31 +268,41 @@ public final class Session: @unchecked Sendable {
         }
     }
 
-    /// Value `v` on the host, downloaded (once) if it lives on the device.
-    private func host(_ v: ValueID, _ plan: Plan, _ env: inout Environment) throws -> Tensor? {
-        if let t = env.slots[v].host ?? plan.fixed[v] { return t }
-        guard let d = env.slots[v].device, let device else { return nil }
-        let t = try device.download(d)
-        lastTransfers.record(.init(value: graph.values[v].name, toDevice: false, shape: d.shape, bytes: d.byteCount))
-        env.slots[v].host = t
-        return t
+    /// A download step: value `v`, made on the device, copied to the host for node `reader` (nil: an output).
+    private func download(_ v: ValueID, for reader: Int?, _ env: inout Environment) throws {
+        guard let d = env.slots[v].device, let device else {
+            throw DLInferError(.internal, "'\(graph.values[v].name)' is not on the device to download")
+        }
+        env.slots[v].host = try device.download(d)
+        lastTransfers.record(.init(value: graph.values[v].name, toDevice: false, shape: d.shape, bytes: d.byteCount,
+                                   reader: reader.map { graph.nodes[$0].label(in: graph) }))
     }
 
-    /// Value `v` on the device, uploaded (once per run, or once per session for weights) if it lives on the host.
-    private func deviceValue(_ v: ValueID, _ cached: CachedPlan, _ env: inout Environment) throws -> DeviceTensor? {
-        if let d = env.slots[v].device { return d }
-        let plan = cached.plan
-        guard let device, let t = env.slots[v].host ?? plan.fixed[v] else { return nil }
-        let d: DeviceTensor
-        if isConstant[v] {
-            if let c = deviceConstants[v] { d = c } else { d = try device.upload(t); deviceConstants[v] = d }
-        } else if plan.folded[v] != nil {
-            if let c = cached.deviceCopies[v] { d = c } else { d = try device.upload(t); cached.deviceCopies[v] = d }
-        } else {
-            d = try device.upload(t)
-            lastTransfers.record(.init(value: graph.values[v].name, toDevice: true, shape: d.shape, bytes: d.byteCount))
+    /// An upload step: value `v`, made or given on the host, copied to the device for node `reader`.
+    private func upload(_ v: ValueID, for reader: Int, _ env: inout Environment) throws {
+        guard let t = env.slots[v].host, let device else {
+            throw DLInferError(.internal, "'\(graph.values[v].name)' is not on the host to upload")
         }
+        let d = try device.upload(t)
         env.slots[v].device = d
+        lastTransfers.record(.init(value: graph.values[v].name, toDevice: true, shape: d.shape, bytes: d.byteCount,
+                                   reader: graph.nodes[reader].label(in: graph)))
+    }
+
+    /// Value `v` on the device: where a step put it, or for a constant or folded value, its copy uploaded once per
+    /// session (weights) or plan.
+    private func deviceValue(_ v: ValueID, _ cached: CachedPlan, _ env: Environment) throws -> DeviceTensor? {
+        if let d = env.slots[v].device { return d }
+        guard let device, let t = cached.plan.fixed[v] else { return nil }
+        if isConstant[v] {
+            if let c = deviceConstants[v] { return c }
+            let d = try device.upload(t)
+            deviceConstants[v] = d
+            return d
+        }
+        if let c = cached.deviceCopies[v] { return c }
+        let d = try device.upload(t)
+        cached.deviceCopies[v] = d
         return d
     }
 

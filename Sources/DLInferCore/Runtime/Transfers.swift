@@ -8,12 +8,13 @@ extension Session {
         public var uploads = 0, downloads = 0
         public var uploadBytes = 0, downloadBytes = 0
         public var sizeReads = 0
-        /// Each upload and download the session made, in run order: the value's name, direction, shape and bytes.
+        /// Each upload and download step of the run's plan, in run order: the value's name, direction, shape, bytes,
+        /// and the node it was moved for (nil: a graph output read back).
         public var moves: [Move] = []
         public struct Move: Sendable, Equatable {
-            public var value: String, toDevice: Bool, shape: [Int], bytes: Int
-            public init(value: String, toDevice: Bool, shape: [Int], bytes: Int) {
-                self.value = value; self.toDevice = toDevice; self.shape = shape; self.bytes = bytes
+            public var value: String, toDevice: Bool, shape: [Int], bytes: Int, reader: String?
+            public init(value: String, toDevice: Bool, shape: [Int], bytes: Int, reader: String? = nil) {
+                self.value = value; self.toDevice = toDevice; self.shape = shape; self.bytes = bytes; self.reader = reader
             }
         }
         public init() {}

@@ -3,7 +3,7 @@ import DLInferCore
 /// FusedAttention: one work-group per (head, query row), every operand read in place through the layout the CPU
 /// kernel uses too (`FusedAttentionLayout`). The scores of at most `maxScores` values exist at once: longer
 /// problems launch in chunks of rows.
-final class FusedAttentionCL: DeviceKernel {
+final class FusedAttentionCL: Kernel {
     private let a: FusedAttention, q: CLQueue, k: CLKernel
     static let maxScores = 1 << 24
     /// The per-head offsets of the last shapes seen: uploading them is a blocking write, so not once per run.
@@ -14,7 +14,7 @@ final class FusedAttentionCL: DeviceKernel {
         k = try q.kernel("attention", "fused_attention")
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let qt = inputs[0], kt = inputs[1], vt = inputs[2]
         let mask = inputs.count > 3 ? inputs.device[3] : nil
         let y = try q.allocate(.float32, outputs.shape(0))

@@ -4,7 +4,7 @@ import DLInferCore
 /// queue (its nodes on OpenCL where they can, else on the host backend), taking the captured values where they are
 /// and leaving its outputs on the device. A detector's NMS inside `if boxes.numel() == 0 ... else ...` then keeps
 /// its boxes on the device. The branch's own transfers count towards the run's.
-final class IfCL: DeviceKernel {
+final class IfCL: Kernel {
     private let branches: [(body: Body, session: Session)]
     private let q: CLQueue
 
@@ -12,11 +12,11 @@ final class IfCL: DeviceKernel {
         guard let host = backend.host else { throw DLInferError(.internal, "If on the device needs a host backend") }
         q = backend.q
         branches = try [a.thenBranch, a.elseBranch].map { body in
-            (body, try Session(graph: body.graph, backends: [OpenCLBackend(bodyOf: backend), host]))
+            (body, try Session(graph: body.graph, host: host, device: OpenCLBackend(bodyOf: backend)))
         }
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         guard let c = inputs.host[0] else { throw DLInferError.model("If needs cond") }
         let (body, session) = branches[try conditionValue(c, "cond") ? 0 : 1]
         let captured = try body.captures.map { k -> Session.Resident in

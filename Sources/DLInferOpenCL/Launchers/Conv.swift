@@ -6,7 +6,7 @@ import DLInferCore
 /// weights re-laid-out once here when they are constants, or on the device before each run when they are not; 3-D
 /// ones gather a column matrix (conv_im2col_3d) and run a GEMM per group on it. Bias and the fused activation are
 /// applied in every path's epilogue.
-final class ConvCL: DeviceKernel {
+final class ConvCL: Kernel {
     private let a: Conv, q: CLQueue
     private let activation: CLActivation
     private let constantWeights: Tensor?
@@ -32,7 +32,7 @@ final class ConvCL: DeviceKernel {
         prepackedInputs = packed ? [1] : []
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         // W itself is absent when it was prepacked (the direct path with constant weights).
         let x = inputs[0], w = inputs.device[1], wShape = inputs.shape(1)
         let bias = inputs.has(2) ? inputs[2] : nil

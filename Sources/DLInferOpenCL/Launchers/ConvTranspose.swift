@@ -4,7 +4,7 @@ import DLInferCore
 /// X (C/group x input pixels), batched over a chunk of images; then conv.cl's convtranspose_col2im gathers every
 /// output element from the column entries whose taps land on it, starting from the bias. W is read in place (the
 /// GEMM takes it transposed), so constant and computed weights run alike.
-final class ConvTransposeCL: DeviceKernel {
+final class ConvTransposeCL: Kernel {
     private let a: ConvTranspose, q: CLQueue, gemm: CLGemm, gather: CLKernel
     init(_ a: ConvTranspose, _ q: CLQueue) throws {
         self.a = a
@@ -13,7 +13,7 @@ final class ConvTransposeCL: DeviceKernel {
         gather = try q.kernel("conv", "convtranspose_col2im")
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0], w = inputs[1]
         let bias = inputs.has(2) ? inputs[2] : nil
         let y = try q.allocate(.float32, outputs.shape(0))

@@ -4,11 +4,11 @@ import DLInferCore
 // kernels in kernels/datamovement.cl. All but Pad move every element type (as bits). Outputs that equal their input
 // (an empty slice range, a permutation of size-1 dims, zero pads) are views of the input's buffer, as on the CPU.
 
-final class ConcatCL: DeviceKernel {
+final class ConcatCL: Kernel {
     private let a: Concat, q: CLQueue, copy: CLStridedCopy
     init(_ a: Concat, _ q: CLQueue) { self.a = a; self.q = q; copy = CLStridedCopy(q) }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let y = try q.allocate(outputs.dtype(0), outputs.shape(0))
         let axis = try normalizeAxis(a.axis, rank: y.shape.count)
         let strides = y.shape.contiguousStrides
@@ -21,11 +21,11 @@ final class ConcatCL: DeviceKernel {
     }
 }
 
-final class SplitCL: DeviceKernel {
+final class SplitCL: Kernel {
     private let a: Split, q: CLQueue, copy: CLStridedCopy
     init(_ a: Split, _ q: CLQueue) { self.a = a; self.q = q; copy = CLStridedCopy(q) }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0]
         let axis = try normalizeAxis(a.axis, rank: x.shape.count)
         let split = inputs.host.count > 1 ? inputs.host[1]?.intValues() : nil
@@ -42,11 +42,11 @@ final class SplitCL: DeviceKernel {
 }
 
 /// Starts, ends, axes and steps are read on the host; negative steps become negative strides.
-final class SliceCL: DeviceKernel {
+final class SliceCL: Kernel {
     private let q: CLQueue, copy: CLStridedCopy
     init(_ q: CLQueue) { self.q = q; copy = CLStridedCopy(q) }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0]
         func ints(_ i: Int) -> [Int]? { i < inputs.host.count ? inputs.host[i]?.intValues() : nil }
         guard let starts = ints(1), let ends = ints(2) else { throw DLInferError.model("Slice needs starts and ends") }
@@ -68,11 +68,11 @@ final class SliceCL: DeviceKernel {
     }
 }
 
-final class TransposeCL: DeviceKernel {
+final class TransposeCL: Kernel {
     private let a: Transpose, q: CLQueue, copy: CLStridedCopy
     init(_ a: Transpose, _ q: CLQueue) { self.a = a; self.q = q; copy = CLStridedCopy(q) }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0]
         let perm = try a.permutation(rank: x.shape.count)
         let shape = perm.map { x.shape[$0] }
@@ -85,11 +85,11 @@ final class TransposeCL: DeviceKernel {
 }
 
 /// The shape is read on the host; broadcast dims read the input with stride 0.
-final class ExpandCL: DeviceKernel {
+final class ExpandCL: Kernel {
     private let copy: CLStridedCopy
     init(_ q: CLQueue) { copy = CLStridedCopy(q) }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         [try copy.broadcast(inputs[0], to: outputs.shape(0))]
     }
 }
@@ -101,7 +101,7 @@ enum PadMode: Int32, KernelCode {
 }
 
 /// Pads and axes are read on the host; one kernel serves every mode, computing each output's source per axis.
-final class PadCL: DeviceKernel {
+final class PadCL: Kernel {
     private let a: Pad, q: CLQueue, mode: PadMode
     init(_ a: Pad, _ q: CLQueue) {
         self.a = a; self.q = q
@@ -113,7 +113,7 @@ final class PadCL: DeviceKernel {
         }
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0]
         guard let pads = inputs.host[1]?.intValues() else { throw DLInferError.model("pads must be int64") }
         let axes = inputs.host.count > 3 ? inputs.host[3]?.intValues() : nil
@@ -144,11 +144,11 @@ final class PadCL: DeviceKernel {
 
 /// Gather with its indices (int32 or int64) on the device, so indices computed there (a detector's kept boxes)
 /// never cross; the kernel wraps negative indices and reports one out of range as a fault that fails the run.
-final class GatherCL: DeviceKernel {
+final class GatherCL: Kernel {
     private let a: Gather, q: CLQueue
     init(_ a: Gather, _ q: CLQueue) { self.a = a; self.q = q }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0], indices = inputs[1]
         let axis = try normalizeAxis(a.axis, rank: x.shape.count)
         let n = x.shape[axis]

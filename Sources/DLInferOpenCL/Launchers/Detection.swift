@@ -20,11 +20,11 @@ private func scanAndReadTotal(_ q: CLQueue, _ counts: DeviceTensor) throws -> (s
 }
 
 /// NonZero of any element type the device holds: float bits with the sign masked (so -0 is zero, NaN is not).
-final class NonZeroCL: DeviceKernel {
+final class NonZeroCL: Kernel {
     private let q: CLQueue
     init(_ q: CLQueue) { self.q = q }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0], shape = x.shape.isEmpty ? [1] : x.shape
         try requireInt32Indexing(shape)
         try requireAtMost8Dims(shape, op: "NonZero")
@@ -58,11 +58,11 @@ final class NonZeroCL: DeviceKernel {
 /// NonMaxSuppression on float32 boxes and scores; max_output_boxes_per_class and the thresholds are read on the host.
 /// Each (batch, class) pair's candidates are put in visiting order by a bitonic sort of its row (padded to a power
 /// of two), then a work-group per pair walks them greedily: O(candidates × kept / work-group).
-final class NonMaxSuppressionCL: DeviceKernel {
+final class NonMaxSuppressionCL: Kernel {
     private let a: NonMaxSuppression, q: CLQueue
     init(_ a: NonMaxSuppression, _ q: CLQueue) { self.a = a; self.q = q }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let boxes = inputs[0], scores = inputs[1]
         let (maxOutput, iou, threshold) = try NonMaxSuppression.parameters(boxes: boxes.shape, scores: scores.shape, inputs.host)
         let (classes, n) = (scores.shape[1], scores.shape[2]), pairs = scores.shape[0] * classes
@@ -107,11 +107,11 @@ final class NonMaxSuppressionCL: DeviceKernel {
 
 /// RoiAlign with the ROIs and batch indices on the device (a detector's proposals never leave it): one work-item per
 /// output element; a bad batch index or an absurd ROI is a fault that fails the run, as the CPU refuses them.
-final class RoiAlignCL: DeviceKernel {
+final class RoiAlignCL: Kernel {
     private let a: RoiAlign, q: CLQueue
     init(_ a: RoiAlign, _ q: CLQueue) { self.a = a; self.q = q }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0], rois = inputs[1], batch = inputs[2]
         guard x.shape.count == 4, rois.shape.count == 2, rois.shape[1] == 4, batch.shape == [rois.shape[0]] else {
             throw DLInferError.shape("X \(x.shape), rois \(rois.shape) and batch_indices \(batch.shape) must be [N, C, H, W], [R, 4] and [R]")

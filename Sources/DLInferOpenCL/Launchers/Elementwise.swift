@@ -14,7 +14,7 @@ enum BinaryCode: Int32, KernelCode {
 
 /// Unary ops, Clip (bounds read on the host), Add/Sub/Mul/Div/Pow and PRelu with broadcasting, and Sum/Max/Min as a
 /// chain of pairwise launches.
-final class UnaryCL: DeviceKernel {
+final class UnaryCL: Kernel {
     private let q: CLQueue, k: CLKernel
     private let op: UnaryCode, act: CLActivation
 
@@ -34,7 +34,7 @@ final class UnaryCL: DeviceKernel {
         (op, act) = (.activation, CLActivation(nil))
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         try [apply(inputs[0], act)]
     }
 
@@ -46,18 +46,18 @@ final class UnaryCL: DeviceKernel {
 }
 
 /// Clip's bounds are optional scalar inputs, read on the host (they are constants in practice).
-final class ClipCL: DeviceKernel {
+final class ClipCL: Kernel {
     private let unary: UnaryCL
     init(_ q: CLQueue) throws { unary = try UnaryCL(clipKernelOn: q) }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let lo = inputs.host.count > 1 ? inputs.host[1].map { $0.floats[0] } : nil
         let hi = inputs.host.count > 2 ? inputs.host[2].map { $0.floats[0] } : nil
         return [try unary.apply(inputs[0], CLActivation(.clip(min: lo ?? -.infinity, max: hi ?? .infinity)))]
     }
 }
 
-final class BinaryCL: DeviceKernel {
+final class BinaryCL: Kernel {
     private let q: CLQueue, general: CLKernel, same: CLKernel
     private let op: BinaryCode
 
@@ -80,7 +80,7 @@ final class BinaryCL: DeviceKernel {
         try self.init(op: op, q)
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         [try apply(inputs[0], inputs[1], outputs.shape(0))]
     }
 
@@ -98,7 +98,7 @@ final class BinaryCL: DeviceKernel {
     }
 }
 
-final class VariadicCL: DeviceKernel {
+final class VariadicCL: Kernel {
     private let binary: BinaryCL
     private let q: CLQueue
 
@@ -112,7 +112,7 @@ final class VariadicCL: DeviceKernel {
         }
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let given = inputs.device.compactMap { $0 }
         let shape = outputs.shape(0)
         guard given.count > 1 else {

@@ -1,12 +1,12 @@
 import DLInferCore
 
 /// ConstantOfShape (kernels/datamovement.cl): the shape is read on the host, the value uploaded once per session.
-final class ConstantOfShapeCL: DeviceKernel {
+final class ConstantOfShapeCL: Kernel {
     private let a: ConstantOfShape, q: CLQueue
     private var value: DeviceTensor?
     init(_ a: ConstantOfShape, _ q: CLQueue) { self.a = a; self.q = q }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         guard let shape = inputs.host[0]?.intValues(), shape == outputs.shape(0) else {
             throw DLInferError.shape("ConstantOfShape's shape does not match the inferred \(outputs.shape(0))")
         }
@@ -20,13 +20,13 @@ final class ConstantOfShapeCL: DeviceKernel {
 }
 
 /// Range on float32, int32 and int64 (kernels/range.cl); start, limit and delta are read on the host.
-final class RangeCL: DeviceKernel {
+final class RangeCL: Kernel {
     private let q: CLQueue
     /// The element types it makes.
     static let types: Set<DType> = [.float32, .int32, .int64]
     init(_ q: CLQueue) { self.q = q }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         guard let start = inputs.host[0], let limit = inputs.host[1], let delta = inputs.host[2] else {
             throw DLInferError.model("Range needs start, limit and delta")
         }

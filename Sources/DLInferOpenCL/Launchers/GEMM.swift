@@ -145,11 +145,11 @@ final class CLGemm {
 }
 
 /// Gemm: Y = act(alpha * A' * B' + beta * C).
-final class GemmCL: DeviceKernel {
+final class GemmCL: Kernel {
     private let a: Gemm, q: CLQueue, gemm: CLGemm
     init(_ a: Gemm, _ q: CLQueue) throws { self.a = a; self.q = q; gemm = try CLGemm(q) }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0], w = inputs[1]
         let m = a.transA ? x.shape[1] : x.shape[0], k = a.transA ? x.shape[0] : x.shape[1]
         let n = a.transB ? w.shape[0] : w.shape[1]
@@ -171,11 +171,11 @@ final class GemmCL: DeviceKernel {
 
 /// MatMul with numpy broadcasting of the batch dims: one launch when they merge into a single strided batch dim,
 /// else one launch per outer batch index.
-final class MatMulCL: DeviceKernel {
+final class MatMulCL: Kernel {
     private let a: MatMul, q: CLQueue, gemm: CLGemm
     init(_ a: MatMul, _ q: CLQueue) throws { self.a = a; self.q = q; gemm = try CLGemm(q) }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0], w = inputs[1]
         let y = try q.allocate(.float32, outputs.shape(0))
         let sa = x.shape.count == 1 ? [1, x.shape[0]] : x.shape

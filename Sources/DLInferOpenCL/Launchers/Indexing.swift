@@ -76,11 +76,11 @@ private func copied(_ q: CLQueue, _ data: DeviceTensor) throws -> DeviceTensor {
     return y
 }
 
-final class GatherElementsCL: DeviceKernel {
+final class GatherElementsCL: Kernel {
     private let a: GatherElements, q: CLQueue
     init(_ a: GatherElements, _ q: CLQueue) { self.a = a; self.q = q }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let data = inputs[0]
         guard let indices = inputs.host[1] else { throw DLInferError.model("GatherElements needs indices") }
         let axis = try elementsAxis(a.axis, data: data.shape.map { .fixed($0) }, indices: indices.shape.map { .fixed($0) }, "indices")
@@ -100,11 +100,11 @@ final class GatherElementsCL: DeviceKernel {
     }
 }
 
-final class ScatterElementsCL: DeviceKernel {
+final class ScatterElementsCL: Kernel {
     private let a: ScatterElements, q: CLQueue
     init(_ a: ScatterElements, _ q: CLQueue) { self.a = a; self.q = q }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let data = inputs[0], updates = inputs[2]
         guard let indices = inputs.host[1] else { throw DLInferError.model("\(a.opName) needs indices") }
         guard updates.shape == indices.shape else {
@@ -120,11 +120,11 @@ final class ScatterElementsCL: DeviceKernel {
     }
 }
 
-final class ScatterNDCL: DeviceKernel {
+final class ScatterNDCL: Kernel {
     private let a: ScatterND, q: CLQueue
     init(_ a: ScatterND, _ q: CLQueue) { self.a = a; self.q = q }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let data = inputs[0], updates = inputs[2]
         guard let indices = inputs.host[1] else { throw DLInferError.model("ScatterND needs indices") }
         try checkND(data: data.shape.map { .fixed($0) }, indices: indices.shape.map { .fixed($0) }, batchDims: 0, "ScatterND")
@@ -145,11 +145,11 @@ final class ScatterNDCL: DeviceKernel {
 
 /// GatherND with its indices on the device (the detectors' NonZero → GatherND chains never leave it): the kernel
 /// wraps negative indices and reports one out of range as a fault that fails the run.
-final class GatherNDCL: DeviceKernel {
+final class GatherNDCL: Kernel {
     private let a: GatherND, q: CLQueue
     init(_ a: GatherND, _ q: CLQueue) { self.a = a; self.q = q }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let data = inputs[0], indices = inputs[1], b = a.batchDims
         try checkND(data: data.shape.map { .fixed($0) }, indices: indices.shape.map { .fixed($0) }, batchDims: b, "GatherND")
         let q = indices.shape.last!

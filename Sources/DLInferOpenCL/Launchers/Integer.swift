@@ -37,11 +37,11 @@ private func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int]? {
 /// MatMulInteger with numpy batch broadcasting; a 1-D A is a row, a 1-D B a column. Zero points broadcast against
 /// their operand as on the CPU: a scalar, one per row of A (a vector of M, or A's shape with K set to 1), one per
 /// column of B (a vector of N, or B's shape with K set to 1).
-final class MatMulIntegerCL: DeviceKernel {
+final class MatMulIntegerCL: Kernel {
     private let q: CLQueue
     init(_ q: CLQueue) { self.q = q }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let a = inputs[0], b = inputs[1]
         let za = inputs.has(2) ? inputs[2] : nil, zb = inputs.has(3) ? inputs[3] : nil
         let y = try q.allocate(.int32, outputs.shape(0))
@@ -90,11 +90,11 @@ final class MatMulIntegerCL: DeviceKernel {
 }
 
 /// ConvInteger over 1 to 3 spatial dims with every Conv attribute, one work-item per output element.
-final class ConvIntegerCL: DeviceKernel {
+final class ConvIntegerCL: Kernel {
     private let conv: Conv, q: CLQueue
     init(_ a: ConvInteger, _ q: CLQueue) { conv = a.conv; self.q = q }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0], w = inputs[1]
         let xz = inputs.has(2) ? inputs[2] : nil, wz = inputs.has(3) ? inputs[3] : nil
         guard x.shape.count >= 3, x.shape.count <= 5, w.shape.count == x.shape.count else {

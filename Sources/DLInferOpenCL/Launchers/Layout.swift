@@ -4,11 +4,11 @@ import DLInferCore
 
 /// Each output axis d of size r*n is read as (repeat, i) with source strides (0, stride_d); repeats are read on the
 /// host. Two copy dims per axis: inputs of rank 4 at most (placement checks), more when size-1 dims merge away.
-final class TileCL: DeviceKernel {
+final class TileCL: Kernel {
     private let q: CLQueue, copy: CLStridedCopy
     init(_ q: CLQueue) { self.q = q; copy = CLStridedCopy(q) }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0]
         guard inputs.host.count > 1, let repeats = inputs.host[1]?.intValues() else { throw DLInferError.model("repeats must be int64") }
         try Tile.check(repeats, rank: x.shape.count)
@@ -31,11 +31,11 @@ final class TileCL: DeviceKernel {
 }
 
 /// DepthToSpace/SpaceToDepth as the 6-D transpose `SpaceDepth.transposition` describes.
-final class SpaceDepthCL: DeviceKernel {
+final class SpaceDepthCL: Kernel {
     private let a: SpaceDepth, q: CLQueue, copy: CLStridedCopy
     init(_ a: SpaceDepth, _ q: CLQueue) { self.a = a; self.q = q; copy = CLStridedCopy(q) }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0]
         let want = try a.inferTypes([TypedInput(type: x.type, value: nil)])[0].fixedShape!
         guard outputs.shape(0) == want else { throw DLInferError.shape("\(a.opName) of \(x.shape) gives \(want), not the inferred \(outputs.shape(0))") }

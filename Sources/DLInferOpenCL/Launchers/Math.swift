@@ -8,7 +8,7 @@ enum UnaryMathCode: Int32, KernelCode {
 }
 
 /// The float32 UnaryMath functions, one work-item per element (kernels/math.cl).
-final class UnaryMathCL: DeviceKernel {
+final class UnaryMathCL: Kernel {
     private let q: CLQueue, k: CLKernel
     private let code: UnaryMathCode, a: Float, b: Float
 
@@ -58,7 +58,7 @@ final class UnaryMathCL: DeviceKernel {
         }
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0]
         let y = try q.allocate(.float32, x.shape)
         guard y.count > 0 else { return [y] }

@@ -2,7 +2,7 @@ import DLInferCore
 
 /// BatchNormalization (inference) as y = x * a[p] + b[p]. Constant statistics are combined into a and b once, on
 /// the host with the CPU kernel's formula; computed ones are combined on the device before each run.
-final class BatchNormCL: DeviceKernel {
+final class BatchNormCL: Kernel {
     private let a: BatchNorm, q: CLQueue, k: CLKernel
     private let affine: (a: DeviceTensor, b: DeviceTensor)?
 
@@ -21,7 +21,7 @@ final class BatchNormCL: DeviceKernel {
         }
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0]
         let y = try q.allocate(.float32, x.shape)
         let params = inputs[1].count
@@ -48,11 +48,11 @@ final class BatchNormCL: DeviceKernel {
 }
 
 /// LRN: one work-item per element summing the squares of its channel window.
-final class LRNCL: DeviceKernel {
+final class LRNCL: Kernel {
     private let a: LRN, q: CLQueue, k: CLKernel
     init(_ a: LRN, _ q: CLQueue) throws { self.a = a; self.q = q; k = try q.kernel("normalization", "lrn_f32") }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0]
         let y = try q.allocate(.float32, x.shape)
         guard y.count > 0 else { return [y] }
@@ -74,7 +74,7 @@ enum NormStat: Int32, KernelCode {
 /// LayerNormalization and RMSNormalization in float32 (stash_type float32): one work-group per row. Scale and bias
 /// that vary only along the normalized axes are read once per row; others are broadcast to X's shape first, as on
 /// the CPU.
-final class LayerNormCL: DeviceKernel {
+final class LayerNormCL: Kernel {
     private let a: LayerNorm, q: CLQueue, k: CLKernel, copy: CLStridedCopy
     init(_ a: LayerNorm, _ q: CLQueue) throws {
         self.a = a; self.q = q
@@ -82,7 +82,7 @@ final class LayerNormCL: DeviceKernel {
         copy = CLStridedCopy(q)
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0]
         let axis = try a.normalizedAxis(rank: x.shape.count)
         let n = x.shape[axis...].reduce(1, *), rows = x.shape[..<axis].reduce(1, *)
@@ -113,14 +113,14 @@ final class LayerNormCL: DeviceKernel {
 
 /// GroupNormalization and InstanceNormalization in float32 (stash_type float32): one work-group per (image, group)
 /// row of channels x spatial elements, with the parameters per channel (per group in GroupNormalization-18).
-final class GroupNormCL: DeviceKernel {
+final class GroupNormCL: Kernel {
     private let a: GroupNorm, q: CLQueue, k: CLKernel
     init(_ a: GroupNorm, _ q: CLQueue) throws {
         self.a = a; self.q = q
         k = try q.kernel("normalization", "norm_rows")
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0], scale = inputs[1], bias = inputs[2]
         let y = try q.allocate(.float32, x.shape)
         let (batch, groups, per, spatial) = try a.rows(x.shape, scale: scale.count, bias: bias.count)

@@ -22,11 +22,11 @@ struct WindowArgs {
 
 /// MaxPool (with or without its Indices output) and AveragePool over 1 to 3 spatial axes (fewer run as leading axes of size 1): one
 /// work-item per output element.
-final class PoolCL: DeviceKernel {
+final class PoolCL: Kernel {
     private let a: Pool, q: CLQueue, k: CLKernel
     init(_ a: Pool, _ q: CLQueue) throws { self.a = a; self.q = q; k = try q.kernel("pool", "pool_f32") }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0]
         let y = try q.allocate(.float32, outputs.shape(0))
         let indices = outputs.wanted(1) ? try q.allocate(.int64, outputs.shape(1)) : nil
@@ -56,7 +56,7 @@ final class PoolCL: DeviceKernel {
 }
 
 /// GlobalAveragePool / GlobalMaxPool: one work-group per (n, c) plane reducing in local memory.
-final class GlobalPoolCL: DeviceKernel {
+final class GlobalPoolCL: Kernel {
     private let isMax: Bool, q: CLQueue, k: CLKernel
     init(_ a: GlobalPool, _ q: CLQueue) throws {
         isMax = a.kind == .max
@@ -64,7 +64,7 @@ final class GlobalPoolCL: DeviceKernel {
         k = try q.kernel("pool", "global_pool_f32")
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0]
         let y = try q.allocate(.float32, outputs.shape(0))
         guard y.count > 0 else { return [y] }

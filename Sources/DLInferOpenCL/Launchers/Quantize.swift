@@ -53,7 +53,7 @@ private struct QuantizationParameters {
 }
 
 /// QuantizeLinear of float32 or int32 x to int8, uint8, int16 or uint16, per tensor, per axis or per block.
-final class QuantizeLinearCL: DeviceKernel {
+final class QuantizeLinearCL: Kernel {
     private let a: QuantizeLinear, q: CLQueue, parameters: QuantizationParameters
     var prepackedInputs: Set<Int> { parameters.prepacked }
 
@@ -62,7 +62,7 @@ final class QuantizeLinearCL: DeviceKernel {
         parameters = try QuantizationParameters(node, graph, q)
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0]
         let y = try q.allocate(outputs.dtype(0), x.shape)
         let (args, scaleDefine) = try parameters.arguments(inputs, (a.axis, a.blockSize))
@@ -75,7 +75,7 @@ final class QuantizeLinearCL: DeviceKernel {
 }
 
 /// DequantizeLinear of int8, uint8, int16, uint16 or int32 x to float32, per tensor, per axis or per block.
-final class DequantizeLinearCL: DeviceKernel {
+final class DequantizeLinearCL: Kernel {
     private let a: DequantizeLinear, q: CLQueue, parameters: QuantizationParameters
     var prepackedInputs: Set<Int> { parameters.prepacked }
 
@@ -84,7 +84,7 @@ final class DequantizeLinearCL: DeviceKernel {
         parameters = try QuantizationParameters(node, graph, q)
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0]
         let y = try q.allocate(.float32, x.shape)
         let (args, scaleDefine) = try parameters.arguments(inputs, (a.axis, a.blockSize))
@@ -97,7 +97,7 @@ final class DequantizeLinearCL: DeviceKernel {
 
 /// DynamicQuantizeLinear: per-work-group ranges, one work-item turning them into the scale and zero point, then the
 /// quantization of every element; nothing returns to the host.
-final class DynamicQuantizeLinearCL: DeviceKernel {
+final class DynamicQuantizeLinearCL: Kernel {
     private let q: CLQueue, partials: CLKernel, params: CLKernel, quantize: CLKernel
     /// Work-groups for the range pass: enough to fill a GPU, few enough for one work-item to combine.
     private static let maxGroups = 256
@@ -109,7 +109,7 @@ final class DynamicQuantizeLinearCL: DeviceKernel {
         quantize = try q.kernel("quantize", "dynamic_quantize")
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0], n = x.count
         try requireInt32Indexing(x.shape)
         let y = try q.allocate(.uint8, x.shape), scale = try q.allocate(.float32, []), zero = try q.allocate(.uint8, [])

@@ -11,7 +11,7 @@ enum RecurrentActivationCode: Int32, KernelCode {
 /// over all directions, batch entries and hidden units, fusing h·Rᵀ with the gate math and writing h_t straight into
 /// Y. The steps queue back to back with no host synchronisation. W (transposed) and R (packed unit by unit) are
 /// re-laid-out once when they are constants, on every run otherwise.
-final class RecurrentCL: DeviceKernel {
+final class RecurrentCL: Kernel {
     /// Batch entries per work-item in the recurrent product (RNN_BT in recurrent.cl, defined from here).
     static let batchTile = 4
 
@@ -119,7 +119,7 @@ final class RecurrentCL: DeviceKernel {
         return [Float(code.rawValue), alpha, beta]
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         // W and R themselves are absent when they were prepacked.
         let x = inputs[0], w = inputs.device[1], r = inputs.device[2], wShape = inputs.shape(1), rShape = inputs.shape(2)
         let dirs = a.numDirections, hidden = rShape[2], gh = a.gates * hidden

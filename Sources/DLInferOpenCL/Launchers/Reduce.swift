@@ -17,7 +17,7 @@ enum ReduceFinish: Int32, KernelCode {
 /// memory: a work-group per row when the run is innermost (and not short), a work-item per column otherwise. A stage with too few
 /// groups to fill the device (a global sum) is cut into pieces reduced in parallel, then combined by the next stage;
 /// pieces are kept in float (`CLQueue.scratch`) whatever the storage precision.
-final class ReduceCL: DeviceKernel {
+final class ReduceCL: Kernel {
     private let a: Reduce, q: CLQueue, rows: CLKernel, cols: CLKernel, fill: CLKernel
     /// Work-groups (row stages) and work-items (column stages) worth splitting groups for.
     private static let rowGroupsWanted = 256, columnItemsWanted = 1 << 16
@@ -45,7 +45,7 @@ final class ReduceCL: DeviceKernel {
         }
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0]
         let given = inputs.host.count > 1 ? inputs.host[1]?.intValues() : nil
         guard let axes = try a.reducedAxes(rank: x.shape.count, axes: given) else { return [x] }

@@ -5,7 +5,7 @@ import DLInferCore
 /// the tables are uploaded once per input shape and geometry. Nearest is one gather over the output; linear and
 /// cubic run one separable pass per resized axis, shrinking axes first as on the CPU, except that two resized axes
 /// with few taps (bilinear or bicubic over H and W) are blended in a single pass.
-final class ResizeCL: DeviceKernel {
+final class ResizeCL: Kernel {
     private let a: Resize, q: CLQueue, pass: CLKernel, pass2D: CLKernel
     /// The most input reads per output for which two axes are blended at once rather than in two passes.
     private static let maxFusedTaps = 16
@@ -37,7 +37,7 @@ final class ResizeCL: DeviceKernel {
         pass2D = try q.kernel("resize", "resize_2d")
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0]
         try requireInt32Indexing(x.shape)
         func host(_ i: Int) -> Tensor? { i < inputs.host.count ? inputs.host[i] : nil }

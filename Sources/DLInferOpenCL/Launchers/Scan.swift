@@ -3,7 +3,7 @@ import DLInferCore
 /// CumSum and CumProd (kernels/scan.cl) on float32 and on 32- and 64-bit integers (signed or not, wrapping as on
 /// the CPU); the axis is read on the host. One work-item per column along the axis, or, for long contiguous rows
 /// that are too few to fill the device that way, a work-group per row.
-final class CumulativeCL: DeviceKernel {
+final class CumulativeCL: Kernel {
     private let a: Cumulative, q: CLQueue
 
     /// The element types the kernel takes (the 64-bit ones only on devices with 64-bit integers).
@@ -13,7 +13,7 @@ final class CumulativeCL: DeviceKernel {
 
     init(_ a: Cumulative, _ q: CLQueue) { self.a = a; self.q = q }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0]
         guard inputs.host.count > 1, let axisValue = inputs.host[1] else { throw DLInferError.model("\(a.opName) needs an axis") }
         let axis = try a.axis(axisValue, rank: x.shape.count)

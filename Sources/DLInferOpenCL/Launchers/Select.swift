@@ -15,7 +15,7 @@ private func localBytes(_ dtype: DType) -> Int { dtype == .float32 ? 4 : dtype.b
 
 /// ArgMax and ArgMin on float32 and the integer types, to int64 (kernels/select.cl): a work-group per contiguous
 /// row, else a work-item per output. The same answer as the CPU's scan, NaN and ties included.
-final class ArgMaxCL: DeviceKernel {
+final class ArgMaxCL: Kernel {
     private let a: ArgMax, q: CLQueue
 
     /// The element types the kernels take (int64 and uint64 only on devices with 64-bit integers, which the int64
@@ -24,7 +24,7 @@ final class ArgMaxCL: DeviceKernel {
 
     init(_ a: ArgMax, _ q: CLQueue) { self.a = a; self.q = q }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0]
         let axis = try a.normalizedAxis(rank: x.shape.count)
         let outer = x.shape[..<axis].reduce(1, *), n = x.shape[axis], inner = x.shape[(axis + 1)...].reduce(1, *)
@@ -51,14 +51,14 @@ final class ArgMaxCL: DeviceKernel {
 /// TopK on the types ArgMax takes (kernels/select.cl), k read on the host: one work-group per row, which sorts the
 /// row in local memory when it fits, else selects the k results one reduction at a time. The CPU's order, NaN and
 /// ties included, with or without `sorted` (sorted either way).
-final class TopKCL: DeviceKernel {
+final class TopKCL: Kernel {
     private let a: TopK, q: CLQueue
     /// The local memory a sorted row may take (what every OpenCL device offers, at most).
     private static let sortBytes = 32 << 10
 
     init(_ a: TopK, _ q: CLQueue) { self.a = a; self.q = q }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0]
         guard inputs.host.count > 1, let kValue = inputs.host[1], kValue.count == 1 else {
             throw DLInferError.shape("K must have one element")

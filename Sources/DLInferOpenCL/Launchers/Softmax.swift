@@ -17,7 +17,7 @@ extension CLKernel {
 
 /// Softmax and LogSoftmax over the (outer, n, inner) groups of the op's layout (the opset < 13 flattened tail or a
 /// single axis): one work-group per contiguous row, or one work-item per group when the groups are strided or short.
-final class SoftmaxCL: DeviceKernel {
+final class SoftmaxCL: Kernel {
     private let a: Softmax, q: CLQueue, rows: CLKernel, cols: CLKernel
     init(_ a: Softmax, _ q: CLQueue) throws {
         self.a = a; self.q = q
@@ -25,7 +25,7 @@ final class SoftmaxCL: DeviceKernel {
         cols = try q.kernel("softmax", "softmax_cols")
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0]
         let y = try q.allocate(.float32, x.shape)
         if x.count == 0 { return [y] }

@@ -46,7 +46,7 @@ private func launchBroadcast<C: KernelCode>(_ q: CLQueue, _ k: CLKernel, _ a: De
 }
 
 /// Equal, Less, LessOrEqual, Greater, GreaterOrEqual on float32, int32, int64 (and bool for Equal), to bool.
-final class CompareCL: DeviceKernel {
+final class CompareCL: Kernel {
     private let op: ComparisonCode, q: CLQueue
     init(_ a: Compare, _ q: CLQueue) {
         self.q = q
@@ -59,7 +59,7 @@ final class CompareCL: DeviceKernel {
         }
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let a = inputs[0], b = inputs[1]
         let k = try q.kernel("typed", "compare", defines: try typeDefine(a.dtype, "S"))
         let c = try q.allocate(.bool, outputs.shape(0))
@@ -69,7 +69,7 @@ final class CompareCL: DeviceKernel {
 }
 
 /// And, Or, Xor on bools with broadcasting, and Not.
-final class LogicCL: DeviceKernel {
+final class LogicCL: Kernel {
     private let op: LogicCode?, q: CLQueue, k: CLKernel
     /// `kind` nil: Not.
     init(_ kind: Logic.Kind?, _ q: CLQueue) throws {
@@ -84,7 +84,7 @@ final class LogicCL: DeviceKernel {
         k = try q.kernel("typed", op == nil ? "logic_not" : "logic")
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let c = try q.allocate(.bool, outputs.shape(0))
         guard let op else {
             let x = inputs[0]
@@ -101,7 +101,7 @@ final class LogicCL: DeviceKernel {
 
 /// Add, Sub, Mul, Div (Binary) and Sum, Max, Min (Variadic, folded pairwise) on int32 and int64 tensors with
 /// broadcasting, for the index arithmetic of detectors; a zero divisor fails the run (a device fault).
-final class IntegerArithCL: DeviceKernel {
+final class IntegerArithCL: Kernel {
     private let op: IntegerArithCode, q: CLQueue
     /// The integer types it computes on.
     static let types: Set<DType> = [.int32, .int64]
@@ -127,7 +127,7 @@ final class IntegerArithCL: DeviceKernel {
         self.q = q
     }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let given = inputs.device.compactMap { $0 }
         guard let first = given.first else { throw DLInferError(.internal, "no inputs") }
         let k = try q.kernel("typed", "arith", defines: "\(try typeDefine(first.dtype, "S")) -DU=u\(first.dtype == .int64 ? "long" : "int")")
@@ -148,11 +148,11 @@ final class IntegerArithCL: DeviceKernel {
 }
 
 /// Where: X where the condition holds, else Y, with broadcasting; any element type, copied as bits.
-final class WhereCL: DeviceKernel {
+final class WhereCL: Kernel {
     private let q: CLQueue
     init(_ q: CLQueue) { self.q = q }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let c = inputs[0], x = inputs[1], y = inputs[2]
         let out = try q.allocate(x.dtype, outputs.shape(0))
         guard out.count > 0 else { return [out] }
@@ -169,13 +169,13 @@ final class WhereCL: DeviceKernel {
 /// Cast among float32, float16, int32, int64 and bool, as the CPU casts (see kernels/typed.cl). A cast to the same
 /// type is a view, and so is one between float16 and float32 when both are stored as half (precision=fp16): the
 /// precision pass's casts around the compute nodes of a float16 model then cost nothing.
-final class CastCL: DeviceKernel {
+final class CastCL: Kernel {
     private let a: Cast, q: CLQueue
     /// The types CastCL converts between.
     static let types: Set<DType> = [.float32, .float16, .int32, .int64, .bool]
     init(_ a: Cast, _ q: CLQueue) { self.a = a; self.q = q }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0], to = outputs.dtype(0)
         if x.stored == q.storage(to) { return [x.retyped(to)] }
         let y = try q.allocate(to, x.shape)

@@ -3,12 +3,12 @@ import DLInferCore
 /// MaxUnpool on float32 with int64 indices (kernels/unpool.cl); output_shape is read on the host. The indices are
 /// checked on the device: an index outside the unpooled tensor is never written through, and sets a fault that
 /// fails the run at its next read-back.
-final class MaxUnpoolCL: DeviceKernel {
+final class MaxUnpoolCL: Kernel {
     private let a: MaxUnpool, q: CLQueue
 
     init(_ a: MaxUnpool, _ q: CLQueue) { self.a = a; self.q = q }
 
-    func run(_ inputs: DeviceInputs, _ outputs: OutputTypes) throws -> [DeviceTensor?] {
+    func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0], indices = inputs[1]
         guard indices.shape == x.shape else { throw DLInferError.shape("I \(indices.shape) must have the shape of X \(x.shape)") }
         let unpooled = try a.unpooledDims(x.shape.map { .fixed($0) }).map { $0.value! }

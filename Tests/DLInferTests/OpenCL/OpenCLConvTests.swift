@@ -114,7 +114,7 @@ final class OpenCLConvTests: OpenCLTestCase {
     func testFourDimensionalConvRunsOnTheCPU() throws {
         let device = try openCLDevice()
         let (g, _) = try graph(.conv(Conv()), [(random([1, 2, 3, 3, 4, 5]), false), (random([3, 2, 2, 2, 2, 2]), true)])
-        let s = try Session(graph: g, backends: [try OpenCLBackend(device: device), CPUBackend()])
+        let s = try Session(graph: g, host: CPUBackend(), device: try OpenCLBackend(device: device))
         XCTAssertEqual(s.placements[0].backend, "cpu")
         XCTAssertTrue(s.placements[0].reason?.contains("4-D Conv") ?? false, s.placements[0].reason ?? "")
     }

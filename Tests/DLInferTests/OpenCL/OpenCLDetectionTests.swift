@@ -151,9 +151,9 @@ final class OpenCLDetectionTests: OpenCLTestCase {
         g.outputs = [y]
         try g.inferTypes()
         let cpu = CPUBackend()
-        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device, weighTransfers: false, host: cpu), cpu])
+        let session = try Session(graph: g, host: cpu, device: try OpenCLBackend(device: device, weighTransfers: false, host: cpu))
         XCTAssertEqual(session.placements[0].backend, "opencl", session.placements[0].reason ?? "")
-        let reference = try Session(graph: g, backends: [CPUBackend()])
+        let reference = try Session(graph: g, host: CPUBackend())
         for c in [true, false] {
             let feeds = [Tensor.scalar(c), random([3, 37])]
             let got = try session.run(feeds), want = try reference.run(feeds)
@@ -174,12 +174,12 @@ final class OpenCLDetectionTests: OpenCLTestCase {
         ]
         for (op, bad, good, message) in cases {
             let (g, _) = try graph(op, good.map { ($0, false) })
-            let session = try Session(graph: g, backends: [try OpenCLBackend(device: device, weighTransfers: false), CPUBackend()])
+            let session = try Session(graph: g, host: CPUBackend(), device: try OpenCLBackend(device: device, weighTransfers: false))
             XCTAssertEqual(session.placements[0].backend, "opencl", message)
             XCTAssertThrowsError(try session.run(bad), message) { e in
                 XCTAssert("\(e)".contains(message), "\(message): \(e)")
             }
-            let want = try Session(graph: g, backends: [CPUBackend()]).run(good)
+            let want = try Session(graph: g, host: CPUBackend()).run(good)
             let got = try session.run(good)
             assertClose(got[0], want[0], rtol: 0, atol: 0, "\(message) after a fault")
         }
@@ -189,7 +189,7 @@ final class OpenCLDetectionTests: OpenCLTestCase {
     func testSizeReads() throws {
         let device = try openCLDevice()
         let (g, feeds) = try graph(.nonZero(NonZero()), [(sparse(.float32, [3, 37, 40]), false)])
-        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device, weighTransfers: false), CPUBackend()])
+        let session = try Session(graph: g, host: CPUBackend(), device: try OpenCLBackend(device: device, weighTransfers: false))
         _ = try session.run(feeds)
         let t = session.lastTransfers
         XCTAssertEqual([t.uploads, t.downloads, t.sizeReads], [1, 1, 1])

@@ -34,7 +34,7 @@ final class OpenCLElementwiseTests: OpenCLTestCase {
             try check(.gemm(gemm), [(x, false), (random([9, 5]), true)], "fused \(act) with NaN")
             for (op, feeds, nanAt) in [(Op.unary(Unary(.activation(act))), [x], nans), (.gemm(gemm), [x, random([9, 5])], Array(0..<5))] {
                 let (g, _) = try graph(op, feeds.map { ($0, false) })
-                let y = try Session(graph: g, backends: [try OpenCLBackend(device: device), CPUBackend()]).run(feeds)[0]
+                let y = try Session(graph: g, host: CPUBackend(), device: try OpenCLBackend(device: device)).run(feeds)[0]
                 for i in nanAt { XCTAssertTrue(y.floats[i].isNaN, "\(op.name) \(act): element \(i) is \(y.floats[i])") }
             }
         }

@@ -49,9 +49,9 @@ class OpenCLTestCase: XCTestCase {
         let device = try openCLDevice()
         let operands = halfStorage ? operands.map { $0.map { (roundedToHalf($0.0), $0.constant) } } : operands
         let (g, feeds) = try graph(op, operands, outputs: outputs)
-        let want = try Session(graph: g, backends: [CPUBackend()]).run(feeds)
+        let want = try Session(graph: g, host: CPUBackend()).run(feeds)
         let cl = try OpenCLBackend(device: device, weighTransfers: false, halfStorage: halfStorage)
-        let session = try Session(graph: g, backends: [cl, CPUBackend()])
+        let session = try Session(graph: g, host: CPUBackend(), device: cl)
         let label = "\(op.name) \(what)"
         XCTAssertEqual(session.placements[0].backend, "opencl", "\(label) was not placed on OpenCL: \(session.placements[0].reason ?? "")", file: file, line: line)
         // Twice: the second run reuses pooled buffers and the cached plan.

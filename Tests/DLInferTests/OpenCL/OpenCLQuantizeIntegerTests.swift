@@ -25,8 +25,8 @@ final class OpenCLQuantizeIntegerTests: OpenCLTestCase {
     private func run(_ op: Op, _ operands: [(Tensor, constant: Bool)?], _ what: String, file: StaticString = #filePath,
                      line: UInt = #line) throws -> [Int32] {
         let (g, feeds) = try graph(op, operands)
-        let session = try Session(graph: g, backends: [try OpenCLBackend(device: try openCLDevice(), weighTransfers: false,
-                                                                         halfStorage: halfStorage), CPUBackend()])
+        let session = try Session(graph: g, host: CPUBackend(), device: try OpenCLBackend(device: try openCLDevice(), weighTransfers: false,
+                                                                         halfStorage: halfStorage))
         XCTAssertEqual(session.placements[0].backend, "opencl", "\(what): \(session.placements[0].reason ?? "")", file: file, line: line)
         _ = try session.run(feeds)
         let y = try session.run(feeds)[0]

@@ -28,8 +28,8 @@ final class OpenCLQuantizeTests: OpenCLTestCase {
     private func runOnDevice(_ op: Op, _ operands: [(Tensor, constant: Bool)?], outputs: Int = 1, _ what: String,
                              file: StaticString = #filePath, line: UInt = #line) throws -> [Tensor] {
         let (g, feeds) = try graph(op, operands, outputs: outputs)
-        let session = try Session(graph: g, backends: [try OpenCLBackend(device: try openCLDevice(), weighTransfers: false,
-                                                                         halfStorage: halfStorage), CPUBackend()])
+        let session = try Session(graph: g, host: CPUBackend(), device: try OpenCLBackend(device: try openCLDevice(), weighTransfers: false,
+                                                                         halfStorage: halfStorage))
         XCTAssertEqual(session.placements[0].backend, "opencl", "\(what): \(session.placements[0].reason ?? "")",
                        file: file, line: line)
         let first = try session.run(feeds)
@@ -299,7 +299,7 @@ final class OpenCLQuantizeTests: OpenCLTestCase {
         ]
         for (op, operands, reason) in cases {
             let (g, _) = try graph(op, operands)
-            let session = try Session(graph: g, backends: [try OpenCLBackend(device: device, weighTransfers: false), CPUBackend()])
+            let session = try Session(graph: g, host: CPUBackend(), device: try OpenCLBackend(device: device, weighTransfers: false))
             XCTAssertEqual(session.placements[0].backend, "cpu", reason)
             XCTAssert(session.placements[0].reason?.contains(reason) == true, "\(reason): \(session.placements[0].reason ?? "")")
         }

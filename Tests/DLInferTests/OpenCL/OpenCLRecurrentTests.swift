@@ -56,8 +56,8 @@ final class OpenCLRecurrentTests: OpenCLTestCase {
         g.nodes.append(Node(name: "n", op: .recurrent(a), inputs: ids, outputs: outs))
         g.outputs = outs.compactMap { $0 }
         try g.inferTypes()
-        let cpu = try Session(graph: g, backends: [CPUBackend()])
-        let cl = try Session(graph: g, backends: [try OpenCLBackend(device: device), CPUBackend()])
+        let cpu = try Session(graph: g, host: CPUBackend())
+        let cl = try Session(graph: g, host: CPUBackend(), device: try OpenCLBackend(device: device))
         let label = "\(a.opName) \(a.direction) \(what)"
         XCTAssertEqual(cl.placements[0].backend, "opencl", "\(label) was not placed on OpenCL: \(cl.placements[0].reason ?? "")", file: file, line: line)
         var runs = [feeds, feeds]  // the second run reuses pooled buffers and packed weights

@@ -25,8 +25,8 @@ final class OpenCLRuntimeTests: OpenCLTestCase {
         }
     }
 
-    /// MatMul -> Relu -> Add with Relu denied: the Relu runs on the CPU (downloading its input, uploading its
-    /// output), and the result still matches the CPU backend.
+    /// MatMul -> Relu -> Add with Relu denied: the Relu runs on the CPU, its plan downloads its input and uploads its
+    /// output as steps of their own, and the result still matches the CPU backend.
     func testDenyListForcesFallbackWithTransfers() throws {
         let device = try openCLDevice()
         let g = Graph()
@@ -41,13 +41,23 @@ final class OpenCLRuntimeTests: OpenCLTestCase {
         g.outputs = [y, m]
         try g.inferTypes()
         let feeds = [random([3, 5])]
-        let want = try Session(graph: g, backends: [CPUBackend()]).run(feeds)
-        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device, denyOps: "Relu|Sigmoid"), CPUBackend()])
+        let want = try Session(graph: g, host: CPUBackend()).run(feeds)
+        let session = try Session(graph: g, host: CPUBackend(), device: try OpenCLBackend(device: device, denyOps: "Relu|Sigmoid"))
         XCTAssertEqual(session.placements.map(\.backend), ["opencl", "cpu", "opencl"])
         XCTAssert(session.placements[1].reason?.contains("DLINFER_OPENCL_DENY") == true, "\(session.placements[1])")
+        // The plan's transfer steps: x up for the MatMul, m down once for the Relu (and as an output), r up for the
+        // Add, y down as an output; the weights are uploaded once per session, not per run.
+        let steps: [Session.Transfers.Move] = [
+            .init(value: "x", toDevice: true, shape: [3, 5], bytes: 60, reader: "MatMul node 'mm'"),
+            .init(value: "m", toDevice: false, shape: [3, 4], bytes: 48, reader: "Relu node 'act'"),
+            .init(value: "r", toDevice: true, shape: [3, 4], bytes: 48, reader: "Add node 'add'"),
+            .init(value: "y", toDevice: false, shape: [3, 4], bytes: 48, reader: nil)]
         for _ in 0..<2 {
             let got = try session.run(feeds)
             for (g, w) in zip(got, want) { assertClose(g, w, rtol: 1e-4, atol: 1e-5, "deny-list chain") }
+            XCTAssertEqual(session.lastTransfers.moves, steps)
+            XCTAssertEqual([session.lastTransfers.uploads, session.lastTransfers.downloads], [2, 2])
+            XCTAssertEqual([session.lastTransfers.uploadBytes, session.lastTransfers.downloadBytes], [108, 96])
         }
         XCTAssertThrowsError(try OpenCLBackend(device: device, denyOps: "Conv(")) { e in
             XCTAssertEqual((e as? DLInferError)?.kind, .invalidArgument)
@@ -59,7 +69,7 @@ final class OpenCLRuntimeTests: OpenCLTestCase {
         let device = try openCLDevice()
         let dir = Self.repoRoot.appendingPathComponent("Tests/Fixtures/models/resnet_basic").path
         let model = try Model.load(path: dir + "/model.onnx")
-        let session = try Session(graph: model.graph, backends: [try OpenCLBackend(device: device, denyOps: "Add|MaxPool|Gemm"), CPUBackend()])
+        let session = try Session(graph: model.graph, host: CPUBackend(), device: try OpenCLBackend(device: device, denyOps: "Add|MaxPool|Gemm"))
         XCTAssert(session.placements.contains { $0.backend == "cpu" } && session.placements.contains { $0.backend == "opencl" })
         for set in ["test_data_set_0", "test_data_set_1"] {
             let input = try ONNXTensorFile.read([UInt8](Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(set)/input_0.pb")))).tensor
@@ -81,7 +91,7 @@ final class OpenCLRuntimeTests: OpenCLTestCase {
         g.nodes = [Node(name: "outer", op: .binary(Binary(.add)), inputs: [a, b], outputs: [c])]
         g.outputs = [c]
         try g.inferTypes()
-        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device), CPUBackend()])
+        let session = try Session(graph: g, host: CPUBackend(), device: try OpenCLBackend(device: device))
         // n * m floats just over the device's largest buffer (and far beyond 32-bit indexing).
         let m = 1 << 12
         let n = Int(device.maxAllocation / UInt64(4 * m)) + 1
@@ -133,7 +143,7 @@ final class OpenCLRuntimeTests: OpenCLTestCase {
         results.initialize(repeating: nil)
         defer { results.deallocate() }
         DispatchQueue.concurrentPerform(iterations: 4) { i in
-            guard let s = try? Session(graph: model.graph, backends: [try OpenCLBackend(device: device), CPUBackend()]) else { return }
+            guard let s = try? Session(graph: model.graph, host: CPUBackend(), device: try OpenCLBackend(device: device)) else { return }
             for _ in 0..<3 { results[i] = try? s.run([input])[0] }
         }
         for (i, got) in results.enumerated() {
@@ -177,7 +187,7 @@ final class OpenCLRuntimeTests: OpenCLTestCase {
         }
         g.outputs = [x]
         try g.inferTypes()
-        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device), CPUBackend()])
+        let session = try Session(graph: g, host: CPUBackend(), device: try OpenCLBackend(device: device))
         let input = random([192, 192])
         var start = Date()
         _ = try session.run([input])

@@ -82,7 +82,7 @@ final class OpenCLSelectScanLayoutTests: OpenCLTestCase {
         g.nodes.append(Node(name: "n", op: .argMax(ArgMax(axis: 1, keepDims: true, selectLastIndex: false)), inputs: [x], outputs: [y]))
         g.outputs = [y]
         try g.inferTypes()
-        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device, weighTransfers: false), CPUBackend()])
+        let session = try Session(graph: g, host: CPUBackend(), device: try OpenCLBackend(device: device, weighTransfers: false))
         XCTAssertEqual(session.placements[0].backend, "opencl")
         XCTAssertThrowsError(try session.run([try Tensor(dtype: .float32, shape: [2, 0])])) { XCTAssert($0 is DLInferError, "\($0)") }
         XCTAssertEqual(try session.run([Tensor([Float(1), 3, 2, 5, 4, 0], shape: [2, 3])])[0].array(Int64.self), [1, 0])
@@ -210,7 +210,7 @@ extension OpenCLTestCase {
                         file: StaticString = #filePath, line: UInt = #line) throws {
         let device = try openCLDevice()
         let (g, feeds) = try graph(op, operands)
-        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device, weighTransfers: false), CPUBackend()])
+        let session = try Session(graph: g, host: CPUBackend(), device: try OpenCLBackend(device: device, weighTransfers: false))
         XCTAssertEqual(session.placements[0].backend, "opencl", what, file: file, line: line)
         XCTAssertThrowsError(try session.run(feeds), what, file: file, line: line) { e in
             XCTAssert(e is DLInferError, "\(what): \(e)", file: file, line: line)

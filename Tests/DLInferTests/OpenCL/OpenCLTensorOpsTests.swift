@@ -125,7 +125,7 @@ final class OpenCLTensorOpsTests: OpenCLTestCase {
     func testGatherRejectsOutOfRangeIndicesAtRunTime() throws {
         let device = try openCLDevice()
         let (g, _) = try graph(.gather(Gather(axis: 0)), [(random([4, 3]), true), (i64([1]), false)])
-        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device, weighTransfers: false), CPUBackend()])
+        let session = try Session(graph: g, host: CPUBackend(), device: try OpenCLBackend(device: device, weighTransfers: false))
         XCTAssertEqual(session.placements[0].backend, "opencl")
         XCTAssertThrowsError(try session.run([i64([4])])) { XCTAssertTrue("\($0)".contains("out of range"), "\($0)") }
         // Copied out while each tensor is held: a pointer into a temporary outlives its storage.
@@ -160,7 +160,7 @@ final class OpenCLTensorOpsTests: OpenCLTestCase {
         try check(.split(Split(axis: -1, outputs: 3)), [(random(shape), false)], outputs: 3, "rank 9")
         let device = try openCLDevice()
         let (g, feeds) = try graph(.transpose(Transpose()), [(random(shape), false)])
-        let session = try Session(graph: g, backends: [try OpenCLBackend(device: device), CPUBackend()])
+        let session = try Session(graph: g, host: CPUBackend(), device: try OpenCLBackend(device: device))
         XCTAssertEqual(session.placements[0].backend, "cpu")
         XCTAssertTrue(session.placements[0].reason?.contains("rank 9") == true, session.placements[0].reason ?? "")
         XCTAssertEqual(try session.run(feeds)[0].shape, shape.reversed())

@@ -21,7 +21,7 @@ final class GemmTests: XCTestCase {
     /// overrides an input's type.
     func run(_ op: Op, _ operands: [(Tensor, constant: Bool)?], declared: [Int: ValueType] = [:]) throws -> Tensor {
         let (g, feeds) = try OneNode.graph(op, operands, declared: declared)
-        return try Session(graph: g, backends: [CPUBackend()]).run(feeds)[0]
+        return try Session(graph: g, host: CPUBackend()).run(feeds)[0]
     }
 
     func testGemmEveryShapeOfC() throws {
