@@ -76,14 +76,11 @@ final class ConvKernel: Kernel {
         attrs = a; self.packedWeights = packedWeights; self.winogradCandidate = winogradCandidate
     }
 
-    /// The window and tap grid of the last input and weight shapes: a session runs the same shapes again and again,
-    /// and small convolutions would otherwise spend a good part of their time on them.
-    private var geometry: Geometry?
+    /// The window and tap grid for the input and weight shapes, prepared once per plan: small convolutions would
+    /// otherwise spend a good part of their time on them.
     private struct Geometry {
-        let input: [Int], weights: [Int]
         let window: Window, outSize: [Int], padBegin: [Int], grid: TapGrid
         init(_ attrs: Conv, input: [Int], weights: [Int]) throws {
-            self.input = input; self.weights = weights
             window = try attrs.window(weightSpatial: Array(weights[2...]))
             (outSize, padBegin) = try window.resolve(Array(input[2...]))
             grid = TapGrid(grid: outSize, target: Array(input[2...]), kernel: window.kernel, strides: window.strides,
@@ -95,11 +92,7 @@ final class ConvKernel: Kernel {
         let x = inputs[0]!, w = inputs[1]!
         let bias = inputs.count > 2 ? inputs[2] : nil
         let y = try outputs.make(0)
-        let geo: Geometry
-        if let g = geometry, g.input == x.shape, g.weights == w.shape { geo = g } else {
-            geo = try Geometry(attrs, input: x.shape, weights: w.shape)
-            geometry = geo
-        }
+        let geo = try outputs.prepared { try Geometry(attrs, input: x.shape, weights: w.shape) }
         let (win, outSize, padBegin, grid) = (geo.window, geo.outSize, geo.padBegin, geo.grid)
         let batch = x.shape[0], channels = x.shape[1], m = w.shape[0], groups = attrs.group
         let cg = channels / groups, mg = m / groups

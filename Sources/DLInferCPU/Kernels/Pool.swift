@@ -45,18 +45,11 @@ final class PoolKernel: Kernel {
     let attrs: Pool
     init(_ a: Pool) { attrs = a }
 
-    /// The geometry of the last input shape: a session runs the same shapes again and again, and small pools would
-    /// otherwise spend more time on it than on the pooling.
-    private var geometry: (shape: [Int], geometry: PoolGeometry)?
-
     func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!
         let y = try outputs.make(0)
-        let geo: PoolGeometry
-        if let g = geometry, g.shape == x.shape { geo = g.geometry } else {
-            geo = try makeGeometry(x.shape)
-            geometry = (x.shape, geo)
-        }
+        // Prepared once per plan: small pools would otherwise spend more time on it than on the pooling.
+        let geo = try outputs.prepared { try makeGeometry(x.shape) }
         guard y.count > 0 else { return outputs.wanted(1) ? [y, try outputs.make(1)] : [y] }
         switch attrs.kind {
         case .average(let includePad):

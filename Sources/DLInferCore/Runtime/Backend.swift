@@ -30,20 +30,40 @@ public extension Kernel {
     var prepackedInputs: Set<Int> { [] }
 }
 
+/// A plan's room for one node's prepared value (see `KernelOutputs.prepared`).
+public final class PreparedSlot {
+    var value: Any?
+    public init() {}
+}
+
 /// The host backend and its kernels: tensors in host memory, inputs as one optional tensor per slot.
 public typealias HostBackend = any Backend<[Tensor?], Tensor>
 public typealias HostKernel = any Kernel<[Tensor?], Tensor>
 
 /// What a kernel is told about its outputs: the types type inference computed for this run, whether the run was
-/// cancelled, and host memory from the session's pool (a host kernel's results, any kernel's scratch).
+/// cancelled, host memory from the session's pool (a host kernel's results, any kernel's scratch), and what the
+/// kernel prepared for the plan's shapes.
 public struct KernelOutputs {
     public let types: [ValueType?]
     let pool: TensorPool?
     /// Whether the run was cancelled: kernels that loop for long (Loop, Scan) check it between iterations.
     public let isCancelled: () -> Bool
+    let slot: PreparedSlot?
 
-    public init(types: [ValueType?], pool: TensorPool?, isCancelled: @escaping () -> Bool = { false }) {
-        self.types = types; self.pool = pool; self.isCancelled = isCancelled
+    public init(types: [ValueType?], pool: TensorPool?, isCancelled: @escaping () -> Bool = { false },
+                prepared: PreparedSlot? = nil) {
+        self.types = types; self.pool = pool; self.isCancelled = isCancelled; slot = prepared
+    }
+
+    /// What the kernel derives from its input and output shapes alone (a convolution's window, output size and
+    /// path, a launch's geometry): `make` runs on a plan's first run and the plan keeps the result for every later
+    /// one. Where the plan leaves a shape to the data, `make` runs each time.
+    public func prepared<T>(_ make: () throws -> T) rethrows -> T {
+        guard let slot else { return try make() }
+        if let v = slot.value as? T { return v }
+        let v = try make()
+        slot.value = v
+        return v
     }
 
     /// Whether output `k` is consumed by anything.

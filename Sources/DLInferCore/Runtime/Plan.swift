@@ -167,12 +167,20 @@ struct Plan {
     }
 }
 
-/// A cached plan with what a session made of it on its device: the folded values it uploaded once (they live and are
-/// dropped with the plan).
+/// A cached plan with what the session and its kernels made of it: the folded values uploaded once to the device,
+/// and per node whose shapes the plan fixes, what its kernel prepared for them. They live and are dropped with it.
 final class CachedPlan {
     let plan: Plan
     var deviceCopies: [ValueID: DeviceTensor] = [:]
-    init(_ plan: Plan) { self.plan = plan }
+    let prepared: [PreparedSlot?]
+    init(_ plan: Plan, _ graph: Graph) {
+        self.plan = plan
+        prepared = graph.nodes.enumerated().map { i, node in
+            let fixed = plan.outputShapes[i] != nil
+                && node.inputs.allSatisfy { $0 == nil || plan.types[$0!].fixedShape != nil }
+            return fixed ? PreparedSlot() : nil
+        }
+    }
 }
 
 /// Plans by key, at most `capacity`, the least recently used dropped first.

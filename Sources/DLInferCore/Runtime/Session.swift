@@ -110,7 +110,7 @@ public final class Session: @unchecked Sendable {
         try checkInputs(inputs)
         let key = PlanKey(shapes: inputs.map(\.shape), inputsOnDevice: inputs.map(\.onDevice), resident: resident)
         let cached: CachedPlan
-        if let p = plans[key] { cached = p } else { cached = CachedPlan(try makePlan(key, inputs.map(\.type))); plans[key] = cached }
+        if let p = plans[key] { cached = p } else { cached = CachedPlan(try makePlan(key, inputs.map(\.type)), graph); plans[key] = cached }
         let plan = cached.plan
         // Free buffers kept between runs: what this plan's peak needs, so that changing shapes do not pile them up.
         pool.budget = Swift.max(16 << 20, plan.peakBytes)
@@ -213,7 +213,7 @@ public final class Session: @unchecked Sendable {
             try checkAllocation(outTypes, node)
             outShapes = outTypes.map { $0?.fixedShape }
         }
-        let outputs = KernelOutputs(types: outTypes, pool: pool, isCancelled: isCancelled)
+        let outputs = KernelOutputs(types: outTypes, pool: pool, isCancelled: isCancelled, prepared: cached.prepared[i])
         do {
             switch kernels[i] {
             case .host(let k):

@@ -38,23 +38,32 @@ final class ConvCL: Kernel {
         let bias = inputs.has(2) ? inputs[2] : nil
         let y = try q.allocate(.float32, outputs.shape(0))
         guard y.count > 0 else { return [y] }
-        try requireInt32Indexing(x.shape, wShape, y.shape)
+        let p = try outputs.prepared { try prepare(x.shape, wShape, y.shape) }
+        let epilogue = ConvEpilogue(bias: bias, activation: activation)
+        switch p.path {
+        case .pointwise: try pointwise(x, w!, bias, y, p.geometry)
+        case .depthwise: try depthwise(x, w!, epilogue, y, p.geometry)
+        case .direct(let d): try direct(x, w, d, epilogue, y, p.geometry)
+        case .volumetric: try volumetric(x, w!, bias, y, win: p.window, out: p.out, padBegin: p.padBegin)
+        }
+        return [y]
+    }
+
+    /// What a run derives from the shapes alone, prepared once per plan.
+    private struct Prepared {
+        let path: ConvPath, window: Window, out: [Int], padBegin: [Int]
+        /// The 1-D and 2-D paths' view of the sizes (the 3-D path takes them as they are).
+        let geometry: ConvGeometry
+    }
+
+    private func prepare(_ x: [Int], _ wShape: [Int], _ y: [Int]) throws -> Prepared {
+        try requireInt32Indexing(x, wShape, y)
         let path: ConvPath
         if let p = paths[wShape] { path = p } else { path = try self.path(wShape); paths[wShape] = path }
         let win = try a.window(weightSpatial: Array(wShape[2...]))
-        let (out, padBegin) = try win.resolve(Array(x.shape[2...]))
-        // The 1-D and 2-D paths' view of the sizes (the 3-D path takes them as they are).
-        func geometry() -> ConvGeometry {
-            ConvGeometry(x: x.shape, w: wShape, out: out, padBegin: padBegin, window: win, groups: a.group)
-        }
-        let epilogue = ConvEpilogue(bias: bias, activation: activation)
-        switch path {
-        case .pointwise: try pointwise(x, w!, bias, y, geometry())
-        case .depthwise: try depthwise(x, w!, epilogue, y, geometry())
-        case .direct(let d): try direct(x, w, d, epilogue, y, geometry())
-        case .volumetric: try volumetric(x, w!, bias, y, win: win, out: out, padBegin: padBegin)
-        }
-        return [y]
+        let (out, padBegin) = try win.resolve(Array(x[2...]))
+        return Prepared(path: path, window: win, out: out, padBegin: padBegin,
+                        geometry: ConvGeometry(x: x, w: wShape, out: out, padBegin: padBegin, window: win, groups: a.group))
     }
 
     /// The path for weights of this shape, with the direct path's tap table and (constant W) packed weights uploaded.

@@ -2,7 +2,7 @@ import DLInferCore
 import DLInferEngine
 import XCTest
 
-/// One Conv session over input shapes that change between runs: the kernel keeps the geometry of the last shape, which
+/// One Conv session over input shapes that change between runs: each plan keeps the geometry its shapes gave, which
 /// must never serve another. Against a direct convolution computed here.
 final class ConvGeometryTests: XCTestCase {
     private typealias H = TestData
