@@ -23,6 +23,8 @@ public final class Session: @unchecked Sendable {
     /// Weights uploaded once, on first use by a device node.
     private var deviceConstants: [ValueID: DeviceTensor] = [:]
     var plans: PlanCache
+    /// The plan of the last run: a session mostly repeats its shapes, and comparing them is cheaper than hashing.
+    private var lastPlan: (key: PlanKey, plan: CachedPlan)?
     let pool: TensorPool
     private let cancelFlag = Atomic<Bool>(false)
     /// For kernels that loop for long; made once, not per node and run.
@@ -108,9 +110,16 @@ public final class Session: @unchecked Sendable {
         cancelFlag.store(false, ordering: .relaxed)
         lastTransfers = Transfers()
         try checkInputs(inputs)
-        let key = PlanKey(shapes: inputs.map(\.shape), inputsOnDevice: inputs.map(\.onDevice), resident: resident)
+        let shapes = inputs.map(\.shape)
         let cached: CachedPlan
-        if let p = plans[key] { cached = p } else { cached = CachedPlan(try makePlan(key, inputs.map(\.type)), graph); plans[key] = cached }
+        if let last = lastPlan, last.key.resident == resident, last.key.shapes == shapes,
+           zip(last.key.inputsOnDevice, inputs).allSatisfy({ $0 == $1.onDevice }) {
+            cached = last.plan
+        } else {
+            let key = PlanKey(shapes: shapes, inputsOnDevice: inputs.map(\.onDevice), resident: resident)
+            if let p = plans[key] { cached = p } else { cached = CachedPlan(try makePlan(key, inputs.map(\.type)), graph); plans[key] = cached }
+            lastPlan = (key, cached)
+        }
         let plan = cached.plan
         // Free buffers kept between runs: what this plan's peak needs, so that changing shapes do not pile them up.
         pool.budget = Swift.max(16 << 20, plan.peakBytes)

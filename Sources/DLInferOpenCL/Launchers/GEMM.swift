@@ -178,32 +178,46 @@ final class MatMulCL: Kernel {
     func run(_ inputs: DeviceInputs, _ outputs: KernelOutputs) throws -> [DeviceTensor?] {
         let x = inputs[0], w = inputs[1]
         let y = try q.allocate(.float32, outputs.shape(0))
-        let sa = x.shape.count == 1 ? [1, x.shape[0]] : x.shape
-        let sb = w.shape.count == 1 ? [w.shape[0], 1] : w.shape
-        let m = sa[sa.count - 2], k = sa[sa.count - 1], n = sb[sb.count - 1]
-        let batchA = Array(sa.dropLast(2)), batchB = Array(sb.dropLast(2))
-        let r = max(batchA.count, batchB.count)
-        let pa = Array(repeating: 1, count: r - batchA.count) + batchA, pb = Array(repeating: 1, count: r - batchB.count) + batchB
-        let batchOut = zip(pa, pb).map { $0 == 1 ? $1 : $0 }
-        let layout = BroadcastLayout(output: batchOut, inputs: [pa, pb])
-        // Element strides of each operand per merged batch dim (the layout counts in matrices).
-        let strideA = layout.strides[0].map { $0 * m * k }, strideB = layout.strides[1].map { $0 * k * n }
-        let inner = layout.dims.last ?? 1
-        let outer = layout.dims.dropLast().reduce(1, *)
-        let outerDims = Array(layout.dims.dropLast())
-        for o in 0..<outer {
+        let p = outputs.prepared { Batches(x.shape, w.shape) }
+        let (m, k, n, inner) = (p.m, p.k, p.n, p.inner)
+        for o in 0..<p.outer {
             // Offsets of this outer batch index (row-major over the merged dims but the last).
             var rem = o, offA = 0, offB = 0
-            for d in stride(from: outerDims.count - 1, through: 0, by: -1) {
-                let idx = rem % outerDims[d]; rem /= outerDims[d]
-                offA += idx * strideA[d]; offB += idx * strideB[d]
+            for d in stride(from: p.outerDims.count - 1, through: 0, by: -1) {
+                let idx = rem % p.outerDims[d]; rem /= p.outerDims[d]
+                offA += idx * p.strideA[d]; offB += idx * p.strideB[d]
             }
             try gemm.enqueue(m: m, n: n, k: k, batch: inner,
-                             a: GemmOperand(tensor: x, offset: offA, ld: k, batchStride: strideA.last ?? 0),
-                             b: GemmOperand(tensor: w, offset: offB, ld: n, batchStride: strideB.last ?? 0),
+                             a: GemmOperand(tensor: x, offset: offA, ld: k, batchStride: p.strideA.last ?? 0),
+                             b: GemmOperand(tensor: w, offset: offB, ld: n, batchStride: p.strideB.last ?? 0),
                              c: GemmOperand(tensor: y, offset: o * inner * m * n, ld: n, batchStride: m * n),
                              activation: a.activation)
         }
         return [y]
+    }
+
+    /// The product's sizes and its batch dims merged where they broadcast alike, prepared once per plan.
+    private struct Batches {
+        let m: Int, k: Int, n: Int
+        /// Element strides of each operand per merged batch dim (the layout counts in matrices).
+        let strideA: [Int], strideB: [Int]
+        /// Matrices per launch (the last merged dim), launches, and the merged dims but the last.
+        let inner: Int, outer: Int, outerDims: [Int]
+
+        init(_ x: [Int], _ w: [Int]) {
+            let sa = x.count == 1 ? [1, x[0]] : x
+            let sb = w.count == 1 ? [w[0], 1] : w
+            let (m, k, n) = (sa[sa.count - 2], sa[sa.count - 1], sb[sb.count - 1])
+            (self.m, self.k, self.n) = (m, k, n)
+            let batchA = Array(sa.dropLast(2)), batchB = Array(sb.dropLast(2))
+            let r = max(batchA.count, batchB.count)
+            let pa = Array(repeating: 1, count: r - batchA.count) + batchA, pb = Array(repeating: 1, count: r - batchB.count) + batchB
+            let layout = BroadcastLayout(output: zip(pa, pb).map { $0 == 1 ? $1 : $0 }, inputs: [pa, pb])
+            strideA = layout.strides[0].map { $0 * m * k }
+            strideB = layout.strides[1].map { $0 * k * n }
+            inner = layout.dims.last ?? 1
+            outer = layout.dims.dropLast().reduce(1, *)
+            outerDims = Array(layout.dims.dropLast())
+        }
     }
 }
