@@ -39,11 +39,16 @@ public struct DeviceInfo: Sendable {
 public enum Devices {
     /// Index 0 is the CPU; every OpenCL device of every platform follows, in `opencl:N` order.
     public static func list() -> [DeviceInfo] {
-        [DeviceInfo(kind: .cpu, id: "cpu", name: "CPU", detail: "\(Threads.available) threads")]
-            + OpenCL.devices.map {
-                DeviceInfo(kind: .opencl, id: "opencl:\($0.index)", name: $0.name, detail: $0.summary)
-            }
+        [cpu] + OpenCL.devices.map {
+            DeviceInfo(kind: .opencl, id: "opencl:\($0.index)", name: $0.name, detail: $0.summary)
+        }
     }
+
+    static var cpu: DeviceInfo { DeviceInfo(kind: .cpu, id: "cpu", name: "CPU", detail: "\(Threads.available) threads") }
+
+    /// Entry `index` of `list()`. The CPU's does not look for OpenCL: loading an OpenCL driver maps tens of MB
+    /// (PoCL's LLVM) into a process that asked for the CPU.
+    static func info(_ index: Int) -> DeviceInfo { index == 0 ? cpu : list()[index] }
 
     /// Why no OpenCL device can be used, when none can (nil when there is one).
     public static var openCLUnavailableReason: String? { OpenCL.unavailableReason }
@@ -51,7 +56,7 @@ public enum Devices {
     /// The device (index into `list()`) a session created with `options` runs on; throws as session creation would.
     public static func select(_ options: SessionOptions) throws -> (index: Int, info: DeviceInfo) {
         let r = try resolve(options, makeBackend: false)
-        return (r.index, list()[r.index])
+        return (r.index, info(r.index))
     }
 
     struct Resolution {
@@ -104,6 +109,7 @@ public enum Devices {
             throw DLInferError(e.kind, "\(e.message) (from \(source))")
         }
         let cpu = Resolution(request: request, device: nil, host: CPUBackend(), note: nil, index: 0)
+        if request == .cpu { return cpu }
         let devices = OpenCL.devices
         let chosen: CLDeviceDescription?
         let missing: String

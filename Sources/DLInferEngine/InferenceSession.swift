@@ -84,7 +84,7 @@ public final class InferenceSession: @unchecked Sendable {
         device = r.request
         deviceNote = r.note
         deviceIndex = r.index
-        deviceInfo = Devices.list()[r.index]
+        deviceInfo = Devices.info(r.index)
         threads = options.threads
         session = try Session(graph: model.graph, host: r.host, device: r.device, limits: options.limits)
         staged = Array(repeating: nil, count: model.inputs.count)

@@ -225,6 +225,24 @@ except dlinfer.Error as e:
     assert lines[1].startswith("7 ") and "cannot load" in lines[1] and "libOpenCL.so.1" in lines[1], lines[1]
 
 
+def test_cpu_session_loads_no_opencl_driver(save, activations_model):
+    """device="cpu" never looks for OpenCL: a driver (PoCL maps LLVM, tens of MB) stays out of the process."""
+    import os
+    import subprocess
+    import sys
+    script = f"""
+import numpy as np, dlinfer
+s = dlinfer.InferenceSession({save(activations_model)!r}, device="cpu")
+s.run(None, {{"x": np.ones((1, 2, 4), np.float32)}})
+assert s.device == "cpu"
+maps = open("/proc/self/maps").read()
+print("libOpenCL" in maps)
+"""
+    r = subprocess.run([sys.executable, "-c", script], env=dict(os.environ), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"
+
+
 def test_huge_broadcast_view_is_a_dlinfer_error(save, activations_model):
     """A stride-0 view is tiny in memory but must be copied whole: refused with dlinfer's status, not MemoryError."""
     s = dlinfer.InferenceSession(save(activations_model))
