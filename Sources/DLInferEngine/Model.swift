@@ -21,7 +21,9 @@ public final class Model: @unchecked Sendable {
     public static func load(bytes: [UInt8]) throws -> Model { try Model(graph: ONNXImporter.load(bytes: bytes, external: nil)) }
 
     /// Loads an ONNX model from caller memory (copied before parsing).
-    public static func load(bytes: UnsafeRawBufferPointer) throws -> Model { try load(bytes: [UInt8](bytes)) }
+    public static func load(bytes: UnsafeRawBufferPointer) throws -> Model {
+        try Model(graph: ONNXImporter.load(bytes: bytes, external: nil))
+    }
 
     /// The graph's inputs and outputs, in order (kept: every input given to a session is checked against them).
     public let inputs: [ValueInfo]

@@ -44,7 +44,16 @@ public enum ONNXOpRegistry {
 extension ONNXImporter {
     /// Reads a model's op inventory without building the graph.
     public static func summary(bytes: [UInt8]) throws -> ONNXModelSummary {
-        let model = try decode(bytes)
+        summary(try decode(ProtoBuffer(copying: bytes)))
+    }
+
+    /// The same for the model file at `path`.
+    public static func summary(path: String) throws -> ONNXModelSummary {
+        guard let buffer = readFile(path) else { throw DLInferError(.io, "model file '\(path)' cannot be read") }
+        return summary(try decode(buffer))
+    }
+
+    static func summary(_ model: Onnx_ModelProto) -> ONNXModelSummary {
         var counts = [String: Int]()
         var order = [String]()
         var firstNode = [String: String]()

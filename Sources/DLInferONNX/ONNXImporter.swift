@@ -13,13 +13,23 @@ public enum ONNXImporter {
         guard stat(path, &st) == 0 else { throw DLInferError(.notFound, "model file '\(path)' does not exist") }
         // Reading a FIFO or a device would block or never end.
         guard st.st_mode & S_IFMT == S_IFREG else { throw DLInferError(.io, "model file '\(path)' is not a regular file") }
-        guard let bytes = readFile(path) else { throw DLInferError(.io, "model file '\(path)' cannot be read") }
-        return try load(bytes: bytes, external: ExternalDataRoot(modelPath: path))
+        guard let buffer = readFile(path) else { throw DLInferError(.io, "model file '\(path)' cannot be read") }
+        return try load(buffer, external: ExternalDataRoot(modelPath: path))
     }
 
     /// `external`: where external data may be read from (nil: the model must hold all its data).
     public static func load(bytes: [UInt8], external: ExternalDataRoot?) throws -> Graph {
-        let model = try decode(bytes)
+        try load(ProtoBuffer(copying: bytes), external: external)
+    }
+
+    /// The same from caller memory, copied once before parsing.
+    public static func load(bytes: UnsafeRawBufferPointer, external: ExternalDataRoot?) throws -> Graph {
+        try load(ProtoBuffer(copying: bytes), external: external)
+    }
+
+    /// Weights are copied into tensors and their bytes released from `buffer` as the main graph is built.
+    static func load(_ buffer: ProtoBuffer, external: ExternalDataRoot?) throws -> Graph {
+        let model = try decode(buffer)
         guard model.hasGraph, !model.graph.node.isEmpty || !model.graph.output.isEmpty else {
             throw DLInferError.model("not a valid ONNX model (no graph)")
         }
@@ -30,7 +40,7 @@ public enum ONNXImporter {
             throw DLInferError.unsupported("the model uses ONNX opset \(opset); dlinfer supports opsets \(supportedOpsets.lowerBound) to \(supportedOpsets.upperBound), and older models whose ops are unchanged since")
         }
         // Every unsupported op is named at once, not only the first one met.
-        if let message = unsupportedMessage(try summary(bytes: bytes).unsupported) { throw DLInferError.unsupported(message) }
+        if let message = unsupportedMessage(summary(model).unsupported) { throw DLInferError.unsupported(message) }
         let source = TensorSource(external: external, budget: MemoryBudget(limit: MemoryBudget.defaultLimit))
         let graph = try GraphBuilder(opset: opset, source: source, functions: try localFunctions(model)).build(model.graph)
         graph.metadata = [
@@ -41,10 +51,10 @@ public enum ONNXImporter {
         return graph
     }
 
-    static func decode(_ bytes: [UInt8]) throws -> Onnx_ModelProto {
-        guard !bytes.isEmpty else { throw DLInferError.model("the model is empty (0 bytes)") }
+    static func decode(_ buffer: ProtoBuffer) throws -> Onnx_ModelProto {
+        guard buffer.count > 0 else { throw DLInferError.model("the model is empty (0 bytes)") }
         do {
-            return try Onnx_ModelProto(serializedBytes: bytes, depthLimit: 64)
+            return try Onnx_ModelProto(buffer: buffer, depthLimit: 64)
         } catch {
             throw DLInferError.model("not a valid ONNX model (protobuf decoding failed: \(error))")
         }
@@ -67,30 +77,36 @@ public enum ONNXImporter {
 
 /// The whole file at `path`, or nil if it cannot be opened or read (read to its end, should it have grown since it
 /// was measured).
-func readFile(_ path: String) -> [UInt8]? {
+func readFile(_ path: String) -> ProtoBuffer? {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
     var st = stat()
     guard fstat(fd, &st) == 0 else { return nil }
     var failed = false
-    func readAll(into buf: UnsafeMutableBufferPointer<UInt8>, _ count: inout Int) {
+    func readAll(into buf: UnsafeMutableRawBufferPointer) -> Int {
+        var count = 0
         while count < buf.count {
             let n = read(fd, buf.baseAddress! + count, buf.count - count)
             if n < 0 && errno == EINTR { continue }
-            if n < 0 { failed = true; return }
-            if n == 0 { return }
+            if n < 0 { failed = true; break }
+            if n == 0 { break }
             count += n
         }
+        return count
     }
-    // One byte more than the size, to see the end of the file without another allocation.
-    var bytes = [UInt8](unsafeUninitializedCapacity: max(Int(st.st_size), 0) + 1) { readAll(into: $0, &$1) }
-    while !failed && bytes.count == bytes.capacity {
-        let more = [UInt8](unsafeUninitializedCapacity: max(bytes.count, 1 << 16)) { readAll(into: $0, &$1) }
+    // One byte more than the size, to see the end of the file without another read.
+    let size = max(Int(st.st_size), 0) + 1
+    guard let buffer = ProtoBuffer(count: size, fill: { let n = readAll(into: $0); return failed ? nil : n }) else { return nil }
+    if buffer.count < size { return buffer }
+    // The file grew since it was measured: read on to its end.
+    var bytes = [UInt8](buffer.bytes)
+    while !failed {
+        let more = [UInt8](unsafeUninitializedCapacity: max(bytes.count, 1 << 16)) { $1 = readAll(into: UnsafeMutableRawBufferPointer($0)) }
         if more.isEmpty { break }
         bytes += more
     }
-    return failed ? nil : bytes
+    return failed ? nil : ProtoBuffer(copying: bytes)
 }
 
 struct LocalFunction {
@@ -125,7 +141,9 @@ private final class GraphBuilder {
         for ini in g.initializer {
             guard !ini.name.isEmpty else { throw DLInferError.model("an initializer has no name") }
             guard byName[ini.name] == nil else { throw DLInferError.model("initializer '\(ini.name)' is given twice") }
-            byName[ini.name] = graph.addConstant(ini.name, try TensorDecoding.decode(ini, source))
+            // The main graph is built once, so its weights' bytes are not read again (a body may be built per call
+            // of the function holding it).
+            byName[ini.name] = graph.addConstant(ini.name, try TensorDecoding.decode(ini, source, releasing: parent == nil))
         }
         guard Set(g.input.map(\.name)).count == g.input.count else {
             throw DLInferError.model("a graph input is listed twice: \(duplicates(g.input.map(\.name)))")

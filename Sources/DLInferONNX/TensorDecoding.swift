@@ -38,7 +38,9 @@ struct TensorSource {
 
 /// TensorProto -> host Tensor: raw_data, the typed repeated fields, and external data files.
 enum TensorDecoding {
-    static func decode(_ p: Onnx_TensorProto, _ source: TensorSource) throws -> Tensor {
+    /// `releasing`: the tensor is decoded once (a main-graph initializer), so its bytes in the model's buffer are
+    /// released once copied.
+    static func decode(_ p: Onnx_TensorProto, _ source: TensorSource, releasing: Bool = false) throws -> Tensor {
         let name = p.name.isEmpty ? "<unnamed>" : p.name
         guard let dtype = DType(rawValue: p.dataType) else {
             throw DLInferError.unsupported("tensor '\(name)' has element type \(onnxTypeName(Int(p.dataType))), which dlinfer does not support")
@@ -62,7 +64,7 @@ enum TensorDecoding {
                 throw DLInferError.model("tensor '\(name)': raw_data has \(p.rawData.count) bytes, \(dtype)\(shape) needs \(bytes)")
             }
             let t = try Tensor(dtype: dtype, shape: shape, budget: source.budget)
-            p.rawData.withUnsafeBytes { if bytes > 0 { t.raw.copyMemory(from: $0.baseAddress!, byteCount: bytes) } }
+            try p.rawData.copy(to: t.raw, releasing: releasing)
             return t
         }
         let (field, given) = typedField(p, dtype)

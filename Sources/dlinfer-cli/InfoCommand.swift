@@ -24,7 +24,7 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         let m: Model
-        let file = FileManager.default.contents(atPath: model).flatMap { try? ONNXImporter.summary(bytes: [UInt8]($0)) }
+        let file = try? ONNXImporter.summary(path: model)
         do { m = try Model.load(path: model) } catch let e as DLInferError where e.kind == .unsupported {
             // Say what the model holds and everything it lacks, then fail as before.
             if let file, !file.unsupported.isEmpty { printSummary(file) }

@@ -8,20 +8,20 @@ func makeMatMulKernel(_ a: MatMul, _ node: Node, _ graph: Graph) throws -> HostK
     MatMulKernel(a, left: node.inputs[0].flatMap { graph.constants[$0] }, right: node.inputs[1].flatMap { graph.constants[$0] })
 }
 
-/// Gemm as one sgemm call. A constant B (a Dense layer's weights) is packed once here; C becomes a per-row or
-/// per-column bias (pre-scaled by beta) fused with the activation in the epilogue, or, when it is a full [M, N]
-/// matrix, is copied into Y and accumulated onto with beta.
+/// Gemm as one sgemm call. A constant B (a Dense layer's weights) is packed on the first run with more than one
+/// row: a single row is a matrix-vector product that streams B as it is, and packing would double the layer's
+/// memory for nothing. C becomes a per-row or per-column bias (pre-scaled by beta) fused with the activation in the
+/// epilogue, or, when it is a full [M, N] matrix, is copied into Y and accumulated onto with beta.
 final class GemmKernel: Kernel {
     let attrs: Gemm
-    let packedB: PackedMatrix?
+    private let weight: LazyPackedWeight?
 
     init(_ a: Gemm, weight: Tensor?) {
         attrs = a
-        if let w = weight, w.rank == 2, w.dtype == .float32 {
-            let k = a.transB ? w.shape[1] : w.shape[0], n = a.transB ? w.shape[0] : w.shape[1]
-            packedB = PackedMatrix(.right, rows: k, cols: n, w.pointer(Float.self), ld: w.shape[1], transposed: a.transB)
-        } else {
-            packedB = nil
+        self.weight = weight.flatMap { w in
+            guard w.rank == 2, w.dtype == .float32 else { return nil }
+            return LazyPackedWeight(w, .right, rows: a.transB ? w.shape[1] : w.shape[0],
+                                    cols: a.transB ? w.shape[0] : w.shape[1], transposed: a.transB)
         }
     }
 
@@ -30,7 +30,7 @@ final class GemmKernel: Kernel {
         let y = try outputs.make(0)
         let m = y.shape[0], n = y.shape[1], k = attrs.transA ? a.shape[0] : a.shape[1]
         let yp = y.pointer(Float.self)
-        let opB: SGEMMOperand = packedB.map { .packed($0) }
+        let opB: SGEMMOperand = weight?.packed(forExtent: m).map { .packed($0) }
             ?? .matrix(b.pointer(Float.self), ld: b.shape[1], transposed: attrs.transB)
         let opA = SGEMMOperand.matrix(a.pointer(Float.self), ld: a.shape[1], transposed: attrs.transA)
 
@@ -67,21 +67,19 @@ final class GemmKernel: Kernel {
 /// small.
 final class MatMulKernel: Kernel {
     let attrs: MatMul
-    let packedA: PackedMatrix?
-    let packedB: PackedMatrix?
+    private let left: LazyPackedWeight?
+    private let right: LazyPackedWeight?
 
     init(_ a: MatMul, left: Tensor?, right: Tensor?) {
         attrs = a
         // A vector operand is a matrix-vector product: packing it would only slow it down.
-        if let l = left, l.rank == 2, l.shape[0] > 1, l.dtype == .float32 {
-            packedA = PackedMatrix(.left, rows: l.shape[0], cols: l.shape[1], l.pointer(Float.self), ld: l.shape[1], transposed: false)
-        } else {
-            packedA = nil
+        self.left = left.flatMap { l in
+            guard l.rank == 2, l.shape[0] > 1, l.dtype == .float32 else { return nil }
+            return LazyPackedWeight(l, .left, rows: l.shape[0], cols: l.shape[1], transposed: false)
         }
-        if let r = right, r.rank == 2, r.shape[1] > 1, r.dtype == .float32 {
-            packedB = PackedMatrix(.right, rows: r.shape[0], cols: r.shape[1], r.pointer(Float.self), ld: r.shape[1], transposed: false)
-        } else {
-            packedB = nil
+        self.right = right.flatMap { r in
+            guard r.rank == 2, r.shape[1] > 1, r.dtype == .float32 else { return nil }
+            return LazyPackedWeight(r, .right, rows: r.shape[0], cols: r.shape[1], transposed: false)
         }
     }
 
@@ -102,6 +100,7 @@ final class MatMulKernel: Kernel {
         let n = b.rank >= 2 ? b.shape[b.rank - 1] : 1
         let aBatch = Array(a.shape.dropLast(2)), bBatch = Array(b.shape.dropLast(2))
         let ap = a.pointer(Float.self), bp = b.pointer(Float.self), yp = y.pointer(Float.self)
+        let packedB = right?.packed(forExtent: aBatch.elementCount * m), packedA = left?.packed(forExtent: n)
         let opB: SGEMMOperand = packedB.map { .packed($0) } ?? .matrix(bp, ld: n, transposed: false)
 
         if bBatch.elementCount == 1 && packedA == nil {
@@ -116,8 +115,8 @@ final class MatMulKernel: Kernel {
         let aOffsets = batchOffsets(aBatch, in: batch, matrix: m * k)
         let bOffsets = batchOffsets(bBatch, in: batch, matrix: k * n)
         let one = { (i: Int, threads: Int?) in
-            let opA: SGEMMOperand = self.packedA.map { .packed($0) } ?? .matrix(ap + aOffsets[i], ld: k, transposed: false)
-            let opBi: SGEMMOperand = self.packedB == nil ? .matrix(bp + bOffsets[i], ld: n, transposed: false) : opB
+            let opA: SGEMMOperand = packedA.map { .packed($0) } ?? .matrix(ap + aOffsets[i], ld: k, transposed: false)
+            let opBi: SGEMMOperand = packedB == nil ? .matrix(bp + bOffsets[i], ld: n, transposed: false) : opB
             sgemm(m: m, n: n, k: k, a: opA, b: opBi, c: yp + i * m * n, ldc: n, activation: self.attrs.activation,
                   maxThreads: threads)
         }
@@ -127,6 +126,28 @@ final class MatMulKernel: Kernel {
             for i in 0..<count { one(i, nil) }
         }
         return [y]
+    }
+}
+
+/// A constant operand of a product, packed for the SGEMM on the first run that multiplies it by more than one
+/// vector. Until then, and for models that only ever do (batch 1 through a Dense layer), products read the
+/// constant where it is, as matrix-vector products that stream it at memory speed, and no packed copy is made.
+final class LazyPackedWeight {
+    private let tensor: Tensor
+    private let side: PackedMatrix.Side, rows: Int, cols: Int, transposed: Bool
+    private var matrix: PackedMatrix?
+
+    init(_ tensor: Tensor, _ side: PackedMatrix.Side, rows: Int, cols: Int, transposed: Bool) {
+        self.tensor = tensor; self.side = side; self.rows = rows; self.cols = cols; self.transposed = transposed
+    }
+
+    /// The packed operand, packed now if the product's other extent (rows of A for a right operand, columns of B for
+    /// a left one) is above 1; nil while only matrix-vector products have run.
+    func packed(forExtent extent: Int) -> PackedMatrix? {
+        if matrix == nil, extent > 1 {
+            matrix = PackedMatrix(side, rows: rows, cols: cols, tensor.pointer(Float.self), ld: tensor.shape[1], transposed: transposed)
+        }
+        return matrix
     }
 }
 

@@ -8,7 +8,12 @@
 extension ProtoMessage {
     /// Decodes a serialized message; `depthLimit`: the most nested messages (SwiftProtobuf's default is 100).
     init(serializedBytes bytes: [UInt8], depthLimit: Int = 100) throws {
-        self = try ProtoReader.decode(Self.self, from: bytes, depthLimit: depthLimit)
+        try self.init(buffer: ProtoBuffer(copying: bytes), depthLimit: depthLimit)
+    }
+
+    /// Decodes a message whose bytes fields stay ranges of `buffer`.
+    init(buffer: ProtoBuffer, depthLimit: Int = 100) throws {
+        self = try ProtoReader.decode(Self.self, from: buffer, depthLimit: depthLimit)
     }
 }
 
@@ -159,12 +164,12 @@ struct Onnx_AttributeProto: ProtoMessage {
     var type = AttributeType.undefined
     var f: Float = 0
     var i: Int64 = 0
-    var s: ArraySlice<UInt8> = []
+    var s = ProtoBytes.empty
     private var _t: Onnx_TensorProto?
     private var _g: Onnx_GraphProto?
     var floats: [Float] = []
     var ints: [Int64] = []
-    var strings: [ArraySlice<UInt8>] = []
+    var strings: [ProtoBytes] = []
     var graphs: [Onnx_GraphProto] = []
 
     var refAttrName: String { _refAttrName ?? "" }
@@ -229,16 +234,16 @@ struct Onnx_TensorProto: ProtoMessage {
     var floatData: [Float] = []
     var int32Data: [Int32] = []
     /// Refused by the importer (string tensors): only how many there are is read.
-    var stringData: [ArraySlice<UInt8>] = []
+    var stringData: [ProtoBytes] = []
     var int64Data: [Int64] = []
     var name = ""
-    private var _rawData: ArraySlice<UInt8>?
+    private var _rawData: ProtoBytes?
     var doubleData: [Double] = []
     var uint64Data: [UInt64] = []
     var externalData: [Onnx_StringStringEntryProto] = []
     var dataLocation = DataLocation.default
 
-    var rawData: ArraySlice<UInt8> { _rawData ?? [] }
+    var rawData: ProtoBytes { _rawData ?? .empty }
     var hasRawData: Bool { _rawData != nil }
 
     mutating func decode(_ r: inout ProtoReader) throws {

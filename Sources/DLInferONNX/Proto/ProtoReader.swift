@@ -16,14 +16,14 @@ enum ProtobufDecodingError: Error {
 /// skipped as an unknown field would be; a repeated scalar field is accepted packed or not; a singular field seen twice
 /// keeps the last value (a message field merges both); a closed enum's unknown value leaves the field unset; strings
 /// must be UTF-8. Unknown fields are skipped, checked for valid wire format. Bytes fields are slices of the input
-/// (no copy).
+/// (`ProtoBytes`, no copy).
 ///
 /// A message type decodes itself with a loop over `next()`, reading each field it knows with the typed reader of its
 /// schema type and calling `skip()` for any other.
 struct ProtoReader {
     enum Wire: UInt8 { case varint = 0, fixed64 = 1, lengthDelimited = 2, startGroup = 3, endGroup = 4, fixed32 = 5 }
 
-    private let bytes: [UInt8]
+    private let bytes: ProtoBuffer
     private var pos: Int
     private let end: Int
     /// Message levels left before `messageDepthLimit` (each message and group takes one).
@@ -32,12 +32,12 @@ struct ProtoReader {
     private var wire = Wire.varint
     private var fieldStart = 0
 
-    private init(_ bytes: [UInt8], _ start: Int, _ end: Int, depthBudget: Int) {
+    private init(_ bytes: ProtoBuffer, _ start: Int, _ end: Int, depthBudget: Int) {
         self.bytes = bytes; pos = start; self.end = end; self.depthBudget = depthBudget
     }
 
     /// Decodes a whole top-level message from `bytes` (`depthLimit`: the most nested messages, itself included).
-    static func decode<M: ProtoMessage>(_: M.Type, from bytes: [UInt8], depthLimit: Int) throws -> M {
+    static func decode<M: ProtoMessage>(_: M.Type, from bytes: ProtoBuffer, depthLimit: Int) throws -> M {
         var r = ProtoReader(bytes, 0, bytes.count, depthBudget: depthLimit)
         var m = M()
         try r.enter()
@@ -188,13 +188,15 @@ struct ProtoReader {
     mutating func string() throws -> String? {
         guard wire == .lengthDelimited else { try skip(); return nil }
         let r = try body()
-        guard let s = String(validating: bytes[r], as: UTF8.self) else { throw ProtobufDecodingError.invalidUTF8 }
+        guard let s = String(validating: UnsafeRawBufferPointer(rebasing: bytes.bytes[r]), as: UTF8.self) else {
+            throw ProtobufDecodingError.invalidUTF8
+        }
         return s
     }
 
-    mutating func bytesField() throws -> ArraySlice<UInt8>? {
+    mutating func bytesField() throws -> ProtoBytes? {
         guard wire == .lengthDelimited else { try skip(); return nil }
-        return bytes[try body()]
+        return ProtoBytes(buffer: bytes, range: try body())
     }
 
     /// A singular message field: decoded into `value` (created if absent), so a second occurrence merges into the first.
@@ -274,9 +276,8 @@ struct ProtoReader {
             guard n % UInt64(size) == 0, n <= UInt64(available) else { throw ProtobufDecodingError.truncated }
             let start = pos, count = Int(n) / size
             reserve(count)
-            bytes.withUnsafeBytes { b in
-                for k in 0..<count { append(T(littleEndian: b.loadUnaligned(fromByteOffset: start + k * size, as: T.self))) }
-            }
+            let b = bytes.bytes
+            for k in 0..<count { append(T(littleEndian: b.loadUnaligned(fromByteOffset: start + k * size, as: T.self))) }
             pos += Int(n)
         } else {
             try skip()
@@ -287,7 +288,7 @@ struct ProtoReader {
         if let s = try string() { list.append(s) }
     }
 
-    mutating func bytesFields(appendingTo list: inout [ArraySlice<UInt8>]) throws {
+    mutating func bytesFields(appendingTo list: inout [ProtoBytes]) throws {
         if let b = try bytesField() { list.append(b) }
     }
 }

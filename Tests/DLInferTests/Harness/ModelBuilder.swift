@@ -39,7 +39,10 @@ struct ModelBuilder {
         graph.node.append(n)
     }
 
-    func load() throws -> Model {
+    func load() throws -> Model { try Model.load(data: try serialized()) }
+
+    /// The model as a file holds it.
+    func serialized() throws -> Data {
         var m = Onnx_ModelProto()
         m.irVersion = 8
         var o = Onnx_OperatorSetIdProto()
@@ -52,7 +55,7 @@ struct ModelBuilder {
         }
         m.graph = graph
         m.functions = functions
-        return try Model.load(data: try m.serializedData())
+        return try m.serializedData()
     }
 
     func run(_ inputs: [Tensor]) throws -> [Tensor] { try InferenceSession(model: load()).run(inputs) }
