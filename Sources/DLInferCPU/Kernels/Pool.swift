@@ -149,6 +149,13 @@ final class PoolKernel: Kernel {
     }
 
     private func maximum<T: MaxPoolElement>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ g: PoolGeometry) {
+        // Float rows of 16 outputs or more at stride 1 or 2: 16 outputs per vector step.
+        if T.self == Float.self, g.stride <= 2, g.axes[2].dilation == 1, g.axes[2].start.count >= 16 {
+            let xf = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
+            let yf = UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self)
+            g.forEachRow(xf, yf) { row, count, rows, _, _ in maxPoolOutputRow(row, count, rows, g.cols, stride: g.stride) }
+            return
+        }
         if let d = g.dense {
             g.forEachWindow(x, y, d) { w, stride in
                 var best = T.poolStart
@@ -287,6 +294,49 @@ func poolRow<T>(_ row: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>, _ c: TapC
                 for o in lo..<hi { row[o] = f(src[o * stride], row[o]) }
             }
         }
+    }
+}
+
+/// One output row of MaxPool on floats at stride 1 or 2 from the input rows its windows cover: the interior 16
+/// outputs at a time, each vector kept in registers over all its taps (stride 2 reads inputs 2o..2o+30 as two vectors
+/// and keeps the even columns; the last vector may overlap the one before, which rewrites the same values). Every
+/// output takes its taps in row-major order and a tap wins only when greater, as in the scalar loops, so the results,
+/// signed zeros and NaN included, are theirs. The scalar steps select rather than branch: on real data a branch per
+/// tap mispredicts half the time.
+func maxPoolOutputRow(_ out: UnsafeMutablePointer<Float>, _ count: Int, _ rows: [UnsafePointer<Float>], _ c: TapColumns,
+                      stride: Int) {
+    let lo = c.inner, hi = c.innerEnd, taps = c.off.count
+    func scalar(_ o: Int) {
+        var acc = -Float.infinity
+        for src in rows { for k in 0..<taps where c.lo[k] <= o && o < c.hi[k] { let v = src[c.off[k] + o * stride]; acc = v > acc ? v : acc } }
+        out[o] = acc
+    }
+    for o in 0..<lo { scalar(o) }
+    for o in hi..<count { scalar(o) }
+    guard hi - lo >= 16 else {
+        for o in lo..<hi { scalar(o) }
+        return
+    }
+    var o = lo
+    while true {
+        var acc = SIMD16<Float>(repeating: -.infinity)
+        for src in rows {
+            for k in 0..<taps {
+                let p = UnsafeRawPointer(src + c.off[k] + o * stride)
+                let v: SIMD16<Float>
+                if stride == 1 {
+                    v = p.loadUnaligned(as: SIMD16<Float>.self)
+                } else {
+                    let first = p.loadUnaligned(as: SIMD16<Float>.self)
+                    let second = p.loadUnaligned(fromByteOffset: 15 * 4, as: SIMD16<Float>.self)
+                    v = SIMD16(lowHalf: first.evenHalf, highHalf: second.oddHalf)
+                }
+                acc.replace(with: v, where: v .> acc)
+            }
+        }
+        UnsafeMutableRawPointer(out + o).storeBytes(of: acc, as: SIMD16<Float>.self)
+        if o + 16 == hi { break }
+        o = Swift.min(o + 16, hi - 16)
     }
 }
 

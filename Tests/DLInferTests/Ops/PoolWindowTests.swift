@@ -2,8 +2,8 @@ import DLInferCore
 import XCTest
 
 /// MaxPool and AveragePool where every window lies whole inside the input (no padding, no dilation, floor
-/// rounding): the kernel reads such windows directly instead of building rows. Checked against each output element
-/// computed on its own, with NaN, infinities and both zeros among the inputs.
+/// rounding): the kernel reads such windows directly instead of building rows; and MaxPool's vector rows. Checked
+/// against each output element computed on its own, with NaN, infinities and both zeros among the inputs.
 final class PoolWindowTests: XCTestCase {
     private typealias H = TestData
 
@@ -50,6 +50,56 @@ final class PoolWindowTests: XCTestCase {
             XCTAssertEqual(got.count, want.values.count, "\(c)")
             for (i, (g, w)) in zip(got, want.values).enumerated() where g.bitPattern != w.bitPattern {
                 XCTFail("\(c): element \(i) is \(g), expected \(w)")
+                break
+            }
+        }
+    }
+
+    /// MaxPool over rows of 16 outputs or more at stride 1 or 2 (the vector path), with padding, ceil rounding and
+    /// interiors that end inside a vector, against each output's taps inside the input in row-major order.
+    func testMaxPoolVectorRows() throws {
+        let cases: [(shape: [Int], kernel: [Int], strides: [Int], pads: [Int], ceil: Int)] = [
+            ([1, 3, 9, 40], [3, 3], [2, 2], [1, 1, 1, 1], 0), ([1, 2, 7, 111], [3, 3], [2, 2], [0, 0, 0, 0], 1),
+            ([2, 2, 6, 35], [2, 2], [2, 2], [0, 0, 0, 0], 0), ([1, 2, 5, 33], [3, 3], [1, 1], [1, 1, 1, 1], 0),
+            ([1, 2, 4, 18], [3, 3], [1, 1], [0, 0, 0, 0], 0), ([1, 1, 3, 50], [1, 3], [1, 2], [0, 1, 0, 1], 0),
+            ([1, 1, 4, 64], [2, 5], [2, 2], [0, 2, 1, 2], 1), ([2, 3, 70], [3], [2], [1, 1], 0),
+        ]
+        for (n, c) in cases.enumerated() {
+            let x = input(c.shape, seed: 110 + n)
+            let y = try OneNode.run("MaxPool", opset: 12, [x], attrs: [attr("kernel_shape", c.kernel), attr("strides", c.strides),
+                                                                    attr("pads", c.pads), attr("ceil_mode", c.ceil)])[0]
+            let rank = c.kernel.count, spatial = Array(c.shape[2...])
+            let (h, w) = rank == 2 ? (spatial[0], spatial[1]) : (1, spatial[0])
+            let (kh, kw) = rank == 2 ? (c.kernel[0], c.kernel[1]) : (1, c.kernel[0])
+            let (sh, sw) = rank == 2 ? (c.strides[0], c.strides[1]) : (1, c.strides[0])
+            let (ph, pw) = rank == 2 ? (c.pads[0], c.pads[1]) : (0, c.pads[0])
+            let (eh, ew) = rank == 2 ? (c.pads[2], c.pads[3]) : (0, c.pads[1])
+            func outSize(_ n: Int, _ k: Int, _ s: Int, _ b: Int, _ e: Int) -> Int {
+                let span = n + b + e - k
+                var o = (c.ceil == 1 ? (span + s - 1) / s : span / s) + 1
+                if c.ceil == 1, (o - 1) * s >= n + b { o -= 1 }  // the last window must start inside the input or its left padding
+                return o
+            }
+            let (oh, ow) = (outSize(h, kh, sh, ph, eh), outSize(w, kw, sw, pw, ew))
+            XCTAssertGreaterThanOrEqual(ow, 16, "\(c) should take the vector path")
+            XCTAssertEqual(y.shape, Array(c.shape[..<2]) + (rank == 2 ? [oh, ow] : [ow]), "\(c)")
+            let v = x.array(Float.self), got = y.array(Float.self)
+            var want = [Float]()
+            for plane in 0..<(c.shape[0] * c.shape[1]) {
+                for i in 0..<oh { for j in 0..<ow {
+                    var best = -Float.infinity
+                    for a in 0..<kh { for b in 0..<kw {
+                        let r = i * sh - ph + a, col = j * sw - pw + b
+                        guard r >= 0, r < h, col >= 0, col < w else { continue }
+                        let t = v[plane * h * w + r * w + col]
+                        best = t > best ? t : best
+                    } }
+                    want.append(best)
+                } }
+            }
+            XCTAssertEqual(got.count, want.count, "\(c)")
+            for (i, (g, e)) in zip(got, want).enumerated() where g.bitPattern != e.bitPattern {
+                XCTFail("\(c): element \(i) is \(g), expected \(e)")
                 break
             }
         }
