@@ -101,7 +101,7 @@ public final class InferenceSession: @unchecked Sendable {
 
     /// Runs with inputs in model order; outputs in model order.
     public func run(_ inputs: [Tensor]) throws -> [Tensor] {
-        lastOutputs = []
+        session.recycle(&lastOutputs)
         lastOutputs = try Threads.withLimit(threads) { try session.run(inputs) }
         return lastOutputs
     }
@@ -145,7 +145,7 @@ public final class InferenceSession: @unchecked Sendable {
             }
             return t
         }
-        lastOutputs = []
+        session.recycle(&lastOutputs)
         lastOutputs = try Threads.withLimit(threads) { try session.run(inputs) }.map { $0.storage.ownsMemory ? $0 : try $0.copy() }
     }
 

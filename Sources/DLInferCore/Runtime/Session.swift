@@ -315,6 +315,17 @@ public final class Session: @unchecked Sendable {
         return d
     }
 
+    /// Takes back the memory of earlier outputs that nothing else refers to any more (the caller let go of them) for
+    /// the next run to reuse, and empties `outputs`: a model whose large output is read and dropped every run then
+    /// does not map and fault in fresh pages for it each time.
+    public func recycle(_ outputs: inout [Tensor]) {
+        var storages = outputs.map(\.storage)
+        outputs = []
+        for i in storages.indices where storages[i].ownsMemory && storages[i].counts(against: pool.memory) {
+            if isKnownUniquelyReferenced(&storages[i]) { pool.give(storages[i]) }
+        }
+    }
+
     /// Returns value `v`'s memory to the pools once nothing else (a view, a graph output) refers to it.
     private func release(_ v: ValueID, _ env: inout Environment) {
         var storage: Storage? = env.slots[v].host?.storage

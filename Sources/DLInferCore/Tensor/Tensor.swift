@@ -13,6 +13,8 @@ public final class Storage: PooledBuffer, @unchecked Sendable {
     public let ownsMemory: Bool
     /// The budget this allocation counts against, until freed.
     private let budget: MemoryBudget?
+    /// Whether this allocation counts against `budget`.
+    public func counts(against budget: MemoryBudget) -> Bool { self.budget === budget }
     /// Whether `base` was mapped (see `mapThreshold`) rather than taken from malloc.
     private let mapped: Bool
 

@@ -23,6 +23,18 @@ final class ConvTests: XCTestCase {
                       pads: [1, 1, 1, 1], bias: true, activation: .relu)
         try checkConv(x: [1, 2, 6, 37], w: [2, 1, 3, 3], group: 2, strides: [1, 1], dilations: [1, 1],
                       pads: [1, 1, 1, 1], bias: true, activation: nil)
+        // Rows under 16 outputs (the zero-padded plane copy): vectors of 8 with an overlapping last one, of 4, and
+        // single outputs; channel multipliers, down-strides of 3 and asymmetric pads.
+        try checkConv(x: [2, 3, 10, 12], w: [6, 1, 3, 3], group: 3, strides: [1, 1], dilations: [1, 1],
+                      pads: [1, 1, 1, 1], bias: true, activation: .clip(min: -0.2, max: 0.3))
+        try checkConv(x: [1, 2, 11, 14], w: [2, 1, 3, 3], group: 2, strides: [2, 2], dilations: [1, 1],
+                      pads: [1, 1, 1, 1], bias: false, activation: .relu)
+        try checkConv(x: [1, 2, 13, 15], w: [4, 1, 3, 3], group: 2, strides: [3, 2], dilations: [1, 1],
+                      pads: [2, 0, 0, 2], bias: true, activation: nil)
+        try checkConv(x: [1, 2, 5, 5], w: [2, 1, 3, 3], group: 2, strides: [2, 2], dilations: [1, 1],
+                      pads: [0, 0, 0, 0], bias: true, activation: nil)
+        try checkConv(x: [1, 3, 8, 15], w: [3, 1, 3, 3], group: 3, strides: [1, 1], dilations: [1, 1],
+                      pads: [0, 1, 2, 1], bias: true, activation: nil)
     }
 
     func testPointwiseDirectGemmAcrossTiles() throws {

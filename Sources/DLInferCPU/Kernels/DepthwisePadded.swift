@@ -1,0 +1,101 @@
+import DLInferCore
+
+/// Depthwise 3x3 convolution (dilation 1, stride 1 or 2 across, any stride down and padding) through a zero-padded
+/// copy of each input plane: with the padding in memory every output is interior, so each output row is whole
+/// vectors of 8 (the last one overlapping the one before: each output is written, not accumulated) with no edge
+/// cases. Narrow planes (the 14x14 and 7x7 layers of mobile networks) would otherwise spend most of their time on
+/// the edges; for wide ones the copy costs more than it saves (Conv picks by the output width).
+func depthwise3x3Padded(_ g: TapGrid, batch: Int, channels: Int, multiplier: Int, x: UnsafePointer<Float>,
+                        w: UnsafePointer<Float>, bias: UnsafePointer<Float>?, activation: Activation?,
+                        y: UnsafeMutablePointer<Float>) {
+    let (ih, iw) = (g.target[0], g.target[1]), (oh, ow) = (g.grid[0], g.grid[1])
+    let (sh, sw) = (g.strides[0], g.strides[1]), (ph, pw) = (g.padBegin[0], g.padBegin[1])
+    // Padded rows the windows cover, and a row length that also holds the widest vector read past the last output.
+    let rows = (oh - 1) * sh + 3, width = Swift.max((ow - 1) * sw + 3, sw * ow + 2) + 16
+    let m = channels * multiplier
+    parallelFor(batch * m, grain: Swift.max(1, (1 << 18) / Swift.max(1, oh * ow * 9))) { range in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * width) { scratch in
+            let pad = scratch.baseAddress!
+            pad.initialize(repeating: 0, count: rows * width)
+            var filled = -1
+            for plane in range {
+                let n = plane / m, oc = plane % m, ic = n * channels + oc / multiplier
+                if ic != filled {
+                    // Input rows and columns inside the windows go to their padded places; the rest stays zero.
+                    for r in 0..<rows {
+                        let iy = r - ph
+                        guard iy >= 0, iy < ih else { continue }
+                        let src = x + ic * ih * iw + iy * iw, dst = pad + r * width
+                        (dst + pw).update(from: src, count: Swift.min(iw, width - pw))
+                    }
+                    filled = ic
+                }
+                let k = w + oc * 9, b = bias?[oc] ?? 0
+                let yp = y + plane * oh * ow
+                for oy in 0..<oh {
+                    let top = UnsafePointer(pad + oy * sh * width)
+                    depthwise3x3PaddedRow(yp + oy * ow, ow, top, width, k, b, stride: sw)
+                }
+                if activation != nil { applyEpilogue(yp, count: oh * ow, bias: 0, activation: activation) }
+            }
+        }
+    }
+}
+
+/// One output row from three padded input rows starting at `top`: outputs 8 at a time, or 4 at a time in rows of
+/// 4 to 7. At stride 2, the inputs of a vector of outputs are loaded as twice as many contiguous values whose even
+/// lanes are the left taps and odd lanes the middle ones, and the even lanes of the load two further the right ones.
+@inline(__always)
+private func depthwise3x3PaddedRow(_ out: UnsafeMutablePointer<Float>, _ count: Int, _ top: UnsafePointer<Float>,
+                                   _ width: Int, _ w: UnsafePointer<Float>, _ bias: Float, stride: Int) {
+    @inline(__always) func row(_ a: Int, _ o: Int) -> UnsafeRawPointer { UnsafeRawPointer(top + a * width + o * stride) }
+    if count >= 8 {
+        var o = 0
+        while true {
+            var acc = SIMD8<Float>(repeating: bias)
+            for a in 0..<3 {
+                let p = row(a, o)
+                if stride == 1 {
+                    acc += w[a * 3] * p.loadUnaligned(as: SIMD8<Float>.self)
+                    acc += w[a * 3 + 1] * p.loadUnaligned(fromByteOffset: 4, as: SIMD8<Float>.self)
+                    acc += w[a * 3 + 2] * p.loadUnaligned(fromByteOffset: 8, as: SIMD8<Float>.self)
+                } else {
+                    let near = p.loadUnaligned(as: SIMD16<Float>.self), far = p.loadUnaligned(fromByteOffset: 8, as: SIMD16<Float>.self)
+                    acc += w[a * 3] * near.evenHalf
+                    acc += w[a * 3 + 1] * near.oddHalf
+                    acc += w[a * 3 + 2] * far.evenHalf
+                }
+            }
+            UnsafeMutableRawPointer(out + o).storeBytes(of: acc, as: SIMD8<Float>.self)
+            if o + 8 == count { return }
+            o = Swift.min(o + 8, count - 8)
+        }
+    }
+    if count >= 4 {
+        var o = 0
+        while true {
+            var acc = SIMD4<Float>(repeating: bias)
+            for a in 0..<3 {
+                let p = row(a, o)
+                if stride == 1 {
+                    acc += w[a * 3] * p.loadUnaligned(as: SIMD4<Float>.self)
+                    acc += w[a * 3 + 1] * p.loadUnaligned(fromByteOffset: 4, as: SIMD4<Float>.self)
+                    acc += w[a * 3 + 2] * p.loadUnaligned(fromByteOffset: 8, as: SIMD4<Float>.self)
+                } else {
+                    let near = p.loadUnaligned(as: SIMD8<Float>.self), far = p.loadUnaligned(fromByteOffset: 8, as: SIMD8<Float>.self)
+                    acc += w[a * 3] * near.evenHalf
+                    acc += w[a * 3 + 1] * near.oddHalf
+                    acc += w[a * 3 + 2] * far.evenHalf
+                }
+            }
+            UnsafeMutableRawPointer(out + o).storeBytes(of: acc, as: SIMD4<Float>.self)
+            if o + 4 == count { return }
+            o = Swift.min(o + 4, count - 4)
+        }
+    }
+    for o in 0..<count {
+        var acc = bias
+        for a in 0..<3 { for b in 0..<3 { acc += w[a * 3 + b] * top[a * width + o * stride + b] } }
+        out[o] = acc
+    }
+}
