@@ -2,14 +2,55 @@
  * on the CPU with inputs of its declared types, symbolic dims set to small sizes and the values taken from a hash of
  * the model. Built against a dlinfer compiled with AddressSanitizer and coverage instrumentation (Tests/fuzz/run.sh).
  * A crash, a sanitizer report, a hang past libFuzzer's -timeout or memory past -rss_limit_mb is a bug; any status
- * code is fine. Sessions get max_memory=256M so a model cannot make the fuzzer itself run out of memory.
+ * code is fine. A model may rightly run for ever (a Loop whose trip count and condition never end it), so, like a
+ * host with a deadline, the harness cancels a run after RUN_SECONDS: a run that does not stop then is a hang. Sessions get max_memory=256M so a model cannot make the fuzzer itself run out of memory.
  * DLINFER_FUZZ_DEVICE picks another device (e.g. opencl, to replay a corpus there: the OpenCL drivers are not
  * sanitizer-clean, so a report from inside the driver is not dlinfer's). */
+#include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dlinfer.h"
+
+enum { RUN_SECONDS = 2 };
+
+/* Cancels `session`'s run unless told it is done within RUN_SECONDS. */
+struct watchdog {
+    dlinfer_session* session;
+    pthread_mutex_t lock;
+    pthread_cond_t finished;
+    int done;
+};
+
+static void* watch(void* arg) {
+    struct watchdog* w = arg;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += RUN_SECONDS;
+    pthread_mutex_lock(&w->lock);
+    while (!w->done && pthread_cond_timedwait(&w->finished, &w->lock, &until) != ETIMEDOUT) {}
+    int cancel = !w->done;
+    pthread_mutex_unlock(&w->lock);
+    if (cancel) dlinfer_session_cancel(w->session);
+    return NULL;
+}
+
+/* dlinfer_session_run under the watchdog. */
+static dlinfer_status run_with_deadline(dlinfer_session* session) {
+    struct watchdog w = {session, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    pthread_t thread;
+    int watching = pthread_create(&thread, NULL, watch, &w) == 0;
+    dlinfer_status status = dlinfer_session_run(session);
+    pthread_mutex_lock(&w.lock);
+    w.done = 1;
+    pthread_cond_signal(&w.finished);
+    pthread_mutex_unlock(&w.lock);
+    if (watching) pthread_join(thread, NULL);
+    return status;
+}
 
 enum { MAX_INPUT_BYTES = 1 << 20 };
 
@@ -76,7 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             dlinfer_session_set_input(session, k, dtype, dims, rank, buf, count * esize);
             free(buf);
         }
-        if (ok && dlinfer_session_run(session) == DLINFER_OK) {
+        if (ok && run_with_deadline(session) == DLINFER_OK) {
             for (int32_t k = 0; k < outputs; k++) {
                 int32_t dtype = 0, rank = 0;
                 int64_t dims[64];

@@ -29,7 +29,7 @@ fuzz)
     seconds=${2:?seconds}
     shift 2
     build_library
-    "$CLANG" -g -O1 -fsanitize=fuzzer,address -I include Tests/fuzz/fuzz_model.c -o "$OUT/fuzz_model" \
+    "$CLANG" -g -O1 -pthread -fsanitize=fuzzer,address -I include Tests/fuzz/fuzz_model.c -o "$OUT/fuzz_model" \
         -L "$OUT/lib" -ldlinfer -Wl,-rpath,"$OUT/lib"
     corpus=$OUT/corpus
     mkdir -p "$corpus"

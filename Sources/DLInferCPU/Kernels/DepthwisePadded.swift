@@ -43,59 +43,62 @@ func depthwise3x3Padded(_ g: TapGrid, batch: Int, channels: Int, multiplier: Int
 }
 
 /// One output row from three padded input rows starting at `top`: outputs 8 at a time, or 4 at a time in rows of
-/// 4 to 7. At stride 2, the inputs of a vector of outputs are loaded as twice as many contiguous values whose even
-/// lanes are the left taps and odd lanes the middle ones, and the even lanes of the load two further the right ones.
+/// 4 to 7, else one at a time.
 @inline(__always)
 private func depthwise3x3PaddedRow(_ out: UnsafeMutablePointer<Float>, _ count: Int, _ top: UnsafePointer<Float>,
                                    _ width: Int, _ w: UnsafePointer<Float>, _ bias: Float, stride: Int) {
-    @inline(__always) func row(_ a: Int, _ o: Int) -> UnsafeRawPointer { UnsafeRawPointer(top + a * width + o * stride) }
-    if count >= 8 {
-        var o = 0
-        while true {
-            var acc = SIMD8<Float>(repeating: bias)
-            for a in 0..<3 {
-                let p = row(a, o)
-                if stride == 1 {
-                    acc += w[a * 3] * p.loadUnaligned(as: SIMD8<Float>.self)
-                    acc += w[a * 3 + 1] * p.loadUnaligned(fromByteOffset: 4, as: SIMD8<Float>.self)
-                    acc += w[a * 3 + 2] * p.loadUnaligned(fromByteOffset: 8, as: SIMD8<Float>.self)
-                } else {
-                    let near = p.loadUnaligned(as: SIMD16<Float>.self), far = p.loadUnaligned(fromByteOffset: 8, as: SIMD16<Float>.self)
-                    acc += w[a * 3] * near.evenHalf
-                    acc += w[a * 3 + 1] * near.oddHalf
-                    acc += w[a * 3 + 2] * far.evenHalf
-                }
-            }
-            UnsafeMutableRawPointer(out + o).storeBytes(of: acc, as: SIMD8<Float>.self)
-            if o + 8 == count { return }
-            o = Swift.min(o + 8, count - 8)
-        }
-    }
-    if count >= 4 {
-        var o = 0
-        while true {
-            var acc = SIMD4<Float>(repeating: bias)
-            for a in 0..<3 {
-                let p = row(a, o)
-                if stride == 1 {
-                    acc += w[a * 3] * p.loadUnaligned(as: SIMD4<Float>.self)
-                    acc += w[a * 3 + 1] * p.loadUnaligned(fromByteOffset: 4, as: SIMD4<Float>.self)
-                    acc += w[a * 3 + 2] * p.loadUnaligned(fromByteOffset: 8, as: SIMD4<Float>.self)
-                } else {
-                    let near = p.loadUnaligned(as: SIMD8<Float>.self), far = p.loadUnaligned(fromByteOffset: 8, as: SIMD8<Float>.self)
-                    acc += w[a * 3] * near.evenHalf
-                    acc += w[a * 3 + 1] * near.oddHalf
-                    acc += w[a * 3 + 2] * far.evenHalf
-                }
-            }
-            UnsafeMutableRawPointer(out + o).storeBytes(of: acc, as: SIMD4<Float>.self)
-            if o + 4 == count { return }
-            o = Swift.min(o + 4, count - 4)
-        }
-    }
+    if count >= 8 { return paddedVectors(SIMD8<Float>.self, out, count, top, width, w, bias, stride: stride) }
+    if count >= 4 { return paddedVectors(SIMD4<Float>.self, out, count, top, width, w, bias, stride: stride) }
     for o in 0..<count {
         var acc = bias
         for a in 0..<3 { for b in 0..<3 { acc += w[a * 3 + b] * top[a * width + o * stride + b] } }
         out[o] = acc
+    }
+}
+
+/// A vector of outputs, and how a double-width load splits into its even and odd lanes.
+private protocol PaddedVector: SIMD where Scalar == Float {
+    associatedtype Wide: SIMD where Wide.Scalar == Float
+    static func evens(_ v: Wide) -> Self
+    static func odds(_ v: Wide) -> Self
+}
+
+extension SIMD8: PaddedVector where Scalar == Float {
+    static func evens(_ v: SIMD16<Float>) -> Self { v.evenHalf }
+    static func odds(_ v: SIMD16<Float>) -> Self { v.oddHalf }
+}
+
+extension SIMD4: PaddedVector where Scalar == Float {
+    static func evens(_ v: SIMD8<Float>) -> Self { v.evenHalf }
+    static func odds(_ v: SIMD8<Float>) -> Self { v.oddHalf }
+}
+
+/// The row in vectors of V (count >= V's lanes). At stride 2 the inputs of a vector of outputs are loaded as twice as
+/// many contiguous values: their even lanes are the left taps and odd lanes the middle ones, and the even lanes of
+/// the load two further on are the right ones.
+@inline(__always)
+private func paddedVectors<V: PaddedVector>(_: V.Type, _ out: UnsafeMutablePointer<Float>, _ count: Int,
+                                            _ top: UnsafePointer<Float>, _ width: Int, _ w: UnsafePointer<Float>,
+                                            _ bias: Float, stride: Int) {
+    let lanes = V.scalarCount
+    var o = 0
+    while true {
+        var acc = V(repeating: bias)
+        for a in 0..<3 {
+            let p = UnsafeRawPointer(top + a * width + o * stride)
+            if stride == 1 {
+                acc += w[a * 3] * p.loadUnaligned(as: V.self)
+                acc += w[a * 3 + 1] * p.loadUnaligned(fromByteOffset: 4, as: V.self)
+                acc += w[a * 3 + 2] * p.loadUnaligned(fromByteOffset: 8, as: V.self)
+            } else {
+                let near = p.loadUnaligned(as: V.Wide.self), far = p.loadUnaligned(fromByteOffset: 8, as: V.Wide.self)
+                acc += w[a * 3] * V.evens(near)
+                acc += w[a * 3 + 1] * V.odds(near)
+                acc += w[a * 3 + 2] * V.evens(far)
+            }
+        }
+        UnsafeMutableRawPointer(out + o).storeBytes(of: acc, as: V.self)
+        if o + lanes == count { return }
+        o = Swift.min(o + lanes, count - lanes)
     }
 }
