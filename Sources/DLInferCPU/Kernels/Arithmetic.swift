@@ -106,3 +106,17 @@ private struct IntegerBitwise: IntegerKernelBody {
         }
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: Mod, _ _: Node, _ _: Graph) -> HostKernel {
+        ModKernel(a)
+    }
+
+    func visit(_ _: PRelu, _ _: Node, _ _: Graph) -> HostKernel {
+        PReluKernel()
+    }
+
+    func visit(_ a: Bitwise, _ _: Node, _ _: Graph) -> HostKernel {
+        BitwiseKernel(a)
+    }
+}

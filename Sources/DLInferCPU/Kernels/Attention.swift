@@ -243,3 +243,9 @@ private struct ONNXAttention: AttentionProblem {
         return allMasked
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: Attention, _ _: Node, _ _: Graph) -> HostKernel {
+        AttentionKernel(a)
+    }
+}

@@ -19,3 +19,9 @@ final class BitCastKernel: Kernel {
         return [y]
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: BitCast, _ _: Node, _ _: Graph) -> HostKernel {
+        BitCastKernel(a)
+    }
+}

@@ -191,3 +191,13 @@ extension UInt8: IntegerCastSource {}
 extension UInt16: IntegerCastSource {}
 extension UInt32: IntegerCastSource {}
 extension UInt64: IntegerCastSource {}
+
+extension CPUKernelFactory {
+    func visit(_ a: Cast, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeCastKernel(a, node, graph)
+    }
+
+    func visit(_ a: CastLike, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeCastLikeKernel(a, node, graph)
+    }
+}

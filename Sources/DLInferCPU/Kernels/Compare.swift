@@ -87,3 +87,17 @@ final class WhereKernel: Kernel {
         }
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: Compare, _ _: Node, _ _: Graph) -> HostKernel {
+        CompareKernel(a)
+    }
+
+    func visit(_ a: Logic, _ _: Node, _ _: Graph) -> HostKernel {
+        LogicKernel(a)
+    }
+
+    func visit(_ _: Where, _ _: Node, _ _: Graph) -> HostKernel {
+        WhereKernel()
+    }
+}

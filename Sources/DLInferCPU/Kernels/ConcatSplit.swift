@@ -58,3 +58,13 @@ final class SplitKernel: Kernel {
         }
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: Concat, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeConcatKernel(a, node, graph)
+    }
+
+    func visit(_ a: Split, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeSplitKernel(a, node, graph)
+    }
+}

@@ -118,3 +118,17 @@ final class ScanKernel: Kernel {
         return y
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: If, _ _: Node, _ _: Graph) throws -> HostKernel {
+        try IfKernel(a)
+    }
+
+    func visit(_ a: Loop, _ _: Node, _ _: Graph) throws -> HostKernel {
+        try LoopKernel(a)
+    }
+
+    func visit(_ a: Scan, _ _: Node, _ _: Graph) throws -> HostKernel {
+        try ScanKernel(a)
+    }
+}

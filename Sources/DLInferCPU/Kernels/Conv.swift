@@ -192,3 +192,13 @@ func applyEpilogue(_ y: UnsafeMutablePointer<Float>, count: Int, bias: Float, ac
         for i in 0..<count { y[i] = act.apply(y[i] + bias) }
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: Conv, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeConvKernel(a, node, graph)
+    }
+
+    func visit(_ a: ConvTranspose, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeConvTransposeKernel(a, node, graph)
+    }
+}

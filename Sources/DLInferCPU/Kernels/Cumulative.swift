@@ -46,3 +46,9 @@ final class CumulativeKernel: Kernel {
         }
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: Cumulative, _ _: Node, _ _: Graph) -> HostKernel {
+        CumulativeKernel(a)
+    }
+}

@@ -100,3 +100,9 @@ final class DeformConvKernel: Kernel {
         return [y]
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: DeformConv, _ _: Node, _ _: Graph) -> HostKernel {
+        DeformConvKernel(a)
+    }
+}

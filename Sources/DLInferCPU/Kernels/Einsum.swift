@@ -187,3 +187,9 @@ private struct EinsumRun<T: ReduceElement> {
         return try outputs.make(T.dtype, shape)
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: Einsum, _ _: Node, _ _: Graph) -> HostKernel {
+        EinsumKernel(a)
+    }
+}

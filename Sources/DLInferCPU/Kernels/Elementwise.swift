@@ -280,3 +280,33 @@ final class ShapeKernel: Kernel {
         [attrs.evaluate(inputShape: inputs[0]!.shape)]
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: Unary, _ _: Node, _ _: Graph) -> HostKernel {
+        UnaryKernel(a)
+    }
+
+    func visit(_ _: Clip, _ _: Node, _ _: Graph) -> HostKernel {
+        ClipKernel()
+    }
+
+    func visit(_ a: Binary, _ _: Node, _ _: Graph) -> HostKernel {
+        BinaryKernel(a)
+    }
+
+    func visit(_ a: Variadic, _ _: Node, _ _: Graph) -> HostKernel {
+        VariadicKernel(a)
+    }
+
+    func visit(_ a: ShapeOf, _ _: Node, _ _: Graph) -> HostKernel {
+        ShapeKernel(a)
+    }
+
+    func visit(_ _: Identity, _ _: Node, _ _: Graph) -> HostKernel {
+        PassThroughKernel()
+    }
+
+    func visit(_ _: Dropout, _ _: Node, _ _: Graph) -> HostKernel {
+        PassThroughKernel()
+    }
+}

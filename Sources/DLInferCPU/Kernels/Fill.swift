@@ -35,3 +35,13 @@ final class ExpandKernel: Kernel {
         return [y]
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: ConstantOfShape, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeConstantOfShapeKernel(a, node, graph)
+    }
+
+    func visit(_ a: Expand, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeExpandKernel(a, node, graph)
+    }
+}

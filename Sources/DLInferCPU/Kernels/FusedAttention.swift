@@ -85,3 +85,9 @@ private struct ExportedAttention: AttentionProblem {
         if zeroNaN { for j in 0..<total where s[j].isNaN { s[j] = 0 } }
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: FusedAttention, _ _: Node, _ _: Graph) -> HostKernel {
+        FusedAttentionKernel(a)
+    }
+}

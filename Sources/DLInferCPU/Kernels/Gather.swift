@@ -50,3 +50,9 @@ private func gatherElements<T>(_: T.Type, _ src: UnsafeMutableRawPointer, _ dst:
         }
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: Gather, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeGatherKernel(a, node, graph)
+    }
+}

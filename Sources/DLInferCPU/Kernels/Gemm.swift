@@ -287,3 +287,21 @@ private func batchOffsets(_ dims: [Int], in batch: [Int], matrix: Int) -> [Int] 
     }
     return offsets
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: Gemm, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeGemmKernel(a, node, graph)
+    }
+
+    func visit(_ a: MatMul, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeMatMulKernel(a, node, graph)
+    }
+
+    func visit(_ _: MatMulInteger, _ _: Node, _ _: Graph) -> HostKernel {
+        MatMulIntegerKernel()
+    }
+
+    func visit(_ _: QLinearMatMul, _ _: Node, _ _: Graph) -> HostKernel {
+        QLinearMatMulKernel()
+    }
+}

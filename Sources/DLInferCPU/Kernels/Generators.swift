@@ -139,3 +139,17 @@ func storeWord(_ bits: UInt64, to p: UnsafeMutableRawPointer, size: Int) {
     default: p.storeBytes(of: bits, as: UInt64.self)
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: Arange, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeRangeKernel(a, node, graph)
+    }
+
+    func visit(_ a: EyeLike, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeEyeLikeKernel(a, node, graph)
+    }
+
+    func visit(_ a: OneHot, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeOneHotKernel(a, node, graph)
+    }
+}

@@ -335,3 +335,29 @@ func gatherBlocks(count: Int, bytes: Int, src: UnsafeRawPointer, dst: UnsafeMuta
         }
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: GatherElements, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeGatherElementsKernel(a, node, graph)
+    }
+
+    func visit(_ a: GatherND, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeGatherNDKernel(a, node, graph)
+    }
+
+    func visit(_ a: ScatterElements, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeScatterElementsKernel(a, node, graph)
+    }
+
+    func visit(_ a: ScatterND, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeScatterNDKernel(a, node, graph)
+    }
+
+    func visit(_ a: Compress, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeCompressKernel(a, node, graph)
+    }
+
+    func visit(_ a: NonZero, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeNonZeroKernel(a, node, graph)
+    }
+}

@@ -179,3 +179,13 @@ private struct ColumnGeometry {
         }
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: ConvInteger, _ _: Node, _ _: Graph) -> HostKernel {
+        IntegerConvKernel(a.conv, requantize: false)
+    }
+
+    func visit(_ a: QLinearConv, _ _: Node, _ _: Graph) -> HostKernel {
+        IntegerConvKernel(a.conv, requantize: true)
+    }
+}

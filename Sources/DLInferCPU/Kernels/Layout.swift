@@ -130,3 +130,29 @@ final class SizeKernel: Kernel {
         [attrs.evaluate(inputShape: inputs[0]!.shape)]
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: SpaceDepth, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeSpaceDepthKernel(a, node, graph)
+    }
+
+    func visit(_ a: Trilu, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeTriluKernel(a, node, graph)
+    }
+
+    func visit(_ a: ReverseSequence, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeReverseSequenceKernel(a, node, graph)
+    }
+
+    func visit(_ a: SizeOf, _ _: Node, _ _: Graph) -> HostKernel {
+        SizeKernel(a)
+    }
+
+    func visit(_ a: Tile, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeTileKernel(a, node, graph)
+    }
+
+    func visit(_ a: CenterCropPad, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeCenterCropPadKernel(a, node, graph)
+    }
+}

@@ -118,3 +118,13 @@ final class CausalConvWithStateKernel: Kernel {
         return [y, state]
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: CausalConvWithState, _ _: Node, _ _: Graph) -> HostKernel {
+        CausalConvWithStateKernel(a)
+    }
+
+    func visit(_ a: LinearAttention, _ _: Node, _ _: Graph) -> HostKernel {
+        LinearAttentionKernel(a)
+    }
+}

@@ -79,3 +79,9 @@ final class LossKernel: Kernel {
         return attrs.softmax ? [y, logProb] : [y]
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: Loss, _ _: Node, _ _: Graph) -> HostKernel {
+        LossKernel(a)
+    }
+}

@@ -224,3 +224,13 @@ final class FloatClassKernel: Kernel {
         }
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: UnaryMath, _ _: Node, _ _: Graph) -> HostKernel {
+        UnaryMathKernel(a)
+    }
+
+    func visit(_ a: FloatClass, _ _: Node, _ _: Graph) -> HostKernel {
+        FloatClassKernel(a)
+    }
+}

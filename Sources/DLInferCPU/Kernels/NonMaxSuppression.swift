@@ -43,3 +43,9 @@ final class NonMaxSuppressionKernel: Kernel {
         return [y]
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: NonMaxSuppression, _ _: Node, _ _: Graph) -> HostKernel {
+        NonMaxSuppressionKernel(a)
+    }
+}

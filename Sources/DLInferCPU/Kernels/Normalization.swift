@@ -120,3 +120,13 @@ final class LRNKernel: Kernel {
         return [y]
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: BatchNorm, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeBatchNormKernel(a, node, graph)
+    }
+
+    func visit(_ a: LRN, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeLRNKernel(a, node, graph)
+    }
+}

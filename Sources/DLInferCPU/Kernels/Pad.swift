@@ -85,3 +85,9 @@ final class PadKernel: Kernel {
         }
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: Pad, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makePadKernel(a, node, graph)
+    }
+}

@@ -398,3 +398,13 @@ func lpNormFloats(_ x: UnsafePointer<Float>, _ n: Int, p: Int) -> Float {
     }
     return s
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: Pool, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makePoolKernel(a, node, graph)
+    }
+
+    func visit(_ a: GlobalPool, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeGlobalPoolKernel(a, node, graph)
+    }
+}

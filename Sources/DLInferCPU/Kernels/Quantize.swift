@@ -216,3 +216,17 @@ final class DynamicQuantizeLinearKernel: Kernel {
         return [y, yScale, yZero]
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: QuantizeLinear, _ _: Node, _ _: Graph) -> HostKernel {
+        QuantizeLinearKernel(a)
+    }
+
+    func visit(_ a: DequantizeLinear, _ _: Node, _ _: Graph) -> HostKernel {
+        DequantizeLinearKernel(a)
+    }
+
+    func visit(_ _: DynamicQuantizeLinear, _ _: Node, _ _: Graph) -> HostKernel {
+        DynamicQuantizeLinearKernel()
+    }
+}

@@ -195,3 +195,17 @@ func floatReader(_ t: Tensor) throws -> (Int) -> Double {
     default: throw DLInferError.unsupported("element type \(t.dtype) where a float type is expected")
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: RandomFill, _ _: Node, _ _: Graph) -> HostKernel {
+        RandomFillKernel(a)
+    }
+
+    func visit(_ a: Bernoulli, _ _: Node, _ _: Graph) -> HostKernel {
+        BernoulliKernel(a)
+    }
+
+    func visit(_ a: Multinomial, _ _: Node, _ _: Graph) -> HostKernel {
+        MultinomialKernel(a)
+    }
+}

@@ -401,3 +401,9 @@ private struct RecurrentPanels {
         }
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: Recurrent, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeRecurrentKernel(a, node, graph)
+    }
+}

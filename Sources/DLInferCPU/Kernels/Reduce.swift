@@ -531,3 +531,13 @@ extension UInt8: ArgMaxElement {}
 extension UInt16: ArgMaxElement {}
 extension UInt32: ArgMaxElement {}
 extension UInt64: ArgMaxElement {}
+
+extension CPUKernelFactory {
+    func visit(_ a: Reduce, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeReduceKernel(a, node, graph)
+    }
+
+    func visit(_ a: ArgMax, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeArgMaxKernel(a, node, graph)
+    }
+}

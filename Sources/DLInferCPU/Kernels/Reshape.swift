@@ -24,3 +24,21 @@ func expectShape(_ inferred: [Int], _ actual: [Int]) throws {
         throw DLInferError.shape("the inputs give output shape \(actual), but \(inferred) was inferred")
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: Reshape, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeReshapeKernel(a, node, graph)
+    }
+
+    func visit(_ a: Flatten, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeFlattenKernel(a, node, graph)
+    }
+
+    func visit(_ a: Squeeze, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeSqueezeKernel(a, node, graph)
+    }
+
+    func visit(_ a: Unsqueeze, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeUnsqueezeKernel(a, node, graph)
+    }
+}

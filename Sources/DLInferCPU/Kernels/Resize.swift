@@ -135,3 +135,9 @@ final class ResizeKernel: Kernel {
         }
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: Resize, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeResizeKernel(a, node, graph)
+    }
+}

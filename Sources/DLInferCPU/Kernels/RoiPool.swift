@@ -208,3 +208,13 @@ final class MaxRoiPoolKernel: Kernel {
         return [y]
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: RoiAlign, _ _: Node, _ _: Graph) -> HostKernel {
+        RoiAlignKernel(a)
+    }
+
+    func visit(_ a: MaxRoiPool, _ _: Node, _ _: Graph) -> HostKernel {
+        MaxRoiPoolKernel(a)
+    }
+}

@@ -261,3 +261,21 @@ final class LpNormKernel: Kernel {
         }
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: LayerNorm, _ _: Node, _ _: Graph) -> HostKernel {
+        LayerNormKernel(a)
+    }
+
+    func visit(_ a: GroupNorm, _ _: Node, _ _: Graph) -> HostKernel {
+        GroupNormKernel(a)
+    }
+
+    func visit(_ a: MeanVarianceNorm, _ _: Node, _ _: Graph) -> HostKernel {
+        MeanVarianceNormKernel(a)
+    }
+
+    func visit(_ a: LpNorm, _ _: Node, _ _: Graph) -> HostKernel {
+        LpNormKernel(a)
+    }
+}

@@ -182,3 +182,13 @@ final class AffineGridKernel: Kernel {
         return [y]
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: GridSample, _ _: Node, _ _: Graph) -> HostKernel {
+        GridSampleKernel(a)
+    }
+
+    func visit(_ a: AffineGrid, _ _: Node, _ _: Graph) -> HostKernel {
+        AffineGridKernel(a)
+    }
+}

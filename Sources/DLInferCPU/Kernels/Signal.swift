@@ -251,3 +251,21 @@ func storeDoubles(_ y: Tensor, _ value: (Int) -> Double) throws {
     case .string: throw DLInferError.unsupported("string outputs")
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: DFT, _ _: Node, _ _: Graph) -> HostKernel {
+        DFTKernel(a)
+    }
+
+    func visit(_ a: STFT, _ _: Node, _ _: Graph) -> HostKernel {
+        STFTKernel(a)
+    }
+
+    func visit(_ a: CosineWindow, _ _: Node, _ _: Graph) -> HostKernel {
+        CosineWindowKernel(a)
+    }
+
+    func visit(_ a: MelWeightMatrix, _ _: Node, _ _: Graph) -> HostKernel {
+        MelWeightMatrixKernel(a)
+    }
+}

@@ -24,3 +24,9 @@ final class SliceKernel: Kernel {
         return [y]
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: Slice, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeSliceKernel(a, node, graph)
+    }
+}

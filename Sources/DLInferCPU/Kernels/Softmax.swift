@@ -121,3 +121,13 @@ final class HardmaxKernel: Kernel {
         }
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: Softmax, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeSoftmaxKernel(a, node, graph)
+    }
+
+    func visit(_ a: Hardmax, _ _: Node, _ _: Graph) -> HostKernel {
+        HardmaxKernel(a)
+    }
+}

@@ -219,3 +219,13 @@ final class UniqueKernel: Kernel {
         return (first, counts)
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: TopK, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeTopKKernel(a, node, graph)
+    }
+
+    func visit(_ a: Unique, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeUniqueKernel(a, node, graph)
+    }
+}

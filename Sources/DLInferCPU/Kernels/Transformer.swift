@@ -127,3 +127,17 @@ final class TensorScatterKernel: Kernel {
         return [y]
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: RotaryEmbedding, _ _: Node, _ _: Graph) -> HostKernel {
+        RotaryEmbeddingKernel(a)
+    }
+
+    func visit(_ a: SwiGLU, _ _: Node, _ _: Graph) -> HostKernel {
+        SwiGLUKernel(a)
+    }
+
+    func visit(_ a: TensorScatter, _ _: Node, _ _: Graph) -> HostKernel {
+        TensorScatterKernel(a)
+    }
+}

@@ -20,3 +20,9 @@ final class TransposeKernel: Kernel {
         return [y]
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: Transpose, _ node: Node, _ graph: Graph) throws -> HostKernel {
+        try makeTransposeKernel(a, node, graph)
+    }
+}

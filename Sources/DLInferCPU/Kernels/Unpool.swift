@@ -105,3 +105,13 @@ final class Col2ImKernel: Kernel {
         return [y]
     }
 }
+
+extension CPUKernelFactory {
+    func visit(_ a: MaxUnpool, _ _: Node, _ _: Graph) -> HostKernel {
+        MaxUnpoolKernel(a)
+    }
+
+    func visit(_ a: Col2Im, _ _: Node, _ _: Graph) -> HostKernel {
+        Col2ImKernel(a)
+    }
+}

@@ -38,8 +38,8 @@ public extension Set where Element == DType {
     static var wideFloats: Set<DType> { Set(DType.floats).subtracting(DType.float8s) }
 }
 
-/// The closed set of operations dlinfer runs. Backends switch over it exhaustively, with no `default`,
-/// so adding a case is a compile-time checklist.
+/// The closed set of operations dlinfer runs. The CPU backend, which runs every op, makes its kernels through an
+/// `OpVisitor`, so adding a case is a compile-time checklist.
 public enum Op: Sendable {
     case conv(Conv)
     case convTranspose(ConvTranspose)
@@ -268,6 +268,222 @@ public enum Op: Sendable {
         case .shape(let a): return a.evaluate(inputShape: inputShape)
         case .size(let a): return a.evaluate(inputShape: inputShape)
         default: return nil
+        }
+    }
+}
+
+/// One method per op, called by `Op.accept`: a backend that runs every op makes its kernels through a conforming
+/// type, so a new `Op` case does not compile until that backend has a method for it (in the kernel's own file).
+public protocol OpVisitor {
+    associatedtype Result
+    func visit(_ a: Conv, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: ConvTranspose, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: DeformConv, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: CausalConvWithState, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Pool, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: GlobalPool, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: MaxUnpool, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Col2Im, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Gemm, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: MatMul, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: MatMulInteger, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: QLinearMatMul, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: ConvInteger, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: QLinearConv, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: QuantizeLinear, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: DequantizeLinear, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: DynamicQuantizeLinear, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Einsum, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Attention, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: LinearAttention, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: FusedAttention, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: RotaryEmbedding, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Recurrent, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: BatchNorm, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: LayerNorm, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: GroupNorm, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: MeanVarianceNorm, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: LpNorm, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: LRN, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Unary, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: UnaryMath, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: FloatClass, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Clip, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Binary, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Mod, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: PRelu, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Bitwise, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Compare, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Logic, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Where, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Variadic, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: SwiGLU, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Softmax, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Hardmax, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Reshape, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Flatten, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Squeeze, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Unsqueeze, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Transpose, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: SpaceDepth, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Trilu, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: ReverseSequence, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Concat, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Split, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Slice, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Gather, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: GatherElements, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: GatherND, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: ScatterElements, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: ScatterND, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: TensorScatter, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Compress, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: NonZero, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: ShapeOf, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: SizeOf, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Cast, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: CastLike, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: ConstantOfShape, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Expand, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Arange, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: EyeLike, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: OneHot, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Tile, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Pad, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: CenterCropPad, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Resize, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: GridSample, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: AffineGrid, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: RoiAlign, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: MaxRoiPool, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: NonMaxSuppression, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Reduce, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: ArgMax, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: TopK, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Unique, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Cumulative, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: DFT, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: STFT, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: CosineWindow, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: MelWeightMatrix, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Det, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Loss, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: BitCast, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: RandomFill, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Bernoulli, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Multinomial, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Identity, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Dropout, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: If, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Loop, _ node: Node, _ graph: Graph) throws -> Result
+    func visit(_ a: Scan, _ node: Node, _ graph: Graph) throws -> Result
+}
+
+public extension Op {
+    /// Calls the visitor's method for this op's attributes.
+    func accept<V: OpVisitor>(_ visitor: V, _ node: Node, _ graph: Graph) throws -> V.Result {
+        switch self {
+        case .conv(let a): return try visitor.visit(a, node, graph)
+        case .convTranspose(let a): return try visitor.visit(a, node, graph)
+        case .deformConv(let a): return try visitor.visit(a, node, graph)
+        case .causalConvWithState(let a): return try visitor.visit(a, node, graph)
+        case .pool(let a): return try visitor.visit(a, node, graph)
+        case .globalPool(let a): return try visitor.visit(a, node, graph)
+        case .maxUnpool(let a): return try visitor.visit(a, node, graph)
+        case .col2Im(let a): return try visitor.visit(a, node, graph)
+        case .gemm(let a): return try visitor.visit(a, node, graph)
+        case .matMul(let a): return try visitor.visit(a, node, graph)
+        case .matMulInteger(let a): return try visitor.visit(a, node, graph)
+        case .qLinearMatMul(let a): return try visitor.visit(a, node, graph)
+        case .convInteger(let a): return try visitor.visit(a, node, graph)
+        case .qLinearConv(let a): return try visitor.visit(a, node, graph)
+        case .quantizeLinear(let a): return try visitor.visit(a, node, graph)
+        case .dequantizeLinear(let a): return try visitor.visit(a, node, graph)
+        case .dynamicQuantizeLinear(let a): return try visitor.visit(a, node, graph)
+        case .einsum(let a): return try visitor.visit(a, node, graph)
+        case .attention(let a): return try visitor.visit(a, node, graph)
+        case .linearAttention(let a): return try visitor.visit(a, node, graph)
+        case .fusedAttention(let a): return try visitor.visit(a, node, graph)
+        case .rotaryEmbedding(let a): return try visitor.visit(a, node, graph)
+        case .recurrent(let a): return try visitor.visit(a, node, graph)
+        case .batchNorm(let a): return try visitor.visit(a, node, graph)
+        case .layerNorm(let a): return try visitor.visit(a, node, graph)
+        case .groupNorm(let a): return try visitor.visit(a, node, graph)
+        case .meanVarianceNorm(let a): return try visitor.visit(a, node, graph)
+        case .lpNorm(let a): return try visitor.visit(a, node, graph)
+        case .lrn(let a): return try visitor.visit(a, node, graph)
+        case .unary(let a): return try visitor.visit(a, node, graph)
+        case .unaryMath(let a): return try visitor.visit(a, node, graph)
+        case .floatClass(let a): return try visitor.visit(a, node, graph)
+        case .clip(let a): return try visitor.visit(a, node, graph)
+        case .binary(let a): return try visitor.visit(a, node, graph)
+        case .mod(let a): return try visitor.visit(a, node, graph)
+        case .pRelu(let a): return try visitor.visit(a, node, graph)
+        case .bitwise(let a): return try visitor.visit(a, node, graph)
+        case .compare(let a): return try visitor.visit(a, node, graph)
+        case .logic(let a): return try visitor.visit(a, node, graph)
+        case .select(let a): return try visitor.visit(a, node, graph)
+        case .variadic(let a): return try visitor.visit(a, node, graph)
+        case .swiGLU(let a): return try visitor.visit(a, node, graph)
+        case .softmax(let a): return try visitor.visit(a, node, graph)
+        case .hardmax(let a): return try visitor.visit(a, node, graph)
+        case .reshape(let a): return try visitor.visit(a, node, graph)
+        case .flatten(let a): return try visitor.visit(a, node, graph)
+        case .squeeze(let a): return try visitor.visit(a, node, graph)
+        case .unsqueeze(let a): return try visitor.visit(a, node, graph)
+        case .transpose(let a): return try visitor.visit(a, node, graph)
+        case .spaceDepth(let a): return try visitor.visit(a, node, graph)
+        case .trilu(let a): return try visitor.visit(a, node, graph)
+        case .reverseSequence(let a): return try visitor.visit(a, node, graph)
+        case .concat(let a): return try visitor.visit(a, node, graph)
+        case .split(let a): return try visitor.visit(a, node, graph)
+        case .slice(let a): return try visitor.visit(a, node, graph)
+        case .gather(let a): return try visitor.visit(a, node, graph)
+        case .gatherElements(let a): return try visitor.visit(a, node, graph)
+        case .gatherND(let a): return try visitor.visit(a, node, graph)
+        case .scatterElements(let a): return try visitor.visit(a, node, graph)
+        case .scatterND(let a): return try visitor.visit(a, node, graph)
+        case .tensorScatter(let a): return try visitor.visit(a, node, graph)
+        case .compress(let a): return try visitor.visit(a, node, graph)
+        case .nonZero(let a): return try visitor.visit(a, node, graph)
+        case .shape(let a): return try visitor.visit(a, node, graph)
+        case .size(let a): return try visitor.visit(a, node, graph)
+        case .cast(let a): return try visitor.visit(a, node, graph)
+        case .castLike(let a): return try visitor.visit(a, node, graph)
+        case .constantOfShape(let a): return try visitor.visit(a, node, graph)
+        case .expand(let a): return try visitor.visit(a, node, graph)
+        case .range(let a): return try visitor.visit(a, node, graph)
+        case .eyeLike(let a): return try visitor.visit(a, node, graph)
+        case .oneHot(let a): return try visitor.visit(a, node, graph)
+        case .tile(let a): return try visitor.visit(a, node, graph)
+        case .pad(let a): return try visitor.visit(a, node, graph)
+        case .centerCropPad(let a): return try visitor.visit(a, node, graph)
+        case .resize(let a): return try visitor.visit(a, node, graph)
+        case .gridSample(let a): return try visitor.visit(a, node, graph)
+        case .affineGrid(let a): return try visitor.visit(a, node, graph)
+        case .roiAlign(let a): return try visitor.visit(a, node, graph)
+        case .maxRoiPool(let a): return try visitor.visit(a, node, graph)
+        case .nonMaxSuppression(let a): return try visitor.visit(a, node, graph)
+        case .reduce(let a): return try visitor.visit(a, node, graph)
+        case .argMax(let a): return try visitor.visit(a, node, graph)
+        case .topK(let a): return try visitor.visit(a, node, graph)
+        case .unique(let a): return try visitor.visit(a, node, graph)
+        case .cumulative(let a): return try visitor.visit(a, node, graph)
+        case .dft(let a): return try visitor.visit(a, node, graph)
+        case .stft(let a): return try visitor.visit(a, node, graph)
+        case .cosineWindow(let a): return try visitor.visit(a, node, graph)
+        case .melWeightMatrix(let a): return try visitor.visit(a, node, graph)
+        case .det(let a): return try visitor.visit(a, node, graph)
+        case .loss(let a): return try visitor.visit(a, node, graph)
+        case .bitCast(let a): return try visitor.visit(a, node, graph)
+        case .randomFill(let a): return try visitor.visit(a, node, graph)
+        case .bernoulli(let a): return try visitor.visit(a, node, graph)
+        case .multinomial(let a): return try visitor.visit(a, node, graph)
+        case .identity(let a): return try visitor.visit(a, node, graph)
+        case .dropout(let a): return try visitor.visit(a, node, graph)
+        case .ifElse(let a): return try visitor.visit(a, node, graph)
+        case .loop(let a): return try visitor.visit(a, node, graph)
+        case .scan(let a): return try visitor.visit(a, node, graph)
         }
     }
 }
