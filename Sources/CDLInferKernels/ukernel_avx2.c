@@ -8,23 +8,24 @@
 #define NR DL_AVX2_NR
 
 TARGET __attribute__((always_inline)) static inline void
-tile(const int ROWS, const int VECS, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int64_t nr,
-     float alpha, float beta) {
+tile(const int ROWS, const int VECS, int64_t kc, const float *a, const float *b, const int64_t *boff, float *c,
+     int64_t ldc, int64_t nr, float alpha, float beta) {
     __m256 acc[MR][2];
     _Pragma("unroll") for (int i = 0; i < ROWS; i++) {
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
         _Pragma("unroll") for (int v = 0; v < VECS; v++) acc[i][v] = _mm256_setzero_ps();
     }
     for (int64_t p = 0; p < kc; p++) {
-        __m256 b0 = _mm256_loadu_ps(b);
-        __m256 b1 = VECS > 1 ? _mm256_loadu_ps(b + 8) : b0;
+        const float *bp = boff ? b + boff[p] : b;
+        __m256 b0 = _mm256_loadu_ps(bp);
+        __m256 b1 = VECS > 1 ? _mm256_loadu_ps(bp + 8) : b0;
         _Pragma("unroll") for (int i = 0; i < ROWS; i++) {
             __m256 ai = _mm256_broadcast_ss(a + i);
             acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
             if (VECS > 1) acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
         }
         a += MR;
-        b += NR;
+        if (!boff) b += NR;
     }
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i mask[2] = {
@@ -46,14 +47,23 @@ tile(const int ROWS, const int VECS, int64_t kc, const float *a, const float *b,
     }
 }
 
-#define CASE(R) case R: if (nr > 8) tile(R, 2, kc, a, b, c, ldc, nr, alpha, beta); else tile(R, 1, kc, a, b, c, ldc, nr, alpha, beta); break;
+#define CASE(R) case R: if (nr > 8) tile(R, 2, kc, a, b, boff, c, ldc, nr, alpha, beta); else tile(R, 1, kc, a, b, boff, c, ldc, nr, alpha, beta); break;
+
+// One switch for both entry points: ROWS and VECS must be constants where `tile` is inlined.
+#define DISPATCH switch (mr) { \
+        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) \
+        default: if (nr > 8) tile(6, 2, kc, a, b, boff, c, ldc, nr, alpha, beta); else tile(6, 1, kc, a, b, boff, c, ldc, nr, alpha, beta); \
+    }
 
 TARGET void dl_sgemm_ukernel_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
-                                  int64_t mr, int64_t nr, float alpha, float beta) {
-    switch (mr) {
-        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5)
-        default: if (nr > 8) tile(6, 2, kc, a, b, c, ldc, nr, alpha, beta); else tile(6, 1, kc, a, b, c, ldc, nr, alpha, beta);
-    }
+                                    int64_t mr, int64_t nr, float alpha, float beta) {
+    const int64_t *boff = 0;
+    DISPATCH
+}
+
+TARGET void dl_sgemm_indirect_avx2(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c,
+                                     int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta) {
+    DISPATCH
 }
 
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)

@@ -9,8 +9,8 @@
 
 // ROWS and VECS are compile-time constants at every call, so the loops unroll and acc stays in registers.
 TARGET __attribute__((always_inline)) static inline void
-tile(const int ROWS, const int VECS, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int64_t nr,
-     float alpha, float beta) {
+tile(const int ROWS, const int VECS, int64_t kc, const float *a, const float *b, const int64_t *boff, float *c,
+     int64_t ldc, int64_t nr, float alpha, float beta) {
     __m512 acc[MR][2];
     _Pragma("unroll") for (int i = 0; i < ROWS; i++) {
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
@@ -18,15 +18,16 @@ tile(const int ROWS, const int VECS, int64_t kc, const float *a, const float *b,
         _Pragma("unroll") for (int v = 0; v < VECS; v++) acc[i][v] = _mm512_setzero_ps();
     }
     for (int64_t p = 0; p < kc; p++) {
-        __m512 b0 = _mm512_loadu_ps(b);
-        __m512 b1 = VECS > 1 ? _mm512_loadu_ps(b + 16) : b0;
+        const float *bp = boff ? b + boff[p] : b;
+        __m512 b0 = _mm512_loadu_ps(bp);
+        __m512 b1 = VECS > 1 ? _mm512_loadu_ps(bp + 16) : b0;
         _Pragma("unroll") for (int i = 0; i < ROWS; i++) {
             __m512 ai = _mm512_set1_ps(a[i]);
             acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
             if (VECS > 1) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
         }
         a += MR;
-        b += NR;
+        if (!boff) b += NR;
     }
     const __mmask16 mask[2] = {
         nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1),
@@ -44,14 +45,23 @@ tile(const int ROWS, const int VECS, int64_t kc, const float *a, const float *b,
     }
 }
 
-#define CASE(R) case R: if (nr > 16) tile(R, 2, kc, a, b, c, ldc, nr, alpha, beta); else tile(R, 1, kc, a, b, c, ldc, nr, alpha, beta); break;
+#define CASE(R) case R: if (nr > 16) tile(R, 2, kc, a, b, boff, c, ldc, nr, alpha, beta); else tile(R, 1, kc, a, b, boff, c, ldc, nr, alpha, beta); break;
+
+// One switch for both entry points: ROWS and VECS must be constants where `tile` is inlined.
+#define DISPATCH switch (mr) { \
+        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8) CASE(9) CASE(10) CASE(11) \
+        default: if (nr > 16) tile(12, 2, kc, a, b, boff, c, ldc, nr, alpha, beta); else tile(12, 1, kc, a, b, boff, c, ldc, nr, alpha, beta); \
+    }
 
 TARGET void dl_sgemm_ukernel_avx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                                     int64_t mr, int64_t nr, float alpha, float beta) {
-    switch (mr) {
-        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8) CASE(9) CASE(10) CASE(11)
-        default: if (nr > 16) tile(12, 2, kc, a, b, c, ldc, nr, alpha, beta); else tile(12, 1, kc, a, b, c, ldc, nr, alpha, beta);
-    }
+    const int64_t *boff = 0;
+    DISPATCH
+}
+
+TARGET void dl_sgemm_indirect_avx512(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c,
+                                     int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta) {
+    DISPATCH
 }
 
 #pragma clang attribute push(__attribute__((target("avx512f,fma"))), apply_to = function)

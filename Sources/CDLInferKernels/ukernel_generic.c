@@ -8,19 +8,20 @@
 
 typedef float v4 __attribute__((vector_size(16)));
 
-void dl_sgemm_ukernel_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
-                              int64_t mr, int64_t nr, float alpha, float beta) {
+static inline __attribute__((always_inline)) void
+tile(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c, int64_t ldc, int64_t mr, int64_t nr,
+     float alpha, float beta) {
     v4 acc[MR][VECS];
     memset(acc, 0, sizeof acc);
     for (int64_t p = 0; p < kc; p++) {
         v4 bv[VECS];
-        memcpy(bv, b, sizeof bv);
+        memcpy(bv, boff ? b + boff[p] : b, sizeof bv);
         for (int i = 0; i < MR; i++) {
             v4 ai = {a[i], a[i], a[i], a[i]};
             for (int v = 0; v < VECS; v++) acc[i][v] += ai * bv[v];
         }
         a += MR;
-        b += NR;
+        if (!boff) b += NR;
     }
     float t[MR][NR];
     memcpy(t, acc, sizeof t);
@@ -31,6 +32,16 @@ void dl_sgemm_ukernel_generic(int64_t kc, const float *a, const float *b, float 
             cp[j] = beta == 0.0f ? x : x + beta * cp[j];
         }
     }
+}
+
+void dl_sgemm_ukernel_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                              int64_t mr, int64_t nr, float alpha, float beta) {
+    tile(kc, a, b, 0, c, ldc, mr, nr, alpha, beta);
+}
+
+void dl_sgemm_indirect_generic(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c, int64_t ldc,
+                               int64_t mr, int64_t nr, float alpha, float beta) {
+    tile(kc, a, b, boff, c, ldc, mr, nr, alpha, beta);
 }
 
 #define DL_VL 4

@@ -13,6 +13,12 @@
 #else
 #define DL_GENERIC_MR 4
 #define DL_GENERIC_NR 8
+#define DL_DECLARE_INDIRECT(S) \
+    void dl_sgemm_indirect_##S(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c, \
+                               int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta);
+DL_DECLARE_INDIRECT(avx512)
+DL_DECLARE_INDIRECT(avx2)
+DL_DECLARE_INDIRECT(generic)
 #endif
 
 #define DL_DECLARE_GEMV(S) \
@@ -31,4 +37,10 @@ void dl_sgemm_ukernel_avx2(int64_t kc, const float *a, const float *b, float *c,
                            int64_t mr, int64_t nr, float alpha, float beta);
 void dl_sgemm_ukernel_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                               int64_t mr, int64_t nr, float alpha, float beta);
+#define DL_DECLARE_INDIRECT(S) \
+    void dl_sgemm_indirect_##S(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c, \
+                               int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta);
+DL_DECLARE_INDIRECT(avx512)
+DL_DECLARE_INDIRECT(avx2)
+DL_DECLARE_INDIRECT(generic)
 #endif

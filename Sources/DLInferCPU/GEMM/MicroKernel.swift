@@ -15,6 +15,7 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
     /// Rows of one packed A block; a multiple of mr. B is packed again for each A block, so this is large.
     let mc: Int
     let function: dl_sgemm_ukernel_fn
+    let indirectFunction: dl_sgemm_indirect_fn
     let rows: dl_sgemv_rows_fn
     let dots: dl_sgemv_dots_fn
     let packedRow: dl_sgemv_packed_fn
@@ -33,7 +34,7 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
             // Measured on Zen 4 (32 KiB L1d, 1 MiB L2) at 1024^3 and at conv/dense shapes: a deep k block (the A
             // panel, 24 KiB, still fits L1) and a wide B block (2 MiB, streamed from L3) beat L2-sized B blocks.
             return SGEMMKernel(name: String(cString: k.name), mr: mr, nr: nr, kc: 512, nc: (1024 / nr) * nr,
-                               mc: (768 / mr) * mr, function: k.kernel, rows: k.gemv_rows, dots: k.gemv_dots,
+                               mc: (768 / mr) * mr, function: k.kernel, indirectFunction: k.indirect, rows: k.gemv_rows, dots: k.gemv_dots,
                                packedRow: k.gemv_packed, expSum: k.exp_sum, erfRow: k.erf)
         }
     }()
@@ -60,5 +61,13 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
     func callAsFunction(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
                         _ ldc: Int, _ rows: Int, _ cols: Int, _ alpha: Float, _ beta: Float) {
         function(Int64(kc), a, b, c, Int64(ldc), Int64(rows), Int64(cols), alpha, beta)
+    }
+
+    /// The same with B read in place: step p's nr floats start at b + offsets[p]; all nr must be readable even when
+    /// `cols` < nr (the extra columns are computed and dropped).
+    @inline(__always)
+    func indirect(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int64>,
+                  _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ rows: Int, _ cols: Int, beta: Float) {
+        indirectFunction(Int64(kc), a, b, offsets, c, Int64(ldc), Int64(rows), Int64(cols), 1, beta)
     }
 }

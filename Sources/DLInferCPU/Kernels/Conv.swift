@@ -58,9 +58,11 @@ func tileWidth(rows: Int, columns: Int) -> Int {
     return Swift.max(64, fit & ~15)
 }
 
-/// Conv, chosen by shape: depthwise 2-D convolutions run a direct kernel; 1x1 stride-1 unpadded ones are one GEMM
-/// per group reading X in place; everything else is im2col, in tiles of output pixels that stay in cache, + GEMM.
-/// Bias and the fused activation are applied to each tile while it is in cache.
+/// Conv, chosen by shape: 3x3 stride-1 layers of 64+ channels with enough output through Winograd's F(4x4, 3x3);
+/// depthwise 2-D convolutions through their own kernel; other 2-D layers with constant weights through
+/// `directConv` (the micro-kernel reading the input in place, no im2col); the rest (1-D, 3-D, weights computed at
+/// run time) as a GEMM per group, reading X in place when pointwise, else on im2col tiles of output pixels that stay
+/// in cache. Bias and the fused activation are applied to each tile while it is in cache.
 ///
 /// Each conv opens one parallel region (each is a barrier that waits for every worker to be scheduled): threads
 /// take whole tiles when there are enough to balance, else each thread takes one chunk of output channels of every
@@ -80,11 +82,16 @@ final class ConvKernel: Kernel {
     /// otherwise spend a good part of their time on them.
     private struct Geometry {
         let window: Window, outSize: [Int], padBegin: [Int], grid: TapGrid
+        /// Set for the layers the direct path serves (`directConvPays`).
+        let direct: DirectConvGeometry?
         init(_ attrs: Conv, input: [Int], weights: [Int]) throws {
             window = try attrs.window(weightSpatial: Array(weights[2...]))
             (outSize, padBegin) = try window.resolve(Array(input[2...]))
             grid = TapGrid(grid: outSize, target: Array(input[2...]), kernel: window.kernel, strides: window.strides,
                            dilations: window.dilations, padBegin: padBegin)
+            let cg = input[1] / Swift.max(attrs.group, 1)
+            direct = directConvPays(grid, groups: attrs.group, channelsPerGroup: cg, outChannels: weights[0])
+                ? DirectConvGeometry(grid, channelsPerGroup: cg) : nil
         }
     }
 
@@ -110,12 +117,12 @@ final class ConvKernel: Kernel {
         }
         // Rows under 16 outputs: measured 960 channels 7x7 0.20 -> 0.13 ms, 576 channels 14x14 0.24 -> 0.20 ms; on
         // wide rows the row kernel is faster (144 channels 56x56: 0.41 against 0.58 ms).
-        if cg == 1, grid.rank == 2, grid.kernel == [3, 3], grid.dilations == [1, 1], grid.strides[1] <= 2, grid.grid[1] < 16 {
+        if cg == 1, geo.direct == nil, grid.rank == 2, grid.kernel == [3, 3], grid.dilations == [1, 1], grid.strides[1] <= 2, grid.grid[1] < 16 {
             depthwise3x3Padded(grid, batch: batch, channels: channels, multiplier: mg, x: xp, w: wp, bias: bp,
                                activation: act, y: yp)
             return [y]
         }
-        if cg == 1, grid.rank == 2 {
+        if cg == 1, geo.direct == nil, grid.rank == 2 {
             depthwiseConv2D(grid, batch: batch, channels: channels, multiplier: mg, x: xp, w: wp, bias: bp,
                             activation: act, y: yp)
             return [y]
@@ -131,6 +138,11 @@ final class ConvKernel: Kernel {
         }
         if packedWeights == nil, let w = winogradCandidate { packedWeights = packConvWeights(w, attrs) }
         let packed = packedWeights, chunks = channelChunks(mg)
+        if let d = geo.direct, let packed {
+            try directConv(d, packed: packed, chunks: chunks, x: xp, batch: batch, channels: channels, groups: groups,
+                           outChannels: m, bias: bp, activation: act, y: yp)
+            return [y]
+        }
         let pointwise = win.kernel.allSatisfy { $0 == 1 } && win.strides.allSatisfy { $0 == 1 }
             && padBegin.allSatisfy { $0 == 0 } && outSize == grid.target
         let tile = tileWidth(rows: pointwise ? Swift.max(k, mg) : k, columns: outPlane)

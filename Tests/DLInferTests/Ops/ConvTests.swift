@@ -43,6 +43,12 @@ final class ConvTests: XCTestCase {
                       pads: [0, 0, 0, 0], bias: true, activation: .leakyRelu(alpha: 0.1))
         try checkConv(x: [2, 8, 5, 7], w: [6, 4, 1, 1], group: 2, strides: [1, 1], dilations: [1, 1],
                       pads: [0, 0, 0, 0], bias: false, activation: nil)
+        // 600 input channels: two depth blocks, each with the plane's last partial panel packed.
+        try checkConv(x: [1, 600, 5, 7], w: [13, 600, 1, 1], group: 1, strides: [1, 1], dilations: [1, 1],
+                      pads: [0, 0, 0, 0], bias: true, activation: .relu)
+        // Padded pointwise: read through the padded plane, not in place.
+        try checkConv(x: [1, 5, 6, 7], w: [9, 5, 1, 1], group: 1, strides: [1, 1], dilations: [1, 1],
+                      pads: [1, 0, 0, 2], bias: true, activation: nil)
     }
 
     func testIm2colAcrossTilesWithGroupsAndAsymmetricPads() throws {
@@ -53,6 +59,30 @@ final class ConvTests: XCTestCase {
                       pads: [0, 3, 2, 1], bias: true, activation: .sigmoid)
         try checkConv(x: [1, 4, 8, 8], w: [4, 4, 1, 1], group: 1, strides: [2, 2], dilations: [1, 1],
                       pads: [0, 0, 1, 1], bias: false, activation: nil)
+    }
+
+    func testDirectPathStridesDilationsGroupsAndDepthBlocks() throws {
+        // Two images; 16 output channels (a panel and a partial one); rows that are not whole vectors.
+        try checkConv(x: [2, 48, 21, 37], w: [16, 48, 3, 3], group: 1, strides: [1, 1], dilations: [1, 1],
+                      pads: [1, 1, 1, 1], bias: true, activation: .relu)
+        // 64 * 9 = 576 taps: two depth blocks; asymmetric pads.
+        try checkConv(x: [1, 64, 9, 11], w: [20, 64, 3, 3], group: 1, strides: [1, 1], dilations: [1, 1],
+                      pads: [0, 1, 2, 1], bias: true, activation: nil)
+        // Strides 2 and 3 (phase planes), dilation, groups with several channels each.
+        try checkConv(x: [1, 5, 17, 19], w: [7, 5, 3, 3], group: 1, strides: [2, 2], dilations: [1, 1],
+                      pads: [1, 1, 1, 1], bias: true, activation: .leakyRelu(alpha: 0.1))
+        try checkConv(x: [2, 6, 13, 16], w: [8, 3, 3, 2], group: 2, strides: [2, 3], dilations: [2, 1],
+                      pads: [0, 3, 2, 1], bias: true, activation: nil)
+        try checkConv(x: [1, 3, 20, 20], w: [17, 3, 5, 5], group: 1, strides: [1, 1], dilations: [2, 2],
+                      pads: [4, 4, 4, 4], bias: false, activation: .clip(min: -0.3, max: 0.3))
+        // A single-channel image into 16 channels; a padding wider than the kernel reaches.
+        try checkConv(x: [1, 1, 12, 40], w: [16, 1, 3, 3], group: 1, strides: [1, 1], dilations: [1, 1],
+                      pads: [1, 1, 1, 1], bias: true, activation: nil)
+        try checkConv(x: [1, 2, 6, 7], w: [3, 2, 2, 2], group: 1, strides: [1, 1], dilations: [1, 1],
+                      pads: [3, 0, 1, 4], bias: true, activation: nil)
+        // 64 output channels over 40 x 152 flat outputs: many tiles.
+        try checkConv(x: [1, 8, 40, 150], w: [64, 8, 3, 3], group: 1, strides: [1, 1], dilations: [1, 1],
+                      pads: [1, 1, 1, 1], bias: true, activation: .relu)
     }
 
     func testOneAndThreeSpatialAxes() throws {

@@ -1,0 +1,183 @@
+import DLInferCore
+
+/// Convolution without im2col for 2-D layers. The input is copied once into zero-padded phase planes: for strides
+/// (sh, sw), plane (c, a, b) holds the padded input's pixels at rows sh * i + a and columns sw * j + b, i < hq and
+/// j < wq (stride 1: one plane per channel, the input with its padding made explicit). Output pixel (oh, ow), at flat
+/// index q = oh * wq + ow, then reads tap (c, kh, kw) at q plus a fixed offset: in plane (c, kh * dh % sh,
+/// kw * dw % sw), row kh * dh / sh and column kw * dw / sw on. Consecutive outputs read consecutive inputs, so the
+/// micro-kernel takes B straight from the planes through one offset per tap (prepared once per plan), against the
+/// weights packed at load. im2col copied every input value once per tap and the GEMM packed that copy again: for
+/// layers with few output channels those copies cost as much as the multiply-adds. The wq - outWidth columns past
+/// each output row are computed and dropped when a tile is copied out.
+struct DirectConvGeometry {
+    let height: Int, width: Int, padTop: Int, padLeft: Int, strideH: Int, strideW: Int
+    /// One phase plane's rows and columns.
+    let planeHeight: Int, planeWidth: Int
+    let outHeight: Int, outWidth: Int
+    /// Per input channel of a group and tap, in weight order (c, kh, kw): where that tap reads, from the output's
+    /// flat index, in the phase planes.
+    let offsets: [Int64]
+
+    /// A pointwise layer of stride 1 without padding: X itself is the one plane per channel, and Y the output tile.
+    let inPlace: Bool
+
+    /// nil unless the layer is 2-D and its padding is not negative.
+    init?(_ g: TapGrid, channelsPerGroup cg: Int) {
+        guard g.rank == 2, g.padBegin.allSatisfy({ $0 >= 0 }) else { return nil }
+        let (kh, kw) = (g.kernel[0], g.kernel[1]), (dh, dw) = (g.dilations[0], g.dilations[1])
+        height = g.target[0]; width = g.target[1]; padTop = g.padBegin[0]; padLeft = g.padBegin[1]
+        strideH = g.strides[0]; strideW = g.strides[1]
+        outHeight = g.grid[0]; outWidth = g.grid[1]
+        planeHeight = outHeight + (kh - 1) * dh / strideH; planeWidth = outWidth + (kw - 1) * dw / strideW
+        let plane = planeHeight * planeWidth
+        var offsets = [Int64]()
+        offsets.reserveCapacity(cg * kh * kw)
+        for c in 0..<cg {
+            for i in 0..<kh {
+                for j in 0..<kw {
+                    let phase = (c * strideH + i * dh % strideH) * strideW + j * dw % strideW
+                    offsets.append(Int64(phase * plane + i * dh / strideH * planeWidth + j * dw / strideW))
+                }
+            }
+        }
+        self.offsets = offsets
+        inPlace = kh == 1 && kw == 1 && strideH == 1 && strideW == 1 && padTop == 0 && padLeft == 0
+            && outHeight == height && outWidth == width
+    }
+
+    var plane: Int { planeHeight * planeWidth }
+    /// Floats of one image's phase planes.
+    func planes(channels: Int) -> Int { channels * strideH * strideW * plane }
+    /// Floats past the last plane that full-width reads of the last tiles may touch (kept zero).
+    var slack: Int { SGEMMKernel.preferred.nr + planeWidth }
+    /// Flat outputs per channel, the dropped columns included.
+    var flatOutputs: Int { outHeight * planeWidth }
+
+    /// Writes one image's `channels` phase planes into `dst` and zeroes the slack after them.
+    func split(_ x: UnsafePointer<Float>, channels: Int, into dst: UnsafeMutablePointer<Float>) {
+        let plane = self.plane, inPlane = height * width, (sh, sw) = (strideH, strideW)
+        parallelFor(channels * sh * sw, grain: Swift.max(1, 16384 / Swift.max(plane, 1))) { range in
+            for p in range {
+                let c = p / (sh * sw), a = p / sw % sh, b = p % sw
+                let s = x + c * inPlane, d = dst + p * plane
+                // Plane column j reads input column sw * j + b - padLeft: those in 0..<width are j in lo..<hi.
+                let lo = Swift.min(planeWidth, (Swift.max(0, padLeft - b) + sw - 1) / sw)
+                let hi = Swift.max(lo, Swift.min(planeWidth, (width + padLeft - b + sw - 1) / sw))
+                for i in 0..<planeHeight {
+                    let row = d + i * planeWidth, r = sh * i + a - padTop
+                    guard r >= 0, r < height, hi > lo else { row.update(repeating: 0, count: planeWidth); continue }
+                    row.update(repeating: 0, count: lo)
+                    let src = s + r * width + b - padLeft
+                    if sw == 1 {
+                        (row + lo).update(from: src + lo, count: hi - lo)
+                    } else {
+                        for j in lo..<hi { row[j] = src[j * sw] }
+                    }
+                    (row + hi).update(repeating: 0, count: planeWidth - hi)
+                }
+            }
+        }
+        (dst + planes(channels: channels)).update(repeating: 0, count: slack)
+    }
+}
+
+/// Whether a layer runs through `directConv` rather than im2col + GEMM or the depthwise kernel: 2-D, with more than
+/// one input channel per group (or a single-channel image feeding 16 or more output channels), and not a strided
+/// pointwise layer (its phase planes would copy the whole input to read a quarter of it).
+func directConvPays(_ g: TapGrid, groups: Int, channelsPerGroup cg: Int, outChannels m: Int) -> Bool {
+    g.rank == 2 && (cg > 1 || (groups == 1 && m >= 16)) && (g.kernelVolume > 1 || g.strides == [1, 1])
+}
+
+/// Y = act(conv(X, W) + bias) through `DirectConvGeometry`, with W packed per group and channel chunk (`chunks`).
+/// Work is cut like im2col's: tiles of flat outputs, or each tile's channel chunks when tiles are too few. A
+/// pointwise layer (`inPlace`) reads X and writes Y where they are; other layers read the phase planes and write a
+/// tile that `copyOut` moves into Y.
+func directConv(_ d: DirectConvGeometry, packed: [[PackedMatrix]], chunks: [Range<Int>], x: UnsafePointer<Float>,
+                batch: Int, channels: Int, groups: Int, outChannels m: Int, bias: UnsafePointer<Float>?,
+                activation: Activation?, y: UnsafeMutablePointer<Float>) throws {
+    let cg = channels / groups, mg = m / groups, k = d.offsets.count
+    let kern = packed[0][0].kernel, nr = kern.nr, mr = kern.mr, kc = kern.kc
+    let flat = d.flatOutputs, outPlane = d.outHeight * d.outWidth, inPlane = d.height * d.width
+    // A tile of mg x tile outputs (about 128 KiB) stays in L2 between the micro-kernel and the copy out.
+    let tile = Swift.min((flat + nr - 1) / nr * nr, Swift.max(2 * nr, (1 << 15) / Swift.max(mg, 1) / nr * nr))
+    let tiles = (flat + tile - 1) / tile, units = groups * tiles
+    let split = units < 2 * Threads.count && chunks.count > 1
+    let jobs = split ? units * chunks.count : units
+    try Scratch.withFloats(d.inPlace ? 0 : d.planes(channels: channels) + d.slack) { xpad in
+        try d.offsets.withUnsafeBufferPointer { offsets in
+            for n in 0..<batch {
+                let xn = x + n * channels * inPlane, yn = y + n * m * outPlane
+                if !d.inPlace { d.split(xn, channels: channels, into: xpad) }
+                // The tile, and (in place) a packed copy of the plane's last, partial panel: reading it in place
+                // would run past the last channel's end.
+                try parallelForThrowing(jobs, grain: 1) { range in
+                    try Scratch.withFloats(d.inPlace ? kc * nr : mg * tile) { scratch in
+                        for j in range {
+                            let u = j % units, t = u % tiles, g = u / tiles
+                            let q0 = t * tile, cols = Swift.min(flat, q0 + tile) - q0
+                            let xb = d.inPlace ? xn + g * cg * inPlane + q0 : UnsafePointer(xpad + d.planes(channels: g * cg) + q0)
+                            for c in split ? (j / units)..<(j / units + 1) : 0..<chunks.count {
+                                let rows = chunks[c], pa = packed[g][c]
+                                // Where row r of this chunk and tile column q - q0 go.
+                                let (out, ld) = d.inPlace ? (yn + (g * mg + rows.lowerBound) * outPlane + q0, outPlane)
+                                                          : (scratch + rows.lowerBound * tile, tile)
+                                var pc = 0
+                                while pc < k {
+                                    let kcur = Swift.min(kc, k - pc), a = pa.block(k: pc, depth: kcur, from: 0)
+                                    let tail = d.inPlace ? cols / nr * nr : cols
+                                    if tail < cols {
+                                        packPanels(scratch, xb + tail + pc * inPlane, rowStride: 1, kStride: inPlane,
+                                                   rows: cols - tail, kc: kcur, width: nr)
+                                    }
+                                    for ir in stride(from: 0, to: rows.count, by: mr) {
+                                        let h = Swift.min(mr, rows.count - ir)
+                                        for jr in stride(from: 0, to: tail, by: nr) {
+                                            kern.indirect(kcur, a + ir * kcur, xb + jr, offsets.baseAddress! + pc,
+                                                          out + ir * ld + jr, ld, h, Swift.min(nr, cols - jr),
+                                                          beta: pc == 0 ? 0 : 1)
+                                        }
+                                        if tail < cols {
+                                            kern(kcur, a + ir * kcur, scratch, out + ir * ld + tail, ld, h, cols - tail,
+                                                 1, pc == 0 ? 0 : 1)
+                                        }
+                                    }
+                                    pc += kcur
+                                }
+                                if d.inPlace {
+                                    applyEpilogue(out, rows: rows.count, count: cols, ld: ld,
+                                                  bias: bias.map { $0 + g * mg + rows.lowerBound }, activation: activation)
+                                } else {
+                                    copyOut(d, scratch, ld: tile, q0: q0, cols: cols, rows: rows, channelBase: g * mg,
+                                            bias: bias, activation: activation, y: yn)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Moves rows `rows` of a tile (flat outputs q0..<q0+cols) into Y, dropping the padded columns, with bias and
+/// activation applied while the values are in cache.
+private func copyOut(_ d: DirectConvGeometry, _ ct: UnsafeMutablePointer<Float>, ld: Int, q0: Int, cols: Int,
+                     rows: Range<Int>, channelBase: Int, bias: UnsafePointer<Float>?, activation: Activation?,
+                     y: UnsafeMutablePointer<Float>) {
+    let wp = d.planeWidth, outPlane = d.outHeight * d.outWidth
+    var q = q0
+    while q < q0 + cols {
+        let oh = q / wp, ow = q % wp, end = Swift.min(q0 + cols, (oh + 1) * wp)
+        let count = Swift.min(d.outWidth, ow + end - q) - ow
+        if count > 0 {
+            for r in rows {
+                let ch = channelBase + r, dst = y + ch * outPlane + oh * d.outWidth + ow
+                dst.update(from: ct + r * ld + (q - q0), count: count)
+                if bias != nil || activation != nil {
+                    applyEpilogue(dst, count: count, bias: bias?[ch] ?? 0, activation: activation)
+                }
+            }
+        }
+        q = end
+    }
+}
