@@ -13,23 +13,19 @@
 #else
 #define DL_GENERIC_MR 4
 #define DL_GENERIC_NR 8
-#define DL_DECLARE_INDIRECT(S) \
-    void dl_sgemm_indirect_##S(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c, \
-                               int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta);
-DL_DECLARE_INDIRECT(avx512)
-DL_DECLARE_INDIRECT(avx2)
-DL_DECLARE_INDIRECT(generic)
 #endif
 
-#define DL_DECLARE_GEMV(S) \
+#define DL_DECLARE_KERNELS(S) \
     void dl_sgemv_rows_##S(int64_t k, int64_t n, const float *x, int64_t ldx, const float *v, float *y); \
     void dl_sgemv_dots_##S(int64_t m, int64_t k, const float *x, int64_t ldx, const float *v, float *y); \
     void dl_sgemv_packed_##S(int64_t kc, const float *a, const float *b, int64_t panels, float *y); \
     float dl_exp_shifted_sum_##S(int64_t n, const float *x, float shift, float *y); \
-    void dl_erf_##S(int64_t n, const float *x, float *y);
-DL_DECLARE_GEMV(avx512)
-DL_DECLARE_GEMV(avx2)
-DL_DECLARE_GEMV(generic)
+    void dl_erf_##S(int64_t n, const float *x, float *y); \
+    void dl_sgemm_indirect_##S(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c, \
+                               int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta);
+DL_DECLARE_KERNELS(avx512)
+DL_DECLARE_KERNELS(avx2)
+DL_DECLARE_KERNELS(generic)
 
 void dl_sgemm_ukernel_avx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                              int64_t mr, int64_t nr, float alpha, float beta);
@@ -37,10 +33,4 @@ void dl_sgemm_ukernel_avx2(int64_t kc, const float *a, const float *b, float *c,
                            int64_t mr, int64_t nr, float alpha, float beta);
 void dl_sgemm_ukernel_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                               int64_t mr, int64_t nr, float alpha, float beta);
-#define DL_DECLARE_INDIRECT(S) \
-    void dl_sgemm_indirect_##S(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c, \
-                               int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta);
-DL_DECLARE_INDIRECT(avx512)
-DL_DECLARE_INDIRECT(avx2)
-DL_DECLARE_INDIRECT(generic)
 #endif
