@@ -31,8 +31,8 @@ typedef float (*dl_exp_sum_fn)(int64_t n, const float *x, float shift, float *y)
 /// y[j] = erf(x[j]) for j < n (within 6 ulp; NaN stays NaN); y may be x.
 typedef void (*dl_erf_fn)(int64_t n, const float *x, float *y);
 
-/// One instruction set's kernels: the SGEMM micro-kernel (tile mr x nr) and its in-place-B form, the matrix-vector kernels, the softmax
-/// exponential and erf.
+/// One instruction set's kernels: the SGEMM micro-kernel (tile mr x nr) and its in-place-B form, the matrix-vector
+/// kernels, the softmax exponential and erf.
 typedef struct {
     const char *name;
     int32_t mr;

@@ -34,8 +34,9 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
             // Measured on Zen 4 (32 KiB L1d, 1 MiB L2) at 1024^3 and at conv/dense shapes: a deep k block (the A
             // panel, 24 KiB, still fits L1) and a wide B block (2 MiB, streamed from L3) beat L2-sized B blocks.
             return SGEMMKernel(name: String(cString: k.name), mr: mr, nr: nr, kc: 512, nc: (1024 / nr) * nr,
-                               mc: (768 / mr) * mr, function: k.kernel, indirectFunction: k.indirect, rows: k.gemv_rows, dots: k.gemv_dots,
-                               packedRow: k.gemv_packed, expSum: k.exp_sum, erfRow: k.erf)
+                               mc: (768 / mr) * mr, function: k.kernel, indirectFunction: k.indirect,
+                               rows: k.gemv_rows, dots: k.gemv_dots, packedRow: k.gemv_packed, expSum: k.exp_sum,
+                               erfRow: k.erf)
         }
     }()
 

@@ -11,9 +11,11 @@ func makeConvKernel(_ a: Conv, _ node: Node, _ graph: Graph) throws -> HostKerne
     return ConvKernel(a, packedWeights: packConvWeights(w, a))
 }
 
-/// W as the GEMM's left operand per group and channel chunk; nil for depthwise weights (read directly).
+/// W as the GEMM's left operand per group and channel chunk; nil for the weights the depthwise kernel reads directly.
 private func packConvWeights(_ w: Tensor, _ a: Conv) -> [[PackedMatrix]]? {
-    guard w.rank >= 3, a.group >= 1, w.shape[0] % a.group == 0, !(w.shape[1] == 1 && w.rank == 4) else { return nil }
+    guard w.rank >= 3, a.group >= 1, w.shape[0] % a.group == 0,
+          !(w.rank == 4 && depthwiseServes(groups: a.group, channelsPerGroup: w.shape[1], outChannels: w.shape[0]))
+    else { return nil }
     let mg = w.shape[0] / a.group, k = w.shape[0] == 0 ? 0 : w.count / w.shape[0]
     let wp = w.pointer(Float.self)
     return (0..<a.group).map { g in
@@ -82,16 +84,15 @@ final class ConvKernel: Kernel {
     /// otherwise spend a good part of their time on them.
     private struct Geometry {
         let window: Window, outSize: [Int], padBegin: [Int], grid: TapGrid
-        /// Set for the layers the direct path serves (`directConvPays`).
+        /// Set for the layers with packed weights that the direct path serves (`directConvPays`).
         let direct: DirectConvGeometry?
-        init(_ attrs: Conv, input: [Int], weights: [Int]) throws {
+        init(_ attrs: Conv, input: [Int], weights: [Int], packed: Bool) throws {
             window = try attrs.window(weightSpatial: Array(weights[2...]))
             (outSize, padBegin) = try window.resolve(Array(input[2...]))
             grid = TapGrid(grid: outSize, target: Array(input[2...]), kernel: window.kernel, strides: window.strides,
                            dilations: window.dilations, padBegin: padBegin)
             let cg = input[1] / Swift.max(attrs.group, 1)
-            direct = directConvPays(grid, groups: attrs.group, channelsPerGroup: cg, outChannels: weights[0])
-                ? DirectConvGeometry(grid, channelsPerGroup: cg) : nil
+            direct = packed && directConvPays(grid, channelsPerGroup: cg) ? DirectConvGeometry(grid, channelsPerGroup: cg) : nil
         }
     }
 
@@ -99,7 +100,10 @@ final class ConvKernel: Kernel {
         let x = inputs[0]!, w = inputs[1]!
         let bias = inputs.count > 2 ? inputs[2] : nil
         let y = try outputs.make(0)
-        let geo = try outputs.prepared { try Geometry(attrs, input: x.shape, weights: w.shape) }
+        // Winograd's candidates are packed on the first run that does not take Winograd's path.
+        let geo = try outputs.prepared {
+            try Geometry(attrs, input: x.shape, weights: w.shape, packed: packedWeights != nil || winogradCandidate != nil)
+        }
         let (win, outSize, padBegin, grid) = (geo.window, geo.outSize, geo.padBegin, geo.grid)
         let batch = x.shape[0], channels = x.shape[1], m = w.shape[0], groups = attrs.group
         let cg = channels / groups, mg = m / groups
@@ -115,14 +119,15 @@ final class ConvKernel: Kernel {
                              bias: bp, activation: act, y: yp)
             return [y]
         }
+        let depthwise = grid.rank == 2 && depthwiseServes(groups: groups, channelsPerGroup: cg, outChannels: m)
         // Rows under 16 outputs: measured 960 channels 7x7 0.20 -> 0.13 ms, 576 channels 14x14 0.24 -> 0.20 ms; on
         // wide rows the row kernel is faster (144 channels 56x56: 0.41 against 0.58 ms).
-        if cg == 1, geo.direct == nil, grid.rank == 2, grid.kernel == [3, 3], grid.dilations == [1, 1], grid.strides[1] <= 2, grid.grid[1] < 16 {
+        if depthwise, grid.kernel == [3, 3], grid.dilations == [1, 1], grid.strides[1] <= 2, grid.grid[1] < 16 {
             depthwise3x3Padded(grid, batch: batch, channels: channels, multiplier: mg, x: xp, w: wp, bias: bp,
                                activation: act, y: yp)
             return [y]
         }
-        if cg == 1, geo.direct == nil, grid.rank == 2 {
+        if depthwise {
             depthwiseConv2D(grid, batch: batch, channels: channels, multiplier: mg, x: xp, w: wp, bias: bp,
                             activation: act, y: yp)
             return [y]

@@ -75,7 +75,8 @@ final class ConvTests: XCTestCase {
                       pads: [0, 3, 2, 1], bias: true, activation: nil)
         try checkConv(x: [1, 3, 20, 20], w: [17, 3, 5, 5], group: 1, strides: [1, 1], dilations: [2, 2],
                       pads: [4, 4, 4, 4], bias: false, activation: .clip(min: -0.3, max: 0.3))
-        // A single-channel image into 16 channels; a padding wider than the kernel reaches.
+        // A single-channel image into 16 channels (im2col on packed weights, the depthwise kernel below 16); a
+        // padding wider than the kernel reaches.
         try checkConv(x: [1, 1, 12, 40], w: [16, 1, 3, 3], group: 1, strides: [1, 1], dilations: [1, 1],
                       pads: [1, 1, 1, 1], bias: true, activation: nil)
         try checkConv(x: [1, 2, 6, 7], w: [3, 2, 2, 2], group: 1, strides: [1, 1], dilations: [1, 1],
