@@ -9,7 +9,7 @@
 
 TARGET __attribute__((always_inline)) static inline void
 tile(const int ROWS, const int VECS, int64_t kc, const float *a, const float *b, const int64_t *boff, float *c,
-     int64_t ldc, int64_t nr, float alpha, float beta) {
+     int64_t ldc, int64_t nr, float alpha, float beta, const dl_epilogue *ep) {
     __m256 acc[MR][2];
     _Pragma("unroll") for (int i = 0; i < ROWS; i++) {
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
@@ -34,6 +34,9 @@ tile(const int ROWS, const int VECS, int64_t kc, const float *a, const float *b,
     };
     const int full = nr == NR;
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    const float *bias = ep ? ep->bias : 0;
+    const int clamp = ep && ep->clamp;
+    const __m256 lo = _mm256_set1_ps(clamp ? ep->lo : 0), hi = _mm256_set1_ps(clamp ? ep->hi : 0);
     _Pragma("unroll") for (int i = 0; i < ROWS; i++) {
         _Pragma("unroll") for (int v = 0; v < VECS; v++) {
             float *cp = c + i * ldc + 8 * v;
@@ -42,27 +45,34 @@ tile(const int ROWS, const int VECS, int64_t kc, const float *a, const float *b,
                 __m256 old = full ? _mm256_loadu_ps(cp) : _mm256_maskload_ps(cp, mask[v]);
                 x = beta == 1.0f ? _mm256_add_ps(x, old) : _mm256_fmadd_ps(vb, old, x);
             }
+            if (bias) x = _mm256_add_ps(x, _mm256_set1_ps(bias[i]));
+            // max and min return their second operand when either is NaN: NaN stays NaN.
+            if (clamp) x = _mm256_min_ps(hi, _mm256_max_ps(lo, x));
             if (full) _mm256_storeu_ps(cp, x); else _mm256_maskstore_ps(cp, mask[v], x);
         }
     }
 }
 
-#define CASE(R) case R: if (nr > 8) tile(R, 2, kc, a, b, boff, c, ldc, nr, alpha, beta); else tile(R, 1, kc, a, b, boff, c, ldc, nr, alpha, beta); break;
+#define CASE(R) case R: TILE(R) break;
+#define TILE(R) \
+    if (nr > 8) tile(R, 2, kc, a, b, boff, c, ldc, nr, alpha, beta, ep); \
+    else tile(R, 1, kc, a, b, boff, c, ldc, nr, alpha, beta, ep);
 
 // One switch for both entry points: ROWS and VECS must be constants where `tile` is inlined.
 #define DISPATCH switch (mr) { \
         CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) \
-        default: if (nr > 8) tile(6, 2, kc, a, b, boff, c, ldc, nr, alpha, beta); else tile(6, 1, kc, a, b, boff, c, ldc, nr, alpha, beta); \
+        default: TILE(6) \
     }
 
 TARGET void dl_sgemm_ukernel_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
-                                    int64_t mr, int64_t nr, float alpha, float beta) {
+                                    int64_t mr, int64_t nr, float alpha, float beta, const dl_epilogue *ep) {
     const int64_t *boff = 0;
     DISPATCH
 }
 
 TARGET void dl_sgemm_indirect_avx2(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c,
-                                     int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta) {
+                                     int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta,
+                                     const dl_epilogue *ep) {
     DISPATCH
 }
 
@@ -72,5 +82,6 @@ TARGET void dl_sgemm_indirect_avx2(int64_t kc, const float *a, const float *b, c
 #define DL_SUFFIX avx2
 #include "gemv_impl.h"
 #include "vmath_impl.h"
+#include "dwconv_impl.h"
 #pragma clang attribute pop
 #endif

@@ -10,7 +10,7 @@
 // ROWS and VECS are compile-time constants at every call, so the loops unroll and acc stays in registers.
 TARGET __attribute__((always_inline)) static inline void
 tile(const int ROWS, const int VECS, int64_t kc, const float *a, const float *b, const int64_t *boff, float *c,
-     int64_t ldc, int64_t nr, float alpha, float beta) {
+     int64_t ldc, int64_t nr, float alpha, float beta, const dl_epilogue *ep) {
     __m512 acc[MR][2];
     _Pragma("unroll") for (int i = 0; i < ROWS; i++) {
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
@@ -34,33 +34,43 @@ tile(const int ROWS, const int VECS, int64_t kc, const float *a, const float *b,
         nr >= 32 ? (__mmask16)0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : (__mmask16)0,
     };
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    const float *bias = ep ? ep->bias : 0;
+    const int clamp = ep && ep->clamp;
+    const __m512 lo = _mm512_set1_ps(clamp ? ep->lo : 0), hi = _mm512_set1_ps(clamp ? ep->hi : 0);
     _Pragma("unroll") for (int i = 0; i < ROWS; i++) {
         _Pragma("unroll") for (int v = 0; v < VECS; v++) {
             float *cp = c + i * ldc + 16 * v;
             __m512 x = alpha == 1.0f ? acc[i][v] : _mm512_mul_ps(acc[i][v], va);
             if (beta == 1.0f) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask[v], cp));
             else if (beta != 0.0f) x = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], cp), x);
+            if (bias) x = _mm512_add_ps(x, _mm512_set1_ps(bias[i]));
+            // max and min return their second operand when either is NaN: NaN stays NaN.
+            if (clamp) x = _mm512_min_ps(hi, _mm512_max_ps(lo, x));
             _mm512_mask_storeu_ps(cp, mask[v], x);
         }
     }
 }
 
-#define CASE(R) case R: if (nr > 16) tile(R, 2, kc, a, b, boff, c, ldc, nr, alpha, beta); else tile(R, 1, kc, a, b, boff, c, ldc, nr, alpha, beta); break;
+#define CASE(R) case R: TILE(R) break;
+#define TILE(R) \
+    if (nr > 16) tile(R, 2, kc, a, b, boff, c, ldc, nr, alpha, beta, ep); \
+    else tile(R, 1, kc, a, b, boff, c, ldc, nr, alpha, beta, ep);
 
 // One switch for both entry points: ROWS and VECS must be constants where `tile` is inlined.
 #define DISPATCH switch (mr) { \
         CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8) CASE(9) CASE(10) CASE(11) \
-        default: if (nr > 16) tile(12, 2, kc, a, b, boff, c, ldc, nr, alpha, beta); else tile(12, 1, kc, a, b, boff, c, ldc, nr, alpha, beta); \
+        default: TILE(12) \
     }
 
 TARGET void dl_sgemm_ukernel_avx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
-                                    int64_t mr, int64_t nr, float alpha, float beta) {
+                                    int64_t mr, int64_t nr, float alpha, float beta, const dl_epilogue *ep) {
     const int64_t *boff = 0;
     DISPATCH
 }
 
 TARGET void dl_sgemm_indirect_avx512(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c,
-                                     int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta) {
+                                     int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta,
+                                     const dl_epilogue *ep) {
     DISPATCH
 }
 
@@ -70,5 +80,6 @@ TARGET void dl_sgemm_indirect_avx512(int64_t kc, const float *a, const float *b,
 #define DL_SUFFIX avx512
 #include "gemv_impl.h"
 #include "vmath_impl.h"
+#include "dwconv_impl.h"
 #pragma clang attribute pop
 #endif

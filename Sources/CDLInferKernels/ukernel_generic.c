@@ -10,7 +10,7 @@ typedef float v4 __attribute__((vector_size(16)));
 
 static inline __attribute__((always_inline)) void
 tile(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c, int64_t ldc, int64_t mr, int64_t nr,
-     float alpha, float beta) {
+     float alpha, float beta, const dl_epilogue *ep) {
     v4 acc[MR][VECS];
     memset(acc, 0, sizeof acc);
     for (int64_t p = 0; p < kc; p++) {
@@ -29,19 +29,26 @@ tile(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c, 
         float *cp = c + i * ldc;
         for (int64_t j = 0; j < nr; j++) {
             float x = alpha * t[i][j];
-            cp[j] = beta == 0.0f ? x : x + beta * cp[j];
+            if (beta != 0.0f) x += beta * cp[j];
+            if (ep && ep->bias) x += ep->bias[i];
+            // A NaN fails both tests and stays.
+            if (ep && ep->clamp) {
+                x = x < ep->lo ? ep->lo : x;
+                x = x > ep->hi ? ep->hi : x;
+            }
+            cp[j] = x;
         }
     }
 }
 
 void dl_sgemm_ukernel_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
-                              int64_t mr, int64_t nr, float alpha, float beta) {
-    tile(kc, a, b, 0, c, ldc, mr, nr, alpha, beta);
+                              int64_t mr, int64_t nr, float alpha, float beta, const dl_epilogue *ep) {
+    tile(kc, a, b, 0, c, ldc, mr, nr, alpha, beta, ep);
 }
 
 void dl_sgemm_indirect_generic(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c, int64_t ldc,
-                               int64_t mr, int64_t nr, float alpha, float beta) {
-    tile(kc, a, b, boff, c, ldc, mr, nr, alpha, beta);
+                               int64_t mr, int64_t nr, float alpha, float beta, const dl_epilogue *ep) {
+    tile(kc, a, b, boff, c, ldc, mr, nr, alpha, beta, ep);
 }
 
 #define DL_VL 4
@@ -49,3 +56,4 @@ void dl_sgemm_indirect_generic(int64_t kc, const float *a, const float *b, const
 #define DL_SUFFIX generic
 #include "gemv_impl.h"
 #include "vmath_impl.h"
+#include "dwconv_impl.h"

@@ -2,6 +2,7 @@
 #ifndef DLINFER_UKERNELS_H
 #define DLINFER_UKERNELS_H
 #include <stdint.h>
+#include "dlinfer_kernels.h"
 
 #define DL_AVX512_MR 12
 #define DL_AVX512_NR 32
@@ -16,21 +17,18 @@
 #endif
 
 #define DL_DECLARE_KERNELS(S) \
+    void dl_sgemm_ukernel_##S(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int64_t mr, \
+                              int64_t nr, float alpha, float beta, const dl_epilogue *ep); \
     void dl_sgemv_rows_##S(int64_t k, int64_t n, const float *x, int64_t ldx, const float *v, float *y); \
     void dl_sgemv_dots_##S(int64_t m, int64_t k, const float *x, int64_t ldx, const float *v, float *y); \
     void dl_sgemv_packed_##S(int64_t kc, const float *a, const float *b, int64_t panels, float *y); \
     float dl_exp_shifted_sum_##S(int64_t n, const float *x, float shift, float *y); \
     void dl_erf_##S(int64_t n, const float *x, float *y); \
     void dl_sgemm_indirect_##S(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c, \
-                               int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta);
+                               int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta, \
+                               const dl_epilogue *ep); \
+    void dl_dwconv3x3_##S(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scratch);
 DL_DECLARE_KERNELS(avx512)
 DL_DECLARE_KERNELS(avx2)
 DL_DECLARE_KERNELS(generic)
-
-void dl_sgemm_ukernel_avx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
-                             int64_t mr, int64_t nr, float alpha, float beta);
-void dl_sgemm_ukernel_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
-                           int64_t mr, int64_t nr, float alpha, float beta);
-void dl_sgemm_ukernel_generic(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
-                              int64_t mr, int64_t nr, float alpha, float beta);
 #endif

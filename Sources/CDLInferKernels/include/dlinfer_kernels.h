@@ -1,21 +1,30 @@
 #ifndef DLINFER_KERNELS_H
 #define DLINFER_KERNELS_H
-// SGEMM, SGEMV and vector-math kernels for the CPU backend: the only code written in C, because Swift cannot
+// SGEMM, SGEMV, depthwise convolution and vector-math kernels for the CPU backend: the only code written in C, because Swift cannot
 // compile one function for several instruction sets and pick one at run time. Everything else (packing, blocking,
 // threading) is Swift.
 #include <stdint.h>
 
-/// C[mr x nr] (row stride ldc) = alpha * Ap * Bp + beta * C, where Ap is a packed A panel (kc steps of MR floats, one
-/// per row) and Bp a packed B panel (kc steps of NR floats, one per column), both zero-padded to the full tile.
-/// 1 <= mr <= MR, 1 <= nr <= NR. With beta == 0, C is not read.
+/// What the micro-kernels do to a finished tile before storing it: add bias[i] to row i (bias NULL for none), then,
+/// when clamp is set, raise to lo and lower to hi (NaN stays NaN). A convolution's bias and Relu or Clip.
+typedef struct {
+    const float *bias;
+    int32_t clamp;
+    float lo, hi;
+} dl_epilogue;
+
+/// C[mr x nr] (row stride ldc) = alpha * Ap * Bp + beta * C, then `ep` when it is not NULL, where Ap is a packed A
+/// panel (kc steps of MR floats, one per row) and Bp a packed B panel (kc steps of NR floats, one per column), both
+/// zero-padded to the full tile. 1 <= mr <= MR, 1 <= nr <= NR. With beta == 0, C is not read.
 typedef void (*dl_sgemm_ukernel_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
-                                    int64_t mr, int64_t nr, float alpha, float beta);
+                                    int64_t mr, int64_t nr, float alpha, float beta, const dl_epilogue *ep);
 
 /// The micro-kernel with B read in place instead of packed: step p's NR floats start at b + boff[p], and all NR
 /// must be readable even when nr < NR (the extra columns are computed and dropped). Convolution uses it to read the
 /// zero-padded input directly, without im2col (boff[p] is input channel and tap p's offset).
 typedef void (*dl_sgemm_indirect_fn)(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c,
-                                     int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta);
+                                     int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta,
+                                     const dl_epilogue *ep);
 
 /// y[j] = sum_p v[p] * x[p * ldx + j] for j < n (y overwritten): a vector times the rows of a matrix.
 typedef void (*dl_sgemv_rows_fn)(int64_t k, int64_t n, const float *x, int64_t ldx, const float *v, float *y);
@@ -31,8 +40,40 @@ typedef float (*dl_exp_sum_fn)(int64_t n, const float *x, float shift, float *y)
 /// y[j] = erf(x[j]) for j < n (within 6 ulp; NaN stays NaN); y may be x.
 typedef void (*dl_erf_fn)(int64_t n, const float *x, float *y);
 
+/// A depthwise 3x3 convolution (dilation 1) of one image: output plane c (oh x ow, at y + c * oh * ow) from input
+/// plane c / multiplier (ih x iw) padded by ph rows on top and pw columns on the left, and by zeros wherever else
+/// the windows reach: y[c][oy][ox] = bias[c] + sum over a, b < 3 of w[9c + 3a + b] * x[oy * sh + a - ph][ox * sw +
+/// b - pw], sw 1 or 2, bias NULL for none; then, when clamp is set, raised to lo and lowered to hi (NaN stays NaN).
+typedef struct {
+    const float *x;
+    const float *w;
+    const float *bias;
+    float *y;
+    int64_t multiplier, ih, iw, ph, pw, sh, sw, oh, ow;
+    int32_t clamp;
+    float lo, hi;
+} dl_dwconv3x3_args;
+
+/// Output planes c0 ..< c1 of `g`, with dl_dwconv3x3_scratch(g) floats of scratch aligned on 64 bytes.
+typedef void (*dl_dwconv3x3_fn)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scratch);
+
+/// Padded planes are copied in batches of at least this many floats (or one plane) before they are read.
+#define DL_DW_BATCH 4096
+
+/// Floats per padded row: what a stride-sw row of max(ow, 16) outputs reads in whole vectors of up to 16 lanes,
+/// rounded up to 16 so that every row starts on 64 bytes.
+static inline int64_t dl_dwconv3x3_row(const dl_dwconv3x3_args *g) {
+    return (g->sw * (g->ow > 16 ? g->ow : 16) + 16 + 15) / 16 * 16;
+}
+
+/// Floats of scratch dl_dwconv3x3 needs (64-byte aligned): a batch of zero-padded planes.
+static inline int64_t dl_dwconv3x3_scratch(const dl_dwconv3x3_args *g) {
+    const int64_t plane = ((g->oh - 1) * g->sh + 3) * dl_dwconv3x3_row(g);
+    return plane >= DL_DW_BATCH ? plane : DL_DW_BATCH / plane * plane;
+}
+
 /// One instruction set's kernels: the SGEMM micro-kernel (tile mr x nr) and its in-place-B form, the matrix-vector
-/// kernels, the softmax exponential and erf.
+/// kernels, the softmax exponential, erf and the depthwise 3x3 plane.
 typedef struct {
     const char *name;
     int32_t mr;
@@ -44,6 +85,7 @@ typedef struct {
     dl_sgemv_packed_fn gemv_packed;
     dl_exp_sum_fn exp_sum;
     dl_erf_fn erf;
+    dl_dwconv3x3_fn dwconv3x3;
 } dl_sgemm_ukernel;
 
 /// The kernel sets this CPU can run, fastest first (checked with cpuid, including OS support for the registers).

@@ -53,3 +53,13 @@ func activate(_ act: Activation, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
         for j in 0..<n { p[j] = act.apply(p[j]) }
     }
 }
+
+/// Relu and Clip as the bounds the C kernels clamp to (their epilogues and the depthwise kernel); nil for the other
+/// activations, which are applied separately.
+func clampBounds(_ activation: Activation) -> (lo: Float, hi: Float)? {
+    switch activation {
+    case .relu: return (0, .infinity)
+    case .clip(let lo, let hi): return (lo, hi)
+    default: return nil
+    }
+}

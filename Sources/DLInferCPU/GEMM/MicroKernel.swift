@@ -1,7 +1,7 @@
 import CDLInferKernels
 
 /// One instruction set's kernels from the C target (picked by cpuid): the register-blocked SGEMM micro-kernel, the
-/// cache blocking that suits it, the matrix-vector kernels, the softmax exponential and erf.
+/// cache blocking that suits it, the matrix-vector kernels, the softmax exponential, erf and the depthwise 3x3 plane.
 /// Packed operands are laid out for one kernel; a `PackedMatrix` remembers which.
 public struct SGEMMKernel: @unchecked Sendable, Equatable {
     public let name: String
@@ -21,6 +21,7 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
     let packedRow: dl_sgemv_packed_fn
     let expSum: dl_exp_sum_fn
     let erfRow: dl_erf_fn
+    let depthwisePlane: dl_dwconv3x3_fn
 
     public static func == (l: SGEMMKernel, r: SGEMMKernel) -> Bool { l.name == r.name }
 
@@ -36,7 +37,7 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
             return SGEMMKernel(name: String(cString: k.name), mr: mr, nr: nr, kc: 512, nc: (1024 / nr) * nr,
                                mc: (768 / mr) * mr, function: k.kernel, indirectFunction: k.indirect,
                                rows: k.gemv_rows, dots: k.gemv_dots, packedRow: k.gemv_packed, expSum: k.exp_sum,
-                               erfRow: k.erf)
+                               erfRow: k.erf, depthwisePlane: k.dwconv3x3)
         }
     }()
 
@@ -57,18 +58,28 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
         erfRow(Int64(count), x, y)
     }
 
-    /// C[mr' x nr'] = alpha * Ap * Bp + beta * C for packed panels of depth kc.
+    /// Output planes c0 ..< c1 of a depthwise 3x3 convolution of one image (see dl_dwconv3x3_args), with
+    /// dl_dwconv3x3_scratch(args) floats of scratch, aligned on 64 bytes.
+    @inline(__always)
+    func depthwise3x3(_ args: inout dl_dwconv3x3_args, planes: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
+        depthwisePlane(&args, Int64(planes.lowerBound), Int64(planes.upperBound), scratch)
+    }
+
+    /// C[mr' x nr'] = alpha * Ap * Bp + beta * C for packed panels of depth kc, then `epilogue` (bias per row of the
+    /// tile, clamp) when given.
     @inline(__always)
     func callAsFunction(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-                        _ ldc: Int, _ rows: Int, _ cols: Int, _ alpha: Float, _ beta: Float) {
-        function(Int64(kc), a, b, c, Int64(ldc), Int64(rows), Int64(cols), alpha, beta)
+                        _ ldc: Int, _ rows: Int, _ cols: Int, _ alpha: Float, _ beta: Float,
+                        epilogue: UnsafePointer<dl_epilogue>? = nil) {
+        function(Int64(kc), a, b, c, Int64(ldc), Int64(rows), Int64(cols), alpha, beta, epilogue)
     }
 
     /// The same with B read in place: step p's nr floats start at b + offsets[p]; all nr must be readable even when
     /// `cols` < nr (the extra columns are computed and dropped).
     @inline(__always)
     func indirect(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int64>,
-                  _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ rows: Int, _ cols: Int, beta: Float) {
-        indirectFunction(Int64(kc), a, b, offsets, c, Int64(ldc), Int64(rows), Int64(cols), 1, beta)
+                  _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ rows: Int, _ cols: Int, beta: Float,
+                  epilogue: UnsafePointer<dl_epilogue>?) {
+        indirectFunction(Int64(kc), a, b, offsets, c, Int64(ldc), Int64(rows), Int64(cols), 1, beta, epilogue)
     }
 }

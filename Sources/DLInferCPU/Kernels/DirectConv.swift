@@ -1,3 +1,4 @@
+import CDLInferKernels
 import DLInferCore
 
 /// Convolution without im2col for 2-D layers. The input is copied once into zero-padded phase planes: for strides
@@ -110,6 +111,7 @@ func directConv(_ d: DirectConvGeometry, packed: [[PackedMatrix]], chunks: [Rang
     let tiles = (flat + tile - 1) / tile, units = groups * tiles
     let split = units < 2 * Threads.count && chunks.count > 1
     let jobs = split ? units * chunks.count : units
+    let clamp = activation.flatMap(clampBounds), fused = activation == nil || clamp != nil
     try Scratch.withFloats(d.inPlace ? 0 : d.planes(channels: channels) + d.slack) { xpad in
         try d.offsets.withUnsafeBufferPointer { offsets in
             for n in 0..<batch {
@@ -138,24 +140,35 @@ func directConv(_ d: DirectConvGeometry, packed: [[PackedMatrix]], chunks: [Rang
                                     }
                                     for ir in stride(from: 0, to: rows.count, by: mr) {
                                         let h = Swift.min(mr, rows.count - ir)
-                                        for jr in stride(from: 0, to: tail, by: nr) {
-                                            kern.indirect(kcur, a + ir * kcur, xb + jr, offsets.baseAddress! + pc,
-                                                          out + ir * ld + jr, ld, h, Swift.min(nr, cols - jr),
-                                                          beta: pc == 0 ? 0 : 1)
-                                        }
-                                        if tail < cols {
-                                            kern(kcur, a + ir * kcur, scratch, out + ir * ld + tail, ld, h, cols - tail,
-                                                 1, pc == 0 ? 0 : 1)
+                                        // Bias and activation go with the last depth block's stores when they can.
+                                        var ep = dl_epilogue(bias: bias.map { $0 + g * mg + rows.lowerBound + ir },
+                                                             clamp: clamp == nil ? 0 : 1, lo: clamp?.lo ?? 0,
+                                                             hi: clamp?.hi ?? 0)
+                                        let last = fused && pc + kcur == k
+                                        withUnsafePointer(to: &ep) { epp in
+                                            let epilogue = last ? epp : nil
+                                            for jr in stride(from: 0, to: tail, by: nr) {
+                                                kern.indirect(kcur, a + ir * kcur, xb + jr, offsets.baseAddress! + pc,
+                                                              out + ir * ld + jr, ld, h, Swift.min(nr, cols - jr),
+                                                              beta: pc == 0 ? 0 : 1, epilogue: epilogue)
+                                            }
+                                            if tail < cols {
+                                                kern(kcur, a + ir * kcur, scratch, out + ir * ld + tail, ld, h,
+                                                     cols - tail, 1, pc == 0 ? 0 : 1, epilogue: epilogue)
+                                            }
                                         }
                                     }
                                     pc += kcur
                                 }
                                 if d.inPlace {
-                                    applyEpilogue(out, rows: rows.count, count: cols, ld: ld,
-                                                  bias: bias.map { $0 + g * mg + rows.lowerBound }, activation: activation)
+                                    if !fused {
+                                        applyEpilogue(out, rows: rows.count, count: cols, ld: ld,
+                                                      bias: bias.map { $0 + g * mg + rows.lowerBound },
+                                                      activation: activation)
+                                    }
                                 } else {
                                     copyOut(d, scratch, ld: tile, q0: q0, cols: cols, rows: rows, channelBase: g * mg,
-                                            bias: bias, activation: activation, y: yn)
+                                            bias: fused ? nil : bias, activation: fused ? nil : activation, y: yn)
                                 }
                             }
                         }

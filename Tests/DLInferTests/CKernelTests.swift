@@ -1,0 +1,131 @@
+import CDLInferKernels
+import XCTest
+
+/// The C kernels that convolution calls directly, for every instruction set this CPU can run (the model-level tests
+/// only reach the fastest one): the depthwise 3x3 plane kernel and the micro-kernels' bias-and-clamp epilogue,
+/// against naive double-precision references.
+final class CKernelTests: XCTestCase {
+    var kernelSets: [dl_sgemm_ukernel] {
+        var count: Int32 = 0
+        let table = dl_sgemm_ukernels(&count)!
+        return (0..<Int(count)).map { table[$0] }
+    }
+
+    /// Values in [-1, 1] from a fixed sequence.
+    func values(_ n: Int, seed: UInt64) -> [Float] {
+        var s = seed
+        return (0..<n).map { _ in
+            s = s &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int(s >> 41) % 2001 - 1000) / 1000
+        }
+    }
+
+    func testDepthwise3x3OfEveryKernelSet() {
+        // (ih, iw, ph, pw, sh, sw, multiplier): output widths 1 to 33 cross the vector tails of 4, 8 and 16 lanes.
+        let shapes = [(1, 1, 1, 1, 1, 1, 1), (5, 3, 1, 1, 1, 1, 1), (7, 7, 1, 1, 1, 1, 1), (6, 8, 0, 0, 1, 1, 2),
+                      (9, 9, 1, 1, 1, 1, 1), (4, 15, 1, 1, 1, 1, 1), (3, 16, 1, 1, 1, 1, 1), (8, 17, 1, 1, 1, 1, 1),
+                      (5, 33, 1, 2, 1, 1, 1), (14, 14, 1, 1, 2, 2, 1), (7, 7, 0, 0, 2, 2, 1), (11, 35, 1, 1, 2, 2, 1),
+                      (10, 64, 1, 1, 3, 2, 1), (13, 31, 2, 0, 1, 2, 3), (6, 40, 0, 1, 2, 1, 1)]
+        for set in kernelSets {
+            for (i, (ih, iw, ph, pw, sh, sw, mult)) in shapes.enumerated() {
+                let channels = 3, m = channels * mult
+                let oh = (ih + 2 * ph - 3) / sh + 1, ow = (iw + 2 * pw - 3) / sw + 1
+                var x = values(channels * ih * iw, seed: UInt64(i + 1))
+                if i % 3 == 0 { x[x.count / 2] = .nan }
+                let w = values(m * 9, seed: UInt64(100 + i)), bias = values(m, seed: UInt64(200 + i))
+                let clamp = i % 2 == 0, (lo, hi): (Float, Float) = (-0.6, 0.7)
+                // Planes 1 ..< m - 1 only (when there are three or more): the others must stay as they were.
+                let planes = m >= 3 ? 1..<(m - 1) : 0..<m
+                let sentinel: Float = 12345
+                var y = [Float](repeating: sentinel, count: m * oh * ow)
+                x.withUnsafeBufferPointer { xp in
+                    w.withUnsafeBufferPointer { wp in
+                        bias.withUnsafeBufferPointer { bp in
+                            y.withUnsafeMutableBufferPointer { yp in
+                                var g = dl_dwconv3x3_args(x: xp.baseAddress, w: wp.baseAddress, bias: i % 4 == 3 ? nil : bp.baseAddress,
+                                                          y: yp.baseAddress, multiplier: Int64(mult), ih: Int64(ih),
+                                                          iw: Int64(iw), ph: Int64(ph), pw: Int64(pw), sh: Int64(sh),
+                                                          sw: Int64(sw), oh: Int64(oh), ow: Int64(ow), clamp: clamp ? 1 : 0,
+                                                          lo: lo, hi: hi)
+                                let n = Int(dl_dwconv3x3_scratch(&g))
+                                let scratch = UnsafeMutableRawPointer.allocate(byteCount: n * 4, alignment: 64)
+                                defer { scratch.deallocate() }
+                                set.dwconv3x3(&g, Int64(planes.lowerBound), Int64(planes.upperBound),
+                                              scratch.bindMemory(to: Float.self, capacity: n))
+                            }
+                        }
+                    }
+                }
+                let name = "\(String(cString: set.name)) shape \(i)"
+                for c in 0..<m {
+                    for oy in 0..<oh {
+                        for ox in 0..<ow {
+                            let got = y[(c * oh + oy) * ow + ox]
+                            guard planes.contains(c) else { XCTAssertEqual(got, sentinel, "\(name): plane \(c) written"); continue }
+                            var want = i % 4 == 3 ? 0 : Double(bias[c])
+                            for a in 0..<3 {
+                                for b in 0..<3 {
+                                    let iy = oy * sh + a - ph, ix = ox * sw + b - pw
+                                    guard iy >= 0, iy < ih, ix >= 0, ix < iw else { continue }
+                                    want += Double(w[c * 9 + a * 3 + b]) * Double(x[(c / mult * ih + iy) * iw + ix])
+                                }
+                            }
+                            if clamp { want = Swift.min(Swift.max(want, Double(lo)), Double(hi)) }
+                            if want.isNaN {
+                                XCTAssert(got.isNaN, "\(name): [\(c), \(oy), \(ox)] is \(got), expected NaN")
+                            } else {
+                                XCTAssertEqual(Double(got), want, accuracy: 1e-5, "\(name): [\(c), \(oy), \(ox)]")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testMicroKernelEpilogueOfEveryKernelSet() {
+        for set in kernelSets {
+            let mrMax = Int(set.mr), nrMax = Int(set.nr), kc = 37
+            for (mr, nr) in [(1, 1), (mrMax, nrMax), (mrMax - 1, nrMax / 2 + 1), (2, nrMax - 3)] {
+                for (beta, indirect) in [(Float(0), false), (1, true), (1, false), (0, true)] {
+                    // Packed panels: step p holds MR values of A and NR of B; the indirect form reads B's step p at
+                    // offsets[p] (here the packed panel backwards, so that the offsets matter).
+                    let a = values(kc * mrMax, seed: UInt64(mr * 7 + nr)), b = values(kc * nrMax, seed: UInt64(nr * 5 + mr))
+                    let offsets = (0..<kc).map { Int64((kc - 1 - $0) * nrMax) }
+                    let bias = values(mr, seed: 9).map { $0 * 4 }
+                    let ldc = nrMax + 3
+                    var c = values(mr * ldc, seed: 11)
+                    c[0] = .nan
+                    let before = c
+                    let (lo, hi): (Float, Float) = (-1.5, 2)
+                    bias.withUnsafeBufferPointer { bp in
+                        var ep = dl_epilogue(bias: bp.baseAddress, clamp: 1, lo: lo, hi: hi)
+                        if indirect {
+                            set.indirect(Int64(kc), a, b, offsets, &c, Int64(ldc), Int64(mr), Int64(nr), 1, beta, &ep)
+                        } else {
+                            set.kernel(Int64(kc), a, b, &c, Int64(ldc), Int64(mr), Int64(nr), 1, beta, &ep)
+                        }
+                    }
+                    let name = "\(String(cString: set.name)) \(mr)x\(nr) beta \(beta) indirect \(indirect)"
+                    for i in 0..<mr {
+                        for j in 0..<ldc {
+                            let got = c[i * ldc + j]
+                            guard j < nr else { XCTAssertEqual(got, before[i * ldc + j], "\(name): [\(i), \(j)] written"); continue }
+                            var want = (beta == 0 ? 0 : Double(beta) * Double(before[i * ldc + j])) + Double(bias[i])
+                            for p in 0..<kc {
+                                let bj = indirect ? Int(offsets[p]) + j : p * nrMax + j
+                                want += Double(a[p * mrMax + i]) * Double(b[bj])
+                            }
+                            want = Swift.min(Swift.max(want, Double(lo)), Double(hi))
+                            if beta != 0, before[i * ldc + j].isNaN {
+                                XCTAssert(got.isNaN, "\(name): NaN at [\(i), \(j)] clamped to \(got)")
+                            } else {
+                                XCTAssertEqual(Double(got), want, accuracy: 1e-4, "\(name): [\(i), \(j)]")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
