@@ -1,3 +1,4 @@
+import CDLInferKernels
 import DLInferCore
 
 /// A bias added to every product before the activation: one value per row of C (m values, e.g. Conv's per-channel
@@ -16,6 +17,21 @@ struct Epilogue {
     var isEmpty: Bool {
         if case .none = bias, activation == nil { return true }
         return false
+    }
+
+    /// The same for the micro-kernel to apply as it stores a tile whose first row is `row`: nil unless the bias is
+    /// per row (or none) and the activation a clamp (Relu, Clip) or none.
+    @inline(__always)
+    func inKernel(row: Int) -> dl_epilogue? {
+        let clamp = activation.flatMap(clampBounds)
+        if activation != nil, clamp == nil { return nil }
+        let rowBias: UnsafePointer<Float>?
+        switch bias {
+        case .none: rowBias = nil
+        case .perRow(let b): rowBias = b + row
+        case .perColumn: return nil
+        }
+        return dl_epilogue(bias: rowBias, clamp: clamp == nil ? 0 : 1, lo: clamp?.lo ?? 0, hi: clamp?.hi ?? 0)
     }
 
     /// Applies to the `rows` x `cols` block at (row, col) of C; `c` points at that element.

@@ -185,9 +185,14 @@ private struct BlockedProduct {
                         while jr < ncur {
                             let colsNow = min(nr, ncur - jr)
                             let cp = c + (ic + ir) * ldc + jc + jr
-                            kernel(kcur, ap, bBlock + jr * kcur, cp, ldc, rowsNow, colsNow, alpha, betaNow)
-                            if last {
-                                epilogue.apply(cp, ldc, row: ic + ir, col: jc + jr, rows: rowsNow, cols: colsNow)
+                            if last, var ep = epilogue.inKernel(row: ic + ir) {
+                                kernel(kcur, ap, bBlock + jr * kcur, cp, ldc, rowsNow, colsNow, alpha, betaNow,
+                                       epilogue: &ep)
+                            } else {
+                                kernel(kcur, ap, bBlock + jr * kcur, cp, ldc, rowsNow, colsNow, alpha, betaNow)
+                                if last {
+                                    epilogue.apply(cp, ldc, row: ic + ir, col: jc + jr, rows: rowsNow, cols: colsNow)
+                                }
                             }
                             jr += nr
                         }

@@ -111,7 +111,8 @@ func directConv(_ d: DirectConvGeometry, packed: [[PackedMatrix]], chunks: [Rang
     let tiles = (flat + tile - 1) / tile, units = groups * tiles
     let split = units < 2 * Threads.count && chunks.count > 1
     let jobs = split ? units * chunks.count : units
-    let clamp = activation.flatMap(clampBounds), fused = activation == nil || clamp != nil
+    let epilogue = Epilogue(bias: bias.map { .perRow($0) } ?? .none, activation: activation)
+    let fused = epilogue.inKernel(row: 0) != nil
     try Scratch.withFloats(d.inPlace ? 0 : d.planes(channels: channels) + d.slack) { xpad in
         try d.offsets.withUnsafeBufferPointer { offsets in
             for n in 0..<batch {
@@ -141,9 +142,7 @@ func directConv(_ d: DirectConvGeometry, packed: [[PackedMatrix]], chunks: [Rang
                                     for ir in stride(from: 0, to: rows.count, by: mr) {
                                         let h = Swift.min(mr, rows.count - ir)
                                         // Bias and activation go with the last depth block's stores when they can.
-                                        var ep = dl_epilogue(bias: bias.map { $0 + g * mg + rows.lowerBound + ir },
-                                                             clamp: clamp == nil ? 0 : 1, lo: clamp?.lo ?? 0,
-                                                             hi: clamp?.hi ?? 0)
+                                        var ep = epilogue.inKernel(row: g * mg + rows.lowerBound + ir) ?? dl_epilogue()
                                         let last = fused && pc + kcur == k
                                         withUnsafePointer(to: &ep) { epp in
                                             let epilogue = last ? epp : nil

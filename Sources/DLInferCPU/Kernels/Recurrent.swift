@@ -351,16 +351,17 @@ private struct RecurrentStepper {
     }
 }
 
-/// Rows of R (columns of Rᵀ) regrouped by 32: panel p holds, for each of the k inputs, the weights of rows
-/// 32p..<32p+32, contiguously (the last panel zero-padded). The batch-1 product then streams each panel once with its
-/// 32 sums held in registers, instead of re-reading and re-writing the output for every input.
+/// Rows of R (columns of Rᵀ) regrouped by the kernel's panel width nr: panel p holds, for each of the k inputs, the
+/// weights of rows nr·p..<nr·p+nr, contiguously (the last panel zero-padded). The batch-1 product then streams each
+/// panel once through the C matrix-vector kernel with its sums held in registers, instead of re-reading and
+/// re-writing the output for every input.
 private struct RecurrentPanels {
-    static let width = 32
+    let kernel = SGEMMKernel.preferred
     let data: Tensor
     let n: Int, k: Int
 
     init(_ r: UnsafePointer<Float>, rows: Range<Int>, k: Int) throws {
-        let w = Self.width
+        let w = kernel.nr
         n = rows.count
         self.k = k
         let panels = (n + w - 1) / w
@@ -374,28 +375,21 @@ private struct RecurrentPanels {
 
     /// y[0..<n] = R[rows, :] · x, in parallel over panels when there is enough work to share.
     func multiply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        let w = Self.width, k = k, n = n, base = UnsafeRawPointer(data.pointer(Float.self))
-        parallelFor((n + w - 1) / w, grain: max(1, 131_072 / (w * k))) { range in
-            for p in range {
-                var a0 = Float8(), a1 = Float8(), a2 = Float8(), a3 = Float8()
-                var src = base + p * k * w * 4
-                for j in 0..<k {
-                    let xj = Float8(repeating: x[j])
-                    a0 += xj * src.loadUnaligned(as: Float8.self)
-                    a1 += xj * src.loadUnaligned(fromByteOffset: 32, as: Float8.self)
-                    a2 += xj * src.loadUnaligned(fromByteOffset: 64, as: Float8.self)
-                    a3 += xj * src.loadUnaligned(fromByteOffset: 96, as: Float8.self)
-                    src += w * 4
-                }
-                let out = y + p * w, count = min(w, n - p * w)
-                if count == w {
-                    let o = UnsafeMutableRawPointer(out)
-                    o.storeBytes(of: a0, as: Float8.self)
-                    o.storeBytes(of: a1, toByteOffset: 32, as: Float8.self)
-                    o.storeBytes(of: a2, toByteOffset: 64, as: Float8.self)
-                    o.storeBytes(of: a3, toByteOffset: 96, as: Float8.self)
-                } else {
-                    for i in 0..<count { out[i] = i < 8 ? a0[i] : i < 16 ? a1[i - 8] : i < 24 ? a2[i - 16] : a3[i - 24] }
+        let w = kernel.nr, k = k, n = n, b = data.pointer(Float.self), panels = (n + w - 1) / w
+        parallelFor(panels, grain: max(1, 131_072 / (w * k))) { range in
+            // The kernel adds to whole panels: a partial last one goes through a scratch panel.
+            let whole = range.upperBound * w <= n ? range : range.lowerBound..<(range.upperBound - 1)
+            let out = y + range.lowerBound * w
+            if !whole.isEmpty {
+                out.update(repeating: 0, count: whole.count * w)
+                kernel.packedRow(Int64(k), x, b + whole.lowerBound * k * w, Int64(whole.count), out)
+            }
+            if whole.upperBound < range.upperBound {
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: w) { last in
+                    let tail = last.baseAddress!
+                    tail.update(repeating: 0, count: w)
+                    kernel.packedRow(Int64(k), x, b + whole.upperBound * k * w, 1, tail)
+                    (y + whole.upperBound * w).update(from: tail, count: n - whole.upperBound * w)
                 }
             }
         }
