@@ -7,8 +7,25 @@ func makeConvKernel(_ a: Conv, _ node: Node, _ graph: Graph) throws -> HostKerne
     guard let wid = node.inputs[1], let w = graph.constants[wid], w.dtype == .float32 else {
         return ConvKernel(a, packedWeights: nil)
     }
+    if let wt = pixelRowsWeights(w, a, input: node.inputs[0].flatMap { graph.values[$0].type.fixedShape }) {
+        return ConvKernel(a, packedWeights: nil, pixelRows: wt)
+    }
     if winogradApplies(a, weights: w.shape) { return ConvKernel(a, packedWeights: nil, winogradCandidate: w) }
     return ConvKernel(a, packedWeights: packConvWeights(w, a))
+}
+
+/// Wᵀ as the right operand of `pixelRowsConv`, for a 2-D layer of one group whose input shape is fixed and whose
+/// output plane is small enough for that path to pay; else nil.
+private func pixelRowsWeights(_ w: Tensor, _ a: Conv, input: [Int]?) -> PackedMatrix? {
+    guard w.rank == 4, a.group == 1, let input, input.count == 4, input[1] == w.shape[1], w.shape[0] > 0,
+          let window = try? a.window(weightSpatial: Array(w.shape[2...])),
+          let (out, padBegin) = try? window.resolve(Array(input[2...])) else { return nil }
+    let grid = TapGrid(grid: out, target: Array(input[2...]), kernel: window.kernel, strides: window.strides,
+                       dilations: window.dilations, padBegin: padBegin)
+    guard !depthwiseServes(groups: 1, channelsPerGroup: w.shape[1], outChannels: w.shape[0]), pixelRowsPays(grid, outChannels: w.shape[0])
+    else { return nil }
+    let k = w.count / w.shape[0]
+    return PackedMatrix(.right, rows: k, cols: w.shape[0], w.pointer(Float.self), ld: k, transposed: true)
 }
 
 /// W as the GEMM's left operand per group and channel chunk; nil for the weights the depthwise kernel reads directly.
@@ -76,8 +93,11 @@ final class ConvKernel: Kernel {
     /// The constant weights of a layer Winograd's F(4x4, 3x3) may serve, and their transform once a run used it.
     private let winogradCandidate: Tensor?
     private var winograd: WinogradWeights?
-    init(_ a: Conv, packedWeights: [[PackedMatrix]]?, winogradCandidate: Tensor? = nil) {
+    /// Wᵀ for `pixelRowsConv`, set instead of the others when the graph fixes a small output plane.
+    private let pixelRows: PackedMatrix?
+    init(_ a: Conv, packedWeights: [[PackedMatrix]]?, winogradCandidate: Tensor? = nil, pixelRows: PackedMatrix? = nil) {
         attrs = a; self.packedWeights = packedWeights; self.winogradCandidate = winogradCandidate
+        self.pixelRows = pixelRows
     }
 
     /// The window and tap grid for the input and weight shapes, prepared once per plan: small convolutions would
@@ -138,6 +158,11 @@ final class ConvKernel: Kernel {
             for n in 0..<batch {
                 applyEpilogue(yp + n * m * outPlane, rows: m, count: outPlane, ld: outPlane, bias: bp, activation: act)
             }
+            return [y]
+        }
+        if let wt = pixelRows {
+            try pixelRowsConv(grid, wt, x: xp, batch: batch, channels: channels, outChannels: m, bias: bp,
+                              activation: act, y: yp)
             return [y]
         }
         if packedWeights == nil, let w = winogradCandidate { packedWeights = packConvWeights(w, attrs) }

@@ -61,6 +61,18 @@ final class ConvTests: XCTestCase {
                       pads: [0, 0, 1, 1], bias: false, activation: nil)
     }
 
+    func testPixelRowsPathOnSmallPlanes() throws {
+        // 7x7 outputs with 128+ channels: pixels as the GEMM's rows (im2col, then Yᵀ transposed into Y); two images,
+        // an activation the micro-kernel cannot apply, per-column bias.
+        try checkConv(x: [2, 20, 7, 7], w: [130, 20, 3, 3], group: 1, strides: [1, 1], dilations: [1, 1],
+                      pads: [1, 1, 1, 1], bias: true, activation: .sigmoid)
+        try checkConv(x: [1, 16, 13, 13], w: [128, 16, 3, 3], group: 1, strides: [2, 2], dilations: [1, 1],
+                      pads: [1, 1, 1, 1], bias: false, activation: .relu)
+        // Pointwise: X read in place as the transposed left operand.
+        try checkConv(x: [1, 40, 7, 7], w: [24, 40, 1, 1], group: 1, strides: [1, 1], dilations: [1, 1],
+                      pads: [0, 0, 0, 0], bias: true, activation: .clip(min: -0.2, max: 0.4))
+    }
+
     func testDirectPathStridesDilationsGroupsAndDepthBlocks() throws {
         // Two images; 16 output channels (a panel and a partial one); rows that are not whole vectors.
         try checkConv(x: [2, 48, 21, 37], w: [16, 48, 3, 3], group: 1, strides: [1, 1], dilations: [1, 1],
