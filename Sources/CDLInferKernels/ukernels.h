@@ -24,6 +24,8 @@
     void dl_sgemv_packed_##S(int64_t kc, const float *a, const float *b, int64_t panels, float *y); \
     float dl_exp_shifted_sum_##S(int64_t n, const float *x, float shift, float *y); \
     void dl_erf_##S(int64_t n, const float *x, float *y); \
+    void dl_sigmoid_##S(int64_t n, const float *x, float *y); \
+    void dl_tanh_##S(int64_t n, const float *x, float *y); \
     void dl_sgemm_indirect_##S(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c, \
                                int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta, \
                                const dl_epilogue *ep); \

@@ -86,17 +86,48 @@ static inline __attribute__((always_inline)) VF DL_FN(erf_vec)(VF x) {
     return (VF)(((VI)r & ~nan) | ((VI)x & nan));
 }
 
-/// y[j] = erf(x[j]) for j < n (y may be x).
-void DL_FN(dl_erf)(int64_t n, const float *x, float *y) {
-    int64_t j = 0;
-    for (; j + DL_VL <= n; j += DL_VL) *(VF *)(y + j) = DL_FN(erf_vec)(*(const VF *)(x + j));
-    if (j < n) {
-        VF t = {};
-        for (int64_t q = 0; q < n - j; q++) t[q] = x[j + q];
-        const VF e = DL_FN(erf_vec)(t);
-        for (int64_t q = 0; q < n - j; q++) y[j + q] = e[q];
-    }
+/// sigmoid(x) = 1 / (1 + e^-x) from e = exp(-|x|), which cannot overflow: 1 / (1 + e) for x >= 0, e / (1 + e)
+/// below. Within a few ulp; NaN stays NaN.
+static inline __attribute__((always_inline)) VF DL_FN(sigmoid_vec)(VF x) {
+    const VF e = DL_FN(exp_nonpositive)((VF)((VI)x | (int32_t)0x80000000));
+    const VF r = 1.0f / (1.0f + e);
+    const VI negative = x < 0;
+    return (VF)(((VI)r & ~negative) | ((VI)(e * r) & negative));
 }
+
+/// tanh(|x|) = (1 - e) / (1 + e) with e = exp(-2|x|), except below 0.25, where that cancels and the odd Taylor
+/// series to x^9 is exact to float precision; the sign is restored at the end. NaN stays NaN.
+static inline __attribute__((always_inline)) VF DL_FN(tanh_vec)(VF x) {
+    const VI sign = (VI)x & (int32_t)0x80000000;
+    const VF a = (VF)((VI)x & 0x7fffffff);
+    const VF e = DL_FN(exp_nonpositive)(-2.0f * a);
+    const VF t = (1.0f - e) / (1.0f + e);
+    const VF a2 = a * a;
+    VF s = DL_FN(splat)(62.0f / 2835);
+    s = s * a2 - 17.0f / 315;
+    s = s * a2 + 2.0f / 15;
+    s = s * a2 - 1.0f / 3;
+    s = a + a * a2 * s;
+    const VI small = a < 0.25f;
+    return (VF)((((VI)t & ~small) | ((VI)s & small)) | sign);
+}
+
+/// y[j] = f(x[j]) for j < n (y may be x): whole vectors, then the tail through a zero-padded one.
+#define DL_DEFINE_MAP(NAME, VEC)                                                                                  \
+    void DL_FN(NAME)(int64_t n, const float *x, float *y) {                                                       \
+        int64_t j = 0;                                                                                            \
+        for (; j + DL_VL <= n; j += DL_VL) *(VF *)(y + j) = DL_FN(VEC)(*(const VF *)(x + j));                     \
+        if (j < n) {                                                                                              \
+            VF t = {};                                                                                            \
+            for (int64_t q = 0; q < n - j; q++) t[q] = x[j + q];                                                  \
+            const VF e = DL_FN(VEC)(t);                                                                           \
+            for (int64_t q = 0; q < n - j; q++) y[j + q] = e[q];                                                  \
+        }                                                                                                         \
+    }
+DL_DEFINE_MAP(dl_erf, erf_vec)
+DL_DEFINE_MAP(dl_sigmoid, sigmoid_vec)
+DL_DEFINE_MAP(dl_tanh, tanh_vec)
+#undef DL_DEFINE_MAP
 
 #undef VI
 #undef VF

@@ -1,9 +1,10 @@
 import CDLInferKernels
+import Foundation
 import XCTest
 
 /// The C kernels that convolution calls directly, for every instruction set this CPU can run (the model-level tests
-/// only reach the fastest one): the depthwise 3x3 plane kernel and the micro-kernels' bias-and-clamp epilogue,
-/// against naive double-precision references.
+/// only reach the fastest one): the depthwise 3x3 plane kernel, the recurrent gates' sigmoid and tanh, and the
+/// micro-kernels' bias-and-clamp epilogue, against double-precision references.
 final class CKernelTests: XCTestCase {
     var kernelSets: [dl_sgemm_ukernel] {
         var count: Int32 = 0
@@ -78,6 +79,32 @@ final class CKernelTests: XCTestCase {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// The recurrent gates' sigmoid and tanh against Foundation's (in Double): across tanh's series/exponential
+    /// switch at 0.25, saturation, infinities, NaN, and lengths ending in every tail size.
+    func testSigmoidAndTanhOfEveryKernelSet() {
+        for set in kernelSets {
+            for n in [1, 3, 8, 15, 16, 17, 40] {
+                var x: [Float] = (0..<n).map { i -> Float in
+                    let a = Float(i % 11) * 1.37, b = Float(i) * 0.013
+                    return a - 7.1 + b
+                }
+                if n > 5 { x[1] = .infinity; x[2] = -.infinity; x[3] = 0.2499; x[4] = -0.2501; x[5] = -95 }
+                if n > 7 { x[6] = .nan; x[7] = 1e-6 }
+                var s = [Float](repeating: 0, count: n), t = [Float](repeating: 0, count: n)
+                set.sigmoid(Int64(n), x, &s)
+                set.tanh(Int64(n), x, &t)
+                let name = "\(String(cString: set.name)) n \(n)"
+                for j in 0..<n {
+                    if x[j].isNaN { XCTAssert(s[j].isNaN && t[j].isNaN, "\(name): NaN"); continue }
+                    let v = Double(x[j])
+                    let sig: Double = 1 / (1 + Foundation.exp(-v)), th: Double = Foundation.tanh(v)
+                    XCTAssertEqual(Double(s[j]), sig, accuracy: 4e-7 * sig + 1e-37, "\(name): sigmoid(\(x[j]))")
+                    XCTAssertEqual(Double(t[j]), th, accuracy: Swift.max(1e-7, 4e-7 * Swift.abs(th)), "\(name): tanh(\(x[j]))")
                 }
             }
         }

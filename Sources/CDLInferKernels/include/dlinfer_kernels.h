@@ -37,8 +37,9 @@ typedef void (*dl_sgemv_packed_fn)(int64_t kc, const float *a, const float *b, i
 /// maximum (x[j] - shift <= 0; below -87.3 the result is 0, NaN stays NaN, elsewhere within 2 ulp of expf). y may
 /// be x, or NULL to only sum.
 typedef float (*dl_exp_sum_fn)(int64_t n, const float *x, float shift, float *y);
-/// y[j] = erf(x[j]) for j < n (within 6 ulp; NaN stays NaN); y may be x.
-typedef void (*dl_erf_fn)(int64_t n, const float *x, float *y);
+/// y[j] = f(x[j]) for j < n; y may be x. erf: within 6 ulp; sigmoid and tanh: within a few ulp (tanh's absolute
+/// error below 1e-7). NaN stays NaN.
+typedef void (*dl_map_fn)(int64_t n, const float *x, float *y);
 
 /// A depthwise 3x3 convolution (dilation 1) of one image: output plane c (oh x ow, at y + c * oh * ow) from input
 /// plane c / multiplier (ih x iw) padded by ph rows on top and pw columns on the left, and by zeros wherever else
@@ -73,7 +74,7 @@ static inline int64_t dl_dwconv3x3_scratch(const dl_dwconv3x3_args *g) {
 }
 
 /// One instruction set's kernels: the SGEMM micro-kernel (tile mr x nr) and its in-place-B form, the matrix-vector
-/// kernels, the softmax exponential, erf and the depthwise 3x3 plane.
+/// kernels, the softmax exponential, erf, the depthwise 3x3 plane, sigmoid and tanh.
 typedef struct {
     const char *name;
     int32_t mr;
@@ -84,8 +85,10 @@ typedef struct {
     dl_sgemv_dots_fn gemv_dots;
     dl_sgemv_packed_fn gemv_packed;
     dl_exp_sum_fn exp_sum;
-    dl_erf_fn erf;
+    dl_map_fn erf;
     dl_dwconv3x3_fn dwconv3x3;
+    dl_map_fn sigmoid;
+    dl_map_fn tanh;
 } dl_sgemm_ukernel;
 
 /// The kernel sets this CPU can run, fastest first (checked with cpuid, including OS support for the registers).

@@ -1,7 +1,8 @@
 import CDLInferKernels
 
 /// One instruction set's kernels from the C target (picked by cpuid): the register-blocked SGEMM micro-kernel, the
-/// cache blocking that suits it, the matrix-vector kernels, the softmax exponential, erf and the depthwise 3x3 plane.
+/// cache blocking that suits it, the matrix-vector kernels, the softmax exponential, erf, sigmoid, tanh and the
+/// depthwise 3x3 plane.
 /// Packed operands are laid out for one kernel; a `PackedMatrix` remembers which.
 public struct SGEMMKernel: @unchecked Sendable, Equatable {
     public let name: String
@@ -20,7 +21,9 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
     let dots: dl_sgemv_dots_fn
     let packedRow: dl_sgemv_packed_fn
     let expSum: dl_exp_sum_fn
-    let erfRow: dl_erf_fn
+    let erfRow: dl_map_fn
+    let sigmoidRow: dl_map_fn
+    let tanhRow: dl_map_fn
     let depthwisePlane: dl_dwconv3x3_fn
 
     public static func == (l: SGEMMKernel, r: SGEMMKernel) -> Bool { l.name == r.name }
@@ -37,7 +40,8 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
             return SGEMMKernel(name: String(cString: k.name), mr: mr, nr: nr, kc: 512, nc: (1024 / nr) * nr,
                                mc: (768 / mr) * mr, function: k.kernel, indirectFunction: k.indirect,
                                rows: k.gemv_rows, dots: k.gemv_dots, packedRow: k.gemv_packed, expSum: k.exp_sum,
-                               erfRow: k.erf, depthwisePlane: k.dwconv3x3)
+                               erfRow: k.erf, sigmoidRow: k.sigmoid, tanhRow: k.tanh,
+                               depthwisePlane: k.dwconv3x3)
         }
     }()
 
@@ -50,6 +54,18 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
     @inline(__always)
     public func expShiftedSum(_ x: UnsafePointer<Float>, count: Int, shift: Float, into y: UnsafeMutablePointer<Float>?) -> Float {
         expSum(Int64(count), x, shift, y)
+    }
+
+    /// y[j] = sigmoid(x[j]) for j < count (y may be x): within a few ulp, NaN stays NaN.
+    @inline(__always)
+    func sigmoid(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
+        sigmoidRow(Int64(count), x, y)
+    }
+
+    /// y[j] = tanh(x[j]) for j < count (y may be x): within a few ulp (absolute error below 1e-7), NaN stays NaN.
+    @inline(__always)
+    func tanh(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
+        tanhRow(Int64(count), x, y)
     }
 
     /// y[j] = erf(x[j]) for j < count (y may be x): within 6 ulp, NaN stays NaN.
