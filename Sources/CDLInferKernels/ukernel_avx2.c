@@ -83,5 +83,6 @@ TARGET void dl_sgemm_indirect_avx2(int64_t kc, const float *a, const float *b, c
 #include "gemv_impl.h"
 #include "vmath_impl.h"
 #include "dwconv_impl.h"
+#include "pool_impl.h"
 #pragma clang attribute pop
 #endif

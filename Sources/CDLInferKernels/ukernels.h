@@ -26,6 +26,8 @@
     void dl_erf_##S(int64_t n, const float *x, float *y); \
     void dl_sigmoid_##S(int64_t n, const float *x, float *y); \
     void dl_tanh_##S(int64_t n, const float *x, float *y); \
+    void dl_maxpool_row_##S(float *out, int64_t o0, int64_t o1, const float *const *rows, int64_t nrows, \
+                            const int64_t *off, int64_t taps, int64_t stride); \
     void dl_sgemm_indirect_##S(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c, \
                                int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta, \
                                const dl_epilogue *ep); \

@@ -3,8 +3,8 @@ import Foundation
 import XCTest
 
 /// The C kernels that convolution calls directly, for every instruction set this CPU can run (the model-level tests
-/// only reach the fastest one): the depthwise 3x3 plane kernel, the recurrent gates' sigmoid and tanh, and the
-/// micro-kernels' bias-and-clamp epilogue, against double-precision references.
+/// only reach the fastest one): the depthwise 3x3 plane kernel, the recurrent gates' sigmoid and tanh, max
+/// pooling's rows, and the micro-kernels' bias-and-clamp epilogue, against references written here.
 final class CKernelTests: XCTestCase {
     var kernelSets: [dl_sgemm_ukernel] {
         var count: Int32 = 0
@@ -105,6 +105,39 @@ final class CKernelTests: XCTestCase {
                     let sig: Double = 1 / (1 + Foundation.exp(-v)), th: Double = Foundation.tanh(v)
                     XCTAssertEqual(Double(s[j]), sig, accuracy: 4e-7 * sig + 1e-37, "\(name): sigmoid(\(x[j]))")
                     XCTAssertEqual(Double(t[j]), th, accuracy: Swift.max(1e-7, 4e-7 * Swift.abs(th)), "\(name): tanh(\(x[j]))")
+                }
+            }
+        }
+    }
+
+    /// Max pooling's row kernel: strides 1 and 2, interiors shorter and longer than a vector (with the overlapping
+    /// last one), NaN that never wins, and signed zeros where the first of equal values stays.
+    func testMaxPoolRowOfEveryKernelSet() {
+        for set in kernelSets {
+            for stride in [1, 2] {
+                for (o0, o1) in [(0, 1), (1, 7), (0, 16), (2, 19), (1, 40)] {
+                    let offsets: [Int64] = [0, 1, 2], width = Swift.max(7, o1 * stride + 2)
+                    var data = (0..<3).map { values(width, seed: UInt64(stride * 100 + o1 * 3 + $0)) }
+                    data[1][3] = .nan
+                    data[0][4] = -0.0
+                    data[2][4] = 0.0
+                    data[0][5] = 2; data[0][6] = 2; data[1][5] = 2
+                    var out = [Float](repeating: 99, count: o1 + 1)
+                    let ptrs = data.map { row -> UnsafeMutablePointer<Float> in
+                        let p = UnsafeMutablePointer<Float>.allocate(capacity: row.count)
+                        p.initialize(from: row, count: row.count)
+                        return p
+                    }
+                    defer { ptrs.forEach { $0.deallocate() } }
+                    let rows: [UnsafePointer<Float>?] = ptrs.map { UnsafePointer($0) }
+                    set.maxpool_row(&out, Int64(o0), Int64(o1), rows, 3, offsets, 3, Int64(stride))
+                    let name = "\(String(cString: set.name)) stride \(stride) \(o0)..<\(o1)"
+                    for o in 0...o1 {
+                        guard o >= o0, o < o1 else { XCTAssertEqual(out[o], 99, "\(name): output \(o) written"); continue }
+                        var want = -Float.infinity
+                        for r in 0..<3 { for t in offsets { let v = data[r][Int(t) + o * stride]; want = v > want ? v : want } }
+                        XCTAssertEqual(out[o].bitPattern, want.bitPattern, "\(name): output \(o) is \(out[o]), expected \(want)")
+                    }
                 }
             }
         }

@@ -1,6 +1,6 @@
 #ifndef DLINFER_KERNELS_H
 #define DLINFER_KERNELS_H
-// SGEMM, SGEMV, depthwise convolution and vector-math kernels for the CPU backend: the only code written in C, because Swift cannot
+// SGEMM, SGEMV, depthwise convolution, max-pooling and vector-math kernels for the CPU backend: the only code written in C, because Swift cannot
 // compile one function for several instruction sets and pick one at run time. Everything else (packing, blocking,
 // threading) is Swift.
 #include <stdint.h>
@@ -73,8 +73,14 @@ static inline int64_t dl_dwconv3x3_scratch(const dl_dwconv3x3_args *g) {
     return plane >= DL_DW_BATCH ? plane : DL_DW_BATCH / plane * plane;
 }
 
+/// out[o] = the largest of rows[r][off[t] + o * stride] over rows r, then taps t, for o in o0 ..< o1 (stride 1 or
+/// 2): a value wins only when greater, so the first of equal values stays and NaN never wins. Every index read must
+/// be inside its row.
+typedef void (*dl_maxpool_row_fn)(float *out, int64_t o0, int64_t o1, const float *const *rows, int64_t nrows,
+                                  const int64_t *off, int64_t taps, int64_t stride);
+
 /// One instruction set's kernels: the SGEMM micro-kernel (tile mr x nr) and its in-place-B form, the matrix-vector
-/// kernels, the softmax exponential, erf, the depthwise 3x3 plane, sigmoid and tanh.
+/// kernels, the softmax exponential, erf, the depthwise 3x3 plane, sigmoid, tanh and max pooling.
 typedef struct {
     const char *name;
     int32_t mr;
@@ -89,6 +95,7 @@ typedef struct {
     dl_dwconv3x3_fn dwconv3x3;
     dl_map_fn sigmoid;
     dl_map_fn tanh;
+    dl_maxpool_row_fn maxpool_row;
 } dl_sgemm_ukernel;
 
 /// The kernel sets this CPU can run, fastest first (checked with cpuid, including OS support for the registers).

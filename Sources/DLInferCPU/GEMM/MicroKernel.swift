@@ -1,8 +1,8 @@
 import CDLInferKernels
 
 /// One instruction set's kernels from the C target (picked by cpuid): the register-blocked SGEMM micro-kernel, the
-/// cache blocking that suits it, the matrix-vector kernels, the softmax exponential, erf, sigmoid, tanh and the
-/// depthwise 3x3 plane.
+/// cache blocking that suits it, the matrix-vector kernels, the softmax exponential, erf, sigmoid, tanh, the
+/// depthwise 3x3 plane and max pooling's rows.
 /// Packed operands are laid out for one kernel; a `PackedMatrix` remembers which.
 public struct SGEMMKernel: @unchecked Sendable, Equatable {
     public let name: String
@@ -24,6 +24,7 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
     let erfRow: dl_map_fn
     let sigmoidRow: dl_map_fn
     let tanhRow: dl_map_fn
+    let maxPoolRow: dl_maxpool_row_fn
     let depthwisePlane: dl_dwconv3x3_fn
 
     public static func == (l: SGEMMKernel, r: SGEMMKernel) -> Bool { l.name == r.name }
@@ -40,7 +41,7 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
             return SGEMMKernel(name: String(cString: k.name), mr: mr, nr: nr, kc: 512, nc: (1024 / nr) * nr,
                                mc: (768 / mr) * mr, function: k.kernel, indirectFunction: k.indirect,
                                rows: k.gemv_rows, dots: k.gemv_dots, packedRow: k.gemv_packed, expSum: k.exp_sum,
-                               erfRow: k.erf, sigmoidRow: k.sigmoid, tanhRow: k.tanh,
+                               erfRow: k.erf, sigmoidRow: k.sigmoid, tanhRow: k.tanh, maxPoolRow: k.maxpool_row,
                                depthwisePlane: k.dwconv3x3)
         }
     }()

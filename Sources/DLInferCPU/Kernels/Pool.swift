@@ -297,12 +297,11 @@ func poolRow<T>(_ row: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>, _ c: TapC
     }
 }
 
-/// One output row of MaxPool on floats at stride 1 or 2 from the input rows its windows cover: the interior 16
-/// outputs at a time, each vector kept in registers over all its taps (stride 2 reads inputs 2o..2o+30 as two vectors
-/// and keeps the even columns; the last vector may overlap the one before, which rewrites the same values). Every
-/// output takes its taps in row-major order and a tap wins only when greater, as in the scalar loops, so the results,
-/// signed zeros and NaN included, are theirs. The scalar steps select rather than branch: on real data a branch per
-/// tap mispredicts half the time.
+/// One output row of MaxPool on floats at stride 1 or 2 from the input rows its windows cover: the edges here, the
+/// interior in the C kernel (vectors kept in registers over all their taps). Every output takes its taps in
+/// row-major order and a tap wins only when greater, as in the scalar loops, so the results, signed zeros and NaN
+/// included, are theirs. The scalar steps select rather than branch: on real data a branch per tap mispredicts half
+/// the time.
 func maxPoolOutputRow(_ out: UnsafeMutablePointer<Float>, _ count: Int, _ rows: [UnsafePointer<Float>], _ c: TapColumns,
                       stride: Int) {
     let lo = c.inner, hi = c.innerEnd, taps = c.off.count
@@ -313,30 +312,17 @@ func maxPoolOutputRow(_ out: UnsafeMutablePointer<Float>, _ count: Int, _ rows: 
     }
     for o in 0..<lo { scalar(o) }
     for o in hi..<count { scalar(o) }
-    guard hi - lo >= 16 else {
-        for o in lo..<hi { scalar(o) }
-        return
-    }
-    var o = lo
-    while true {
-        var acc = SIMD16<Float>(repeating: -.infinity)
-        for src in rows {
-            for k in 0..<taps {
-                let p = UnsafeRawPointer(src + c.off[k] + o * stride)
-                let v: SIMD16<Float>
-                if stride == 1 {
-                    v = p.loadUnaligned(as: SIMD16<Float>.self)
-                } else {
-                    let first = p.loadUnaligned(as: SIMD16<Float>.self)
-                    let second = p.loadUnaligned(fromByteOffset: 15 * 4, as: SIMD16<Float>.self)
-                    v = SIMD16(lowHalf: first.evenHalf, highHalf: second.oddHalf)
+    guard hi > lo else { return }
+    rows.withUnsafeBufferPointer { r in
+        c.off.withUnsafeBufferPointer { off in
+            // Int is 64-bit on every target the C kernels build for.
+            off.withMemoryRebound(to: Int64.self) { off64 in
+                r.withMemoryRebound(to: UnsafePointer<Float>?.self) { rp in
+                    SGEMMKernel.preferred.maxPoolRow(out, Int64(lo), Int64(hi), rp.baseAddress!, Int64(rows.count),
+                                                     off64.baseAddress!, Int64(taps), Int64(stride))
                 }
-                acc.replace(with: v, where: v .> acc)
             }
         }
-        UnsafeMutableRawPointer(out + o).storeBytes(of: acc, as: SIMD16<Float>.self)
-        if o + 16 == hi { break }
-        o = Swift.min(o + 16, hi - 16)
     }
 }
 
