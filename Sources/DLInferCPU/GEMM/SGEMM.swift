@@ -193,7 +193,7 @@ private struct BlockedProduct {
                     // An A panel stays in L1 while the B block streams past it; but when the A block is small
                     // enough for L2 (few rows, e.g. a convolution's pixels against its weights), each B panel stays
                     // instead and the A panels pass it, so that a large B block is read once rather than once per
-                    // A panel. 512x512 weights against 49 rows: 2.46 -> see RESULTS.md.
+                    // A panel (a 512-channel 3x3 layer at 7x7 through pixelRowsConv: 2.46 -> 2.40 ms, one thread).
                     if mcur * kcur <= 1 << 15 {
                         for jr in stride(from: 0, to: ncur, by: nr) {
                             for ir in stride(from: 0, to: mcur, by: mr) { tile(ir, jr) }

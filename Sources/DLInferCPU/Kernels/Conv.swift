@@ -18,14 +18,19 @@ func makeConvKernel(_ a: Conv, _ node: Node, _ graph: Graph) throws -> HostKerne
 /// output plane is small enough for that path to pay; else nil.
 private func pixelRowsWeights(_ w: Tensor, _ a: Conv, input: [Int]?) -> PackedMatrix? {
     guard w.rank == 4, a.group == 1, let input, input.count == 4, input[1] == w.shape[1], w.shape[0] > 0,
-          let window = try? a.window(weightSpatial: Array(w.shape[2...])),
-          let (out, padBegin) = try? window.resolve(Array(input[2...])) else { return nil }
-    let grid = TapGrid(grid: out, target: Array(input[2...]), kernel: window.kernel, strides: window.strides,
-                       dilations: window.dilations, padBegin: padBegin)
-    guard !depthwiseServes(groups: 1, channelsPerGroup: w.shape[1], outChannels: w.shape[0]), pixelRowsPays(grid, outChannels: w.shape[0])
-    else { return nil }
+          let grid = try? convGrid(a, input: input, weights: w.shape),
+          !depthwiseServes(groups: 1, channelsPerGroup: w.shape[1], outChannels: w.shape[0]),
+          pixelRowsPays(grid, channelsPerGroup: w.shape[1], outChannels: w.shape[0]) else { return nil }
     let k = w.count / w.shape[0]
     return PackedMatrix(.right, rows: k, cols: w.shape[0], w.pointer(Float.self), ld: k, transposed: true)
+}
+
+/// Where each output pixel's window lies in the input, for these input and weight shapes.
+private func convGrid(_ a: Conv, input: [Int], weights: [Int]) throws -> TapGrid {
+    let window = try a.window(weightSpatial: Array(weights[2...]))
+    let (out, padBegin) = try window.resolve(Array(input[2...]))
+    return TapGrid(grid: out, target: Array(input[2...]), kernel: window.kernel, strides: window.strides,
+                   dilations: window.dilations, padBegin: padBegin)
 }
 
 /// W as the GEMM's left operand per group and channel chunk; nil for the weights the depthwise kernel reads directly.
@@ -77,7 +82,8 @@ func tileWidth(rows: Int, columns: Int) -> Int {
     return Swift.max(64, fit & ~15)
 }
 
-/// Conv, chosen by shape: 3x3 stride-1 layers of 64+ channels with enough output through Winograd's F(4x4, 3x3);
+/// Conv, chosen by shape: layers on small output planes fixed by the graph with the pixels as the GEMM's rows
+/// (`pixelRowsConv`); 3x3 stride-1 layers of 64+ channels with enough output through Winograd's F(4x4, 3x3);
 /// depthwise 2-D convolutions through their own kernel; other 2-D layers with constant weights through
 /// `directConv` (the micro-kernel reading the input in place, no im2col); the rest (1-D, 3-D, weights computed at
 /// run time) as a GEMM per group, reading X in place when pointwise, else on im2col tiles of output pixels that stay
@@ -100,17 +106,14 @@ final class ConvKernel: Kernel {
         self.pixelRows = pixelRows
     }
 
-    /// The window and tap grid for the input and weight shapes, prepared once per plan: small convolutions would
-    /// otherwise spend a good part of their time on them.
+    /// The tap grid for the input and weight shapes, prepared once per plan: small convolutions would otherwise spend
+    /// a good part of their time on it.
     private struct Geometry {
-        let window: Window, outSize: [Int], padBegin: [Int], grid: TapGrid
+        let grid: TapGrid
         /// Set for the layers with packed weights that the direct path serves (`directConvPays`).
         let direct: DirectConvGeometry?
         init(_ attrs: Conv, input: [Int], weights: [Int], packed: Bool) throws {
-            window = try attrs.window(weightSpatial: Array(weights[2...]))
-            (outSize, padBegin) = try window.resolve(Array(input[2...]))
-            grid = TapGrid(grid: outSize, target: Array(input[2...]), kernel: window.kernel, strides: window.strides,
-                           dilations: window.dilations, padBegin: padBegin)
+            grid = try convGrid(attrs, input: input, weights: weights)
             let cg = input[1] / Swift.max(attrs.group, 1)
             direct = packed && directConvPays(grid, channelsPerGroup: cg) ? DirectConvGeometry(grid, channelsPerGroup: cg) : nil
         }
@@ -124,7 +127,7 @@ final class ConvKernel: Kernel {
         let geo = try outputs.prepared {
             try Geometry(attrs, input: x.shape, weights: w.shape, packed: packedWeights != nil || winogradCandidate != nil)
         }
-        let (win, outSize, padBegin, grid) = (geo.window, geo.outSize, geo.padBegin, geo.grid)
+        let grid = geo.grid, outSize = grid.grid, padBegin = grid.padBegin
         let batch = x.shape[0], channels = x.shape[1], m = w.shape[0], groups = attrs.group
         let cg = channels / groups, mg = m / groups
         guard y.count > 0 else { return [y] }
@@ -172,8 +175,7 @@ final class ConvKernel: Kernel {
                            outChannels: m, bias: bp, activation: act, y: yp)
             return [y]
         }
-        let pointwise = win.kernel.allSatisfy { $0 == 1 } && win.strides.allSatisfy { $0 == 1 }
-            && padBegin.allSatisfy { $0 == 0 } && outSize == grid.target
+        let pointwise = grid.readsInPlace
         let tile = tileWidth(rows: pointwise ? Swift.max(k, mg) : k, columns: outPlane)
         let tiles = (outPlane + tile - 1) / tile, units = batch * groups * tiles
         let split = units < 2 * Threads.count && chunks.count > 1

@@ -52,7 +52,7 @@ func depthwiseConv2D(_ g: TapGrid, batch: Int, channels: Int, multiplier: Int, x
                 let row = yp + oy * ow
                 let top = oy * sh - ph
                 if kh == 3, kw == 3, top >= 0, top + 2 * dh < ih {
-                    depthwiseRow3x3(row, xp + top * iw, rowStride: dh * iw, width: iw, wp, b, cols, stride: sw)
+                    depthwiseRow3x3(row, xp + top * iw, rowStride: dh * iw, wp, b, cols, stride: sw)
                     if activation != nil { applyEpilogue(row, count: ow, bias: 0, activation: activation) }
                     continue
                 }
@@ -68,9 +68,11 @@ func depthwiseConv2D(_ g: TapGrid, batch: Int, channels: Int, multiplier: Int, x
     }
 }
 
-/// A whole output row of a 3x3 kernel whose three input rows all exist: nine taps per output in one pass.
+/// A whole output row of a 3x3 kernel whose three input rows all exist: nine taps per output in one pass. (Dilation
+/// 1 at strides 1 and 2 across runs in the C kernel, `depthwise3x3Padded`; this serves the dilated and wider-strided
+/// layers.)
 @inline(__always)
-private func depthwiseRow3x3(_ row: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rowStride: Int, width: Int,
+private func depthwiseRow3x3(_ row: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rowStride: Int,
                              _ w: UnsafePointer<Float>, _ bias: Float, _ c: TapColumns, stride: Int) {
     let r0 = x, r1 = x + rowStride, r2 = x + 2 * rowStride
     // Edge columns: only the taps inside the input.
@@ -111,30 +113,6 @@ private func depthwiseRow3x3(_ row: UnsafeMutablePointer<Float>, _ x: UnsafePoin
                 row[ox] = bias + w00 * a0[ox] + w01 * a1[ox] + w02 * a2[ox] + w10 * b0[ox] + w11 * b1[ox] + w12 * b2[ox]
                     + w20 * d0[ox] + w21 * d1[ox] + w22 * d2[ox]
             }
-        }
-    } else if stride == 2, c.off[1] == c.off[0] + 1, c.off[2] == c.off[0] + 2 {
-        // Four outputs from two eight-wide loads per input row: even lanes are the left taps, odd lanes the middle
-        // ones, and the even lanes of the load two further on the right ones (SSE has no strided load).
-        var ox = c.inner
-        let o = c.off[0]
-        while ox + 4 <= c.innerEnd, 2 * ox + o + 10 <= width {
-            let i = 2 * ox + o
-            let p = UnsafeRawPointer(r0 + i), q = UnsafeRawPointer(r1 + i), t = UnsafeRawPointer(r2 + i)
-            let p0 = p.loadUnaligned(as: SIMD8<Float>.self), p2 = p.loadUnaligned(fromByteOffset: 8, as: SIMD8<Float>.self)
-            let q0 = q.loadUnaligned(as: SIMD8<Float>.self), q2 = q.loadUnaligned(fromByteOffset: 8, as: SIMD8<Float>.self)
-            let t0 = t.loadUnaligned(as: SIMD8<Float>.self), t2 = t.loadUnaligned(fromByteOffset: 8, as: SIMD8<Float>.self)
-            var acc = SIMD4<Float>(repeating: bias)
-            acc += w00 * p0.evenHalf + w01 * p0.oddHalf + w02 * p2.evenHalf
-            acc += w10 * q0.evenHalf + w11 * q0.oddHalf + w12 * q2.evenHalf
-            acc += w20 * t0.evenHalf + w21 * t0.oddHalf + w22 * t2.evenHalf
-            UnsafeMutableRawPointer(row + ox).storeBytes(of: acc, as: SIMD4<Float>.self)
-            ox += 4
-        }
-        while ox < c.innerEnd {
-            let i = 2 * ox
-            row[ox] = bias + w00 * a0[i] + w01 * a1[i] + w02 * a2[i] + w10 * b0[i] + w11 * b1[i] + w12 * b2[i]
-                + w20 * d0[i] + w21 * d1[i] + w22 * d2[i]
-            ox += 1
         }
     } else {
         for ox in c.inner..<c.innerEnd {

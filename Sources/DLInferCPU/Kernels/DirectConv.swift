@@ -42,8 +42,7 @@ struct DirectConvGeometry {
             }
         }
         self.offsets = offsets
-        inPlace = kh == 1 && kw == 1 && strideH == 1 && strideW == 1 && padTop == 0 && padLeft == 0
-            && outHeight == height && outWidth == width
+        inPlace = g.readsInPlace
     }
 
     var plane: Int { planeHeight * planeWidth }

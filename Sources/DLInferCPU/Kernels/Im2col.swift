@@ -15,6 +15,10 @@ struct TapGrid {
     var kernelVolume: Int { kernel.elementCount }
     var gridVolume: Int { grid.elementCount }
     var targetVolume: Int { target.elementCount }
+    /// A pointwise grid of stride 1 without padding: X itself is the column matrix, and the output has X's shape.
+    var readsInPlace: Bool {
+        kernel.allSatisfy { $0 == 1 } && strides.allSatisfy { $0 == 1 } && padBegin.allSatisfy { $0 == 0 } && grid == target
+    }
 
     /// One run of walked pixels along the innermost axis, for one tap: innermost indices start..<start+count sit at
     /// `column`... of the tile; those in lo..<hi land in `target` at `offset + index*stride`, the others in padding.
