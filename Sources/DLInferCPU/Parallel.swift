@@ -1,3 +1,4 @@
+import CDLInferKernels
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -55,9 +56,29 @@ func parallelForThrowing(_ n: Int, grain: Int = 1, _ body: (Range<Int>) throws -
     if let e = failure.withLock({ $0 }) { throw e }
 }
 
+/// Runs jobs `0..<n` on up to `Threads.count` threads, each job taken alone by whichever thread is free, so threads
+/// end within one job of each other however the jobs' sizes or count divide among them (`parallelFor` hands each
+/// thread one contiguous range: 5 equal jobs on 2 threads take 3 jobs' time). For jobs of at least a few
+/// microseconds each. The first error is rethrown once every job has run or been skipped.
+public func parallelJobs(_ n: Int, _ body: (Int) throws -> Void) throws {
+    guard n > 0 else { return }
+    if Threads.count <= 1 || n == 1 {
+        for j in 0..<n { try body(j) }
+        return
+    }
+    let failure = Mutex<Error?>(nil)
+    WorkerPool.shared.run(n, chunks: Swift.min(n, Int(WorkerPool.field))) { range in
+        for j in range {
+            if failure.withLock({ $0 != nil }) { return }
+            do { try body(j) } catch { failure.withLock { if $0 == nil { $0 = error } } }
+        }
+    }
+    if let e = failure.withLock({ $0 }) { throw e }
+}
+
 /// Persistent worker threads behind `parallelFor`. A model runs one kernel after another, each opening a parallel
 /// region a few microseconds after the last; waking a sleeping thread takes tens of microseconds, longer than many
-/// layers take. So between regions the workers spin for a while (a few hundred microseconds), then sleep until the next.
+/// layers take. So between regions the workers spin for a while (`spinNanoseconds`), then sleep until the next.
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool(workers: Threads.available - 1)
 
@@ -72,15 +93,20 @@ final class WorkerPool: @unchecked Sendable {
     /// The region in one word: number (bits 40...), chunk count (bits 20..<40), next chunk to hand out (bits 0..<20).
     /// A chunk is taken by a compare-and-swap of the whole word, so whoever wins chunk c < count of region r knows
     /// that region r cannot end before c is done, and that `job` still describes it.
+    /// A cache line of padding on each side of the words the threads spin on: the pool is a small heap object,
+    /// and a neighbour whose memory another thread writes (a reference count) would otherwise share their line.
+    private let paddingBefore = CacheLinePadding()
     private let state = Atomic<UInt64>(0)
     private let job = Atomic<Int>(0)
     private let finished = Atomic<Int>(0)
     private let inUse = Atomic<Bool>(false)
     private let sleepers = Atomic<Int>(0)
+    private let paddingAfter = CacheLinePadding()
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let wake: UnsafeMutablePointer<pthread_cond_t>
-    private static let spinLimit = 1 << 17
-    private static let field: UInt64 = (1 << 20) - 1
+    /// How long a worker spins before it sleeps. By time, not by count: a PAUSE takes 10 to 140 cycles by CPU.
+    private static let spinNanoseconds: UInt64 = 200_000
+    static let field: UInt64 = (1 << 20) - 1
 
     private init(workers: Int) {
         mutex = .allocate(capacity: 1)
@@ -117,7 +143,7 @@ final class WorkerPool: @unchecked Sendable {
                     pthread_mutex_unlock(mutex)
                 }
                 work(number)
-                while finished.load(ordering: .acquiring) < chunks {}
+                while finished.load(ordering: .acquiring) < chunks { dl_spin_pause() }
             }
         }
     }
@@ -134,14 +160,20 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    private static func nanoseconds() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+    }
+
     private func workerLoop() {
         var seen = state.load(ordering: .acquiring) >> 40
         while true {
-            var spins = 0
+            var spins = 0, since = WorkerPool.nanoseconds()
             var s = state.load(ordering: .acquiring)
             while s >> 40 == seen {
                 spins += 1
-                if spins >= WorkerPool.spinLimit {
+                if spins % 64 == 0, WorkerPool.nanoseconds() - since >= WorkerPool.spinNanoseconds {
                     // Counted as a sleeper before the last check, so a region opened meanwhile is either seen here
                     // or finds the sleeper and wakes it (under the mutex, after this thread waits).
                     pthread_mutex_lock(mutex)
@@ -149,8 +181,8 @@ final class WorkerPool: @unchecked Sendable {
                     while state.load(ordering: .sequentiallyConsistent) >> 40 == seen { pthread_cond_wait(wake, mutex) }
                     sleepers.subtract(1, ordering: .sequentiallyConsistent)
                     pthread_mutex_unlock(mutex)
-                    spins = 0
                 }
+                dl_spin_pause()
                 s = state.load(ordering: .acquiring)
             }
             seen = s >> 40
@@ -159,8 +191,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 }
 
-/// Hands a non-Sendable closure to worker threads; each chunk touches disjoint output memory.
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ v: T) { value = v }
+/// 64 bytes that keep other memory off a cache line.
+private struct CacheLinePadding {
+    let words: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
 }

@@ -13,6 +13,16 @@ typedef struct {
     float lo, hi;
 } dl_epilogue;
 
+/// The body of a spin-wait loop (x86 PAUSE, Arm YIELD): the waiting thread leaves the core's issue slots to a thread
+/// sharing the core (SMT, or a vCPU whose sibling is another vCPU) and draws less power.
+static inline void dl_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /// C[mr x nr] (row stride ldc) = alpha * Ap * Bp + beta * C, then `ep` when it is not NULL, where Ap is a packed A
 /// panel (kc steps of MR floats, one per row) and Bp a packed B panel (kc steps of NR floats, one per column), both
 /// zero-padded to the full tile. 1 <= mr <= MR, 1 <= nr <= NR. With beta == 0, C is not read.

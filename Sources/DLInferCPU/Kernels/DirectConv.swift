@@ -105,10 +105,16 @@ func directConv(_ d: DirectConvGeometry, packed: [[PackedMatrix]], chunks: [Rang
     let cg = channels / groups, mg = m / groups, k = d.offsets.count
     let kern = packed[0][0].kernel, nr = kern.nr, mr = kern.mr, kc = kern.kc
     let flat = d.flatOutputs, outPlane = d.outHeight * d.outWidth, inPlane = d.height * d.width
-    // A tile of mg x tile outputs (about 128 KiB) stays in L2 between the micro-kernel and the copy out.
-    let tile = Swift.min((flat + nr - 1) / nr * nr, Swift.max(2 * nr, (1 << 15) / Swift.max(mg, 1) / nr * nr))
+    // A tile of mg x tile outputs (about 128 KiB) stays in L2 between the micro-kernel and the copy out. Smaller
+    // when that leaves fewer than four tiles per thread, down to two panels: 28x28 pixels are 25 panels, which
+    // tiles of 5 cut into 5 jobs, 3 of them on one thread of two (a 144 -> 32 channel pointwise layer ran no faster
+    // on 2 threads than on 1, where tiles of 32 left one job).
+    let panels = (flat + nr - 1) / nr, threads = Threads.count
+    var perTile = Swift.min(panels, Swift.max(2, (1 << 15) / Swift.max(mg, 1) / nr))
+    if threads > 1 { perTile = Swift.min(perTile, Swift.max(2, panels * groups / (4 * threads))) }
+    let tile = perTile * nr
     let tiles = (flat + tile - 1) / tile, units = groups * tiles
-    let split = units < 2 * Threads.count && chunks.count > 1
+    let split = units < 4 * threads && chunks.count > 1
     let jobs = split ? units * chunks.count : units
     let epilogue = Epilogue(bias: bias.map { .perRow($0) } ?? .none, activation: activation)
     let fused = epilogue.inKernel(row: 0) != nil
@@ -119,55 +125,53 @@ func directConv(_ d: DirectConvGeometry, packed: [[PackedMatrix]], chunks: [Rang
                 if !d.inPlace { d.split(xn, channels: channels, into: xpad) }
                 // The tile, and (in place) a packed copy of the plane's last, partial panel: reading it in place
                 // would run past the last channel's end.
-                try parallelForThrowing(jobs, grain: 1) { range in
+                try parallelJobs(jobs) { j in
                     try Scratch.withFloats(d.inPlace ? kc * nr : mg * tile) { scratch in
-                        for j in range {
-                            let u = j % units, t = u % tiles, g = u / tiles
-                            let q0 = t * tile, cols = Swift.min(flat, q0 + tile) - q0
-                            let xb = d.inPlace ? xn + g * cg * inPlane + q0 : UnsafePointer(xpad + d.planes(channels: g * cg) + q0)
-                            for c in split ? (j / units)..<(j / units + 1) : 0..<chunks.count {
-                                let rows = chunks[c], pa = packed[g][c]
-                                // Where row r of this chunk and tile column q - q0 go.
-                                let (out, ld) = d.inPlace ? (yn + (g * mg + rows.lowerBound) * outPlane + q0, outPlane)
-                                                          : (scratch + rows.lowerBound * tile, tile)
-                                var pc = 0
-                                while pc < k {
-                                    let kcur = Swift.min(kc, k - pc), a = pa.block(k: pc, depth: kcur, from: 0)
-                                    let tail = d.inPlace ? cols / nr * nr : cols
-                                    if tail < cols {
-                                        packPanels(scratch, xb + tail + pc * inPlane, rowStride: 1, kStride: inPlane,
-                                                   rows: cols - tail, kc: kcur, width: nr)
-                                    }
-                                    for ir in stride(from: 0, to: rows.count, by: mr) {
-                                        let h = Swift.min(mr, rows.count - ir)
-                                        // Bias and activation go with the last depth block's stores when they can.
-                                        var ep = epilogue.inKernel(row: g * mg + rows.lowerBound + ir) ?? dl_epilogue()
-                                        let last = fused && pc + kcur == k
-                                        withUnsafePointer(to: &ep) { epp in
-                                            let epilogue = last ? epp : nil
-                                            for jr in stride(from: 0, to: tail, by: nr) {
-                                                kern.indirect(kcur, a + ir * kcur, xb + jr, offsets.baseAddress! + pc,
-                                                              out + ir * ld + jr, ld, h, Swift.min(nr, cols - jr),
-                                                              beta: pc == 0 ? 0 : 1, epilogue: epilogue)
-                                            }
-                                            if tail < cols {
-                                                kern(kcur, a + ir * kcur, scratch, out + ir * ld + tail, ld, h,
-                                                     cols - tail, 1, pc == 0 ? 0 : 1, epilogue: epilogue)
-                                            }
+                        let u = j % units, t = u % tiles, g = u / tiles
+                        let q0 = t * tile, cols = Swift.min(flat, q0 + tile) - q0
+                        let xb = d.inPlace ? xn + g * cg * inPlane + q0 : UnsafePointer(xpad + d.planes(channels: g * cg) + q0)
+                        for c in split ? (j / units)..<(j / units + 1) : 0..<chunks.count {
+                            let rows = chunks[c], pa = packed[g][c]
+                            // Where row r of this chunk and tile column q - q0 go.
+                            let (out, ld) = d.inPlace ? (yn + (g * mg + rows.lowerBound) * outPlane + q0, outPlane)
+                                                      : (scratch + rows.lowerBound * tile, tile)
+                            var pc = 0
+                            while pc < k {
+                                let kcur = Swift.min(kc, k - pc), a = pa.block(k: pc, depth: kcur, from: 0)
+                                let tail = d.inPlace ? cols / nr * nr : cols
+                                if tail < cols {
+                                    packPanels(scratch, xb + tail + pc * inPlane, rowStride: 1, kStride: inPlane,
+                                               rows: cols - tail, kc: kcur, width: nr)
+                                }
+                                for ir in stride(from: 0, to: rows.count, by: mr) {
+                                    let h = Swift.min(mr, rows.count - ir)
+                                    // Bias and activation go with the last depth block's stores when they can.
+                                    var ep = epilogue.inKernel(row: g * mg + rows.lowerBound + ir) ?? dl_epilogue()
+                                    let last = fused && pc + kcur == k
+                                    withUnsafePointer(to: &ep) { epp in
+                                        let epilogue = last ? epp : nil
+                                        for jr in stride(from: 0, to: tail, by: nr) {
+                                            kern.indirect(kcur, a + ir * kcur, xb + jr, offsets.baseAddress! + pc,
+                                                          out + ir * ld + jr, ld, h, Swift.min(nr, cols - jr),
+                                                          beta: pc == 0 ? 0 : 1, epilogue: epilogue)
+                                        }
+                                        if tail < cols {
+                                            kern(kcur, a + ir * kcur, scratch, out + ir * ld + tail, ld, h,
+                                                 cols - tail, 1, pc == 0 ? 0 : 1, epilogue: epilogue)
                                         }
                                     }
-                                    pc += kcur
                                 }
-                                if d.inPlace {
-                                    if !fused {
-                                        applyEpilogue(out, rows: rows.count, count: cols, ld: ld,
-                                                      bias: bias.map { $0 + g * mg + rows.lowerBound },
-                                                      activation: activation)
-                                    }
-                                } else {
-                                    copyOut(d, scratch, ld: tile, q0: q0, cols: cols, rows: rows, channelBase: g * mg,
-                                            bias: fused ? nil : bias, activation: fused ? nil : activation, y: yn)
+                                pc += kcur
+                            }
+                            if d.inPlace {
+                                if !fused {
+                                    applyEpilogue(out, rows: rows.count, count: cols, ld: ld,
+                                                  bias: bias.map { $0 + g * mg + rows.lowerBound },
+                                                  activation: activation)
                                 }
+                            } else {
+                                copyOut(d, scratch, ld: tile, q0: q0, cols: cols, rows: rows, channelBase: g * mg,
+                                        bias: fused ? nil : bias, activation: fused ? nil : activation, y: yn)
                             }
                         }
                     }

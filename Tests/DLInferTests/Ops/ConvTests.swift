@@ -73,6 +73,15 @@ final class ConvTests: XCTestCase {
                       pads: [0, 0, 0, 0], bias: true, activation: .clip(min: -0.2, max: 0.4))
     }
 
+    func testDirectPathSharesSmallPlanesByTilesAndChannelChunks() throws {
+        // Too few tiles for the threads: cut into two-panel tiles and chunks of output channels (on 2+ threads),
+        // pointwise in place and 3x3 through the tile scratch.
+        try checkConv(x: [1, 32, 14, 14], w: [96, 32, 1, 1], group: 1, strides: [1, 1], dilations: [1, 1],
+                      pads: [0, 0, 0, 0], bias: true, activation: .relu)
+        try checkConv(x: [1, 24, 10, 10], w: [60, 24, 3, 3], group: 1, strides: [1, 1], dilations: [1, 1],
+                      pads: [1, 1, 1, 1], bias: true, activation: .leakyRelu(alpha: 0.2))
+    }
+
     func testDirectPathStridesDilationsGroupsAndDepthBlocks() throws {
         // Two images; 16 output channels (a panel and a partial one); rows that are not whole vectors.
         try checkConv(x: [2, 48, 21, 37], w: [16, 48, 3, 3], group: 1, strides: [1, 1], dilations: [1, 1],

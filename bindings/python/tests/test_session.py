@@ -325,7 +325,8 @@ def test_outputs_into_caller_arrays(save, activations_model, rng):
 
 def test_repeated_runs_through_input_buffers(save, rng):
     # Small inputs are copied into session-owned buffers kept between runs, large ones bound in place: every run must
-    # see its own inputs whatever the layout, and earlier results must stay as they were.
+    # see its own inputs whatever the layout, and earlier results must stay as they were. Outputs are copied out of
+    # the session's memory through views that a new shape (a new place) must replace.
     f = TensorProto.FLOAT
     model = make_model([helper.make_node("Mul", ["a", "b"], ["c"]), helper.make_node("Identity", ["a"], ["d"])],
                        [tensor("a", f, ["n", 4]), tensor("b", f, [1, 4])], [tensor("c", f, ["n", 4]),
