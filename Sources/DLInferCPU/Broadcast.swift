@@ -80,8 +80,9 @@ struct BroadcastRow<A, B, O> {
 /// would instead be called indirectly for every element.
 @inline(__always)
 func forEachBroadcastRow<A, B, O>(_ a: UnsafePointer<A>, _ aShape: [Int], _ b: UnsafePointer<B>, _ bShape: [Int],
-                                  _ out: UnsafeMutablePointer<O>, _ outShape: [Int], _ body: (BroadcastRow<A, B, O>) -> Void) {
-    let p = BroadcastPlan(output: outShape, inputs: [aShape, bShape])
+                                  _ out: UnsafeMutablePointer<O>, _ outShape: [Int], plan: BroadcastPlan? = nil,
+                                  _ body: (BroadcastRow<A, B, O>) -> Void) {
+    let p = plan ?? BroadcastPlan(output: outShape, inputs: [aShape, bShape])
     let inner = p.inner, sa = p.innerStrides[0], sb = p.innerStrides[1]
     parallelFor(p.rows, grain: max(1, 16384 / max(inner, 1))) { range in
         for row in range {

@@ -122,17 +122,21 @@ final class BinaryKernel: Kernel {
     func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let a = inputs[0]!, b = inputs[1]!, y = try outputs.make(0)
         if kind == .pow { try pow(a, b, y); return [y] }
+        // Made once per plan: a small model's Add costs less than working out its broadcast.
+        let plan = outputs.prepared { BroadcastPlan(output: y.shape, inputs: [a.shape, b.shape]) }
         switch a.dtype {
-        case .float32: arith(a, b, y, Float.self)
-        case .float64: arith(a, b, y, Double.self)
+        case .float32: arith(a, b, y, plan, Float.self)
+        case .float64: arith(a, b, y, plan, Double.self)
         default: try dispatchInteger(a.dtype, IntegerArith(kind: kind, a: a, b: b, y: y))
         }
         return [y]
     }
 
-    private func arith<T: FloatingPoint & TensorElement>(_ a: Tensor, _ b: Tensor, _ y: Tensor, _: T.Type) {
+    private func arith<T: FloatingPoint & TensorElement>(_ a: Tensor, _ b: Tensor, _ y: Tensor, _ plan: BroadcastPlan,
+                                                         _: T.Type) {
         let kind = self.kind
-        forEachBroadcastRow(a.pointer(T.self), a.shape, b.pointer(T.self), b.shape, y.pointer(T.self), y.shape) { row in
+        forEachBroadcastRow(a.pointer(T.self), a.shape, b.pointer(T.self), b.shape, y.pointer(T.self), y.shape,
+                            plan: plan) { row in
             switch kind {
             case .add: row.apply(+)
             case .sub: row.apply(-)

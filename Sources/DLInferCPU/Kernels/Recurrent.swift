@@ -125,7 +125,8 @@ private final class RecurrentKernel: Kernel {
             // synchronisation between steps. On the worker pool, whose threads are awake between a model's
             // regions: libdispatch woke its threads with a system call per run, which cost a 12-step BiLSTM
             // sentiment model more than running its directions one after the other.
-            parallelFor(tasks.count) { range in for i in range { tasks[i].run() } }
+            let steppers = tasks  // a constant: the region reads each stepper in place, not a copy of it
+            parallelFor(steppers.count) { range in for i in range { steppers[i].run() } }
             withExtendedLifetime((xw, rec, resetH, panels, bias)) {}
         } else if let y {
             y.floats.update(repeating: 0)

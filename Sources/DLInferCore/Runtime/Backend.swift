@@ -45,14 +45,17 @@ public typealias HostKernel = any Kernel<[Tensor?], Tensor>
 /// kernel prepared for the plan's shapes.
 public struct KernelOutputs {
     public let types: [ValueType?]
+    /// The types' concrete shapes (nil for an output nothing reads or whose shape the data decides): `make` and
+    /// `shape` read them instead of building an array from the type's dims on every run.
+    let shapes: [[Int]?]?
     let pool: TensorPool?
     /// Whether the run was cancelled: kernels that loop for long (Loop, Scan) check it between iterations.
     public let isCancelled: () -> Bool
     let slot: PreparedSlot?
 
-    public init(types: [ValueType?], pool: TensorPool?, isCancelled: @escaping () -> Bool = { false },
-                prepared: PreparedSlot? = nil) {
-        self.types = types; self.pool = pool; self.isCancelled = isCancelled; slot = prepared
+    public init(types: [ValueType?], shapes: [[Int]?]? = nil, pool: TensorPool?,
+                isCancelled: @escaping () -> Bool = { false }, prepared: PreparedSlot? = nil) {
+        self.types = types; self.shapes = shapes; self.pool = pool; self.isCancelled = isCancelled; slot = prepared
     }
 
     /// What the kernel derives from its input and output shapes alone (a convolution's window, output size and
@@ -69,12 +72,12 @@ public struct KernelOutputs {
     /// Whether output `k` is consumed by anything.
     public func wanted(_ k: Int) -> Bool { k < types.count && types[k] != nil }
     /// The concrete shape of output `k`.
-    public func shape(_ k: Int) -> [Int] { types[k]!.fixedShape! }
+    public func shape(_ k: Int) -> [Int] { shapes?[k] ?? types[k]!.fixedShape! }
     public func dtype(_ k: Int) -> DType { types[k]!.dtype }
     /// A new host tensor for output `k`. Its contents are undefined unless `zeroed`.
     public func make(_ k: Int, zeroed: Bool = false) throws -> Tensor {
         let t = types[k]!
-        return try make(t.dtype, t.fixedShape!, zeroed: zeroed)
+        return try make(t.dtype, shapes?[k] ?? t.fixedShape!, zeroed: zeroed)
     }
     /// A host tensor of any shape from the same pool (scratch space or outputs of data-dependent shape). Throws
     /// `outOfMemory` when the size overflows, exceeds the session's memory limit or cannot be allocated.

@@ -16,6 +16,8 @@ public final class Session: @unchecked Sendable {
     let isConstant: [Bool]
     public let placements: [Placement]
     let kernels: [NodeKernel]
+    /// Per node, its inputs and outputs: what a run reads of each node, without copying the node (its name and op).
+    private let nodeInputs: [[ValueID?]], nodeOutputs: [[ValueID?]]
     let device: (any DeviceBackend)?
     /// Runs the nodes the device does not, and builds host kernels for device nodes that the planner folds.
     let hostBackend: HostBackend
@@ -58,6 +60,8 @@ public final class Session: @unchecked Sendable {
         hostBackend = host
         kernels = partition.kernels
         placements = partition.placements
+        nodeInputs = graph.nodes.map(\.inputs)
+        nodeOutputs = graph.nodes.map(\.outputs)
     }
 
     /// Host memory held now (buffers, pooled free ones, outputs not yet freed), and plans cached.
@@ -183,18 +187,18 @@ public final class Session: @unchecked Sendable {
     }
 
     private func runNode(_ i: Int, _ cached: CachedPlan, _ env: inout Environment) throws {
-        let node = graph.nodes[i], plan = cached.plan, kernel = kernels[i]
+        let inputs = nodeInputs[i], outputIDs = nodeOutputs[i], plan = cached.plan, kernel = kernels[i]
         var outTypes = plan.outputTypes[i]
         var outShapes = plan.outputShapes[i]
-        if !kernel.onDevice, let shapeOnly = shapeOfDeviceValue(node, env) {
-            if let o = node.outputs.first ?? nil { env.slots[o].host = shapeOnly }
+        if device != nil, !kernel.onDevice, let shapeOnly = shapeOfDeviceValue(graph.nodes[i], env) {
+            if let o = outputIDs.first ?? nil { env.slots[o].host = shapeOnly }
             return
         }
         // Each input is where the plan put it: transfers are steps of their own.
-        var hostIns = [Tensor?](repeating: nil, count: node.inputs.count)
+        var hostIns = [Tensor?](repeating: nil, count: inputs.count)
         var deviceIns = [DeviceTensor?]()
-        if kernel.onDevice { deviceIns = Array(repeating: nil, count: node.inputs.count) }
-        for (k, v) in node.inputs.enumerated() {
+        if kernel.onDevice { deviceIns = Array(repeating: nil, count: inputs.count) }
+        for (k, v) in inputs.enumerated() {
             guard let v else { continue }
             let present: Bool
             if kernel.readsOnHost(k) {
@@ -205,12 +209,13 @@ public final class Session: @unchecked Sendable {
                 present = deviceIns[k] != nil
             }
             guard present else {
-                throw DLInferError(.internal, "\(node.label(in: graph)): input '\(graph.values[v].name)' is not where the plan put it")
+                throw DLInferError(.internal, "\(graph.nodes[i].label(in: graph)): input '\(graph.values[v].name)' is not where the plan put it")
             }
         }
         if outShapes == nil {
             // Shape depends on data only known now (e.g. a Reshape whose shape is computed from an input).
-            let typed = node.inputs.indices.map { k -> TypedInput? in
+            let node = graph.nodes[i]
+            let typed = inputs.indices.map { k -> TypedInput? in
                 if let t = hostIns[k] { return TypedInput(t) }
                 return k < deviceIns.count ? deviceIns[k].map { TypedInput(type: $0.type, value: nil) } : nil
             }
@@ -222,33 +227,34 @@ public final class Session: @unchecked Sendable {
             try checkAllocation(outTypes, node)
             outShapes = outTypes.map { $0?.fixedShape }
         }
-        let outputs = KernelOutputs(types: outTypes, pool: pool, isCancelled: isCancelled, prepared: cached.prepared[i])
+        let outputs = KernelOutputs(types: outTypes, shapes: outShapes, pool: pool, isCancelled: isCancelled,
+                                    prepared: cached.prepared[i])
         do {
             switch kernels[i] {
             case .host(let k):
                 // Empty outputs need no kernel (and no scratch sized from the other, possibly huge, dims).
-                if let empty = try emptyOutputs(outTypes) {
-                    for (k, o) in node.outputs.enumerated() { if let o { env.slots[o].host = empty[k] } }
+                if let empty = try emptyOutputs(outTypes, outShapes) {
+                    for (k, o) in outputIDs.enumerated() { if let o { env.slots[o].host = empty[k] } }
                     return
                 }
                 let outs = try k.run(hostIns, outputs)
-                for (k, o) in node.outputs.enumerated() {
+                for (k, o) in outputIDs.enumerated() {
                     guard let o else { continue }
                     let t = k < outs.count ? outs[k] : nil
-                    try check(t?.dtype, t?.shape, k, outTypes, outShapes, node)
+                    try check(t?.dtype, t?.shape, k, outTypes, outShapes, i)
                     env.slots[o].host = t
                 }
             case .device(let k, _):
                 let outs = try k.run(DeviceInputs(device: deviceIns, host: hostIns), outputs)
-                for (k, o) in node.outputs.enumerated() {
+                for (k, o) in outputIDs.enumerated() {
                     guard let o else { continue }
                     let t = k < outs.count ? outs[k] : nil
-                    try check(t?.dtype, t?.shape, k, outTypes, outShapes, node)
+                    try check(t?.dtype, t?.shape, k, outTypes, outShapes, i)
                     env.slots[o].device = t
                 }
             }
         } catch let e as DLInferError {
-            throw DLInferError(e.kind, "\(node.label(in: graph)): \(e.message)")
+            throw DLInferError(e.kind, "\(graph.nodes[i].label(in: graph)): \(e.message)")
         }
     }
 
@@ -262,7 +268,7 @@ public final class Session: @unchecked Sendable {
     /// A kernel's output against its type: exactly, or where the shape is left to the kernel (data-dependent), its
     /// rank and known dims.
     private func check(_ dtype: DType?, _ shape: [Int]?, _ k: Int, _ expected: [ValueType?], _ shapes: [[Int]?]?,
-                       _ node: Node) throws {
+                       _ node: Int) throws {
         let want = expected[k]!
         if let dtype, dtype == want.dtype, let fixed = shapes?[k], shape == fixed { return }
         let got = dtype.map { ValueType($0, fixed: shape!) }
@@ -273,7 +279,7 @@ public final class Session: @unchecked Sendable {
             return got.rank == dims.count && zip(dims, got.shape!).allSatisfy { $0.value == nil || $0 == $1 }
         }
         guard let got, fits(got) else {
-            throw DLInferError(.internal, "\(node.label(in: graph)): kernel produced \(got.map { "\($0)" } ?? "nothing") for output \(k), expected \(expected[k]!)")
+            throw DLInferError(.internal, "\(graph.nodes[node].label(in: graph)): kernel produced \(got.map { "\($0)" } ?? "nothing") for output \(k), expected \(expected[k]!)")
         }
     }
 
@@ -363,9 +369,15 @@ public final class Session: @unchecked Sendable {
         try Session.checkAllocation(types, node, graph, limit: pool.memory.limit)
     }
 
-    /// Empty tensors for the wanted outputs when every one has a known shape with no element; nil otherwise.
-    private func emptyOutputs(_ types: [ValueType?]) throws -> [Tensor?]? {
-        guard types.allSatisfy({ $0 == nil || $0!.fixedShape?.elementCount == 0 }), types.contains(where: { $0 != nil }) else { return nil }
+    /// Empty tensors for the wanted outputs when every one has a known shape with no element; nil otherwise. `shapes`:
+    /// the types' shapes where the plan resolved them all (read instead of the types, which make an array each).
+    private func emptyOutputs(_ types: [ValueType?], _ shapes: [[Int]?]?) throws -> [Tensor?]? {
+        if let shapes {
+            guard zip(types, shapes).allSatisfy({ $0 == nil || $1?.elementCount == 0 }) else { return nil }
+        } else {
+            guard types.allSatisfy({ $0 == nil || $0!.fixedShape?.elementCount == 0 }) else { return nil }
+        }
+        guard types.contains(where: { $0 != nil }) else { return nil }
         return try types.map { t in try t.map { try Tensor(dtype: $0.dtype, shape: $0.fixedShape!) } }
     }
 
