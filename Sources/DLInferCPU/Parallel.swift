@@ -1,4 +1,5 @@
 import CDLInferKernels
+import DLInferCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -48,12 +49,9 @@ func parallelFor(_ n: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
 /// `parallelFor` whose body may fail (an allocation, an index out of range): the first error is rethrown once every
 /// range has run, and ranges that start after it are skipped.
 func parallelForThrowing(_ n: Int, grain: Int = 1, _ body: (Range<Int>) throws -> Void) throws {
-    let failure = Mutex<Error?>(nil)
-    parallelFor(n, grain: grain) { r in
-        if failure.withLock({ $0 != nil }) { return }
-        do { try body(r) } catch { failure.withLock { if $0 == nil { $0 = error } } }
-    }
-    if let e = failure.withLock({ $0 }) { throw e }
+    let errors = FirstError()
+    parallelFor(n, grain: grain) { r in errors.attempt { try body(r) } }
+    try errors.rethrow()
 }
 
 /// Runs jobs `0..<n` on up to `Threads.count` threads, each job taken alone by whichever thread is free, so threads
@@ -66,14 +64,26 @@ public func parallelJobs(_ n: Int, _ body: (Int) throws -> Void) throws {
         for j in 0..<n { try body(j) }
         return
     }
-    let failure = Mutex<Error?>(nil)
+    let errors = FirstError()
     WorkerPool.shared.run(n, chunks: Swift.min(n, Int(WorkerPool.field))) { range in
-        for j in range {
-            if failure.withLock({ $0 != nil }) { return }
-            do { try body(j) } catch { failure.withLock { if $0 == nil { $0 = error } } }
-        }
+        for j in range { errors.attempt { try body(j) } }
     }
-    if let e = failure.withLock({ $0 }) { throw e }
+    try errors.rethrow()
+}
+
+/// The first error of a parallel region's work: work attempted after a failure is skipped, and the error is rethrown
+/// once the region has ended.
+private struct FirstError: ~Copyable {
+    private let failure = Mutex<Error?>(nil)
+
+    func attempt(_ work: () throws -> Void) {
+        if failure.withLock({ $0 != nil }) { return }
+        do { try work() } catch { failure.withLock { if $0 == nil { $0 = error } } }
+    }
+
+    func rethrow() throws {
+        if let e = failure.withLock({ $0 }) { throw e }
+    }
 }
 
 /// Persistent worker threads behind `parallelFor`. A model runs one kernel after another, each opening a parallel
@@ -160,20 +170,14 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    private static func nanoseconds() -> UInt64 {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
-    }
-
     private func workerLoop() {
         var seen = state.load(ordering: .acquiring) >> 40
         while true {
-            var spins = 0, since = WorkerPool.nanoseconds()
+            var spins = 0, since = monotonicNanoseconds()
             var s = state.load(ordering: .acquiring)
             while s >> 40 == seen {
                 spins += 1
-                if spins % 64 == 0, WorkerPool.nanoseconds() - since >= WorkerPool.spinNanoseconds {
+                if spins % 64 == 0, monotonicNanoseconds() - since >= WorkerPool.spinNanoseconds {
                     // Counted as a sleeper before the last check, so a region opened meanwhile is either seen here
                     // or finds the sleeper and wakes it (under the mutex, after this thread waits).
                     pthread_mutex_lock(mutex)

@@ -15,7 +15,7 @@ func depthwise3x3Padded(_ g: TapGrid, batch: Int, channels: Int, multiplier: Int
                                  sh: Int64(g.strides[0]), sw: Int64(g.strides[1]), oh: Int64(oh), ow: Int64(ow),
                                  clamp: clamp == nil ? 0 : 1, lo: clamp?.lo ?? 0, hi: clamp?.hi ?? 0)
     let scratch = Int(dl_dwconv3x3_scratch(&args))
-    // Ranges of at least 2^15 multiply-adds (a few microseconds): 960 channels at 7x7 are 2^19 in all.
+    // Ranges of at least 2^15 multiply-adds (a few microseconds): 960 channels at 7x7 are 4.2e5 in all.
     parallelFor(batch * m, grain: Swift.max(1, (1 << 15) / Swift.max(1, oh * ow * 9))) { range in
         withUnsafeTemporaryAllocation(byteCount: scratch * 4, alignment: 64) { raw in
             let buffer = raw.bindMemory(to: Float.self)

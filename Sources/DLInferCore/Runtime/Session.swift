@@ -180,16 +180,9 @@ public final class Session: @unchecked Sendable {
         }
     }
 
-    private func monotonicNanoseconds() -> UInt64 {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return UInt64(t.tv_sec) &* 1_000_000_000 &+ UInt64(t.tv_nsec)
-    }
-
     private func runNode(_ i: Int, _ cached: CachedPlan, _ env: inout Environment) throws {
         let inputs = nodeInputs[i], outputIDs = nodeOutputs[i], plan = cached.plan, kernel = kernels[i]
         var outTypes = plan.outputTypes[i]
-        var outShapes = plan.outputShapes[i]
         if device != nil, !kernel.onDevice, let shapeOnly = shapeOfDeviceValue(graph.nodes[i], env) {
             if let o = outputIDs.first ?? nil { env.slots[o].host = shapeOnly }
             return
@@ -212,7 +205,10 @@ public final class Session: @unchecked Sendable {
                 throw DLInferError(.internal, "\(graph.nodes[i].label(in: graph)): input '\(graph.values[v].name)' is not where the plan put it")
             }
         }
-        if outShapes == nil {
+        let outShapes: [[Int]?]
+        if let planned = plan.outputShapes[i] {
+            outShapes = planned
+        } else {
             // Shape depends on data only known now (e.g. a Reshape whose shape is computed from an input).
             let node = graph.nodes[i]
             let typed = inputs.indices.map { k -> TypedInput? in
@@ -267,10 +263,10 @@ public final class Session: @unchecked Sendable {
 
     /// A kernel's output against its type: exactly, or where the shape is left to the kernel (data-dependent), its
     /// rank and known dims.
-    private func check(_ dtype: DType?, _ shape: [Int]?, _ k: Int, _ expected: [ValueType?], _ shapes: [[Int]?]?,
+    private func check(_ dtype: DType?, _ shape: [Int]?, _ k: Int, _ expected: [ValueType?], _ shapes: [[Int]?],
                        _ node: Int) throws {
         let want = expected[k]!
-        if let dtype, dtype == want.dtype, let fixed = shapes?[k], shape == fixed { return }
+        if let dtype, dtype == want.dtype, let fixed = shapes[k], shape == fixed { return }
         let got = dtype.map { ValueType($0, fixed: shape!) }
         func fits(_ got: ValueType) -> Bool {
             guard got.dtype == want.dtype else { return false }
@@ -370,15 +366,11 @@ public final class Session: @unchecked Sendable {
     }
 
     /// Empty tensors for the wanted outputs when every one has a known shape with no element; nil otherwise. `shapes`:
-    /// the types' shapes where the plan resolved them all (read instead of the types, which make an array each).
-    private func emptyOutputs(_ types: [ValueType?], _ shapes: [[Int]?]?) throws -> [Tensor?]? {
-        if let shapes {
-            guard zip(types, shapes).allSatisfy({ $0 == nil || $1?.elementCount == 0 }) else { return nil }
-        } else {
-            guard types.allSatisfy({ $0 == nil || $0!.fixedShape?.elementCount == 0 }) else { return nil }
-        }
-        guard types.contains(where: { $0 != nil }) else { return nil }
-        return try types.map { t in try t.map { try Tensor(dtype: $0.dtype, shape: $0.fixedShape!) } }
+    /// the types' shapes, nil where unwanted or left to the data.
+    private func emptyOutputs(_ types: [ValueType?], _ shapes: [[Int]?]) throws -> [Tensor?]? {
+        guard zip(types, shapes).allSatisfy({ $0 == nil || $1?.elementCount == 0 }),
+              types.contains(where: { $0 != nil }) else { return nil }
+        return try zip(types, shapes).map { t, shape in try t.map { try Tensor(dtype: $0.dtype, shape: shape!) } }
     }
 
     private func checkInputs(_ inputs: [Resident]) throws {
