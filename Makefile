@@ -94,6 +94,12 @@ test-swift: build $(ONNX_CASES)/.stamp
 	rm -f $(CURDIR)/.build/conformance-report.txt
 	DLINFER_DEVICE=cpu DLINFER_ONNX_CASES=$(ONNX_CASES) DLINFER_CONFORMANCE_REPORT=$(CURDIR)/.build/conformance-report.txt \
 	    $(SWIFT) test -c $(CONFIG) --skip-build --skip OpenCL
+# The narrower kernel sets under whole models and the ops that call their kernels (the rest run the fastest).
+	for set in avx2 generic; do \
+	    DLINFER_CPU_KERNELS=$$set DLINFER_DEVICE=cpu DLINFER_ONNX_CASES=$(ONNX_CASES) $(SWIFT) test -c $(CONFIG) --skip-build \
+	        --filter 'ONNXConformanceTests|WholeModelTests|WinogradConvTests|ConvTests|PoolTests|RecurrentTests|SoftmaxTests' \
+	        || exit 1; \
+	done
 
 test-swift-opencl: build $(ONNX_CASES)/.stamp
 	rm -f $(CURDIR)/.build/conformance-report-opencl.txt

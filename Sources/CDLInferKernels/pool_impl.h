@@ -1,5 +1,5 @@
-// The interior of a max-pooling output row, written once with clang vector extensions and compiled by each ISA's
-// file (after gemv_impl.h and vmath_impl.h, which define the vector types and the lane count DL_VL).
+// Max pooling over 2-D windows, written once with clang vector extensions and compiled by each ISA's file (after
+// gemv_impl.h and vmath_impl.h, which define the vector types and the lane count DL_VL).
 
 #define VF DL_CAT(vf, DL_SUFFIX)
 #define VI DL_CAT(vi, DL_SUFFIX)
@@ -13,43 +13,99 @@
 #define DL_POOL2 0, 2, 5, 7
 #endif
 
-/// out[o] = the largest of rows[r][off[t] + o * stride] over rows r then taps t, for o in o0 ..< o1, stride 1 or 2;
-/// a value wins only when greater, so the first of equal values (signed zeros) stays and NaN never wins.
-void DL_FN(dl_maxpool_row)(float *out, int64_t o0, int64_t o1, const float *const *rows, int64_t nrows,
-                           const int64_t *off, int64_t taps, int64_t stride) {
-    int64_t o = o0;
-    if (o1 - o0 >= DL_VL) {
-        for (;;) {
-            VF acc = DL_FN(splat)(-__builtin_inff());
-            for (int64_t r = 0; r < nrows; r++) {
-                for (int64_t t = 0; t < taps; t++) {
-                    const float *p = rows[r] + off[t] + o * stride;
-                    VF v;
-                    if (stride == 1) {
-                        v = *(const VF *)p;
-                    } else {
-                        const VF first = *(const VF *)p, second = *(const VF *)(p + DL_VL - 1);
-                        v = __builtin_shufflevector(first, second, DL_POOL2);
-                    }
-                    const VI wins = v > acc;
-                    acc = (VF)(((VI)v & wins) | ((VI)acc & ~wins));
-                }
+/// DL_VL outputs of one row from output column o on: the window's rows start at p + a * ld; a value wins only when
+/// greater, taps in row-major order.
+static inline __attribute__((always_inline)) VF DL_FN(pool_vector)(const float *p, int64_t ld, int64_t kh,
+                                                                    int64_t kw, int64_t sw, int64_t o) {
+    VF acc = DL_FN(splat)(-__builtin_inff());
+    for (int64_t a = 0; a < kh; a++) {
+        const float *r = p + a * ld + o * sw;
+        for (int64_t b = 0; b < kw; b++) {
+            VF v;
+            if (sw == 1) {
+                v = *(const VF *)(r + b);
+            } else {
+                const VF first = *(const VF *)(r + b), second = *(const VF *)(r + b + DL_VL - 1);
+                v = __builtin_shufflevector(first, second, DL_POOL2);
             }
-            // The last vector overlaps the one before: outputs are written, not accumulated.
-            *(VF *)(out + o) = acc;
-            if (o + DL_VL == o1) return;
-            o = o + 2 * DL_VL <= o1 ? o + DL_VL : o1 - DL_VL;
+            const VI wins = v > acc;
+            acc = (VF)(((VI)v & wins) | ((VI)acc & ~wins));
         }
     }
-    for (; o < o1; o++) {
-        float acc = -__builtin_inff();
-        for (int64_t r = 0; r < nrows; r++) {
-            for (int64_t t = 0; t < taps; t++) {
-                const float v = rows[r][off[t] + o * stride];
-                acc = v > acc ? v : acc;
+    return acc;
+}
+
+/// One output plane from its padded copy. Outputs up to `end` may be written (with anything: later planes'
+/// outputs are computed after).
+static inline __attribute__((always_inline)) void
+DL_FN(pool_plane)(const dl_maxpool2d_args *g, const float *p, int64_t ld, float *y, const float *end) {
+    const int64_t oh = g->oh, ow = g->ow;
+    for (int64_t oy = 0; oy < oh; oy++) {
+        const float *top = p + oy * g->sh * ld;
+        float *out = y + oy * ow;
+        // As in the depthwise kernel: the last vector overlaps the one before, and a row narrower than a vector is
+        // stored whole where its extra lanes land on outputs computed later.
+        for (int64_t o = 0;;) {
+            const VF v = DL_FN(pool_vector)(top, ld, g->kh, g->kw, g->sw, o);
+            if (ow < DL_VL) {
+                if (out + DL_VL <= end) {
+                    *(VF *)out = v;
+                } else {
+                    for (int64_t j = 0; j < ow; j++) out[j] = v[j];
+                }
+                break;
+            }
+            *(VF *)(out + o) = v;
+            if (o + DL_VL == ow) break;
+            o = o + 2 * DL_VL <= ow ? o + DL_VL : ow - DL_VL;
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void
+DL_FN(pool_planes)(const dl_maxpool2d_args *g, int64_t c0, int64_t c1, float *scratch) {
+    const int64_t ld = dl_maxpool2d_row(g), rows = dl_maxpool2d_rows(g), plane = rows * ld;
+    const int64_t batch = plane >= DL_POOL_BATCH ? 1 : DL_POOL_BATCH / plane;
+    const int64_t ih = g->ih, iw = g->iw, ph = g->ph;
+    const float *end = g->y + c1 * g->oh * g->ow;
+    // Only input values are ever written into the padded planes, always to the same places, so the -inf around
+    // them stays: it never wins, as a tap outside the input never counts.
+    for (int64_t j = 0; j < batch * plane; j++) scratch[j] = -__builtin_inff();
+    for (int64_t b0 = c0; b0 < c1; b0 += batch) {
+        const int64_t b1 = b0 + batch < c1 ? b0 + batch : c1;
+        // The whole batch is copied before any plane is read (see the depthwise kernel).
+        for (int64_t c = b0; c < b1; c++) {
+            const float *x = g->x + c * ih * iw;
+            float *d = scratch + (c - b0) * plane + g->pw;
+            for (int64_t r = ph; r < rows && r - ph < ih; r++) {
+                const float *s = x + (r - ph) * iw;
+                float *dr = d + r * ld;
+                int64_t j = 0;
+                for (; j + DL_VL <= iw; j += DL_VL) *(VF *)(dr + j) = *(const VF *)(s + j);
+                for (; j < iw; j++) dr[j] = s[j];
             }
         }
-        out[o] = acc;
+        for (int64_t c = b0; c < b1; c++) {
+            DL_FN(pool_plane)(g, scratch + (c - b0) * plane, ld, g->y + c * g->oh * g->ow, end);
+        }
+    }
+}
+
+void DL_FN(dl_maxpool2d)(const dl_maxpool2d_args *g, int64_t c0, int64_t c1, float *scratch) {
+    // Stride across and the common 3x3 window are constants in their copies, so the loops over taps unroll.
+    dl_maxpool2d_args k = *g;
+    if (g->sw == 1 && g->kh == 3 && g->kw == 3) {
+        k.sw = 1; k.kh = 3; k.kw = 3;
+        DL_FN(pool_planes)(&k, c0, c1, scratch);
+    } else if (g->sw == 2 && g->kh == 3 && g->kw == 3) {
+        k.sw = 2; k.kh = 3; k.kw = 3;
+        DL_FN(pool_planes)(&k, c0, c1, scratch);
+    } else if (g->sw == 1) {
+        k.sw = 1;
+        DL_FN(pool_planes)(&k, c0, c1, scratch);
+    } else {
+        k.sw = 2;
+        DL_FN(pool_planes)(&k, c0, c1, scratch);
     }
 }
 

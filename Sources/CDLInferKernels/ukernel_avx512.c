@@ -82,5 +82,6 @@ TARGET void dl_sgemm_indirect_avx512(int64_t kc, const float *a, const float *b,
 #include "vmath_impl.h"
 #include "dwconv_impl.h"
 #include "pool_impl.h"
+#include "winograd_impl.h"
 #pragma clang attribute pop
 #endif

@@ -58,3 +58,4 @@ void dl_sgemm_indirect_generic(int64_t kc, const float *a, const float *b, const
 #include "vmath_impl.h"
 #include "dwconv_impl.h"
 #include "pool_impl.h"
+#include "winograd_impl.h"

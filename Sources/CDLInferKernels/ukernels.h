@@ -26,12 +26,13 @@
     void dl_erf_##S(int64_t n, const float *x, float *y); \
     void dl_sigmoid_##S(int64_t n, const float *x, float *y); \
     void dl_tanh_##S(int64_t n, const float *x, float *y); \
-    void dl_maxpool_row_##S(float *out, int64_t o0, int64_t o1, const float *const *rows, int64_t nrows, \
-                            const int64_t *off, int64_t taps, int64_t stride); \
+    void dl_maxpool2d_##S(const dl_maxpool2d_args *g, int64_t c0, int64_t c1, float *scratch); \
     void dl_sgemm_indirect_##S(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c, \
                                int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta, \
                                const dl_epilogue *ep); \
-    void dl_dwconv3x3_##S(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scratch);
+    void dl_dwconv3x3_##S(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scratch); \
+    void dl_winograd_input_##S(const dl_winograd_input_args *g, int64_t c0, int64_t c1, float *scratch); \
+    void dl_winograd_output_##S(const dl_winograd_output_args *g, int64_t o0, int64_t o1);
 DL_DECLARE_KERNELS(avx512)
 DL_DECLARE_KERNELS(avx2)
 DL_DECLARE_KERNELS(generic)

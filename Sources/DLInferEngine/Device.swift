@@ -44,7 +44,7 @@ public enum Devices {
         }
     }
 
-    static var cpu: DeviceInfo { DeviceInfo(kind: .cpu, id: "cpu", name: "CPU", detail: "\(Threads.available) threads") }
+    static var cpu: DeviceInfo { DeviceInfo(kind: .cpu, id: "cpu", name: "CPU", detail: "\(Threads.available) threads, \(SGEMMKernel.preferred.name) kernels") }
 
     /// Entry `index` of `list()`. The CPU's does not look for OpenCL: loading an OpenCL driver maps tens of MB
     /// (PoCL's LLVM) into a process that asked for the CPU.

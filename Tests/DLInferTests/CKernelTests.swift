@@ -3,8 +3,8 @@ import Foundation
 import XCTest
 
 /// The C kernels that convolution calls directly, for every instruction set this CPU can run (the model-level tests
-/// only reach the fastest one): the depthwise 3x3 plane kernel, the recurrent gates' sigmoid and tanh, max
-/// pooling's rows, and the micro-kernels' bias-and-clamp epilogue, against references written here.
+/// only reach the fastest one): the depthwise 3x3 plane kernel, Winograd's transforms, the recurrent gates' sigmoid
+/// and tanh, max pooling's rows, and the micro-kernels' bias-and-clamp epilogue, against references written here.
 final class CKernelTests: XCTestCase {
     var kernelSets: [dl_sgemm_ukernel] {
         var count: Int32 = 0
@@ -110,33 +110,50 @@ final class CKernelTests: XCTestCase {
         }
     }
 
-    /// Max pooling's row kernel: strides 1 and 2, interiors shorter and longer than a vector (with the overlapping
-    /// last one), NaN that never wins, and signed zeros where the first of equal values stays.
-    func testMaxPoolRowOfEveryKernelSet() {
+    /// 2-D max pooling: windows 3x3 and others, strides 1 and 2 across (any down), padding on either side and
+    /// windows past the input (ceil mode), rows narrower and wider than a vector, planes skipped, NaN that never
+    /// wins, and signed zeros where the first of equal values in row-major order stays.
+    func testMaxPool2DOfEveryKernelSet() {
+        // (ih, iw, ph, pw, kh, kw, sh, sw, oh, ow)
+        let shapes = [(14, 14, 1, 1, 3, 3, 1, 1, 14, 14), (7, 7, 1, 1, 3, 3, 1, 1, 7, 7), (28, 28, 0, 0, 3, 3, 2, 2, 14, 14),
+                      (9, 40, 1, 1, 3, 3, 2, 2, 5, 20), (1, 37, 0, 2, 1, 5, 1, 1, 1, 37), (6, 19, 0, 0, 2, 2, 2, 2, 3, 10),
+                      (5, 33, 2, 1, 4, 3, 3, 1, 2, 33), (3, 3, 1, 1, 3, 3, 2, 2, 2, 2), (11, 50, 1, 0, 3, 1, 1, 2, 11, 25)]
         for set in kernelSets {
-            for stride in [1, 2] {
-                for (o0, o1) in [(0, 1), (1, 7), (0, 16), (2, 19), (1, 40)] {
-                    let offsets: [Int64] = [0, 1, 2], width = Swift.max(7, o1 * stride + 2)
-                    var data = (0..<3).map { values(width, seed: UInt64(stride * 100 + o1 * 3 + $0)) }
-                    data[1][3] = .nan
-                    data[0][4] = -0.0
-                    data[2][4] = 0.0
-                    data[0][5] = 2; data[0][6] = 2; data[1][5] = 2
-                    var out = [Float](repeating: 99, count: o1 + 1)
-                    let ptrs = data.map { row -> UnsafeMutablePointer<Float> in
-                        let p = UnsafeMutablePointer<Float>.allocate(capacity: row.count)
-                        p.initialize(from: row, count: row.count)
-                        return p
+            for (i, (ih, iw, ph, pw, kh, kw, sh, sw, oh, ow)) in shapes.enumerated() {
+                let planes = 4
+                var x = values(planes * ih * iw, seed: UInt64(600 + i)).map { ($0 * 8).rounded() / 8 }
+                x[ih * iw + iw / 2] = .nan
+                for k in stride(from: 0, to: x.count, by: 7) where x[k] == 0 { x[k] = -0.0 }
+                let sentinel: Float = 12345
+                var y = [Float](repeating: sentinel, count: planes * oh * ow)
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        var g = dl_maxpool2d_args(x: xp.baseAddress, y: yp.baseAddress, ih: Int64(ih), iw: Int64(iw),
+                                                  ph: Int64(ph), pw: Int64(pw), kh: Int64(kh), kw: Int64(kw), sh: Int64(sh),
+                                                  sw: Int64(sw), oh: Int64(oh), ow: Int64(ow))
+                        let n = Int(dl_maxpool2d_scratch(&g))
+                        let scratch = UnsafeMutableRawPointer.allocate(byteCount: n * 4, alignment: 64)
+                        defer { scratch.deallocate() }
+                        set.maxpool2d(&g, 1, Int64(planes), scratch.bindMemory(to: Float.self, capacity: n))
                     }
-                    defer { ptrs.forEach { $0.deallocate() } }
-                    let rows: [UnsafePointer<Float>?] = ptrs.map { UnsafePointer($0) }
-                    set.maxpool_row(&out, Int64(o0), Int64(o1), rows, 3, offsets, 3, Int64(stride))
-                    let name = "\(String(cString: set.name)) stride \(stride) \(o0)..<\(o1)"
-                    for o in 0...o1 {
-                        guard o >= o0, o < o1 else { XCTAssertEqual(out[o], 99, "\(name): output \(o) written"); continue }
-                        var want = -Float.infinity
-                        for r in 0..<3 { for t in offsets { let v = data[r][Int(t) + o * stride]; want = v > want ? v : want } }
-                        XCTAssertEqual(out[o].bitPattern, want.bitPattern, "\(name): output \(o) is \(out[o]), expected \(want)")
+                }
+                let name = "\(String(cString: set.name)) shape \(i)"
+                for c in 0..<planes {
+                    for oy in 0..<oh {
+                        for ox in 0..<ow {
+                            let got = y[(c * oh + oy) * ow + ox]
+                            guard c > 0 else { XCTAssertEqual(got, sentinel, "\(name): plane 0 written"); continue }
+                            var want = -Float.infinity
+                            for a in 0..<kh {
+                                for b in 0..<kw {
+                                    let iy = oy * sh + a - ph, ix = ox * sw + b - pw
+                                    guard iy >= 0, iy < ih, ix >= 0, ix < iw else { continue }
+                                    let v = x[(c * ih + iy) * iw + ix]
+                                    want = v > want ? v : want
+                                }
+                            }
+                            XCTAssertEqual(got.bitPattern, want.bitPattern, "\(name): [\(c), \(oy), \(ox)] is \(got), expected \(want)")
+                        }
                     }
                 }
             }
@@ -182,6 +199,108 @@ final class CKernelTests: XCTestCase {
                             } else {
                                 XCTAssertEqual(Double(got), want, accuracy: 1e-4, "\(name): [\(i), \(j)]")
                             }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Winograd F(4x4, 3x3)'s matrices (Lavin & Gray): V = Bᵀ d B for a 6x6 input patch d, Y = Aᵀ M A for 4x4
+    /// outputs. Terms with a zero coefficient are left out, as a transform does, so a NaN reaches only what it feeds.
+    static let bt: [[Double]] = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+                                 [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]]
+    static let at: [[Double]] = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]
+
+    /// Σ_a Σ_b l[i][a] p[a][b] l[j][b] over the nonzero coefficients.
+    func sandwich(_ l: [[Double]], _ p: (Int, Int) -> Double, _ i: Int, _ j: Int) -> Double {
+        var s = 0.0
+        for a in 0..<6 where l[i][a] != 0 { for b in 0..<6 where l[j][b] != 0 { s += l[i][a] * p(a, b) * l[j][b] } }
+        return s
+    }
+
+    func assertNear(_ got: Float, _ want: Double, _ message: @autoclosure () -> String) {
+        if want.isNaN {
+            XCTAssert(got.isNaN, "\(message()) is \(got), expected NaN")
+        } else {
+            XCTAssertEqual(Double(got), want, accuracy: 1e-5 * (1 + Swift.abs(want)), message())
+        }
+    }
+
+    /// (height, width, padTop, padLeft, tilesW, tilesH, t0, tc): chunks that start and end inside a tile row, rows
+    /// narrower than a vector, more than eight tiles to a row, tiles reaching past the plane on every side.
+    static let winogradShapes = [(16, 16, 1, 1, 4, 4, 0, 16), (19, 23, 1, 1, 6, 5, 3, 20), (7, 5, 0, 0, 1, 2, 0, 2),
+                                 (40, 37, 2, 0, 10, 10, 5, 64), (9, 33, 1, 2, 9, 3, 0, 27), (14, 14, 1, 1, 4, 4, 6, 5)]
+
+    func testWinogradInputTransformOfEveryKernelSet() {
+        for set in kernelSets {
+            for (i, (h, w, pt, pl, tilesW, _, t0, tc)) in Self.winogradShapes.enumerated() {
+                let channels = 3, ld = channels * tc
+                var x = values(channels * h * w, seed: UInt64(300 + i))
+                if i % 2 == 1 { x[h * w + w + 2] = .nan }
+                let sentinel: Float = 12345
+                var v = [Float](repeating: sentinel, count: 36 * ld)
+                x.withUnsafeBufferPointer { xp in
+                    v.withUnsafeMutableBufferPointer { vp in
+                        var g = dl_winograd_input_args(x: xp.baseAddress, v: vp.baseAddress, height: Int64(h), width: Int64(w),
+                                                       pad_top: Int64(pt), pad_left: Int64(pl), tiles_w: Int64(tilesW),
+                                                       t0: Int64(t0), tc: Int64(tc), ld: Int64(ld))
+                        var scratch = [Float](repeating: .nan, count: Int(dl_winograd_input_scratch(&g)))
+                        set.winograd_input(&g, 1, Int64(channels), &scratch)
+                    }
+                }
+                let name = "\(String(cString: set.name)) shape \(i)"
+                for xi in 0..<36 {
+                    for c in 0..<channels {
+                        for t in 0..<tc {
+                            let got = v[xi * ld + c * tc + t]
+                            guard c > 0 else { XCTAssertEqual(got, sentinel, "\(name): channel 0 written"); continue }
+                            let top = (t0 + t) / tilesW * 4 - pt, left = (t0 + t) % tilesW * 4 - pl
+                            let want = sandwich(Self.bt, { a, b in
+                                let r = top + a, col = left + b
+                                return r >= 0 && r < h && col >= 0 && col < w ? Double(x[(c * h + r) * w + col]) : 0
+                            }, xi / 6, xi % 6)
+                            assertNear(got, want, "\(name): V[\(xi)][\(c)][\(t)]")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testWinogradOutputTransformOfEveryKernelSet() {
+        for set in kernelSets {
+            for (i, (h, w, _, _, tilesW, _, t0, tc)) in Self.winogradShapes.enumerated() {
+                let planes = 3, ld = planes * tc, clamp = i % 2 == 0, (lo, hi): (Float, Float) = (-3, 4)
+                var m = values(36 * ld, seed: UInt64(400 + i)).map { $0 * 2 }
+                if i == 1 { m[7 * ld + tc + 2] = .nan }
+                let bias = values(planes, seed: UInt64(500 + i))
+                let sentinel: Float = 12345
+                var y = [Float](repeating: sentinel, count: planes * h * w)
+                bias.withUnsafeBufferPointer { bp in
+                    m.withUnsafeBufferPointer { mp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            var g = dl_winograd_output_args(m: mp.baseAddress, y: yp.baseAddress, bias: i == 3 ? nil : bp.baseAddress,
+                                                            height: Int64(h), width: Int64(w), tiles_w: Int64(tilesW),
+                                                            t0: Int64(t0), tc: Int64(tc), ld: Int64(ld), clamp: clamp ? 1 : 0,
+                                                            lo: lo, hi: hi)
+                            set.winograd_output(&g, 1, Int64(planes))
+                        }
+                    }
+                }
+                let name = "\(String(cString: set.name)) shape \(i)"
+                for o in 0..<planes {
+                    for r in 0..<h {
+                        for col in 0..<w {
+                            let got = y[(o * h + r) * w + col]
+                            let tile = r / 4 * tilesW + col / 4
+                            guard o > 0, col / 4 < tilesW, tile >= t0, tile < t0 + tc else {
+                                XCTAssertEqual(got, sentinel, "\(name): [\(o), \(r), \(col)] written"); continue
+                            }
+                            var want = sandwich(Self.at, { a, b in Double(m[(a * 6 + b) * ld + o * tc + tile - t0]) }, r % 4, col % 4)
+                            want += i == 3 ? 0 : Double(bias[o])
+                            if clamp, !want.isNaN { want = Swift.min(Swift.max(want, Double(lo)), Double(hi)) }
+                            assertNear(got, want, "\(name): y[\(o), \(r), \(col)]")
                         }
                     }
                 }

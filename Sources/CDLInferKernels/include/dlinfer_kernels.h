@@ -1,8 +1,8 @@
 #ifndef DLINFER_KERNELS_H
 #define DLINFER_KERNELS_H
-// SGEMM, SGEMV, depthwise convolution, max-pooling and vector-math kernels for the CPU backend: the only code written in C, because Swift cannot
-// compile one function for several instruction sets and pick one at run time. Everything else (packing, blocking,
-// threading) is Swift.
+// SGEMM, SGEMV, depthwise convolution, Winograd transforms, max-pooling and vector-math kernels for the CPU backend:
+// the only code written in C, because Swift cannot compile one function for several instruction sets and pick one at
+// run time. Everything else (packing, blocking, threading) is Swift.
 #include <stdint.h>
 
 /// What the micro-kernels do to a finished tile before storing it: add bias[i] to row i (bias NULL for none), then,
@@ -83,14 +83,79 @@ static inline int64_t dl_dwconv3x3_scratch(const dl_dwconv3x3_args *g) {
     return plane >= DL_DW_BATCH ? plane : DL_DW_BATCH / plane * plane;
 }
 
-/// out[o] = the largest of rows[r][off[t] + o * stride] over rows r, then taps t, for o in o0 ..< o1 (stride 1 or
-/// 2): a value wins only when greater, so the first of equal values stays and NaN never wins. Every index read must
-/// be inside its row.
-typedef void (*dl_maxpool_row_fn)(float *out, int64_t o0, int64_t o1, const float *const *rows, int64_t nrows,
-                                  const int64_t *off, int64_t taps, int64_t stride);
+/// Max pooling of planes over 2-D windows (dilation 1): output plane c (oh x ow, at y + c * oh * ow) from input
+/// plane c (ih x iw, at x + c * ih * iw) padded by ph rows on top and pw columns on the left; y[c][oy][ox] is the
+/// largest of x[oy * sh + a - ph][ox * sw + b - pw] over a < kh, b < kw inside the input, taken in row-major order,
+/// where a value wins only when greater: the first of equal values stays (signed zeros), NaN never wins, and a
+/// window with nothing inside the input gives -inf. sw is 1 or 2.
+typedef struct {
+    const float *x;
+    float *y;
+    int64_t ih, iw, ph, pw, kh, kw, sh, sw, oh, ow;
+} dl_maxpool2d_args;
+
+/// Planes c0 ..< c1 of `g`, with dl_maxpool2d_scratch(g) floats of scratch aligned on 64 bytes.
+typedef void (*dl_maxpool2d_fn)(const dl_maxpool2d_args *g, int64_t c0, int64_t c1, float *scratch);
+
+/// Padded planes are copied in batches of at least this many floats (or one plane) before they are read.
+#define DL_POOL_BATCH 4096
+
+/// Floats per padded row: what a row of max(ow, 16) outputs reads in whole vectors of up to 16 lanes, rounded up
+/// to 16 so that every row starts on 64 bytes.
+static inline int64_t dl_maxpool2d_row(const dl_maxpool2d_args *g) {
+    return (g->sw * (g->ow > 16 ? g->ow : 16) + g->kw + 16 + 15) / 16 * 16;
+}
+
+/// Padded rows per plane: those the windows reach.
+static inline int64_t dl_maxpool2d_rows(const dl_maxpool2d_args *g) { return (g->oh - 1) * g->sh + g->kh; }
+
+/// Floats of scratch dl_maxpool2d needs (64-byte aligned): a batch of padded planes.
+static inline int64_t dl_maxpool2d_scratch(const dl_maxpool2d_args *g) {
+    const int64_t plane = dl_maxpool2d_rows(g) * dl_maxpool2d_row(g);
+    return plane >= DL_POOL_BATCH ? plane : DL_POOL_BATCH / plane * plane;
+}
+
+/// Winograd F(4x4, 3x3)'s input transform for tiles t0 ..< t0 + tc of an image's channel planes (height x width at
+/// x + c * height * width), tile t's 6x6 patch starting at row 4 (t / tiles_w) - pad_top, column 4 (t % tiles_w) -
+/// pad_left, zeros outside the plane: V[xi][c][t - t0] = (Bᵀ d B)[xi] at v + xi * ld + c * tc + t - t0.
+typedef struct {
+    const float *x;
+    float *v;
+    int64_t height, width, pad_top, pad_left, tiles_w, t0, tc, ld;
+} dl_winograd_input_args;
+
+/// Channels c0 ..< c1 of `g`, with dl_winograd_input_scratch(g) floats of scratch.
+typedef void (*dl_winograd_input_fn)(const dl_winograd_input_args *g, int64_t c0, int64_t c1, float *scratch);
+
+/// Floats per transformed row: room for the left padding and for the last tiles' reads of 32 floats.
+static inline int64_t dl_winograd_input_row(const dl_winograd_input_args *g) {
+    return g->pad_left + g->width + 4 * g->tiles_w + 40;
+}
+
+/// Floats of scratch dl_winograd_input needs: six transformed rows and a row of zeros.
+static inline int64_t dl_winograd_input_scratch(const dl_winograd_input_args *g) {
+    return 6 * dl_winograd_input_row(g) + g->width;
+}
+
+/// Winograd F(4x4, 3x3)'s output transform for tiles t0 ..< t0 + tc: output plane o (height x width at y + o *
+/// height * width) gets, over tile t's 4x4 block clipped at the plane's edges, (Aᵀ M A) + bias[o] (bias NULL for
+/// none), then, when clamp is set, raised to lo and lowered to hi (NaN stays NaN); M[xi][o][t - t0] is at m + xi * ld
+/// + o * tc + t - t0.
+typedef struct {
+    const float *m;
+    float *y;
+    const float *bias;
+    int64_t height, width, tiles_w, t0, tc, ld;
+    int32_t clamp;
+    float lo, hi;
+} dl_winograd_output_args;
+
+/// Output planes o0 ..< o1 of `g`.
+typedef void (*dl_winograd_output_fn)(const dl_winograd_output_args *g, int64_t o0, int64_t o1);
 
 /// One instruction set's kernels: the SGEMM micro-kernel (tile mr x nr) and its in-place-B form, the matrix-vector
-/// kernels, the softmax exponential, erf, the depthwise 3x3 plane, sigmoid, tanh and max pooling.
+/// kernels, the softmax exponential, erf, the depthwise 3x3 plane, sigmoid, tanh, max pooling and
+/// Winograd's transforms.
 typedef struct {
     const char *name;
     int32_t mr;
@@ -105,7 +170,9 @@ typedef struct {
     dl_dwconv3x3_fn dwconv3x3;
     dl_map_fn sigmoid;
     dl_map_fn tanh;
-    dl_maxpool_row_fn maxpool_row;
+    dl_maxpool2d_fn maxpool2d;
+    dl_winograd_input_fn winograd_input;
+    dl_winograd_output_fn winograd_output;
 } dl_sgemm_ukernel;
 
 /// The kernel sets this CPU can run, fastest first (checked with cpuid, including OS support for the registers).

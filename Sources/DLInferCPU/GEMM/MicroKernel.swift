@@ -1,8 +1,11 @@
 import CDLInferKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One instruction set's kernels from the C target (picked by cpuid): the register-blocked SGEMM micro-kernel, the
 /// cache blocking that suits it, the matrix-vector kernels, the softmax exponential, erf, sigmoid, tanh, the
-/// depthwise 3x3 plane and max pooling's rows.
+/// depthwise 3x3 plane, 2-D max pooling and Winograd's transforms.
 /// Packed operands are laid out for one kernel; a `PackedMatrix` remembers which.
 public struct SGEMMKernel: @unchecked Sendable, Equatable {
     public let name: String
@@ -24,8 +27,10 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
     let erfRow: dl_map_fn
     let sigmoidRow: dl_map_fn
     let tanhRow: dl_map_fn
-    let maxPoolRow: dl_maxpool_row_fn
+    let maxPool2D: dl_maxpool2d_fn
     let depthwisePlane: dl_dwconv3x3_fn
+    let winogradInput: dl_winograd_input_fn
+    let winogradOutput: dl_winograd_output_fn
 
     public static func == (l: SGEMMKernel, r: SGEMMKernel) -> Bool { l.name == r.name }
 
@@ -41,13 +46,19 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
             return SGEMMKernel(name: String(cString: k.name), mr: mr, nr: nr, kc: 512, nc: (1024 / nr) * nr,
                                mc: (768 / mr) * mr, function: k.kernel, indirectFunction: k.indirect,
                                rows: k.gemv_rows, dots: k.gemv_dots, packedRow: k.gemv_packed, expSum: k.exp_sum,
-                               erfRow: k.erf, sigmoidRow: k.sigmoid, tanhRow: k.tanh, maxPoolRow: k.maxpool_row,
-                               depthwisePlane: k.dwconv3x3)
+                               erfRow: k.erf, sigmoidRow: k.sigmoid, tanhRow: k.tanh, maxPool2D: k.maxpool2d,
+                               depthwisePlane: k.dwconv3x3, winogradInput: k.winograd_input,
+                               winogradOutput: k.winograd_output)
         }
     }()
 
-    /// The kernel used unless a caller asks for another.
-    public static let preferred: SGEMMKernel = available[0]
+    /// The kernel set used unless a caller asks for another: the fastest, or the one `DLINFER_CPU_KERNELS` names
+    /// when this CPU has it (to compare sets, or to test the narrower ones on a wider CPU).
+    public static let preferred: SGEMMKernel = {
+        guard let s = getenv("DLINFER_CPU_KERNELS") else { return available[0] }
+        let name = String(cString: s)
+        return available.first { $0.name == name } ?? available[0]
+    }()
 
     /// y[j] = exp(x[j] - shift) for j < count, returning their sum (y may be x, or nil to only sum): a softmax row's
     /// exponentials after subtracting its maximum. Below -87.3 a value gives 0, NaN stays NaN; elsewhere within 2 ulp

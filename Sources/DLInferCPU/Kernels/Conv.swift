@@ -226,7 +226,7 @@ func applyEpilogue(_ y: UnsafeMutablePointer<Float>, count: Int, bias: Float, ac
     case nil:
         for i in 0..<count { y[i] += bias }
     case .relu:
-        for i in 0..<count { let v = y[i] + bias; y[i] = v > 0 ? v : 0 }
+        for i in 0..<count { let v = y[i] + bias; y[i] = v < 0 ? 0 : v }  // NaN stays NaN, as in the C epilogues
     case .clip(let lo, let hi):
         for i in 0..<count { y[i] = Swift.min(Swift.max(y[i] + bias, lo), hi) }
     case .leakyRelu(let a):

@@ -1,3 +1,4 @@
+import CDLInferKernels
 import DLInferCore
 #if canImport(Glibc)
 import Glibc
@@ -102,8 +103,18 @@ final class PoolKernel: Kernel {
             let k = [Int](repeating: 1, count: lead - 1) + win.kernel, st = [Int](repeating: 1, count: lead - 1) + win.strides
             dense = .init(kh: k[0], kw: k[1], sh: st[0], sw: st[1], oh: axes[1].start.count, ow: axes[2].start.count)
         }
+        // One or two axes, taps adjacent, stride 1 or 2 across: MaxPool on floats runs in the C kernel.
+        var planar: dl_maxpool2d_args? = nil
+        if win.rank <= 2, win.dilations.allSatisfy({ $0 == 1 }), win.strides[last] <= 2 {
+            let two = win.rank == 2
+            planar = dl_maxpool2d_args(x: nil, y: nil, ih: Int64(two ? inSize[0] : 1), iw: Int64(inSize[last]),
+                                       ph: Int64(two ? padBegin[0] : 0), pw: Int64(padBegin[last]),
+                                       kh: Int64(two ? win.kernel[0] : 1), kw: Int64(win.kernel[last]),
+                                       sh: Int64(two ? win.strides[0] : 1), sw: Int64(win.strides[last]),
+                                       oh: Int64(two ? outSize[0] : 1), ow: Int64(outSize[last]))
+        }
         return PoolGeometry(axes: axes, dims: [Int](repeating: 1, count: lead) + inSize, cols: cols,
-                            stride: win.strides[last], planes: shape[0] * shape[1], dense: dense)
+                            stride: win.strides[last], planes: shape[0] * shape[1], dense: dense, planar: planar)
     }
 
     /// Divides by the taps inside the input, or with `countPadding` inside the padded input.
@@ -149,11 +160,9 @@ final class PoolKernel: Kernel {
     }
 
     private func maximum<T: MaxPoolElement>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ g: PoolGeometry) {
-        // Float rows of 16 outputs or more at stride 1 or 2: 16 outputs per vector step.
-        if T.self == Float.self, g.stride <= 2, g.axes[2].dilation == 1, g.axes[2].start.count >= 16 {
-            let xf = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
-            let yf = UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self)
-            g.forEachRow(xf, yf) { row, count, rows, _, _ in maxPoolOutputRow(row, count, rows, g.cols, stride: g.stride) }
+        if T.self == Float.self, let planar = g.planar {
+            maxPool2D(planar, x: UnsafeRawPointer(x).assumingMemoryBound(to: Float.self),
+                      y: UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), planes: g.planes)
             return
         }
         if let d = g.dense {
@@ -222,6 +231,9 @@ struct PoolGeometry {
     /// Set when every window lies whole inside the input with adjacent taps, over at most two spatial axes.
     let dense: Dense?
     struct Dense { let kh, kw, sh, sw, oh, ow: Int }
+    /// Set for the C kernel's MaxPool (its pointers left nil): at most two spatial axes, taps adjacent, stride 1 or
+    /// 2 across.
+    let planar: dl_maxpool2d_args?
 
     /// y = body(window's first element, input row length) for every output element of a dense geometry, in parallel
     /// over planes. Small planes (deep layers, small images) would otherwise spend their time building rows.
@@ -297,31 +309,19 @@ func poolRow<T>(_ row: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>, _ c: TapC
     }
 }
 
-/// One output row of MaxPool on floats at stride 1 or 2 from the input rows its windows cover: the edges here, the
-/// interior in the C kernel (vectors kept in registers over all their taps). Every output takes its taps in
-/// row-major order and a tap wins only when greater, as in the scalar loops, so the results, signed zeros and NaN
-/// included, are theirs. The scalar steps select rather than branch: on real data a branch per tap mispredicts half
-/// the time.
-func maxPoolOutputRow(_ out: UnsafeMutablePointer<Float>, _ count: Int, _ rows: [UnsafePointer<Float>], _ c: TapColumns,
-                      stride: Int) {
-    let lo = c.inner, hi = c.innerEnd, taps = c.off.count
-    func scalar(_ o: Int) {
-        var acc = -Float.infinity
-        for src in rows { for k in 0..<taps where c.lo[k] <= o && o < c.hi[k] { let v = src[c.off[k] + o * stride]; acc = v > acc ? v : acc } }
-        out[o] = acc
-    }
-    for o in 0..<lo { scalar(o) }
-    for o in hi..<count { scalar(o) }
-    guard hi > lo else { return }
-    rows.withUnsafeBufferPointer { r in
-        c.off.withUnsafeBufferPointer { off in
-            // Int is 64-bit on every target the C kernels build for.
-            off.withMemoryRebound(to: Int64.self) { off64 in
-                r.withMemoryRebound(to: UnsafePointer<Float>?.self) { rp in
-                    SGEMMKernel.preferred.maxPoolRow(out, Int64(lo), Int64(hi), rp.baseAddress!, Int64(rows.count),
-                                                     off64.baseAddress!, Int64(taps), Int64(stride))
-                }
-            }
+/// MaxPool on float planes in the C kernel: each plane is copied into scratch with -inf around it (which never
+/// wins), so every output is interior and whole rows are computed in vectors, taps in the scalar loops' order.
+private func maxPool2D(_ template: dl_maxpool2d_args, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, planes: Int) {
+    var args = template
+    (args.x, args.y) = (x, y)
+    let scratch = Int(dl_maxpool2d_scratch(&args)), outPlane = Int(args.oh * args.ow)
+    let taps = Int(args.kh * args.kw)
+    // Ranges of at least 2^15 comparisons (a few microseconds).
+    parallelFor(planes, grain: Swift.max(1, (1 << 15) / Swift.max(1, outPlane * taps))) { range in
+        withUnsafeTemporaryAllocation(byteCount: scratch * 4, alignment: 64) { raw in
+            var g = args
+            SGEMMKernel.preferred.maxPool2D(&g, Int64(range.lowerBound), Int64(range.upperBound),
+                                           raw.bindMemory(to: Float.self).baseAddress!)
         }
     }
 }
