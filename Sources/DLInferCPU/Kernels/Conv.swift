@@ -7,10 +7,17 @@ func makeConvKernel(_ a: Conv, _ node: Node, _ graph: Graph) throws -> HostKerne
     guard let wid = node.inputs[1], let w = graph.constants[wid], w.dtype == .float32 else {
         return ConvKernel(a, packedWeights: nil)
     }
-    if let wt = pixelRowsWeights(w, a, input: node.inputs[0].flatMap { graph.values[$0].type.fixedShape }) {
+    let input = node.inputs[0].flatMap { graph.values[$0].type.fixedShape }
+    if winogradApplies(a, weights: w.shape) {
+        // Winograd's path first where it pays for the fixed input, or may pay for an input the graph leaves open.
+        guard let input else { return ConvKernel(a, packedWeights: nil, winogradCandidate: w) }
+        if let grid = try? convGrid(a, input: input, weights: w.shape), winogradPays(grid, outChannels: w.shape[0]) {
+            return ConvKernel(a, packedWeights: nil, winogradCandidate: w)
+        }
+    }
+    if let wt = pixelRowsWeights(w, a, input: input) {
         return ConvKernel(a, packedWeights: nil, pixelRows: wt)
     }
-    if winogradApplies(a, weights: w.shape) { return ConvKernel(a, packedWeights: nil, winogradCandidate: w) }
     return ConvKernel(a, packedWeights: packConvWeights(w, a))
 }
 
@@ -135,7 +142,7 @@ final class ConvKernel: Kernel {
         let bp = bias.map { UnsafePointer($0.pointer(Float.self)) }
         let act = attrs.activation
 
-        if let w = winogradCandidate, winogradPays(outHeight: outSize[0], outWidth: outSize[1]) {
+        if let w = winogradCandidate, winogradPays(grid, outChannels: m) {
             if winograd == nil { winograd = WinogradWeights(w.pointer(Float.self), m: w.shape[0], c: w.shape[1]) }
             try winogradConv(winograd!, x: xp, batch: batch, height: grid.target[0], width: grid.target[1],
                              padTop: padBegin[0], padLeft: padBegin[1], outHeight: outSize[0], outWidth: outSize[1],

@@ -37,15 +37,21 @@ struct WinogradWeights {
 }
 
 /// Whether Conv attributes and constant weights suit F(4x4, 3x3): a 3x3 kernel, stride and dilation 1, one group,
-/// and at least 64 channels on both sides (fewer: the transforms cost more than the products save).
+/// at least 8 input and 16 output channels. Measured per layer against im2col/direct convolution and the pixel-rows
+/// path at 1 thread (`benchmarks/conv_layers.py`, Zen 4): from 8 -> 32 channels at 64x64 (0.227 -> 0.205 ms) and
+/// 16 -> 16 at 56x56 up, F(4x4, 3x3) was faster wherever its tiles paid (below).
 func winogradApplies(_ a: Conv, weights: [Int]) -> Bool {
-    weights.count == 4 && weights[2] == 3 && weights[3] == 3 && a.group == 1 && weights[0] >= 64 && weights[1] >= 64
+    weights.count == 4 && weights[2] == 3 && weights[3] == 3 && a.group == 1 && weights[0] >= 16 && weights[1] >= 8
         && (a.strides ?? [1, 1]).allSatisfy { $0 == 1 } && (a.dilations ?? [1, 1]).allSatisfy { $0 == 1 }
 }
 
-/// Whether an output this large has the 16 tiles or more at which F(4x4, 3x3) beat im2col + GEMM on every
-/// channel count from 64 to 512 (a 7x7 output, 4 tiles, runs twice as long as im2col; 14x14, 16 tiles, about half).
-func winogradPays(outHeight: Int, outWidth: Int) -> Bool { ((outHeight + 3) / 4) * ((outWidth + 3) / 4) >= 16 }
+/// Whether an output this large has the tiles at which F(4x4, 3x3) beat the other paths for this many output
+/// channels: 16 from 64 channels (at 14x14, 32 -> 128 channels: 0.168 -> 0.117 ms; 64 -> 256 at 13x13: 0.584 ->
+/// 0.317), 25 below (128 -> 32 at 14x14, 16 tiles: 0.172 -> 0.193 ms; 256 -> 32 at 20x20, 25 tiles: 0.635 -> 0.383).
+/// A 7x7 output, 4 tiles, runs 1.3 to 1.8 times as long as the other paths.
+func winogradPays(_ g: TapGrid, outChannels: Int) -> Bool {
+    ((g.grid[0] + 3) / 4) * ((g.grid[1] + 3) / 4) >= (outChannels >= 64 ? 16 : 25)
+}
 
 /// Y = conv(X, W) + bias, activated, for NCHW X of one 3x3 stride-1 layer; `padTop`/`padLeft` from the resolved window.
 func winogradConv(_ u: WinogradWeights, x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, padTop: Int,
