@@ -4,7 +4,12 @@ import Glibc
 #endif
 
 func makeBatchNormKernel(_ a: BatchNorm, _ node: Node, _ graph: Graph) throws -> HostKernel {
-    a.training ? BatchNormTrainingKernel(a) : BatchNormKernel(a)
+    if a.training { return BatchNormTrainingKernel(a) }
+    // Constant parameters (as exported models have them) are turned into the multiply-add's pair once, here.
+    let params = (1...4).map { i in i < node.inputs.count ? node.inputs[i].flatMap { graph.constants[$0] } : nil }
+    guard params.allSatisfy({ $0?.dtype == .float32 }) else { return BatchNormKernel(a, folded: nil) }
+    let p = params.map { UnsafeBufferPointer($0!.floats) }
+    return BatchNormKernel(a, folded: a.affine(scale: p[0], bias: p[1], mean: p[2], variance: p[3]))
 }
 
 func makeLRNKernel(_ a: LRN, _ node: Node, _ graph: Graph) throws -> HostKernel { LRNKernel(a) }
@@ -13,12 +18,16 @@ func makeLRNKernel(_ a: LRN, _ node: Node, _ graph: Graph) throws -> HostKernel 
 /// a = scale / sqrt(var + eps) and b = B - mean * a, p the parameter index (channel, or activation for spatial=0).
 final class BatchNormKernel: Kernel {
     let attrs: BatchNorm
-    init(_ a: BatchNorm) { attrs = a }
+    /// (a, b) from constant parameters; nil when any is computed, and then made per run.
+    let folded: (a: [Float], b: [Float])?
+    init(_ a: BatchNorm, folded: (a: [Float], b: [Float])?) { attrs = a; self.folded = folded }
 
     func run(_ inputs: [Tensor?], _ outputs: KernelOutputs) throws -> [Tensor?] {
         let x = inputs[0]!, y = try outputs.make(0)
-        let p = (1...4).map { UnsafeBufferPointer(inputs[$0]!.floats) }
-        let (a, b) = attrs.affine(scale: p[0], bias: p[1], mean: p[2], variance: p[3])
+        let (a, b) = folded ?? {
+            let p = (1...4).map { UnsafeBufferPointer(inputs[$0]!.floats) }
+            return attrs.affine(scale: p[0], bias: p[1], mean: p[2], variance: p[3])
+        }()
         let params = a.count
         let batch = x.rank >= 2 ? x.shape[0] : x.count
         let inner = params == 0 || batch == 0 ? 0 : x.count / (batch * params)
