@@ -1,4 +1,4 @@
-// Max pooling over 2-D windows, written once with clang vector extensions and compiled by each ISA's file (after
+// Max and average pooling over 2-D windows, written once with clang vector extensions and compiled by each ISA's file (after
 // gemv_impl.h and vmath_impl.h, which define the vector types and the lane count DL_VL).
 
 #define VF DL_CAT(vf, DL_SUFFIX)
@@ -13,11 +13,11 @@
 #define DL_POOL2 0, 2, 5, 7
 #endif
 
-/// DL_VL outputs of one row from output column o on: the window's rows start at p + a * ld; a value wins only when
-/// greater, taps in row-major order.
+/// DL_VL outputs of one row from output column o on: the window's rows start at p + a * ld, taps in row-major
+/// order. MaxPool: a value wins only when greater. AveragePool: the sum from 0.
 static inline __attribute__((always_inline)) VF DL_FN(pool_vector)(const float *p, int64_t ld, int64_t kh,
-                                                                    int64_t kw, int64_t sw, int64_t o) {
-    VF acc = DL_FN(splat)(-__builtin_inff());
+                                                                    int64_t kw, int64_t sw, int64_t o, int average) {
+    VF acc = DL_FN(splat)(average ? 0.0f : -__builtin_inff());
     for (int64_t a = 0; a < kh; a++) {
         const float *r = p + a * ld + o * sw;
         for (int64_t b = 0; b < kw; b++) {
@@ -28,8 +28,12 @@ static inline __attribute__((always_inline)) VF DL_FN(pool_vector)(const float *
                 const VF first = *(const VF *)(r + b), second = *(const VF *)(r + b + DL_VL - 1);
                 v = __builtin_shufflevector(first, second, DL_POOL2);
             }
-            const VI wins = v > acc;
-            acc = (VF)(((VI)v & wins) | ((VI)acc & ~wins));
+            if (average) {
+                acc = acc + v;
+            } else {
+                const VI wins = v > acc;
+                acc = (VF)(((VI)v & wins) | ((VI)acc & ~wins));
+            }
         }
     }
     return acc;
@@ -38,15 +42,17 @@ static inline __attribute__((always_inline)) VF DL_FN(pool_vector)(const float *
 /// One output plane from its padded copy. Outputs up to `end` may be written (with anything: later planes'
 /// outputs are computed after).
 static inline __attribute__((always_inline)) void
-DL_FN(pool_plane)(const dl_maxpool2d_args *g, const float *p, int64_t ld, float *y, const float *end) {
+DL_FN(pool_plane)(const dl_pool2d_args *g, const float *p, int64_t ld, float *y, const float *end, int average) {
     const int64_t oh = g->oh, ow = g->ow;
     for (int64_t oy = 0; oy < oh; oy++) {
         const float *top = p + oy * g->sh * ld;
         float *out = y + oy * ow;
+        const float *divisor = average ? g->divisor + oy * ow : 0;
         // As in the depthwise kernel: the last vector overlaps the one before, and a row narrower than a vector is
         // stored whole where its extra lanes land on outputs computed later.
         for (int64_t o = 0;;) {
-            const VF v = DL_FN(pool_vector)(top, ld, g->kh, g->kw, g->sw, o);
+            VF v = DL_FN(pool_vector)(top, ld, g->kh, g->kw, g->sw, o, average);
+            if (average) v = v / *(const VF *)(divisor + o);
             if (ow < DL_VL) {
                 if (out + DL_VL <= end) {
                     *(VF *)out = v;
@@ -63,14 +69,15 @@ DL_FN(pool_plane)(const dl_maxpool2d_args *g, const float *p, int64_t ld, float 
 }
 
 static inline __attribute__((always_inline)) void
-DL_FN(pool_planes)(const dl_maxpool2d_args *g, int64_t c0, int64_t c1, float *scratch) {
-    const int64_t ld = dl_maxpool2d_row(g), rows = dl_maxpool2d_rows(g), plane = rows * ld;
+DL_FN(pool_planes)(const dl_pool2d_args *g, int64_t c0, int64_t c1, float *scratch, int average) {
+    const int64_t ld = dl_pool2d_row(g), rows = dl_pool2d_rows(g), plane = rows * ld;
     const int64_t batch = plane >= DL_POOL_BATCH ? 1 : DL_POOL_BATCH / plane;
     const int64_t ih = g->ih, iw = g->iw, ph = g->ph;
     const float *end = g->y + c1 * g->oh * g->ow;
-    // Only input values are ever written into the padded planes, always to the same places, so the -inf around
-    // them stays: it never wins, as a tap outside the input never counts.
-    for (int64_t j = 0; j < batch * plane; j++) scratch[j] = -__builtin_inff();
+    // Only input values are ever written into the padded planes, always to the same places, so the padding around
+    // them stays: -inf never wins and 0 adds nothing, as a tap outside the input never counts.
+    const float pad = average ? 0.0f : -__builtin_inff();
+    for (int64_t j = 0; j < batch * plane; j++) scratch[j] = pad;
     for (int64_t b0 = c0; b0 < c1; b0 += batch) {
         const int64_t b1 = b0 + batch < c1 ? b0 + batch : c1;
         // The whole batch is copied before any plane is read (see the depthwise kernel).
@@ -86,26 +93,38 @@ DL_FN(pool_planes)(const dl_maxpool2d_args *g, int64_t c0, int64_t c1, float *sc
             }
         }
         for (int64_t c = b0; c < b1; c++) {
-            DL_FN(pool_plane)(g, scratch + (c - b0) * plane, ld, g->y + c * g->oh * g->ow, end);
+            DL_FN(pool_plane)(g, scratch + (c - b0) * plane, ld, g->y + c * g->oh * g->ow, end, average);
         }
     }
 }
 
-void DL_FN(dl_maxpool2d)(const dl_maxpool2d_args *g, int64_t c0, int64_t c1, float *scratch) {
-    // Stride across and the common 3x3 window are constants in their copies, so the loops over taps unroll.
-    dl_maxpool2d_args k = *g;
+static inline __attribute__((always_inline)) void
+DL_FN(pool_kind)(const dl_pool2d_args *g, int64_t c0, int64_t c1, float *scratch, int average) {
+    // Stride across and the common 3x3 and 2x2 windows are constants in their copies, so the loops over taps unroll.
+    dl_pool2d_args k = *g;
     if (g->sw == 1 && g->kh == 3 && g->kw == 3) {
         k.sw = 1; k.kh = 3; k.kw = 3;
-        DL_FN(pool_planes)(&k, c0, c1, scratch);
+        DL_FN(pool_planes)(&k, c0, c1, scratch, average);
     } else if (g->sw == 2 && g->kh == 3 && g->kw == 3) {
         k.sw = 2; k.kh = 3; k.kw = 3;
-        DL_FN(pool_planes)(&k, c0, c1, scratch);
+        DL_FN(pool_planes)(&k, c0, c1, scratch, average);
+    } else if (g->sw == 2 && g->kh == 2 && g->kw == 2) {
+        k.sw = 2; k.kh = 2; k.kw = 2;
+        DL_FN(pool_planes)(&k, c0, c1, scratch, average);
     } else if (g->sw == 1) {
         k.sw = 1;
-        DL_FN(pool_planes)(&k, c0, c1, scratch);
+        DL_FN(pool_planes)(&k, c0, c1, scratch, average);
     } else {
         k.sw = 2;
-        DL_FN(pool_planes)(&k, c0, c1, scratch);
+        DL_FN(pool_planes)(&k, c0, c1, scratch, average);
+    }
+}
+
+void DL_FN(dl_pool2d)(const dl_pool2d_args *g, int64_t c0, int64_t c1, float *scratch) {
+    if (g->divisor) {
+        DL_FN(pool_kind)(g, c0, c1, scratch, 1);
+    } else {
+        DL_FN(pool_kind)(g, c0, c1, scratch, 0);
     }
 }
 

@@ -26,7 +26,7 @@
     void dl_erf_##S(int64_t n, const float *x, float *y); \
     void dl_sigmoid_##S(int64_t n, const float *x, float *y); \
     void dl_tanh_##S(int64_t n, const float *x, float *y); \
-    void dl_maxpool2d_##S(const dl_maxpool2d_args *g, int64_t c0, int64_t c1, float *scratch); \
+    void dl_pool2d_##S(const dl_pool2d_args *g, int64_t c0, int64_t c1, float *scratch); \
     void dl_sgemm_indirect_##S(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c, \
                                int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta, \
                                const dl_epilogue *ep); \

@@ -161,4 +161,6 @@ public final class InferenceSession: @unchecked Sendable {
     public var memoryInUse: Int { session.memoryInUse }
     public var memory: MemoryBudget { session.memory }
     public var cachedPlans: Int { session.cachedPlans }
+    /// Host bytes the last run had to allocate because no pooled buffer could serve them (0 in steady state).
+    public var lastRunAllocatedBytes: Int { session.lastRunAllocatedBytes }
 }

@@ -110,49 +110,58 @@ final class CKernelTests: XCTestCase {
         }
     }
 
-    /// 2-D max pooling: windows 3x3 and others, strides 1 and 2 across (any down), padding on either side and
-    /// windows past the input (ceil mode), rows narrower and wider than a vector, planes skipped, NaN that never
-    /// wins, and signed zeros where the first of equal values in row-major order stays.
-    func testMaxPool2DOfEveryKernelSet() {
+    /// 2-D max and average pooling: windows 3x3, 2x2 and others, strides 1 and 2 across (any down), padding on either
+    /// side and windows past the input (ceil mode), rows narrower and wider than a vector, planes skipped. MaxPool:
+    /// NaN never wins, and of equal values (signed zeros) the first in row-major order stays. AveragePool: the sum of
+    /// the taps inside the input, from 0 in row-major order, over each output's own divisor; NaN spreads.
+    func testPool2DOfEveryKernelSet() {
         // (ih, iw, ph, pw, kh, kw, sh, sw, oh, ow)
         let shapes = [(14, 14, 1, 1, 3, 3, 1, 1, 14, 14), (7, 7, 1, 1, 3, 3, 1, 1, 7, 7), (28, 28, 0, 0, 3, 3, 2, 2, 14, 14),
                       (9, 40, 1, 1, 3, 3, 2, 2, 5, 20), (1, 37, 0, 2, 1, 5, 1, 1, 1, 37), (6, 19, 0, 0, 2, 2, 2, 2, 3, 10),
-                      (5, 33, 2, 1, 4, 3, 3, 1, 2, 33), (3, 3, 1, 1, 3, 3, 2, 2, 2, 2), (11, 50, 1, 0, 3, 1, 1, 2, 11, 25)]
+                      (5, 33, 2, 1, 4, 3, 3, 1, 2, 33), (3, 3, 1, 1, 3, 3, 2, 2, 2, 2), (11, 50, 1, 0, 3, 1, 1, 2, 11, 25),
+                      (28, 28, 0, 0, 2, 2, 2, 2, 14, 14), (7, 9, 1, 1, 2, 2, 2, 2, 5, 6)]
         for set in kernelSets {
             for (i, (ih, iw, ph, pw, kh, kw, sh, sw, oh, ow)) in shapes.enumerated() {
-                let planes = 4
-                var x = values(planes * ih * iw, seed: UInt64(600 + i)).map { ($0 * 8).rounded() / 8 }
-                x[ih * iw + iw / 2] = .nan
-                for k in stride(from: 0, to: x.count, by: 7) where x[k] == 0 { x[k] = -0.0 }
-                let sentinel: Float = 12345
-                var y = [Float](repeating: sentinel, count: planes * oh * ow)
-                x.withUnsafeBufferPointer { xp in
-                    y.withUnsafeMutableBufferPointer { yp in
-                        var g = dl_maxpool2d_args(x: xp.baseAddress, y: yp.baseAddress, ih: Int64(ih), iw: Int64(iw),
-                                                  ph: Int64(ph), pw: Int64(pw), kh: Int64(kh), kw: Int64(kw), sh: Int64(sh),
-                                                  sw: Int64(sw), oh: Int64(oh), ow: Int64(ow))
-                        let n = Int(dl_maxpool2d_scratch(&g))
-                        let scratch = UnsafeMutableRawPointer.allocate(byteCount: n * 4, alignment: 64)
-                        defer { scratch.deallocate() }
-                        set.maxpool2d(&g, 1, Int64(planes), scratch.bindMemory(to: Float.self, capacity: n))
-                    }
-                }
-                let name = "\(String(cString: set.name)) shape \(i)"
-                for c in 0..<planes {
-                    for oy in 0..<oh {
-                        for ox in 0..<ow {
-                            let got = y[(c * oh + oy) * ow + ox]
-                            guard c > 0 else { XCTAssertEqual(got, sentinel, "\(name): plane 0 written"); continue }
-                            var want = -Float.infinity
-                            for a in 0..<kh {
-                                for b in 0..<kw {
-                                    let iy = oy * sh + a - ph, ix = ox * sw + b - pw
-                                    guard iy >= 0, iy < ih, ix >= 0, ix < iw else { continue }
-                                    let v = x[(c * ih + iy) * iw + ix]
-                                    want = v > want ? v : want
-                                }
+                for average in [false, true] {
+                    let planes = 4
+                    var x = values(planes * ih * iw, seed: UInt64(600 + i)).map { ($0 * 8).rounded() / 8 }
+                    x[ih * iw + iw / 2] = .nan
+                    for k in stride(from: 0, to: x.count, by: 7) where x[k] == 0 { x[k] = -0.0 }
+                    let divisor = (0..<oh * ow + 16).map { Float(1 + ($0 * 5) % 9) }
+                    let sentinel: Float = 12345
+                    var y = [Float](repeating: sentinel, count: planes * oh * ow)
+                    x.withUnsafeBufferPointer { xp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            divisor.withUnsafeBufferPointer { dp in
+                                var g = dl_pool2d_args(x: xp.baseAddress, y: yp.baseAddress, divisor: average ? dp.baseAddress : nil,
+                                                       ih: Int64(ih), iw: Int64(iw), ph: Int64(ph), pw: Int64(pw), kh: Int64(kh),
+                                                       kw: Int64(kw), sh: Int64(sh), sw: Int64(sw), oh: Int64(oh), ow: Int64(ow))
+                                let n = Int(dl_pool2d_scratch(&g))
+                                let scratch = UnsafeMutableRawPointer.allocate(byteCount: n * 4, alignment: 64)
+                                defer { scratch.deallocate() }
+                                set.pool2d(&g, 1, Int64(planes), scratch.bindMemory(to: Float.self, capacity: n))
                             }
-                            XCTAssertEqual(got.bitPattern, want.bitPattern, "\(name): [\(c), \(oy), \(ox)] is \(got), expected \(want)")
+                        }
+                    }
+                    let name = "\(String(cString: set.name)) shape \(i) \(average ? "average" : "max")"
+                    for c in 0..<planes {
+                        for oy in 0..<oh {
+                            for ox in 0..<ow {
+                                let got = y[(c * oh + oy) * ow + ox]
+                                guard c > 0 else { XCTAssertEqual(got, sentinel, "\(name): plane 0 written"); continue }
+                                var want: Float = average ? 0 : -.infinity
+                                for a in 0..<kh {
+                                    for b in 0..<kw {
+                                        let iy = oy * sh + a - ph, ix = ox * sw + b - pw
+                                        guard iy >= 0, iy < ih, ix >= 0, ix < iw else { continue }
+                                        let v = x[(c * ih + iy) * iw + ix]
+                                        want = average ? want + v : (v > want ? v : want)
+                                    }
+                                }
+                                if average { want /= divisor[oy * ow + ox] }
+                                XCTAssert(got.bitPattern == want.bitPattern || (got.isNaN && want.isNaN),
+                                          "\(name): [\(c), \(oy), \(ox)] is \(got), expected \(want)")
+                            }
                         }
                     }
                 }

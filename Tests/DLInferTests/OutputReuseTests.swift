@@ -1,5 +1,6 @@
 import DLInferCore
 import DLInferEngine
+import Foundation
 import XCTest
 
 /// A session takes back the memory of the last run's outputs for the next run once the caller has let go of them:
@@ -24,5 +25,36 @@ final class OutputReuseTests: XCTestCase {
         XCTAssertEqual(kept.array(Float.self), relu(inputs[0]), "an output kept across three runs")
         XCTAssertEqual(next.array(Float.self), relu(inputs[2]), "an output kept across one run")
         XCTAssertEqual(session.lastOutputs[0].array(Float.self), relu(inputs[3]))
+    }
+
+    /// Buffers shrinking by three each step, so that none can serve the next request (a free buffer serves requests
+    /// down to half its size): one run holds 27 + 9 + 9 + 3 + 3 MB in turn against a peak of 36 MB live, and the
+    /// pool must keep them all for the next run rather than map them afresh every time.
+    func testSteadyRunsAllocateNothing() throws {
+        let n = 1 << 18
+        var b = ModelBuilder(opset: 18)
+        b.input("x", .float32, [.fixed(3), .fixed(3), .fixed(3), .fixed(n)])
+        b.constant("axis", Tensor([Int64(0)], shape: [1]))
+        b.node("Exp", ["x"], ["a1"])
+        b.node("ReduceSum", ["a1", "axis"], ["b1"], [attr("keepdims", 0)])
+        b.node("Exp", ["b1"], ["a2"])
+        b.node("ReduceSum", ["a2", "axis"], ["b2"], [attr("keepdims", 0)])
+        b.node("Exp", ["b2"], ["a3"])
+        b.node("ReduceSum", ["a3", "axis"], ["y"], [attr("keepdims", 0)])
+        b.output("y", .float32)
+        var cpu = SessionOptions()
+        cpu.device = "cpu"
+        let session = try InferenceSession(model: b.load(), options: cpu)
+        let x = Tensor([Float](repeating: -4, count: 27 * n), shape: [3, 3, 3, n])
+        let expected = 3 * exp(3 * exp(3 * exp(-4.0)))
+        var allocated = [Int]()
+        for _ in 0..<4 {
+            let y = try session.run([x])[0]
+            XCTAssertEqual(y.shape, [n])
+            assertClose(y, [Double](repeating: expected, count: n), shape: [n], rtol: 1e-5, atol: 1e-5)
+            allocated.append(session.lastRunAllocatedBytes)
+        }
+        XCTAssertGreaterThan(allocated[0], 36 << 20, "the first run allocates every buffer")
+        XCTAssertEqual(allocated[2...], [0, 0], "\(allocated)")
     }
 }

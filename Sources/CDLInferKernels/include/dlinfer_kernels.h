@@ -83,35 +83,38 @@ static inline int64_t dl_dwconv3x3_scratch(const dl_dwconv3x3_args *g) {
     return plane >= DL_DW_BATCH ? plane : DL_DW_BATCH / plane * plane;
 }
 
-/// Max pooling of planes over 2-D windows (dilation 1): output plane c (oh x ow, at y + c * oh * ow) from input
-/// plane c (ih x iw, at x + c * ih * iw) padded by ph rows on top and pw columns on the left; y[c][oy][ox] is the
-/// largest of x[oy * sh + a - ph][ox * sw + b - pw] over a < kh, b < kw inside the input, taken in row-major order,
-/// where a value wins only when greater: the first of equal values stays (signed zeros), NaN never wins, and a
-/// window with nothing inside the input gives -inf. sw is 1 or 2.
+/// Max or average pooling of planes over 2-D windows (dilation 1): output plane c (oh x ow, at y + c * oh * ow)
+/// from input plane c (ih x iw, at x + c * ih * iw) padded by ph rows on top and pw columns on the left, over the
+/// taps x[oy * sh + a - ph][ox * sw + b - pw], a < kh, b < kw, inside the input, in row-major order. sw is 1 or 2.
+/// - Max (divisor NULL): a value wins only when greater, so the first of equal values stays (signed zeros), NaN never
+///   wins, and a window with nothing inside the input gives -inf.
+/// - Average (divisor set): (0 + the taps) / divisor[oy * ow + ox]; divisor holds oh * ow values and is readable for
+///   16 floats past them.
 typedef struct {
     const float *x;
     float *y;
+    const float *divisor;
     int64_t ih, iw, ph, pw, kh, kw, sh, sw, oh, ow;
-} dl_maxpool2d_args;
+} dl_pool2d_args;
 
-/// Planes c0 ..< c1 of `g`, with dl_maxpool2d_scratch(g) floats of scratch aligned on 64 bytes.
-typedef void (*dl_maxpool2d_fn)(const dl_maxpool2d_args *g, int64_t c0, int64_t c1, float *scratch);
+/// Planes c0 ..< c1 of `g`, with dl_pool2d_scratch(g) floats of scratch aligned on 64 bytes.
+typedef void (*dl_pool2d_fn)(const dl_pool2d_args *g, int64_t c0, int64_t c1, float *scratch);
 
 /// Padded planes are copied in batches of at least this many floats (or one plane) before they are read.
 #define DL_POOL_BATCH 4096
 
 /// Floats per padded row: what a row of max(ow, 16) outputs reads in whole vectors of up to 16 lanes, rounded up
 /// to 16 so that every row starts on 64 bytes.
-static inline int64_t dl_maxpool2d_row(const dl_maxpool2d_args *g) {
+static inline int64_t dl_pool2d_row(const dl_pool2d_args *g) {
     return (g->sw * (g->ow > 16 ? g->ow : 16) + g->kw + 16 + 15) / 16 * 16;
 }
 
 /// Padded rows per plane: those the windows reach.
-static inline int64_t dl_maxpool2d_rows(const dl_maxpool2d_args *g) { return (g->oh - 1) * g->sh + g->kh; }
+static inline int64_t dl_pool2d_rows(const dl_pool2d_args *g) { return (g->oh - 1) * g->sh + g->kh; }
 
-/// Floats of scratch dl_maxpool2d needs (64-byte aligned): a batch of padded planes.
-static inline int64_t dl_maxpool2d_scratch(const dl_maxpool2d_args *g) {
-    const int64_t plane = dl_maxpool2d_rows(g) * dl_maxpool2d_row(g);
+/// Floats of scratch dl_pool2d needs (64-byte aligned): a batch of padded planes.
+static inline int64_t dl_pool2d_scratch(const dl_pool2d_args *g) {
+    const int64_t plane = dl_pool2d_rows(g) * dl_pool2d_row(g);
     return plane >= DL_POOL_BATCH ? plane : DL_POOL_BATCH / plane * plane;
 }
 
@@ -170,7 +173,7 @@ typedef struct {
     dl_dwconv3x3_fn dwconv3x3;
     dl_map_fn sigmoid;
     dl_map_fn tanh;
-    dl_maxpool2d_fn maxpool2d;
+    dl_pool2d_fn pool2d;
     dl_winograd_input_fn winograd_input;
     dl_winograd_output_fn winograd_output;
 } dl_sgemm_ukernel;

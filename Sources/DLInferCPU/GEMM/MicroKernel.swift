@@ -27,7 +27,7 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
     let erfRow: dl_map_fn
     let sigmoidRow: dl_map_fn
     let tanhRow: dl_map_fn
-    let maxPool2D: dl_maxpool2d_fn
+    let pool2D: dl_pool2d_fn
     let depthwisePlane: dl_dwconv3x3_fn
     let winogradInput: dl_winograd_input_fn
     let winogradOutput: dl_winograd_output_fn
@@ -46,7 +46,7 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
             return SGEMMKernel(name: String(cString: k.name), mr: mr, nr: nr, kc: 512, nc: (1024 / nr) * nr,
                                mc: (768 / mr) * mr, function: k.kernel, indirectFunction: k.indirect,
                                rows: k.gemv_rows, dots: k.gemv_dots, packedRow: k.gemv_packed, expSum: k.exp_sum,
-                               erfRow: k.erf, sigmoidRow: k.sigmoid, tanhRow: k.tanh, maxPool2D: k.maxpool2d,
+                               erfRow: k.erf, sigmoidRow: k.sigmoid, tanhRow: k.tanh, pool2D: k.pool2d,
                                depthwisePlane: k.dwconv3x3, winogradInput: k.winograd_input,
                                winogradOutput: k.winograd_output)
         }

@@ -103,22 +103,39 @@ final class PoolKernel: Kernel {
             let k = [Int](repeating: 1, count: lead - 1) + win.kernel, st = [Int](repeating: 1, count: lead - 1) + win.strides
             dense = .init(kh: k[0], kw: k[1], sh: st[0], sw: st[1], oh: axes[1].start.count, ow: axes[2].start.count)
         }
-        // One or two axes, taps adjacent, stride 1 or 2 across: MaxPool on floats runs in the C kernel.
-        var planar: dl_maxpool2d_args? = nil
+        // One or two axes, taps adjacent, stride 1 or 2 across: MaxPool and AveragePool on floats run in the C
+        // kernel, AveragePool with each output's divisor from the plan.
+        var planar: dl_pool2d_args? = nil, divisor: [Float]? = nil
         if win.rank <= 2, win.dilations.allSatisfy({ $0 == 1 }), win.strides[last] <= 2 {
             let two = win.rank == 2
-            planar = dl_maxpool2d_args(x: nil, y: nil, ih: Int64(two ? inSize[0] : 1), iw: Int64(inSize[last]),
-                                       ph: Int64(two ? padBegin[0] : 0), pw: Int64(padBegin[last]),
-                                       kh: Int64(two ? win.kernel[0] : 1), kw: Int64(win.kernel[last]),
-                                       sh: Int64(two ? win.strides[0] : 1), sw: Int64(win.strides[last]),
-                                       oh: Int64(two ? outSize[0] : 1), ow: Int64(outSize[last]))
+            planar = dl_pool2d_args(x: nil, y: nil, divisor: nil, ih: Int64(two ? inSize[0] : 1), iw: Int64(inSize[last]),
+                                    ph: Int64(two ? padBegin[0] : 0), pw: Int64(padBegin[last]),
+                                    kh: Int64(two ? win.kernel[0] : 1), kw: Int64(win.kernel[last]),
+                                    sh: Int64(two ? win.strides[0] : 1), sw: Int64(win.strides[last]),
+                                    oh: Int64(two ? outSize[0] : 1), ow: Int64(outSize[last]))
+            switch attrs.kind {
+            case .max: break
+            case .average(let includePad):
+                let (rows, cols) = (axes[1], axes[2])
+                divisor = rows.start.indices.flatMap { i in
+                    cols.start.indices.map { j in
+                        Float(includePad ? rows.padded[i] * cols.padded[j] : (rows.hi[i] - rows.lo[i]) * (cols.hi[j] - cols.lo[j]))
+                    }
+                } + [Float](repeating: 1, count: 16)
+            case .lp: planar = nil
+            }
         }
         return PoolGeometry(axes: axes, dims: [Int](repeating: 1, count: lead) + inSize, cols: cols,
-                            stride: win.strides[last], planes: shape[0] * shape[1], dense: dense, planar: planar)
+                            stride: win.strides[last], planes: shape[0] * shape[1], dense: dense, planar: planar,
+                            divisor: divisor)
     }
 
     /// Divides by the taps inside the input, or with `countPadding` inside the padded input.
     private func average(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ g: PoolGeometry, countPadding: Bool) {
+        if let planar = g.planar, let divisor = g.divisor {
+            divisor.withUnsafeBufferPointer { pool2D(planar, divisor: $0.baseAddress, x: x, y: y, planes: g.planes) }
+            return
+        }
         if let d = g.dense {
             // The taps in the order the row passes add them, so both paths give the same sums.
             let n = Float(d.kh * d.kw)
@@ -161,8 +178,8 @@ final class PoolKernel: Kernel {
 
     private func maximum<T: MaxPoolElement>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ g: PoolGeometry) {
         if T.self == Float.self, let planar = g.planar {
-            maxPool2D(planar, x: UnsafeRawPointer(x).assumingMemoryBound(to: Float.self),
-                      y: UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), planes: g.planes)
+            pool2D(planar, divisor: nil, x: UnsafeRawPointer(x).assumingMemoryBound(to: Float.self),
+                   y: UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), planes: g.planes)
             return
         }
         if let d = g.dense {
@@ -231,9 +248,11 @@ struct PoolGeometry {
     /// Set when every window lies whole inside the input with adjacent taps, over at most two spatial axes.
     let dense: Dense?
     struct Dense { let kh, kw, sh, sw, oh, ow: Int }
-    /// Set for the C kernel's MaxPool (its pointers left nil): at most two spatial axes, taps adjacent, stride 1 or
-    /// 2 across.
-    let planar: dl_maxpool2d_args?
+    /// Set for the C kernel's MaxPool and AveragePool (its pointers left nil): at most two spatial axes, taps
+    /// adjacent, stride 1 or 2 across.
+    let planar: dl_pool2d_args?
+    /// AveragePool's divisor per output of a plane, and 16 more floats the C kernel may read.
+    let divisor: [Float]?
 
     /// y = body(window's first element, input row length) for every output element of a dense geometry, in parallel
     /// over planes. Small planes (deep layers, small images) would otherwise spend their time building rows.
@@ -309,19 +328,21 @@ func poolRow<T>(_ row: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>, _ c: TapC
     }
 }
 
-/// MaxPool on float planes in the C kernel: each plane is copied into scratch with -inf around it (which never
-/// wins), so every output is interior and whole rows are computed in vectors, taps in the scalar loops' order.
-private func maxPool2D(_ template: dl_maxpool2d_args, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, planes: Int) {
+/// MaxPool (no divisor) or AveragePool on float planes in the C kernel: each plane is copied into scratch with -inf
+/// or 0 around it (which never wins or adds nothing), so every output is interior and whole rows are computed in
+/// vectors, taps in the scalar loops' order.
+private func pool2D(_ template: dl_pool2d_args, divisor: UnsafePointer<Float>?, x: UnsafePointer<Float>,
+                    y: UnsafeMutablePointer<Float>, planes: Int) {
     var args = template
-    (args.x, args.y) = (x, y)
-    let scratch = Int(dl_maxpool2d_scratch(&args)), outPlane = Int(args.oh * args.ow)
+    (args.x, args.y, args.divisor) = (x, y, divisor)
+    let scratch = Int(dl_pool2d_scratch(&args)), outPlane = Int(args.oh * args.ow)
     let taps = Int(args.kh * args.kw)
-    // Ranges of at least 2^15 comparisons (a few microseconds).
+    // Ranges of at least 2^15 taps (a few microseconds).
     parallelFor(planes, grain: Swift.max(1, (1 << 15) / Swift.max(1, outPlane * taps))) { range in
         withUnsafeTemporaryAllocation(byteCount: scratch * 4, alignment: 64) { raw in
             var g = args
-            SGEMMKernel.preferred.maxPool2D(&g, Int64(range.lowerBound), Int64(range.upperBound),
-                                           raw.bindMemory(to: Float.self).baseAddress!)
+            SGEMMKernel.preferred.pool2D(&g, Int64(range.lowerBound), Int64(range.upperBound),
+                                        raw.bindMemory(to: Float.self).baseAddress!)
         }
     }
 }

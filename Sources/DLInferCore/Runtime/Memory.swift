@@ -110,6 +110,7 @@ public final class TensorPool: @unchecked Sendable {
     /// are released before giving up.
     public func take(_ bytes: Int) throws -> Storage {
         if let s = buffers.take(bytes) { return s }
+        missedBytes += bytes
         do { return try Storage(byteCount: bytes, budget: memory) } catch let e as DLInferError where e.kind == .outOfMemory {
             guard buffers.freeBytes > 0 else { throw e }
             buffers.purge()
@@ -119,6 +120,8 @@ public final class TensorPool: @unchecked Sendable {
 
     public func give(_ s: Storage) { buffers.give(s) }
     public var freeBytes: Int { buffers.freeBytes }
+    /// Bytes of the requests no free buffer could serve, since the session last reset it.
+    public var missedBytes = 0
 
     /// Keeps at most this many free bytes (the session sets it from its plan's peak).
     public var budget: Int {

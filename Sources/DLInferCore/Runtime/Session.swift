@@ -69,6 +69,8 @@ public final class Session: @unchecked Sendable {
     /// The budget the session's buffers count against (inputs the host hands over to copy count too).
     public var memory: MemoryBudget { pool.memory }
     public var cachedPlans: Int { plans.count }
+    /// Host bytes the last run had to allocate because no pooled buffer could serve them (0 in steady state).
+    public var lastRunAllocatedBytes: Int { pool.missedBytes }
 
     /// Profiling: when on, each run adds every node's time to `nodeTimes` (device nodes are waited for one by one, so
     /// their time is their own and the run is slower than without). Switching it on clears the times.
@@ -125,8 +127,9 @@ public final class Session: @unchecked Sendable {
             lastPlan = (key, cached)
         }
         let plan = cached.plan
-        // Free buffers kept between runs: what this plan's peak needs, so that changing shapes do not pile them up.
-        pool.budget = Swift.max(16 << 20, plan.peakBytes)
+        // Free buffers kept between runs: what this plan's runs need, so that changing shapes do not pile them up.
+        pool.budget = cached.poolBudget
+        pool.missedBytes = 0
 
         let innerBefore = device?.innerTransfers ?? Transfers()
         defer { if let device { lastTransfers.add(device.innerTransfers, since: innerBefore) } }
@@ -172,6 +175,7 @@ public final class Session: @unchecked Sendable {
             // device kernel leaves that to the run around it).
             if !resident { try device?.finish() }
             for v in plan.transient { release(v, &env) }
+            cached.grow(poolBudgetBy: pool.missedBytes)
             return outputs
         } catch {
             // Work already queued may still use buffers this run held; let it drain before they are freed.
