@@ -1411,14 +1411,15 @@ __kernel void batchnorm_affine(__global const real_t* scale, __global const real
     STORE(b, i, LOAD(bias, i) - LOAD(mean, i) * ai);
 }
 
-// y = x * a[p] + b[p], p the parameter (channel, or activation with spatial = 0) of element i: elements come in runs
-// of `inner` per parameter, `params` runs per image.
+// y = act(x * a[p] + b[p]), p the parameter (channel, or activation with spatial = 0) of element i: elements come in
+// runs of `inner` per parameter, `params` runs per image; `act` the fused activation (ACT_*).
 __kernel void batchnorm_f32(__global const real_t* x, __global real_t* y, __global const real_t* a,
-                            __global const real_t* b, int total, int inner, int params) {
+                            __global const real_t* b, int total, int inner, int params, int act, float act_a,
+                            float act_b) {
     int i = get_global_id(0);
     if (i >= total) return;
     int p = (i / inner) % params;
-    STORE(y, i, LOAD(x, i) * LOAD(a, p) + LOAD(b, p));
+    STORE(y, i, activate(LOAD(x, i) * LOAD(a, p) + LOAD(b, p), act, act_a, act_b));
 }
 
 // y = x * (bias + alpha/size * sum of x^2 over channels c-before ... c+after)^-beta, one work-item per element;

@@ -84,4 +84,48 @@ final class PassesTests: XCTestCase {
         let model = try Model(graph: g)
         XCTAssertEqual(model.graph.nodes.count, 2)
     }
+
+    /// DenseNet's pre-activation pairs: a BatchNormalization no Conv feeds takes the Relu (or the constant Clip)
+    /// after it, on a plane wide enough for the vector loops, with NaN kept; a BN whose output has another reader
+    /// keeps its activation node.
+    func testBatchNormTakesTheActivationAfterIt() throws {
+        let shape = [2, 3, 5, 37], channels = 3
+        var b = ModelBuilder(opset: 15)
+        b.input("x", .float32, shape.map { .fixed($0) })
+        let params: [[Float]] = [[0.5, -1.5, 2], [0.1, -0.2, 0.3], [0.4, 0, -1], [0.25, 2, 0.5]]
+        for (k, name) in ["s", "b", "m", "v"].enumerated() { b.constant(name, Tensor(params[k], shape: [channels])) }
+        b.node("BatchNormalization", ["x", "s", "b", "m", "v"], ["n1"], [attr("epsilon", Float(1e-3))])
+        b.node("Relu", ["n1"], ["y"])
+        b.node("BatchNormalization", ["x", "s", "b", "m", "v"], ["n2"], [attr("epsilon", Float(1e-3))])
+        b.node("Clip", ["n2", "lo", "hi"], ["z"])
+        b.constant("lo", Tensor([Float(-0.5)], shape: []))
+        b.constant("hi", Tensor([Float(1)], shape: []))
+        b.node("BatchNormalization", ["x", "s", "b", "m", "v"], ["n3"], [attr("epsilon", Float(1e-3))])
+        b.node("Sigmoid", ["n3"], ["u"])
+        b.node("Add", ["u", "n3"], ["w"])
+        for name in ["y", "z", "w"] { b.output(name, .float32) }
+        let model = try b.load()
+        let acts = model.graph.nodes.compactMap { n -> Activation?? in
+            if case .batchNorm(let a) = n.op { return .some(a.activation) }
+            return nil
+        }
+        XCTAssertEqual(acts, [.relu, .clip(min: -0.5, max: 1), nil])
+        XCTAssertEqual(model.graph.nodes.map(\.op.name), ["BatchNormalization", "BatchNormalization", "BatchNormalization", "Sigmoid", "Add"])
+
+        var x = TestData.tensor(shape, seed: 31).array(Float.self).map { $0 * 3 }
+        x[7] = .nan
+        let got = try InferenceSession(model: model).run([Tensor(x, shape: shape)])
+        let plane = shape[2] * shape[3]
+        let n = x.indices.map { i -> Double in
+            let c = (i / plane) % channels
+            let a = Double(params[0][c]) / (Double(params[3][c]) + 1e-3).squareRoot()
+            return (Double(x[i]) - Double(params[2][c])) * a + Double(params[1][c])
+        }
+        let relu = n.map { $0.isNaN ? $0 : Swift.max($0, 0) }
+        let clip = n.map { $0.isNaN ? $0 : Swift.min(Swift.max($0, -0.5), 1) }
+        let added = n.map { 1 / (1 + Foundation.exp(-$0)) + $0 }
+        for (k, want) in [relu, clip, added].enumerated() {
+            assertClose(got[k], want, shape: shape, rtol: 1e-5, atol: 1e-5, "output \(k)")
+        }
+    }
 }

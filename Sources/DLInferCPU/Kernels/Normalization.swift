@@ -14,8 +14,9 @@ func makeBatchNormKernel(_ a: BatchNorm, _ node: Node, _ graph: Graph) throws ->
 
 func makeLRNKernel(_ a: LRN, _ node: Node, _ graph: Graph) throws -> HostKernel { LRNKernel(a) }
 
-/// Inference BatchNormalization as one multiply-add per element: y = x * a[p] + b[p] with
-/// a = scale / sqrt(var + eps) and b = B - mean * a, p the parameter index (channel, or activation for spatial=0).
+/// Inference BatchNormalization as one multiply-add per element: y = act(x * a[p] + b[p]) with
+/// a = scale / sqrt(var + eps) and b = B - mean * a, p the parameter index (channel, or activation for spatial=0),
+/// act the fused activation if any.
 final class BatchNormKernel: Kernel {
     let attrs: BatchNorm
     /// (a, b) from constant parameters; nil when any is computed, and then made per run.
@@ -32,26 +33,43 @@ final class BatchNormKernel: Kernel {
         let batch = x.rank >= 2 ? x.shape[0] : x.count
         let inner = params == 0 || batch == 0 ? 0 : x.count / (batch * params)
         guard inner > 0 else { return [y] }
-        let xp = x.pointer(Float.self), yp = y.pointer(Float.self)
+        let xp = x.pointer(Float.self), yp = y.pointer(Float.self), act = attrs.activation
         a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in
             if inner == 1 {
                 parallelFor(batch, grain: Swift.max(1, 16384 / params)) { range in
                     for n in range {
                         let src = xp + n * params, dst = yp + n * params
                         for i in 0..<params { dst[i] = src[i] * a[i] + b[i] }
+                        if let act { for i in 0..<params { dst[i] = act.apply(dst[i]) } }
                     }
                 }
             } else {
                 parallelFor(batch * params, grain: Swift.max(1, 16384 / inner)) { range in
                     for r in range {
-                        let p = r % params, av = a[p], bv = b[p]
-                        let src = xp + r * inner, dst = yp + r * inner
-                        for i in 0..<inner { dst[i] = src[i] * av + bv }
+                        let p = r % params
+                        affineRun(xp + r * inner, yp + r * inner, count: inner, scale: a[p], shift: b[p], activation: act)
                     }
                 }
             }
         } }
         return [y]
+    }
+}
+
+/// y[i] = act(x[i] * scale + shift) for one run; the activation is switched on once, outside the loop, so each loop
+/// vectorises.
+@inline(__always)
+private func affineRun(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, scale: Float, shift: Float,
+                       activation: Activation?) {
+    switch activation {
+    case nil:
+        for i in 0..<count { y[i] = x[i] * scale + shift }
+    case .relu:
+        for i in 0..<count { let v = x[i] * scale + shift; y[i] = v < 0 ? 0 : v }  // NaN stays NaN, as in Relu
+    case .clip(let lo, let hi):
+        for i in 0..<count { y[i] = Swift.min(Swift.max(x[i] * scale + shift, lo), hi) }
+    case .some(let act):
+        for i in 0..<count { y[i] = act.apply(x[i] * scale + shift) }
     }
 }
 

@@ -15,6 +15,8 @@ public struct BatchNorm: OpAttributes {
     /// Batch statistics and running-average outputs (opsets 14+ `training_mode = 1`).
     public var training: Bool
     public var momentum: Float
+    /// Set by the FuseActivations pass (inference form only): applied to every output element.
+    public var activation: Activation? = nil
 
     public init(epsilon: Float = 1e-5, spatial: Bool = true, training: Bool = false, momentum: Float = 0.9) {
         self.epsilon = epsilon; self.spatial = spatial; self.training = training; self.momentum = momentum

@@ -1,7 +1,7 @@
 /// Folds an inference BatchNormalization into the Conv feeding it: with a = scale / sqrt(var + eps),
 /// BN(Conv(X, W, B)) = Conv(X, W * a, (B - mean) * a + B_bn) per output channel. Applies when W (and B, if given)
 /// and the four BN parameters are constants, the BN is not in training mode (its statistics come from the batch),
-/// the Conv output is read by that BN alone and is not a graph output, and no activation is fused yet.
+/// the Conv output is read by that BN alone and is not a graph output, and no activation is fused into either yet.
 /// The Conv then writes the BN's output value and the BN node goes.
 public struct FoldBatchNormIntoConv: Pass {
     public init() {}
@@ -11,7 +11,7 @@ public struct FoldBatchNormIntoConv: Pass {
         let consumers = graph.consumers(), producers = graph.producers()
         var removed = Set<Int>()
         for (i, node) in graph.nodes.enumerated() {
-            guard case .batchNorm(let bn) = node.op, bn.spatial, !bn.training, node.inputs.count == 5,
+            guard case .batchNorm(let bn) = node.op, bn.spatial, !bn.training, bn.activation == nil, node.inputs.count == 5,
                   let x = node.inputs[0], let y = node.outputs.first ?? nil,
                   let ci = producers[x], case .conv(let conv) = graph.nodes[ci].op, conv.activation == nil,
                   graph.nodes[ci].outputs.first == x, consumers[x]?.count == 1, !graph.isOutput(x)

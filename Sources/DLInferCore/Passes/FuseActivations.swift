@@ -1,4 +1,5 @@
-/// Moves an activation into the epilogue of the Conv, Gemm or MatMul that feeds it: Relu, LeakyRelu, Sigmoid, Tanh,
+/// Moves an activation into the epilogue of the Conv, Gemm, MatMul or inference BatchNormalization that feeds it
+/// (DenseNet's BatchNormalization -> Relu pairs then cost one pass over the feature map, not two): Relu, LeakyRelu, Sigmoid, Tanh,
 /// HardSigmoid, Elu, and Clip whose bounds are constants or absent. Applies when the producer has no activation
 /// yet, its output is float32, read by the activation alone and not a graph output; the producer then writes the
 /// activation's output value and the activation node goes.
@@ -19,6 +20,7 @@ public struct FuseActivations: Pass {
             case .conv(var a) where a.activation == nil: a.activation = act; graph.nodes[pi].op = .conv(a)
             case .gemm(var a) where a.activation == nil: a.activation = act; graph.nodes[pi].op = .gemm(a)
             case .matMul(var a) where a.activation == nil: a.activation = act; graph.nodes[pi].op = .matMul(a)
+            case .batchNorm(var a) where a.activation == nil && !a.training: a.activation = act; graph.nodes[pi].op = .batchNorm(a)
             default: continue
             }
             graph.nodes[pi].outputs[0] = y

@@ -1,6 +1,6 @@
 import DLInferCore
 
-/// BatchNormalization (inference) as y = x * a[p] + b[p]. Constant statistics are combined into a and b once, on
+/// BatchNormalization (inference) as y = act(x * a[p] + b[p]), act the fused activation if any. Constant statistics are combined into a and b once, on
 /// the host with the CPU kernel's formula; computed ones are combined on the device before each run.
 final class BatchNormCL: Kernel {
     private let a: BatchNorm, q: CLQueue, k: CLKernel
@@ -37,7 +37,7 @@ final class BatchNormCL: Kernel {
                            (1...4).map { .buffer(inputs[$0]) } + [.buffer(av), .buffer(bv), .int(params), .float(a.epsilon)])
         }
         try q.launch1D(k, x.count, [.buffer(x), .buffer(y), .buffer(av), .buffer(bv), .int(x.count),
-                                    .int(x.count / (batch * params)), .int(params)])
+                                    .int(x.count / (batch * params)), .int(params)] + CLActivation(a.activation).args)
         if affine == nil {
             // The queue is in order: whoever gets these buffers from the pool next runs after this kernel.
             q.recycle(av.buffer)

@@ -1,7 +1,8 @@
 import DLInferCore
 import XCTest
 
-/// BatchNormalization (per channel and, opsets 7-8, per activation; constant and computed statistics), LRN (odd and
+/// BatchNormalization (per channel and, opsets 7-8, per activation; constant and computed statistics; with a fused
+/// activation), LRN (odd and
 /// even sizes), GroupNormalization (parameters per channel and, opset 18, per group) and InstanceNormalization against
 /// the CPU.
 final class OpenCLNormalizationTests: OpenCLTestCase {
@@ -10,11 +11,13 @@ final class OpenCLNormalizationTests: OpenCLTestCase {
                                  ([0, 3, 2, 2], true)] {
             let params = spatial ? [shape.count >= 2 ? shape[1] : 1] : Array(shape[1...])
             let variance = Tensor(random(params).array(Float.self).map { abs($0) + 0.1 }, shape: params)
-            for constant in [true, false] {
-                try check(.batchNorm(BatchNorm(epsilon: 1e-3, spatial: spatial)),
+            for (constant, activation) in [(true, nil), (false, nil), (true, Activation.relu), (false, .clip(min: -1, max: 2))] {
+                var bn = BatchNorm(epsilon: 1e-3, spatial: spatial)
+                bn.activation = activation
+                try check(.batchNorm(bn),
                           [(random(shape, scale: 3), false), (random(params), constant), (random(params), constant),
                            (random(params), constant), (variance, constant)],
-                          "\(shape) spatial \(spatial) constant \(constant)")
+                          "\(shape) spatial \(spatial) constant \(constant) activation \(String(describing: activation))")
             }
         }
     }
