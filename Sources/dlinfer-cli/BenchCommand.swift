@@ -31,11 +31,16 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "After timing, run --iters more times timing every node, and print the time per op type (device nodes are waited for one by one, so a profiled run is slower).")
     var profile = false
 
+    @Option(help: "With --profile, also list the N slowest nodes (milliseconds per run, op, node name).")
+    var top = 0
+
     @OptionGroup var deviceOptions: DeviceOptions
 
     func validate() throws {
         guard iters >= 1 else { throw ValidationError("--iters must be at least 1") }
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
+        guard top >= 0 else { throw ValidationError("--top must not be negative") }
+        guard top == 0 || profile else { throw ValidationError("--top lists nodes of the profile: add --profile") }
         _ = try parsedShapes()
     }
 
@@ -59,7 +64,7 @@ struct BenchCommand: ParsableCommand {
         for name in shapes.keys where m.inputIndex(name) == nil {
             throw DLInferError.invalid("--shape names '\(name)', but the model's inputs are \(m.inputs.map(\.name).joined(separator: ", "))")
         }
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix64(seed: 0)
         var guessed = [String]()
         let inputs = try m.inputs.map { v -> Tensor in
             let dims: [Int]
@@ -130,6 +135,13 @@ struct BenchCommand: ParsableCommand {
             let ms = v.seconds * 1000 / Double(iters), share = total > 0 ? 100 * v.seconds / total : 0
             print("  \(op.padding(26)) \(String(v.nodes).leftPadding(5)) \(formatMilliseconds(ms).leftPadding(8)) \(String((share * 10).rounded() / 10).leftPadding(7))")
         }
+        guard top > 0 else { return }
+        print("slowest nodes:")
+        print("    ms/run  op                        node")
+        let slowest = zip(m.graph.nodes, session.nodeTimes).sorted { $0.1 > $1.1 }.prefix(top)
+        for (node, t) in slowest {
+            print("  \(formatMilliseconds(t * 1000 / Double(iters)).leftPadding(8))  \(node.op.name.padding(25)) \(node.name)")
+        }
     }
 
     /// Nearest-rank percentile of sorted values.
@@ -142,4 +154,18 @@ struct BenchCommand: ParsableCommand {
 private extension String {
     func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
     func leftPadding(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
+
+/// A seeded generator for the random inputs: the system's asks the kernel for every value (150,000 system calls for
+/// one 224x224 image), and a fixed seed makes runs of the same model comparable.
+private struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
