@@ -5,13 +5,30 @@
 #define VI DL_CAT(vi, DL_SUFFIX)
 // A stride-2 row's DL_VL inputs from two loads, the second one DL_VL - 1 on (so nothing past the last input is
 // read): the even lanes of the first and the odd lanes of the second.
+// For three taps across at stride 2 from two whole vectors (and a third): the even lanes, the odd lanes, and the
+// evens one lane on.
 #if DL_VL == 16
 #define DL_POOL2 0, 2, 4, 6, 8, 10, 12, 14, 17, 19, 21, 23, 25, 27, 29, 31
+#define DL_POOL_EVENS 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define DL_POOL_ODDS 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#define DL_POOL_SHIFT1 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
 #elif DL_VL == 8
 #define DL_POOL2 0, 2, 4, 6, 9, 11, 13, 15
+#define DL_POOL_EVENS 0, 2, 4, 6, 8, 10, 12, 14
+#define DL_POOL_ODDS 1, 3, 5, 7, 9, 11, 13, 15
+#define DL_POOL_SHIFT1 1, 2, 3, 4, 5, 6, 7, 8
 #else
 #define DL_POOL2 0, 2, 5, 7
+#define DL_POOL_EVENS 0, 2, 4, 6
+#define DL_POOL_ODDS 1, 3, 5, 7
+#define DL_POOL_SHIFT1 1, 2, 3, 4
 #endif
+
+/// acc, or v where v is greater (NaN never is).
+static inline __attribute__((always_inline)) VF DL_FN(pool_max)(VF acc, VF v) {
+    const VI wins = v > acc;
+    return (VF)(((VI)v & wins) | ((VI)acc & ~wins));
+}
 
 /// DL_VL outputs of one row from output column o on: the window's rows start at p + a * ld, taps in row-major
 /// order. MaxPool: a value wins only when greater. AveragePool: the sum from 0.
@@ -28,42 +45,73 @@ static inline __attribute__((always_inline)) VF DL_FN(pool_vector)(const float *
                 const VF first = *(const VF *)(r + b), second = *(const VF *)(r + b + DL_VL - 1);
                 v = __builtin_shufflevector(first, second, DL_POOL2);
             }
-            if (average) {
-                acc = acc + v;
-            } else {
-                const VI wins = v > acc;
-                acc = (VF)(((VI)v & wins) | ((VI)acc & ~wins));
-            }
+            acc = average ? acc + v : DL_FN(pool_max)(acc, v);
         }
     }
     return acc;
+}
+
+/// Stores DL_VL outputs of a row from column o: a row narrower than a vector whole where its extra lanes land on
+/// outputs computed later (up to `end`), else its first ow lanes.
+static inline __attribute__((always_inline)) void DL_FN(pool_store)(float *out, int64_t o, int64_t ow, VF v,
+                                                                    const float *end) {
+    if (ow >= DL_VL) {
+        *(VF *)(out + o) = v;
+    } else if (out + DL_VL <= end) {
+        *(VF *)out = v;
+    } else {
+        for (int64_t j = 0; j < ow; j++) out[j] = v[j];
+    }
+}
+
+/// Output columns a row computes in vectors: 0, DL_VL, ... and a last one that overlaps the one before (outputs are
+/// written, not accumulated); -1 after the last.
+static inline __attribute__((always_inline)) int64_t DL_FN(pool_next)(int64_t o, int64_t ow) {
+    if (ow < DL_VL || o + DL_VL == ow) return -1;
+    return o + 2 * DL_VL <= ow ? o + DL_VL : ow - DL_VL;
 }
 
 /// One output plane from its padded copy. Outputs up to `end` may be written (with anything: later planes'
 /// outputs are computed after).
 static inline __attribute__((always_inline)) void
 DL_FN(pool_plane)(const dl_pool2d_args *g, const float *p, int64_t ld, float *y, const float *end, int average) {
-    const int64_t oh = g->oh, ow = g->ow;
-    for (int64_t oy = 0; oy < oh; oy++) {
+    for (int64_t oy = 0; oy < g->oh; oy++) {
         const float *top = p + oy * g->sh * ld;
-        float *out = y + oy * ow;
-        const float *divisor = average ? g->divisor + oy * ow : 0;
-        // As in the depthwise kernel: the last vector overlaps the one before, and a row narrower than a vector is
-        // stored whole where its extra lanes land on outputs computed later.
-        for (int64_t o = 0;;) {
+        const float *divisor = average ? g->divisor + oy * g->ow : 0;
+        for (int64_t o = 0; o >= 0; o = DL_FN(pool_next)(o, g->ow)) {
             VF v = DL_FN(pool_vector)(top, ld, g->kh, g->kw, g->sw, o, average);
             if (average) v = v / *(const VF *)(divisor + o);
-            if (ow < DL_VL) {
-                if (out + DL_VL <= end) {
-                    *(VF *)out = v;
-                } else {
-                    for (int64_t j = 0; j < ow; j++) out[j] = v[j];
-                }
-                break;
-            }
-            *(VF *)(out + o) = v;
-            if (o + DL_VL == ow) break;
-            o = o + 2 * DL_VL <= ow ? o + DL_VL : ow - DL_VL;
+            DL_FN(pool_store)(y + oy * g->ow, o, g->ow, v, end);
+        }
+    }
+}
+
+/// MaxPool three taps across at stride 2, in two passes: the maximum across of every padded row once (rows that
+/// windows share, as at stride 2 down, are not redone), then down the window's rows. A value still wins only when
+/// greater, so the result is the first largest in row-major order, as in one pass: the first row holding the largest
+/// value wins, with its own first.
+static inline __attribute__((always_inline)) void
+DL_FN(pool_plane_rows)(const dl_pool2d_args *g, const float *p, int64_t ld, float *y, const float *end, float *h) {
+    const int64_t oh = g->oh, ow = g->ow, rows = dl_pool2d_rows(g), hs = dl_pool2d_across(g);
+    const VF low = DL_FN(splat)(-__builtin_inff());
+    for (int64_t r = 0; r < rows; r++) {
+        const float *in = p + r * ld;
+        for (int64_t o = 0; o >= 0; o = DL_FN(pool_next)(o, ow)) {
+            const float *q = in + 2 * o;
+            const VF v0 = *(const VF *)q, v1 = *(const VF *)(q + DL_VL), v2 = *(const VF *)(q + 2 * DL_VL);
+            const VF even = __builtin_shufflevector(v0, v1, DL_POOL_EVENS);
+            VF acc = DL_FN(pool_max)(low, even);
+            acc = DL_FN(pool_max)(acc, __builtin_shufflevector(v0, v1, DL_POOL_ODDS));
+            acc = DL_FN(pool_max)(acc, __builtin_shufflevector(even, v2, DL_POOL_SHIFT1));
+            *(VF *)(h + r * hs + o) = acc;
+        }
+    }
+    for (int64_t oy = 0; oy < oh; oy++) {
+        const float *top = h + oy * g->sh * hs;
+        for (int64_t o = 0; o >= 0; o = DL_FN(pool_next)(o, ow)) {
+            VF acc = low;
+            for (int64_t a = 0; a < g->kh; a++) acc = DL_FN(pool_max)(acc, *(const VF *)(top + a * hs + o));
+            DL_FN(pool_store)(y + oy * ow, o, ow, acc, end);
         }
     }
 }
@@ -72,6 +120,8 @@ static inline __attribute__((always_inline)) void
 DL_FN(pool_planes)(const dl_pool2d_args *g, int64_t c0, int64_t c1, float *scratch, int average) {
     const int64_t ld = dl_pool2d_row(g), rows = dl_pool2d_rows(g), plane = rows * ld;
     const int64_t batch = plane >= DL_POOL_BATCH ? 1 : DL_POOL_BATCH / plane;
+    float *across = scratch + batch * plane;
+    const int rowwise = !average && g->sw == 2 && g->kw == 3;
     const int64_t ih = g->ih, iw = g->iw, ph = g->ph;
     const float *end = g->y + c1 * g->oh * g->ow;
     // Only input values are ever written into the padded planes, always to the same places, so the padding around
@@ -93,7 +143,11 @@ DL_FN(pool_planes)(const dl_pool2d_args *g, int64_t c0, int64_t c1, float *scrat
             }
         }
         for (int64_t c = b0; c < b1; c++) {
-            DL_FN(pool_plane)(g, scratch + (c - b0) * plane, ld, g->y + c * g->oh * g->ow, end, average);
+            if (rowwise) {
+                DL_FN(pool_plane_rows)(g, scratch + (c - b0) * plane, ld, g->y + c * g->oh * g->ow, end, across);
+            } else {
+                DL_FN(pool_plane)(g, scratch + (c - b0) * plane, ld, g->y + c * g->oh * g->ow, end, average);
+            }
         }
     }
 }
@@ -129,5 +183,8 @@ void DL_FN(dl_pool2d)(const dl_pool2d_args *g, int64_t c0, int64_t c1, float *sc
 }
 
 #undef DL_POOL2
+#undef DL_POOL_EVENS
+#undef DL_POOL_ODDS
+#undef DL_POOL_SHIFT1
 #undef VI
 #undef VF

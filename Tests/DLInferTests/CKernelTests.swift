@@ -110,8 +110,9 @@ final class CKernelTests: XCTestCase {
         }
     }
 
-    /// 2-D max and average pooling: windows 3x3, 2x2 and others, strides 1 and 2 across (any down), padding on either
-    /// side and windows past the input (ceil mode), rows narrower and wider than a vector, planes skipped. MaxPool:
+    /// 2-D max and average pooling: windows 3x3, 2x2 and others, strides 1 and 2 across (any down; MaxPool three
+    /// across at stride 2 takes the two-pass path), padding on either side and windows past the input (ceil mode),
+    /// rows narrower and wider than a vector, planes skipped. MaxPool:
     /// NaN never wins, and of equal values (signed zeros) the first in row-major order stays. AveragePool: the sum of
     /// the taps inside the input, from 0 in row-major order, over each output's own divisor; NaN spreads.
     func testPool2DOfEveryKernelSet() {
@@ -119,7 +120,8 @@ final class CKernelTests: XCTestCase {
         let shapes = [(14, 14, 1, 1, 3, 3, 1, 1, 14, 14), (7, 7, 1, 1, 3, 3, 1, 1, 7, 7), (28, 28, 0, 0, 3, 3, 2, 2, 14, 14),
                       (9, 40, 1, 1, 3, 3, 2, 2, 5, 20), (1, 37, 0, 2, 1, 5, 1, 1, 1, 37), (6, 19, 0, 0, 2, 2, 2, 2, 3, 10),
                       (5, 33, 2, 1, 4, 3, 3, 1, 2, 33), (3, 3, 1, 1, 3, 3, 2, 2, 2, 2), (11, 50, 1, 0, 3, 1, 1, 2, 11, 25),
-                      (28, 28, 0, 0, 2, 2, 2, 2, 14, 14), (7, 9, 1, 1, 2, 2, 2, 2, 5, 6)]
+                      (28, 28, 0, 0, 2, 2, 2, 2, 14, 14), (7, 9, 1, 1, 2, 2, 2, 2, 5, 6), (10, 23, 1, 0, 2, 3, 3, 2, 4, 11),
+                      (7, 61, 1, 1, 3, 3, 2, 2, 4, 31)]
         for set in kernelSets {
             for (i, (ih, iw, ph, pw, kh, kw, sh, sw, oh, ow)) in shapes.enumerated() {
                 for average in [false, true] {

@@ -112,10 +112,13 @@ static inline int64_t dl_pool2d_row(const dl_pool2d_args *g) {
 /// Padded rows per plane: those the windows reach.
 static inline int64_t dl_pool2d_rows(const dl_pool2d_args *g) { return (g->oh - 1) * g->sh + g->kh; }
 
-/// Floats of scratch dl_pool2d needs (64-byte aligned): a batch of padded planes.
+/// Floats per row of the maxima across (MaxPool three taps across at stride 2): max(ow, 16) rounded up to 16.
+static inline int64_t dl_pool2d_across(const dl_pool2d_args *g) { return ((g->ow > 16 ? g->ow : 16) + 15) / 16 * 16; }
+
+/// Floats of scratch dl_pool2d needs (64-byte aligned): a batch of padded planes, and a plane's maxima across.
 static inline int64_t dl_pool2d_scratch(const dl_pool2d_args *g) {
     const int64_t plane = dl_pool2d_rows(g) * dl_pool2d_row(g);
-    return plane >= DL_POOL_BATCH ? plane : DL_POOL_BATCH / plane * plane;
+    return (plane >= DL_POOL_BATCH ? plane : DL_POOL_BATCH / plane * plane) + dl_pool2d_rows(g) * dl_pool2d_across(g);
 }
 
 /// Winograd F(4x4, 3x3)'s input transform for tiles t0 ..< t0 + tc of an image's channel planes (height x width at
