@@ -46,11 +46,12 @@ func winogradApplies(_ a: Conv, weights: [Int]) -> Bool {
 }
 
 /// Whether an output this large has the tiles at which F(4x4, 3x3) beat the other paths for this many output
-/// channels: 16 from 64 channels (at 14x14, 32 -> 128 channels: 0.168 -> 0.117 ms; 64 -> 256 at 13x13: 0.584 ->
-/// 0.317), 25 below (128 -> 32 at 14x14, 16 tiles: 0.172 -> 0.193 ms; 256 -> 32 at 20x20, 25 tiles: 0.635 -> 0.383).
-/// A 7x7 output, 4 tiles, runs 1.3 to 1.8 times as long as the other paths.
+/// channels: 8 from 64 channels (at 14x14, 32 -> 128 channels: 0.168 -> 0.117 ms; 64 -> 256 at 13x13: 0.584 ->
+/// 0.317; 8 tiles, CRNN's 64 -> 64 at 4x32: 0.109 -> 0.082; 256 -> 256 at 8x16: 1.538 -> 0.888), 25 below
+/// (128 -> 32 at 14x14, 16 tiles: 0.172 -> 0.193 ms; 256 -> 32 at 20x20, 25 tiles: 0.635 -> 0.383). A 7x7 output, 4
+/// tiles, runs 1.3 to 1.8 times as long as the other paths.
 func winogradPays(_ g: TapGrid, outChannels: Int) -> Bool {
-    ((g.grid[0] + 3) / 4) * ((g.grid[1] + 3) / 4) >= (outChannels >= 64 ? 16 : 25)
+    ((g.grid[0] + 3) / 4) * ((g.grid[1] + 3) / 4) >= (outChannels >= 64 ? 8 : 25)
 }
 
 /// Y = conv(X, W) + bias, activated, for NCHW X of one 3x3 stride-1 layer; `padTop`/`padLeft` from the resolved window.

@@ -3,9 +3,9 @@ import DLInferEngine
 import XCTest
 
 /// 3x3 stride-1 convolutions with 8 or more input and 16 or more output channels run by Winograd's F(4x4, 3x3) once
-/// the output has 16 tiles or more (25 below 64 output channels), by the other paths below that. Both against a direct convolution in double: padding of every
-/// kind, partial edge tiles, more tiles than one chunk, batches, bias with fused activations, and one session moving
-/// between the two paths.
+/// the output has 8 tiles or more (25 below 64 output channels), by the other paths below that. Both against a
+/// direct convolution in double: padding of every kind, partial edge tiles, more tiles than one chunk, batches, bias
+/// with fused activations, and one session moving between the two paths.
 final class WinogradConvTests: XCTestCase {
     private typealias H = TestData
 
@@ -62,6 +62,7 @@ final class WinogradConvTests: XCTestCase {
             (64, 64, [1, 64, 40, 37], [1, 1, 1, 1], true, false),      // 100 tiles: more than one chunk
             (8, 16, [1, 8, 20, 21], [1, 1, 1, 1], true, true),         // the fewest channels, 30 tiles
             (24, 32, [2, 24, 18, 18], [1, 1, 1, 1], false, true),      // below 64 output channels, 25 tiles
+            (64, 64, [1, 64, 4, 32], [1, 1, 1, 1], true, true),        // the fewest tiles, 8 in one row
         ]
         for (k, c) in cases.enumerated() {
             let w = H.tensor([c.m, c.c, 3, 3], seed: 200 + k, -0.1, 0.1)
