@@ -64,6 +64,8 @@ struct BenchCommand: ParsableCommand {
         for name in shapes.keys where m.inputIndex(name) == nil {
             throw DLInferError.invalid("--shape names '\(name)', but the model's inputs are \(m.inputs.map(\.name).joined(separator: ", "))")
         }
+        // Seeded: the system generator makes a system call per value (150,000 for one 224x224 image), and the same
+        // inputs make runs of one model comparable.
         var rng = SplitMix64(seed: 0)
         var guessed = [String]()
         let inputs = try m.inputs.map { v -> Tensor in
@@ -156,18 +158,4 @@ struct BenchCommand: ParsableCommand {
 private extension String {
     func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
     func leftPadding(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
-}
-
-/// A seeded generator for the random inputs: the system's asks the kernel for every value (150,000 system calls for
-/// one 224x224 image), and a fixed seed makes runs of the same model comparable.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -122,7 +122,7 @@ final class ProtoDecodingTests: XCTestCase {
     /// does. DLINFER_PROTO_MUTATIONS sets how many per seed (default 400).
     func testDamagedModelsDecodeAsSwiftProtobufDoes() throws {
         let perSeed = ProcessInfo.processInfo.environment["DLINFER_PROTO_MUTATIONS"].flatMap { Int($0) } ?? 400
-        var rng = SplitMix(seed: 0x5EED)
+        var rng = SplitMix64(seed: 0x5EED)
         var decoded = 0, refused = 0
         for (k, seed) in try seeds().enumerated() {
             for i in 0..<perSeed {
@@ -201,17 +201,4 @@ final class ProtoDecodingTests: XCTestCase {
 
 private extension Result {
     var failureValue: Failure? { if case .failure(let e) = self { return e } else { return nil } }
-}
-
-/// A small seeded generator (deterministic damage from run to run).
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
