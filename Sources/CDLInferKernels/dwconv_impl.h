@@ -4,24 +4,7 @@
 #define VF DL_CAT(vf, DL_SUFFIX)
 #define VI DL_CAT(vi, DL_SUFFIX)
 
-// Lanes picked from two vectors (a, b) side by side: a shifted on by one or two lanes, the even and the odd lanes.
-#if DL_VL == 16
-#define DL_SHIFT1 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
-#define DL_SHIFT2 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17
-#define DL_EVENS 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
-#define DL_ODDS 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
-#elif DL_VL == 8
-#define DL_SHIFT1 1, 2, 3, 4, 5, 6, 7, 8
-#define DL_SHIFT2 2, 3, 4, 5, 6, 7, 8, 9
-#define DL_EVENS 0, 2, 4, 6, 8, 10, 12, 14
-#define DL_ODDS 1, 3, 5, 7, 9, 11, 13, 15
-#else
-#define DL_SHIFT1 1, 2, 3, 4
-#define DL_SHIFT2 2, 3, 4, 5
-#define DL_EVENS 0, 2, 4, 6
-#define DL_ODDS 1, 3, 5, 7
-#endif
-#define DL_PICK(a, b, lanes) __builtin_shufflevector(a, b, lanes)
+#include "lanes_impl.h"
 
 /// DL_VL outputs of one row starting at output column o; row a of the window starts at p + a * ld. Loads are whole
 /// aligned vectors where o is a multiple of DL_VL (the padded rows start on 64 bytes): the shifted taps come from
@@ -146,10 +129,5 @@ void DL_FN(dl_dwconv3x3)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, flo
     }
 }
 
-#undef DL_PICK
-#undef DL_SHIFT1
-#undef DL_SHIFT2
-#undef DL_EVENS
-#undef DL_ODDS
 #undef VI
 #undef VF

@@ -1,27 +1,18 @@
-// Max and average pooling over 2-D windows, written once with clang vector extensions and compiled by each ISA's file (after
-// gemv_impl.h and vmath_impl.h, which define the vector types and the lane count DL_VL).
+// Max and average pooling over 2-D windows, written once with clang vector extensions and compiled by each ISA's
+// file (after gemv_impl.h and vmath_impl.h, which define the vector types and the lane count DL_VL).
 
 #define VF DL_CAT(vf, DL_SUFFIX)
 #define VI DL_CAT(vi, DL_SUFFIX)
+#include "lanes_impl.h"
+
 // A stride-2 row's DL_VL inputs from two loads, the second one DL_VL - 1 on (so nothing past the last input is
 // read): the even lanes of the first and the odd lanes of the second.
-// For three taps across at stride 2 from two whole vectors (and a third): the even lanes, the odd lanes, and the
-// evens one lane on.
 #if DL_VL == 16
 #define DL_POOL2 0, 2, 4, 6, 8, 10, 12, 14, 17, 19, 21, 23, 25, 27, 29, 31
-#define DL_POOL_EVENS 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
-#define DL_POOL_ODDS 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
-#define DL_POOL_SHIFT1 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
 #elif DL_VL == 8
 #define DL_POOL2 0, 2, 4, 6, 9, 11, 13, 15
-#define DL_POOL_EVENS 0, 2, 4, 6, 8, 10, 12, 14
-#define DL_POOL_ODDS 1, 3, 5, 7, 9, 11, 13, 15
-#define DL_POOL_SHIFT1 1, 2, 3, 4, 5, 6, 7, 8
 #else
 #define DL_POOL2 0, 2, 5, 7
-#define DL_POOL_EVENS 0, 2, 4, 6
-#define DL_POOL_ODDS 1, 3, 5, 7
-#define DL_POOL_SHIFT1 1, 2, 3, 4
 #endif
 
 /// acc, or v where v is greater (NaN never is).
@@ -99,10 +90,10 @@ DL_FN(pool_plane_rows)(const dl_pool2d_args *g, const float *p, int64_t ld, floa
         for (int64_t o = 0; o >= 0; o = DL_FN(pool_next)(o, ow)) {
             const float *q = in + 2 * o;
             const VF v0 = *(const VF *)q, v1 = *(const VF *)(q + DL_VL), v2 = *(const VF *)(q + 2 * DL_VL);
-            const VF even = __builtin_shufflevector(v0, v1, DL_POOL_EVENS);
+            const VF even = DL_PICK(v0, v1, DL_EVENS);
             VF acc = DL_FN(pool_max)(low, even);
-            acc = DL_FN(pool_max)(acc, __builtin_shufflevector(v0, v1, DL_POOL_ODDS));
-            acc = DL_FN(pool_max)(acc, __builtin_shufflevector(even, v2, DL_POOL_SHIFT1));
+            acc = DL_FN(pool_max)(acc, DL_PICK(v0, v1, DL_ODDS));
+            acc = DL_FN(pool_max)(acc, DL_PICK(even, v2, DL_SHIFT1));
             *(VF *)(h + r * hs + o) = acc;
         }
     }
@@ -183,8 +174,5 @@ void DL_FN(dl_pool2d)(const dl_pool2d_args *g, int64_t c0, int64_t c1, float *sc
 }
 
 #undef DL_POOL2
-#undef DL_POOL_EVENS
-#undef DL_POOL_ODDS
-#undef DL_POOL_SHIFT1
 #undef VI
 #undef VF

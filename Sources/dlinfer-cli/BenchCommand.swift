@@ -142,9 +142,7 @@ struct BenchCommand: ParsableCommand {
         print("    ms/run  op                        node")
         let slowest = zip(m.graph.nodes, session.nodeTimes).sorted { $0.1 > $1.1 }.prefix(top)
         for (node, t) in slowest {
-            // Unnamed nodes by their first output, as in error messages.
-            let name = node.name.isEmpty ? (node.outputs.compactMap { $0 }.first.map { "-> \(m.graph.values[$0].name)" } ?? "") : node.name
-            print("  \(formatMilliseconds(t * 1000 / Double(iters)).leftPadding(8))  \(node.op.name.padding(25)) \(name)")
+            print("  \(formatMilliseconds(t * 1000 / Double(iters)).leftPadding(8))  \(node.op.name.padding(25)) \(node.displayName(in: m.graph))")
         }
     }
 

@@ -226,20 +226,28 @@ func applyEpilogue(_ y: UnsafeMutablePointer<Float>, rows: Int, count: Int, ld: 
     for r in 0..<rows { applyEpilogue(y + r * ld, count: count, bias: bias?[r] ?? 0, activation: activation) }
 }
 
-/// y[i] = act(y[i] + bias) for one run; the activation is switched on once, outside the loop, so each loop vectorises.
+/// y[i] = act(y[i] + bias) for one run.
 @inline(__always)
 func applyEpilogue(_ y: UnsafeMutablePointer<Float>, count: Int, bias: Float, activation: Activation?) {
+    affineActivate(y, y, count: count, scale: 1, shift: bias, activation: activation)
+}
+
+/// y[i] = act(x[i] * scale + shift) for one run (x may be y); the activation is switched on once, outside the loop,
+/// so each loop vectorises. A scale of 1 folds away where it is a literal.
+@inline(__always)
+func affineActivate(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, scale: Float, shift: Float,
+                    activation: Activation?) {
     switch activation {
     case nil:
-        for i in 0..<count { y[i] += bias }
+        for i in 0..<count { y[i] = x[i] * scale + shift }
     case .relu:
-        for i in 0..<count { let v = y[i] + bias; y[i] = v < 0 ? 0 : v }  // NaN stays NaN, as in the C epilogues
+        for i in 0..<count { let v = x[i] * scale + shift; y[i] = v < 0 ? 0 : v }  // NaN stays NaN, as in the C epilogues
     case .clip(let lo, let hi):
-        for i in 0..<count { y[i] = Swift.min(Swift.max(y[i] + bias, lo), hi) }
+        for i in 0..<count { y[i] = Swift.min(Swift.max(x[i] * scale + shift, lo), hi) }
     case .leakyRelu(let a):
-        for i in 0..<count { let v = y[i] + bias; y[i] = v >= 0 ? v : a * v }
+        for i in 0..<count { let v = x[i] * scale + shift; y[i] = v >= 0 ? v : a * v }
     case .some(let act):
-        for i in 0..<count { y[i] = act.apply(y[i] + bias) }
+        for i in 0..<count { y[i] = act.apply(x[i] * scale + shift) }
     }
 }
 

@@ -47,29 +47,12 @@ final class BatchNormKernel: Kernel {
                 parallelFor(batch * params, grain: Swift.max(1, 16384 / inner)) { range in
                     for r in range {
                         let p = r % params
-                        affineRun(xp + r * inner, yp + r * inner, count: inner, scale: a[p], shift: b[p], activation: act)
+                        affineActivate(xp + r * inner, yp + r * inner, count: inner, scale: a[p], shift: b[p], activation: act)
                     }
                 }
             }
         } }
         return [y]
-    }
-}
-
-/// y[i] = act(x[i] * scale + shift) for one run; the activation is switched on once, outside the loop, so each loop
-/// vectorises.
-@inline(__always)
-private func affineRun(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, scale: Float, shift: Float,
-                       activation: Activation?) {
-    switch activation {
-    case nil:
-        for i in 0..<count { y[i] = x[i] * scale + shift }
-    case .relu:
-        for i in 0..<count { let v = x[i] * scale + shift; y[i] = v < 0 ? 0 : v }  // NaN stays NaN, as in Relu
-    case .clip(let lo, let hi):
-        for i in 0..<count { y[i] = Swift.min(Swift.max(x[i] * scale + shift, lo), hi) }
-    case .some(let act):
-        for i in 0..<count { y[i] = act.apply(x[i] * scale + shift) }
     }
 }
 

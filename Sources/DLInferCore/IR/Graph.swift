@@ -18,9 +18,10 @@ public struct Node: Sendable {
         self.name = name; self.op = op; self.inputs = inputs; self.outputs = outputs
     }
     /// Name used in messages: the node's own name, else its first output's.
-    public func label(in g: Graph) -> String {
-        let n = name.isEmpty ? (outputs.compactMap { $0 }.first.map { g.values[$0].name } ?? "?") : name
-        return "\(op.name) node '\(n)'"
+    public func label(in g: Graph) -> String { "\(op.name) node '\(displayName(in: g))'" }
+    /// The node's name, or for an unnamed node the name of its first output.
+    public func displayName(in g: Graph) -> String {
+        name.isEmpty ? (outputs.compactMap { $0 }.first.map { g.values[$0].name } ?? "?") : name
     }
 }
 

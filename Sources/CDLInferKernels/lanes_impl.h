@@ -1,0 +1,25 @@
+// Lane lists for __builtin_shufflevector on DL_VL-lane vectors, shared by the depthwise and pooling kernels. DL_VL
+// is fixed for a whole translation unit (one ISA's file), so the lists are defined once per file.
+#ifndef DL_LANES_IMPL
+#define DL_LANES_IMPL
+
+// Lanes picked from two vectors (a, b) side by side: a shifted on by one or two lanes, the even and the odd lanes.
+#if DL_VL == 16
+#define DL_SHIFT1 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
+#define DL_SHIFT2 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17
+#define DL_EVENS 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define DL_ODDS 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#elif DL_VL == 8
+#define DL_SHIFT1 1, 2, 3, 4, 5, 6, 7, 8
+#define DL_SHIFT2 2, 3, 4, 5, 6, 7, 8, 9
+#define DL_EVENS 0, 2, 4, 6, 8, 10, 12, 14
+#define DL_ODDS 1, 3, 5, 7, 9, 11, 13, 15
+#else
+#define DL_SHIFT1 1, 2, 3, 4
+#define DL_SHIFT2 2, 3, 4, 5
+#define DL_EVENS 0, 2, 4, 6
+#define DL_ODDS 1, 3, 5, 7
+#endif
+#define DL_PICK(a, b, lanes) __builtin_shufflevector(a, b, lanes)
+
+#endif
