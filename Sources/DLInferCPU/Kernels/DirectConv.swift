@@ -9,7 +9,7 @@ import DLInferCore
 /// micro-kernel takes B straight from the planes through one offset per tap (prepared once per plan), against the
 /// weights packed at load. im2col copied every input value once per tap and the GEMM packed that copy again: for
 /// layers with few output channels those copies cost as much as the multiply-adds. The wq - outWidth columns past
-/// each output row are computed and dropped when a tile is copied out.
+/// each output row are computed and dropped when a tile is copied out (written row by row, they are skipped).
 struct DirectConvGeometry {
     let height: Int, width: Int, padTop: Int, padLeft: Int, strideH: Int, strideW: Int
     /// One phase plane's rows and columns.
@@ -52,6 +52,19 @@ struct DirectConvGeometry {
     var slack: Int { SGEMMKernel.preferred.nr + planeWidth }
     /// Flat outputs per channel, the dropped columns included.
     var flatOutputs: Int { outHeight * planeWidth }
+
+    /// Whether the micro-kernel writes Y row by row (`convRows`) rather than tiles of flat outputs that are then
+    /// copied into Y. The copy costs each output about what a few of its taps do, so it matters on layers of few
+    /// taps, the stems above all: squeezenet's 3 -> 64 stem took 0.85 ms in the model through the tile and 0.60
+    /// written straight, mobilenet_v2's 3 -> 32 0.54 and 0.40 (resnet18's 7x7 stem, 147 taps: 5 % less). From about
+    /// 288 taps on it no longer paid (a 32 -> 32 stride-2 layer at 56x56: 5 % slower), and with more taps than one
+    /// depth block holds it lost: the second block reads the first's sums back from Y's channel planes, and a
+    /// 64 -> 32 layer at 112x112 (576 taps) went 2.51 -> 2.98 ms. Rows must also fill at least 3/4 of their panels'
+    /// lanes (the flat tiles waste only the few columns past each row).
+    func writesRows(nr: Int, kc: Int) -> Bool {
+        let panels = (outWidth + nr - 1) / nr
+        return offsets.count <= Swift.min(160, kc) && outWidth * 4 >= panels * nr * 3
+    }
 
     /// Writes one image's `channels` phase planes into `dst` and zeroes the slack after them.
     func split(_ x: UnsafePointer<Float>, channels: Int, into dst: UnsafeMutablePointer<Float>) {
@@ -97,8 +110,8 @@ func directConvPays(_ g: TapGrid, channelsPerGroup cg: Int) -> Bool {
 
 /// Y = act(conv(X, W) + bias) through `DirectConvGeometry`, with W packed per group and channel chunk (`chunks`).
 /// Work is cut like im2col's: tiles of flat outputs, or each tile's channel chunks when tiles are too few. A
-/// pointwise layer (`inPlace`) reads X and writes Y where they are; other layers read the phase planes and write a
-/// tile that `copyOut` moves into Y.
+/// pointwise layer (`inPlace`) reads X and writes Y where they are; other layers read the phase planes and write
+/// either straight into Y, row by row (`writesRows`), or a tile that `copyOut` moves into Y.
 func directConv(_ d: DirectConvGeometry, packed: [[PackedMatrix]], chunks: [Range<Int>], x: UnsafePointer<Float>,
                 batch: Int, channels: Int, groups: Int, outChannels m: Int, bias: UnsafePointer<Float>?,
                 activation: Activation?, y: UnsafeMutablePointer<Float>) throws {
@@ -113,7 +126,10 @@ func directConv(_ d: DirectConvGeometry, packed: [[PackedMatrix]], chunks: [Rang
     var perTile = Swift.min(panels, Swift.max(2, (1 << 15) / Swift.max(mg, 1) / nr))
     if threads > 1 { perTile = Swift.min(perTile, Swift.max(2, panels * groups / (4 * threads))) }
     let tile = perTile * nr
-    let tiles = (flat + tile - 1) / tile, units = groups * tiles
+    // Straight into Y: tiles of whole output rows, each row cut into panels that end at the row's end.
+    let rowsDirect = !d.inPlace && d.writesRows(nr: nr, kc: kc)
+    let tileRows = Swift.max(1, tile / d.planeWidth)
+    let tiles = rowsDirect ? (d.outHeight + tileRows - 1) / tileRows : (flat + tile - 1) / tile, units = groups * tiles
     let split = units < 4 * threads && chunks.count > 1
     let jobs = split ? units * chunks.count : units
     let epilogue = Epilogue(bias: bias.map { .perRow($0) } ?? .none, activation: activation)
@@ -126,6 +142,16 @@ func directConv(_ d: DirectConvGeometry, packed: [[PackedMatrix]], chunks: [Rang
                 // The tile, and (in place) a packed copy of the plane's last, partial panel: reading it in place
                 // would run past the last channel's end.
                 try parallelJobs(jobs) { j in
+                    if rowsDirect {
+                        let u = j % units, t = u % tiles, g = u / tiles
+                        let outRows = t * tileRows..<Swift.min(d.outHeight, (t + 1) * tileRows)
+                        for c in split ? (j / units)..<(j / units + 1) : 0..<chunks.count {
+                            convRows(d, outRows, packed[g][c], channels: g * mg + chunks[c].lowerBound,
+                                     count: chunks[c].count, offsets: offsets.baseAddress!,
+                                     x: xpad + d.planes(channels: g * cg), epilogue: epilogue, y: yn)
+                        }
+                        return
+                    }
                     try Scratch.withFloats(d.inPlace ? kc * nr : mg * tile) { scratch in
                         let u = j % units, t = u % tiles, g = u / tiles
                         let q0 = t * tile, cols = Swift.min(flat, q0 + tile) - q0
@@ -177,6 +203,34 @@ func directConv(_ d: DirectConvGeometry, packed: [[PackedMatrix]], chunks: [Rang
                     }
                 }
             }
+        }
+    }
+}
+
+/// Output channels `channels..<channels+count` of output rows `outRows`, written into Y by the micro-kernel in one
+/// depth block (`writesRows`), with the bias and activation in its stores or applied to the rows afterwards.
+private func convRows(_ d: DirectConvGeometry, _ outRows: Range<Int>, _ pa: PackedMatrix, channels: Int, count: Int,
+                      offsets: UnsafePointer<Int64>, x: UnsafePointer<Float>, epilogue: Epilogue,
+                      y: UnsafeMutablePointer<Float>) {
+    let kern = pa.kernel, nr = kern.nr, mr = kern.mr, k = d.offsets.count
+    let outPlane = d.outHeight * d.outWidth, wp = d.planeWidth, ow = d.outWidth
+    let a = pa.block(k: 0, depth: k, from: 0), fused = epilogue.inKernel(row: 0) != nil
+    for ir in stride(from: 0, to: count, by: mr) {
+        let ch = channels + ir
+        var ep = epilogue.inKernel(row: ch) ?? dl_epilogue()
+        withUnsafePointer(to: &ep) { epp in
+            for oh in outRows {
+                for j in stride(from: 0, to: ow, by: nr) {
+                    kern.indirect(k, a + ir * k, x + oh * wp + j, offsets, y + ch * outPlane + oh * ow + j, outPlane,
+                                  Swift.min(mr, count - ir), Swift.min(nr, ow - j), beta: 0, epilogue: fused ? epp : nil)
+                }
+            }
+        }
+    }
+    if !fused, !epilogue.isEmpty {
+        for r in channels..<channels + count {
+            epilogue.apply(y + r * outPlane + outRows.lowerBound * ow, 1, row: r, col: 0, rows: 1,
+                           cols: outRows.count * ow)
         }
     }
 }
