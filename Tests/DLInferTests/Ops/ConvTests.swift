@@ -111,7 +111,7 @@ final class ConvTests: XCTestCase {
         // Few taps and rows that fill their panels: the micro-kernel writes Y row by row. A stem at stride 2 (row
         // tiles of 8 output rows, the last one partial), a row of two panels with a partial second, groups of three
         // channels, an activation the micro-kernel cannot apply (applied to Y's rows afterwards), two images, and a
-        // single output row per tile's panel.
+        // single output row.
         try checkConv(x: [1, 3, 81, 127], w: [64, 3, 3, 3], group: 1, strides: [2, 2], dilations: [1, 1],
                       pads: [1, 1, 1, 1], bias: true, activation: .clip(min: 0, max: 6))
         try checkConv(x: [2, 6, 23, 61], w: [10, 3, 3, 3], group: 2, strides: [1, 1], dilations: [1, 1],
@@ -120,6 +120,9 @@ final class ConvTests: XCTestCase {
                       pads: [1, 2, 1, 2], bias: false, activation: .relu)
         try checkConv(x: [1, 3, 3, 224], w: [24, 3, 3, 3], group: 1, strides: [2, 2], dilations: [1, 1],
                       pads: [0, 0, 0, 1], bias: true, activation: nil)
+        // A single-channel image (crnn's stem), which takes this path only row by row.
+        try checkConv(x: [2, 1, 20, 64], w: [24, 1, 3, 3], group: 1, strides: [1, 1], dilations: [1, 1],
+                      pads: [1, 1, 1, 1], bias: true, activation: .relu)
     }
 
     func testOneAndThreeSpatialAxes() throws {
