@@ -13,6 +13,22 @@ typedef float DL_CAT(vf, DL_SUFFIX) __attribute__((vector_size(DL_VL * 4), align
 
 static inline __attribute__((always_inline)) VF DL_FN(splat)(float x) { return (VF){} + x; }
 
+#include "lanes_impl.h"
+
+/// The sums of the lanes of s0..s3 into t[0..3]: two folds of vector pairs, then DL_VL / 4 lanes each. Adding each
+/// vector's lanes one by one cost more than the products themselves in short rows (a recurrent step's 640 x 32 input
+/// projection).
+static inline __attribute__((always_inline)) void DL_FN(sum4)(VF s0, VF s1, VF s2, VF s3, float t[4]) {
+    const VF u01 = DL_PICK(s0, s1, DL_HALVES_LO) + DL_PICK(s0, s1, DL_HALVES_HI);
+    const VF u23 = DL_PICK(s2, s3, DL_HALVES_LO) + DL_PICK(s2, s3, DL_HALVES_HI);
+    const VF w = DL_PICK(u01, u23, DL_QUARTERS_LO) + DL_PICK(u01, u23, DL_QUARTERS_HI);
+    for (int i = 0; i < 4; i++) {
+        float sum = 0;
+        for (int l = 0; l < DL_VL / 4; l++) sum += w[i * (DL_VL / 4) + l];
+        t[i] = sum;
+    }
+}
+
 /// y[j] = sum_p v[p] * x[p * ldx + j] for j < n (y overwritten).
 void DL_FN(dl_sgemv_rows)(int64_t k, int64_t n, const float *x, int64_t ldx, const float *v, float *y) {
     // Eight rows at a time: eight long sequential streams keep enough requests in flight when x comes from DRAM;
@@ -65,8 +81,9 @@ void DL_FN(dl_sgemv_dots)(int64_t m, int64_t k, const float *x, int64_t ldx, con
             s2 += *(const VF *)(r2 + p) * vv;
             s3 += *(const VF *)(r3 + p) * vv;
         }
-        float t0 = 0, t1 = 0, t2 = 0, t3 = 0;
-        for (int l = 0; l < DL_VL; l++) { t0 += s0[l]; t1 += s1[l]; t2 += s2[l]; t3 += s3[l]; }
+        float t[4];
+        DL_FN(sum4)(s0, s1, s2, s3, t);
+        float t0 = t[0], t1 = t[1], t2 = t[2], t3 = t[3];
         for (; p < k; p++) { t0 += r0[p] * v[p]; t1 += r1[p] * v[p]; t2 += r2[p] * v[p]; t3 += r3[p] * v[p]; }
         y[i] = t0; y[i + 1] = t1; y[i + 2] = t2; y[i + 3] = t3;
     }

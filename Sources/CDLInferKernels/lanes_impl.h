@@ -1,4 +1,5 @@
-// Lane lists for __builtin_shufflevector on DL_VL-lane vectors, shared by the depthwise and pooling kernels. DL_VL
+// Lane lists for __builtin_shufflevector on DL_VL-lane vectors, shared by the matrix-vector, depthwise and pooling
+// kernels. DL_VL
 // is fixed for a whole translation unit (one ISA's file), so the lists are defined once per file.
 #ifndef DL_LANES_IMPL
 #define DL_LANES_IMPL
@@ -19,6 +20,25 @@
 #define DL_SHIFT2 2, 3, 4, 5
 #define DL_EVENS 0, 2, 4, 6
 #define DL_ODDS 1, 3, 5, 7
+#endif
+
+// The lower and the upper half of each of a and b, and the lower and upper quarter of each half of a and b: adding
+// the two picks of a pair folds a and b (or their halves) into one vector.
+#if DL_VL == 16
+#define DL_HALVES_LO 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define DL_HALVES_HI 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define DL_QUARTERS_LO 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27
+#define DL_QUARTERS_HI 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31
+#elif DL_VL == 8
+#define DL_HALVES_LO 0, 1, 2, 3, 8, 9, 10, 11
+#define DL_HALVES_HI 4, 5, 6, 7, 12, 13, 14, 15
+#define DL_QUARTERS_LO 0, 1, 4, 5, 8, 9, 12, 13
+#define DL_QUARTERS_HI 2, 3, 6, 7, 10, 11, 14, 15
+#else
+#define DL_HALVES_LO 0, 1, 4, 5
+#define DL_HALVES_HI 2, 3, 6, 7
+#define DL_QUARTERS_LO 0, 2, 4, 6
+#define DL_QUARTERS_HI 1, 3, 5, 7
 #endif
 #define DL_PICK(a, b, lanes) __builtin_shufflevector(a, b, lanes)
 
