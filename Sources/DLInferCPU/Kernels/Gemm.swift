@@ -145,7 +145,9 @@ final class LazyPackedWeight {
     /// a left one) is above 1; nil while only matrix-vector products have run.
     func packed(forExtent extent: Int) -> PackedMatrix? {
         if matrix == nil, extent > 1 {
-            matrix = PackedMatrix(side, rows: rows, cols: cols, tensor.pointer(Float.self), ld: tensor.shape[1], transposed: transposed)
+            // The tensor holds the matrix contiguously, as rows x cols or (transposed) cols x rows.
+            matrix = PackedMatrix(side, rows: rows, cols: cols, tensor.pointer(Float.self), ld: transposed ? rows : cols,
+                                  transposed: transposed)
         }
         return matrix
     }

@@ -9,14 +9,19 @@ func makeRecurrentKernel(_ a: Recurrent, _ node: Node, _ graph: Graph) throws ->
     func constant(_ i: Int) -> Tensor? { i < node.inputs.count ? node.inputs[i].flatMap { graph.constants[$0] } : nil }
     // Packed only when the shapes are as type inference checks them (a graph built without inference gets its
     // shapes checked at run, before any packing).
+    let w = constant(1).flatMap { w -> LazyPackedWeight? in
+        guard w.dtype == .float32, w.rank == 3, w.shape[0] == a.numDirections, w.shape[1] % a.gates == 0 else { return nil }
+        // Wᵀ as the projection's right operand [input, dirs·gates·hidden].
+        return LazyPackedWeight(w, .right, rows: w.shape[2], cols: w.shape[0] * w.shape[1], transposed: true)
+    }
     guard let r = constant(2), r.dtype == .float32, r.rank == 3, r.shape[0] == a.numDirections,
-          r.shape[1] == a.gates * r.shape[2] else { return try RecurrentKernel(a) }
+          r.shape[1] == a.gates * r.shape[2] else { return try RecurrentKernel(a, w: w) }
     let biasGiven = node.inputs.count > 3 && node.inputs[3] != nil
     let b = biasGiven ? constant(3) : nil
     guard !biasGiven || (b != nil && b!.dtype == .float32 && b!.shape == [a.numDirections, 2 * r.shape[1]]) else {
-        return try RecurrentKernel(a, r: r)
+        return try RecurrentKernel(a, w: w, r: r)
     }
-    return try RecurrentKernel(a, r: r, bias: RecurrentBias(a, b, hidden: r.shape[2]))
+    return try RecurrentKernel(a, w: w, r: r, bias: RecurrentBias(a, b, hidden: r.shape[2]))
 }
 
 /// The column ranges of h·Rᵀ computed in one product: all gates, except for GRU with linear_before_reset 0, whose
@@ -35,13 +40,17 @@ private func packPanels(_ a: Recurrent, _ r: Tensor) throws -> [[RecurrentPanels
 
 private final class RecurrentKernel: Kernel {
     let attrs: Recurrent
+    /// W, when a constant, packed once for the projection of more than one row (a single step of batch 1 reads W as
+    /// it is): repacking it on every run took 5 % of a CRNN's time.
+    private let packedW: LazyPackedWeight?
     /// `packPanels` of R, when R is a constant.
     private let packedPanels: [[RecurrentPanels]]?
     /// The combined biases when R and B are constants (or B is absent).
     private let packedBias: RecurrentBias?
 
-    init(_ a: Recurrent, r: Tensor? = nil, bias: RecurrentBias? = nil) throws {
+    init(_ a: Recurrent, w: LazyPackedWeight?, r: Tensor? = nil, bias: RecurrentBias? = nil) throws {
         attrs = a
+        packedW = w
         packedPanels = try r.map { try packPanels(a, $0) }
         packedBias = bias
     }
@@ -85,6 +94,9 @@ private final class RecurrentKernel: Kernel {
             let xw = try outputs.make(.float32, [rows, ldxw])
             if inputSize == 0 {
                 xw.floats.update(repeating: 0)
+            } else if inputSize == w.shape[2], ldxw == w.shape[0] * w.shape[1], let pw = packedW?.packed(forExtent: rows) {
+                sgemm(m: rows, n: ldxw, k: inputSize, a: .matrix(x.pointer(Float.self), ld: inputSize, transposed: false),
+                      b: .packed(pw), c: xw.pointer(Float.self), ldc: ldxw)
             } else {
                 sgemm(transA: false, transB: true, m: rows, n: ldxw, k: inputSize, alpha: 1,
                       a: x.pointer(Float.self), lda: inputSize, b: w.pointer(Float.self), ldb: inputSize,
