@@ -110,12 +110,18 @@ private final class RecurrentKernel: Kernel {
             let xwT = a.batchFirst ? ldxw : batch * ldxw, xwB = a.batchFirst ? seq * ldxw : ldxw
             let yT = a.batchFirst ? dirs * hidden : dirs * batch * hidden, yB = a.batchFirst ? seq * dirs * hidden : hidden
             let stateB = a.batchFirst ? dirs * hidden : hidden
-            // Steppers that run side by side (directions, batch groups) would write neighbouring floats of Y, the
-            // states and the products on every step; where those share a cache line (a hidden size not a multiple
-            // of 16), the line moved between the cores each step (a 12-step BiLSTM of 24 units: 22 µs on 2
-            // threads against 12 µs on 1). Each then gets its own state, output and product buffers, copied to
-            // Y, Y_h and Y_c after the region. On one thread they run one after the other and share nothing.
-            let apart = dirs * groups.count > 1 && Threads.count > 1
+            // Directions and batch groups run side by side when each has enough recurrent work to pay for the
+            // region: a 12-step BiLSTM of 24 units (27K multiply-adds a direction) took 26 µs either way while
+            // the cores answered each other in 0.1 µs, and 38 µs on 2 threads against 26 on 1 while they took
+            // 0.4 µs (this VM has such periods); crnn_ctc's 32-step BiLSTMs of 64 units (520K) gain from it.
+            let largestGroup = groups.map(\.count).max() ?? 0
+            let concurrent = dirs * groups.count > 1 && Threads.count > 1 && seq * largestGroup * gh * hidden >= 1 << 17
+            // Steppers that run side by side would write neighbouring floats of Y, the states and the products on
+            // every step; where those share a cache line (a hidden size not a multiple of 16), the line moved
+            // between the cores each step (the BiLSTM above: 22 µs on 2 threads against 12 µs on 1). Each then
+            // gets its own state, output and product buffers, copied to Y, Y_h and Y_c after the region. Run one
+            // after the other, they share nothing.
+            let apart = concurrent
             var tasks = [RecurrentStepper](), privates = [RecurrentPrivate]()
             for d in 0..<dirs {
                 // Y and the states put the direction in the same place relative to the batch.
@@ -149,7 +155,9 @@ private final class RecurrentKernel: Kernel {
             // regions: libdispatch woke its threads with a system call per run, which cost a 12-step BiLSTM
             // sentiment model more than running its directions one after the other.
             let steppers = tasks  // a constant: the region reads each stepper in place, not a copy of it
-            parallelFor(steppers.count) { range in for i in range { steppers[i].run() } }
+            parallelFor(steppers.count, grain: concurrent ? 1 : steppers.count) { range in
+                for i in range { steppers[i].run() }
+            }
             for own in privates { own.copyBack(seq: seq, hidden: hidden) }
             withExtendedLifetime((xw, rec, resetH, panels, bias, privates)) {}
         } else if let y {
