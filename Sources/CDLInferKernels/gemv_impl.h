@@ -69,6 +69,24 @@ void DL_FN(dl_sgemv_rows)(int64_t k, int64_t n, const float *x, int64_t ldx, con
 /// y[i] = sum_p x[i * ldx + p] * v[p] for i < m.
 void DL_FN(dl_sgemv_dots)(int64_t m, int64_t k, const float *x, int64_t ldx, const float *v, float *y) {
     int64_t i = 0;
+    // Eight rows at a time: eight streams, and each load of v serves eight rows.
+    for (; i + 8 <= m; i += 8) {
+        const float *r0 = x + i * ldx;
+        VF s[8] = {};
+        int64_t p = 0;
+        for (; p + DL_VL <= k; p += DL_VL) {
+            VF vv = *(const VF *)(v + p);
+            for (int u = 0; u < 8; u++) s[u] += *(const VF *)(r0 + u * ldx + p) * vv;
+        }
+        float t[8];
+        DL_FN(sum4)(s[0], s[1], s[2], s[3], t);
+        DL_FN(sum4)(s[4], s[5], s[6], s[7], t + 4);
+        for (int u = 0; u < 8; u++) {
+            const float *r = r0 + u * ldx;
+            for (int64_t q = p; q < k; q++) t[u] += r[q] * v[q];
+            y[i + u] = t[u];
+        }
+    }
     // Four rows at a time: four streams, and each load of v serves four rows.
     for (; i + 4 <= m; i += 4) {
         const float *r0 = x + i * ldx, *r1 = r0 + ldx, *r2 = r1 + ldx, *r3 = r2 + ldx;

@@ -172,6 +172,19 @@ final class SGEMMTests: XCTestCase {
         }
     }
 
+    /// One row times a transposed B: the dot-product kernel, eight rows of B at a time, then four, then one, with
+    /// depths that leave a partial vector (and none at all for k below the vector width).
+    func testMatrixVectorDotProducts() {
+        for kernel in SGEMMKernel.available {
+            for (i, (n, k)) in [(3, 5), (12, 16), (13, 37), (1013, 37), (21, 1280)].enumerated() {
+                let t = Case(m: 1, n: n, k: k, transA: false, transB: true, alpha: 1, beta: 0)
+                let (a, b, c) = inputs(t, seed: UInt64(400 + i))
+                check(run(t, a, b, c, packA: false, packB: false, kernel: kernel, maxThreads: 1), reference(t, a, b, c), t,
+                      kernel.name)
+            }
+        }
+    }
+
     func testEmptyDepthScalesC() {
         let bias: [Float] = [1, 2, 3]
         for beta: Float in [0, 2] {
