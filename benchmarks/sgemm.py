@@ -6,8 +6,11 @@ so nothing is pre-packed) run by the Python package in bindings/python over the 
   swift build -c release && python3 benchmarks/sgemm.py --threads 4
 DLINFER_LIBRARY overrides the library path (default <repo>/.build/release/libdlinfer.so).
 
-Each side gets --warmup untimed runs, then --runs timed ones; the table shows the median GFLOP/s (2 n^3 flops per
-product) and the ratio dlinfer/numpy (above 1: dlinfer is faster). dlinfer's time includes binding the inputs and
+The two sides alternate in --blocks blocks, each block --warmup untimed runs then --runs timed ones, after a pause of
+--pause seconds: both libraries keep their worker threads spinning for a while after a product, and a side measured
+right after the other one ran on fewer cores (OpenBLAS's threads, still spinning, took dlinfer's second core: n = 256
+at 2 threads read 0.53, and 1.0 with the pause). The table shows the median GFLOP/s over all timed runs (2 n^3 flops
+per product) and the ratio dlinfer/numpy (above 1: dlinfer is faster). dlinfer's time includes binding the inputs and
 copying the output back; numpy's includes allocating its result. The results are compared, so that a fast wrong
 answer does not pass unnoticed.
 
@@ -28,20 +31,25 @@ def parse():
     p.add_argument("--size", type=int, nargs="+", default=[1024], help="matrix sizes n (default 1024)")
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for both (default: all cores)")
     p.add_argument("--runs", type=int, default=10, help="timed runs per side (default 10)")
-    p.add_argument("--warmup", type=int, default=3, help="untimed runs per side (default 3)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed runs per side and block (default 3)")
+    p.add_argument("--blocks", type=int, default=3, help="blocks per side, alternating (default 3)")
+    p.add_argument("--pause", type=float, default=0.3, help="seconds of rest before each block (default 0.3)")
     return p.parse_args()
 
 
-def median_seconds(fn, runs, warmup):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    times.sort()
-    return times[len(times) // 2]
+def median_seconds(sides, args):
+    """Median seconds per call of each function in `sides`, the functions taking turns in blocks."""
+    times = [[] for _ in sides]
+    for _ in range(args.blocks):
+        for fn, out in zip(sides, times):
+            time.sleep(args.pause)
+            for _ in range(args.warmup):
+                fn()
+            for _ in range(args.runs):
+                t = time.perf_counter()
+                fn()
+                out.append(time.perf_counter() - t)
+    return [sorted(t)[len(t) // 2] for t in times]
 
 
 def matmul_model(n):
@@ -65,7 +73,8 @@ def main():
     import onnx
     import dlinfer
 
-    print(f"threads {args.threads}, median of {args.runs} runs after {args.warmup} warm-up runs; "
+    print(f"threads {args.threads}, median of {args.blocks} blocks of {args.runs} runs, each after {args.warmup} "
+          f"warm-up runs and a {args.pause} s pause; "
           f"numpy {np.__version__}, library {os.environ['DLINFER_LIBRARY']}")
     print(f"{'n':>6} {'dlinfer GFLOP/s':>16} {'numpy GFLOP/s':>14} {'dlinfer/numpy':>14}")
     rng = np.random.default_rng(0)
@@ -83,8 +92,7 @@ def main():
             if not err <= 1e-5 * n:
                 sys.exit(f"n={n}: dlinfer and numpy differ by {err}")
             flops = 2.0 * n ** 3
-            t_ours = median_seconds(lambda: session.run(None, {"A": a, "B": b}), args.runs, args.warmup)
-            t_numpy = median_seconds(lambda: a @ b, args.runs, args.warmup)
+            t_ours, t_numpy = median_seconds([lambda: session.run(None, {"A": a, "B": b}), lambda: a @ b], args)
             g_ours, g_numpy = flops / t_ours / 1e9, flops / t_numpy / 1e9
             print(f"{n:>6} {g_ours:>16.1f} {g_numpy:>14.1f} {g_ours / g_numpy:>14.2f}")
 
