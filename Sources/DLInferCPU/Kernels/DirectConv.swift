@@ -144,24 +144,24 @@ func directConv(_ d: DirectConvGeometry, packed: [[PackedMatrix]], chunks: [Rang
             for n in 0..<batch {
                 let xn = x + n * channels * inPlane, yn = y + n * m * outPlane
                 if !d.inPlace { d.split(xn, channels: channels, into: xpad) }
-                // The tile, and (in place) a packed copy of the plane's last, partial panel: reading it in place
-                // would run past the last channel's end.
                 try parallelJobs(jobs) { j in
+                    let u = j % units, t = u % tiles, g = u / tiles
+                    let jobChunks = split ? (j / units)..<(j / units + 1) : 0..<chunks.count
                     if rowsDirect {
-                        let u = j % units, t = u % tiles, g = u / tiles
                         let outRows = t * tileRows..<Swift.min(d.outHeight, (t + 1) * tileRows)
-                        for c in split ? (j / units)..<(j / units + 1) : 0..<chunks.count {
+                        for c in jobChunks {
                             convRows(d, outRows, packed[g][c], channels: g * mg + chunks[c].lowerBound,
                                      count: chunks[c].count, offsets: offsets.baseAddress!,
                                      x: xpad + d.planes(channels: g * cg), epilogue: epilogue, y: yn)
                         }
                         return
                     }
+                    // The tile, and (in place) a packed copy of the plane's last, partial panel: reading it in place
+                    // would run past the last channel's end.
                     try Scratch.withFloats(d.inPlace ? kc * nr : mg * tile) { scratch in
-                        let u = j % units, t = u % tiles, g = u / tiles
                         let q0 = t * tile, cols = Swift.min(flat, q0 + tile) - q0
                         let xb = d.inPlace ? xn + g * cg * inPlane + q0 : UnsafePointer(xpad + d.planes(channels: g * cg) + q0)
-                        for c in split ? (j / units)..<(j / units + 1) : 0..<chunks.count {
+                        for c in jobChunks {
                             let rows = chunks[c], pa = packed[g][c]
                             // Where row r of this chunk and tile column q - q0 go.
                             let (out, ld) = d.inPlace ? (yn + (g * mg + rows.lowerBound) * outPlane + q0, outPlane)

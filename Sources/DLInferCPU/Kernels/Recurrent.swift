@@ -116,12 +116,11 @@ private final class RecurrentKernel: Kernel {
             // 0.4 µs (this VM has such periods); crnn_ctc's 32-step BiLSTMs of 64 units (520K) gain from it.
             let largestGroup = groups.map(\.count).max() ?? 0
             let concurrent = dirs * groups.count > 1 && Threads.count > 1 && seq * largestGroup * gh * hidden >= 1 << 17
-            // Steppers that run side by side would write neighbouring floats of Y, the states and the products on
-            // every step; where those share a cache line (a hidden size not a multiple of 16), the line moved
-            // between the cores each step (the BiLSTM above: 22 µs on 2 threads against 12 µs on 1). Each then
-            // gets its own state, output and product buffers, copied to Y, Y_h and Y_c after the region. Run one
-            // after the other, they share nothing.
-            let apart = concurrent
+            // Steppers side by side would write neighbouring floats of Y, the states and the products on every
+            // step; where those share a cache line (a hidden size not a multiple of 16), the line moved between the
+            // cores each step (the BiLSTM above: 22 µs on 2 threads against 12 µs on 1). Each then gets its own
+            // state, output and product buffers, copied to Y, Y_h and Y_c after the region. Run one after the
+            // other, they share nothing.
             var tasks = [RecurrentStepper](), privates = [RecurrentPrivate]()
             for d in 0..<dirs {
                 // Y and the states put the direction in the same place relative to the batch.
@@ -133,7 +132,7 @@ private final class RecurrentKernel: Kernel {
                         stateB: stateB, y: y.map { $0.pointer(Float.self) + dirOff + b0 * yB }, yT: yT, yB: yB,
                         rec: rec.pointer(Float.self) + (d * batch + b0) * gh,
                         resetH: resetH.map { $0.pointer(Float.self) + (d * batch + b0) * hidden })
-                    let own = apart ? try RecurrentPrivate(shared, outputs, batch: group.count, seq: seq, hidden: hidden, gh: gh) : nil
+                    let own = concurrent ? try RecurrentPrivate(shared, outputs, batch: group.count, seq: seq, hidden: hidden, gh: gh) : nil
                     if let own { privates.append(own) }
                     let place = own?.place ?? shared
                     tasks.append(RecurrentStepper(
