@@ -66,45 +66,31 @@ void DL_FN(dl_sgemv_rows)(int64_t k, int64_t n, const float *x, int64_t ldx, con
     }
 }
 
+/// y[0..<ROWS] for ROWS (4 or 8, a constant where this is inlined) consecutive rows of dl_sgemv_dots: one stream
+/// per row, and each load of v serves them all.
+static inline __attribute__((always_inline)) void DL_FN(dots_rows)(const int ROWS, int64_t k, const float *x,
+                                                                   int64_t ldx, const float *v, float *y) {
+    VF s[8] = {};
+    int64_t p = 0;
+    for (; p + DL_VL <= k; p += DL_VL) {
+        const VF vv = *(const VF *)(v + p);
+        for (int u = 0; u < ROWS; u++) s[u] += *(const VF *)(x + u * ldx + p) * vv;
+    }
+    float t[8];
+    for (int u = 0; u < ROWS; u += 4) DL_FN(sum4)(s[u], s[u + 1], s[u + 2], s[u + 3], t + u);
+    for (int u = 0; u < ROWS; u++) {
+        const float *r = x + u * ldx;
+        for (int64_t q = p; q < k; q++) t[u] += r[q] * v[q];
+        y[u] = t[u];
+    }
+}
+
 /// y[i] = sum_p x[i * ldx + p] * v[p] for i < m.
 void DL_FN(dl_sgemv_dots)(int64_t m, int64_t k, const float *x, int64_t ldx, const float *v, float *y) {
     int64_t i = 0;
-    // Eight rows at a time: eight streams, and each load of v serves eight rows.
-    for (; i + 8 <= m; i += 8) {
-        const float *r0 = x + i * ldx;
-        VF s[8] = {};
-        int64_t p = 0;
-        for (; p + DL_VL <= k; p += DL_VL) {
-            VF vv = *(const VF *)(v + p);
-            for (int u = 0; u < 8; u++) s[u] += *(const VF *)(r0 + u * ldx + p) * vv;
-        }
-        float t[8];
-        DL_FN(sum4)(s[0], s[1], s[2], s[3], t);
-        DL_FN(sum4)(s[4], s[5], s[6], s[7], t + 4);
-        for (int u = 0; u < 8; u++) {
-            const float *r = r0 + u * ldx;
-            for (int64_t q = p; q < k; q++) t[u] += r[q] * v[q];
-            y[i + u] = t[u];
-        }
-    }
-    // Four rows at a time: four streams, and each load of v serves four rows.
-    for (; i + 4 <= m; i += 4) {
-        const float *r0 = x + i * ldx, *r1 = r0 + ldx, *r2 = r1 + ldx, *r3 = r2 + ldx;
-        VF s0 = {}, s1 = {}, s2 = {}, s3 = {};
-        int64_t p = 0;
-        for (; p + DL_VL <= k; p += DL_VL) {
-            VF vv = *(const VF *)(v + p);
-            s0 += *(const VF *)(r0 + p) * vv;
-            s1 += *(const VF *)(r1 + p) * vv;
-            s2 += *(const VF *)(r2 + p) * vv;
-            s3 += *(const VF *)(r3 + p) * vv;
-        }
-        float t[4];
-        DL_FN(sum4)(s0, s1, s2, s3, t);
-        float t0 = t[0], t1 = t[1], t2 = t[2], t3 = t[3];
-        for (; p < k; p++) { t0 += r0[p] * v[p]; t1 += r1[p] * v[p]; t2 += r2[p] * v[p]; t3 += r3[p] * v[p]; }
-        y[i] = t0; y[i + 1] = t1; y[i + 2] = t2; y[i + 3] = t3;
-    }
+    // Eight rows at a time, where there are eight: eight streams keep more requests in flight when x is cold.
+    for (; i + 8 <= m; i += 8) DL_FN(dots_rows)(8, k, x + i * ldx, ldx, v, y + i);
+    for (; i + 4 <= m; i += 4) DL_FN(dots_rows)(4, k, x + i * ldx, ldx, v, y + i);
     for (; i < m; i++) {
         const float *r = x + i * ldx;
         VF s = {};

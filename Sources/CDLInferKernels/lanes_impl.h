@@ -1,6 +1,5 @@
 // Lane lists for __builtin_shufflevector on DL_VL-lane vectors, shared by the matrix-vector, depthwise and pooling
-// kernels. DL_VL
-// is fixed for a whole translation unit (one ISA's file), so the lists are defined once per file.
+// kernels. DL_VL is fixed for a whole translation unit (one ISA's file), so the lists are defined once per file.
 #ifndef DL_LANES_IMPL
 #define DL_LANES_IMPL
 

@@ -117,12 +117,12 @@ final class ConvKernel: Kernel {
     /// a good part of their time on it.
     private struct Geometry {
         let grid: TapGrid
-        /// Set for the layers with packed weights that the direct path serves (`directConvPays`).
+        /// Set for the layers with packed weights that the direct path serves (`directConvGeometry`).
         let direct: DirectConvGeometry?
         init(_ attrs: Conv, input: [Int], weights: [Int], packed: Bool) throws {
             grid = try convGrid(attrs, input: input, weights: weights)
             let cg = input[1] / Swift.max(attrs.group, 1)
-            direct = packed && directConvPays(grid, channelsPerGroup: cg) ? DirectConvGeometry(grid, channelsPerGroup: cg) : nil
+            direct = packed ? directConvGeometry(grid, channelsPerGroup: cg) : nil
         }
     }
 

@@ -100,17 +100,17 @@ func depthwiseServes(groups: Int, channelsPerGroup cg: Int, outChannels m: Int) 
     cg == 1 && (groups > 1 || m < 16)
 }
 
-/// Whether a layer runs through `directConv` rather than im2col + GEMM or the depthwise kernel: 2-D, and not a
-/// strided pointwise layer (its phase planes would copy the whole input to read a quarter of it). A single input
-/// channel per group only where Y is written row by row (`writesRows`): through the tile and its copy out, a
-/// single-channel image into 64 channels at 32x128 took 0.149 ms against im2col's 0.127, and row by row 0.069
+/// The geometry of a layer that runs through `directConv` rather than im2col + GEMM or the depthwise kernel, else
+/// nil: 2-D, and not a strided pointwise layer (its phase planes would copy the whole input to read a quarter of it).
+/// A single input channel per group only where Y is written row by row (`writesRows`): through the tile and its copy
+/// out, a single-channel image into 64 channels at 32x128 took 0.149 ms against im2col's 0.127, and row by row 0.069
 /// against 0.099 (crnn's 1 -> 16 stem 0.017 against 0.032).
-func directConvPays(_ g: TapGrid, channelsPerGroup cg: Int) -> Bool {
-    guard g.rank == 2, g.kernelVolume > 1 || g.strides == [1, 1] else { return false }
-    if cg != 1 { return cg > 1 }
+func directConvGeometry(_ g: TapGrid, channelsPerGroup cg: Int) -> DirectConvGeometry? {
+    guard g.rank == 2, cg >= 1, g.kernelVolume > 1 || g.strides == [1, 1],
+          let d = DirectConvGeometry(g, channelsPerGroup: cg) else { return nil }
+    if cg > 1 { return d }
     let kernel = SGEMMKernel.preferred
-    return g.kernelVolume > 1
-        && DirectConvGeometry(g, channelsPerGroup: cg)?.writesRows(nr: kernel.nr, kc: kernel.kc) == true
+    return g.kernelVolume > 1 && d.writesRows(nr: kernel.nr, kc: kernel.kc) ? d : nil
 }
 
 /// Y = act(conv(X, W) + bias) through `DirectConvGeometry`, with W packed per group and channel chunk (`chunks`).

@@ -42,8 +42,7 @@ func pixelRowsConv(_ g: TapGrid, _ wt: PackedMatrix, x: UnsafePointer<Float>, ba
 func pixelRowsPays(_ g: TapGrid, channelsPerGroup cg: Int, outChannels m: Int) -> Bool {
     guard g.rank == 2, g.readsInPlace || m >= 128 else { return false }
     let plane = g.gridVolume
-    let direct = directConvPays(g, channelsPerGroup: cg) ? DirectConvGeometry(g, channelsPerGroup: 1) : nil
-    let flat = direct?.flatOutputs ?? plane
+    let flat = directConvGeometry(g, channelsPerGroup: cg)?.flatOutputs ?? plane
     let rest = flat % 32, lanes = flat / 32 * 32 + (rest == 0 ? 0 : rest <= 16 ? 16 : 32)
     return plane > 0 && lanes * 5 >= plane * 6
 }
