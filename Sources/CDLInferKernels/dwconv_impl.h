@@ -5,6 +5,7 @@
 #define VI DL_CAT(vi, DL_SUFFIX)
 
 #include "lanes_impl.h"
+#include "padrows_impl.h"
 
 /// DL_VL outputs of one row starting at output column o; row a of the window starts at p + a * ld. Loads are whole
 /// aligned vectors where o is a multiple of DL_VL (the padded rows start on 64 bytes): the shifted taps come from
@@ -47,73 +48,78 @@ static inline __attribute__((always_inline)) void DL_FN(dw_narrow)(float *out, V
     }
 }
 
-/// One output plane. Outputs up to `end` may be written (with anything: later planes' outputs are computed after).
-static inline __attribute__((always_inline)) void
-DL_FN(dw_plane)(const float *p, int64_t ld, int64_t sh, int64_t sw, const float *w, float bias, int clamp, float lo,
-                float hi, float *y, int64_t oh, int64_t ow, const float *end) {
-    const VF vb = DL_FN(splat)(bias), vlo = DL_FN(splat)(lo), vhi = DL_FN(splat)(hi);
+/// One output row. Outputs up to `end` may be written (with anything: later outputs are computed after).
+static inline __attribute__((always_inline)) void DL_FN(dw_row)(const float *top, int64_t ld, int64_t sw,
+                                                               const float *w, VF vb, int clamp, VF vlo, VF vhi,
+                                                               float *out, int64_t ow, const float *end) {
     if (ow < DL_VL) {
-        // Two rows at a time, both computed before either is stored: their work overlaps.
-        int64_t oy = 0;
-        for (; oy + 2 <= oh; oy += 2) {
-            VF v0 = DL_FN(dw_vector)(p + oy * sh * ld, ld, sw, 0, w, vb);
-            VF v1 = DL_FN(dw_vector)(p + (oy + 1) * sh * ld, ld, sw, 0, w, vb);
-            if (clamp) { v0 = DL_FN(dw_clamp)(v0, vlo, vhi); v1 = DL_FN(dw_clamp)(v1, vlo, vhi); }
-            DL_FN(dw_narrow)(y + oy * ow, v0, ow, end);
-            DL_FN(dw_narrow)(y + (oy + 1) * ow, v1, ow, end);
-        }
-        if (oy < oh) {
-            VF v = DL_FN(dw_vector)(p + oy * sh * ld, ld, sw, 0, w, vb);
-            if (clamp) v = DL_FN(dw_clamp)(v, vlo, vhi);
-            DL_FN(dw_narrow)(y + oy * ow, v, ow, end);
-        }
+        VF v = DL_FN(dw_vector)(top, ld, sw, 0, w, vb);
+        if (clamp) v = DL_FN(dw_clamp)(v, vlo, vhi);
+        DL_FN(dw_narrow)(out, v, ow, end);
         return;
     }
-    for (int64_t oy = 0; oy < oh; oy++) {
-        const float *top = p + oy * sh * ld;
-        float *out = y + oy * ow;
-        // Vectors of DL_VL outputs; the last one overlaps the one before (outputs are written, not accumulated).
-        for (int64_t o = 0;;) {
-            VF v = DL_FN(dw_vector)(top, ld, sw, o, w, vb);
-            if (clamp) v = DL_FN(dw_clamp)(v, vlo, vhi);
-            *(VF *)(out + o) = v;
-            if (o + DL_VL == ow) break;
-            o = o + 2 * DL_VL <= ow ? o + DL_VL : ow - DL_VL;
-        }
+    // Vectors of DL_VL outputs; the last one overlaps the one before (outputs are written, not accumulated).
+    for (int64_t o = 0;;) {
+        VF v = DL_FN(dw_vector)(top, ld, sw, o, w, vb);
+        if (clamp) v = DL_FN(dw_clamp)(v, vlo, vhi);
+        *(VF *)(out + o) = v;
+        if (o + DL_VL == ow) break;
+        o = o + 2 * DL_VL <= ow ? o + DL_VL : ow - DL_VL;
     }
 }
 
+/// Planes c0 ..< c1 through a ring of padded planes (dl_pad_ring): while plane c is computed, plane c + ring - 1 is
+/// copied, a large one a few rows after each output row, so that the copy's loads (from memory, for a large layer)
+/// run alongside the arithmetic instead of before it, and no row is read soon after it was stored (a vector load from
+/// values stored moments before, at another offset, waits for the stores to drain).
 static inline __attribute__((always_inline)) void
 DL_FN(dw_planes)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scratch) {
     const int64_t ld = dl_dwconv3x3_row(g), rows = (g->oh - 1) * g->sh + 3, plane = rows * ld;
-    const int64_t batch = plane >= DL_DW_BATCH ? 1 : DL_DW_BATCH / plane;
-    const int64_t n = g->iw < ld - g->pw ? g->iw : ld - g->pw, ih = g->ih, iw = g->iw, ph = g->ph;
-    const float *end = g->y + c1 * g->oh * g->ow;
-    // Only input values are ever written into the padded planes, always to the same places, so the padding zeroed
-    // here stays zero.
-    for (int64_t j = 0; j < batch * plane; j++) scratch[j] = 0;
-    for (int64_t b0 = c0; b0 < c1; b0 += batch) {
-        const int64_t b1 = b0 + batch < c1 ? b0 + batch : c1;
-        // A batch of planes is copied before any is read: a vector load from values stored moments before (a
-        // different width, at another offset) waits for the stores to drain, which cost more than the arithmetic.
-        for (int64_t c = b0; c < b1; c++) {
-            const float *x = g->x + (g->multiplier == 1 ? c : c / g->multiplier) * ih * iw;
-            float *d = scratch + (c - b0) * plane + g->pw;
-            for (int64_t r = 0; r < rows; r++) {
-                const int64_t iy = r - ph;
-                if (iy < 0 || iy >= ih) continue;
-                const float *s = x + iy * iw;
-                float *dr = d + r * ld;
-                int64_t j = 0;
-                for (; j + DL_VL <= n; j += DL_VL) *(VF *)(dr + j) = *(const VF *)(s + j);
-                for (; j < n; j++) dr[j] = s[j];
+    const int64_t ring = dl_dwconv3x3_ring(g), ahead = ring - 1;
+    const int64_t n = g->iw < ld - g->pw ? g->iw : ld - g->pw, ih = g->ih, iw = g->iw, ph = g->ph, oh = g->oh;
+    const int64_t ow = g->ow, step = ow < DL_VL ? 2 : 1;
+    const float *end = g->y + c1 * oh * ow;
+    const float *limit = g->x + ((c1 - 1) / g->multiplier + 1) * ih * iw;
+    // The padding zeroed here stays zero (pad_rows writes input values only where they belong).
+    for (int64_t j = 0; j < ring * plane; j++) scratch[j] = 0;
+#define DW_SRC(c) (g->x + (g->multiplier == 1 ? (c) : (c) / g->multiplier) * ih * iw)
+#define DW_SLOT(c) (scratch + ((c) - c0) % ring * plane)
+    for (int64_t c = c0; c < c0 + ahead && c < c1; c++)
+        DL_FN(pad_rows)(DW_SRC(c), DW_SLOT(c) + g->pw, ld, 0, rows, ph, ih, iw, n, ld - g->pw, limit, 0);
+    for (int64_t c = c0; c < c1; c++) {
+        const float *p = DW_SLOT(c);
+        const int64_t cn = c + ahead;
+        const float *nx = cn < c1 ? DW_SRC(cn) : 0;
+        float *next = DW_SLOT(cn) + g->pw;
+        const VF vb = DL_FN(splat)(g->bias ? g->bias[c] : 0), vlo = DL_FN(splat)(g->lo), vhi = DL_FN(splat)(g->hi);
+        const float *w = g->w + 9 * c;
+        float *y = g->y + c * oh * ow;
+        int64_t copied = nx ? 0 : rows;
+        if (plane < DL_PAD_RING && copied < rows) {
+            // Small planes are copied whole.
+            DL_FN(pad_rows)(nx, next, ld, 0, rows, ph, ih, iw, n, ld - g->pw, limit, 0);
+            copied = rows;
+        }
+        for (int64_t oy = 0; oy < oh; oy += step) {
+            if (step == 2 && oy + 1 < oh) {
+                // Two narrow rows, both computed before either is stored: their work overlaps.
+                VF v0 = DL_FN(dw_vector)(p + oy * g->sh * ld, ld, g->sw, 0, w, vb);
+                VF v1 = DL_FN(dw_vector)(p + (oy + 1) * g->sh * ld, ld, g->sw, 0, w, vb);
+                if (g->clamp) { v0 = DL_FN(dw_clamp)(v0, vlo, vhi); v1 = DL_FN(dw_clamp)(v1, vlo, vhi); }
+                DL_FN(dw_narrow)(y + oy * ow, v0, ow, end);
+                DL_FN(dw_narrow)(y + (oy + 1) * ow, v1, ow, end);
+            } else {
+                DL_FN(dw_row)(p + oy * g->sh * ld, ld, g->sw, w, vb, g->clamp, vlo, vhi, y + oy * ow, ow, end);
+            }
+            if (copied < rows) {
+                const int64_t done = oy + step < oh ? oy + step : oh, upto = done * rows / oh;
+                DL_FN(pad_rows)(nx, next, ld, copied, upto, ph, ih, iw, n, ld - g->pw, limit, 0);
+                copied = upto;
             }
         }
-        for (int64_t c = b0; c < b1; c++) {
-            DL_FN(dw_plane)(scratch + (c - b0) * plane, ld, g->sh, g->sw, g->w + 9 * c, g->bias ? g->bias[c] : 0,
-                            g->clamp, g->lo, g->hi, g->y + c * g->oh * g->ow, g->oh, g->ow, end);
-        }
     }
+#undef DW_SLOT
+#undef DW_SRC
 }
 
 void DL_FN(dl_dwconv3x3)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scratch) {

@@ -4,6 +4,7 @@
 #define VF DL_CAT(vf, DL_SUFFIX)
 #define VI DL_CAT(vi, DL_SUFFIX)
 #include "lanes_impl.h"
+#include "padrows_impl.h"
 
 // A stride-2 row's DL_VL inputs from two loads, the second one DL_VL - 1 on (so nothing past the last input is
 // read): the even lanes of the first and the odd lanes of the second.
@@ -62,11 +63,12 @@ static inline __attribute__((always_inline)) int64_t DL_FN(pool_next)(int64_t o,
     return o + 2 * DL_VL <= ow ? o + DL_VL : ow - DL_VL;
 }
 
-/// One output plane from its padded copy. Outputs up to `end` may be written (with anything: later planes'
-/// outputs are computed after).
-static inline __attribute__((always_inline)) void
-DL_FN(pool_plane)(const dl_pool2d_args *g, const float *p, int64_t ld, float *y, const float *end, int average) {
-    for (int64_t oy = 0; oy < g->oh; oy++) {
+/// Output rows oy0 ..< oy1 of a plane from its padded copy (or the input itself, where no window reaches past it).
+/// Outputs up to `end` may be written (with anything: later outputs are computed after).
+static inline __attribute__((always_inline)) void DL_FN(pool_plane)(const dl_pool2d_args *g, const float *p,
+                                                                   int64_t ld, float *y, const float *end,
+                                                                   int average, int64_t oy0, int64_t oy1) {
+    for (int64_t oy = oy0; oy < oy1; oy++) {
         const float *top = p + oy * g->sh * ld;
         const float *divisor = average ? g->divisor + oy * g->ow : 0;
         for (int64_t o = 0; o >= 0; o = DL_FN(pool_next)(o, g->ow)) {
@@ -80,12 +82,14 @@ DL_FN(pool_plane)(const dl_pool2d_args *g, const float *p, int64_t ld, float *y,
 /// MaxPool three taps across at stride 2, in two passes: the maximum across of every padded row once (rows that
 /// windows share, as at stride 2 down, are not redone), then down the window's rows. A value still wins only when
 /// greater, so the result is the first largest in row-major order, as in one pass: the first row holding the largest
-/// value wins, with its own first.
+/// value wins, with its own first. Output rows oy0 ..< oy1, after those before them: the maxima across of the padded
+/// rows below *done are already in h.
 static inline __attribute__((always_inline)) void
-DL_FN(pool_plane_rows)(const dl_pool2d_args *g, const float *p, int64_t ld, float *y, const float *end, float *h) {
-    const int64_t oh = g->oh, ow = g->ow, rows = dl_pool2d_rows(g), hs = dl_pool2d_across(g);
+DL_FN(pool_plane_rows)(const dl_pool2d_args *g, const float *p, int64_t ld, float *y, const float *end, float *h,
+                       int64_t oy0, int64_t oy1, int64_t *done) {
+    const int64_t ow = g->ow, hs = dl_pool2d_across(g), need = (oy1 - 1) * g->sh + g->kh;
     const VF low = DL_FN(splat)(-__builtin_inff());
-    for (int64_t r = 0; r < rows; r++) {
+    for (int64_t r = *done; r < need; r++) {
         const float *in = p + r * ld;
         for (int64_t o = 0; o >= 0; o = DL_FN(pool_next)(o, ow)) {
             const float *q = in + 2 * o;
@@ -97,7 +101,8 @@ DL_FN(pool_plane_rows)(const dl_pool2d_args *g, const float *p, int64_t ld, floa
             *(VF *)(h + r * hs + o) = acc;
         }
     }
-    for (int64_t oy = 0; oy < oh; oy++) {
+    if (need > *done) *done = need;
+    for (int64_t oy = oy0; oy < oy1; oy++) {
         const float *top = h + oy * g->sh * hs;
         for (int64_t o = 0; o >= 0; o = DL_FN(pool_next)(o, ow)) {
             VF acc = low;
@@ -107,40 +112,52 @@ DL_FN(pool_plane_rows)(const dl_pool2d_args *g, const float *p, int64_t ld, floa
     }
 }
 
+/// Planes c0 ..< c1. Where every window lies inside the input and rows fill whole vectors, straight from the input;
+/// else through a ring of padded planes as in the depthwise kernel: plane c + ring - 1 is copied while plane c is
+/// computed (a large one a few rows at a time), so the copy's loads overlap the arithmetic and no row is read soon
+/// after it was stored.
 static inline __attribute__((always_inline)) void
 DL_FN(pool_planes)(const dl_pool2d_args *g, int64_t c0, int64_t c1, float *scratch, int average) {
-    const int64_t ld = dl_pool2d_row(g), rows = dl_pool2d_rows(g), plane = rows * ld;
-    const int64_t batch = plane >= DL_POOL_BATCH ? 1 : DL_POOL_BATCH / plane;
-    float *across = scratch + batch * plane;
+    const int64_t ih = g->ih, iw = g->iw, ph = g->ph, oh = g->oh, ow = g->ow;
     const int rowwise = !average && g->sw == 2 && g->kw == 3;
-    const int64_t ih = g->ih, iw = g->iw, ph = g->ph;
-    const float *end = g->y + c1 * g->oh * g->ow;
-    // Only input values are ever written into the padded planes, always to the same places, so the padding around
-    // them stays: -inf never wins and 0 adds nothing, as a tap outside the input never counts.
+    const float *end = g->y + c1 * oh * ow;
+    if (!rowwise && ph == 0 && g->pw == 0 && ow >= DL_VL && (oh - 1) * g->sh + g->kh <= ih &&
+        (ow - 1) * g->sw + g->kw <= iw) {
+        for (int64_t c = c0; c < c1; c++) DL_FN(pool_plane)(g, g->x + c * ih * iw, iw, g->y + c * oh * ow, end,
+                                                            average, 0, oh);
+        return;
+    }
+    const int64_t ld = dl_pool2d_row(g), rows = dl_pool2d_rows(g), plane = rows * ld;
+    const int64_t ring = dl_pool2d_ring(g), ahead = ring - 1, n = iw < ld - g->pw ? iw : ld - g->pw;
+    // A large plane's copy is spread over this many parts of the plane before it.
+    const int64_t parts = plane < DL_PAD_RING ? 1 : oh < 8 ? oh : 8;
+    float *across = scratch + ring * plane;
+    const float *limit = g->x + c1 * ih * iw;
+    // -inf never wins and 0 adds nothing, as a tap outside the input never counts; pad_rows keeps them there.
     const float pad = average ? 0.0f : -__builtin_inff();
-    for (int64_t j = 0; j < batch * plane; j++) scratch[j] = pad;
-    for (int64_t b0 = c0; b0 < c1; b0 += batch) {
-        const int64_t b1 = b0 + batch < c1 ? b0 + batch : c1;
-        // The whole batch is copied before any plane is read (see the depthwise kernel).
-        for (int64_t c = b0; c < b1; c++) {
-            const float *x = g->x + c * ih * iw;
-            float *d = scratch + (c - b0) * plane + g->pw;
-            for (int64_t r = ph; r < rows && r - ph < ih; r++) {
-                const float *s = x + (r - ph) * iw;
-                float *dr = d + r * ld;
-                int64_t j = 0;
-                for (; j + DL_VL <= iw; j += DL_VL) *(VF *)(dr + j) = *(const VF *)(s + j);
-                for (; j < iw; j++) dr[j] = s[j];
-            }
-        }
-        for (int64_t c = b0; c < b1; c++) {
+    for (int64_t j = 0; j < ring * plane; j++) scratch[j] = pad;
+#define POOL_SLOT(c) (scratch + ((c) - c0) % ring * plane)
+    for (int64_t c = c0; c < c0 + ahead && c < c1; c++)
+        DL_FN(pad_rows)(g->x + c * ih * iw, POOL_SLOT(c) + g->pw, ld, 0, rows, ph, ih, iw, n, ld - g->pw, limit, pad);
+    for (int64_t c = c0; c < c1; c++) {
+        const float *p = POOL_SLOT(c);
+        float *y = g->y + c * oh * ow;
+        const int64_t cn = c + ahead;
+        int64_t done = 0;
+        for (int64_t k = 0; k < parts; k++) {
+            const int64_t oy0 = oh * k / parts, oy1 = oh * (k + 1) / parts;
             if (rowwise) {
-                DL_FN(pool_plane_rows)(g, scratch + (c - b0) * plane, ld, g->y + c * g->oh * g->ow, end, across);
+                DL_FN(pool_plane_rows)(g, p, ld, y, end, across, oy0, oy1, &done);
             } else {
-                DL_FN(pool_plane)(g, scratch + (c - b0) * plane, ld, g->y + c * g->oh * g->ow, end, average);
+                DL_FN(pool_plane)(g, p, ld, y, end, average, oy0, oy1);
+            }
+            if (cn < c1) {
+                DL_FN(pad_rows)(g->x + cn * ih * iw, POOL_SLOT(cn) + g->pw, ld, rows * k / parts,
+                                rows * (k + 1) / parts, ph, ih, iw, n, ld - g->pw, limit, pad);
             }
         }
     }
+#undef POOL_SLOT
 }
 
 static inline __attribute__((always_inline)) void

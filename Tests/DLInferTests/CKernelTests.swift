@@ -22,14 +22,15 @@ final class CKernelTests: XCTestCase {
     }
 
     func testDepthwise3x3OfEveryKernelSet() {
-        // (ih, iw, ph, pw, sh, sw, multiplier): output widths 1 to 33 cross the vector tails of 4, 8 and 16 lanes.
+        // (ih, iw, ph, pw, sh, sw, multiplier): output widths 1 to 40 cross the vector tails of 4, 8 and 16 lanes;
+        // the planes are small enough to be copied several ahead or large enough (40x40) to be copied row by row.
         let shapes = [(1, 1, 1, 1, 1, 1, 1), (5, 3, 1, 1, 1, 1, 1), (7, 7, 1, 1, 1, 1, 1), (6, 8, 0, 0, 1, 1, 2),
                       (9, 9, 1, 1, 1, 1, 1), (4, 15, 1, 1, 1, 1, 1), (3, 16, 1, 1, 1, 1, 1), (8, 17, 1, 1, 1, 1, 1),
                       (5, 33, 1, 2, 1, 1, 1), (14, 14, 1, 1, 2, 2, 1), (7, 7, 0, 0, 2, 2, 1), (11, 35, 1, 1, 2, 2, 1),
-                      (10, 64, 1, 1, 3, 2, 1), (13, 31, 2, 0, 1, 2, 3), (6, 40, 0, 1, 2, 1, 1)]
+                      (10, 64, 1, 1, 3, 2, 1), (13, 31, 2, 0, 1, 2, 3), (6, 40, 0, 1, 2, 1, 1), (40, 40, 1, 1, 1, 1, 1)]
         for set in kernelSets {
             for (i, (ih, iw, ph, pw, sh, sw, mult)) in shapes.enumerated() {
-                let channels = 3, m = channels * mult
+                let channels = 6, m = channels * mult
                 let oh = (ih + 2 * ph - 3) / sh + 1, ow = (iw + 2 * pw - 3) / sw + 1
                 var x = values(channels * ih * iw, seed: UInt64(i + 1))
                 if i % 3 == 0 { x[x.count / 2] = .nan }
@@ -112,7 +113,8 @@ final class CKernelTests: XCTestCase {
 
     /// 2-D max and average pooling: windows 3x3, 2x2 and others, strides 1 and 2 across (any down; MaxPool three
     /// across at stride 2 takes the two-pass path), padding on either side and windows past the input (ceil mode),
-    /// rows narrower and wider than a vector, planes skipped. MaxPool:
+    /// rows narrower and wider than a vector, windows inside the input (read in place), planes small enough to be
+    /// copied several ahead or large enough to be copied a part at a time, planes skipped. MaxPool:
     /// NaN never wins, and of equal values (signed zeros) the first in row-major order stays. AveragePool: the sum of
     /// the taps inside the input, from 0 in row-major order, over each output's own divisor; NaN spreads.
     func testPool2DOfEveryKernelSet() {
@@ -121,11 +123,12 @@ final class CKernelTests: XCTestCase {
                       (9, 40, 1, 1, 3, 3, 2, 2, 5, 20), (1, 37, 0, 2, 1, 5, 1, 1, 1, 37), (6, 19, 0, 0, 2, 2, 2, 2, 3, 10),
                       (5, 33, 2, 1, 4, 3, 3, 1, 2, 33), (3, 3, 1, 1, 3, 3, 2, 2, 2, 2), (11, 50, 1, 0, 3, 1, 1, 2, 11, 25),
                       (28, 28, 0, 0, 2, 2, 2, 2, 14, 14), (7, 9, 1, 1, 2, 2, 2, 2, 5, 6), (10, 23, 1, 0, 2, 3, 3, 2, 4, 11),
-                      (7, 61, 1, 1, 3, 3, 2, 2, 4, 31)]
+                      (7, 61, 1, 1, 3, 3, 2, 2, 4, 31), (8, 40, 0, 0, 2, 2, 2, 2, 4, 20), (5, 20, 0, 0, 3, 3, 1, 1, 3, 18),
+                      (40, 40, 1, 1, 3, 3, 1, 1, 40, 40)]
         for set in kernelSets {
             for (i, (ih, iw, ph, pw, kh, kw, sh, sw, oh, ow)) in shapes.enumerated() {
                 for average in [false, true] {
-                    let planes = 4
+                    let planes = 8
                     var x = values(planes * ih * iw, seed: UInt64(600 + i)).map { ($0 * 8).rounded() / 8 }
                     x[ih * iw + iw / 2] = .nan
                     for k in stride(from: 0, to: x.count, by: 7) where x[k] == 0 { x[k] = -0.0 }

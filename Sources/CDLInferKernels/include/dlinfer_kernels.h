@@ -68,8 +68,14 @@ typedef struct {
 /// Output planes c0 ..< c1 of `g`, with dl_dwconv3x3_scratch(g) floats of scratch aligned on 64 bytes.
 typedef void (*dl_dwconv3x3_fn)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scratch);
 
-/// Padded planes are copied in batches of at least this many floats (or one plane) before they are read.
-#define DL_DW_BATCH 4096
+/// The depthwise and pooling kernels copy planes with their padding into scratch through a ring of padded planes,
+/// plane c + ring - 1 while plane c is computed. A plane of DL_PAD_RING floats or more is copied a plane ahead, a few
+/// rows after each part of the plane computed; a smaller one whole, at least two planes and about DL_PAD_RING floats
+/// ahead, so that its rows are not read right after they were stored.
+#define DL_PAD_RING 1024
+static inline int64_t dl_pad_ring(int64_t plane) {
+    return plane >= DL_PAD_RING ? 2 : DL_PAD_RING / plane + 1 > 3 ? DL_PAD_RING / plane + 1 : 3;
+}
 
 /// Floats per padded row: what a stride-sw row of max(ow, 16) outputs reads in whole vectors of up to 16 lanes,
 /// rounded up to 16 so that every row starts on 64 bytes.
@@ -77,10 +83,14 @@ static inline int64_t dl_dwconv3x3_row(const dl_dwconv3x3_args *g) {
     return (g->sw * (g->ow > 16 ? g->ow : 16) + 16 + 15) / 16 * 16;
 }
 
-/// Floats of scratch dl_dwconv3x3 needs (64-byte aligned): a batch of zero-padded planes.
+/// Zero-padded planes in dl_dwconv3x3's ring: the one computed and those copied ahead of it.
+static inline int64_t dl_dwconv3x3_ring(const dl_dwconv3x3_args *g) {
+    return dl_pad_ring(((g->oh - 1) * g->sh + 3) * dl_dwconv3x3_row(g));
+}
+
+/// Floats of scratch dl_dwconv3x3 needs (64-byte aligned): its ring of padded planes.
 static inline int64_t dl_dwconv3x3_scratch(const dl_dwconv3x3_args *g) {
-    const int64_t plane = ((g->oh - 1) * g->sh + 3) * dl_dwconv3x3_row(g);
-    return plane >= DL_DW_BATCH ? plane : DL_DW_BATCH / plane * plane;
+    return dl_dwconv3x3_ring(g) * ((g->oh - 1) * g->sh + 3) * dl_dwconv3x3_row(g);
 }
 
 /// Max or average pooling of planes over 2-D windows (dilation 1): output plane c (oh x ow, at y + c * oh * ow)
@@ -100,8 +110,6 @@ typedef struct {
 /// Planes c0 ..< c1 of `g`, with dl_pool2d_scratch(g) floats of scratch aligned on 64 bytes.
 typedef void (*dl_pool2d_fn)(const dl_pool2d_args *g, int64_t c0, int64_t c1, float *scratch);
 
-/// Padded planes are copied in batches of at least this many floats (or one plane) before they are read.
-#define DL_POOL_BATCH 4096
 
 /// Floats per padded row: what a row of max(ow, 16) outputs reads in whole vectors of up to 16 lanes, rounded up
 /// to 16 so that every row starts on 64 bytes.
@@ -115,10 +123,12 @@ static inline int64_t dl_pool2d_rows(const dl_pool2d_args *g) { return (g->oh - 
 /// Floats per row of the maxima across (MaxPool three taps across at stride 2): max(ow, 16) rounded up to 16.
 static inline int64_t dl_pool2d_across(const dl_pool2d_args *g) { return ((g->ow > 16 ? g->ow : 16) + 15) / 16 * 16; }
 
-/// Floats of scratch dl_pool2d needs (64-byte aligned): a batch of padded planes, and a plane's maxima across.
+/// Padded planes in dl_pool2d's ring: the one computed and those copied ahead of it.
+static inline int64_t dl_pool2d_ring(const dl_pool2d_args *g) { return dl_pad_ring(dl_pool2d_rows(g) * dl_pool2d_row(g)); }
+
+/// Floats of scratch dl_pool2d needs (64-byte aligned): its ring of padded planes, and a plane's maxima across.
 static inline int64_t dl_pool2d_scratch(const dl_pool2d_args *g) {
-    const int64_t plane = dl_pool2d_rows(g) * dl_pool2d_row(g);
-    return (plane >= DL_POOL_BATCH ? plane : DL_POOL_BATCH / plane * plane) + dl_pool2d_rows(g) * dl_pool2d_across(g);
+    return dl_pool2d_ring(g) * dl_pool2d_rows(g) * dl_pool2d_row(g) + dl_pool2d_rows(g) * dl_pool2d_across(g);
 }
 
 /// Winograd F(4x4, 3x3)'s input transform for tiles t0 ..< t0 + tc of an image's channel planes (height x width at
