@@ -61,7 +61,8 @@ public protocol PooledBuffer: AnyObject {
 
 /// Free buffers kept for reuse between nodes and runs, so that steady-state runs allocate nothing. A request takes
 /// the smallest free buffer that holds it but is at most twice its size (varying input shapes then reuse rather than
-/// accumulate buffers); the free bytes kept never exceed `budget`, oldest dropped first.
+/// accumulate buffers), of those the one freed last (likeliest still in cache, and steady runs then settle on the same
+/// few buffers); the free bytes kept never exceed `budget`, oldest dropped first.
 public final class BufferPool<Buffer: PooledBuffer> {
     private var free: [Buffer] = []
     public private(set) var freeBytes = 0
@@ -72,7 +73,7 @@ public final class BufferPool<Buffer: PooledBuffer> {
     public func take(_ bytes: Int) -> Buffer? {
         var best: Int? = nil
         for (i, b) in free.enumerated() where b.byteCount >= bytes && b.byteCount <= Swift.max(2 * bytes, 4096) {
-            if best == nil || b.byteCount < free[best!].byteCount { best = i }
+            if best == nil || b.byteCount <= free[best!].byteCount { best = i }
         }
         guard let i = best else { return nil }
         freeBytes -= free[i].byteCount

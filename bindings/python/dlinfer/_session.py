@@ -312,9 +312,10 @@ class InferenceSession:
         views = ctypes.POINTER(_capi.TensorView)()
         check(lib.dlinfer_session_output_views(session, ctypes.byref(views)))
         self._views = ctypes.cast(views, ctypes.POINTER(_capi.TensorView * max(len(self._outputs), 1))).contents
-        # Per output, where the last run left it and a numpy view of that memory: a run that leaves it there again
-        # (the usual case: same shape, same plan) copies it out with no ctypes call.
-        self._mirrors = [None] * len(self._outputs)
+        # Per output, numpy views of the memory where runs left it, by address and dtype (with the dims they were made
+        # for): a run that leaves it at a place seen before (the usual case: same shape, same plan, an output kept
+        # until the next run taking turns between two buffers) copies it out with no ctypes call.
+        self._mirrors = [{} for _ in self._outputs]
 
         name = ctypes.c_char_p()
         check(lib.dlinfer_session_device_name(session, ctypes.byref(name)))
@@ -387,10 +388,12 @@ class InferenceSession:
             views, mirrors, results = self._views, self._mirrors, []
             for k in wanted:
                 view = views[k]
-                where = (view.data, view.dtype, view.dims[:view.rank])
-                mirror = mirrors[k]
-                if mirror is None or mirror[0] != where:
-                    mirror = mirrors[k] = (where, self._mirror(k, view))
+                where, dims, seen = (view.data, view.dtype), view.dims[:view.rank], mirrors[k]
+                mirror = seen.get(where)
+                if mirror is None or mirror[0] != dims:
+                    if len(seen) >= _MIRRORS_KEPT:
+                        seen.clear()
+                    mirror = seen[where] = (dims, self._mirror(k, view))
                 results.append(mirror[1].copy())
             return results
 
@@ -496,6 +499,8 @@ class InferenceSession:
 _NUMPY_DTYPES = {code: dtype for code, (dtype, _) in DTYPES.items()}
 # Inputs up to this size are copied into session-owned buffers; larger ones are bound in place (no copy).
 _BUFFER_LIMIT = 16 << 10
+# Places remembered per output; past this (shapes that keep changing) the remembered ones are dropped.
+_MIRRORS_KEPT = 4
 _NO_BYTES = ctypes.c_char * 0
 
 

@@ -351,6 +351,20 @@ def test_repeated_runs_through_input_buffers(save, rng):
         np.testing.assert_array_equal(d, want_d)
 
 
+def test_outputs_of_one_size_in_other_shapes(save, rng):
+    # Outputs of the same byte count land in the buffers earlier runs used; the copy out must take each run's own
+    # shape, not the one an earlier run left at that place.
+    f = TensorProto.FLOAT
+    model = make_model([helper.make_node("Relu", ["a"], ["y"])], [tensor("a", f, ["n", "m"])],
+                       [tensor("y", f, ["n", "m"])])
+    s = dlinfer.InferenceSession(save(model))
+    for shape in [(3, 4), (4, 3), (2, 6), (6, 2), (12, 1), (3, 4), (1, 12), (4, 3)]:
+        a = rng.standard_normal(shape).astype(np.float32)
+        (y,) = s.run(None, {"a": a})
+        assert y.shape == shape
+        np.testing.assert_array_equal(y, np.maximum(a, 0))
+
+
 def test_bool_input_buffer_reads_any_nonzero_byte_as_true(save):
     # Through the C API directly: a host writes bytes into dlinfer_session_input_buffer's memory, reads the output
     # through dlinfer_session_output_views.
