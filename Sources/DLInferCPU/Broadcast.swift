@@ -84,6 +84,20 @@ func forEachBroadcastRow<A, B, O>(_ a: UnsafePointer<A>, _ aShape: [Int], _ b: U
                                   _ body: (BroadcastRow<A, B, O>) -> Void) {
     let p = plan ?? BroadcastPlan(output: outShape, inputs: [aShape, bShape])
     let inner = p.inner, sa = p.innerStrides[0], sb = p.innerStrides[1]
+    // Rows too few to share among the threads are cut into pieces of 8K+ elements: two same-shaped tensors make one
+    // row, and a residual Add would otherwise run on one thread.
+    let pieces = p.rows >= Threads.count ? 1 : max(1, min(Threads.count, inner / 8192))
+    if pieces > 1 {
+        parallelFor(p.rows * pieces) { range in
+            for job in range {
+                let row = job / pieces, lo = inner * (job % pieces) / pieces, hi = inner * (job % pieces + 1) / pieces
+                body(BroadcastRow(a: a + p.offset(0, row: row) + lo * sa, aStep: sa,
+                                  b: b + p.offset(1, row: row) + lo * sb, bStep: sb, out: out + row * inner + lo,
+                                  count: hi - lo))
+            }
+        }
+        return
+    }
     parallelFor(p.rows, grain: max(1, 16384 / max(inner, 1))) { range in
         for row in range {
             body(BroadcastRow(a: a + p.offset(0, row: row), aStep: sa, b: b + p.offset(1, row: row), bStep: sb,
