@@ -122,11 +122,107 @@ DL_FN(dw_planes)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scra
 #undef DW_SRC
 }
 
+#if DL_VL == 16
+// Rows of at most 7 outputs at stride 1 (7x7 planes): padded rows 8 floats apart, so that one vector holds two output
+// rows (and a discarded lane each) and 7 rows take 4 vectors instead of 7; with one column of left padding, a row's
+// right padding is the next row's left.
+#define DW_FLAT 8
+typedef float DL_CAT(vh, DL_SUFFIX) __attribute__((vector_size(DW_FLAT * 4), aligned(4)));
+#define VH DL_CAT(vh, DL_SUFFIX)
+
+/// Stride 1 both ways (across known), rows of at most 7 outputs, and an input row with its left padding within 8
+/// floats: a tap past a row's last input reads zero, the row's own right padding or (the 8th column) the next row's
+/// left padding.
+static inline int DL_FN(dw_flat_fits)(const dl_dwconv3x3_args *g) {
+    return g->sh == 1 && g->ow <= DW_FLAT - 1 && g->pw + g->iw <= DW_FLAT && (g->ow < DW_FLAT - 1 || g->pw >= 1);
+}
+
+/// Stores one output row (ow <= 7) from 8 lanes: whole where the lanes past the row land on outputs written later.
+static inline __attribute__((always_inline)) void DL_FN(dw_flat_store)(float *out, VH v, int64_t ow,
+                                                                      const float *end) {
+    if (out + DW_FLAT <= end) {
+        *(VH *)out = v;
+    } else {
+        for (int64_t j = 0; j < ow; j++) out[j] = v[j];
+    }
+}
+
+/// Copies input plane x into the flat padded plane d (already offset by the left padding): 8 lanes a row, those past
+/// the row zero, from a load that may run past the row, though never past `limit`.
+static inline __attribute__((always_inline)) void DL_FN(dw_flat_copy)(const float *x, float *d, int64_t rows,
+                                                                     int64_t ph, int64_t ih, int64_t iw,
+                                                                     const float *limit) {
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t iy = r - ph;
+        if (iy < 0 || iy >= ih) continue;
+        const float *s = x + iy * iw;
+        if (s + DW_FLAT <= limit) {
+            const VH v = *(const VH *)s;
+            VH o;
+            for (int64_t j = 0; j < DW_FLAT; j++) o[j] = j < iw ? v[j] : 0.0f;
+            *(VH *)(d + r * DW_FLAT) = o;
+        } else {
+            for (int64_t j = 0; j < iw; j++) d[r * DW_FLAT + j] = s[j];
+        }
+    }
+}
+
+/// Planes c0 ..< c1 (dw_flat_fits) through a ring of such padded planes, each copied whole two or more planes ahead.
+static inline __attribute__((always_inline)) void
+DL_FN(dw_planes_flat)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scratch) {
+    const int64_t ih = g->ih, iw = g->iw, ph = g->ph, pw = g->pw, oh = g->oh, ow = g->ow, rows = oh + 2;
+    // Rows past the plane's (read by a last, half-used vector) stay zero; whole 16-float blocks keep planes on 64
+    // bytes. The scratch holds a ring of the usual planes, which are larger.
+    const int64_t plane = ((oh + 5) * DW_FLAT + 15) / 16 * 16;
+    const int64_t ring = dl_dwconv3x3_scratch(g) / plane, ahead = ring - 1;
+    const float *end = g->y + c1 * oh * ow;
+    const float *limit = g->x + ((c1 - 1) / g->multiplier + 1) * ih * iw;
+    for (int64_t j = 0; j < ring * plane; j++) scratch[j] = 0;
+#define DW_SRC(c) (g->x + (g->multiplier == 1 ? (c) : (c) / g->multiplier) * ih * iw)
+#define DW_SLOT(c) (scratch + ((c) - c0) % ring * plane)
+    for (int64_t c = c0; c < c0 + ahead && c < c1; c++)
+        DL_FN(dw_flat_copy)(DW_SRC(c), DW_SLOT(c) + pw, rows, ph, ih, iw, limit);
+    const VF vlo = DL_FN(splat)(g->lo), vhi = DL_FN(splat)(g->hi);
+    for (int64_t c = c0; c < c1; c++) {
+        if (c + ahead < c1) DL_FN(dw_flat_copy)(DW_SRC(c + ahead), DW_SLOT(c + ahead) + pw, rows, ph, ih, iw, limit);
+        const float *p = DW_SLOT(c), *w = g->w + 9 * c;
+        const VF vb = DL_FN(splat)(g->bias ? g->bias[c] : 0);
+        float *y = g->y + c * oh * ow;
+        for (int64_t oy = 0; oy < oh; oy += 2) {
+            // Output rows oy and oy + 1; every tap is one load, the row's column plus the tap's offset.
+            const float *q = p + oy * DW_FLAT;
+            VF part[3];
+            for (int a = 0; a < 3; a++) {
+                const float *r = q + a * DW_FLAT;
+                part[a] = *(const VF *)r * w[3 * a] + *(const VF *)(r + 1) * w[3 * a + 1] +
+                          *(const VF *)(r + 2) * w[3 * a + 2];
+            }
+            VF v = (vb + part[0]) + (part[1] + part[2]);
+            if (g->clamp) v = DL_FN(dw_clamp)(v, vlo, vhi);
+            DL_FN(dw_flat_store)(y + oy * ow, __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7), ow, end);
+            if (oy + 1 < oh)
+                DL_FN(dw_flat_store)(y + (oy + 1) * ow, __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15),
+                                     ow, end);
+        }
+    }
+#undef DW_SLOT
+#undef DW_SRC
+}
+#undef VH
+#undef DW_FLAT
+#endif
+
 void DL_FN(dl_dwconv3x3)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scratch) {
     // Stride across is a constant in each copy, so the loads and shuffles of the other one are compiled out.
     if (g->sw == 1) {
         dl_dwconv3x3_args one = *g;
         one.sw = 1;
+#if DL_VL == 16
+        if (DL_FN(dw_flat_fits)(g)) {
+            DL_FN(dw_planes_flat)(&one, c0, c1, scratch);
+            return;
+        }
+#endif
         DL_FN(dw_planes)(&one, c0, c1, scratch);
     } else {
         dl_dwconv3x3_args two = *g;
