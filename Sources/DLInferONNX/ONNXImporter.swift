@@ -230,6 +230,9 @@ private final class GraphBuilder {
                 byName[name] = id
                 return id
             }
+            // A node that names no output computes nothing anyone can read; kept, its kernel would have nowhere to
+            // write (found by the fuzzer: a Concat of constants with no output, folded at load).
+            if outputs.allSatisfy({ $0 == nil }) { return }
             graph.nodes.append(Node(name: node.name, op: op, inputs: ctx.inputs, outputs: outputs))
         } catch let e as DLInferError {
             throw DLInferError(e.kind, "\(label): \(e.message)")

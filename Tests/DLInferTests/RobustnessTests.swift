@@ -28,6 +28,21 @@ final class RobustnessTests: XCTestCase {
     }
 
     func testDuplicateGraphOutput() throws { try assertRefused("duplicate_graph_output", "listed twice") }
+
+    /// A node that names no output (here a Concat of constants, which constant folding would run) is dropped: the
+    /// model loads and its one real node runs.
+    func testNodeWithoutOutputsIsDropped() throws {
+        var b = ModelBuilder(opset: 13)
+        b.input("x", .float32, [.fixed(3)])
+        b.constant("a", Tensor([Float(1), 2], shape: [2]))
+        b.node("Concat", ["a", "a"], [], [attr("axis", 0)])
+        b.node("Concat", ["a", "a"], [""], [attr("axis", 0)])
+        b.node("Relu", ["x"], ["y"])
+        b.output("y", .float32)
+        let model = try b.load()
+        let y = try InferenceSession(model: model).run([Tensor([Float(-1), 0, 2], shape: [3])])[0]
+        XCTAssertEqual(y.array(Float.self), [0, 0, 2])
+    }
     func testNodeWithMoreOutputsThanItsOp() throws { try assertRefused("extra_node_output", "the node declares 2") }
     func testValueDefinedTwice() throws { try assertRefused("value_defined_twice", "already defined") }
     func testInitializerDimsLargerThanRawData() throws { try assertRefused("huge_initializer_raw", "raw_data has 4 bytes") }
