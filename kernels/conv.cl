@@ -16,12 +16,12 @@ __kernel void conv_pack_weights(__global const real_t* w, __global real_t* wp, i
 // Every group has one input channel (output channel m reads channel m / multiplier). Each work-item computes DW_RUN
 // neighbouring outputs of one row, so each weight is loaded once for all of them; neighbouring work-items take
 // neighbouring runs of the same row, so their input reads share cache lines (DW_RUN: ConvCL.depthwiseRun, defined
-// from Swift). The epilogue adds the bias (when has_bias) and applies the activation; the int2 sizes are (height,
-// width).
+// from Swift). The epilogue adds the bias (when has_bias), then the residual laid out as y (when has_res), and applies
+// the activation; the int2 sizes are (height, width).
 
 __kernel void conv_depthwise(__global const real_t* x, __global const real_t* w, __global real_t* y,
-                             __global const real_t* bias, int has_bias, int act, float act_a, float act_b,
-                             int C, int M, int multiplier, int2 in_size, int2 out_size, int2 window, int2 stride,
+                             __global const real_t* bias, int has_bias, __global const real_t* res, int has_res,
+                             int act, float act_a, float act_b, int C, int M, int multiplier, int2 in_size, int2 out_size, int2 window, int2 stride,
                              int2 dilation, int2 pad, int runs, int total) {
     int i = get_global_id(0);
     if (i >= total) return;
@@ -48,8 +48,12 @@ __kernel void conv_depthwise(__global const real_t* x, __global const real_t* w,
         }
     }
     float bv = has_bias ? LOAD(bias, m) : 0.0f;
-    __global real_t* yp = y + (plane * OH + oy) * OW;
-    for (int j = 0; j < DW_RUN && ox0 + j < OW; j++) STORE(yp, ox0 + j, activate(acc[j] + bv, act, act_a, act_b));
+    const int row = (plane * OH + oy) * OW;
+    for (int j = 0; j < DW_RUN && ox0 + j < OW; j++) {
+        float v = acc[j] + bv;
+        if (has_res) v += LOAD(res, row + ox0 + j);
+        STORE(y, row + ox0 + j, activate(v, act, act_a, act_b));
+    }
 }
 
 // ---- Volumetric convolution --------------------------------------------------------------------------------------

@@ -53,10 +53,12 @@ typedef VEC(RN) floatRN;
 #define VLOAD_RM(p) CAT(vload, RM)(0, p)
 #endif
 
-// The int2 sizes are (height, width); the epilogue adds the bias (when has_bias) and applies the activation.
+// The int2 sizes are (height, width); the epilogue adds the bias (when has_bias), then the residual laid out as y
+// (when has_res), and applies the activation.
 __kernel __attribute__((reqd_work_group_size(D, D, 1)))
 void conv_direct(__global const real_t* x, __global const real_t* wp, __global const int4* taps, __global real_t* y,
-                 __global const real_t* bias, int has_bias, int act, float act_a, float act_b,
+                 __global const real_t* bias, int has_bias, __global const real_t* res, int has_res,
+                 int act, float act_a, float act_b,
                  int C, int cg, int M, int mg, int Kp, int Mp, int2 in_size, int2 out_size, int2 stride, int2 pad,
                  int N, int k_split, __global float* partial) {
     __local floatRM Ws[D][D];
@@ -138,20 +140,25 @@ void conv_direct(__global const real_t* x, __global const real_t* wp, __global c
         if (m >= mg) break;
         int oc = g * mg + m;
         float bv = has_bias ? LOAD(bias, oc) : 0.0f;
-        for (int j = 0; j < RN; j++)
-            if (at[j] >= 0) STORE(y, at[j] + oc * OHW, activate(LANE_RN(acc[i], j) + bv, act, act_a, act_b));
+        for (int j = 0; j < RN; j++) {
+            if (at[j] < 0) continue;
+            float v = LANE_RN(acc[i], j) + bv;
+            if (has_res) v += LOAD(res, at[j] + oc * OHW);
+            STORE(y, at[j] + oc * OHW, activate(v, act, act_a, act_b));
+        }
     }
 }
 
-// Sums the tap slices of a split conv_direct, then bias and activation: one work-item per output element, reading
-// and writing along the pixels.
+// Sums the tap slices of a split conv_direct, then bias, residual and activation: one work-item per output element,
+// reading and writing along the pixels.
 __kernel void conv_direct_reduce(__global const float* partial, int splits, __global real_t* y,
-                                 __global const real_t* bias, int has_bias, int act, float act_a, float act_b,
-                                 int M, int N, int OHW) {
+                                 __global const real_t* bias, int has_bias, __global const real_t* res, int has_res,
+                                 int act, float act_a, float act_b, int M, int N, int OHW) {
     int n = get_global_id(0), oc = get_global_id(1);
     if (n >= N || oc >= M) return;
     float v = has_bias ? LOAD(bias, oc) : 0.0f;
     for (int s = 0; s < splits; s++) v += partial[(s * M + oc) * N + n];
-    int b = n / OHW;
-    STORE(y, (b * M + oc) * OHW + (n - b * OHW), activate(v, act, act_a, act_b));
+    int b = n / OHW, at = (b * M + oc) * OHW + (n - b * OHW);
+    if (has_res) v += LOAD(res, at);
+    STORE(y, at, activate(v, act, act_a, act_b));
 }

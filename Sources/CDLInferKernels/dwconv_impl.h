@@ -68,6 +68,14 @@ static inline __attribute__((always_inline)) void DL_FN(dw_row)(const float *top
     }
 }
 
+/// The input plane output plane c reads.
+static inline const float *DL_FN(dw_source)(const dl_dwconv3x3_args *g, int64_t c) {
+    return g->x + (g->multiplier == 1 ? c : c / g->multiplier) * g->ih * g->iw;
+}
+
+// Where plane c lies in the ring of the two functions below (their locals scratch, c0, ring and plane).
+#define DW_SLOT(c) (scratch + ((c) - c0) % ring * plane)
+
 /// Planes c0 ..< c1 through a ring of padded planes (dl_pad_ring): while plane c is computed, plane c + ring - 1 is
 /// copied, a large one a few rows after each output row, so that the copy's loads (from memory, for a large layer)
 /// run alongside the arithmetic instead of before it, and no row is read soon after it was stored (a vector load from
@@ -82,14 +90,12 @@ DL_FN(dw_planes)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scra
     const float *limit = g->x + ((c1 - 1) / g->multiplier + 1) * ih * iw;
     // The padding zeroed here stays zero (pad_rows writes input values only where they belong).
     for (int64_t j = 0; j < ring * plane; j++) scratch[j] = 0;
-#define DW_SRC(c) (g->x + (g->multiplier == 1 ? (c) : (c) / g->multiplier) * ih * iw)
-#define DW_SLOT(c) (scratch + ((c) - c0) % ring * plane)
     for (int64_t c = c0; c < c0 + ahead && c < c1; c++)
-        DL_FN(pad_rows)(DW_SRC(c), DW_SLOT(c) + g->pw, ld, 0, rows, ph, ih, iw, n, ld - g->pw, limit, 0);
+        DL_FN(pad_rows)(DL_FN(dw_source)(g, c), DW_SLOT(c) + g->pw, ld, 0, rows, ph, ih, iw, n, ld - g->pw, limit, 0);
     for (int64_t c = c0; c < c1; c++) {
         const float *p = DW_SLOT(c);
         const int64_t cn = c + ahead;
-        const float *nx = cn < c1 ? DW_SRC(cn) : 0;
+        const float *nx = cn < c1 ? DL_FN(dw_source)(g, cn) : 0;
         float *next = DW_SLOT(cn) + g->pw;
         const VF vb = DL_FN(splat)(g->bias ? g->bias[c] : 0), vlo = DL_FN(splat)(g->lo), vhi = DL_FN(splat)(g->hi);
         const float *w = g->w + 9 * c;
@@ -118,8 +124,6 @@ DL_FN(dw_planes)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scra
             }
         }
     }
-#undef DW_SLOT
-#undef DW_SRC
 }
 
 #if DL_VL == 16
@@ -178,13 +182,11 @@ DL_FN(dw_planes_flat)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float 
     const float *end = g->y + c1 * oh * ow;
     const float *limit = g->x + ((c1 - 1) / g->multiplier + 1) * ih * iw;
     for (int64_t j = 0; j < ring * plane; j++) scratch[j] = 0;
-#define DW_SRC(c) (g->x + (g->multiplier == 1 ? (c) : (c) / g->multiplier) * ih * iw)
-#define DW_SLOT(c) (scratch + ((c) - c0) % ring * plane)
     for (int64_t c = c0; c < c0 + ahead && c < c1; c++)
-        DL_FN(dw_flat_copy)(DW_SRC(c), DW_SLOT(c) + pw, rows, ph, ih, iw, limit);
+        DL_FN(dw_flat_copy)(DL_FN(dw_source)(g, c), DW_SLOT(c) + pw, rows, ph, ih, iw, limit);
     const VF vlo = DL_FN(splat)(g->lo), vhi = DL_FN(splat)(g->hi);
     for (int64_t c = c0; c < c1; c++) {
-        if (c + ahead < c1) DL_FN(dw_flat_copy)(DW_SRC(c + ahead), DW_SLOT(c + ahead) + pw, rows, ph, ih, iw, limit);
+        if (c + ahead < c1) DL_FN(dw_flat_copy)(DL_FN(dw_source)(g, c + ahead), DW_SLOT(c + ahead) + pw, rows, ph, ih, iw, limit);
         const float *p = DW_SLOT(c), *w = g->w + 9 * c;
         const VF vb = DL_FN(splat)(g->bias ? g->bias[c] : 0);
         float *y = g->y + c * oh * ow;
@@ -206,7 +208,6 @@ DL_FN(dw_planes_flat)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float 
         }
     }
 #undef DW_SLOT
-#undef DW_SRC
 }
 #undef VH
 #undef DW_FLAT

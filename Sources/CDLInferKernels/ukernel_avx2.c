@@ -34,7 +34,7 @@ tile(const int ROWS, const int VECS, int64_t kc, const float *a, const float *b,
     };
     const int full = nr == NR;
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-    const float *bias = ep ? ep->bias : 0;
+    const float *bias = ep ? ep->bias : 0, *residual = ep ? ep->residual : 0;
     const int clamp = ep && ep->clamp;
     const __m256 lo = _mm256_set1_ps(clamp ? ep->lo : 0), hi = _mm256_set1_ps(clamp ? ep->hi : 0);
     _Pragma("unroll") for (int i = 0; i < ROWS; i++) {
@@ -46,6 +46,10 @@ tile(const int ROWS, const int VECS, int64_t kc, const float *a, const float *b,
                 x = beta == 1.0f ? _mm256_add_ps(x, old) : _mm256_fmadd_ps(vb, old, x);
             }
             if (bias) x = _mm256_add_ps(x, _mm256_set1_ps(bias[i]));
+            if (residual) {
+                const float *rp = residual + (cp - ep->origin);
+                x = _mm256_add_ps(x, full ? _mm256_loadu_ps(rp) : _mm256_maskload_ps(rp, mask[v]));
+            }
             // max and min return their second operand when either is NaN: NaN stays NaN.
             if (clamp) x = _mm256_min_ps(hi, _mm256_max_ps(lo, x));
             if (full) _mm256_storeu_ps(cp, x); else _mm256_maskstore_ps(cp, mask[v], x);

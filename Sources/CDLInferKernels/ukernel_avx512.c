@@ -34,7 +34,7 @@ tile(const int ROWS, const int VECS, int64_t kc, const float *a, const float *b,
         nr >= 32 ? (__mmask16)0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : (__mmask16)0,
     };
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    const float *bias = ep ? ep->bias : 0;
+    const float *bias = ep ? ep->bias : 0, *residual = ep ? ep->residual : 0;
     const int clamp = ep && ep->clamp;
     const __m512 lo = _mm512_set1_ps(clamp ? ep->lo : 0), hi = _mm512_set1_ps(clamp ? ep->hi : 0);
     _Pragma("unroll") for (int i = 0; i < ROWS; i++) {
@@ -44,6 +44,7 @@ tile(const int ROWS, const int VECS, int64_t kc, const float *a, const float *b,
             if (beta == 1.0f) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask[v], cp));
             else if (beta != 0.0f) x = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], cp), x);
             if (bias) x = _mm512_add_ps(x, _mm512_set1_ps(bias[i]));
+            if (residual) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask[v], residual + (cp - ep->origin)));
             // max and min return their second operand when either is NaN: NaN stays NaN.
             if (clamp) x = _mm512_min_ps(hi, _mm512_max_ps(lo, x));
             _mm512_mask_storeu_ps(cp, mask[v], x);

@@ -31,6 +31,7 @@ tile(int64_t kc, const float *a, const float *b, const int64_t *boff, float *c, 
             float x = alpha * t[i][j];
             if (beta != 0.0f) x += beta * cp[j];
             if (ep && ep->bias) x += ep->bias[i];
+            if (ep && ep->residual) x += ep->residual[cp + j - ep->origin];
             // A NaN fails both tests and stays.
             if (ep && ep->clamp) {
                 x = x < ep->lo ? ep->lo : x;

@@ -114,8 +114,11 @@ static inline __attribute__((always_inline)) void DL_FN(wg_at)(const V8 *s, int 
     out[3 * out_step] = s1 - s2 + 8 * (s3 - s4) + s5;
 }
 
-static void DL_FN(wg_output_channel)(const dl_winograd_output_args *g, const float *m, float *y, float bias) {
+static void DL_FN(wg_output_channel)(const dl_winograd_output_args *g, const float *m, float *y, const float *res,
+                                     float bias) {
     const int64_t tiles_w = g->tiles_w, height = g->height, width = g->width, ld = g->ld;
+    // With a residual, the clamp waits until it is added, as each value is stored.
+    const int clamp_now = g->clamp && !res;
     const V8 vb = DL_FN(wg_splat8)(bias), lo = DL_FN(wg_splat8)(g->lo), hi = DL_FN(wg_splat8)(g->hi);
     for (int64_t t = 0; t < g->tc; t += 8) {
         const int64_t n = g->tc - t < 8 ? g->tc - t : 8;
@@ -135,7 +138,7 @@ static void DL_FN(wg_output_channel)(const dl_winograd_output_args *g, const flo
         for (int i = 0; i < 4; i++) DL_FN(wg_at)(a + i * 6, 1, r + i * 4, 1);
         for (int e = 0; e < 16; e++) {
             V8 u = r[e] + vb;
-            if (g->clamp) {
+            if (clamp_now) {
                 // A NaN compares false, so it keeps its own lanes.
                 const VI8 below = u < lo, above = u > hi;
                 u = (V8)(((VI8)u & ~below) | ((VI8)lo & below));
@@ -157,9 +160,21 @@ static void DL_FN(wg_output_channel)(const dl_winograd_output_args *g, const flo
             const int64_t cols = 4 * run < width - 4 * tw ? 4 * run : width - 4 * tw;
             const int64_t rows = height - 4 * th < 4 ? height - 4 * th : 4;
             for (int64_t i = 0; i < rows; i++) {
-                float *dst = y + (4 * th + i) * width + 4 * tw;
+                const int64_t at = (4 * th + i) * width + 4 * tw;
+                float *dst = y + at;
                 const float *src = out[i] + 4 * k;
-                for (int64_t j = 0; j < cols; j++) dst[j] = src[j];
+                if (!res) {
+                    for (int64_t j = 0; j < cols; j++) dst[j] = src[j];
+                    continue;
+                }
+                for (int64_t j = 0; j < cols; j++) {
+                    float v = src[j] + res[at + j];
+                    if (g->clamp) {
+                        v = v < g->lo ? g->lo : v;
+                        v = v > g->hi ? g->hi : v;
+                    }
+                    dst[j] = v;
+                }
             }
             k += run;
         }
@@ -168,7 +183,9 @@ static void DL_FN(wg_output_channel)(const dl_winograd_output_args *g, const flo
 
 void DL_FN(dl_winograd_output)(const dl_winograd_output_args *g, int64_t o0, int64_t o1) {
     for (int64_t o = o0; o < o1; o++) {
-        DL_FN(wg_output_channel)(g, g->m + o * g->tc, g->y + o * g->height * g->width, g->bias ? g->bias[o] : 0);
+        const int64_t plane = o * g->height * g->width;
+        DL_FN(wg_output_channel)(g, g->m + o * g->tc, g->y + plane, g->residual ? g->residual + plane : 0,
+                                 g->bias ? g->bias[o] : 0);
     }
 }
 

@@ -180,37 +180,48 @@ final class CKernelTests: XCTestCase {
         for set in kernelSets {
             let mrMax = Int(set.mr), nrMax = Int(set.nr), kc = 37
             for (mr, nr) in [(1, 1), (mrMax, nrMax), (mrMax - 1, nrMax / 2 + 1), (2, nrMax - 3)] {
-                for (beta, indirect) in [(Float(0), false), (1, true), (1, false), (0, true)] {
+                for (beta, indirect, residual) in [(Float(0), false, false), (1, true, true), (1, false, false), (0, true, false),
+                                                   (0, false, true)] {
                     // Packed panels: step p holds MR values of A and NR of B; the indirect form reads B's step p at
                     // offsets[p] (here the packed panel backwards, so that the offsets matter).
                     let a = values(kc * mrMax, seed: UInt64(mr * 7 + nr)), b = values(kc * nrMax, seed: UInt64(nr * 5 + mr))
                     let offsets = (0..<kc).map { Int64((kc - 1 - $0) * nrMax) }
                     let bias = values(mr, seed: 9).map { $0 * 4 }
                     let ldc = nrMax + 3
-                    var c = values(mr * ldc, seed: 11)
-                    c[0] = .nan
+                    // The residual is laid out as C, found from the tile's place in C (here C starts one row earlier).
+                    let res = values((mr + 1) * ldc, seed: 13)
+                    var c = values((mr + 1) * ldc, seed: 11)
+                    c[ldc] = .nan
                     let before = c
                     let (lo, hi): (Float, Float) = (-1.5, 2)
                     bias.withUnsafeBufferPointer { bp in
-                        var ep = dl_epilogue(bias: bp.baseAddress, clamp: 1, lo: lo, hi: hi)
-                        if indirect {
-                            set.indirect(Int64(kc), a, b, offsets, &c, Int64(ldc), Int64(mr), Int64(nr), 1, beta, &ep)
-                        } else {
-                            set.kernel(Int64(kc), a, b, &c, Int64(ldc), Int64(mr), Int64(nr), 1, beta, &ep)
+                        res.withUnsafeBufferPointer { rp in
+                            c.withUnsafeMutableBufferPointer { cb in
+                                let origin = cb.baseAddress!, tile = origin + ldc
+                                var ep = dl_epilogue(bias: bp.baseAddress, clamp: 1, lo: lo, hi: hi,
+                                                     residual: residual ? rp.baseAddress : nil, origin: origin)
+                                if indirect {
+                                    set.indirect(Int64(kc), a, b, offsets, tile, Int64(ldc), Int64(mr), Int64(nr), 1, beta, &ep)
+                                } else {
+                                    set.kernel(Int64(kc), a, b, tile, Int64(ldc), Int64(mr), Int64(nr), 1, beta, &ep)
+                                }
+                            }
                         }
                     }
-                    let name = "\(String(cString: set.name)) \(mr)x\(nr) beta \(beta) indirect \(indirect)"
+                    c.removeFirst(ldc)
+                    let name = "\(String(cString: set.name)) \(mr)x\(nr) beta \(beta) indirect \(indirect) residual \(residual)"
                     for i in 0..<mr {
                         for j in 0..<ldc {
-                            let got = c[i * ldc + j]
-                            guard j < nr else { XCTAssertEqual(got, before[i * ldc + j], "\(name): [\(i), \(j)] written"); continue }
-                            var want = (beta == 0 ? 0 : Double(beta) * Double(before[i * ldc + j])) + Double(bias[i])
+                            let got = c[i * ldc + j], old = before[(i + 1) * ldc + j]
+                            guard j < nr else { XCTAssertEqual(got, old, "\(name): [\(i), \(j)] written"); continue }
+                            var want = (beta == 0 ? 0 : Double(beta) * Double(old)) + Double(bias[i])
+                            if residual { want += Double(res[(i + 1) * ldc + j]) }
                             for p in 0..<kc {
                                 let bj = indirect ? Int(offsets[p]) + j : p * nrMax + j
                                 want += Double(a[p * mrMax + i]) * Double(b[bj])
                             }
                             want = Swift.min(Swift.max(want, Double(lo)), Double(hi))
-                            if beta != 0, before[i * ldc + j].isNaN {
+                            if beta != 0, old.isNaN {
                                 XCTAssert(got.isNaN, "\(name): NaN at [\(i), \(j)] clamped to \(got)")
                             } else {
                                 XCTAssertEqual(Double(got), want, accuracy: 1e-4, "\(name): [\(i), \(j)]")
@@ -284,16 +295,21 @@ final class CKernelTests: XCTestCase {
                 var m = values(36 * ld, seed: UInt64(400 + i)).map { $0 * 2 }
                 if i == 1 { m[7 * ld + tc + 2] = .nan }
                 let bias = values(planes, seed: UInt64(500 + i))
+                let res = values(planes * h * w, seed: UInt64(600 + i)), residual = i % 3 != 0
                 let sentinel: Float = 12345
                 var y = [Float](repeating: sentinel, count: planes * h * w)
                 bias.withUnsafeBufferPointer { bp in
                     m.withUnsafeBufferPointer { mp in
-                        y.withUnsafeMutableBufferPointer { yp in
-                            var g = dl_winograd_output_args(m: mp.baseAddress, y: yp.baseAddress, bias: i == 3 ? nil : bp.baseAddress,
-                                                            height: Int64(h), width: Int64(w), tiles_w: Int64(tilesW),
-                                                            t0: Int64(t0), tc: Int64(tc), ld: Int64(ld), clamp: clamp ? 1 : 0,
-                                                            lo: lo, hi: hi)
-                            set.winograd_output(&g, 1, Int64(planes))
+                        res.withUnsafeBufferPointer { rp in
+                            y.withUnsafeMutableBufferPointer { yp in
+                                var g = dl_winograd_output_args(m: mp.baseAddress, y: yp.baseAddress,
+                                                                bias: i == 3 ? nil : bp.baseAddress,
+                                                                residual: residual ? rp.baseAddress : nil,
+                                                                height: Int64(h), width: Int64(w), tiles_w: Int64(tilesW),
+                                                                t0: Int64(t0), tc: Int64(tc), ld: Int64(ld),
+                                                                clamp: clamp ? 1 : 0, lo: lo, hi: hi)
+                                set.winograd_output(&g, 1, Int64(planes))
+                            }
                         }
                     }
                 }
@@ -308,6 +324,7 @@ final class CKernelTests: XCTestCase {
                             }
                             var want = sandwich(Self.at, { a, b in Double(m[(a * 6 + b) * ld + o * tc + tile - t0]) }, r % 4, col % 4)
                             want += i == 3 ? 0 : Double(bias[o])
+                            if residual { want += Double(res[(o * h + r) * w + col]) }
                             if clamp, !want.isNaN { want = Swift.min(Swift.max(want, Double(lo)), Double(hi)) }
                             assertClose(Double(got), want, rtol: 1e-5, atol: 1e-5, "\(name): y[\(o), \(r), \(col)]")
                         }

@@ -4,8 +4,8 @@ import DLInferONNX
 import Foundation
 import XCTest
 
-/// FoldBatchNormIntoConv and FuseActivations on the fixture written by tools/make_pass_fixtures.py (with
-/// onnxruntime's output), plus the cases where they must not fire.
+/// FoldBatchNormIntoConv, FuseResidualAdd and FuseActivations on the fixtures written by tools/make_pass_fixtures.py
+/// and tools/make_residual_fixtures.py (with onnxruntime's output), plus the cases where they must not fire.
 final class PassesTests: XCTestCase {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures/passes")
@@ -38,6 +38,29 @@ final class PassesTests: XCTestCase {
         for (k, out) in got.enumerated() {
             XCTAssertNil(compare(out, try tensor("output_\(k).pb"), rtol: 1e-4, atol: 1e-5), "output \(k)")
         }
+    }
+
+    /// FuseResidualAdd on the fixture written by tools/make_residual_fixtures.py: the skip connections' Adds (and
+    /// the Relus after them) go into the Convs that may take them, the others stay, and the output matches
+    /// onnxruntime's on the unfused graph.
+    func testResidualAddsFuseWhereTheyMayAndMatchOnnxRuntime() throws {
+        let dir = Self.fixtures.deletingLastPathComponent().appendingPathComponent("residual")
+        let model = try Model.load(path: dir.appendingPathComponent("model.onnx").path)
+        let counts = Dictionary(uniqueKeysWithValues: model.opCounts)
+        XCTAssertEqual(counts["Conv"], 13)
+        XCTAssertEqual(counts["Add"], 3, "the Adds after a Relu, that broadcast, or whose Conv output has two readers stay")
+        XCTAssertNil(counts["Relu"])
+        XCTAssertNil(counts["BatchNormalization"])
+        let fused = model.graph.nodes.compactMap { n -> String? in
+            guard case .conv(let a) = n.op, a.residual else { return nil }
+            return "\(n.name) \(a.activation.map { "\($0)" } ?? "-")"
+        }
+        XCTAssertEqual(fused, ["conv2 relu", "conv5 relu", "project -", "conv9 -"])
+        func tensor(_ file: String) throws -> Tensor {
+            try ONNXTensorFile.read([UInt8](Data(contentsOf: dir.appendingPathComponent(file)))).tensor
+        }
+        let got = try InferenceSession(model: model).run([try tensor("input_0.pb")])
+        XCTAssertNil(compare(got[0], try tensor("output_0.pb"), rtol: 1e-4, atol: 1e-3))
     }
 
     func testNoFusionIntoAGraphOutput() throws {

@@ -5,12 +5,16 @@
 // run time. Everything else (packing, blocking, threading) is Swift.
 #include <stdint.h>
 
-/// What the micro-kernels do to a finished tile before storing it: add bias[i] to row i (bias NULL for none), then,
-/// when clamp is set, raise to lo and lower to hi (NaN stays NaN). A convolution's bias and Relu or Clip.
+/// What the micro-kernels do to a finished tile before storing it: add bias[i] to row i (bias NULL for none), then
+/// the residual (NULL for none: the element stored at origin + j gets residual[j] added, origin being where the
+/// matrix C starts), then, when clamp is set, raise to lo and lower to hi (NaN stays NaN). A convolution's bias, a
+/// skip connection's Add and Relu or Clip.
 typedef struct {
     const float *bias;
     int32_t clamp;
     float lo, hi;
+    const float *residual;
+    const float *origin;
 } dl_epilogue;
 
 /// The body of a spin-wait loop (x86 PAUSE, Arm YIELD): the waiting thread leaves the core's issue slots to a thread
@@ -155,12 +159,13 @@ static inline int64_t dl_winograd_input_scratch(const dl_winograd_input_args *g)
 
 /// Winograd F(4x4, 3x3)'s output transform for tiles t0 ..< t0 + tc: output plane o (height x width at y + o *
 /// height * width) gets, over tile t's 4x4 block clipped at the plane's edges, (Aᵀ M A) + bias[o] (bias NULL for
-/// none), then, when clamp is set, raised to lo and lowered to hi (NaN stays NaN); M[xi][o][t - t0] is at m + xi * ld
-/// + o * tc + t - t0.
+/// none) + the residual laid out as y (NULL for none), then, when clamp is set, raised to lo and lowered to hi (NaN
+/// stays NaN); M[xi][o][t - t0] is at m + xi * ld + o * tc + t - t0.
 typedef struct {
     const float *m;
     float *y;
     const float *bias;
+    const float *residual;
     int64_t height, width, tiles_w, t0, tc, ld;
     int32_t clamp;
     float lo, hi;

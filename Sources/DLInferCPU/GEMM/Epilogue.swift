@@ -9,13 +9,23 @@ public enum SGEMMBias {
     case perColumn(UnsafePointer<Float>)
 }
 
-/// What happens to a finished part of C, while it is still in cache: bias, then activation.
+/// A skip connection's other operand, laid out as the C it is added to: the element at `origin + i` gets `values[i]`.
+struct Residual {
+    let values: UnsafePointer<Float>
+    let origin: UnsafePointer<Float>
+
+    @inline(__always)
+    func at(_ c: UnsafePointer<Float>) -> UnsafePointer<Float> { values + (c - origin) }
+}
+
+/// What happens to a finished part of C, while it is still in cache: bias, then the residual, then activation.
 struct Epilogue {
     let bias: SGEMMBias
     let activation: Activation?
+    var residual: Residual? = nil
 
     var isEmpty: Bool {
-        if case .none = bias, activation == nil { return true }
+        if case .none = bias, activation == nil, residual == nil { return true }
         return false
     }
 
@@ -31,7 +41,8 @@ struct Epilogue {
         case .perRow(let b): rowBias = b + row
         case .perColumn: return nil
         }
-        return dl_epilogue(bias: rowBias, clamp: clamp == nil ? 0 : 1, lo: clamp?.lo ?? 0, hi: clamp?.hi ?? 0)
+        return dl_epilogue(bias: rowBias, clamp: clamp == nil ? 0 : 1, lo: clamp?.lo ?? 0, hi: clamp?.hi ?? 0,
+                           residual: residual?.values, origin: residual?.origin)
     }
 
     /// Applies to the `rows` x `cols` block at (row, col) of C; `c` points at that element.
@@ -44,6 +55,7 @@ struct Epilogue {
             case .perRow(let b): let v = b[row + i]; for j in 0..<cols { p[j] += v }
             case .perColumn(let b): let bp = b + col; for j in 0..<cols { p[j] += bp[j] }
             }
+            if let residual { let r = residual.at(p); for j in 0..<cols { p[j] += r[j] } }
             if let activation { activate(activation, p, cols) }
         }
     }

@@ -94,7 +94,8 @@ func tileWidth(rows: Int, columns: Int) -> Int {
 /// depthwise 2-D convolutions through their own kernel; other 2-D layers with constant weights through
 /// `directConv` (the micro-kernel reading the input in place, no im2col); the rest (1-D, 3-D, weights computed at
 /// run time) as a GEMM per group, reading X in place when pointwise, else on im2col tiles of output pixels that stay
-/// in cache. Bias and the fused activation are applied to each tile while it is in cache.
+/// in cache. Bias, the fused residual (a skip connection's Add) and the fused activation are applied to each tile while
+/// it is in cache.
 ///
 /// Each conv opens one parallel region (each is a barrier that waits for every worker to be scheduled): threads
 /// take whole tiles when there are enough to balance, else each thread takes one chunk of output channels of every
@@ -141,24 +142,32 @@ final class ConvKernel: Kernel {
         let xp = x.pointer(Float.self), wp = w.pointer(Float.self), yp = y.pointer(Float.self)
         let bp = bias.map { UnsafePointer($0.pointer(Float.self)) }
         let act = attrs.activation
+        var rp: UnsafePointer<Float>? = nil
+        if attrs.residual {
+            // The fusing pass proved the shapes equal; a model whose named dimensions disagree at run time is told so.
+            guard let r = inputs[3], r.shape == y.shape else {
+                throw DLInferError.shape("the residual \(inputs[3]?.shape ?? []) added to Conv's output does not match Y \(y.shape)")
+            }
+            rp = UnsafePointer(r.pointer(Float.self))
+        }
 
         if let w = winogradCandidate, winogradPays(grid, outChannels: m) {
             if winograd == nil { winograd = WinogradWeights(w.pointer(Float.self), m: w.shape[0], c: w.shape[1]) }
             try winogradConv(winograd!, x: xp, batch: batch, height: grid.target[0], width: grid.target[1],
                              padTop: padBegin[0], padLeft: padBegin[1], outHeight: outSize[0], outWidth: outSize[1],
-                             bias: bp, activation: act, y: yp)
+                             bias: bp, activation: act, y: yp, residual: rp)
             return [y]
         }
         let depthwise = grid.rank == 2 && depthwiseServes(groups: groups, channelsPerGroup: cg, outChannels: m)
         if depthwise, grid.kernel == [3, 3], grid.dilations == [1, 1], grid.strides[1] <= 2,
            grid.padBegin.allSatisfy({ $0 >= 0 }) {
             depthwise3x3Padded(grid, batch: batch, channels: channels, multiplier: mg, x: xp, w: wp, bias: bp,
-                               activation: act, y: yp)
+                               activation: act, y: yp, residual: rp)
             return [y]
         }
         if depthwise {
             depthwiseConv2D(grid, batch: batch, channels: channels, multiplier: mg, x: xp, w: wp, bias: bp,
-                            activation: act, y: yp)
+                            activation: act, y: yp, residual: rp)
             return [y]
         }
         let k = cg * grid.kernelVolume, inPlane = grid.targetVolume, outPlane = grid.gridVolume
@@ -166,20 +175,21 @@ final class ConvKernel: Kernel {
             // No input channels: the output is the bias alone.
             y.floats.update(repeating: 0)
             for n in 0..<batch {
-                applyEpilogue(yp + n * m * outPlane, rows: m, count: outPlane, ld: outPlane, bias: bp, activation: act)
+                applyEpilogue(yp + n * m * outPlane, rows: m, count: outPlane, ld: outPlane, bias: bp, activation: act,
+                              residual: rp.map { $0 + n * m * outPlane })
             }
             return [y]
         }
         if let wt = pixelRows {
             try pixelRowsConv(grid, wt, x: xp, batch: batch, channels: channels, outChannels: m, bias: bp,
-                              activation: act, y: yp)
+                              activation: act, y: yp, residual: rp)
             return [y]
         }
         if packedWeights == nil, let w = winogradCandidate { packedWeights = packConvWeights(w, attrs) }
         let packed = packedWeights, chunks = channelChunks(mg)
         if let d = geo.direct, let packed {
             try directConv(d, packed: packed, chunks: chunks, x: xp, batch: batch, channels: channels, groups: groups,
-                           outChannels: m, bias: bp, activation: act, y: yp)
+                           outChannels: m, bias: bp, activation: act, y: yp, residual: rp)
             return [y]
         }
         let pointwise = grid.readsInPlace
@@ -206,7 +216,8 @@ final class ConvKernel: Kernel {
                 let a: SGEMMOperand = packed.map { .packed($0[g][c]) } ?? .matrix(wp + m0 * k, ld: k, transposed: false)
                 let yt = yp + (n * m + m0) * outPlane + p0
                 sgemm(m: r.count, n: p1 - p0, k: k, a: a, b: b, c: yt, ldc: outPlane, maxThreads: 1)
-                applyEpilogue(yt, rows: r.count, count: p1 - p0, ld: outPlane, bias: bp.map { $0 + m0 }, activation: act)
+                applyEpilogue(yt, rows: r.count, count: p1 - p0, ld: outPlane, bias: bp.map { $0 + m0 }, activation: act,
+                              residual: rp.map { $0 + (yt - yp) })
             }
         }
         let columns = pointwise ? 0 : k * tile
@@ -219,17 +230,27 @@ final class ConvKernel: Kernel {
     }
 }
 
-/// y = act(y + bias[row]) over `rows` runs of `count` floats, `ld` apart; nothing to do without bias or activation.
+/// y = act(y + bias[row] + residual) over `rows` runs of `count` floats, `ld` apart (the residual laid out as y);
+/// nothing to do without bias, residual or activation.
 func applyEpilogue(_ y: UnsafeMutablePointer<Float>, rows: Int, count: Int, ld: Int, bias: UnsafePointer<Float>?,
-                   activation: Activation?) {
-    guard bias != nil || activation != nil else { return }
-    for r in 0..<rows { applyEpilogue(y + r * ld, count: count, bias: bias?[r] ?? 0, activation: activation) }
+                   activation: Activation?, residual: UnsafePointer<Float>? = nil) {
+    guard bias != nil || activation != nil || residual != nil else { return }
+    for r in 0..<rows {
+        applyEpilogue(y + r * ld, count: count, bias: bias?[r] ?? 0, activation: activation,
+                      residual: residual.map { $0 + r * ld })
+    }
 }
 
-/// y[i] = act(y[i] + bias) for one run.
+/// y[i] = act(y[i] + bias + residual[i]) for one run (rounded as Conv then Add: the bias is added first).
 @inline(__always)
-func applyEpilogue(_ y: UnsafeMutablePointer<Float>, count: Int, bias: Float, activation: Activation?) {
-    affineActivate(y, y, count: count, scale: 1, shift: bias, activation: activation)
+func applyEpilogue(_ y: UnsafeMutablePointer<Float>, count: Int, bias: Float, activation: Activation?,
+                   residual: UnsafePointer<Float>? = nil) {
+    guard let residual else {
+        affineActivate(y, y, count: count, scale: 1, shift: bias, activation: activation)
+        return
+    }
+    for i in 0..<count { y[i] = (y[i] + bias) + residual[i] }
+    if activation != nil { affineActivate(y, y, count: count, scale: 1, shift: 0, activation: activation) }
 }
 
 /// y[i] = act(x[i] * scale + shift) for one run (x may be y); the activation is switched on once, outside the loop,

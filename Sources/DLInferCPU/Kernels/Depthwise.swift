@@ -34,7 +34,7 @@ struct TapColumns {
 /// fall inside the input. No division or bounds test in the inner loops.
 func depthwiseConv2D(_ g: TapGrid, batch: Int, channels: Int, multiplier: Int, x: UnsafePointer<Float>,
                      w: UnsafePointer<Float>, bias: UnsafePointer<Float>?, activation: Activation?,
-                     y: UnsafeMutablePointer<Float>) {
+                     y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?) {
     let (ih, iw) = (g.target[0], g.target[1]), (oh, ow) = (g.grid[0], g.grid[1])
     let (kh, kw) = (g.kernel[0], g.kernel[1]), (sh, sw) = (g.strides[0], g.strides[1])
     let (dh, ph) = (g.dilations[0], g.padBegin[0])
@@ -53,16 +53,18 @@ func depthwiseConv2D(_ g: TapGrid, batch: Int, channels: Int, multiplier: Int, x
                 let top = oy * sh - ph
                 if kh == 3, kw == 3, top >= 0, top + 2 * dh < ih {
                     depthwiseRow3x3(row, xp + top * iw, rowStride: dh * iw, wp, b, cols, stride: sw)
-                    if activation != nil { applyEpilogue(row, count: ow, bias: 0, activation: activation) }
-                    continue
+                } else {
+                    row.update(repeating: b, count: ow)
+                    for ky in 0..<kh {
+                        let iy = oy * sh - ph + ky * dh
+                        if iy < 0 || iy >= ih { continue }
+                        depthwiseRow(row, xp + iy * iw, wp + ky * kw, cols, kw: kw, stride: sw)
+                    }
                 }
-                row.update(repeating: b, count: ow)
-                for ky in 0..<kh {
-                    let iy = oy * sh - ph + ky * dh
-                    if iy < 0 || iy >= ih { continue }
-                    depthwiseRow(row, xp + iy * iw, wp + ky * kw, cols, kw: kw, stride: sw)
+                if activation != nil || residual != nil {
+                    applyEpilogue(row, count: ow, bias: 0, activation: activation,
+                                  residual: residual.map { $0 + (row - y) })
                 }
-                if activation != nil { applyEpilogue(row, count: ow, bias: 0, activation: activation) }
             }
         }
     }

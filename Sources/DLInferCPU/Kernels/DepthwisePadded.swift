@@ -6,9 +6,10 @@ import DLInferCore
 /// vectors with no edge cases, bias and a clamping activation (Relu, Clip) included.
 func depthwise3x3Padded(_ g: TapGrid, batch: Int, channels: Int, multiplier: Int, x: UnsafePointer<Float>,
                         w: UnsafePointer<Float>, bias: UnsafePointer<Float>?, activation: Activation?,
-                        y: UnsafeMutablePointer<Float>) {
+                        y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?) {
     let (ih, iw) = (g.target[0], g.target[1]), (oh, ow) = (g.grid[0], g.grid[1])
-    let clamp = activation.flatMap(clampBounds), rest = clamp == nil ? activation : nil
+    // A residual is added after the kernel, while the planes are in cache, and the activation after it.
+    let clamp = residual == nil ? activation.flatMap(clampBounds) : nil, rest = clamp == nil ? activation : nil
     let kernel = SGEMMKernel.preferred, m = channels * multiplier
     var args = dl_dwconv3x3_args(x: x, w: w, bias: bias, y: y, multiplier: Int64(multiplier), ih: Int64(ih),
                                  iw: Int64(iw), ph: Int64(g.padBegin[0]), pw: Int64(g.padBegin[1]),
@@ -27,8 +28,9 @@ func depthwise3x3Padded(_ g: TapGrid, batch: Int, channels: Int, multiplier: Int
                 image.x = x + n * channels * ih * iw
                 image.y = y + n * m * oh * ow
                 kernel.depthwise3x3(&image, planes: (plane - n * m)..<(end - n * m), scratch: buffer.baseAddress!)
-                if rest != nil {
-                    applyEpilogue(y + plane * oh * ow, count: (end - plane) * oh * ow, bias: 0, activation: rest)
+                if rest != nil || residual != nil {
+                    applyEpilogue(y + plane * oh * ow, count: (end - plane) * oh * ow, bias: 0, activation: rest,
+                                  residual: residual.map { $0 + plane * oh * ow })
                 }
                 plane = end
             }

@@ -113,13 +113,13 @@ func directConvGeometry(_ g: TapGrid, channelsPerGroup cg: Int) -> DirectConvGeo
     return g.kernelVolume > 1 && d.writesRows(nr: kernel.nr, kc: kernel.kc) ? d : nil
 }
 
-/// Y = act(conv(X, W) + bias) through `DirectConvGeometry`, with W packed per group and channel chunk (`chunks`).
+/// Y = act(conv(X, W) + bias + residual) through `DirectConvGeometry`, with W packed per group and channel chunk (`chunks`).
 /// Work is cut like im2col's: tiles of flat outputs, or each tile's channel chunks when tiles are too few. A
 /// pointwise layer (`inPlace`) reads X and writes Y where they are; other layers read the phase planes and write
 /// either straight into Y, row by row (`writesRows`), or a tile that `copyOut` moves into Y.
 func directConv(_ d: DirectConvGeometry, packed: [[PackedMatrix]], chunks: [Range<Int>], x: UnsafePointer<Float>,
                 batch: Int, channels: Int, groups: Int, outChannels m: Int, bias: UnsafePointer<Float>?,
-                activation: Activation?, y: UnsafeMutablePointer<Float>) throws {
+                activation: Activation?, y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?) throws {
     let cg = channels / groups, mg = m / groups, k = d.offsets.count
     let kern = packed[0][0].kernel, nr = kern.nr, mr = kern.mr, kc = kern.kc
     let flat = d.flatOutputs, outPlane = d.outHeight * d.outWidth, inPlane = d.height * d.width
@@ -137,8 +137,10 @@ func directConv(_ d: DirectConvGeometry, packed: [[PackedMatrix]], chunks: [Rang
     let tiles = rowsDirect ? (d.outHeight + tileRows - 1) / tileRows : (flat + tile - 1) / tile, units = groups * tiles
     let split = units < 4 * threads && chunks.count > 1
     let jobs = split ? units * chunks.count : units
-    let epilogue = Epilogue(bias: bias.map { .perRow($0) } ?? .none, activation: activation)
-    let fused = epilogue.inKernel(row: 0) != nil
+    let epilogue = Epilogue(bias: bias.map { .perRow($0) } ?? .none, activation: activation,
+                            residual: residual.map { Residual(values: $0, origin: y) })
+    // The residual is found from where a value is stored: in the kernel only when it stores into Y itself.
+    let fused = epilogue.inKernel(row: 0) != nil && (residual == nil || d.inPlace)
     try Scratch.withFloats(d.inPlace ? 0 : d.planes(channels: channels) + d.slack) { xpad in
         try d.offsets.withUnsafeBufferPointer { offsets in
             for n in 0..<batch {
@@ -196,13 +198,13 @@ func directConv(_ d: DirectConvGeometry, packed: [[PackedMatrix]], chunks: [Rang
                             }
                             if d.inPlace {
                                 if !fused {
-                                    applyEpilogue(out, rows: rows.count, count: cols, ld: ld,
-                                                  bias: bias.map { $0 + g * mg + rows.lowerBound },
-                                                  activation: activation)
+                                    epilogue.apply(out, ld, row: g * mg + rows.lowerBound, col: 0, rows: rows.count,
+                                                   cols: cols)
                                 }
                             } else {
                                 copyOut(d, scratch, ld: tile, q0: q0, cols: cols, rows: rows, channelBase: g * mg,
-                                        bias: fused ? nil : bias, activation: fused ? nil : activation, y: yn)
+                                        bias: fused ? nil : bias, activation: fused ? nil : activation, y: yn,
+                                        residual: residual.map { $0 + (yn - y) })
                             }
                         }
                     }
@@ -240,11 +242,11 @@ private func convRows(_ d: DirectConvGeometry, _ outRows: Range<Int>, _ pa: Pack
     }
 }
 
-/// Moves rows `rows` of a tile (flat outputs q0..<q0+cols) into Y, dropping the padded columns, with bias and
-/// activation applied while the values are in cache.
+/// Moves rows `rows` of a tile (flat outputs q0..<q0+cols) into Y, dropping the padded columns, with bias, residual
+/// (laid out as Y) and activation applied while the values are in cache.
 private func copyOut(_ d: DirectConvGeometry, _ ct: UnsafeMutablePointer<Float>, ld: Int, q0: Int, cols: Int,
                      rows: Range<Int>, channelBase: Int, bias: UnsafePointer<Float>?, activation: Activation?,
-                     y: UnsafeMutablePointer<Float>) {
+                     y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?) {
     let wp = d.planeWidth, outPlane = d.outHeight * d.outWidth
     var q = q0
     while q < q0 + cols {
@@ -254,8 +256,9 @@ private func copyOut(_ d: DirectConvGeometry, _ ct: UnsafeMutablePointer<Float>,
             for r in rows {
                 let ch = channelBase + r, dst = y + ch * outPlane + oh * d.outWidth + ow
                 dst.update(from: ct + r * ld + (q - q0), count: count)
-                if bias != nil || activation != nil {
-                    applyEpilogue(dst, count: count, bias: bias?[ch] ?? 0, activation: activation)
+                if bias != nil || activation != nil || residual != nil {
+                    applyEpilogue(dst, count: count, bias: bias?[ch] ?? 0, activation: activation,
+                                  residual: residual.map { $0 + (dst - y) })
                 }
             }
         }

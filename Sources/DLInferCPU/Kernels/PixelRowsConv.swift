@@ -7,7 +7,7 @@ import DLInferCore
 /// lanes the usual way, and the dropped columns of the direct path's padded rows add more.
 func pixelRowsConv(_ g: TapGrid, _ wt: PackedMatrix, x: UnsafePointer<Float>, batch: Int, channels: Int,
                    outChannels m: Int, bias: UnsafePointer<Float>?, activation: Activation?,
-                   y: UnsafeMutablePointer<Float>) throws {
+                   y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?) throws {
     let k = wt.rows, plane = g.gridVolume, inPlane = g.targetVolume, taps = g.kernelVolume
     let inPlace = g.readsInPlace
     let columns = inPlace ? 0 : k * plane
@@ -22,12 +22,17 @@ func pixelRowsConv(_ g: TapGrid, _ wt: PackedMatrix, x: UnsafePointer<Float>, ba
                 }
             }
             sgemm(m: plane, n: m, k: k, a: .matrix(inPlace ? xn : UnsafePointer(col), ld: plane, transposed: true),
-                  b: .packed(wt), c: yt, ldc: m, bias: bias.map { .perColumn($0) } ?? .none, activation: activation)
+                  b: .packed(wt), c: yt, ldc: m, bias: bias.map { .perColumn($0) } ?? .none,
+                  activation: residual == nil ? activation : nil)
             let yn = y + n * m * plane
             parallelFor(m, grain: Swift.max(1, 16384 / Swift.max(1, plane))) { r in
                 for c in r {
                     let dst = yn + c * plane
                     for p in 0..<plane { dst[p] = yt[p * m + c] }
+                    // The residual is laid out as Y, so it is added (then the activation) as each plane is written.
+                    if let residual {
+                        applyEpilogue(dst, count: plane, bias: 0, activation: activation, residual: residual + (dst - y))
+                    }
                 }
             }
         }

@@ -54,10 +54,11 @@ func winogradPays(_ g: TapGrid, outChannels: Int) -> Bool {
     ((g.grid[0] + 3) / 4) * ((g.grid[1] + 3) / 4) >= (outChannels >= 64 ? 8 : 25)
 }
 
-/// Y = conv(X, W) + bias, activated, for NCHW X of one 3x3 stride-1 layer; `padTop`/`padLeft` from the resolved window.
+/// Y = act(conv(X, W) + bias + residual), for NCHW X of one 3x3 stride-1 layer (the residual laid out as Y, or nil);
+/// `padTop`/`padLeft` from the resolved window.
 func winogradConv(_ u: WinogradWeights, x: UnsafePointer<Float>, batch: Int, height: Int, width: Int, padTop: Int,
                   padLeft: Int, outHeight: Int, outWidth: Int, bias: UnsafePointer<Float>?, activation: Activation?,
-                  y: UnsafeMutablePointer<Float>) throws {
+                  y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?) throws {
     let (c, m) = (u.c, u.m)
     let tilesH = (outHeight + 3) / 4, tilesW = (outWidth + 3) / 4, tiles = tilesH * tilesW
     // Tiles per chunk: the transformed input and the products of a chunk stay in L2 (128 Ki floats), with at least
@@ -68,6 +69,7 @@ func winogradConv(_ u: WinogradWeights, x: UnsafePointer<Float>, batch: Int, hei
     try Scratch.withFloats(36 * (c + m) * chunk) { scratch in
         for n in 0..<batch {
             let xn = x + n * c * height * width, yn = y + n * m * outHeight * outWidth
+            let rn = residual.map { $0 + n * m * outHeight * outWidth }
             for t0 in stride(from: 0, to: tiles, by: chunk) {
                 let tc = Swift.min(chunk, tiles - t0)
                 let v = scratch, prod = scratch + 36 * c * tc
@@ -88,7 +90,7 @@ func winogradConv(_ u: WinogradWeights, x: UnsafePointer<Float>, batch: Int, hei
                               c: prod + xi * m * tc, ldc: tc, maxThreads: 1)
                     }
                 }
-                let output = dl_winograd_output_args(m: prod, y: yn, bias: bias, height: Int64(outHeight),
+                let output = dl_winograd_output_args(m: prod, y: yn, bias: bias, residual: rn, height: Int64(outHeight),
                                                      width: Int64(outWidth), tiles_w: Int64(tilesW), t0: Int64(t0),
                                                      tc: Int64(tc), ld: Int64(m * tc), clamp: clamp == nil ? 0 : 1,
                                                      lo: clamp?.lo ?? 0, hi: clamp?.hi ?? 0)

@@ -10,6 +10,9 @@ public struct Conv: OpAttributes {
     public var group: Int
     /// Set by the FuseActivations pass: applied to every output element in the kernel's epilogue.
     public var activation: Activation? = nil
+    /// Set by the FuseResidualAdd pass: input 3, of Y's shape, is added to every output after the bias and before
+    /// the activation (a skip connection's Add, and the Relu after it, done while the output is in cache).
+    public var residual = false
 
     public init(kernelShape: [Int]? = nil, strides: [Int]? = nil, dilations: [Int]? = nil, pads: [Int]? = nil,
                 autoPad: AutoPad = .notSet, group: Int = 1, activation: Activation? = nil) {
@@ -28,7 +31,16 @@ public struct Conv: OpAttributes {
 
     public func inferTypes(_ inputs: [TypedInput?]) throws -> [ValueType] {
         let (x, w, b) = try convInputs(inputs, group: group)
-        return [ValueType(x.type.dtype, try outputShape(x: x, w: w, b: b))]
+        let y = ValueType(x.type.dtype, try outputShape(x: x, w: w, b: b))
+        if residual {
+            let r = try inputs.required(3, "residual")
+            try requireDType(r.type.dtype, [x.type.dtype], "residual")
+            if let rs = r.type.shape, let ys = y.shape, rs.count != ys.count || zip(rs, ys).contains(where: {
+                $0.value != nil && $1.value != nil && $0 != $1 }) {
+                throw DLInferError.shape("the residual \(r.type) does not match Y \(y)")
+            }
+        }
+        return [y]
     }
 
     /// Y's shape for these X, W and B (nil when no rank is known); shared with the integer convolutions.

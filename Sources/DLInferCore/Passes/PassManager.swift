@@ -20,12 +20,14 @@ public protocol Pass {
 public enum PassManager {
     /// The default pipeline, in order. Precision comes first (kernels exist only for the types it leaves; CastLike is
     /// lowered to the Cast it decides on before), fusion after folding so that folded constants feed it (attention
-    /// before activations, which would otherwise take its MatMuls). `DLINFER_DISABLE_PASSES` (comma-separated pass
+    /// before activations, which would otherwise take its MatMuls; residual Adds before activations, so that the Relu
+    /// after a skip connection's Add follows it into the Conv). `DLINFER_DISABLE_PASSES` (comma-separated pass
     /// names, e.g. `fuse-attention`) leaves optional passes out, to compare or to rule one out; the passes that
     /// kernels rely on (precision, CastLike lowering) always run.
     public static func standard() -> [Pass] {
         let all: [Pass] = [LowerCastLike(), ComputePrecision(), RemoveIdentities(), ConstantFolding(), FoldBatchNormIntoConv(),
-                           FuseAttention(), LowerAttention(), LowerEinsum(), FuseActivations(), DeadCodeElimination()]
+                           FuseAttention(), LowerAttention(), LowerEinsum(), FuseResidualAdd(),
+                           FuseActivations(), DeadCodeElimination()]
         guard let s = getenv("DLINFER_DISABLE_PASSES") else { return all }
         let off = Set(String(cString: s).split(separator: ",").map { String($0.filter { !$0.isWhitespace }) })
         return all.filter { $0 is LowerCastLike || $0 is ComputePrecision || !off.contains($0.name) }

@@ -5,10 +5,14 @@ import DLInferCore
 /// per group, any multiplier) run their own kernel; the rest run the direct implicit-GEMM kernel (conv_direct.cl) on
 /// weights re-laid-out once here when they are constants, or on the device before each run when they are not; 3-D
 /// ones gather a column matrix (conv_im2col_3d) and run a GEMM per group on it. Bias and the fused activation are
-/// applied in every path's epilogue.
+/// applied in every path's epilogue, and so is a fused residual (a skip connection's Add) in the depthwise and direct
+/// paths; after the GEMM paths the Add kernel adds it and applies the activation.
 final class ConvCL: Kernel {
     private let a: Conv, q: CLQueue
     private let activation: CLActivation
+    /// The activation the GEMM paths apply: none when the residual's Add applies it after them.
+    private let gemmActivation: Activation?
+    private let residualAdd: BinaryCL?
     private let constantWeights: Tensor?
     /// Per weight shape (a single one unless W is a computed input whose shape changes).
     private var paths: [[Int]: ConvPath] = [:]
@@ -22,6 +26,8 @@ final class ConvCL: Kernel {
         self.a = a
         self.q = q
         activation = CLActivation(a.activation)
+        gemmActivation = a.residual ? nil : a.activation
+        residualAdd = a.residual ? try BinaryCL(op: .add, q) : nil
         constantWeights = node.inputs[1].flatMap { graph.constants[$0] }
         var packed = false
         if let shape = constantWeights?.shape ?? node.inputs[1].flatMap({ graph.values[$0].type.fixedShape }) {
@@ -39,14 +45,22 @@ final class ConvCL: Kernel {
         let y = try q.allocate(.float32, outputs.shape(0))
         guard y.count > 0 else { return [y] }
         let p = try outputs.prepared { try prepare(x.shape, wShape, y.shape) }
-        let epilogue = ConvEpilogue(bias: bias, activation: activation)
+        let residual = a.residual ? inputs[3] : nil
+        if let residual, residual.shape != y.shape {
+            throw DLInferError.shape("the residual \(residual.shape) added to Conv's output does not match Y \(y.shape)")
+        }
+        let epilogue = ConvEpilogue(bias: bias, residual: residual, activation: activation)
         switch p.path {
         case .pointwise: try pointwise(x, w!, bias, y, p.geometry)
-        case .depthwise: try depthwise(x, w!, epilogue, y, p.geometry)
-        case .direct(let d): try direct(x, w, d, epilogue, y, p.geometry)
+        case .depthwise: try depthwise(x, w!, epilogue, y, p.geometry); return [y]
+        case .direct(let d): try direct(x, w, d, epilogue, y, p.geometry); return [y]
         case .volumetric: try volumetric(x, w!, bias, y, win: p.window, out: p.out, padBegin: p.padBegin)
         }
-        return [y]
+        guard let residualAdd, let residual else { return [y] }
+        let sum = try residualAdd.apply(y, residual, y.shape, act: activation)
+        // The queue is in order: whoever gets y's buffer from the pool next runs after the Add.
+        q.recycle(y.buffer)
+        return [sum]
     }
 
     /// What a run derives from the shapes alone, prepared once per plan.
@@ -119,7 +133,7 @@ final class ConvCL: Kernel {
                               b: GemmOperand(tensor: x, offset: grp * g.cg * hw, ld: hw, batchStride: g.channels * hw),
                               c: GemmOperand(tensor: y, offset: grp * g.mg * hw, ld: hw, batchStride: g.m * hw),
                               bias: bias.map { GemmBias(tensor: $0, offset: grp * g.mg, rowStride: 1, colStride: 0) },
-                              activation: a.activation)
+                              activation: gemmActivation)
         }
     }
 
@@ -148,7 +162,7 @@ final class ConvCL: Kernel {
                                   b: GemmOperand(tensor: col, offset: grp * k * pixels, ld: pixels, batchStride: perImage),
                                   c: GemmOperand(tensor: y, offset: (b0 * m + grp * mg) * pixels, ld: pixels, batchStride: m * pixels),
                                   bias: bias.map { GemmBias(tensor: $0, offset: grp * mg, rowStride: 1, colStride: 0) },
-                                  activation: a.activation)
+                                  activation: gemmActivation)
             }
         }
         // The queue is in order: whoever gets this buffer from the pool next runs after the GEMMs.
@@ -249,11 +263,13 @@ struct DirectTile {
     }
 }
 
-/// What the conv kernels do after the sum (bias, has_bias, act, act_a, act_b): add the bias, when there is one (y
-/// stands in for a missing one), and apply the fused activation.
+/// What the conv kernels do after the sum (bias, has_bias, res, has_res, act, act_a, act_b): add the bias and the
+/// residual, when there are (y stands in for a missing one), and apply the fused activation.
 struct ConvEpilogue {
-    let bias: DeviceTensor?, activation: CLActivation
-    func args(_ y: DeviceTensor) -> [CLArg] { [.buffer(bias ?? y), .flag(bias != nil)] + activation.args }
+    let bias: DeviceTensor?, residual: DeviceTensor?, activation: CLActivation
+    func args(_ y: DeviceTensor) -> [CLArg] {
+        [.buffer(bias ?? y), .flag(bias != nil), .buffer(residual ?? y), .flag(residual != nil)] + activation.args
+    }
 }
 
 /// Sizes of one Conv run, spatial values as 2-D (height first; a 1-D conv has height 1).

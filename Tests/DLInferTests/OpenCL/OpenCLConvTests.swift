@@ -100,6 +100,25 @@ final class OpenCLConvTests: OpenCLTestCase {
         }
     }
 
+    /// A skip connection's Add fused into the Conv (FuseResidualAdd), on each path (the direct one with its taps
+    /// split too): the residual is added after the path's bias and the activation after it.
+    func testFusedResidual() throws {
+        let cases: [(Conv, x: [Int], w: [Int], y: [Int])] = [
+            (Conv(activation: .relu), [2, 7, 5, 9], [13, 7, 1, 1], [2, 13, 5, 9]),
+            (Conv(pads: [1, 1, 1, 1], group: 6, activation: .clip(min: 0, max: 6)), [1, 6, 9, 11], [6, 1, 3, 3], [1, 6, 9, 11]),
+            (Conv(pads: [1, 1, 1, 1], activation: .relu), [3, 5, 11, 13], [70, 5, 3, 3], [3, 70, 11, 13]),
+            (Conv(strides: [2, 2], pads: [1, 1, 1, 1]), [1, 4, 9, 9], [6, 4, 3, 3], [1, 6, 5, 5]),
+            (Conv(pads: [1, 1, 1, 1], activation: .relu), [1, 32, 3, 3], [70, 32, 3, 3], [1, 70, 3, 3]),
+            (Conv(activation: .sigmoid), [2, 2, 3, 4, 5], [3, 2, 2, 2, 2], [2, 3, 2, 3, 4]),
+        ]
+        for (i, c) in cases.enumerated() {
+            var a = c.0
+            a.residual = true
+            try check(.conv(a), [(random(c.x), false), (random(c.w, scale: 0.5), true), i % 2 == 0 ? (random([c.w[0]]), true) : nil,
+                                 (random(c.y), false)], "residual \(c.x) \(c.w)")
+        }
+    }
+
     func testThreeDimensionalConv() throws {
         for n in [1, 3] {
             try conv(Conv(), n: n, c: 2, m: 3, spatial: [3, 4, 5], kernel: [2, 2, 2], "3-D")

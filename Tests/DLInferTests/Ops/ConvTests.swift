@@ -125,6 +125,34 @@ final class ConvTests: XCTestCase {
                       pads: [1, 1, 1, 1], bias: true, activation: .relu)
     }
 
+    /// A skip connection's Add fused into every path: Winograd's, the depthwise kernels, pixel rows (in place and
+    /// through im2col), the direct path in place, row by row and through its tile, and the GEMM of 1-D and 3-D layers;
+    /// Relu and Clip in the micro-kernel's stores after the residual, other activations after it in Swift.
+    func testFusedResidualOnEveryPath() throws {
+        let cases: [(x: [Int], w: [Int], group: Int, strides: [Int], pads: [Int], activation: Activation?)] = [
+            ([1, 64, 16, 16], [64, 64, 3, 3], 1, [1, 1], [1, 1, 1, 1], .relu),
+            ([2, 16, 19, 23], [24, 16, 3, 3], 1, [1, 1], [1, 1, 1, 1], .sigmoid),
+            ([2, 6, 10, 12], [6, 1, 3, 3], 6, [1, 1], [1, 1, 1, 1], .relu),
+            ([1, 4, 13, 40], [4, 1, 3, 3], 4, [2, 2], [1, 1, 1, 1], nil),
+            ([1, 8, 9, 9], [8, 1, 5, 5], 8, [1, 1], [2, 2, 2, 2], .clip(min: -0.5, max: 0.5)),
+            ([1, 40, 7, 7], [24, 40, 1, 1], 1, [1, 1], [0, 0, 0, 0], .relu),
+            ([2, 20, 7, 7], [130, 20, 3, 3], 1, [1, 1], [1, 1, 1, 1], .clip(min: -0.2, max: 0.4)),
+            ([1, 32, 14, 14], [96, 32, 1, 1], 1, [1, 1], [0, 0, 0, 0], .relu),
+            ([2, 600, 5, 7], [13, 600, 1, 1], 1, [1, 1], [0, 0, 0, 0], nil),
+            ([1, 32, 14, 14], [96, 32, 1, 1], 1, [1, 1], [0, 0, 0, 0], .leakyRelu(alpha: 0.1)),
+            ([1, 3, 40, 64], [40, 3, 3, 3], 1, [1, 1], [1, 1, 1, 1], .relu),
+            ([2, 6, 23, 61], [10, 3, 3, 3], 2, [1, 1], [1, 1, 1, 1], .tanh),
+            ([1, 24, 10, 10], [60, 24, 3, 3], 1, [1, 1], [1, 1, 1, 1], .relu),
+            ([2, 48, 21, 37], [16, 48, 3, 3], 1, [2, 2], [1, 1, 1, 1], nil),
+            ([2, 3, 50], [5, 3, 4], 1, [3], [2, 1], .relu),
+            ([1, 2, 4, 5, 6], [3, 2, 2, 2, 2], 1, [1, 1, 1], [1, 0, 1, 0, 1, 1], .relu),
+        ]
+        for (i, c) in cases.enumerated() {
+            try checkConv(x: c.x, w: c.w, group: c.group, strides: c.strides, dilations: c.strides.map { _ in 1 },
+                          pads: c.pads, bias: i % 3 != 2, activation: c.activation, residual: true)
+        }
+    }
+
     func testOneAndThreeSpatialAxes() throws {
         try checkConv(x: [2, 3, 50], w: [5, 3, 4], group: 1, strides: [3], dilations: [2], pads: [2, 1], bias: true,
                       activation: .tanh)
@@ -183,21 +211,25 @@ final class ConvTests: XCTestCase {
 
     // MARK: references
 
+    /// Conv against the naive sum; with `residual`, a fused skip connection: a tensor of Y's shape added after the
+    /// bias, before the activation.
     private func checkConv(x xs: [Int], w ws: [Int], group: Int, strides: [Int], dilations: [Int], pads: [Int],
-                           bias: Bool, activation: Activation?, file: StaticString = #filePath, line: UInt = #line) throws {
+                           bias: Bool, activation: Activation?, residual: Bool = false, file: StaticString = #filePath,
+                           line: UInt = #line) throws {
         let x = TestData.thousandths(xs.reduce(1, *), seed: 1), w = TestData.thousandths(ws.reduce(1, *), seed: 2), b = TestData.thousandths(ws[0], seed: 3)
         var op = Conv(strides: strides, dilations: dilations, pads: pads, group: group)
         op.activation = activation
-        var inputs = [Tensor(x, shape: xs), Tensor(w, shape: ws)]
-        if bias { inputs.append(Tensor(b, shape: [ws[0]])) }
-        let got = try OneNode.run(.conv(op), inputs, constant: [1, 2])
-
+        op.residual = residual
         let n = xs.count - 2, m = ws[0], cg = ws[1], mg = m / group
         let inSp = Array(xs[2...]), k = Array(ws[2...])
         let outSp = (0..<n).map { (i: Int) -> Int in
             let span: Int = inSp[i] + pads[i] + pads[n + i] - (k[i] - 1) * dilations[i] - 1
             return span / strides[i] + 1
         }
+        let r = TestData.thousandths(xs[0] * m * outSp.reduce(1, *), seed: 6).map { $0 * 4 }
+        var inputs: [Tensor?] = [Tensor(x, shape: xs), Tensor(w, shape: ws), bias ? Tensor(b, shape: [ws[0]]) : nil]
+        if residual { inputs.append(Tensor(r, shape: [xs[0], m] + outSp)) }
+        let got = try OneNode.run(.conv(op), inputs, constant: [1, 2])
         XCTAssertEqual(got.shape, [xs[0], m] + outSp, file: file, line: line)
         var want = [Float]()
         let inPlane = inSp.reduce(1, *), kVol = k.reduce(1, *)
@@ -215,9 +247,12 @@ final class ConvTests: XCTestCase {
                 guard inside else { continue }
                 s += Double(x[(bn * xs[1] + g * cg + c) * inPlane + flat]) * Double(w[(oc * cg + c) * kVol + kf])
             } }
+            if residual { s += Double(r[want.count]) }
             want.append(activation.map { $0.apply(Float(s)) } ?? Float(s))
         } } }
-        assertClose(got, want, shape: [xs[0], m] + outSp, rtol: 1e-4, atol: 1e-4, file: file, line: line)
+        // A residual may cancel most of a sum whose float32 rounding (Winograd's transforms: about 1e-5 of a sum near
+        // 10 here) rtol then no longer covers.
+        assertClose(got, want, shape: [xs[0], m] + outSp, rtol: 1e-4, atol: residual ? 3e-4 : 1e-4, file: file, line: line)
     }
 
     private func checkConvTranspose(x xs: [Int], w ws: [Int], group: Int, strides: [Int], dilations: [Int], pads: [Int],
