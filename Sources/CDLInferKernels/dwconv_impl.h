@@ -7,14 +7,26 @@
 #include "lanes_impl.h"
 #include "padrows_impl.h"
 
-/// DL_VL outputs of one row starting at output column o; row a of the window starts at p + a * ld. Loads are whole
-/// aligned vectors where o is a multiple of DL_VL (the padded rows start on 64 bytes): the shifted taps come from
-/// lane shuffles rather than loads that straddle cache lines. Each window row has its own sum, added at the end:
-/// one chain of nine multiply-adds would make a small plane wait on their latency.
+// With vectors of 32 bytes or less the taps are loaded at their own offsets: such a load straddles a cache line at
+// most every other vector, which costs less than the lane-crossing shuffles below (slow without AVX-512). Rows for
+// stride 2 across are then stored split by column parity (dw_split_rows), so that each tap is one load too.
+#define DW_LOADS (DL_VL <= 8)
+
+/// DL_VL outputs of one row starting at output column o; row a of the window starts at p + a * ld. Without DW_LOADS,
+/// loads are whole aligned vectors where o is a multiple of DL_VL (the padded rows start on 64 bytes): the shifted
+/// taps come from lane shuffles rather than loads that straddle cache lines. Each window row has its own sum, added
+/// at the end: one chain of nine multiply-adds would make a small plane wait on their latency.
 static inline __attribute__((always_inline)) VF DL_FN(dw_vector)(const float *p, int64_t ld, int64_t sw, int64_t o,
                                                                   const float *w, VF bias) {
     VF part[3];
     for (int a = 0; a < 3; a++) {
+        if (DW_LOADS) {
+            // Stride 2: padded columns 2j, 2j + 1 and 2j + 2 are the evens' j, the odds' j and the evens' j + 1.
+            const float *r = p + a * ld + o;
+            const VF second = sw == 1 ? *(const VF *)(r + 1) : *(const VF *)(r + ld / 2);
+            part[a] = *(const VF *)r * w[3 * a] + second * w[3 * a + 1] + *(const VF *)(r + 3 - sw) * w[3 * a + 2];
+            continue;
+        }
         const float *r = p + a * ld + o * sw;
         const VF v0 = *(const VF *)r, v1 = *(const VF *)(r + DL_VL);
         if (sw == 1) {
@@ -68,9 +80,101 @@ static inline __attribute__((always_inline)) void DL_FN(dw_row)(const float *top
     }
 }
 
+#if DW_LOADS
+/// Output rows oy and oy + 1 at stride 1 from the four padded rows from `top` on: each row is loaded once at its three
+/// offsets and feeds both outputs.
+static inline __attribute__((always_inline)) void DL_FN(dw_pair)(const float *top, int64_t ld, const float *w, VF vb,
+                                                                int clamp, VF vlo, VF vhi, float *out, int64_t ow,
+                                                                const float *end) {
+    VF k[9];
+    for (int t = 0; t < 9; t++) k[t] = DL_FN(splat)(w[t]);
+    for (int64_t o = 0;;) {
+        // Per output row one sum for window rows 0 and 1 and one for row 2 (with the bias): shorter chains.
+        VF s0 = {}, s1 = {}, t0 = vb, t1 = vb;
+        for (int a = 0; a < 4; a++) {
+            const float *r = top + a * ld + o;
+            const VF x0 = *(const VF *)r, x1 = *(const VF *)(r + 1), x2 = *(const VF *)(r + 2);
+            if (a < 2) s0 += x0 * k[3 * a] + x1 * k[3 * a + 1] + x2 * k[3 * a + 2];
+            if (a == 2) t0 += x0 * k[6] + x1 * k[7] + x2 * k[8];
+            if (a == 1 || a == 2) s1 += x0 * k[3 * a - 3] + x1 * k[3 * a - 2] + x2 * k[3 * a - 1];
+            if (a == 3) t1 += x0 * k[6] + x1 * k[7] + x2 * k[8];
+        }
+        VF v0 = s0 + t0, v1 = s1 + t1;
+        if (clamp) { v0 = DL_FN(dw_clamp)(v0, vlo, vhi); v1 = DL_FN(dw_clamp)(v1, vlo, vhi); }
+        if (ow < DL_VL) {
+            DL_FN(dw_narrow)(out, v0, ow, end);
+            DL_FN(dw_narrow)(out + ow, v1, ow, end);
+            return;
+        }
+        *(VF *)(out + o) = v0;
+        *(VF *)(out + ow + o) = v1;
+        if (o + DL_VL == ow) return;
+        o = o + 2 * DL_VL <= ow ? o + DL_VL : ow - DL_VL;
+    }
+}
+
+/// Stores the even lanes of a, b at `even` and the odd ones at `odd`.
+static inline __attribute__((always_inline)) void DL_FN(dw_split)(VF a, VF b, float *even, float *odd) {
+    *(VF *)even = DL_PICK(a, b, DL_EVENS);
+    *(VF *)odd = DL_PICK(a, b, DL_ODDS);
+}
+
+/// Padded rows r0 ..< r1 for stride 2 across, split by column parity: padded column q of row r (input column q - pw)
+/// at d + r * ld + q / 2, plus ld / 2 for odd q. Only input values are written, always to the same places.
+static inline __attribute__((always_inline)) void DL_FN(dw_split_rows)(const float *x, float *d, int64_t ld,
+                                                                      int64_t r0, int64_t r1, int64_t ph, int64_t ih,
+                                                                      int64_t iw, int64_t pw, int64_t n,
+                                                                      const float *limit) {
+    const int64_t half = ld / 2;
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t iy = r - ph;
+        if (iy < 0 || iy >= ih) continue;
+        const float *s = x + iy * iw;
+        // Input column i lands at q = pw + i: the even columns in one half from (pw + 0) / 2 on, the odd ones in the
+        // other from (pw + 1) / 2 on; column i at i / 2 past its half's start.
+        float *even = d + r * ld + (pw & 1) * half + pw / 2, *odd = d + r * ld + (~pw & 1) * half + (pw + 1) / 2;
+        int64_t j = 0;
+        if (n >= 2 * DL_VL) {
+            for (; j + 2 * DL_VL <= n; j += 2 * DL_VL)
+                DL_FN(dw_split)(*(const VF *)(s + j), *(const VF *)(s + j + DL_VL), even + j / 2, odd + j / 2);
+            if (j < n) {
+                // The last whole block, overlapping the one before (from an even column: one may be left over).
+                j = (n - 2 * DL_VL) & ~(int64_t)1;
+                DL_FN(dw_split)(*(const VF *)(s + j), *(const VF *)(s + j + DL_VL), even + j / 2, odd + j / 2);
+                j += 2 * DL_VL;
+            }
+        } else if (s + 2 * DL_VL <= limit) {
+            // A short row from a load that may run past it: the lanes past it are stored as zeros, where only
+            // padding or columns no output reads lie.
+            VI lane;
+            for (int l = 0; l < DL_VL; l++) lane[l] = l;
+            const VI first = lane < (int32_t)n, second = lane < (int32_t)n - DL_VL;
+            DL_FN(dw_split)((VF)(*(const VI *)s & first), (VF)(*(const VI *)(s + DL_VL) & second), even, odd);
+            j = n;
+        }
+        for (; j < n; j++) (j & 1 ? odd : even)[j / 2] = s[j];
+    }
+}
+#endif
+
 /// The input plane output plane c reads.
 static inline const float *DL_FN(dw_source)(const dl_dwconv3x3_args *g, int64_t c) {
     return g->x + (g->multiplier == 1 ? c : c / g->multiplier) * g->ih * g->iw;
+}
+
+/// Padded rows r0 ..< r1 of the plane at `slot` from input plane x: n columns of each (dw_planes), or for stride 2
+/// across under DW_LOADS those that outputs read, split by parity.
+static inline __attribute__((always_inline)) void DL_FN(dw_fill)(const dl_dwconv3x3_args *g, const float *x,
+                                                                float *slot, int64_t ld, int64_t r0, int64_t r1,
+                                                                int64_t n, const float *limit) {
+#if DW_LOADS
+    if (g->sw == 2) {
+        const int64_t used = 2 * g->ow + 1 - g->pw, split = used < 0 ? 0 : used < g->iw ? used : g->iw;
+        DL_FN(dw_split_rows)(x, slot, ld, r0, r1, g->ph, g->ih, g->iw, g->pw, split, limit);
+        return;
+    }
+#endif
+    DL_FN(pad_rows)(x, slot + g->pw, ld, r0, r1, g->ph, g->ih, g->iw, n, ld - g->pw, limit, 0);
 }
 
 // Where plane c lies in the ring of the two functions below (their locals scratch, c0, ring and plane).
@@ -84,29 +188,36 @@ static inline __attribute__((always_inline)) void
 DL_FN(dw_planes)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scratch) {
     const int64_t ld = dl_dwconv3x3_row(g), rows = (g->oh - 1) * g->sh + 3, plane = rows * ld;
     const int64_t ring = dl_dwconv3x3_ring(g), ahead = ring - 1;
-    const int64_t n = g->iw < ld - g->pw ? g->iw : ld - g->pw, ih = g->ih, iw = g->iw, ph = g->ph, oh = g->oh;
-    const int64_t ow = g->ow, step = ow < DL_VL ? 2 : 1;
+    const int64_t n = g->iw < ld - g->pw ? g->iw : ld - g->pw, ih = g->ih, iw = g->iw, oh = g->oh;
+    const int64_t ow = g->ow;
+    const int pairs = DW_LOADS && g->sw == 1 && g->sh == 1;
+    const int64_t step = ow < DL_VL || pairs ? 2 : 1;
     const float *end = g->y + c1 * oh * ow;
     const float *limit = g->x + ((c1 - 1) / g->multiplier + 1) * ih * iw;
-    // The padding zeroed here stays zero (pad_rows writes input values only where they belong).
+    // The padding zeroed here stays zero (dw_fill writes input values only where they belong).
     for (int64_t j = 0; j < ring * plane; j++) scratch[j] = 0;
     for (int64_t c = c0; c < c0 + ahead && c < c1; c++)
-        DL_FN(pad_rows)(DL_FN(dw_source)(g, c), DW_SLOT(c) + g->pw, ld, 0, rows, ph, ih, iw, n, ld - g->pw, limit, 0);
+        DL_FN(dw_fill)(g, DL_FN(dw_source)(g, c), DW_SLOT(c), ld, 0, rows, n, limit);
     for (int64_t c = c0; c < c1; c++) {
         const float *p = DW_SLOT(c);
         const int64_t cn = c + ahead;
         const float *nx = cn < c1 ? DL_FN(dw_source)(g, cn) : 0;
-        float *next = DW_SLOT(cn) + g->pw;
+        float *next = DW_SLOT(cn);
         const VF vb = DL_FN(splat)(g->bias ? g->bias[c] : 0), vlo = DL_FN(splat)(g->lo), vhi = DL_FN(splat)(g->hi);
         const float *w = g->w + 9 * c;
         float *y = g->y + c * oh * ow;
         int64_t copied = nx ? 0 : rows;
         if (plane < DL_PAD_RING && copied < rows) {
             // Small planes are copied whole.
-            DL_FN(pad_rows)(nx, next, ld, 0, rows, ph, ih, iw, n, ld - g->pw, limit, 0);
+            DL_FN(dw_fill)(g, nx, next, ld, 0, rows, n, limit);
             copied = rows;
         }
         for (int64_t oy = 0; oy < oh; oy += step) {
+#if DW_LOADS
+            if (pairs && oy + 1 < oh) {
+                DL_FN(dw_pair)(p + oy * ld, ld, w, vb, g->clamp, vlo, vhi, y + oy * ow, ow, end);
+            } else
+#endif
             if (step == 2 && oy + 1 < oh) {
                 // Two narrow rows, both computed before either is stored: their work overlaps.
                 VF v0 = DL_FN(dw_vector)(p + oy * g->sh * ld, ld, g->sw, 0, w, vb);
@@ -119,7 +230,7 @@ DL_FN(dw_planes)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scra
             }
             if (copied < rows) {
                 const int64_t done = oy + step < oh ? oy + step : oh, upto = done * rows / oh;
-                DL_FN(pad_rows)(nx, next, ld, copied, upto, ph, ih, iw, n, ld - g->pw, limit, 0);
+                DL_FN(dw_fill)(g, nx, next, ld, copied, upto, n, limit);
                 copied = upto;
             }
         }
@@ -232,5 +343,6 @@ void DL_FN(dl_dwconv3x3)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, flo
     }
 }
 
+#undef DW_LOADS
 #undef VI
 #undef VF

@@ -24,12 +24,13 @@ final class CKernelTests: XCTestCase {
     func testDepthwise3x3OfEveryKernelSet() {
         // (ih, iw, ph, pw, sh, sw, multiplier): output widths 1 to 40 cross the vector tails of 4, 8 and 16 lanes;
         // the planes are small enough to be copied several ahead or large enough (40x40) to be copied row by row;
-        // rows of up to 7 at stride 1 pair up in 16 lanes (1x1, 5x3, 7x7, 6x8, 3x7).
+        // rows of up to 7 at stride 1 pair up in 16 lanes (1x1, 5x3, 7x7, 6x8, 3x7); at stride 2 across, rows split
+        // by column parity start on either parity (pw 0 or 1) and may end in right padding (7x7, pw 1).
         let shapes = [(1, 1, 1, 1, 1, 1, 1), (5, 3, 1, 1, 1, 1, 1), (7, 7, 1, 1, 1, 1, 1), (6, 8, 0, 0, 1, 1, 2),
                       (9, 9, 1, 1, 1, 1, 1), (4, 15, 1, 1, 1, 1, 1), (3, 16, 1, 1, 1, 1, 1), (8, 17, 1, 1, 1, 1, 1),
                       (5, 33, 1, 2, 1, 1, 1), (14, 14, 1, 1, 2, 2, 1), (7, 7, 0, 0, 2, 2, 1), (11, 35, 1, 1, 2, 2, 1),
                       (10, 64, 1, 1, 3, 2, 1), (13, 31, 2, 0, 1, 2, 3), (6, 40, 0, 1, 2, 1, 1), (40, 40, 1, 1, 1, 1, 1),
-                      (3, 7, 2, 1, 1, 1, 1)]
+                      (3, 7, 2, 1, 1, 1, 1), (7, 7, 1, 1, 2, 2, 2)]
         for set in kernelSets {
             for (i, (ih, iw, ph, pw, sh, sw, mult)) in shapes.enumerated() {
                 let channels = 6, m = channels * mult
