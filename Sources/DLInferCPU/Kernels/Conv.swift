@@ -93,7 +93,7 @@ func tileWidth(rows: Int, columns: Int) -> Int {
 /// (`pixelRowsConv`); 3x3 stride-1 layers of 64+ channels with enough output through Winograd's F(4x4, 3x3);
 /// depthwise 2-D convolutions through their own kernel; other 2-D layers with constant weights through
 /// `directConv` (the micro-kernel reading the input in place, no im2col); the rest (1-D, 3-D, weights computed at
-/// run time, pointwise layers of 128+ input channels with AVX2) as a GEMM per group, on X itself when pointwise, else on im2col
+/// run time, pointwise layers of 128+ input channels and larger weights with AVX2) as a GEMM per group, on X itself when pointwise, else on im2col
 /// tiles of output pixels that stay in cache. Bias, the fused residual (a skip connection's Add) and the fused activation are applied to each tile while
 /// it is in cache.
 ///
@@ -123,7 +123,8 @@ final class ConvKernel: Kernel {
         init(_ attrs: Conv, input: [Int], weights: [Int], packed: Bool) throws {
             grid = try convGrid(attrs, input: input, weights: weights)
             let cg = input[1] / Swift.max(attrs.group, 1)
-            direct = packed ? directConvGeometry(grid, channelsPerGroup: cg) : nil
+            let mg = weights[0] / Swift.max(attrs.group, 1)
+            direct = packed ? directConvGeometry(grid, channelsPerGroup: cg, outChannelsPerGroup: mg) : nil
         }
     }
 

@@ -107,15 +107,20 @@ func depthwiseServes(groups: Int, channelsPerGroup cg: Int, outChannels m: Int) 
 /// against 0.099 (crnn's 1 -> 16 stem 0.017 against 0.032).
 ///
 /// With micro-kernel rows of one cache line or less (AVX2's 16 floats, the generic kernel's), a pointwise layer of
-/// 128 or more input channels goes to the GEMM, which packs X: read in place, each step of a depth block reads one
-/// line from another channel plane, as many streams as the block is deep. On Zen 3 (AVX2), 1 thread, against
-/// onnxruntime: 256 -> 64 channels at 56x56 1.43 -> 1.06 times its time, 1024 -> 256 at 14x14 1.35 -> 1.13, 384 -> 96
-/// at 14x14 1.42 -> 1.07; with 96 input channels packing lost (1.14 -> 1.36). AVX-512's rows are two lines, and on
-/// Zen 4 the in-place path was the faster one at 256 -> 128 channels, 28x28 (0.494 against 0.513 ms).
-func directConvGeometry(_ g: TapGrid, channelsPerGroup cg: Int) -> DirectConvGeometry? {
+/// 128 or more input channels and a group's weights of 8192 floats or more goes to the GEMM, which packs X: read in
+/// place, each step of a depth block reads one line from another channel plane, as many streams as the block is
+/// deep, and every panel of output channels streams X again. On Zen 3 (AVX2), 1 thread, against onnxruntime: 256 ->
+/// 64 channels at 56x56 1.43 -> 1.06 times its time, 1024 -> 256 at 14x14 1.35 -> 1.13, 384 -> 96 at 14x14 1.42 ->
+/// 1.07; with 96 input channels packing lost (1.14 -> 1.36). Minimum ms in place against packed, same machine: 128 ->
+/// 16 at 55x55 0.192 / 0.232, 144 -> 24 at 56x56 0.287 / 0.316, 192 -> 32 at 28x28 0.131 / 0.143 (fewer weights:
+/// packing X costs more than its few panels save), 256 -> 32 at 27x27 0.216 / 0.178, 384 -> 48 at 13x13 0.089 /
+/// 0.082. AVX-512's rows are two lines, and on Zen 4 the in-place path was the faster one at 256 -> 128 channels,
+/// 28x28 (0.494 against 0.513 ms).
+func directConvGeometry(_ g: TapGrid, channelsPerGroup cg: Int, outChannelsPerGroup mg: Int) -> DirectConvGeometry? {
     let kernel = SGEMMKernel.preferred
     guard g.rank == 2, cg >= 1, g.kernelVolume > 1 || g.strides == [1, 1],
-          let d = DirectConvGeometry(g, channelsPerGroup: cg), !(d.inPlace && cg >= 128 && kernel.nr <= 16)
+          let d = DirectConvGeometry(g, channelsPerGroup: cg),
+          !(d.inPlace && cg >= 128 && cg * mg >= 8192 && kernel.nr <= 16)
     else { return nil }
     if cg > 1 { return d }
     return g.kernelVolume > 1 && d.writesRows(nr: kernel.nr, kc: kernel.kc) ? d : nil

@@ -47,7 +47,7 @@ func pixelRowsConv(_ g: TapGrid, _ wt: PackedMatrix, x: UnsafePointer<Float>, ba
 func pixelRowsPays(_ g: TapGrid, channelsPerGroup cg: Int, outChannels m: Int) -> Bool {
     guard g.rank == 2, g.readsInPlace || m >= 128 else { return false }
     let plane = g.gridVolume
-    let flat = directConvGeometry(g, channelsPerGroup: cg)?.flatOutputs ?? plane
+    let flat = directConvGeometry(g, channelsPerGroup: cg, outChannelsPerGroup: m)?.flatOutputs ?? plane
     let rest = flat % 32, lanes = flat / 32 * 32 + (rest == 0 ? 0 : rest <= 16 ? 16 : 32)
     return plane > 0 && lanes * 5 >= plane * 6
 }

@@ -126,8 +126,9 @@ final class ConvTests: XCTestCase {
     }
 
     /// A skip connection's Add fused into every path: Winograd's, the depthwise kernels, pixel rows (in place and
-    /// through im2col), the direct path in place, row by row and through its tile, and the GEMM of 1-D and 3-D layers;
-    /// Relu and Clip in the micro-kernel's stores after the residual, other activations after it in Swift.
+    /// through im2col), the direct path in place, row by row and through its tile, the GEMM of 1-D and 3-D layers and
+    /// (with AVX2 and generic kernels) of pointwise layers with many weights; Relu and Clip in the micro-kernel's stores
+    /// after the residual, other activations after it in Swift.
     func testFusedResidualOnEveryPath() throws {
         let cases: [(x: [Int], w: [Int], group: Int, strides: [Int], pads: [Int], activation: Activation?)] = [
             ([1, 64, 16, 16], [64, 64, 3, 3], 1, [1, 1], [1, 1, 1, 1], .relu),
@@ -139,6 +140,8 @@ final class ConvTests: XCTestCase {
             ([2, 20, 7, 7], [130, 20, 3, 3], 1, [1, 1], [1, 1, 1, 1], .clip(min: -0.2, max: 0.4)),
             ([1, 32, 14, 14], [96, 32, 1, 1], 1, [1, 1], [0, 0, 0, 0], .relu),
             ([2, 600, 5, 7], [13, 600, 1, 1], 1, [1, 1], [0, 0, 0, 0], nil),
+            ([1, 144, 12, 12], [24, 144, 1, 1], 1, [1, 1], [0, 0, 0, 0], .relu),
+            ([2, 160, 12, 12], [64, 160, 1, 1], 1, [1, 1], [0, 0, 0, 0], nil),
             ([1, 32, 14, 14], [96, 32, 1, 1], 1, [1, 1], [0, 0, 0, 0], .leakyRelu(alpha: 0.1)),
             ([1, 3, 40, 64], [40, 3, 3, 3], 1, [1, 1], [1, 1, 1, 1], .relu),
             ([2, 6, 23, 61], [10, 3, 3, 3], 2, [1, 1], [1, 1, 1, 1], .tanh),
