@@ -11,6 +11,8 @@ func pixelRowsConv(_ g: TapGrid, _ wt: PackedMatrix, x: UnsafePointer<Float>, ba
     let k = wt.rows, plane = g.gridVolume, inPlane = g.targetVolume, taps = g.kernelVolume
     let inPlace = g.readsInPlace
     let columns = inPlace ? 0 : k * plane
+    // Relu and Clip are applied as Yᵀ is transposed, unless a residual must be added before them.
+    let clamp = residual == nil ? activation.flatMap(clampBounds) : nil
     try Scratch.withFloats(columns + plane * m) { scratch in
         let col = scratch, yt = scratch + columns
         for n in 0..<batch {
@@ -22,17 +24,16 @@ func pixelRowsConv(_ g: TapGrid, _ wt: PackedMatrix, x: UnsafePointer<Float>, ba
                 }
             }
             sgemm(m: plane, n: m, k: k, a: .matrix(inPlace ? xn : UnsafePointer(col), ld: plane, transposed: true),
-                  b: .packed(wt), c: yt, ldc: m, bias: bias.map { .perColumn($0) } ?? .none,
-                  activation: residual == nil ? activation : nil)
+                  b: .packed(wt), c: yt, ldc: m)
             let yn = y + n * m * plane
             parallelFor(m, grain: Swift.max(1, 16384 / Swift.max(1, plane))) { r in
+                transposeOut(yt, ld: m, pixels: plane, channels: r, into: yn, bias: bias, clamp: clamp)
+                guard clamp == nil, residual != nil || activation != nil else { return }
+                // The residual (laid out as Y) and the activation on each plane just written, while it is in L1.
                 for c in r {
                     let dst = yn + c * plane
-                    for p in 0..<plane { dst[p] = yt[p * m + c] }
-                    // The residual is laid out as Y, so it is added (then the activation) as each plane is written.
-                    if let residual {
-                        applyEpilogue(dst, count: plane, bias: 0, activation: activation, residual: residual + (dst - y))
-                    }
+                    applyEpilogue(dst, count: plane, bias: 0, activation: activation,
+                                  residual: residual.map { $0 + (dst - y) })
                 }
             }
         }
@@ -50,4 +51,31 @@ func pixelRowsPays(_ g: TapGrid, channelsPerGroup cg: Int, outChannels m: Int) -
     let flat = directConvGeometry(g, channelsPerGroup: cg, outChannelsPerGroup: m)?.flatOutputs ?? plane
     let rest = flat % 32, lanes = flat / 32 * 32 + (rest == 0 ? 0 : rest <= 16 ? 16 : 32)
     return plane > 0 && lanes * 5 >= plane * 6
+}
+
+/// Channels `channels` of Yᵀ (pixels x ld) into their planes of Y, plus bias and clamped to `clamp` (NaN stays NaN):
+/// eight channels at a time, each pixel's eight values read as one vector (a row of Yᵀ) and stored to the eight planes.
+private func transposeOut(_ yt: UnsafePointer<Float>, ld: Int, pixels: Int, channels: Range<Int>,
+                          into y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
+                          clamp: (lo: Float, hi: Float)?) {
+    let lo = SIMD8<Float>(repeating: clamp?.lo ?? 0), hi = SIMD8<Float>(repeating: clamp?.hi ?? 0)
+    var c = channels.lowerBound
+    while c + 8 <= channels.upperBound {
+        let dst = y + c * pixels
+        let b = bias.map { UnsafeRawPointer($0 + c).loadUnaligned(as: SIMD8<Float>.self) } ?? .zero
+        for p in 0..<pixels {
+            var v = UnsafeRawPointer(yt + p * ld + c).loadUnaligned(as: SIMD8<Float>.self) + b
+            if clamp != nil { v = v.replacing(with: lo, where: v .< lo).replacing(with: hi, where: v .> hi) }
+            for l in 0..<8 { dst[l * pixels + p] = v[l] }
+        }
+        c += 8
+    }
+    for c in c..<channels.upperBound {
+        let b = bias?[c] ?? 0
+        for p in 0..<pixels {
+            var v = yt[p * ld + c] + b
+            if let clamp { v = v < clamp.lo ? clamp.lo : v > clamp.hi ? clamp.hi : v }
+            y[c * pixels + p] = v
+        }
+    }
 }

@@ -62,8 +62,8 @@ final class ConvTests: XCTestCase {
     }
 
     func testPixelRowsPathOnSmallPlanes() throws {
-        // 7x7 outputs with 128+ channels: pixels as the GEMM's rows (im2col, then Yᵀ transposed into Y); two images,
-        // an activation the micro-kernel cannot apply, per-column bias.
+        // 7x7 outputs with 128+ channels: pixels as the GEMM's rows (im2col, then Yᵀ transposed into Y, eight channels
+        // at a time and the rest one by one, adding the bias and clamping); two images, an activation applied after.
         try checkConv(x: [2, 20, 7, 7], w: [130, 20, 3, 3], group: 1, strides: [1, 1], dilations: [1, 1],
                       pads: [1, 1, 1, 1], bias: true, activation: .sigmoid)
         try checkConv(x: [1, 16, 13, 13], w: [128, 16, 3, 3], group: 1, strides: [2, 2], dilations: [1, 1],
