@@ -136,12 +136,14 @@ func directConv(_ d: DirectConvGeometry, packed: [[PackedMatrix]], chunks: [Rang
     let cg = channels / groups, mg = m / groups, k = d.offsets.count
     let kern = packed[0][0].kernel, nr = kern.nr, mr = kern.mr, kc = kern.kc
     let flat = d.flatOutputs, outPlane = d.outHeight * d.outWidth, inPlane = d.height * d.width
-    // A tile of mg x tile outputs (about 128 KiB) stays in L2 between the micro-kernel and the copy out. Smaller
-    // when that leaves fewer than four tiles per thread, down to two panels: 28x28 pixels are 25 panels, which
-    // tiles of 5 cut into 5 jobs, 3 of them on one thread of two (a 144 -> 32 channel pointwise layer ran no faster
-    // on 2 threads than on 1, where tiles of 32 left one job).
+    // A tile of mg x tile outputs (about 128 KiB) stays in L2 between the micro-kernel and the copy out, and so do
+    // the cg x tile inputs it reads (about 256 KiB) while each panel of output channels sweeps them: with 144 -> 24
+    // channels at 56x56, tiles of 85 panels streamed X from L3 once per panel. Smaller when that leaves fewer than
+    // four tiles per thread, down to two panels: 28x28 pixels are 25 panels, which tiles of 5 cut into 5 jobs, 3 of
+    // them on one thread of two (a 144 -> 32 channel pointwise layer ran no faster on 2 threads than on 1, where
+    // tiles of 32 left one job).
     let panels = (flat + nr - 1) / nr, threads = Threads.count
-    var perTile = Swift.min(panels, Swift.max(2, (1 << 15) / Swift.max(mg, 1) / nr))
+    var perTile = Swift.min(panels, Swift.max(2, Swift.min((1 << 15) / Swift.max(mg, 1), (1 << 16) / cg) / nr))
     if threads > 1 { perTile = Swift.min(perTile, Swift.max(2, panels * groups / (4 * threads))) }
     let tile = perTile * nr
     // Straight into Y: tiles of whole output rows, each row cut into panels that end at the row's end.
