@@ -16,23 +16,29 @@ struct WinogradWeights {
     let packed: [PackedMatrix]
     let m: Int, c: Int
 
-    /// Transforms W [M, C, 3, 3]: U[ξ][m][c] = (G g Gᵀ)[ξ] with g = W[m, c].
+    /// Transforms W [M, C, 3, 3]: U[ξ][m][c] = (G g Gᵀ)[ξ] with g = W[m, c]. One row of ξ (six matrices) at a time
+    /// is transformed and packed, so that the unpacked transform never holds more than 6 M C floats: all 36 at once
+    /// raised googlenet's peak memory above onnxruntime's.
     init(_ w: UnsafePointer<Float>, m: Int, c: Int) {
         self.m = m; self.c = c
-        let g: [[Float]] = [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
-                            [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
-        let u = allocateFloats(36 * m * c)
+        let g: [[Double]] = [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
+                             [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
+        let u = allocateFloats(6 * m * c)
         defer { free(u) }
-        for mc in 0..<(m * c) {
-            let k = w + mc * 9
-            // t = G g (6x3), then U = t Gᵀ (6x6), in double: the weights are transformed once.
-            var t = [Double](repeating: 0, count: 18)
-            for i in 0..<6 { for j in 0..<3 { t[i * 3 + j] = (0..<3).reduce(0.0) { $0 + Double(g[i][$1]) * Double(k[$1 * 3 + j]) } } }
-            for i in 0..<6 { for j in 0..<6 {
-                u[(i * 6 + j) * m * c + mc] = Float((0..<3).reduce(0.0) { $0 + t[i * 3 + $1] * Double(g[j][$1]) })
-            } }
+        var packed: [PackedMatrix] = []
+        for i in 0..<6 {
+            for mc in 0..<(m * c) {
+                let k = w + mc * 9
+                // Row i of t = G g (6x3), then row i of U = t Gᵀ (6x6), in double: the weights are transformed once.
+                func tap(_ j: Int) -> Double {
+                    g[i][0] * Double(k[j]) + g[i][1] * Double(k[3 + j]) + g[i][2] * Double(k[6 + j])
+                }
+                let t0 = tap(0), t1 = tap(1), t2 = tap(2)
+                for j in 0..<6 { u[j * m * c + mc] = Float(t0 * g[j][0] + t1 * g[j][1] + t2 * g[j][2]) }
+            }
+            packed += (0..<6).map { PackedMatrix(.left, rows: m, cols: c, u + $0 * m * c, ld: c, transposed: false) }
         }
-        packed = (0..<36).map { PackedMatrix(.left, rows: m, cols: c, u + $0 * m * c, ld: c, transposed: false) }
+        self.packed = packed
     }
 }
 
