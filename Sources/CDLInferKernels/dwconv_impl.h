@@ -166,7 +166,7 @@ static inline const float *DL_FN(dw_source)(const dl_dwconv3x3_args *g, int64_t 
 /// across under DW_LOADS those that outputs read, split by parity.
 static inline __attribute__((always_inline)) void DL_FN(dw_fill)(const dl_dwconv3x3_args *g, const float *x,
                                                                 float *slot, int64_t ld, int64_t r0, int64_t r1,
-                                                                int64_t n, const float *limit) {
+                                                                const float *limit) {
 #if DW_LOADS
     if (g->sw == 2) {
         const int64_t used = 2 * g->ow + 1 - g->pw, split = used < 0 ? 0 : used < g->iw ? used : g->iw;
@@ -174,6 +174,8 @@ static inline __attribute__((always_inline)) void DL_FN(dw_fill)(const dl_dwconv
         return;
     }
 #endif
+    // A row's input values, as many as its padded row holds after the left padding.
+    const int64_t n = g->iw < ld - g->pw ? g->iw : ld - g->pw;
     DL_FN(pad_rows)(x, slot + g->pw, ld, r0, r1, g->ph, g->ih, g->iw, n, ld - g->pw, limit, 0);
 }
 
@@ -188,7 +190,7 @@ static inline __attribute__((always_inline)) void
 DL_FN(dw_planes)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scratch) {
     const int64_t ld = dl_dwconv3x3_row(g), rows = (g->oh - 1) * g->sh + 3, plane = rows * ld;
     const int64_t ring = dl_dwconv3x3_ring(g), ahead = ring - 1;
-    const int64_t n = g->iw < ld - g->pw ? g->iw : ld - g->pw, ih = g->ih, iw = g->iw, oh = g->oh;
+    const int64_t ih = g->ih, iw = g->iw, oh = g->oh;
     const int64_t ow = g->ow;
     const int pairs = DW_LOADS && g->sw == 1 && g->sh == 1;
     const int64_t step = ow < DL_VL || pairs ? 2 : 1;
@@ -197,7 +199,7 @@ DL_FN(dw_planes)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scra
     // The padding zeroed here stays zero (dw_fill writes input values only where they belong).
     for (int64_t j = 0; j < ring * plane; j++) scratch[j] = 0;
     for (int64_t c = c0; c < c0 + ahead && c < c1; c++)
-        DL_FN(dw_fill)(g, DL_FN(dw_source)(g, c), DW_SLOT(c), ld, 0, rows, n, limit);
+        DL_FN(dw_fill)(g, DL_FN(dw_source)(g, c), DW_SLOT(c), ld, 0, rows, limit);
     for (int64_t c = c0; c < c1; c++) {
         const float *p = DW_SLOT(c);
         const int64_t cn = c + ahead;
@@ -209,7 +211,7 @@ DL_FN(dw_planes)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scra
         int64_t copied = nx ? 0 : rows;
         if (plane < DL_PAD_RING && copied < rows) {
             // Small planes are copied whole.
-            DL_FN(dw_fill)(g, nx, next, ld, 0, rows, n, limit);
+            DL_FN(dw_fill)(g, nx, next, ld, 0, rows, limit);
             copied = rows;
         }
         for (int64_t oy = 0; oy < oh; oy += step) {
@@ -230,7 +232,7 @@ DL_FN(dw_planes)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scra
             }
             if (copied < rows) {
                 const int64_t done = oy + step < oh ? oy + step : oh, upto = done * rows / oh;
-                DL_FN(dw_fill)(g, nx, next, ld, copied, upto, n, limit);
+                DL_FN(dw_fill)(g, nx, next, ld, copied, upto, limit);
                 copied = upto;
             }
         }

@@ -93,13 +93,13 @@ func tileWidth(rows: Int, columns: Int) -> Int {
 /// (`pixelRowsConv`); 3x3 stride-1 layers of 64+ channels with enough output through Winograd's F(4x4, 3x3);
 /// depthwise 2-D convolutions through their own kernel; other 2-D layers with constant weights through
 /// `directConv` (the micro-kernel reading the input in place, no im2col); the rest (1-D, 3-D, weights computed at
-/// run time, pointwise layers of 128+ input channels and larger weights with AVX2) as a GEMM per group, on X itself when pointwise, else on im2col
-/// tiles of output pixels that stay in cache. Bias, the fused residual (a skip connection's Add) and the fused activation are applied to each tile while
-/// it is in cache.
+/// run time, pointwise layers of 128+ input channels and larger weights with AVX2) as a GEMM per group, on X itself
+/// when pointwise, else on im2col tiles of output pixels that stay in cache. Bias, the fused residual (a skip
+/// connection's Add) and the fused activation are applied to each tile while it is in cache.
 ///
 /// Each conv opens one parallel region (each is a barrier that waits for every worker to be scheduled): threads
-/// take whole tiles when there are enough to balance, else each thread takes one chunk of output channels of every
-/// tile (redoing the small layer's cheap im2col). A conv too small to pay for waking threads runs inline.
+/// take whole tiles one at a time when there are enough to balance, else (tile, chunk of output channels) pairs,
+/// each redoing the small layer's cheap im2col. A conv too small to pay for waking threads runs inline.
 final class ConvKernel: Kernel {
     let attrs: Conv
     /// Per group, per chunk of `channelChunks` (computed for the same thread count).
@@ -193,10 +193,18 @@ final class ConvKernel: Kernel {
                            outChannels: m, bias: bp, activation: act, y: yp, residual: rp)
             return [y]
         }
-        let pointwise = grid.readsInPlace
-        let tile = tileWidth(rows: pointwise ? Swift.max(k, mg) : k, columns: outPlane)
+        let pointwise = grid.readsInPlace, threads = Threads.count
+        var tile = tileWidth(rows: pointwise ? Swift.max(k, mg) : k, columns: outPlane)
+        // A layer worth sharing is cut into at least four tiles per thread, down to 64 columns (four panels), and
+        // the tiles are handed out one at a time: one contiguous range per thread left 256 -> 32 channels at 27x27
+        // (three tiles of 256 columns) on one thread.
+        let shared = threads > 1 && batch * m * outPlane * k >= 1 << 18
+        if shared {
+            let wanted = (4 * threads + batch * groups - 1) / (batch * groups)
+            tile = Swift.min(tile, Swift.max(64, ((outPlane + wanted - 1) / wanted + 15) & ~15))
+        }
         let tiles = (outPlane + tile - 1) / tile, units = batch * groups * tiles
-        let split = units < 2 * Threads.count && chunks.count > 1
+        let split = shared && units < 2 * threads && chunks.count > 1
         let jobs = split ? units * chunks.count : units
         // One job: a tile of output pixels of one image and group (and, when split, one chunk of its channels):
         // im2col (unless pointwise, where X is the column matrix), the GEMM straight into Y, then bias and activation
@@ -222,10 +230,10 @@ final class ConvKernel: Kernel {
             }
         }
         let columns = pointwise ? 0 : k * tile
-        let macsPerJob = Swift.max(1, mg / (split ? chunks.count : 1) * Swift.min(tile, outPlane) * k)
-        // Jobs are ordered chunk-major, so a thread's contiguous jobs share a chunk and never redo a tile's im2col.
-        try parallelForThrowing(jobs, grain: Swift.max(1, (1 << 22) / macsPerJob)) { range in
-            try Scratch.withFloats(columns) { col in for j in range { job(j, pointwise ? nil : col) } }
+        if shared {
+            try parallelJobs(jobs) { j in try Scratch.withFloats(columns) { col in job(j, pointwise ? nil : col) } }
+        } else {
+            try Scratch.withFloats(columns) { col in for j in 0..<jobs { job(j, pointwise ? nil : col) } }
         }
         return [y]
     }
