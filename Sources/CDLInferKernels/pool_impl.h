@@ -79,30 +79,62 @@ static inline __attribute__((always_inline)) void DL_FN(pool_plane)(const dl_poo
     }
 }
 
-/// MaxPool three taps across at stride 2, in two passes: the maximum across of every padded row once (rows that
-/// windows share, as at stride 2 down, are not redone), then down the window's rows. A value still wins only when
-/// greater, so the result is the first largest in row-major order, as in one pass: the first row holding the largest
-/// value wins, with its own first. Output rows oy0 ..< oy1, after those before them: the maxima across of the padded
-/// rows below *done are already in h.
-static inline __attribute__((always_inline)) void
-DL_FN(pool_plane_rows)(const dl_pool2d_args *g, const float *p, int64_t ld, float *y, const float *end, float *h,
-                       int64_t oy0, int64_t oy1, int64_t *done) {
-    const int64_t ow = g->ow, hs = dl_pool2d_across(g), need = (oy1 - 1) * g->sh + g->kh;
+/// The largest of the taps of input row `in` (iw values) at columns c0, c0 + 1 and c0 + 2 that lie in the row; -inf
+/// where none does.
+static inline __attribute__((always_inline)) float DL_FN(pool_across_one)(const float *in, int64_t iw, int64_t c0) {
+    float m = -__builtin_inff();
+    for (int64_t c = c0; c < c0 + 3; c++) {
+        if (c >= 0 && c < iw && in[c] > m) m = in[c];
+    }
+    return m;
+}
+
+/// The maxima across of one input row into h: output o takes input columns 2o - pw ... 2o - pw + 2. In vectors where
+/// every lane's taps lie in the row and the loads end before `limit`, one at a time at the edges (the padding, and
+/// the columns past the row that ceil_mode's last window may reach).
+static inline __attribute__((always_inline)) void DL_FN(pool_across)(const float *in, int64_t iw, int64_t pw,
+                                                                     int64_t ow, float *h, const float *limit) {
     const VF low = DL_FN(splat)(-__builtin_inff());
-    for (int64_t r = *done; r < need; r++) {
-        const float *in = p + r * ld;
-        for (int64_t o = 0; o >= 0; o = DL_FN(pool_next)(o, ow)) {
-            const float *q = in + 2 * o;
+    const int64_t oa = (pw + 1) / 2, full = iw + pw >= 3 ? (iw + pw - 3) / 2 + 1 : 0, ob = full < ow ? full : ow;
+    int64_t o = 0;
+    for (; o < oa && o < ow; o++) h[o] = DL_FN(pool_across_one)(in, iw, 2 * o - pw);
+    if (ob - oa >= DL_VL) {
+        for (;;) {
+            const float *q = in + 2 * o - pw;
+            if (q + 3 * DL_VL > limit) break;
             const VF v0 = *(const VF *)q, v1 = *(const VF *)(q + DL_VL), v2 = *(const VF *)(q + 2 * DL_VL);
             const VF even = DL_PICK(v0, v1, DL_EVENS);
             VF acc = DL_FN(pool_max)(low, even);
             acc = DL_FN(pool_max)(acc, DL_PICK(v0, v1, DL_ODDS));
             acc = DL_FN(pool_max)(acc, DL_PICK(even, v2, DL_SHIFT1));
-            *(VF *)(h + r * hs + o) = acc;
+            *(VF *)(h + o) = acc;
+            if (o + DL_VL == ob) { o = ob; break; }
+            o = o + 2 * DL_VL <= ob ? o + DL_VL : ob - DL_VL;
         }
     }
-    if (need > *done) *done = need;
-    for (int64_t oy = oy0; oy < oy1; oy++) {
+    for (; o < ow; o++) h[o] = DL_FN(pool_across_one)(in, iw, 2 * o - pw);
+    // The down pass reads whole vectors of a row narrower than one.
+    for (; o < DL_VL; o++) h[o] = -__builtin_inff();
+}
+
+/// MaxPool three taps across at stride 2, straight from the input plane x in two passes: the maximum across of every
+/// row the windows reach, once (rows that windows share, as at stride 2 down, are not redone; rows of the padding are
+/// -inf), then down the window's rows. A value still wins only when greater, so the result is the first largest in
+/// row-major order, as in one pass: the first row holding the largest value wins, with its own first.
+static inline __attribute__((always_inline)) void
+DL_FN(pool_plane_rows)(const dl_pool2d_args *g, const float *x, float *y, const float *end, float *h,
+                       const float *limit) {
+    const int64_t ow = g->ow, hs = dl_pool2d_across(g), rows = dl_pool2d_rows(g);
+    const VF low = DL_FN(splat)(-__builtin_inff());
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t ir = r - g->ph;
+        if (ir < 0 || ir >= g->ih) {
+            for (int64_t o = 0; o < hs; o++) h[r * hs + o] = -__builtin_inff();
+        } else {
+            DL_FN(pool_across)(x + ir * g->iw, g->iw, g->pw, ow, h + r * hs, limit);
+        }
+    }
+    for (int64_t oy = 0; oy < g->oh; oy++) {
         const float *top = h + oy * g->sh * hs;
         for (int64_t o = 0; o >= 0; o = DL_FN(pool_next)(o, ow)) {
             VF acc = low;
@@ -112,17 +144,21 @@ DL_FN(pool_plane_rows)(const dl_pool2d_args *g, const float *p, int64_t ld, floa
     }
 }
 
-/// Planes c0 ..< c1. Where every window lies inside the input and rows fill whole vectors, straight from the input;
-/// else through a ring of padded planes as in the depthwise kernel: plane c + ring - 1 is copied while plane c is
-/// computed (a large one a few rows at a time), so the copy's loads overlap the arithmetic and no row is read soon
-/// after it was stored.
+/// Planes c0 ..< c1. MaxPool three across at stride 2 straight from the input (`pool_plane_rows`); where every window
+/// lies inside the input and rows fill whole vectors, also straight from the input; else through a ring of padded
+/// planes as in the depthwise kernel: plane c + ring - 1 is copied while plane c is computed (a large one a few rows
+/// at a time), so the copy's loads overlap the arithmetic and no row is read soon after it was stored.
 static inline __attribute__((always_inline)) void
 DL_FN(pool_planes)(const dl_pool2d_args *g, int64_t c0, int64_t c1, float *scratch, int average) {
     const int64_t ih = g->ih, iw = g->iw, ph = g->ph, oh = g->oh, ow = g->ow;
-    const int rowwise = !average && g->sw == 2 && g->kw == 3;
     const float *end = g->y + c1 * oh * ow;
-    if (!rowwise && ph == 0 && g->pw == 0 && ow >= DL_VL && (oh - 1) * g->sh + g->kh <= ih &&
-        (ow - 1) * g->sw + g->kw <= iw) {
+    const float *limit = g->x + c1 * ih * iw;
+    if (dl_pool2d_rowwise(g)) {
+        for (int64_t c = c0; c < c1; c++)
+            DL_FN(pool_plane_rows)(g, g->x + c * ih * iw, g->y + c * oh * ow, end, scratch, limit);
+        return;
+    }
+    if (ph == 0 && g->pw == 0 && ow >= DL_VL && (oh - 1) * g->sh + g->kh <= ih && (ow - 1) * g->sw + g->kw <= iw) {
         for (int64_t c = c0; c < c1; c++) DL_FN(pool_plane)(g, g->x + c * ih * iw, iw, g->y + c * oh * ow, end,
                                                             average, 0, oh);
         return;
@@ -131,8 +167,6 @@ DL_FN(pool_planes)(const dl_pool2d_args *g, int64_t c0, int64_t c1, float *scrat
     const int64_t ring = dl_pool2d_ring(g), ahead = ring - 1, n = iw < ld - g->pw ? iw : ld - g->pw;
     // A large plane's copy is spread over this many parts of the plane before it.
     const int64_t parts = plane < DL_PAD_RING ? 1 : oh < 8 ? oh : 8;
-    float *across = scratch + ring * plane;
-    const float *limit = g->x + c1 * ih * iw;
     // -inf never wins and 0 adds nothing, as a tap outside the input never counts; pad_rows keeps them there.
     const float pad = average ? 0.0f : -__builtin_inff();
     for (int64_t j = 0; j < ring * plane; j++) scratch[j] = pad;
@@ -143,14 +177,8 @@ DL_FN(pool_planes)(const dl_pool2d_args *g, int64_t c0, int64_t c1, float *scrat
         const float *p = POOL_SLOT(c);
         float *y = g->y + c * oh * ow;
         const int64_t cn = c + ahead;
-        int64_t done = 0;
         for (int64_t k = 0; k < parts; k++) {
-            const int64_t oy0 = oh * k / parts, oy1 = oh * (k + 1) / parts;
-            if (rowwise) {
-                DL_FN(pool_plane_rows)(g, p, ld, y, end, across, oy0, oy1, &done);
-            } else {
-                DL_FN(pool_plane)(g, p, ld, y, end, average, oy0, oy1);
-            }
+            DL_FN(pool_plane)(g, p, ld, y, end, average, oh * k / parts, oh * (k + 1) / parts);
             if (cn < c1) {
                 DL_FN(pad_rows)(g->x + cn * ih * iw, POOL_SLOT(cn) + g->pw, ld, rows * k / parts,
                                 rows * (k + 1) / parts, ph, ih, iw, n, ld - g->pw, limit, pad);

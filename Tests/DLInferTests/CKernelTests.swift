@@ -115,7 +115,7 @@ final class CKernelTests: XCTestCase {
     }
 
     /// 2-D max and average pooling: windows 3x3, 2x2 and others, strides 1 and 2 across (any down; MaxPool three
-    /// across at stride 2 takes the two-pass path), padding on either side and windows past the input (ceil mode),
+    /// across at stride 2 takes the two-pass path straight from the input, wide rows included), padding on either side and windows past the input (ceil mode),
     /// rows narrower and wider than a vector, windows inside the input (read in place), planes small enough to be
     /// copied several ahead or large enough to be copied a part at a time, planes skipped. MaxPool:
     /// NaN never wins, and of equal values (signed zeros) the first in row-major order stays. AveragePool: the sum of
@@ -127,7 +127,7 @@ final class CKernelTests: XCTestCase {
                       (5, 33, 2, 1, 4, 3, 3, 1, 2, 33), (3, 3, 1, 1, 3, 3, 2, 2, 2, 2), (11, 50, 1, 0, 3, 1, 1, 2, 11, 25),
                       (28, 28, 0, 0, 2, 2, 2, 2, 14, 14), (7, 9, 1, 1, 2, 2, 2, 2, 5, 6), (10, 23, 1, 0, 2, 3, 3, 2, 4, 11),
                       (7, 61, 1, 1, 3, 3, 2, 2, 4, 31), (8, 40, 0, 0, 2, 2, 2, 2, 4, 20), (5, 20, 0, 0, 3, 3, 1, 1, 3, 18),
-                      (40, 40, 1, 1, 3, 3, 1, 1, 40, 40)]
+                      (40, 40, 1, 1, 3, 3, 1, 1, 40, 40), (14, 48, 0, 0, 3, 3, 2, 2, 7, 24), (16, 90, 1, 1, 3, 3, 2, 2, 8, 45)]
         for set in kernelSets {
             for (i, (ih, iw, ph, pw, kh, kw, sh, sw, oh, ow)) in shapes.enumerated() {
                 for average in [false, true] {

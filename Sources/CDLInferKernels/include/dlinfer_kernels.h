@@ -124,15 +124,21 @@ static inline int64_t dl_pool2d_row(const dl_pool2d_args *g) {
 /// Padded rows per plane: those the windows reach.
 static inline int64_t dl_pool2d_rows(const dl_pool2d_args *g) { return (g->oh - 1) * g->sh + g->kh; }
 
-/// Floats per row of the maxima across (MaxPool three taps across at stride 2): max(ow, 16) rounded up to 16.
+/// Whether dl_pool2d computes MaxPool three taps across at stride 2 in two passes (maxima across, then down),
+/// straight from the input.
+static inline int dl_pool2d_rowwise(const dl_pool2d_args *g) { return !g->divisor && g->sw == 2 && g->kw == 3; }
+
+/// Floats per row of the maxima across (`dl_pool2d_rowwise`): max(ow, 16) rounded up to 16.
 static inline int64_t dl_pool2d_across(const dl_pool2d_args *g) { return ((g->ow > 16 ? g->ow : 16) + 15) / 16 * 16; }
 
 /// Padded planes in dl_pool2d's ring: the one computed and those copied ahead of it.
 static inline int64_t dl_pool2d_ring(const dl_pool2d_args *g) { return dl_pad_ring(dl_pool2d_rows(g) * dl_pool2d_row(g)); }
 
-/// Floats of scratch dl_pool2d needs (64-byte aligned): its ring of padded planes, and a plane's maxima across.
+/// Floats of scratch dl_pool2d needs (64-byte aligned): a plane's maxima across (`dl_pool2d_rowwise`), else its ring
+/// of padded planes.
 static inline int64_t dl_pool2d_scratch(const dl_pool2d_args *g) {
-    return dl_pool2d_ring(g) * dl_pool2d_rows(g) * dl_pool2d_row(g) + dl_pool2d_rows(g) * dl_pool2d_across(g);
+    if (dl_pool2d_rowwise(g)) return dl_pool2d_rows(g) * dl_pool2d_across(g);
+    return dl_pool2d_ring(g) * dl_pool2d_rows(g) * dl_pool2d_row(g);
 }
 
 /// Winograd F(4x4, 3x3)'s input transform for tiles t0 ..< t0 + tc of an image's channel planes (height x width at
