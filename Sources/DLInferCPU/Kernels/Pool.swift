@@ -330,7 +330,8 @@ func poolRow<T>(_ row: UnsafeMutablePointer<T>, _ x: UnsafePointer<T>, _ c: TapC
 
 /// MaxPool (no divisor) or AveragePool on float planes in the C kernel: each plane is copied into scratch with -inf
 /// or 0 around it (which never wins or adds nothing), so every output is interior and whole rows are computed in
-/// vectors, taps in the scalar loops' order; where no window reaches past the input, the input is read in place.
+/// vectors, taps in the scalar loops' order; where no window reaches past the input, and for MaxPool three across at
+/// stride 2 (maxima across, then down), the input is read in place.
 private func pool2D(_ template: dl_pool2d_args, divisor: UnsafePointer<Float>?, x: UnsafePointer<Float>,
                     y: UnsafeMutablePointer<Float>, planes: Int) {
     var args = template
