@@ -70,47 +70,68 @@ func winogradConv(_ u: WinogradWeights, x: UnsafePointer<Float>, batch: Int, hei
     // Tiles per chunk: the transformed input and the products of a chunk stay in L2 (128 Ki floats), with at least
     // 16 tiles so that the GEMMs keep some width.
     let chunk = Swift.max(1, Swift.min(tiles, Swift.max(64, (256 << 10) / (36 * (c + m)))))
+    // Threads take whole chunks (transforms and products) where there are at least two per thread of 32 tiles or
+    // more: one region per layer instead of three barriers per chunk. Such chunks are cut at the micro-kernel's
+    // panels, the same number of panels each (give or take one), so that none is left with a sliver of a panel.
+    // Else every stage of a chunk is shared.
+    let threads = Threads.count, nr = SGEMMKernel.preferred.nr, panels = (tiles + nr - 1) / nr
+    let perThread = threads > 1 && tiles >= 64 * threads
+    let chunks = perThread ? Swift.max(2 * threads, (tiles + chunk - 1) / chunk) : (tiles + chunk - 1) / chunk
+    func start(_ i: Int) -> Int { perThread ? Swift.min(tiles, panels * i / chunks * nr) : Swift.min(tiles, i * chunk) }
+    let widest = perThread ? (panels + chunks - 1) / chunks * nr : chunk
     let clamp = activation.flatMap(clampBounds), rest = clamp == nil ? activation : nil
     let kernel = SGEMMKernel.preferred
-    try Scratch.withFloats(36 * (c + m) * chunk) { scratch in
-        for n in 0..<batch {
-            let xn = x + n * c * height * width, yn = y + n * m * outHeight * outWidth
-            let rn = residual.map { $0 + n * m * outHeight * outWidth }
-            for t0 in stride(from: 0, to: tiles, by: chunk) {
-                let tc = Swift.min(chunk, tiles - t0)
-                let v = scratch, prod = scratch + 36 * c * tc
-                var input = dl_winograd_input_args(x: xn, v: v, height: Int64(height), width: Int64(width),
-                                                   pad_top: Int64(padTop), pad_left: Int64(padLeft),
-                                                   tiles_w: Int64(tilesW), t0: Int64(t0), tc: Int64(tc), ld: Int64(c * tc))
-                let rowScratch = Int(dl_winograd_input_scratch(&input))
-                parallelFor(c, grain: Swift.max(1, 256 / Swift.max(1, tc))) { channels in
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: rowScratch) { rows in
-                        var g = input
-                        kernel.winogradInput(&g, Int64(channels.lowerBound), Int64(channels.upperBound),
-                                             rows.baseAddress!)
-                    }
-                }
-                parallelFor(36) { xis in
-                    for xi in xis {
-                        sgemm(m: m, n: tc, k: c, a: .packed(u.packed[xi]), b: .matrix(v + xi * c * tc, ld: tc, transposed: false),
-                              c: prod + xi * m * tc, ldc: tc, maxThreads: 1)
-                    }
-                }
-                let output = dl_winograd_output_args(m: prod, y: yn, bias: bias, residual: rn, height: Int64(outHeight),
-                                                     width: Int64(outWidth), tiles_w: Int64(tilesW), t0: Int64(t0),
-                                                     tc: Int64(tc), ld: Int64(m * tc), clamp: clamp == nil ? 0 : 1,
-                                                     lo: clamp?.lo ?? 0, hi: clamp?.hi ?? 0)
-                parallelFor(m, grain: Swift.max(1, 256 / Swift.max(1, tc))) { channels in
-                    var g = output
-                    kernel.winogradOutput(&g, Int64(channels.lowerBound), Int64(channels.upperBound))
-                }
+    // Chunk i of image n, with its stages shared by the threads or not.
+    func run(_ n: Int, _ i: Int, _ scratch: UnsafeMutablePointer<Float>, shared: Bool) {
+        let t0 = start(i), tc = start(i + 1) - t0
+        let xn = x + n * c * height * width, yn = y + n * m * outHeight * outWidth
+        let v = scratch, prod = scratch + 36 * c * tc
+        var input = dl_winograd_input_args(x: xn, v: v, height: Int64(height), width: Int64(width),
+                                           pad_top: Int64(padTop), pad_left: Int64(padLeft),
+                                           tiles_w: Int64(tilesW), t0: Int64(t0), tc: Int64(tc), ld: Int64(c * tc))
+        let rowScratch = Int(dl_winograd_input_scratch(&input))
+        stage(c, grain: Swift.max(1, 256 / Swift.max(1, tc)), shared: shared) { channels in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: rowScratch) { rows in
+                var g = input
+                kernel.winogradInput(&g, Int64(channels.lowerBound), Int64(channels.upperBound), rows.baseAddress!)
             }
-            if let rest {
-                parallelFor(m, grain: Swift.max(1, 4096 / Swift.max(1, outHeight * outWidth))) { channels in
-                    applyEpilogue(yn + channels.lowerBound * outHeight * outWidth,
-                                  count: channels.count * outHeight * outWidth, bias: 0, activation: rest)
-                }
+        }
+        stage(36, grain: 1, shared: shared) { xis in
+            for xi in xis {
+                sgemm(m: m, n: tc, k: c, a: .packed(u.packed[xi]), b: .matrix(v + xi * c * tc, ld: tc, transposed: false),
+                      c: prod + xi * m * tc, ldc: tc, maxThreads: 1)
+            }
+        }
+        let output = dl_winograd_output_args(m: prod, y: yn, bias: bias, residual: residual.map { $0 + (yn - y) },
+                                             height: Int64(outHeight), width: Int64(outWidth),
+                                             tiles_w: Int64(tilesW), t0: Int64(t0), tc: Int64(tc), ld: Int64(m * tc),
+                                             clamp: clamp == nil ? 0 : 1, lo: clamp?.lo ?? 0, hi: clamp?.hi ?? 0)
+        stage(m, grain: Swift.max(1, 256 / Swift.max(1, tc)), shared: shared) { channels in
+            var g = output
+            kernel.winogradOutput(&g, Int64(channels.lowerBound), Int64(channels.upperBound))
+        }
+    }
+    let scratchFloats = 36 * (c + m) * widest
+    if perThread {
+        try parallelJobs(batch * chunks) { j in
+            try Scratch.withFloats(scratchFloats) { run(j / chunks, j % chunks, $0, shared: false) }
+        }
+    } else {
+        try Scratch.withFloats(scratchFloats) { scratch in
+            for n in 0..<batch {
+                for i in 0..<chunks { run(n, i, scratch, shared: true) }
             }
         }
     }
+    if let rest {
+        let plane = outHeight * outWidth
+        parallelFor(batch * m, grain: Swift.max(1, 4096 / Swift.max(1, plane))) { planes in
+            applyEpilogue(y + planes.lowerBound * plane, count: planes.count * plane, bias: 0, activation: rest)
+        }
+    }
+}
+
+/// A stage of `winogradConv` over 0 ..< n: shared by the threads, or run here when the caller's thread owns the chunk.
+private func stage(_ n: Int, grain: Int, shared: Bool, _ body: (Range<Int>) -> Void) {
+    if shared { parallelFor(n, grain: grain, body) } else { body(0..<n) }
 }

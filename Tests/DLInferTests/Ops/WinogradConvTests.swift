@@ -63,6 +63,7 @@ final class WinogradConvTests: XCTestCase {
             (8, 16, [1, 8, 20, 21], [1, 1, 1, 1], true, true),         // the fewest channels, 30 tiles
             (24, 32, [2, 24, 18, 18], [1, 1, 1, 1], false, true),      // below 64 output channels, 25 tiles
             (64, 64, [1, 64, 4, 32], [1, 1, 1, 1], true, true),        // the fewest tiles, 8 in one row
+            (16, 64, [2, 16, 45, 47], [1, 1, 1, 1], true, true),       // 144 tiles: whole chunks per thread
         ]
         for (k, c) in cases.enumerated() {
             let w = H.tensor([c.m, c.c, 3, 3], seed: 200 + k, -0.1, 0.1)
