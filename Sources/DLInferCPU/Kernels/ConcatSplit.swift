@@ -27,7 +27,11 @@ final class ConcatKernel: Kernel {
         var at = 0
         for x in xs {
             let bytes = x.shape[a] * inner
-            copyBlocks(count: outer, bytes: bytes, src: x.raw, srcStride: bytes, dst: y.raw + at, dstStride: shape[a] * inner)
+            // An input its producer wrote in place (`ConcatPlacement`) is already there.
+            if !(outer == 1 && x.raw == y.raw + at) {
+                copyBlocks(count: outer, bytes: bytes, src: x.raw, srcStride: bytes, dst: y.raw + at,
+                           dstStride: shape[a] * inner)
+            }
             at += bytes
         }
         return [y]

@@ -52,10 +52,14 @@ public struct KernelOutputs {
     /// Whether the run was cancelled: kernels that loop for long (Loop, Scan) check it between iterations.
     public let isCancelled: () -> Bool
     let slot: PreparedSlot?
+    /// Per output, the tensor `make` returns instead of new memory (a slice of a Concat's output), where the plan
+    /// placed one.
+    let placed: [Tensor?]?
 
     public init(types: [ValueType?], shapes: [[Int]?]? = nil, pool: TensorPool?,
-                isCancelled: @escaping () -> Bool = { false }, prepared: PreparedSlot? = nil) {
+                isCancelled: @escaping () -> Bool = { false }, prepared: PreparedSlot? = nil, placed: [Tensor?]? = nil) {
         self.types = types; self.shapes = shapes; self.pool = pool; self.isCancelled = isCancelled; slot = prepared
+        self.placed = placed
     }
 
     /// What the kernel derives from its input and output shapes alone (a convolution's window, output size and
@@ -76,6 +80,10 @@ public struct KernelOutputs {
     public func dtype(_ k: Int) -> DType { types[k]!.dtype }
     /// A new host tensor for output `k`. Its contents are undefined unless `zeroed`.
     public func make(_ k: Int, zeroed: Bool = false) throws -> Tensor {
+        if let placed, let p = placed[k] {
+            if zeroed { p.raw.initializeMemory(as: UInt8.self, repeating: 0, count: p.byteCount) }
+            return p
+        }
         let t = types[k]!
         return try make(t.dtype, shapes?[k] ?? t.fixedShape!, zeroed: zeroed)
     }

@@ -49,7 +49,8 @@ extension Session {
         }
         let transient = graph.values.indices.filter { !isConstant[$0] && folded[$0] == nil }
         return Plan(types: types, constants: graph.constants, folded: folded, steps: steps, releaseAfter: releaseAfter,
-                    peakBytes: peak, outputTypes: outputTypes, outputShapes: outputShapes, transient: transient)
+                    peakBytes: peak, outputTypes: outputTypes, outputShapes: outputShapes, transient: transient,
+                    concats: placeConcats(steps, types: types, outputShapes: outputShapes))
     }
 
     /// The nodes to run, in order, each preceded by the transfers it needs: an upload before the first device node
@@ -154,12 +155,14 @@ struct Plan {
     let transient: [ValueID]
     /// Per value, its tensor when the plan knows it: a constant or a folded value.
     let fixed: [Tensor?]
+    /// The Concats whose inputs are written straight into their output.
+    let concats: ConcatPlacement
     init(types: [ValueType], constants: [ValueID: Tensor], folded: [ValueID: Tensor], steps: [Step],
          releaseAfter: [[ValueID]], peakBytes: Int, outputTypes: [[ValueType?]], outputShapes: [[[Int]?]?],
-         transient: [ValueID]) {
+         transient: [ValueID], concats: ConcatPlacement) {
         self.types = types; self.folded = folded; self.steps = steps; self.releaseAfter = releaseAfter
         self.peakBytes = peakBytes; self.outputTypes = outputTypes; self.outputShapes = outputShapes
-        self.transient = transient
+        self.transient = transient; self.concats = concats
         var fixed = [Tensor?](repeating: nil, count: types.count)
         for (v, t) in constants { fixed[v] = t }
         for (v, t) in folded { fixed[v] = t }

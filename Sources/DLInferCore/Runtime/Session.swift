@@ -228,7 +228,7 @@ public final class Session: @unchecked Sendable {
             outShapes = outTypes.map { $0?.fixedShape }
         }
         let outputs = KernelOutputs(types: outTypes, shapes: outShapes, pool: pool, isCancelled: isCancelled,
-                                    prepared: cached.prepared[i])
+                                    prepared: cached.prepared[i], placed: try placedOutputs(i, plan, &env))
         do {
             switch kernels[i] {
             case .host(let k):
@@ -256,6 +256,28 @@ public final class Session: @unchecked Sendable {
         } catch let e as DLInferError {
             throw DLInferError(e.kind, "\(graph.nodes[i].label(in: graph)): \(e.message)")
         }
+    }
+
+    /// What node i's kernel writes into instead of new memory (`ConcatPlacement`): its outputs' places in a Concat's
+    /// output, which the first of that Concat's producers to run allocates, and for the Concat that output itself.
+    private func placedOutputs(_ i: Int, _ plan: Plan, _ env: inout Environment) throws -> [Tensor?]? {
+        if plan.concats.concats.contains(i) { return [env.concatOutputs.removeValue(forKey: i)] }
+        guard let slices = plan.concats.slices[i] else { return nil }
+        var placed = [Tensor?](repeating: nil, count: graph.nodes[i].outputs.count)
+        for s in slices {
+            let whole: Tensor
+            if let t = env.concatOutputs[s.concat] {
+                whole = t
+            } else {
+                whole = try KernelOutputs(types: plan.outputTypes[s.concat], shapes: plan.outputShapes[s.concat],
+                                          pool: pool).make(0)
+                env.concatOutputs[s.concat] = whole
+            }
+            let shape = plan.outputShapes[i]![s.output]!
+            let storage = Storage(slice: whole.storage, offset: s.offset, byteCount: shape.elementCount * whole.dtype.byteSize)
+            placed[s.output] = Tensor(dtype: whole.dtype, shape: shape, storage: storage)
+        }
+        return placed
     }
 
     /// Shape and Size read nothing but their input's shape: of a value held only on the device (a data-dependent
@@ -407,5 +429,7 @@ struct Slot {
 
 struct Environment {
     var slots: [Slot]
+    /// The outputs of placed Concats (`ConcatPlacement`) from their first producer's step to their own.
+    var concatOutputs: [Int: Tensor] = [:]
     init(count: Int) { slots = Array(repeating: Slot(), count: count) }
 }

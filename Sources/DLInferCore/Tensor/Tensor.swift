@@ -17,6 +17,8 @@ public final class Storage: PooledBuffer, @unchecked Sendable {
     public func counts(against budget: MemoryBudget) -> Bool { self.budget === budget }
     /// Whether `base` was mapped (see `mapThreshold`) rather than taken from malloc.
     private let mapped: Bool
+    /// The storage a slice lies in, kept alive as long as the slice.
+    private let parent: Storage?
 
     /// Blocks from this size up are mapped directly: they arrive zeroed without a memset and go back to the system
     /// when freed, so the resident size follows what sessions hold. From malloc, freed large blocks stay in glibc's
@@ -51,6 +53,7 @@ public final class Storage: PooledBuffer, @unchecked Sendable {
         self.byteCount = byteCount
         self.budget = budget
         ownsMemory = true
+        parent = nil
     }
 
     /// Wraps memory the caller owns and keeps valid for as long as any tensor uses this storage.
@@ -60,6 +63,19 @@ public final class Storage: PooledBuffer, @unchecked Sendable {
         ownsMemory = false
         budget = nil
         mapped = false
+        parent = nil
+    }
+
+    /// Bytes offset ..< offset + byteCount of `parent`, for a value written straight into part of another (a Concat's
+    /// input into its output). Like borrowed memory, never pooled or freed itself.
+    public init(slice parent: Storage, offset: Int, byteCount: Int) {
+        precondition(offset >= 0 && offset + byteCount <= parent.byteCount, "slice outside its storage")
+        base = parent.base + offset
+        self.byteCount = byteCount
+        ownsMemory = false
+        budget = nil
+        mapped = false
+        self.parent = parent
     }
 
     deinit {

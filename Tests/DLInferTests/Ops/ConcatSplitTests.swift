@@ -43,6 +43,41 @@ final class ConcatSplitTests: XCTestCase {
         }
     }
 
+    /// Concats of branches on one image, whose producers write their outputs straight into the Concat's output
+    /// (`ConcatPlacement`): elementwise ops, a Reshape that returns a view of its input (copied after all), a nested
+    /// Concat, and an input that is also a graph output (not placed). The same session then runs the shapes with two
+    /// images, where the inputs are not contiguous in the output, and one image again: every run against values
+    /// computed here.
+    func testConcatOfBranchesWrittenInPlace() throws {
+        var b = ModelBuilder(opset: 13)
+        b.input("x", .float32, [.symbol("n"), .fixed(3), .fixed(4), .fixed(5)])
+        b.node("Neg", ["x"], ["a"])
+        b.node("Relu", ["x"], ["r"])
+        b.node("Reshape", ["r", "shape"], ["v"])
+        b.node("Abs", ["x"], ["d"])
+        b.node("Concat", ["a", "v"], ["inner"], [attr("axis", 1)])
+        b.node("Sigmoid", ["x"], ["a2"])
+        b.node("Concat", ["inner", "d", "a2"], ["y"], [attr("axis", -3)])
+        b.constant("shape", TestData.int64([-1, 3, 4, 5]))
+        b.output("y", .float32)
+        b.output("d", .float32)
+        let session = try InferenceSession(model: b.load())
+        for n in [1, 2, 1] {
+            let x = TestData.floats([n, 3, 4, 5], seed: 40 + n)
+            let outs = try session.run([x])
+            let xs = x.array(Float.self), plane = 3 * 4 * 5
+            var want = [Float]()
+            for i in 0..<n {
+                let xi = xs[i * plane..<(i + 1) * plane]
+                want += xi.map { -$0 } + xi.map { Swift.max($0, 0) } + xi.map { Swift.abs($0) }
+                want += xi.map { 1 / (1 + expf(-$0)) }
+            }
+            XCTAssertEqual(outs[0].shape, [n, 12, 4, 5])
+            assertClose(outs[0], want.map { Double($0) }, shape: [n, 12, 4, 5], rtol: 1e-6, atol: 1e-6, "y, \(n) images")
+            XCTAssertEqual(outs[1].array(Float.self), xs.map { Swift.abs($0) }, "d, \(n) images")
+        }
+    }
+
     func testSplitLegacyAttributeEqualPartsAndNumOutputs() throws {
         let x = Tensor((0..<14).map { Int32($0) }, shape: [2, 7])
         // Opset 11: sizes as an attribute.
