@@ -204,6 +204,12 @@ final class ConvKernel: Kernel {
             tile = Swift.min(tile, Swift.max(64, ((outPlane + wanted - 1) / wanted + 15) & ~15))
         }
         let tiles = (outPlane + tile - 1) / tile, units = batch * groups * tiles
+        // The micro-kernel's panels are dealt out evenly (widths differ by one panel at most): tiles of the width
+        // above left a sliver last, and 14x14 pixels in tiles of 64, 64, 64 and 4 put 128 columns on one thread
+        // of two and 68 on the other.
+        let nr = SGEMMKernel.preferred.nr, panels = (outPlane + nr - 1) / nr
+        func tileStart(_ t: Int) -> Int { Swift.min(outPlane, panels * t / tiles * nr) }
+        tile = (panels + tiles - 1) / tiles * nr
         let split = shared && units < 2 * threads && chunks.count > 1
         let jobs = split ? units * chunks.count : units
         // One job: a tile of output pixels of one image and group (and, when split, one chunk of its channels):
@@ -211,7 +217,7 @@ final class ConvKernel: Kernel {
         // while the tile is in cache.
         func job(_ j: Int, _ col: UnsafeMutablePointer<Float>?) {
             let u = j % units, t = u % tiles, g = (u / tiles) % groups, n = u / (tiles * groups)
-            let p0 = t * tile, p1 = Swift.min(outPlane, p0 + tile)
+            let p0 = tileStart(t), p1 = tileStart(t + 1)
             let xg = xp + (n * channels + g * cg) * inPlane
             let b: SGEMMOperand
             if let col {

@@ -68,19 +68,18 @@ func winogradConv(_ u: WinogradWeights, x: UnsafePointer<Float>, batch: Int, hei
     let (c, m) = (u.c, u.m)
     let tilesH = (outHeight + 3) / 4, tilesW = (outWidth + 3) / 4, tiles = tilesH * tilesW
     // Tiles per chunk: the transformed input and the products of a chunk stay in L2 (128 Ki floats), with at least
-    // 16 tiles so that the GEMMs keep some width.
+    // 64 tiles so that the GEMMs keep some width.
     let chunk = Swift.max(1, Swift.min(tiles, Swift.max(64, (256 << 10) / (36 * (c + m)))))
     // Threads take whole chunks (transforms and products) where there are at least two per thread of 32 tiles or
     // more: one region per layer instead of three barriers per chunk. Such chunks are cut at the micro-kernel's
     // panels, the same number of panels each (give or take one), so that none is left with a sliver of a panel.
     // Else every stage of a chunk is shared.
-    let threads = Threads.count, nr = SGEMMKernel.preferred.nr, panels = (tiles + nr - 1) / nr
+    let kernel = SGEMMKernel.preferred, threads = Threads.count, nr = kernel.nr, panels = (tiles + nr - 1) / nr
     let perThread = threads > 1 && tiles >= 64 * threads
     let chunks = perThread ? Swift.max(2 * threads, (tiles + chunk - 1) / chunk) : (tiles + chunk - 1) / chunk
     func start(_ i: Int) -> Int { perThread ? Swift.min(tiles, panels * i / chunks * nr) : Swift.min(tiles, i * chunk) }
     let widest = perThread ? (panels + chunks - 1) / chunks * nr : chunk
     let clamp = activation.flatMap(clampBounds), rest = clamp == nil ? activation : nil
-    let kernel = SGEMMKernel.preferred
     // Chunk i of image n, with its stages shared by the threads or not.
     func run(_ n: Int, _ i: Int, _ scratch: UnsafeMutablePointer<Float>, shared: Bool) {
         let t0 = start(i), tc = start(i + 1) - t0

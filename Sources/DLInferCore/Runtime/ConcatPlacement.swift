@@ -9,10 +9,15 @@ struct ConcatPlacement {
     struct Slice {
         let output: Int, concat: Int, offset: Int
     }
-    /// Per producing node, its outputs placed in a Concat's output.
-    var slices: [Int: [Slice]] = [:]
-    /// The Concats whose inputs are all placed.
-    var concats: Set<Int> = []
+    /// Per node (an array, read on every step of every run), its outputs placed in a Concat's output.
+    var slices: [[Slice]]
+    /// Per node, whether it is a Concat whose inputs are all placed.
+    var isPlaced: [Bool]
+
+    init(nodes: Int) {
+        slices = .init(repeating: [], count: nodes)
+        isPlaced = .init(repeating: false, count: nodes)
+    }
 }
 
 extension Session {
@@ -24,7 +29,7 @@ extension Session {
         for case .node(let i) in steps {
             for (k, o) in graph.nodes[i].outputs.enumerated() { if let o { producer[o] = (i, k) } }
         }
-        var placement = ConcatPlacement()
+        var placement = ConcatPlacement(nodes: graph.nodes.count)
         for case .node(let i) in steps {
             let node = graph.nodes[i]
             guard let concat = node.op.attributes as? Concat, !kernels[i].onDevice, let out = node.outputs.first ?? nil,
@@ -40,8 +45,8 @@ extension Session {
                 offset += s.elementCount * dtype.byteSize
             }
             guard slices.count == node.inputs.count, offset > 0, offset == shape.elementCount * dtype.byteSize else { continue }
-            for (p, s) in slices { placement.slices[p, default: []].append(s) }
-            placement.concats.insert(i)
+            for (p, s) in slices { placement.slices[p].append(s) }
+            placement.isPlaced[i] = true
         }
         return placement
     }

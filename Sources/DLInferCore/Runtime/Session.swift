@@ -261,8 +261,9 @@ public final class Session: @unchecked Sendable {
     /// What node i's kernel writes into instead of new memory (`ConcatPlacement`): its outputs' places in a Concat's
     /// output, which the first of that Concat's producers to run allocates, and for the Concat that output itself.
     private func placedOutputs(_ i: Int, _ plan: Plan, _ env: inout Environment) throws -> [Tensor?]? {
-        if plan.concats.concats.contains(i) { return [env.concatOutputs.removeValue(forKey: i)] }
-        guard let slices = plan.concats.slices[i] else { return nil }
+        if plan.concats.isPlaced[i] { return [env.concatOutputs.removeValue(forKey: i)] }
+        let slices = plan.concats.slices[i]
+        if slices.isEmpty { return nil }
         var placed = [Tensor?](repeating: nil, count: graph.nodes[i].outputs.count)
         for s in slices {
             let whole: Tensor

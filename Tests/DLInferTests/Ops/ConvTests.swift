@@ -49,6 +49,12 @@ final class ConvTests: XCTestCase {
         // Padded pointwise: read through the padded plane, not in place.
         try checkConv(x: [1, 5, 6, 7], w: [9, 5, 1, 1], group: 1, strides: [1, 1], dilations: [1, 1],
                       pads: [1, 0, 0, 2], bias: true, activation: nil)
+        // Many weights (the GEMM on X with AVX2): column tiles dealt out in whole panels of differing counts, on 14x14
+        // pixels (cut for 2+ threads) and on 23x29 (three tiles of the column budget on one thread).
+        try checkConv(x: [1, 256, 14, 14], w: [40, 256, 1, 1], group: 1, strides: [1, 1], dilations: [1, 1],
+                      pads: [0, 0, 0, 0], bias: true, activation: .clip(min: 0, max: 6))
+        try checkConv(x: [1, 200, 23, 29], w: [48, 200, 1, 1], group: 1, strides: [1, 1], dilations: [1, 1],
+                      pads: [0, 0, 0, 0], bias: false, activation: .relu)
     }
 
     func testIm2colAcrossTilesWithGroupsAndAsymmetricPads() throws {
