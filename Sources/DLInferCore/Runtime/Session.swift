@@ -258,10 +258,18 @@ public final class Session: @unchecked Sendable {
         }
     }
 
-    /// What node i's kernel writes into instead of new memory (`ConcatPlacement`): its outputs' places in a Concat's
-    /// output, which the first of that Concat's producers to run allocates, and for the Concat that output itself.
+    /// What node i's kernel writes into instead of new memory (`ConcatPlacement`): its outputs' places in a family
+    /// root's output, which the first of the family's producers to run allocates, and for a Concat of the family
+    /// that output or its start.
     private func placedOutputs(_ i: Int, _ plan: Plan, _ env: inout Environment) throws -> [Tensor?]? {
-        if plan.concats.isPlaced[i] { return [env.concatOutputs.removeValue(forKey: i)] }
+        if let member = plan.concats.members[i] {
+            guard let whole = env.concatOutputs[member.root] else { return nil }
+            if member.releases { env.concatOutputs[member.root] = nil }
+            let shape = plan.outputShapes[i]![0]!
+            if shape == whole.shape { return [whole] }
+            return [Tensor(dtype: whole.dtype, shape: shape,
+                           storage: Storage(slice: whole.storage, offset: 0, byteCount: member.bytes))]
+        }
         let slices = plan.concats.slices[i]
         if slices.isEmpty { return nil }
         var placed = [Tensor?](repeating: nil, count: graph.nodes[i].outputs.count)

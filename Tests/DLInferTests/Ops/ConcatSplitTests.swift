@@ -78,6 +78,50 @@ final class ConcatSplitTests: XCTestCase {
         }
     }
 
+    func testDenseBlockConcatsShareTheLastOnesOutput() throws {
+        // DenseNet's pattern: each layer reads the Concat of the block's input and every earlier layer's output, and
+        // the block ends with the Concat of them all. With `tap`, the block's input is also read by a node that is
+        // no Concat (the family cannot hold it, and every Concat copies).
+        for tap in [false, true] {
+            var b = ModelBuilder(opset: 13)
+            b.input("x", .float32, [.symbol("n"), .fixed(2), .fixed(3), .fixed(4)])
+            b.node("Relu", ["x"], ["x0"])
+            b.node("Concat", ["x0"], ["c1"], [attr("axis", 1)])
+            b.node("Sigmoid", ["c1"], ["y1"])
+            b.node("Concat", ["x0", "y1"], ["c2"], [attr("axis", 1)])
+            b.node("Neg", ["c2"], ["y2"])
+            b.node("Concat", ["x0", "y1", "y2"], ["y"], [attr("axis", -3)])
+            b.node("Abs", ["c2"], ["c2abs"])
+            b.output("y", .float32)
+            b.output("c2abs", .float32)
+            if tap {
+                b.node("Exp", ["x0"], ["e"])
+                b.output("e", .float32)
+            }
+            let session = try InferenceSession(model: b.load())
+            for n in [1, 2, 1] {
+                let x = TestData.floats([n, 2, 3, 4], seed: 50 + n)
+                let outs = try session.run([x])
+                let xs = x.array(Float.self), plane = 2 * 3 * 4
+                var want = [Float](), c2abs = [Float]()
+                for i in 0..<n {
+                    let x0 = xs[i * plane..<(i + 1) * plane].map { Swift.max($0, 0) }
+                    let y1 = x0.map { 1 / (1 + expf(-$0)) }, y2 = (x0 + y1).map { -$0 }
+                    want += x0 + y1 + y2
+                    c2abs += (x0 + y1).map { Swift.abs($0) }
+                }
+                let label = "\(n) images, tap \(tap)"
+                XCTAssertEqual(outs[0].shape, [n, 8, 3, 4], label)
+                assertClose(outs[0], want.map { Double($0) }, shape: [n, 8, 3, 4], rtol: 1e-6, atol: 1e-6, "y, " + label)
+                assertClose(outs[1], c2abs.map { Double($0) }, shape: [n, 4, 3, 4], rtol: 1e-6, atol: 1e-6, "|c2|, " + label)
+                if tap {
+                    let e = xs.map { expf(Swift.max($0, 0)) }
+                    assertClose(outs[2], e.map { Double($0) }, shape: [n, 2, 3, 4], rtol: 1e-6, atol: 1e-6, "e, " + label)
+                }
+            }
+        }
+    }
+
     func testSplitLegacyAttributeEqualPartsAndNumOutputs() throws {
         let x = Tensor((0..<14).map { Int32($0) }, shape: [2, 7])
         // Opset 11: sizes as an attribute.
