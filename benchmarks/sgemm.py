@@ -6,13 +6,13 @@ so nothing is pre-packed) run by the Python package in bindings/python over the 
   swift build -c release && python3 benchmarks/sgemm.py --threads 4
 DLINFER_LIBRARY overrides the library path (default <repo>/.build/release/libdlinfer.so).
 
-The two sides alternate in --blocks blocks, each block --warmup untimed runs then --runs timed ones, after a pause of
---pause seconds: both libraries keep their worker threads spinning for a while after a product, and a side measured
-right after the other one ran on fewer cores (OpenBLAS's threads, still spinning, took dlinfer's second core: n = 256
-at 2 threads read 0.53, and 1.0 with the pause). The table shows the median GFLOP/s over all timed runs (2 n^3 flops
-per product) and the ratio dlinfer/numpy (above 1: dlinfer is faster). dlinfer's time includes binding the inputs and
-copying the output back; numpy's includes allocating its result. The results are compared, so that a fast wrong
-answer does not pass unnoticed.
+The two sides alternate in --blocks blocks, each block untimed runs (at least --warmup, for at least
+--warmup-seconds) then --runs timed ones, after a pause of --pause seconds: both libraries keep their worker threads
+spinning for a while after a product, and a side measured right after the other one ran on fewer cores (OpenBLAS's
+threads, still spinning, took dlinfer's second core: n = 256 at 2 threads read 0.53, and 1.0 with the pause). The
+table shows the median GFLOP/s over all timed runs (2 n^3 flops per product) and the ratio dlinfer/numpy (above 1:
+dlinfer is faster). dlinfer's time includes binding the inputs and copying the output back; numpy's includes
+allocating its result. The results are compared, so that a fast wrong answer does not pass unnoticed.
 
 Threads: DLINFER_NUM_THREADS and OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS = --threads, set before
 either library is loaded. On a machine shared with other work, run it a few times: both sides suffer, unequally.
@@ -31,7 +31,9 @@ def parse():
     p.add_argument("--size", type=int, nargs="+", default=[1024], help="matrix sizes n (default 1024)")
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for both (default: all cores)")
     p.add_argument("--runs", type=int, default=10, help="timed runs per side (default 10)")
-    p.add_argument("--warmup", type=int, default=3, help="untimed runs per side and block (default 3)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed runs per side and block, at least (default 3)")
+    p.add_argument("--warmup-seconds", type=float, default=0.05,
+                   help="untimed runs per side and block go on for at least this long (default 0.05)")
     p.add_argument("--blocks", type=int, default=3, help="blocks per side, alternating (default 3)")
     p.add_argument("--pause", type=float, default=0.3, help="seconds of rest before each block (default 0.3)")
     return p.parse_args()
@@ -43,8 +45,12 @@ def median_seconds(sides, args):
     for _ in range(args.blocks):
         for fn, out in zip(sides, times):
             time.sleep(args.pause)
-            for _ in range(args.warmup):
+            # After the pause the core runs slow for a while (on the 2-core VM, n = 256 took 2.5 times as long on
+            # the first call and 1.4 times on the fourth, for both sides): warm up for a time, not a few calls.
+            start, calls = time.perf_counter(), 0
+            while calls < args.warmup or time.perf_counter() - start < args.warmup_seconds:
                 fn()
+                calls += 1
             for _ in range(args.runs):
                 t = time.perf_counter()
                 fn()
@@ -73,8 +79,8 @@ def main():
     import onnx
     import dlinfer
 
-    print(f"threads {args.threads}, median of {args.blocks} blocks of {args.runs} runs, each after {args.warmup} "
-          f"warm-up runs and a {args.pause} s pause; "
+    print(f"threads {args.threads}, median of {args.blocks} blocks of {args.runs} runs, each after {args.warmup}+ "
+          f"warm-up runs ({args.warmup_seconds} s at least) and a {args.pause} s pause; "
           f"numpy {np.__version__}, library {os.environ['DLINFER_LIBRARY']}")
     print(f"{'n':>6} {'dlinfer GFLOP/s':>16} {'numpy GFLOP/s':>14} {'dlinfer/numpy':>14}")
     rng = np.random.default_rng(0)
