@@ -70,6 +70,11 @@ private func copyFloats(_ d: UnsafeMutablePointer<Float>, _ s: UnsafePointer<Flo
         UnsafeMutableRawPointer(d + i).storeBytes(of: UnsafeRawPointer(s + i).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
         i += 8
     }
+    // AVX2's A panels are 6 wide: a vector of 4 and two single floats rather than six.
+    if i + 4 <= n {
+        UnsafeMutableRawPointer(d + i).storeBytes(of: UnsafeRawPointer(s + i).loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+        i += 4
+    }
     while i < n { d[i] = s[i]; i += 1 }
 }
 
@@ -91,25 +96,29 @@ public final class PackedMatrix: @unchecked Sendable {
     public let cols: Int
     public let kernel: SGEMMKernel
     let data: UnsafeMutablePointer<Float>
+    /// Whether `data` is this matrix's own (else the caller's, which outlives it).
+    private let ownsData: Bool
     /// The panel-direction extent (m or n) rounded up to whole panels.
     let paddedExtent: Int
 
-    /// Packs op(X), where X is stored row-major with row stride `ld` and op(X) = Xᵀ if `transposed`.
+    /// Packs op(X), where X is stored row-major with row stride `ld` and op(X) = Xᵀ if `transposed`, into memory of
+    /// its own, or into `storage` (`floats(...)` of them, kept alive by the caller while the matrix is used).
+    /// `grain`: floats packed per task at least (a few tasks per thread for an operand packed on every run).
     public init(_ side: Side, rows: Int, cols: Int, _ x: UnsafePointer<Float>, ld: Int, transposed: Bool,
-                kernel: SGEMMKernel = .preferred) {
+                kernel: SGEMMKernel = .preferred, into storage: UnsafeMutablePointer<Float>? = nil, grain: Int = 65536) {
         precondition(rows >= 0 && cols >= 0, "negative matrix size")
         self.side = side; self.rows = rows; self.cols = cols; self.kernel = kernel
         let extent = side == .left ? rows : cols, depth = side == .left ? cols : rows
         let w = side == .left ? kernel.mr : kernel.nr
         paddedExtent = (extent + w - 1) / w * w
-        let count = paddedExtent * depth
-        data = allocateFloats(count)
+        data = storage ?? allocateFloats(paddedExtent * depth)
+        ownsData = storage == nil
         // Element (r, p) of op(X), r in the panel direction and p in depth, is x[r * rs + p * ks].
         let panelDirectionContiguous = (side == .left) == transposed
         let rs = panelDirectionContiguous ? 1 : ld, ks = panelDirectionContiguous ? ld : 1
         let kc = kernel.kc, blocks = (depth + kc - 1) / kc, padded = paddedExtent, panels = padded / w
         let data = data
-        parallelFor(blocks * panels, grain: max(1, 65536 / max(1, w * kc))) { range in
+        parallelFor(blocks * panels, grain: max(1, grain / max(1, w * kc))) { range in
             for t in range {
                 let kb = t / panels, panel = t % panels
                 let k0 = kb * kc, kcur = min(kc, depth - k0), r0 = panel * w
@@ -119,7 +128,13 @@ public final class PackedMatrix: @unchecked Sendable {
         }
     }
 
-    deinit { free(data) }
+    deinit { if ownsData { free(data) } }
+
+    /// Floats `init(into:)` packs an operand of this side and shape into.
+    static func floats(_ side: Side, rows: Int, cols: Int, kernel: SGEMMKernel) -> Int {
+        let w = side == .left ? kernel.mr : kernel.nr
+        return side == .left ? (rows + w - 1) / w * w * cols : (cols + w - 1) / w * w * rows
+    }
 
     var extent: Int { side == .left ? rows : cols }
     var depth: Int { side == .left ? cols : rows }

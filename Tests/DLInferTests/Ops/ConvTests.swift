@@ -77,6 +77,9 @@ final class ConvTests: XCTestCase {
         // Pointwise: X read in place as the transposed left operand.
         try checkConv(x: [1, 40, 7, 7], w: [24, 40, 1, 1], group: 1, strides: [1, 1], dilations: [1, 1],
                       pads: [0, 0, 0, 0], bias: true, activation: .clip(min: -0.2, max: 0.4))
+        // Xᵀ packed once per image by all threads: two images, 600 channels (two depth blocks).
+        try checkConv(x: [2, 600, 7, 7], w: [40, 600, 1, 1], group: 1, strides: [1, 1], dilations: [1, 1],
+                      pads: [0, 0, 0, 0], bias: true, activation: .relu)
     }
 
     func testDirectPathSharesSmallPlanesByTilesAndChannelChunks() throws {
