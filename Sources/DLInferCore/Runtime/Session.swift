@@ -438,7 +438,8 @@ struct Slot {
 
 struct Environment {
     var slots: [Slot]
-    /// The outputs of placed Concats (`ConcatPlacement`) from their first producer's step to their own.
+    /// Each placed Concat family root's output (`ConcatPlacement`), from its first producer's step to the last step of
+    /// the family's Concats.
     var concatOutputs: [Int: Tensor] = [:]
     init(count: Int) { slots = Array(repeating: Slot(), count: count) }
 }
