@@ -15,11 +15,11 @@ struct ConcatPlacement {
     struct Slice {
         let output: Int, concat: Int, offset: Int
     }
-    /// A Concat whose inputs are all placed: its output is the first `bytes` of its family root's output (all of it
-    /// for the root). The family's last Concat to run lets go of the root's output, which the values hold from then
+    /// A Concat whose inputs are all placed: its output is the start of its family root's output (all of it for the
+    /// root). The family's last Concat to run lets go of the root's output, which the values hold from then
     /// on.
     struct Member {
-        let root: Int, bytes: Int, releases: Bool
+        let root: Int, releases: Bool
     }
     /// Per node (arrays, read on every step of every run): its outputs placed in a Concat's output, and whether it is
     /// a Concat whose inputs are all placed.
@@ -72,21 +72,18 @@ extension Session {
                 }
             }
             guard closed else { continue }
-            var offset = 0, slices = [(node: Int, slice: ConcatPlacement.Slice)](), ends = [Int]()
+            var offset = 0, slices = [(node: Int, slice: ConcatPlacement.Slice)]()
             for v in inputs {
                 guard let (p, k) = producer[v], !kernels[p].onDevice, !(graph.nodes[p].op.attributes is Concat),
                       types[v].dtype == dtype, let s = outputShapes[p]?[k] else { break }
                 slices.append((p, .init(output: k, concat: root, offset: offset)))
                 offset += s.elementCount * dtype.byteSize
-                ends.append(offset)
             }
             guard slices.count == inputs.count, offset > 0,
                   offset == outputShapes[root]![0]!.elementCount * dtype.byteSize else { continue }
             for (p, s) in slices { placement.slices[p].append(s) }
             let last = family.max { order[$0]! < order[$1]! }!
-            for c in family {
-                placement.members[c] = .init(root: root, bytes: ends[candidates[c]!.inputs.count - 1], releases: c == last)
-            }
+            for c in family { placement.members[c] = .init(root: root, releases: c == last) }
             taken.formUnion(family)
         }
         return placement

@@ -266,9 +266,7 @@ public final class Session: @unchecked Sendable {
             guard let whole = env.concatOutputs[member.root] else { return nil }
             if member.releases { env.concatOutputs[member.root] = nil }
             let shape = plan.outputShapes[i]![0]!
-            if shape == whole.shape { return [whole] }
-            return [Tensor(dtype: whole.dtype, shape: shape,
-                           storage: Storage(slice: whole.storage, offset: 0, byteCount: member.bytes))]
+            return [shape == whole.shape ? whole : Self.part(of: whole, from: 0, shape: shape)]
         }
         let slices = plan.concats.slices[i]
         if slices.isEmpty { return nil }
@@ -282,11 +280,15 @@ public final class Session: @unchecked Sendable {
                                           pool: pool).make(0)
                 env.concatOutputs[s.concat] = whole
             }
-            let shape = plan.outputShapes[i]![s.output]!
-            let storage = Storage(slice: whole.storage, offset: s.offset, byteCount: shape.elementCount * whole.dtype.byteSize)
-            placed[s.output] = Tensor(dtype: whole.dtype, shape: shape, storage: storage)
+            placed[s.output] = Self.part(of: whole, from: s.offset, shape: plan.outputShapes[i]![s.output]!)
         }
         return placed
+    }
+
+    /// The run of a family root's output from byte `offset` on that holds a tensor of `shape`.
+    private static func part(of whole: Tensor, from offset: Int, shape: [Int]) -> Tensor {
+        Tensor(dtype: whole.dtype, shape: shape,
+               storage: Storage(slice: whole.storage, offset: offset, byteCount: shape.elementCount * whole.dtype.byteSize))
     }
 
     /// Shape and Size read nothing but their input's shape: of a value held only on the device (a data-dependent
