@@ -60,3 +60,4 @@ void dl_sgemm_indirect_generic(int64_t kc, const float *a, const float *b, const
 #include "dwconv_impl.h"
 #include "pool_impl.h"
 #include "winograd_impl.h"
+#include "pack_impl.h"

@@ -4,7 +4,8 @@ import XCTest
 
 /// The C kernels that convolution calls directly, for every instruction set this CPU can run (the model-level tests
 /// only reach the fastest one): the depthwise 3x3 plane kernel, Winograd's transforms, the recurrent gates' sigmoid
-/// and tanh, max pooling's rows, and the micro-kernels' bias-and-clamp epilogue, against references written here.
+/// and tanh, max pooling's rows, the micro-kernels' bias-and-clamp epilogue and the packing of operands into panels,
+/// against references written here.
 final class CKernelTests: XCTestCase {
     var kernelSets: [dl_sgemm_ukernel] {
         var count: Int32 = 0
@@ -18,6 +19,37 @@ final class CKernelTests: XCTestCase {
         return (0..<n).map { _ in
             s = s &* 6364136223846793005 &+ 1442695040888963407
             return Float(Int(s >> 41) % 2001 - 1000) / 1000
+        }
+    }
+
+    /// Every panel width of every kernel set (and odd ones), with the rows, the steps or neither along memory: row
+    /// counts that end part-way through a panel and through a group of eight, step counts that end part-way through
+    /// a group of eight, and padding lanes that must come out zero over memory that held NaN.
+    func testPackingOfEveryKernelSet() {
+        for set in kernelSets {
+            for width in [4, 5, 6, 8, 12, 16, 32] {
+                for (rows, kc) in [(1, 1), (3, 7), (6, 8), (13, 17), (37, 9), (64, 33)] {
+                    for (rs, ks) in [(1, rows + 3), (kc + 2, 1), (2, 2 * rows + 1)] {
+                        let x = values((rows - 1) * rs + (kc - 1) * ks + 1, seed: UInt64(rows * 100 + kc + width))
+                        let panels = (rows + width - 1) / width
+                        var got = [Float](repeating: .nan, count: panels * width * kc)
+                        x.withUnsafeBufferPointer { xp in
+                            got.withUnsafeMutableBufferPointer { gp in
+                                set.pack(gp.baseAddress!, xp.baseAddress!, Int64(rs), Int64(ks), Int64(rows), Int64(kc),
+                                         Int64(width))
+                            }
+                        }
+                        for (i, v) in got.enumerated() {
+                            let panel = i / (width * kc), p = i / width % kc, r = panel * width + i % width
+                            let want = r < rows ? x[r * rs + p * ks] : 0
+                            guard v == want else {
+                                XCTFail("\(String(cString: set.name)) width \(width), \(rows) x \(kc), strides (\(rs), \(ks)): row \(r) step \(p) is \(v), not \(want)")
+                                return
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -180,9 +180,14 @@ typedef struct {
 /// Output planes o0 ..< o1 of `g`.
 typedef void (*dl_winograd_output_fn)(const dl_winograd_output_args *g, int64_t o0, int64_t o1);
 
+/// Packs rows 0 ..< rows (in the panel direction) and k steps 0 ..< kc of X, where X(r, p) = src[r * rs + p * ks],
+/// into consecutive panels of `width` (zero-padded past the last row): the layout the micro-kernels read.
+typedef void (*dl_pack_fn)(float *dst, const float *src, int64_t rs, int64_t ks, int64_t rows, int64_t kc,
+                           int64_t width);
+
 /// One instruction set's kernels: the SGEMM micro-kernel (tile mr x nr) and its in-place-B form, the matrix-vector
-/// kernels, the softmax exponential, erf, the depthwise 3x3 plane, sigmoid, tanh, max pooling and
-/// Winograd's transforms.
+/// kernels, the softmax exponential, erf, the depthwise 3x3 plane, sigmoid, tanh, max pooling,
+/// Winograd's transforms and the packing of operands into panels.
 typedef struct {
     const char *name;
     int32_t mr;
@@ -200,6 +205,7 @@ typedef struct {
     dl_pool2d_fn pool2d;
     dl_winograd_input_fn winograd_input;
     dl_winograd_output_fn winograd_output;
+    dl_pack_fn pack;
 } dl_sgemm_ukernel;
 
 /// The kernel sets this CPU can run, fastest first (checked with cpuid, including OS support for the registers).

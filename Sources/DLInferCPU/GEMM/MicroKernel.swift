@@ -5,7 +5,7 @@ import Glibc
 
 /// One instruction set's kernels from the C target (picked by cpuid): the register-blocked SGEMM micro-kernel, the
 /// cache blocking that suits it, the matrix-vector kernels, the softmax exponential, erf, sigmoid, tanh, the
-/// depthwise 3x3 plane, 2-D max pooling and Winograd's transforms.
+/// depthwise 3x3 plane, 2-D max pooling, Winograd's transforms and the packing of operands into panels.
 /// Packed operands are laid out for one kernel; a `PackedMatrix` remembers which.
 public struct SGEMMKernel: @unchecked Sendable, Equatable {
     public let name: String
@@ -31,6 +31,7 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
     let depthwisePlane: dl_dwconv3x3_fn
     let winogradInput: dl_winograd_input_fn
     let winogradOutput: dl_winograd_output_fn
+    let pack: dl_pack_fn
 
     public static func == (l: SGEMMKernel, r: SGEMMKernel) -> Bool { l.name == r.name }
 
@@ -48,7 +49,7 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
                                rows: k.gemv_rows, dots: k.gemv_dots, packedRow: k.gemv_packed, expSum: k.exp_sum,
                                erfRow: k.erf, sigmoidRow: k.sigmoid, tanhRow: k.tanh, pool2D: k.pool2d,
                                depthwisePlane: k.dwconv3x3, winogradInput: k.winograd_input,
-                               winogradOutput: k.winograd_output)
+                               winogradOutput: k.winograd_output, pack: k.pack)
         }
     }()
 

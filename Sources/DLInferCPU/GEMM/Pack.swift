@@ -1,3 +1,4 @@
+import CDLInferKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -13,78 +14,12 @@ import Darwin
 @inline(__always)
 func packPanels(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, rowStride rs: Int, kStride ks: Int,
                 rows: Int, kc: Int, width w: Int) {
-    let full = rows / w, tail = rows - full * w
-    if rs == 1 {
-        // Panel rows are contiguous in memory: walk each source line once, end to end (one prefetchable stream),
-        // scattering w-wide pieces into the panels.
-        for p in 0..<kc {
-            let sp = src + p * ks
-            for j in 0..<full { copyFloats(dst + j * w * kc + p * w, sp + j * w, w) }
-            if tail > 0 {
-                let dp = dst + full * w * kc + p * w
-                copyFloats(dp, sp + full * w, tail)
-                for r in tail..<w { dp[r] = 0 }
-            }
-        }
-        return
-    }
-    // A transpose: 4 rows x 4 k steps at a time through registers; each source row is read contiguously.
-    for j in 0...full where j < full || tail > 0 {
-        let d = dst + j * w * kc, s = src + j * w * rs
-        let n = j < full ? w : tail
-        var r = 0
-        if ks == 1 {
-            while r + 4 <= n {
-                let s0 = s + r * rs, s1 = s0 + rs, s2 = s1 + rs, s3 = s2 + rs
-                var p = 0
-                while p + 4 <= kc {
-                    let a0 = load4(s0 + p), a1 = load4(s1 + p), a2 = load4(s2 + p), a3 = load4(s3 + p)
-                    let dp = d + p * w + r
-                    store4(dp, SIMD4(a0[0], a1[0], a2[0], a3[0]))
-                    store4(dp + w, SIMD4(a0[1], a1[1], a2[1], a3[1]))
-                    store4(dp + 2 * w, SIMD4(a0[2], a1[2], a2[2], a3[2]))
-                    store4(dp + 3 * w, SIMD4(a0[3], a1[3], a2[3], a3[3]))
-                    p += 4
-                }
-                while p < kc {
-                    let dp = d + p * w + r
-                    dp[0] = s0[p]; dp[1] = s1[p]; dp[2] = s2[p]; dp[3] = s3[p]
-                    p += 1
-                }
-                r += 4
-            }
-        }
-        while r < n {
-            let sp = s + r * rs
-            for p in 0..<kc { d[p * w + r] = sp[p * ks] }
-            r += 1
-        }
-        if n < w { for p in 0..<kc { for r in n..<w { d[p * w + r] = 0 } } }
-    }
+    panelPacker(dst, src, Int64(rs), Int64(ks), Int64(rows), Int64(kc), Int64(w))
 }
 
-@inline(__always)
-private func copyFloats(_ d: UnsafeMutablePointer<Float>, _ s: UnsafePointer<Float>, _ n: Int) {
-    var i = 0
-    while i + 8 <= n {
-        UnsafeMutableRawPointer(d + i).storeBytes(of: UnsafeRawPointer(s + i).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
-        i += 8
-    }
-    // AVX2's A panels are 6 wide: a vector of 4 and two single floats rather than six.
-    if i + 4 <= n {
-        UnsafeMutableRawPointer(d + i).storeBytes(of: UnsafeRawPointer(s + i).loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
-        i += 4
-    }
-    while i < n { d[i] = s[i]; i += 1 }
-}
-
-@inline(__always)
-private func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self) }
-
-@inline(__always)
-private func store4(_ p: UnsafeMutablePointer<Float>, _ v: SIMD4<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
-}
+/// The packing of the widest instruction set this CPU has, whichever kernel set reads the panels: their layout
+/// depends on the width alone. In C, for its vectors: Swift's SIMD types compile to SSE2 here.
+private let panelPacker = SGEMMKernel.available[0].pack
 
 /// A matrix operand packed once (typically a constant weight at kernel creation) for `sgemm`: as the left operand
 /// op(A) [m x k] (Conv's weights [Cout x K]) or the right operand op(B) [k x n] (Gemm/MatMul/RNN weights).
@@ -111,7 +46,7 @@ public final class PackedMatrix: @unchecked Sendable {
         let extent = side == .left ? rows : cols, depth = side == .left ? cols : rows
         let w = side == .left ? kernel.mr : kernel.nr
         paddedExtent = (extent + w - 1) / w * w
-        data = storage ?? allocateFloats(paddedExtent * depth)
+        data = storage ?? allocateFloats(Self.floats(side, rows: rows, cols: cols, kernel: kernel))
         ownsData = storage == nil
         // Element (r, p) of op(X), r in the panel direction and p in depth, is x[r * rs + p * ks].
         let panelDirectionContiguous = (side == .left) == transposed

@@ -87,6 +87,24 @@ public func sgemm(m: Int, n: Int, k: Int, alpha: Float = 1, a: SGEMMOperand, b: 
     let driver = BlockedProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc,
                                 epilogue: epilogue, kernel: kern)
     let (tm, tn) = driver.partition(threads: threads)
+    // When every thread would pack all of one operand for its own part of C, the threads pack it once together
+    // (a parallel region more, each thread packing 1/threads of it), then share it. Without the scratch memory for
+    // it, each thread packs its own as usual.
+    func shared(_ side: PackedMatrix.Side, _ p: UnsafePointer<Float>, ld: Int, transposed: Bool) -> Bool {
+        let rows = side == .left ? m : k, cols = side == .left ? k : n
+        let done = try? Scratch.withFloats(PackedMatrix.floats(side, rows: rows, cols: cols, kernel: kern)) { storage in
+            let packed = SGEMMOperand.packed(PackedMatrix(side, rows: rows, cols: cols, p, ld: ld, transposed: transposed,
+                                                          kernel: kern, into: storage, grain: 8192))
+            sgemm(m: m, n: n, k: k, alpha: alpha, a: side == .left ? packed : a, b: side == .left ? b : packed,
+                  beta: beta, c: c, ldc: ldc, bias: bias, activation: activation, maxThreads: threads)
+            return true
+        }
+        return done == true
+    }
+    if tm == 1, tn > 1, case .matrix(let p, let ld, let t) = a, m * k <= sharedPackingLimit,
+       shared(.left, p, ld: ld, transposed: t) { return }
+    if tn == 1, tm > 1, case .matrix(let p, let ld, let t) = b, n * k <= sharedPackingLimit,
+       shared(.right, p, ld: ld, transposed: t) { return }
     let mp = (m + kern.mr - 1) / kern.mr, np = (n + kern.nr - 1) / kern.nr
     parallelFor(tm * tn) { tasks in
         for t in tasks {
@@ -97,6 +115,10 @@ public func sgemm(m: Int, n: Int, k: Int, alpha: Float = 1, a: SGEMMOperand, b: 
         }
     }
 }
+
+/// Floats of an operand that all threads of a product share once packed (4 MiB): beyond it, packing is a small part
+/// of the work, and the copy would not stay in cache anyway.
+private let sharedPackingLimit = 1 << 20
 
 /// Calls `body` with `count` values that are `stride` apart as a contiguous buffer (copying only when strided).
 private func withContiguous<R>(_ p: UnsafePointer<Float>, stride: Int, count: Int,
