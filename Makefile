@@ -94,6 +94,8 @@ test-swift: build $(ONNX_CASES)/.stamp
 	rm -f $(CURDIR)/.build/conformance-report.txt
 	DLINFER_DEVICE=cpu DLINFER_ONNX_CASES=$(ONNX_CASES) DLINFER_CONFORMANCE_REPORT=$(CURDIR)/.build/conformance-report.txt \
 	    $(SWIFT) test -c $(CONFIG) --skip-build --skip OpenCL
+# Three threads on any machine: work split three ways, and a session's limit below the pool's threads.
+	DLINFER_NUM_THREADS=3 DLINFER_DEVICE=cpu $(SWIFT) test -c $(CONFIG) --skip-build --filter 'ParallelTests|SGEMMTests|ConvTests'
 # The narrower kernel sets under whole models and the ops that call their kernels (the rest run the fastest).
 	for set in avx2 generic; do \
 	    DLINFER_CPU_KERNELS=$$set DLINFER_DEVICE=cpu DLINFER_ONNX_CASES=$(ONNX_CASES) $(SWIFT) test -c $(CONFIG) --skip-build \

@@ -60,13 +60,19 @@ func parallelForThrowing(_ n: Int, grain: Int = 1, _ body: (Range<Int>) throws -
 /// microseconds each. The first error is rethrown once every job has run or been skipped.
 public func parallelJobs(_ n: Int, _ body: (Int) throws -> Void) throws {
     guard n > 0 else { return }
-    if Threads.count <= 1 || n == 1 {
+    let threads = Swift.min(Threads.count, n)
+    if threads <= 1 {
         for j in 0..<n { try body(j) }
         return
     }
     let errors = FirstError()
-    WorkerPool.shared.run(n, chunks: Swift.min(n, Int(WorkerPool.field))) { range in
-        for j in range { errors.attempt { try body(j) } }
+    let next = Atomic<Int>(0)
+    // One chunk per thread the caller may use, whose taker then takes jobs until none is left: with a chunk per job,
+    // every awake worker of the pool took jobs, past a session's thread limit.
+    WorkerPool.shared.run(threads, chunks: threads) { _ in
+        while case let j = next.wrappingAdd(1, ordering: .relaxed).oldValue, j < n {
+            errors.attempt { try body(j) }
+        }
     }
     try errors.rethrow()
 }

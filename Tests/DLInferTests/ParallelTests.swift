@@ -1,9 +1,13 @@
 import DLInferCPU
 import Synchronization
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `parallelJobs`, which convolution uses to share tiles of uneven count between threads: every job runs exactly
-/// once whatever the count, nested regions run inline, and a failing job's error reaches the caller.
+/// once whatever the count, nested regions run inline, a failing job's error reaches the caller, and a session's
+/// thread limit holds.
 final class ParallelTests: XCTestCase {
     func testEveryJobRunsOnce() throws {
         for n in [0, 1, 2, 5, 37, 1000] {
@@ -24,5 +28,19 @@ final class ParallelTests: XCTestCase {
         XCTAssertThrowsError(try parallelJobs(50) { j in if j == 17 { throw Failed(job: j) } }) { error in
             XCTAssertEqual(error as? Failed, Failed(job: 17))
         }
+    }
+
+    /// Jobs run on no more threads than `Threads.withLimit` allows (a session's `threads` option), though the pool
+    /// has more: `make test-swift` runs this at DLINFER_NUM_THREADS=3 too, where the limit is 2.
+    func testJobsStayWithinTheThreadLimit() throws {
+        let limit = Swift.max(1, Threads.available - 1)
+        let seen = Mutex(Set<UInt>())
+        try Threads.withLimit(limit) {
+            try parallelJobs(64) { _ in
+                seen.withLock { _ = $0.insert(UInt(pthread_self())) }
+                usleep(300)
+            }
+        }
+        XCTAssertLessThanOrEqual(seen.withLock { $0.count }, limit, "threads that ran jobs, of \(Threads.available)")
     }
 }
