@@ -57,23 +57,26 @@ func parallelForThrowing(_ n: Int, grain: Int = 1, _ body: (Range<Int>) throws -
 /// Runs jobs `0..<n` on up to `Threads.count` threads, each job taken alone by whichever thread is free, so threads
 /// end within one job of each other however the jobs' sizes or count divide among them (`parallelFor` hands each
 /// thread one contiguous range: 5 equal jobs on 2 threads take 3 jobs' time). For jobs of at least a few
-/// microseconds each. The first error is rethrown once every job has run or been skipped.
-public func parallelJobs(_ n: Int, _ body: (Int) throws -> Void) throws {
+/// microseconds each. `limit` caps the threads below `Threads.count`.
+func parallelTasks(_ n: Int, threads limit: Int = .max, _ body: (Int) -> Void) {
     guard n > 0 else { return }
-    let threads = Swift.min(Threads.count, n)
+    let threads = Swift.min(Threads.count, limit, n)
     if threads <= 1 {
-        for j in 0..<n { try body(j) }
+        for j in 0..<n { body(j) }
         return
     }
-    let errors = FirstError()
     let next = Atomic<Int>(0)
     // One chunk per thread the caller may use, whose taker then takes jobs until none is left: with a chunk per job,
     // every awake worker of the pool took jobs, past a session's thread limit.
     WorkerPool.shared.run(threads, chunks: threads) { _ in
-        while case let j = next.wrappingAdd(1, ordering: .relaxed).oldValue, j < n {
-            errors.attempt { try body(j) }
-        }
+        while case let j = next.wrappingAdd(1, ordering: .relaxed).oldValue, j < n { body(j) }
     }
+}
+
+/// `parallelTasks` whose jobs may fail: the first error is rethrown once every job has run or been skipped.
+public func parallelJobs(_ n: Int, _ body: (Int) throws -> Void) throws {
+    let errors = FirstError()
+    parallelTasks(n) { j in errors.attempt { try body(j) } }
     try errors.rethrow()
 }
 

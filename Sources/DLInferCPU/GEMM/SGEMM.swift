@@ -106,6 +106,17 @@ public func sgemm(m: Int, n: Int, k: Int, alpha: Float = 1, a: SGEMMOperand, b: 
     if tn == 1, tm > 1, case .matrix(let p, let ld, let t) = b, n * k <= sharedPackingLimit,
        shared(.right, p, ld: ld, transposed: t) { return }
     let mp = (m + kern.mr - 1) / kern.mr, np = (n + kern.nr - 1) / kern.nr
+    if tm == 1, tn > 1, case .packed = a, np >= 2 * tn {
+        // With A packed, narrower columns cost a thread no more packing: four tasks a thread, taken one at a time,
+        // so that the threads end together (a thread woken late, or slowed by the other's memory traffic, left the
+        // first one waiting for it at the end).
+        let tasks = Swift.min(np, 4 * tn)
+        parallelTasks(tasks, threads: threads) { t in
+            let c0 = np * t / tasks * kern.nr, c1 = min(n, np * (t + 1) / tasks * kern.nr)
+            if c0 < c1 { driver.run(rows: 0..<m, cols: c0..<c1) }
+        }
+        return
+    }
     parallelFor(tm * tn) { tasks in
         for t in tasks {
             let i = t / tn, j = t % tn
