@@ -84,7 +84,15 @@ enum {
     DLINFER_DTYPE_FLOAT8E4M3FNUZ = 18, /* bias 8, no infinity or -0, NaN 0x80, max 240 */
     DLINFER_DTYPE_FLOAT8E5M2 = 19,     /* bias 15, the upper byte of a float16 */
     DLINFER_DTYPE_FLOAT8E5M2FNUZ = 20, /* bias 16, no infinity or -0, NaN 0x80, max 57344 */
-    DLINFER_DTYPE_FLOAT8E8M0 = 24      /* unsigned power of two 2^(bits - 127), NaN 0xFF (MX scales) */
+    DLINFER_DTYPE_FLOAT8E8M0 = 24,     /* unsigned power of two 2^(bits - 127), NaN 0xFF (MX scales) */
+    /* 2- and 4-bit types, NOT packed: one element per byte, in its low bits (as ml_dtypes holds them), the other
+     * bits zero in outputs and ignored in inputs. ONNX files pack them; dlinfer unpacks them on load. */
+    DLINFER_DTYPE_UINT4 = 21,      /* 0 to 15 */
+    DLINFER_DTYPE_INT4 = 22,       /* -8 to 7, two's complement in 4 bits (-1 is 0x0F) */
+    DLINFER_DTYPE_FLOAT4E2M1 = 23, /* sign, 2 exponent bits (bias 1), 1 mantissa bit: 0, 0.5, 1, 1.5, 2, 3, 4, 6
+                                      and their negatives; no infinity or NaN */
+    DLINFER_DTYPE_UINT2 = 25,      /* 0 to 3 */
+    DLINFER_DTYPE_INT2 = 26        /* -2 to 1, two's complement in 2 bits */
 };
 
 /* Device kinds. Passed as int32_t. */

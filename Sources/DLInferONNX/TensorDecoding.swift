@@ -53,11 +53,13 @@ enum TensorDecoding {
             let (m, o) = acc.0.multipliedReportingOverflow(by: d); return (m, acc.1 || o)
         }
         guard !overflow, count <= (1 << 40) / dtype.byteSize else { throw DLInferError.model("tensor '\(name)' is too large: dims \(p.dims)") }
-        let bytes = count * dtype.byteSize
+        // The 2- and 4-bit types come packed: their bytes are read into the tensor, then unpacked in place.
+        let packed = SubByte.bits(dtype) != nil
+        let bytes = packed ? SubByte.packedBytes(dtype, count: count) : count * dtype.byteSize
         // The dims are checked against the data before anything is allocated: a few bytes of model may claim a
         // terabyte-sized tensor, and a failed allocation is a crash, not an error.
         if p.dataLocation == .external {
-            return try readExternal(p, dtype: dtype, shape: shape, bytes: bytes, source, name: name)
+            return unpacked(try readExternal(p, dtype: dtype, shape: shape, bytes: bytes, source, name: name))
         }
         if p.hasRawData {
             guard p.rawData.count == bytes else {
@@ -65,7 +67,16 @@ enum TensorDecoding {
             }
             let t = try Tensor(dtype: dtype, shape: shape, budget: source.budget)
             try p.rawData.copy(to: t.raw, releasing: releasing)
-            return t
+            return unpacked(t)
+        }
+        if packed {
+            // One packed byte per int32_data entry.
+            guard p.int32Data.count == bytes else {
+                throw DLInferError.model("tensor '\(name)': int32_data has \(p.int32Data.count) values, \(dtype)\(shape) needs \(bytes) packed bytes")
+            }
+            let t = try Tensor(dtype: dtype, shape: shape, budget: source.budget)
+            for i in 0..<bytes { t.raw.storeBytes(of: UInt8(truncatingIfNeeded: p.int32Data[i]), toByteOffset: i, as: UInt8.self) }
+            return unpacked(t)
         }
         let (field, given) = typedField(p, dtype)
         guard given == count else {
@@ -92,7 +103,16 @@ enum TensorDecoding {
         case .bool: fill(p.int32Data, Bool.self) { $0 != 0 }
         case .uint32: fill(p.uint64Data, UInt32.self) { UInt32(truncatingIfNeeded: $0) }
         case .uint64: fill(p.uint64Data, UInt64.self) { $0 }
-        case .string: break
+        case .string, .uint4, .int4, .float4e2m1, .uint2, .int2: break  // handled above
+        }
+        return t
+    }
+
+    /// `t` with its packed 2- or 4-bit elements (at the start of its memory) unpacked in place; other tensors as they are.
+    private static func unpacked(_ t: Tensor) -> Tensor {
+        if SubByte.bits(t.dtype) != nil {
+            let p = t.raw.assumingMemoryBound(to: UInt8.self)
+            SubByte.unpack(p, count: t.count, t.dtype, into: p)
         }
         return t
     }
@@ -108,6 +128,7 @@ enum TensorDecoding {
             return ("int32_data", p.int32Data.count)
         case .uint32, .uint64: return ("uint64_data", p.uint64Data.count)
         case .string: return ("string_data", p.stringData.count)
+        case .uint4, .int4, .float4e2m1, .uint2, .int2: return ("int32_data", p.int32Data.count)
         }
     }
 

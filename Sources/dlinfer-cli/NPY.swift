@@ -9,9 +9,11 @@ enum NPY {
         ("i2", .int16), ("i4", .int32), ("i8", .int64), ("u4", .uint32), ("u8", .uint64), ("b1", .bool),
     ]
 
-    static func read(path: String) throws -> Tensor { try decode(Files.read(path), name: path) }
+    /// `raw`: the type a 'V<n>' (raw bytes) array holds, n its size. numpy saves ml_dtypes' arrays (bfloat16,
+    /// the 8-bit floats, int4, ...) that way, without their type.
+    static func read(path: String, raw: DType? = nil) throws -> Tensor { try decode(Files.read(path), name: path, raw: raw) }
 
-    static func decode(_ bytes: [UInt8], name: String) throws -> Tensor {
+    static func decode(_ bytes: [UInt8], name: String, raw: DType? = nil) throws -> Tensor {
         func bad(_ why: String) -> DLInferError { .invalid("'\(name)' is not a usable .npy file: \(why)") }
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw bad("missing the \\x93NUMPY magic") }
         let major = bytes[6]
@@ -36,8 +38,10 @@ enum NPY {
             throw bad("fortran_order is \(fortran); only C-order arrays are supported (save np.ascontiguousarray(a))")
         }
         let d = descr.trimmingQuotes
-        guard let order = d.first, let (_, dtype) = descrs.first(where: { $0.0 == d.dropFirst() }) else {
-            throw bad("dtype '\(d)' is not supported; use one of \(descrs.map(\.1.description).joined(separator: ", "))")
+        let known = descrs.first(where: { $0.0 == d.dropFirst() })?.1
+        guard let order = d.first, let dtype = known ?? raw.flatMap({ d.dropFirst() == "V\($0.byteSize)" ? $0 : nil }) else {
+            throw bad("dtype '\(d)' is not supported; use one of \(descrs.map(\.1.description).joined(separator: ", "))"
+                      + (raw.map { ", or raw bytes (V\($0.byteSize)) for this \($0) input" } ?? ""))
         }
         guard order == "<" || order == "|" || (order == "=" && dtype.byteSize == 1) else {
             throw bad("dtype '\(d)' is not little-endian")
@@ -63,7 +67,8 @@ enum NPY {
     }
 
     static func encode(_ t: Tensor) -> [UInt8] {
-        let descr = (t.dtype.byteSize == 1 ? "|" : "<") + descrs.first { $0.1 == t.dtype }!.0
+        // Types numpy lacks are written as raw bytes, as numpy saves ml_dtypes' arrays: view them as the type.
+        let descr = (t.dtype.byteSize == 1 ? "|" : "<") + (descrs.first { $0.1 == t.dtype }?.0 ?? "V\(t.dtype.byteSize)")
         let shape = t.shape.count == 1 ? "(\(t.shape[0]),)" : "(\(t.shape.map(String.init).joined(separator: ", ")))"
         var header = Array("{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shape), }".utf8)
         // Pad so that the data starts on a 64-byte boundary, as numpy does.

@@ -7,8 +7,9 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a model once on .npy inputs and write each output as OUTPUT_NAME.npy.",
         discussion: """
-            Inputs and outputs are NumPy .npy files in C order (fortran_order arrays are rejected). Prints each \
-            output's type and file, then the time the run took (planning included, which a first run does; \
+            Inputs and outputs are NumPy .npy files in C order (fortran_order arrays are rejected). Types numpy \
+            lacks (bfloat16, the 8-bit floats, int4, ...) are raw bytes, as numpy saves ml_dtypes' arrays \
+            ('V2', 'V1'): view an output with .view(ml_dtypes.<type>). Prints each output's type and file, then the time the run took (planning included, which a first run does; \
             `dlinfer bench` times steady-state runs).
             """)
 
@@ -36,7 +37,7 @@ struct RunCommand: ParsableCommand {
         for i in inputs {
             let parts = i.split(separator: "=", maxSplits: 1).map(String.init)
             guard named[parts[0]] == nil else { throw ValidationError("input '\(parts[0])' is given twice") }
-            named[parts[0]] = try NPY.read(path: parts[1])
+            named[parts[0]] = try NPY.read(path: parts[1], raw: m.inputs.first { $0.name == parts[0] }?.type.dtype)
         }
         try Files.makeDirectories(outputDir)
         let clock = ContinuousClock()

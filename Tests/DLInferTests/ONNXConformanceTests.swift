@@ -240,6 +240,10 @@ func compare(_ got: Tensor, _ want: Tensor, rtol: Double, atol: Double) -> Strin
     case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0:
         let table = got.dtype.float8Format!.table
         return check(UInt8.self) { Double(table[Int($0)]) }
+    case .int4, .uint4, .int2, .uint2: return check(UInt8.self) { Double(SubByte.integer($0, got.dtype)) }
+    case .float4e2m1:
+        let table = SubByte.table(.float4e2m1)
+        return check(UInt8.self) { Double(table[Int($0)]) }
     case .string: return "string outputs are not compared"
     }
 }

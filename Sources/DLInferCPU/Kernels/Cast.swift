@@ -39,6 +39,18 @@ final class CastKernel: Kernel {
                 let table = t.baseAddress!
                 convert(x, UInt8.self, y) { table[Int($0)] }
             }
+        case .int4, .int2:
+            // The element's low bits, sign-extended.
+            let shift = UInt8(8 - SubByte.bits(x.dtype)!)
+            convert(x, UInt8.self, y) { Int8(bitPattern: $0 << shift) >> shift }
+        case .uint4, .uint2:
+            let mask = UInt8(1 << SubByte.bits(x.dtype)! - 1)
+            convert(x, UInt8.self, y) { $0 & mask }
+        case .float4e2m1:
+            SubByte.table(.float4e2m1).withUnsafeBufferPointer { t in
+                let table = t.baseAddress!
+                convert(x, UInt8.self, y) { table[Int($0)] }
+            }
         case .string: throw DLInferError.unsupported("Cast from string")
         }
         return [y]
@@ -66,6 +78,10 @@ final class CastKernel: Kernel {
         case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz:
             let format = to.float8Format!, saturate = attrs.saturate
             map(x, y) { (s: S) -> UInt8 in format.encode(load(s).castOddFloat, saturate: saturate) }
+        case .int4, .uint4, .int2, .uint2:
+            let t = to
+            map(x, y) { (s: S) -> UInt8 in load(s).castSubByte(t) }
+        case .float4e2m1: map(x, y) { (s: S) -> UInt8 in SubByte.float4(load(s).castOddFloat) }
         case .string: break  // rejected by the type rule
         }
     }
@@ -85,6 +101,8 @@ protocol CastSource {
     var castBFloat16: BFloat16 { get }
     var castBool: Bool { get }
     func castInteger<D: FixedWidthInteger>() -> D
+    /// The stored byte of the value as a 2- or 4-bit integer type (`SubByte`).
+    func castSubByte(_ t: DType) -> UInt8
     /// The value as a float32 rounded to nearest even (what float8e8m0's encoding starts from).
     var castNearestFloat: Float { get }
     /// The value as a float32 from which rounding to an 8-bit float (or any type of at most 11 significant bits) is
@@ -113,6 +131,7 @@ extension Float: CastSource {
     var castBFloat16: BFloat16 { BFloat16(self) }
     var castBool: Bool { self != 0 }
     func castInteger<D: FixedWidthInteger>() -> D { saturatingInteger(Double(self)) }
+    func castSubByte(_ t: DType) -> UInt8 { SubByte.byte(truncating: Double(self), t) }
 }
 
 extension Double: CastSource {
@@ -134,6 +153,7 @@ extension Double: CastSource {
     }
     var castBool: Bool { self != 0 }
     func castInteger<D: FixedWidthInteger>() -> D { saturatingInteger(self) }
+    func castSubByte(_ t: DType) -> UInt8 { SubByte.byte(truncating: self, t) }
 }
 
 extension Half: CastSource {
@@ -145,6 +165,7 @@ extension Half: CastSource {
     var castBFloat16: BFloat16 { BFloat16(float) }
     var castBool: Bool { bits & 0x7FFF != 0 }
     func castInteger<D: FixedWidthInteger>() -> D { saturatingInteger(Double(float)) }
+    func castSubByte(_ t: DType) -> UInt8 { SubByte.byte(truncating: Double(float), t) }
 }
 
 extension BFloat16: CastSource {
@@ -156,6 +177,7 @@ extension BFloat16: CastSource {
     var castBFloat16: BFloat16 { self }
     var castBool: Bool { bits & 0x7FFF != 0 }
     func castInteger<D: FixedWidthInteger>() -> D { saturatingInteger(Double(float)) }
+    func castSubByte(_ t: DType) -> UInt8 { SubByte.byte(truncating: Double(float), t) }
 }
 
 extension Bool: CastSource {
@@ -167,6 +189,7 @@ extension Bool: CastSource {
     var castBFloat16: BFloat16 { BFloat16(bits: self ? 0x3F80 : 0) }
     var castBool: Bool { self }
     func castInteger<D: FixedWidthInteger>() -> D { self ? 1 : 0 }
+    func castSubByte(_ t: DType) -> UInt8 { self ? 1 : 0 }
 }
 
 /// Integers convert to floats rounding to nearest and wrap into narrower integers.
@@ -182,6 +205,7 @@ extension IntegerCastSource {
     var castBFloat16: BFloat16 { Double(self).castBFloat16 }
     var castBool: Bool { self != 0 }
     func castInteger<D: FixedWidthInteger>() -> D { D(truncatingIfNeeded: self) }
+    func castSubByte(_ t: DType) -> UInt8 { SubByte.byte(wrapping: Int(truncatingIfNeeded: self), t) }
 }
 extension Int8: IntegerCastSource {}
 extension Int16: IntegerCastSource {}

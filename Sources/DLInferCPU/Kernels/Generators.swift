@@ -125,6 +125,7 @@ func oneBits(_ dtype: DType) -> UInt64 {
     case .bfloat16: return UInt64(BFloat16(1).bits)
     case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0:
         return UInt64(dtype.float8Format!.encode(1, saturate: true))
+    case .float4e2m1: return UInt64(SubByte.float4(1))
     default: return 1
     }
 }

@@ -53,6 +53,7 @@ final class PadKernel: Kernel {
         case .bfloat16: bits = UInt64(BFloat16(Float(v)).bits)
         case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0:
             bits = UInt64(dtype.float8Format!.encode(Float(v), saturate: true))
+        case .float4e2m1: bits = UInt64(SubByte.float4(Float(v)))
         default:
             guard v == 0 else { throw DLInferError.unsupported("Pad value \(v) for \(dtype) data") }
         }

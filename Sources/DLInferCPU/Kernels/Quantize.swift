@@ -33,13 +33,18 @@ private func rounded(_ v: Float, to precision: DType) -> Float {
     }
 }
 
-/// The zero point's values (0 when absent); for 8-bit floats, checks that they are all 0.
+/// The value of each byte of an 8- or 4-bit float type; nil for the other types.
+private func floatCodes(_ t: DType) -> [Float]? {
+    t.float8Format?.table ?? (t == .float4e2m1 ? SubByte.table(t) : nil)
+}
+
+/// The zero point's values (0 when absent); for 8- and 4-bit floats, checks that they are all 0.
 private func zeroPoints(_ zero: Tensor?, count: Int, _ op: String) throws -> [Int] {
     guard let zero else { return [Int](repeating: 0, count: count) }
-    if let format = zero.dtype.float8Format {
+    if let table = floatCodes(zero.dtype) {
         let bytes = zero.raw.assumingMemoryBound(to: UInt8.self)
-        for i in 0..<zero.count where format.decode(bytes[i]) != 0 {
-            throw DLInferError.invalid("\(op): an 8-bit float zero point must be 0, got \(format.decode(bytes[i]))")
+        for i in 0..<zero.count where table[Int(bytes[i])] != 0 {
+            throw DLInferError.invalid("\(op): a \(zero.dtype) zero point must be 0, got \(table[Int(bytes[i])])")
         }
         return [Int](repeating: 0, count: count)
     }
@@ -88,12 +93,15 @@ final class QuantizeLinearKernel: Kernel {
         func quotient(_ v: X, _ k: Int) -> Float {
             p == .float32 ? load(v) / s[k] : rounded(rounded(load(v), to: p) / s[k], to: p)
         }
-        func integer<Y: FixedWidthInteger>(_: Y.Type) {
-            let lo = Float(Y.min), hi = Float(Y.max)
+        /// Saturating to `lo...hi`, stored by `store`.
+        func integer<Y>(_: Y.Type, lo: Float, hi: Float, _ store: (Int32) -> Y) {
             mapQuantized(xp, y.raw.assumingMemoryBound(to: Y.self), layout) { v, k in
                 let r = quotient(v, k).rounded(.toNearestOrEven) + z[k]
-                return Y(truncatingIfNeeded: Int32(r.isNaN ? z[k] : Swift.min(Swift.max(r, lo), hi)))
+                return store(Int32(r.isNaN ? z[k] : Swift.min(Swift.max(r, lo), hi)))
             }
+        }
+        func integer<Y: FixedWidthInteger>(_: Y.Type) {
+            integer(Y.self, lo: Float(Y.min), hi: Float(Y.max)) { Y(truncatingIfNeeded: $0) }
         }
         switch y.dtype {
         case .int8: integer(Int8.self)
@@ -105,6 +113,11 @@ final class QuantizeLinearKernel: Kernel {
             mapQuantized(xp, y.raw.assumingMemoryBound(to: UInt8.self), layout) { v, k in
                 format.encode(quotient(v, k), saturate: saturate)
             }
+        case .int4, .uint4, .int2, .uint2:
+            let t = y.dtype, r = SubByte.range(t)
+            integer(UInt8.self, lo: Float(r.lowerBound), hi: Float(r.upperBound)) { SubByte.byte(wrapping: Int($0), t) }
+        case .float4e2m1:
+            mapQuantized(xp, y.raw.assumingMemoryBound(to: UInt8.self), layout) { v, k in SubByte.float4(quotient(v, k)) }
         default: throw DLInferError.unsupported("QuantizeLinear to \(y.dtype)")
         }
     }
@@ -144,9 +157,12 @@ final class DequantizeLinearKernel: Kernel {
         }
         if layout.kind == .perTensor, x.dtype.byteSize == 1, x.count > 256 {
             // Every possible input byte's result, computed the same way, then looked up.
+            let codes = floatCodes(x.dtype)
             let table = (0..<256).map { b -> Y in
                 let d: Float
-                if let f = x.dtype.float8Format { d = f.decode(UInt8(b)) } else {
+                if let codes { d = codes[b] } else if SubByte.bits(x.dtype) != nil {
+                    d = Float(SubByte.integer(UInt8(b), x.dtype) - zeros[0])
+                } else {
                     d = Float((x.dtype == .int8 ? Int(Int8(truncatingIfNeeded: b)) : b) - zeros[0])
                 }
                 return store(d * scales[0])
@@ -165,8 +181,15 @@ final class DequantizeLinearKernel: Kernel {
         case .int16: go(Int16.self) { Float(Int($0) - $1) }
         case .uint16: go(UInt16.self) { Float(Int($0) - $1) }
         case .int32: go(Int32.self) { Float(Int($0) - $1) }
-        case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz:
-            x.dtype.float8Format!.table.withUnsafeBufferPointer { t in
+        case .int4, .int2:
+            // The element's low bits, sign-extended.
+            let shift = UInt8(8 - SubByte.bits(x.dtype)!)
+            go(UInt8.self) { Float(Int(Int8(bitPattern: $0 << shift) >> shift) - $1) }
+        case .uint4, .uint2:
+            let mask = UInt8(1 << SubByte.bits(x.dtype)! - 1)
+            go(UInt8.self) { Float(Int($0 & mask) - $1) }
+        case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float4e2m1:
+            floatCodes(x.dtype)!.withUnsafeBufferPointer { t in
                 let t = t.baseAddress!
                 go(UInt8.self) { v, _ in t[Int(v)] }
             }

@@ -248,6 +248,10 @@ func storeDoubles(_ y: Tensor, _ value: (Int) -> Double) throws {
         let format = y.dtype.float8Format!
         fill(UInt8.self) { format.encode($0.castOddFloat, saturate: true) }
     case .float8e8m0: fill(UInt8.self) { Float8Format.encodeE8M0(Float($0), saturate: true, roundMode: .up) }
+    case .int4, .uint4, .int2, .uint2:
+        let t = y.dtype
+        fill(UInt8.self) { $0.castSubByte(t) }
+    case .float4e2m1: fill(UInt8.self) { SubByte.float4($0.castOddFloat) }
     case .string: throw DLInferError.unsupported("string outputs")
     }
 }

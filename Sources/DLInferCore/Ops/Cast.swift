@@ -3,8 +3,10 @@
 /// rounded to nearest even. To the 8-bit floats (opset 19), values round to nearest even, once from the source
 /// value (doubles and integers go through a float32 rounded to odd, which is exact for this), and `saturate` decides
 /// what happens out of range (`Float8Format.encode`); to float8e8m0 (opset 24) the source is first rounded to
-/// float32 and `roundMode` applies, as in onnx's reference. From 8-bit floats, decoding is exact. Strings are not
-/// supported (rejected at load).
+/// float32 and `roundMode` applies, as in onnx's reference. From 8-bit floats, decoding is exact. To the 2- and
+/// 4-bit integers (opsets 21, 25), floats truncate toward zero and give 0 out of range, as onnx's reference does, and
+/// integers keep their low bits; to float4e2m1 (opset 23), values round to nearest even and saturate at ±6
+/// (`SubByte`). Strings are not supported (rejected at load).
 public struct Cast: OpAttributes {
     public var computeFloatTypes: Set<DType> { .anyFloat }
     public var to: DType

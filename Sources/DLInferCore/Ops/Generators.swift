@@ -141,6 +141,7 @@ public extension Tensor {
         case .uint32: return Int(p.load(fromByteOffset: i * 4, as: UInt32.self))
         case .uint16: return Int(p.load(fromByteOffset: i * 2, as: UInt16.self))
         case .uint8, .bool: return Int(p.load(fromByteOffset: i, as: UInt8.self))
+        case .int4, .uint4, .int2, .uint2: return SubByte.integer(p.load(fromByteOffset: i, as: UInt8.self), dtype)
         default: return 0
         }
     }

@@ -87,10 +87,12 @@ private let quantizationFloatTypes: Set<DType> = Set([.float32, .float16, .bfloa
 /// - The division is done in `precision` if given (opset 23), else in y_scale's type (float32, float16, bfloat16:
 ///   x is first converted to it, and the quotient rounded to it, as the spec says); an int32 or float8e8m0 scale
 ///   divides in float32. int32 x is converted the same way.
-/// - Integer y (int8, uint8; int16, uint16 from opset 21): the quotient rounds half to even, the zero point is
-///   added and the result saturates to y's range; a NaN quotient gives the zero point (the spec leaves it open).
-/// - 8-bit float y (opset 19): the quotient is cast as Cast does, with `saturate`; their zero point must be 0 (as
-///   onnx's reference assumes, which then ignores it).
+/// - Integer y (int8, uint8; int16, uint16, int4, uint4 from opset 21; int2, uint2 from 25): the quotient rounds
+///   half to even, the zero point is added and the result saturates to y's range; a NaN quotient gives the zero
+///   point (the spec leaves it open).
+/// - 8-bit float y (opset 19): the quotient is cast as Cast does, with `saturate`; float4e2m1 y (opset 23): rounded
+///   to nearest even, saturating at ±6 (`SubByte.float4`). Their zero point must be 0 (as onnx's reference
+///   assumes, which then ignores it).
 /// - y's type is y_zero_point's, else `outputType` (opset 21; both must agree when both are given), else uint8.
 public struct QuantizeLinear: OpAttributes {
     public var computeFloatTypes: Set<DType> { quantizationFloatTypes }
@@ -136,8 +138,8 @@ public struct QuantizeLinear: OpAttributes {
 /// DequantizeLinear (opsets 10, 13, 19, 21, 23, 24, 25, 28): y = (x - x_zero_point) * x_scale, with the layouts of
 /// QuantizeLinear. The difference is exact (int32 x: taken in 64 bits, then rounded to float32), the product is a
 /// float32 rounded once to y's type (as onnx's reference computes it); y's type is `outputType` (opset 23) or the
-/// scale's. 8-bit float x (opset 19) decodes exactly, and its zero point must be 0 (onnx's reference rejects any
-/// other). A float8e8m0 scale (opset 24) needs `outputType`.
+/// scale's. 8-bit float x (opset 19) and float4e2m1 x (23) decode exactly, and their zero point must be 0 (onnx's
+/// reference rejects any other). A float8e8m0 scale (opset 24) needs `outputType`.
 public struct DequantizeLinear: OpAttributes {
     public var computeFloatTypes: Set<DType> { quantizationFloatTypes }
     public var axis: Int

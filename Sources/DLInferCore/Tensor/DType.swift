@@ -4,10 +4,13 @@ public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
     case string = 8, bool = 9, float16 = 10, float64 = 11, uint32 = 12, uint64 = 13, bfloat16 = 16
     /// The 8-bit floats (`Float8Format`): OCP/NVIDIA E4M3 and E5M2, Graphcore's "fnuz" variants, and the MX scale type.
     case float8e4m3fn = 17, float8e4m3fnuz = 18, float8e5m2 = 19, float8e5m2fnuz = 20, float8e8m0 = 24
+    /// The 2- and 4-bit types (`SubByte`), held one element per byte.
+    case uint4 = 21, int4 = 22, float4e2m1 = 23, uint2 = 25, int2 = 26
 
     public var byteSize: Int {
         switch self {
         case .uint8, .int8, .bool, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0: return 1
+        case .uint4, .int4, .float4e2m1, .uint2, .int2: return 1
         case .uint16, .int16, .float16, .bfloat16: return 2
         case .float32, .int32, .uint32: return 4
         case .int64, .float64, .uint64: return 8
@@ -32,8 +35,11 @@ public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
         default: return nil
         }
     }
-    /// Every type a tensor can hold (strings are not supported).
-    public static let numeric: [DType] = allCases.filter { $0 != .string }
+    /// Every type a tensor can hold but the 2- and 4-bit ones, which only Cast, the quantization ops and data
+    /// movement take (strings are not supported).
+    public static let numeric: [DType] = allCases.filter { $0 != .string && !subByte.contains($0) }
+    /// The 2- and 4-bit types (`SubByte`).
+    public static let subByte: [DType] = [.uint4, .int4, .float4e2m1, .uint2, .int2]
     /// The integer types, signed then unsigned.
     public static let integers: [DType] = [.int8, .int16, .int32, .int64, .uint8, .uint16, .uint32, .uint64]
     public var isInteger: Bool {
@@ -64,6 +70,11 @@ public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
         case .float8e5m2: return "float8e5m2"
         case .float8e5m2fnuz: return "float8e5m2fnuz"
         case .float8e8m0: return "float8e8m0"
+        case .uint4: return "uint4"
+        case .int4: return "int4"
+        case .float4e2m1: return "float4e2m1"
+        case .uint2: return "uint2"
+        case .int2: return "int2"
         }
     }
 }

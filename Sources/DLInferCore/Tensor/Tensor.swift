@@ -166,6 +166,9 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0:
             let table = dtype.float8Format!.table, bytes = raw.assumingMemoryBound(to: UInt8.self)
             return (0..<count).map { Double(table[Int(bytes[$0])]) }
+        case .float4e2m1:
+            let table = SubByte.table(dtype), bytes = raw.assumingMemoryBound(to: UInt8.self)
+            return (0..<count).map { Double(table[Int(bytes[$0])]) }
         default: return nil
         }
     }

@@ -29,8 +29,8 @@ let quantizeImporters: [String: OpImporter] = [
     "ConvInteger": { c in .convInteger(ConvInteger(try convAttributes(c))) },
 ]
 
-/// The element types QuantizeLinear and DequantizeLinear take at the model's opset (those dlinfer has: the 2- and
-/// 4-bit integers and the 4- and 6-bit floats of opsets 21 to 28 are not among them).
+/// The element types QuantizeLinear and DequantizeLinear take at the model's opset (those dlinfer has: the 6-bit
+/// floats of opset 28 are not among them).
 private struct QuantizationVersion {
     let c: NodeContext
 
@@ -41,15 +41,20 @@ private struct QuantizationVersion {
     private var float8s: [DType] { c.opset >= 19 ? [.float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz] : [] }
     private var int16s: [DType] { c.opset >= 21 ? [.int16, .uint16] : [] }
     private var e8m0: [DType] { c.opset >= 24 ? [.float8e8m0] : [] }
+    /// int4 and uint4 (opset 21), float4e2m1 (23), int2 and uint2 (25).
+    private var subByte: [DType] {
+        (c.opset >= 21 ? [.int4, .uint4] : []) + (c.opset >= 23 ? [.float4e2m1] : []) + (c.opset >= 25 ? [.int2, .uint2] : [])
+    }
 
     var quantizeTypes: QuantizationTypes {
         // Opsets 19 and 21 allow int32 scales (one type for x and y_scale); 23 keeps them.
         QuantizationTypes(values: floats + [.int32], scales: floats + (c.opset >= 19 ? [.int32] : []) + e8m0,
-                          results: [.int8, .uint8] + int16s + float8s)
+                          results: [.int8, .uint8] + int16s + float8s + subByte)
     }
 
     var dequantizeTypes: QuantizationTypes {
-        QuantizationTypes(values: [.int8, .uint8] + int16s + [.int32] + float8s, scales: floats + e8m0, results: floats)
+        QuantizationTypes(values: [.int8, .uint8] + int16s + [.int32] + float8s + subByte, scales: floats + e8m0,
+                          results: floats)
     }
 }
 

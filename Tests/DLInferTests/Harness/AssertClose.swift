@@ -75,6 +75,9 @@ func elementValues(_ t: Tensor) -> [Double] {
     case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0:
         let table = t.dtype.float8Format!.table
         return UnsafeBufferPointer(start: t.raw.assumingMemoryBound(to: UInt8.self), count: t.count).map { Double(table[Int($0)]) }
+    case .int4, .uint4, .int2, .uint2, .float4e2m1:
+        let table = SubByte.table(t.dtype)
+        return UnsafeBufferPointer(start: t.raw.assumingMemoryBound(to: UInt8.self), count: t.count).map { Double(table[Int($0)]) }
     case .string: return []
     }
 }

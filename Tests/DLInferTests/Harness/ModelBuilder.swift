@@ -88,6 +88,14 @@ func tensorProto(_ t: Tensor, _ name: String) -> Onnx_TensorProto {
     p.dataType = t.dtype.rawValue
     p.dims = t.shape.map { Int64($0) }
     p.rawData = Data(UnsafeRawBufferPointer(start: t.raw, count: t.byteCount))
+    if let width = SubByte.bits(t.dtype) {
+        // Packed as ONNX stores them: element i in bits (i % perByte) * width of byte i / perByte.
+        let perByte = 8 / width, mask = UInt8(1 << width - 1)
+        var packed = [UInt8](repeating: 0, count: (t.count + perByte - 1) / perByte)
+        let src = t.raw.assumingMemoryBound(to: UInt8.self)
+        for i in 0..<t.count { packed[i / perByte] |= (src[i] & mask) << UInt8(i % perByte * width) }
+        p.rawData = Data(packed)
+    }
     return p
 }
 

@@ -16,14 +16,16 @@ DTYPES = {
     12: (np.dtype(np.uint32), "tensor(uint32)"),
     13: (np.dtype(np.uint64), "tensor(uint64)"),
 }
-try:  # numpy has no bfloat16 or 8-bit floats; ml_dtypes (which onnx depends on) provides them
+try:  # numpy has no bfloat16, 8-bit floats or 2- and 4-bit types; ml_dtypes (which onnx depends on) provides them
     import ml_dtypes
 
     DTYPES[16] = (np.dtype(ml_dtypes.bfloat16), "tensor(bfloat16)")
+    # The 2- and 4-bit types are one element per byte in ml_dtypes, as in dlinfer's C API.
     for _code, _name, _ort in [(17, "float8_e4m3fn", "float8e4m3fn"), (18, "float8_e4m3fnuz", "float8e4m3fnuz"),
                                (19, "float8_e5m2", "float8e5m2"), (20, "float8_e5m2fnuz", "float8e5m2fnuz"),
-                               (24, "float8_e8m0fnu", "float8e8m0")]:
-        if hasattr(ml_dtypes, _name):  # float8_e8m0fnu came in ml_dtypes 0.5
+                               (24, "float8_e8m0fnu", "float8e8m0"), (21, "uint4", "uint4"), (22, "int4", "int4"),
+                               (23, "float4_e2m1fn", "float4e2m1"), (25, "uint2", "uint2"), (26, "int2", "int2")]:
+        if hasattr(ml_dtypes, _name):  # float8_e8m0fnu and float4_e2m1fn came in ml_dtypes 0.5, int2/uint2 in 0.5
             DTYPES[_code] = (np.dtype(getattr(ml_dtypes, _name)), f"tensor({_ort})")
 except ImportError:
     pass

@@ -45,6 +45,23 @@ def test_npy_round_trip_dtypes(tmp_path, save, dtype):
     np.testing.assert_array_equal(np.load(tmp_path / "b.npy"), a + a)
 
 
+def test_npy_raw_bytes_for_types_numpy_lacks(tmp_path, save):
+    # numpy saves ml_dtypes' arrays as raw bytes ('V1', 'V2'); the CLI takes them for such an input and writes such
+    # outputs the same way. int4 -> bfloat16 through Cast, numpy (ml_dtypes) the reference.
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    from onnx import TensorProto, helper
+    from conftest import make_model, tensor
+    model = make_model([helper.make_node("Cast", ["a"], ["b"], to=TensorProto.BFLOAT16)],
+                       [tensor("a", TensorProto.INT4, [2, 8])], [tensor("b", TensorProto.BFLOAT16, [2, 8])], opset=21)
+    a = (np.arange(16) - 8).reshape(2, 8).astype(ml_dtypes.int4)
+    np.save(tmp_path / "a.npy", a)
+    r = cli("run", save(model), "-i", f"a={tmp_path / 'a.npy'}", "-o", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    b = np.load(tmp_path / "b.npy")
+    assert b.dtype == np.dtype("V2")
+    np.testing.assert_array_equal(b.view(ml_dtypes.bfloat16).astype(np.float32), a.astype(np.float32))
+
+
 def test_run_errors_exit_1_with_message(tmp_path, save, activations_model):
     model = save(activations_model)
     np.save(tmp_path / "f.npy", np.asfortranarray(np.zeros((2, 3, 4), np.float32)))

@@ -82,6 +82,31 @@ def test_other_dtypes(save, rng, np_type, onnx_type):
     np.testing.assert_allclose(c, want, rtol=1e-12)
 
 
+def test_four_bit_types_through_ml_dtypes(save, rng):
+    # int4 in and uint4 / float4e2m1 out, one element per byte as ml_dtypes holds them; numpy is the reference.
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    f = TensorProto.FLOAT
+    scale = helper.make_tensor("scale", f, [], [0.25])
+    zero = helper.make_tensor("zero", TensorProto.INT4, [], [3])
+    qscale = helper.make_tensor("qscale", f, [], [0.5])
+    qzero = helper.make_tensor("qzero", TensorProto.UINT4, [], [4])
+    model = make_model([helper.make_node("DequantizeLinear", ["x", "scale", "zero"], ["y"]),
+                        helper.make_node("QuantizeLinear", ["v", "qscale", "qzero"], ["q"]),
+                        helper.make_node("Cast", ["v"], ["c"], to=TensorProto.FLOAT4E2M1)],
+                       [tensor("x", TensorProto.INT4, [9]), tensor("v", f, [11])],
+                       [tensor("y", f, [9]), tensor("q", TensorProto.UINT4, [11]),
+                        tensor("c", TensorProto.FLOAT4E2M1, [11])], [scale, zero, qscale, qzero], opset=23)
+    s = dlinfer.InferenceSession(save(model))
+    assert s.get_inputs()[0].dtype == np.dtype(ml_dtypes.int4)
+    x = rng.integers(-8, 8, 9).astype(ml_dtypes.int4)
+    v = (rng.standard_normal(11) * 5).astype(np.float32)
+    y, q, c = s.run(None, {"x": x, "v": v})
+    np.testing.assert_array_equal(y, (x.astype(np.float32) - 3) * np.float32(0.25))
+    assert q.dtype == np.dtype(ml_dtypes.uint4) and c.dtype == np.dtype(ml_dtypes.float4_e2m1fn)
+    np.testing.assert_array_equal(q.astype(np.int32), np.clip(np.rint(v / np.float32(0.5)) + 4, 0, 15))
+    np.testing.assert_array_equal(c.view(np.uint8), v.astype(ml_dtypes.float4_e2m1fn).view(np.uint8))
+
+
 def test_outputs_do_not_alias_inputs(save):
     # A graph input fed straight to an output: the output must be a copy, not a view of the caller's array.
     f = TensorProto.FLOAT
