@@ -107,6 +107,27 @@ def test_four_bit_types_through_ml_dtypes(save, rng):
     np.testing.assert_array_equal(c.view(np.uint8), v.astype(ml_dtypes.float4_e2m1fn).view(np.uint8))
 
 
+@pytest.mark.parametrize("onnx_type,lo,hi", [(TensorProto.INT4, -8, 8), (TensorProto.UINT4, 0, 16)])
+def test_blocked_four_bit_weights_match_onnxruntime(save, rng, onnx_type, lo, hi):
+    # Weight-only quantization: packed 4-bit weights (an odd row length, so rows share bytes), blocks of 16 along K,
+    # then MatMul. onnxruntime without graph optimisations (which fuse this into an approximate kernel) is the reference.
+    import onnxruntime as ort
+    from onnx import numpy_helper
+    w = helper.make_tensor("w", onnx_type, [64, 33], rng.integers(lo, hi, (64, 33)).ravel().tolist())
+    z = helper.make_tensor("z", onnx_type, [4, 33], rng.integers(lo, hi, (4, 33)).ravel().tolist())
+    scale = numpy_helper.from_array(rng.uniform(0.01, 0.1, (4, 33)).astype(np.float32), "s")
+    model = make_model([helper.make_node("DequantizeLinear", ["w", "s", "z"], ["wf"], axis=0, block_size=16),
+                        helper.make_node("MatMul", ["x", "wf"], ["y"])],
+                       [tensor("x", TensorProto.FLOAT, [2, 64])], [tensor("y", TensorProto.FLOAT, [2, 33])],
+                       [w, scale, z], opset=21)
+    x = rng.standard_normal((2, 64)).astype(np.float32)
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    (want,) = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    (y,) = dlinfer.InferenceSession(save(model)).run(None, {"x": x})
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5)
+
+
 def test_outputs_do_not_alias_inputs(save):
     # A graph input fed straight to an output: the output must be a copy, not a view of the caller's array.
     f = TensorProto.FLOAT
