@@ -142,6 +142,31 @@ final class SubByteTests: XCTestCase {
         }
     }
 
+    func testPackedExternalData() throws {
+        // 7 uint4 weights (4 packed bytes) at offset 3 of an external file, dequantized.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dlinfer-subbyte-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let codes: [UInt8] = [1, 15, 0, 7, 8, 14, 3]
+        let packed = stride(from: 0, to: codes.count, by: 2).map { i in codes[i] | (i + 1 < codes.count ? codes[i + 1] << 4 : 0) }
+        try Data([9, 9, 9] + packed).write(to: URL(fileURLWithPath: dir + "/w.bin"))
+        var w = Onnx_TensorProto()
+        w.name = "w"; w.dataType = DType.uint4.rawValue; w.dims = [7]; w.dataLocation = .external
+        for (k, v) in [("location", "w.bin"), ("offset", "3"), ("length", "4")] {
+            var e = Onnx_StringStringEntryProto()
+            e.key = k; e.value = v
+            w.externalData.append(e)
+        }
+        var b = ModelBuilder(opset: 21)
+        b.graph.initializer.append(w)
+        b.constant("s", Tensor.scalar(Float(0.5)))
+        b.node("DequantizeLinear", ["w", "s"], ["y"])
+        b.output("y", .float32)
+        try b.serialized().write(to: URL(fileURLWithPath: dir + "/model.onnx"))
+        let y = try InferenceSession(model: Model.load(path: dir + "/model.onnx")).run([])[0]
+        XCTAssertEqual(y.array(Float.self), codes.map { Float(Self.value($0, .uint4)) * 0.5 })
+    }
+
     func testTensorProtoForms() throws {
         // int32_data holds one packed byte per value; raw_data and int32_data must hold exactly the packed size.
         var p = Onnx_TensorProto()
