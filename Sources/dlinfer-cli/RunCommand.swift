@@ -9,8 +9,9 @@ struct RunCommand: ParsableCommand {
         discussion: """
             Inputs and outputs are NumPy .npy files in C order (fortran_order arrays are rejected). Types numpy \
             lacks (bfloat16, the 8-bit floats, int4, ...) are raw bytes, as numpy saves ml_dtypes' arrays \
-            ('V2', 'V1'): view an output with .view(ml_dtypes.<type>). Prints each output's type and file, then the time the run took (planning included, which a first run does; \
-            `dlinfer bench` times steady-state runs).
+            ('V2', 'V1'): view an output with .view(ml_dtypes.<type>). Prints each output's type and file, then \
+            the time the run took (planning included, which a first run does; `dlinfer bench` times steady-state \
+            runs).
             """)
 
     @Argument(help: "The ONNX model file.")

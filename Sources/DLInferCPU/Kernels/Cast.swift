@@ -39,13 +39,10 @@ final class CastKernel: Kernel {
                 let table = t.baseAddress!
                 convert(x, UInt8.self, y) { table[Int($0)] }
             }
-        case .int4, .int2:
-            // The element's low bits, sign-extended.
-            let shift = UInt8(8 - SubByte.bits(x.dtype)!)
-            convert(x, UInt8.self, y) { Int8(bitPattern: $0 << shift) >> shift }
-        case .uint4, .uint2:
-            let mask = UInt8(1 << SubByte.bits(x.dtype)! - 1)
-            convert(x, UInt8.self, y) { $0 & mask }
+        case .int4, .uint4, .int2, .uint2:
+            // Their values (-8...15) convert as int8 values do.
+            let read = SubByte.IntegerReader(x.dtype)
+            convert(x, UInt8.self, y) { Int8(truncatingIfNeeded: read($0)) }
         case .float4e2m1:
             SubByte.table(.float4e2m1).withUnsafeBufferPointer { t in
                 let table = t.baseAddress!

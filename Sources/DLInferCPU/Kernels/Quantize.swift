@@ -181,13 +181,9 @@ final class DequantizeLinearKernel: Kernel {
         case .int16: go(Int16.self) { Float(Int($0) - $1) }
         case .uint16: go(UInt16.self) { Float(Int($0) - $1) }
         case .int32: go(Int32.self) { Float(Int($0) - $1) }
-        case .int4, .int2:
-            // The element's low bits, sign-extended.
-            let shift = UInt8(8 - SubByte.bits(x.dtype)!)
-            go(UInt8.self) { Float(Int(Int8(bitPattern: $0 << shift) >> shift) - $1) }
-        case .uint4, .uint2:
-            let mask = UInt8(1 << SubByte.bits(x.dtype)! - 1)
-            go(UInt8.self) { Float(Int($0 & mask) - $1) }
+        case .int4, .uint4, .int2, .uint2:
+            let read = SubByte.IntegerReader(x.dtype)
+            go(UInt8.self) { Float(read($0) - $1) }
         case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float4e2m1:
             floatCodes(x.dtype)!.withUnsafeBufferPointer { t in
                 let t = t.baseAddress!

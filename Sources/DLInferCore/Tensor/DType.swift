@@ -37,9 +37,7 @@ public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
     }
     /// Every type a tensor can hold but the 2- and 4-bit ones, which only Cast, the quantization ops and data
     /// movement take (strings are not supported).
-    public static let numeric: [DType] = allCases.filter { $0 != .string && !subByte.contains($0) }
-    /// The 2- and 4-bit types (`SubByte`).
-    public static let subByte: [DType] = [.uint4, .int4, .float4e2m1, .uint2, .int2]
+    public static let numeric: [DType] = allCases.filter { $0 != .string && SubByte.bits($0) == nil }
     /// The integer types, signed then unsigned.
     public static let integers: [DType] = [.int8, .int16, .int32, .int64, .uint8, .uint16, .uint32, .uint64]
     public var isInteger: Bool {

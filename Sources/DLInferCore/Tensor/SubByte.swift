@@ -34,12 +34,23 @@ public enum SubByte {
         }
     }
 
-    /// The integer a stored byte of integer type `t` holds (its low bits, sign-extended for int4 and int2).
-    @inline(__always)
-    public static func integer(_ byte: UInt8, _ t: DType) -> Int {
-        let width = bits(t)!, low = Int(byte) & (1 << width - 1)
-        return t == .int4 || t == .int2 ? (low ^ (1 << (width - 1))) - (1 << (width - 1)) : low
+    /// Reads stored bytes of one integer type as their values: the low bits, sign-extended for int4 and int2. Made
+    /// once per tensor, so that a loop over its elements does no per-element type dispatch.
+    public struct IntegerReader {
+        private let shift: UInt8, signed: Bool
+        public init(_ t: DType) {
+            shift = UInt8(8 - SubByte.bits(t)!)
+            signed = t == .int4 || t == .int2
+        }
+        @inline(__always)
+        public func callAsFunction(_ byte: UInt8) -> Int {
+            signed ? Int(Int8(bitPattern: byte << shift) >> shift) : Int((byte << shift) >> shift)
+        }
     }
+
+    /// The integer a stored byte of integer type `t` holds (`IntegerReader`).
+    @inline(__always)
+    public static func integer(_ byte: UInt8, _ t: DType) -> Int { IntegerReader(t)(byte) }
 
     /// The stored byte of `v` as integer type `t`: its low bits (ONNX Cast between integers: "discard higher bits
     /// and reinterpret").
