@@ -128,8 +128,11 @@ static inline int64_t dl_pool2d_rows(const dl_pool2d_args *g) { return (g->oh - 
 /// straight from the input.
 static inline int dl_pool2d_rowwise(const dl_pool2d_args *g) { return !g->divisor && g->sw == 2 && g->kw == 3; }
 
-/// Floats per row of the maxima across (`dl_pool2d_rowwise`): max(ow, 16) rounded up to 16.
-static inline int64_t dl_pool2d_across(const dl_pool2d_args *g) { return ((g->ow > 16 ? g->ow : 16) + 15) / 16 * 16; }
+/// Floats per row of the maxima across (`dl_pool2d_rowwise`): max(ow, 16) rounded up to 16, and 16 more, so that a
+/// row narrower than a vector is still computed as one vector from its first output whose taps lie in the input.
+static inline int64_t dl_pool2d_across(const dl_pool2d_args *g) {
+    return ((g->ow > 16 ? g->ow : 16) + 15) / 16 * 16 + 16;
+}
 
 /// Padded planes in dl_pool2d's ring: the one computed and those copied ahead of it.
 static inline int64_t dl_pool2d_ring(const dl_pool2d_args *g) { return dl_pad_ring(dl_pool2d_rows(g) * dl_pool2d_row(g)); }
