@@ -63,6 +63,16 @@ public final class PackedMatrix: @unchecked Sendable {
         }
     }
 
+    /// An operand whose panels the caller has written into `storage` (`floats(...)` of them, in the layout above, kept
+    /// alive by the caller while the matrix is used).
+    init(_ side: Side, rows: Int, cols: Int, kernel: SGEMMKernel, packedAt storage: UnsafeMutablePointer<Float>) {
+        self.side = side; self.rows = rows; self.cols = cols; self.kernel = kernel
+        let w = side == .left ? kernel.mr : kernel.nr
+        paddedExtent = ((side == .left ? rows : cols) + w - 1) / w * w
+        data = storage
+        ownsData = false
+    }
+
     deinit { if ownsData { free(data) } }
 
     /// Floats `init(into:)` packs an operand of this side and shape into.

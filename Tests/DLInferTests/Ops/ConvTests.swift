@@ -74,6 +74,12 @@ final class ConvTests: XCTestCase {
                       pads: [1, 1, 1, 1], bias: true, activation: .sigmoid)
         try checkConv(x: [1, 16, 13, 13], w: [128, 16, 3, 3], group: 1, strides: [2, 2], dilations: [1, 1],
                       pads: [1, 1, 1, 1], bias: false, activation: .relu)
+        // Taps gathered straight into packed panels: 64 * 9 = 576 taps (two depth blocks, the second partial), a
+        // dilation down, asymmetric pads, and a 5x5 kernel at stride 2.
+        try checkConv(x: [1, 64, 7, 7], w: [128, 64, 3, 3], group: 1, strides: [1, 1], dilations: [2, 1],
+                      pads: [0, 1, 2, 1], bias: true, activation: .relu)
+        try checkConv(x: [2, 24, 15, 15], w: [136, 24, 5, 5], group: 1, strides: [2, 2], dilations: [1, 1],
+                      pads: [2, 2, 2, 2], bias: true, activation: nil)
         // Pointwise: X read in place as the transposed left operand.
         try checkConv(x: [1, 40, 7, 7], w: [24, 40, 1, 1], group: 1, strides: [1, 1], dilations: [1, 1],
                       pads: [0, 0, 0, 0], bias: true, activation: .clip(min: -0.2, max: 0.4))
