@@ -39,15 +39,14 @@ public final class PackedMatrix: @unchecked Sendable {
     /// Packs op(X), where X is stored row-major with row stride `ld` and op(X) = Xᵀ if `transposed`, into memory of
     /// its own, or into `storage` (`floats(...)` of them, kept alive by the caller while the matrix is used).
     /// `grain`: floats packed per task at least (a few tasks per thread for an operand packed on every run).
-    public init(_ side: Side, rows: Int, cols: Int, _ x: UnsafePointer<Float>, ld: Int, transposed: Bool,
-                kernel: SGEMMKernel = .preferred, into storage: UnsafeMutablePointer<Float>? = nil, grain: Int = 65536) {
+    public convenience init(_ side: Side, rows: Int, cols: Int, _ x: UnsafePointer<Float>, ld: Int, transposed: Bool,
+                            kernel: SGEMMKernel = .preferred, into storage: UnsafeMutablePointer<Float>? = nil,
+                            grain: Int = 65536) {
         precondition(rows >= 0 && cols >= 0, "negative matrix size")
-        self.side = side; self.rows = rows; self.cols = cols; self.kernel = kernel
-        let extent = side == .left ? rows : cols, depth = side == .left ? cols : rows
-        let w = side == .left ? kernel.mr : kernel.nr
-        paddedExtent = (extent + w - 1) / w * w
-        data = storage ?? allocateFloats(Self.floats(side, rows: rows, cols: cols, kernel: kernel))
-        ownsData = storage == nil
+        self.init(side, rows: rows, cols: cols, kernel: kernel,
+                  data: storage ?? allocateFloats(Self.floats(side, rows: rows, cols: cols, kernel: kernel)),
+                  ownsData: storage == nil)
+        let extent = self.extent, depth = self.depth, w = side == .left ? kernel.mr : kernel.nr
         // Element (r, p) of op(X), r in the panel direction and p in depth, is x[r * rs + p * ks].
         let panelDirectionContiguous = (side == .left) == transposed
         let rs = panelDirectionContiguous ? 1 : ld, ks = panelDirectionContiguous ? ld : 1
@@ -65,12 +64,18 @@ public final class PackedMatrix: @unchecked Sendable {
 
     /// An operand whose panels the caller has written into `storage` (`floats(...)` of them, in the layout above, kept
     /// alive by the caller while the matrix is used).
-    init(_ side: Side, rows: Int, cols: Int, kernel: SGEMMKernel, packedAt storage: UnsafeMutablePointer<Float>) {
+    convenience init(_ side: Side, rows: Int, cols: Int, kernel: SGEMMKernel,
+                     packedAt storage: UnsafeMutablePointer<Float>) {
+        self.init(side, rows: rows, cols: cols, kernel: kernel, data: storage, ownsData: false)
+    }
+
+    private init(_ side: Side, rows: Int, cols: Int, kernel: SGEMMKernel, data: UnsafeMutablePointer<Float>,
+                 ownsData: Bool) {
         self.side = side; self.rows = rows; self.cols = cols; self.kernel = kernel
         let w = side == .left ? kernel.mr : kernel.nr
         paddedExtent = ((side == .left ? rows : cols) + w - 1) / w * w
-        data = storage
-        ownsData = false
+        self.data = data
+        self.ownsData = ownsData
     }
 
     deinit { if ownsData { free(data) } }

@@ -92,8 +92,8 @@ private func packTapColumns(_ g: TapGrid, channels: Int, x: UnsafePointer<Float>
                         let to = d + panel * w * kcur, from = pixels + panel * w
                         var i = 0
                         while i + 4 <= w {
-                            UnsafeMutableRawPointer(to + i).storeBytes(
-                                of: UnsafeRawPointer(from + i).loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+                            let v = UnsafeRawPointer(from + i).loadUnaligned(as: SIMD4<Float>.self)
+                            UnsafeMutableRawPointer(to + i).storeBytes(of: v, as: SIMD4<Float>.self)
                             i += 4
                         }
                         while i < w { to[i] = from[i]; i += 1 }
