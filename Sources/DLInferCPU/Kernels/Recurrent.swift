@@ -153,7 +153,7 @@ private final class RecurrentKernel: Kernel {
             // synchronisation between steps. On the worker pool, whose threads are awake between a model's
             // regions: libdispatch woke its threads with a system call per run, which cost a 12-step BiLSTM
             // sentiment model more than running its directions one after the other.
-            let steppers = tasks  // a constant: the region reads each stepper in place, not a copy of it
+            let steppers = tasks
             parallelFor(steppers.count, grain: concurrent ? 1 : steppers.count) { range in
                 for i in range { steppers[i].run() }
             }
@@ -257,7 +257,9 @@ private struct RecurrentBias {
 }
 
 /// One direction of one layer, as raw pointers into the run's tensors (which outlive it).
-private struct RecurrentStepper {
+/// A class, not a struct: its per-step closures capture it by reference, where they copied a struct (its arrays'
+/// references counted, atomically) on every step.
+private final class RecurrentStepper {
     let kind: Recurrent.Kind
     let acts: [Recurrent.Activation]
     let clip: Float?
@@ -281,6 +283,21 @@ private struct RecurrentStepper {
     /// Recurrent products [batch, gates·hidden]; GRU (linear_before_reset 0) also r ⊙ h [batch, hidden].
     let rec: UnsafeMutablePointer<Float>
     let resetH: UnsafeMutablePointer<Float>?
+
+    init(kind: Recurrent.Kind, acts: [Recurrent.Activation], clip: Float?, inputForget: Bool,
+         linearBeforeReset: Bool, reverse: Bool, hidden: Int, gates: Int, batch: Int, seq: Int, lens: [Int],
+         xw: UnsafePointer<Float>, xwT: Int, xwB: Int, r: UnsafePointer<Float>, panels: [RecurrentPanels],
+         columns: [Range<Int>], bias: UnsafePointer<Float>, rbh: UnsafePointer<Float>?, peep: UnsafePointer<Float>?,
+         h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>?, stateB: Int,
+         y: UnsafeMutablePointer<Float>?, yT: Int, yB: Int, rec: UnsafeMutablePointer<Float>,
+         resetH: UnsafeMutablePointer<Float>?) {
+        self.kind = kind; self.acts = acts; self.clip = clip; self.inputForget = inputForget
+        self.linearBeforeReset = linearBeforeReset; self.reverse = reverse; self.hidden = hidden; self.gates = gates
+        self.batch = batch; self.seq = seq; self.lens = lens; self.xw = xw; self.xwT = xwT; self.xwB = xwB
+        self.r = r; self.panels = panels; self.columns = columns; self.bias = bias; self.rbh = rbh; self.peep = peep
+        self.h = h; self.c = c; self.stateB = stateB; self.y = y; self.yT = yT; self.yB = yB; self.rec = rec
+        self.resetH = resetH
+    }
 
     var gh: Int { gates * hidden }
     /// Units per task of the gate pass: small enough for stack scratch, large enough to amortise the dispatch.
@@ -311,7 +328,8 @@ private struct RecurrentStepper {
     private func product(_ k: Int, _ a: UnsafePointer<Float>, lda: Int) {
         let cols = columns[k]
         if batch == 1 {
-            panels[k].multiply(a, rec + cols.lowerBound)
+            // In place: copied out of the array, the panels' references were counted on every step.
+            panels.withUnsafeBufferPointer { $0[k].multiply(a, rec + cols.lowerBound) }
         } else {
             sgemm(transA: false, transB: true, m: batch, n: cols.count, k: hidden, alpha: 1, a: a, lda: lda,
                   b: r + cols.lowerBound * hidden, ldb: hidden, beta: 0, c: rec + cols.lowerBound, ldc: gh)

@@ -42,8 +42,9 @@ public typealias HostKernel = any Kernel<[Tensor?], Tensor>
 
 /// What a kernel is told about its outputs: the types type inference computed for this run, whether the run was
 /// cancelled, host memory from the session's pool (a host kernel's results, any kernel's scratch), and what the
-/// kernel prepared for the plan's shapes.
-public struct KernelOutputs {
+/// kernel prepared for the plan's shapes. A class: a plan keeps one per node, handed to the kernel on every run
+/// without counting the references of its arrays and closure one by one.
+public final class KernelOutputs {
     public let types: [ValueType?]
     /// The types' concrete shapes (nil for an output nothing reads or whose shape the data decides): `make` and
     /// `shape` read them instead of building an array from the type's dims on every run.
@@ -60,6 +61,11 @@ public struct KernelOutputs {
                 isCancelled: @escaping () -> Bool = { false }, prepared: PreparedSlot? = nil, placed: [Tensor?]? = nil) {
         self.types = types; self.shapes = shapes; self.pool = pool; self.isCancelled = isCancelled; slot = prepared
         self.placed = placed
+    }
+
+    /// The same outputs, written into `placed` where it has a tensor.
+    func placing(_ placed: [Tensor?]) -> KernelOutputs {
+        KernelOutputs(types: types, shapes: shapes, pool: pool, isCancelled: isCancelled, prepared: slot, placed: placed)
     }
 
     /// What the kernel derives from its input and output shapes alone (a convolution's window, output size and

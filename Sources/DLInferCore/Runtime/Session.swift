@@ -123,7 +123,13 @@ public final class Session: @unchecked Sendable {
             cached = last.plan
         } else {
             let key = PlanKey(shapes: shapes, inputsOnDevice: inputs.map(\.onDevice), resident: resident)
-            if let p = plans[key] { cached = p } else { cached = CachedPlan(try makePlan(key, inputs.map(\.type)), graph); plans[key] = cached }
+            if let p = plans[key] {
+                cached = p
+            } else {
+                cached = CachedPlan(try makePlan(key, inputs.map(\.type)), graph, kernels: kernels, pool: pool,
+                                    isCancelled: isCancelled)
+                plans[key] = cached
+            }
             lastPlan = (key, cached)
         }
         let plan = cached.plan
@@ -147,22 +153,23 @@ public final class Session: @unchecked Sendable {
                 if cancelFlag.load(ordering: .relaxed) { throw DLInferError(.cancelled, "run cancelled") }
                 switch step {
                 case .node(let i):
+                    let node = cached.nodes[i]!
                     let start = nodeNanoseconds == nil ? 0 : monotonicNanoseconds()
-                    try runNode(i, cached, &env)
+                    try runNode(node, cached, &env)
                     if nodeNanoseconds != nil {
-                        if let device, kernels[i].onDevice { try device.finish() }
+                        if let device, node.kernel.onDevice { try device.finish() }
                         nodeNanoseconds![i] &+= monotonicNanoseconds() &- start
                     }
                     // Device work is queued, not done: wait for it now and then so that a cancel stops the run
                     // itself, not only the queueing of it.
-                    if let device, kernels[i].onDevice {
+                    if let device, node.kernel.onDevice {
                         queued += 1
                         if queued == Session.deviceNodesPerSync { try device.finish(); queued = 0 }
                     }
                 case .upload(let v, let reader): try upload(v, for: reader, &env)
                 case .download(let v, let reader): try download(v, for: reader, &env)
                 }
-                for v in plan.releaseAfter[s] { release(v, &env) }
+                for r in plan.releaseStart[s]..<plan.releaseStart[s + 1] { release(plan.releases[r], &env) }
             }
             let outputs = try graph.outputs.map { id -> Resident in
                 if let t = env.slots[id].host ?? plan.fixed[id] { return .host(t) }
@@ -184,21 +191,20 @@ public final class Session: @unchecked Sendable {
         }
     }
 
-    private func runNode(_ i: Int, _ cached: CachedPlan, _ env: inout Environment) throws {
-        let inputs = nodeInputs[i], outputIDs = nodeOutputs[i], plan = cached.plan, kernel = kernels[i]
-        var outTypes = plan.outputTypes[i]
-        if device != nil, !kernel.onDevice, let shapeOnly = shapeOfDeviceValue(graph.nodes[i], env) {
-            if let o = outputIDs.first ?? nil { env.slots[o].host = shapeOnly }
+    private func runNode(_ n: PlannedNode, _ cached: CachedPlan, _ env: inout Environment) throws {
+        let plan = cached.plan, i = n.index
+        if device != nil, !n.kernel.onDevice, let shapeOnly = shapeOfDeviceValue(graph.nodes[i], env) {
+            if let o = n.outputs.first ?? nil { env.slots[o].host = shapeOnly }
             return
         }
         // Each input is where the plan put it: transfers are steps of their own.
-        var hostIns = [Tensor?](repeating: nil, count: inputs.count)
+        var hostIns = [Tensor?](repeating: nil, count: n.inputs.count)
         var deviceIns = [DeviceTensor?]()
-        if kernel.onDevice { deviceIns = Array(repeating: nil, count: inputs.count) }
-        for (k, v) in inputs.enumerated() {
-            guard let v else { continue }
+        if n.kernel.onDevice { deviceIns = Array(repeating: nil, count: n.inputs.count) }
+        for k in n.inputs.indices {
+            guard let v = n.inputs[k] else { continue }
             let present: Bool
-            if kernel.readsOnHost(k) {
+            if n.kernel.readsOnHost(k) {
                 hostIns[k] = env.slots[v].host ?? plan.fixed[v]
                 present = hostIns[k] != nil
             } else {
@@ -209,53 +215,54 @@ public final class Session: @unchecked Sendable {
                 throw DLInferError(.internal, "\(graph.nodes[i].label(in: graph)): input '\(graph.values[v].name)' is not where the plan put it")
             }
         }
-        let outShapes: [[Int]?]
-        if let planned = plan.outputShapes[i] {
-            outShapes = planned
-        } else {
-            // Shape depends on data only known now (e.g. a Reshape whose shape is computed from an input).
-            let node = graph.nodes[i]
-            let typed = inputs.indices.map { k -> TypedInput? in
-                if let t = hostIns[k] { return TypedInput(t) }
-                return k < deviceIns.count ? deviceIns[k].map { TypedInput(type: $0.type, value: nil) } : nil
-            }
-            let inferred = try node.op.inferTypes(typed)
-            outTypes = node.outputs.enumerated().map { k, o in o == nil ? nil : inferred[k] }
-            if !node.op.attributes.hasDataDependentShape, let bad = outTypes.first(where: { $0 != nil && $0!.fixedShape == nil }) {
-                throw DLInferError(.internal, "\(node.label(in: graph)): output shape \(bad!) unresolved at run time")
-            }
-            try checkAllocation(outTypes, node)
-            outShapes = outTypes.map { $0?.fixedShape }
-        }
-        let outputs = KernelOutputs(types: outTypes, shapes: outShapes, pool: pool, isCancelled: isCancelled,
-                                    prepared: cached.prepared[i], placed: try placedOutputs(i, plan, &env))
+        var outputs = try n.context ?? inferredOutputs(n, hostIns, deviceIns)
+        if let placed = try placedOutputs(i, plan, &env) { outputs = outputs.placing(placed) }
         do {
-            switch kernels[i] {
+            switch n.kernel {
             case .host(let k):
                 // Empty outputs need no kernel (and no scratch sized from the other, possibly huge, dims).
-                if let empty = try emptyOutputs(outTypes, outShapes) {
-                    for (k, o) in outputIDs.enumerated() { if let o { env.slots[o].host = empty[k] } }
+                if n.empty || n.context == nil, let empty = try emptyOutputs(outputs.types, outputs.shapes!) {
+                    for (k, o) in n.outputs.enumerated() { if let o { env.slots[o].host = empty[k] } }
                     return
                 }
-                let outs = try k.run(hostIns, outputs)
-                for (k, o) in outputIDs.enumerated() {
-                    guard let o else { continue }
-                    let t = k < outs.count ? outs[k] : nil
-                    try check(t?.dtype, t?.shape, k, outTypes, outShapes, i)
+                var outs = try k.run(hostIns, outputs)
+                for k in n.outputs.indices {
+                    guard let o = n.outputs[k] else { continue }
+                    // Moved out of the kernel's array rather than copied (a copy counts two references).
+                    var t: Tensor?
+                    if k < outs.count { swap(&t, &outs[k]) }
+                    try check(t, k, outputs, i)
                     env.slots[o].host = t
                 }
             case .device(let k, _):
                 let outs = try k.run(DeviceInputs(device: deviceIns, host: hostIns), outputs)
-                for (k, o) in outputIDs.enumerated() {
-                    guard let o else { continue }
+                for k in n.outputs.indices {
+                    guard let o = n.outputs[k] else { continue }
                     let t = k < outs.count ? outs[k] : nil
-                    try check(t?.dtype, t?.shape, k, outTypes, outShapes, i)
+                    try check(t?.dtype, t?.shape, k, outputs.types, outputs.shapes!, i)
                     env.slots[o].device = t
                 }
             }
         } catch let e as DLInferError {
             throw DLInferError(e.kind, "\(graph.nodes[i].label(in: graph)): \(e.message)")
         }
+    }
+
+    /// The outputs of a node whose shapes depend on data only known now (a Reshape whose shape is computed from an
+    /// input), from its inputs' types and values.
+    private func inferredOutputs(_ n: PlannedNode, _ hostIns: [Tensor?], _ deviceIns: [DeviceTensor?]) throws -> KernelOutputs {
+        let node = graph.nodes[n.index]
+        let typed = n.inputs.indices.map { k -> TypedInput? in
+            if let t = hostIns[k] { return TypedInput(t) }
+            return k < deviceIns.count ? deviceIns[k].map { TypedInput(type: $0.type, value: nil) } : nil
+        }
+        let inferred = try node.op.inferTypes(typed)
+        let types = node.outputs.enumerated().map { k, o in o == nil ? nil : inferred[k] }
+        if !node.op.attributes.hasDataDependentShape, let bad = types.first(where: { $0 != nil && $0!.fixedShape == nil }) {
+            throw DLInferError(.internal, "\(node.label(in: graph)): output shape \(bad!) unresolved at run time")
+        }
+        try checkAllocation(types, node)
+        return KernelOutputs(types: types, shapes: types.map { $0?.fixedShape }, pool: pool, isCancelled: isCancelled)
     }
 
     /// What node i's kernel writes into instead of new memory (`ConcatPlacement`): its outputs' places in a family
@@ -268,8 +275,8 @@ public final class Session: @unchecked Sendable {
             let shape = plan.outputShapes[i]![0]!
             return [shape == whole.shape ? whole : Self.part(of: whole, from: 0, shape: shape)]
         }
+        if plan.concats.slices[i].isEmpty { return nil }
         let slices = plan.concats.slices[i]
-        if slices.isEmpty { return nil }
         var placed = [Tensor?](repeating: nil, count: graph.nodes[i].outputs.count)
         for s in slices {
             let whole: Tensor
@@ -296,6 +303,12 @@ public final class Session: @unchecked Sendable {
     private func shapeOfDeviceValue(_ node: Node, _ env: Environment) -> Tensor? {
         guard let v = node.inputs.first ?? nil, env.slots[v].host == nil, let d = env.slots[v].device else { return nil }
         return node.op.valueFromShape(d.shape)
+    }
+
+    /// A host kernel's output against its type (see below), borrowed: the common exact match copies nothing.
+    private func check(_ t: Tensor?, _ k: Int, _ outputs: KernelOutputs, _ node: Int) throws {
+        if let t, t.dtype == outputs.types[k]?.dtype, t.shape == outputs.shapes![k] { return }
+        try check(t?.dtype, t?.shape, k, outputs.types, outputs.shapes!, node)
     }
 
     /// A kernel's output against its type: exactly, or where the shape is left to the kernel (data-dependent), its
@@ -367,10 +380,13 @@ public final class Session: @unchecked Sendable {
 
     /// Returns value `v`'s memory to the pools once nothing else (a view, a graph output) refers to it.
     private func release(_ v: ValueID, _ env: inout Environment) {
-        var storage: Storage? = env.slots[v].host?.storage
-        var buffer: DeviceBuffer? = env.slots[v].device?.buffer
-        env.slots[v] = Slot()
+        // Swapped out, not copied: the slot's references move here without being counted.
+        var slot = Slot()
+        swap(&slot, &env.slots[v])
         if isConstant[v] { return }
+        var storage: Storage? = slot.host?.storage
+        var buffer: DeviceBuffer? = slot.device?.buffer
+        slot = Slot()
         if isKnownUniquelyReferenced(&storage), storage!.ownsMemory { pool.give(storage!) }
         if isKnownUniquelyReferenced(&buffer) { device?.recycle(buffer!) }
     }
