@@ -90,8 +90,13 @@ public final class KernelOutputs {
             if zeroed { p.raw.initializeMemory(as: UInt8.self, repeating: 0, count: p.byteCount) }
             return p
         }
-        let t = types[k]!
-        return try make(t.dtype, shapes?[k] ?? t.fixedShape!, zeroed: zeroed)
+        return try make(types[k]!.dtype, shapes?[k] ?? types[k]!.fixedShape!, zeroed: zeroed)
+    }
+
+    /// Whether `t` has output k's type exactly, as the plan fixed it.
+    func fits(_ t: Tensor, _ k: Int) -> Bool {
+        guard let shapes else { return false }
+        return types[k]?.dtype == t.dtype && shapes[k] == t.shape
     }
     /// A host tensor of any shape from the same pool (scratch space or outputs of data-dependent shape). Throws
     /// `outOfMemory` when the size overflows, exceeds the session's memory limit or cannot be allocated.

@@ -72,8 +72,10 @@ public final class BufferPool<Buffer: PooledBuffer> {
 
     public func take(_ bytes: Int) -> Buffer? {
         var best: Int? = nil
-        for (i, b) in free.enumerated() where b.byteCount >= bytes && b.byteCount <= Swift.max(2 * bytes, 4096) {
-            if best == nil || b.byteCount <= free[best!].byteCount { best = i }
+        // By index: enumerating would copy (and count a reference to) every free buffer looked at.
+        for i in free.indices {
+            let size = free[i].byteCount
+            if size >= bytes, size <= Swift.max(2 * bytes, 4096), best == nil || size <= free[best!].byteCount { best = i }
         }
         guard let i = best else { return nil }
         freeBytes -= free[i].byteCount

@@ -307,7 +307,7 @@ public final class Session: @unchecked Sendable {
 
     /// A host kernel's output against its type (see below), borrowed: the common exact match copies nothing.
     private func check(_ t: Tensor?, _ k: Int, _ outputs: KernelOutputs, _ node: Int) throws {
-        if let t, t.dtype == outputs.types[k]?.dtype, t.shape == outputs.shapes![k] { return }
+        if let t, outputs.fits(t, k) { return }
         try check(t?.dtype, t?.shape, k, outputs.types, outputs.shapes!, node)
     }
 
