@@ -43,11 +43,14 @@ struct WinogradWeights {
 }
 
 /// Whether Conv attributes and constant weights suit F(4x4, 3x3): a 3x3 kernel, stride and dilation 1, one group,
-/// at least 8 input and 16 output channels. Measured per layer against im2col/direct convolution and the pixel-rows
-/// path at 1 thread (`benchmarks/conv_layers.py`, Zen 4): from 8 -> 32 channels at 64x64 (0.227 -> 0.205 ms) and
-/// 16 -> 16 at 56x56 up, F(4x4, 3x3) was faster wherever its tiles paid (below).
+/// at least 32 input and 16 output channels. Measured per layer against im2col/direct convolution and the pixel-rows
+/// path at 1 thread (`benchmarks/conv_layers.py`). On Zen 4, F(4x4, 3x3) was faster wherever its tiles paid (below)
+/// from 8 -> 32 channels at 64x64 (0.227 -> 0.205 ms) up. On a Sapphire Rapids VM its transforms cost more than the
+/// products they save below 32 input channels: 8 -> 32 at 64x64 took 0.25-0.47 ms against 0.16, 16 -> 32 at 16x64
+/// (CRNN) 0.092 against 0.077, 16 -> 16 at 56x56 0.17-0.22 against 0.14-0.24; from 32 channels it won (32 -> 32 at
+/// 16x64: 0.132 against 0.151; 32 -> 64 at 8x32: 0.066 against 0.085).
 func winogradApplies(_ a: Conv, weights: [Int]) -> Bool {
-    weights.count == 4 && weights[2] == 3 && weights[3] == 3 && a.group == 1 && weights[0] >= 16 && weights[1] >= 8
+    weights.count == 4 && weights[2] == 3 && weights[3] == 3 && a.group == 1 && weights[0] >= 16 && weights[1] >= 32
         && (a.strides ?? [1, 1]).allSatisfy { $0 == 1 } && (a.dilations ?? [1, 1]).allSatisfy { $0 == 1 }
 }
 

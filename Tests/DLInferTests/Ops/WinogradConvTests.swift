@@ -2,7 +2,7 @@ import DLInferCore
 import DLInferEngine
 import XCTest
 
-/// 3x3 stride-1 convolutions with 8 or more input and 16 or more output channels run by Winograd's F(4x4, 3x3) once
+/// 3x3 stride-1 convolutions with 32 or more input and 16 or more output channels run by Winograd's F(4x4, 3x3) once
 /// the output has 8 tiles or more (25 below 64 output channels), by the other paths below that. Both against a
 /// direct convolution in double: padding of every kind, partial edge tiles, more tiles than one chunk, batches, bias
 /// with fused activations, and one session moving between the two paths.
@@ -60,10 +60,10 @@ final class WinogradConvTests: XCTestCase {
             (72, 64, [1, 72, 17, 15], [0, 0, 0, 0], false, false),     // no padding
             (64, 64, [1, 64, 15, 18], [2, 0, 1, 3], true, true),       // asymmetric, wider than 3x3 would pad
             (64, 64, [1, 64, 40, 37], [1, 1, 1, 1], true, false),      // 100 tiles: more than one chunk
-            (8, 16, [1, 8, 20, 21], [1, 1, 1, 1], true, true),         // the fewest channels, 30 tiles
-            (24, 32, [2, 24, 18, 18], [1, 1, 1, 1], false, true),      // below 64 output channels, 25 tiles
+            (32, 16, [1, 32, 20, 21], [1, 1, 1, 1], true, true),       // the fewest channels, 30 tiles
+            (40, 32, [2, 40, 18, 18], [1, 1, 1, 1], false, true),      // below 64 output channels, 25 tiles
             (64, 64, [1, 64, 4, 32], [1, 1, 1, 1], true, true),        // the fewest tiles, 8 in one row
-            (16, 64, [2, 16, 45, 47], [1, 1, 1, 1], true, true),       // 144 tiles: whole chunks per thread
+            (32, 64, [2, 32, 45, 47], [1, 1, 1, 1], true, true),       // 144 tiles: whole chunks per thread
         ]
         for (k, c) in cases.enumerated() {
             let w = H.tensor([c.m, c.c, 3, 3], seed: 200 + k, -0.1, 0.1)
