@@ -328,8 +328,7 @@ private final class RecurrentStepper {
     private func product(_ k: Int, _ a: UnsafePointer<Float>, lda: Int) {
         let cols = columns[k]
         if batch == 1 {
-            // In place: copied out of the array, the panels' references were counted on every step.
-            panels.withUnsafeBufferPointer { $0[k].multiply(a, rec + cols.lowerBound) }
+            panels[k].multiply(a, rec + cols.lowerBound)
         } else {
             sgemm(transA: false, transB: true, m: batch, n: cols.count, k: hidden, alpha: 1, a: a, lda: lda,
                   b: r + cols.lowerBound * hidden, ldb: hidden, beta: 0, c: rec + cols.lowerBound, ldc: gh)
@@ -445,8 +444,9 @@ private final class RecurrentStepper {
 /// Rows of R (columns of Rᵀ) regrouped by the kernel's panel width nr: panel p holds, for each of the k inputs, the
 /// weights of rows nr·p..<nr·p+nr, contiguously (the last panel zero-padded). The batch-1 product then streams each
 /// panel once through the C matrix-vector kernel with its sums held in registers, instead of re-reading and
-/// re-writing the output for every input.
-private struct RecurrentPanels {
+/// re-writing the output for every input. A class, so that a step's product uses the panels in place (a struct was
+/// copied out of the array, its references counted, on every step).
+private final class RecurrentPanels {
     let kernel = SGEMMKernel.preferred
     let data: Tensor
     let n: Int, k: Int
