@@ -16,8 +16,6 @@ public final class Session: @unchecked Sendable {
     let isConstant: [Bool]
     public let placements: [Placement]
     let kernels: [NodeKernel]
-    /// Per node, its inputs and outputs: what a run reads of each node, without copying the node (its name and op).
-    private let nodeInputs: [[ValueID?]], nodeOutputs: [[ValueID?]]
     let device: (any DeviceBackend)?
     /// Runs the nodes the device does not, and builds host kernels for device nodes that the planner folds.
     let hostBackend: HostBackend
@@ -60,8 +58,6 @@ public final class Session: @unchecked Sendable {
         hostBackend = host
         kernels = partition.kernels
         placements = partition.placements
-        nodeInputs = graph.nodes.map(\.inputs)
-        nodeOutputs = graph.nodes.map(\.outputs)
     }
 
     /// Host memory held now (buffers, pooled free ones, outputs not yet freed), and plans cached.
