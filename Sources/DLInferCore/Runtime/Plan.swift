@@ -192,11 +192,14 @@ final class PlannedNode {
     init(_ i: Int, _ node: Node, _ kernel: NodeKernel, _ plan: Plan, _ context: KernelOutputs?) {
         index = i; inputs = node.inputs; outputs = node.outputs; self.kernel = kernel
         self.context = context
-        let shapes = plan.outputShapes[i], types = plan.outputTypes[i]
-        empty = shapes.map { s in
-            types.contains { $0 != nil } && types.indices.allSatisfy { types[$0] == nil || s[$0]?.elementCount == 0 }
-        } ?? false
+        empty = plan.outputShapes[i].map { hasNoElements(plan.outputTypes[i], $0) } ?? false
     }
+}
+
+/// Whether some output is wanted and every wanted one has a known shape with no element (`shapes`: the types'
+/// shapes, nil where unwanted or left to the data).
+func hasNoElements(_ types: [ValueType?], _ shapes: [[Int]?]) -> Bool {
+    zip(types, shapes).allSatisfy({ $0 == nil || $1?.elementCount == 0 }) && types.contains(where: { $0 != nil })
 }
 
 /// A cached plan with what the session and its kernels made of it: the folded values uploaded once to the device,

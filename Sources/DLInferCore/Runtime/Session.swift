@@ -417,8 +417,7 @@ public final class Session: @unchecked Sendable {
     /// Empty tensors for the wanted outputs when every one has a known shape with no element; nil otherwise. `shapes`:
     /// the types' shapes, nil where unwanted or left to the data.
     private func emptyOutputs(_ types: [ValueType?], _ shapes: [[Int]?]) throws -> [Tensor?]? {
-        guard zip(types, shapes).allSatisfy({ $0 == nil || $1?.elementCount == 0 }),
-              types.contains(where: { $0 != nil }) else { return nil }
+        guard hasNoElements(types, shapes) else { return nil }
         return try zip(types, shapes).map { t, shape in try t.map { try Tensor(dtype: $0.dtype, shape: shape!) } }
     }
 
