@@ -17,6 +17,7 @@ tile(const int ROWS, const int VECS, const int RES, int64_t kc, const float *a, 
     }
     for (int64_t p = 0; p < kc; p++) {
         const float *bp = boff ? b + boff[p] : b;
+        if (boff) _mm_prefetch((const char *)(bp + NR), _MM_HINT_T0);
         __m256 b0 = _mm256_loadu_ps(bp);
         __m256 b1 = VECS > 1 ? _mm256_loadu_ps(bp + 8) : b0;
         _Pragma("unroll") for (int i = 0; i < ROWS; i++) {

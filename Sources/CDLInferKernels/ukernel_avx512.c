@@ -19,6 +19,13 @@ tile(const int ROWS, const int VECS, const int RES, int64_t kc, const float *a, 
     }
     for (int64_t p = 0; p < kc; p++) {
         const float *bp = boff ? b + boff[p] : b;
+        // Read in place, the next panel's columns are two lines in another channel plane for every step, too many
+        // streams for the hardware prefetcher: fetched now, they are in L1 when the next tile reads them (1x1
+        // layers at 55x55 and 56x56, 128 -> 16 and 144 -> 24 channels, took 14-15 % less time).
+        if (boff) {
+            _mm_prefetch((const char *)(bp + NR), _MM_HINT_T0);
+            _mm_prefetch((const char *)(bp + NR + 16), _MM_HINT_T0);
+        }
         __m512 b0 = _mm512_loadu_ps(bp);
         __m512 b1 = VECS > 1 ? _mm512_loadu_ps(bp + 16) : b0;
         _Pragma("unroll") for (int i = 0; i < ROWS; i++) {
