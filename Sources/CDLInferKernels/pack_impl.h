@@ -34,12 +34,13 @@ static inline __attribute__((always_inline)) void dl_pack_store(float *d, dl_pac
 static inline __attribute__((always_inline)) void dl_pack_copy(float *d, const float *s, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) dl_pack_store(d + i, dl_pack_load(s + i), 8);
-    // The last few one by one (a loop here became a call to memcpy).
+    // Four as one copy (AVX-512's 12-row panels end on four), the last few one by one (a loop here became a call to
+    // memcpy).
+    if (n - i >= 4) {
+        memcpy(d + i, s + i, 4 * sizeof(float));
+        i += 4;
+    }
     switch (n - i) {
-        case 7: d[i + 6] = s[i + 6]; // fall through
-        case 6: d[i + 5] = s[i + 5]; // fall through
-        case 5: d[i + 4] = s[i + 4]; // fall through
-        case 4: d[i + 3] = s[i + 3]; // fall through
         case 3: d[i + 2] = s[i + 2]; // fall through
         case 2: d[i + 1] = s[i + 1]; // fall through
         case 1: d[i] = s[i]; // fall through

@@ -53,11 +53,17 @@ public final class PackedMatrix: @unchecked Sendable {
         let kc = kernel.kc, blocks = (depth + kc - 1) / kc, padded = paddedExtent, panels = padded / w
         let data = data
         parallelFor(blocks * panels, grain: max(1, grain / max(1, w * kc))) { range in
-            for t in range {
+            var t = range.lowerBound
+            while t < range.upperBound {
                 let kb = t / panels, panel = t % panels
+                // Where rows lie along memory, the range's panels of this block in one call, which reads each
+                // source line once for all of them: panel by panel, Xᵀ of 960 channels at 7x7 (pixelRowsConv)
+                // read each line five times, and packing took 17 % of that layer's time.
+                let count = rs == 1 ? min(range.upperBound - t, panels - panel) : 1
                 let k0 = kb * kc, kcur = min(kc, depth - k0), r0 = panel * w
                 packPanels(data + k0 * padded + r0 * kcur, x + r0 * rs + k0 * ks, rowStride: rs, kStride: ks,
-                           rows: min(w, extent - r0), kc: kcur, width: w)
+                           rows: min(count * w, extent - r0), kc: kcur, width: w)
+                t += count
             }
         }
     }
