@@ -136,8 +136,9 @@ final class WorkerPool: @unchecked Sendable {
         func run(_ c: Int) { body((n * c / chunks)..<(n * (c + 1) / chunks)) }
     }
 
-    /// The region in one word: number (bits 40...), whether chunk c belongs to thread c (bit 39), chunk count (bits
-    /// 20..<39), and the chunks handed out (bits 0..<20): the next one's index, or for owned chunks a bit per chunk.
+    /// The region in one word: number (bits 40...), chunk count (bits 20..<40), and the chunks handed out (bits
+    /// 0..<20): a bit per chunk while there are `ownedLimit` chunks or fewer (chunk c belongs to thread c), else the
+    /// next one's index.
     /// A chunk is taken by a compare-and-swap of the whole word, so whoever wins chunk c < count of region r knows
     /// that region r cannot end before c is done, and that `job` still describes it.
     /// A cache line of padding on each side of the words the threads spin on: the pool is a small heap object,
@@ -154,9 +155,8 @@ final class WorkerPool: @unchecked Sendable {
     /// How long a worker spins before it sleeps. By time, not by count: a PAUSE takes 10 to 140 cycles by CPU.
     private static let spinNanoseconds: UInt64 = 200_000
     static let field: UInt64 = (1 << 20) - 1
-    private static let owned: UInt64 = 1 << 39
     /// Owned chunks are one bit each in the low field.
-    private static let ownedLimit = 20
+    private static let ownedLimit: UInt64 = 20
     /// The next worker's thread index (the calling thread is 0).
     private let indices = Atomic<Int>(1)
 
@@ -176,7 +176,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     func run(_ n: Int, chunks: Int, _ body: (Range<Int>) -> Void) {
-        guard chunks < Int(WorkerPool.owned >> 20),
+        guard chunks <= Int(WorkerPool.field),
               inUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             body(0..<n)
             return
@@ -188,8 +188,7 @@ final class WorkerPool: @unchecked Sendable {
                 job.store(Int(bitPattern: p), ordering: .releasing)
                 finished.store(0, ordering: .releasing)
                 let number = (state.load(ordering: .relaxed) >> 40) &+ 1
-                let owned = chunks <= WorkerPool.ownedLimit ? WorkerPool.owned : 0
-                state.store((number << 40) | owned | (UInt64(chunks) << 20), ordering: .sequentiallyConsistent)
+                state.store((number << 40) | (UInt64(chunks) << 20), ordering: .sequentiallyConsistent)
                 if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                     pthread_mutex_lock(mutex)
                     pthread_cond_broadcast(wake)
@@ -206,10 +205,10 @@ final class WorkerPool: @unchecked Sendable {
     private func work(_ number: UInt64, thread: Int) {
         while true {
             let s = state.load(ordering: .acquiring)
-            let low = s & WorkerPool.field, count = (s >> 20) & ((WorkerPool.owned >> 20) - 1)
+            let low = s & WorkerPool.field, count = (s >> 20) & WorkerPool.field
             guard s >> 40 == number & (UInt64.max >> 40) else { return }
             let chunk: UInt64, claimed: UInt64
-            if s & WorkerPool.owned != 0 {
+            if count <= WorkerPool.ownedLimit {
                 let free = ~low & ((1 << count) - 1)
                 guard free != 0, thread < Int(count) else { return }
                 chunk = (free >> UInt64(thread)) & 1 != 0 ? UInt64(thread) : UInt64(free.trailingZeroBitCount)
