@@ -25,6 +25,16 @@ static void detect(int *avx2, int *avx512) {
 }
 #endif
 
+int32_t dl_cpu_is_intel(void) {
+#if defined(__x86_64__)
+    unsigned a, b, c, d;
+    // The vendor string is in ebx, edx, ecx: "Genu" "ineI" "ntel".
+    return __get_cpuid(0, &a, &b, &c, &d) && b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e;
+#else
+    return 0;
+#endif
+}
+
 static dl_sgemm_ukernel table[3];
 static int32_t table_count;
 

@@ -214,4 +214,7 @@ typedef struct {
 /// The kernel sets this CPU can run, fastest first (checked with cpuid, including OS support for the registers).
 const dl_sgemm_ukernel *dl_sgemm_ukernels(int32_t *count);
 
+/// 1 when cpuid names the CPU's vendor GenuineIntel, else 0: its cache blocking differs (see SGEMMKernel).
+int32_t dl_cpu_is_intel(void);
+
 #endif

@@ -74,7 +74,7 @@ public func sgemm(m: Int, n: Int, k: Int, alpha: Float = 1, a: SGEMMOperand, b: 
         return
     }
 
-    var kern = kernel ?? .preferred
+    var kern = (kernel ?? .preferred).forMatrices
     if case .packed(let pa) = a {
         precondition(pa.side == .left && pa.rows == m && pa.cols == k, "packed A does not match the product's shape")
         kern = pa.kernel
@@ -251,8 +251,9 @@ private final class GemmScratch: @unchecked Sendable {
     let b: UnsafeMutablePointer<Float>
 
     private init() {
-        let aCount = SGEMMKernel.available.map { $0.mc * $0.kc }.max()!
-        let bCount = SGEMMKernel.available.map { $0.kc * $0.nc }.max()!
+        let kernels = SGEMMKernel.available.flatMap { [$0, $0.forMatrices] }
+        let aCount = kernels.map { $0.mc * $0.kc }.max()!
+        let bCount = kernels.map { $0.kc * $0.nc }.max()!
         a = allocateFloats(aCount + bCount)
         b = a + aCount
     }
