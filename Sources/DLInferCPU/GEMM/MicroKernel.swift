@@ -62,16 +62,20 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
     /// 0.80-0.83 -> 0.89-0.95. Weights keep the blocking above: with this one densenet121 ran 2 % slower at 2 threads
     /// (in its convolutions' k blocks), the other models the same.
     var forMatrices: SGEMMKernel {
-        guard Self.isIntel else { return self }
+        guard let b = Self.matrixBlocking else { return self }
         var k = self
-        let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
-        k.kc = 256
-        k.nc = max(8, (l2 > 0 ? min(1024, l2 / 2 / (k.kc * 4)) : 1024) / nr) * nr
-        k.mc = 3072 / mr * mr
+        k.kc = b.kc
+        k.nc = max(8, b.nc / nr) * nr
+        k.mc = b.mc / mr * mr
         return k
     }
 
-    private static let isIntel = dl_cpu_is_intel() != 0
+    /// kc, nc and mc (before rounding to panels) for `forMatrices`; nil off Intel.
+    private static let matrixBlocking: (kc: Int, nc: Int, mc: Int)? = {
+        guard dl_cpu_is_intel() != 0 else { return nil }
+        let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE)), kc = 256
+        return (kc, l2 > 0 ? min(1024, l2 / 2 / (kc * 4)) : 1024, 3072)
+    }()
 
     /// The kernel set used unless a caller asks for another: the fastest, or the one `DLINFER_CPU_KERNELS` names
     /// when this CPU has it (to compare sets, or to test the narrower ones on a wider CPU).
