@@ -57,9 +57,11 @@ static inline __attribute__((always_inline)) void dl_pack_lines(float *dst, cons
         const float *sp = src + p * ks;
         for (int64_t j = 0; j < full; j++) dl_pack_copy(dst + j * w * kc + p * w, sp + j * w, w);
         if (tail > 0) {
+            // The whole row zeroed, then the tail copied over it: w is a constant here, so this is a few stores,
+            // where zeroing just the padding was a call to memset per step (a tenth of a small Winograd layer).
             float *dp = dst + full * w * kc + p * w;
+            memset(dp, 0, (size_t)w * sizeof(float));
             dl_pack_copy(dp, sp + full * w, tail);
-            for (int64_t r = tail; r < w; r++) dp[r] = 0;
         }
     }
 }
@@ -90,6 +92,10 @@ static inline __attribute__((always_inline)) void dl_pack_transposed(float *dst,
     for (int64_t r0 = 0; r0 < rows; r0 += w) {
         float *d = dst + r0 * kc;
         int64_t n = rows - r0 < w ? rows - r0 : w;
+        // A partial panel is zeroed first, row by row in stores of the constant width (as in dl_pack_lines).
+        if (n < w) {
+            for (int64_t p = 0; p < kc; p++) memset(d + p * w, 0, (size_t)w * sizeof(float));
+        }
         for (int64_t r = 0; r < n; r += 8) {
             int64_t cnt = n - r < 8 ? n - r : 8;
             // Rows past the panel's last are read again from its last row; their lanes are not stored.
@@ -105,9 +111,6 @@ static inline __attribute__((always_inline)) void dl_pack_transposed(float *dst,
             for (; p < kc; p++) {
                 for (int64_t i = 0; i < cnt; i++) d[p * w + r + i] = line[i][p];
             }
-        }
-        if (n < w) {
-            for (int64_t p = 0; p < kc; p++) memset(d + p * w + n, 0, (size_t)(w - n) * sizeof(float));
         }
     }
 }

@@ -114,6 +114,36 @@ static inline __attribute__((always_inline)) void DL_FN(wg_at)(const V8 *s, int 
     out[3 * out_step] = s1 - s2 + 8 * (s3 - s4) + s5;
 }
 
+/// Aᵀ M A of one 6x6 block of M (a lane per tile or per channel), plus the bias, clamped when `clamp` is set.
+static inline __attribute__((always_inline)) void DL_FN(wg_finish)(const V8 s[36], V8 vb, int clamp, V8 lo, V8 hi,
+                                                                   V8 r[16]) {
+    V8 a[24];
+    // Aᵀ M down each column (4 rows of 6), then (Aᵀ M) A along each row (4 x 4).
+    for (int j = 0; j < 6; j++) DL_FN(wg_at)(s + j, 6, a + j, 6);
+    for (int i = 0; i < 4; i++) DL_FN(wg_at)(a + i * 6, 1, r + i * 4, 1);
+    for (int e = 0; e < 16; e++) {
+        V8 u = r[e] + vb;
+        if (clamp) {
+            // A NaN compares false, so it keeps its own lanes.
+            const VI8 below = u < lo, above = u > hi;
+            u = (V8)(((VI8)u & ~below) | ((VI8)lo & below));
+            u = (V8)(((VI8)u & ~above) | ((VI8)hi & above));
+        }
+        r[e] = u;
+    }
+}
+
+/// v + r, then clamped when the layer clamps (NaN stays NaN).
+static inline __attribute__((always_inline)) float DL_FN(wg_add_residual)(const dl_winograd_output_args *g, float v,
+                                                                          float r) {
+    v += r;
+    if (g->clamp) {
+        v = v < g->lo ? g->lo : v;
+        v = v > g->hi ? g->hi : v;
+    }
+    return v;
+}
+
 static void DL_FN(wg_output_channel)(const dl_winograd_output_args *g, const float *m, float *y, const float *res,
                                      float bias) {
     const int64_t tiles_w = g->tiles_w, height = g->height, width = g->width, ld = g->ld;
@@ -122,7 +152,7 @@ static void DL_FN(wg_output_channel)(const dl_winograd_output_args *g, const flo
     const V8 vb = DL_FN(wg_splat8)(bias), lo = DL_FN(wg_splat8)(g->lo), hi = DL_FN(wg_splat8)(g->hi);
     for (int64_t t = 0; t < g->tc; t += 8) {
         const int64_t n = g->tc - t < 8 ? g->tc - t : 8;
-        V8 s[36], a[24], r[16];
+        V8 s[36], r[16];
         for (int xi = 0; xi < 36; xi++) {
             const float *p = m + xi * ld + t;
             if (n == 8) {
@@ -133,19 +163,7 @@ static void DL_FN(wg_output_channel)(const dl_winograd_output_args *g, const flo
                 s[xi] = lanes;
             }
         }
-        // Aᵀ M down each column (4 rows of 6), then (Aᵀ M) A along each row (4 x 4).
-        for (int j = 0; j < 6; j++) DL_FN(wg_at)(s + j, 6, a + j, 6);
-        for (int i = 0; i < 4; i++) DL_FN(wg_at)(a + i * 6, 1, r + i * 4, 1);
-        for (int e = 0; e < 16; e++) {
-            V8 u = r[e] + vb;
-            if (clamp_now) {
-                // A NaN compares false, so it keeps its own lanes.
-                const VI8 below = u < lo, above = u > hi;
-                u = (V8)(((VI8)u & ~below) | ((VI8)lo & below));
-                u = (V8)(((VI8)u & ~above) | ((VI8)hi & above));
-            }
-            r[e] = u;
-        }
+        DL_FN(wg_finish)(s, vb, clamp_now, lo, hi, r);
         // Output row i of the eight tiles side by side: tile k's four columns at 4k.
         float out[4][32];
         for (int i = 0; i < 4; i++) {
@@ -167,21 +185,58 @@ static void DL_FN(wg_output_channel)(const dl_winograd_output_args *g, const flo
                     for (int64_t j = 0; j < cols; j++) dst[j] = src[j];
                     continue;
                 }
-                for (int64_t j = 0; j < cols; j++) {
-                    float v = src[j] + res[at + j];
-                    if (g->clamp) {
-                        v = v < g->lo ? g->lo : v;
-                        v = v > g->hi ? g->hi : v;
-                    }
-                    dst[j] = v;
-                }
+                for (int64_t j = 0; j < cols; j++) dst[j] = DL_FN(wg_add_residual)(g, src[j], res[at + j]);
             }
             k += run;
         }
     }
 }
 
+/// Output planes o0 ..< o1 from M laid out tiles x channels (`ldt` set): eight channels to a vector, read
+/// contiguously, then each channel's 4x4 block stored on its own.
+static void DL_FN(wg_output_rows)(const dl_winograd_output_args *g, int64_t o0, int64_t o1) {
+    const int64_t tiles_w = g->tiles_w, height = g->height, width = g->width, plane = height * width;
+    const int clamp_now = g->clamp && !g->residual;
+    const V8 lo = DL_FN(wg_splat8)(g->lo), hi = DL_FN(wg_splat8)(g->hi);
+    for (int64_t o = o0; o < o1; o += 8) {
+        const int64_t n = o1 - o < 8 ? o1 - o : 8;
+        V8 vb = {};
+        if (g->bias) for (int64_t e = 0; e < n; e++) vb[e] = g->bias[o + e];
+        for (int64_t t = 0; t < g->tc; t++) {
+            V8 s[36], r[16];
+            for (int xi = 0; xi < 36; xi++) {
+                const float *p = g->m + xi * g->ld + t * g->ldt + o;
+                if (n == 8) {
+                    s[xi] = *(const V8 *)p;
+                } else {
+                    V8 lanes = {};
+                    for (int64_t e = 0; e < n; e++) lanes[e] = p[e];
+                    s[xi] = lanes;
+                }
+            }
+            DL_FN(wg_finish)(s, vb, clamp_now, lo, hi, r);
+            const int64_t tile = g->t0 + t, th = tile / tiles_w, tw = tile % tiles_w;
+            const int64_t rows = height - 4 * th < 4 ? height - 4 * th : 4, cols = width - 4 * tw < 4 ? width - 4 * tw : 4;
+            const int64_t at = 4 * th * width + 4 * tw;
+            for (int64_t e = 0; e < n; e++) {
+                float *dst = g->y + (o + e) * plane + at;
+                const float *res = g->residual ? g->residual + (o + e) * plane + at : 0;
+                for (int64_t i = 0; i < rows; i++) {
+                    for (int64_t j = 0; j < cols; j++) {
+                        const float v = r[4 * i + j][e];
+                        dst[i * width + j] = res ? DL_FN(wg_add_residual)(g, v, res[i * width + j]) : v;
+                    }
+                }
+            }
+        }
+    }
+}
+
 void DL_FN(dl_winograd_output)(const dl_winograd_output_args *g, int64_t o0, int64_t o1) {
+    if (g->ldt) {
+        DL_FN(wg_output_rows)(g, o0, o1);
+        return;
+    }
     for (int64_t o = o0; o < o1; o++) {
         const int64_t plane = o * g->height * g->width;
         DL_FN(wg_output_channel)(g, g->m + o * g->tc, g->y + plane, g->residual ? g->residual + plane : 0,

@@ -321,45 +321,52 @@ final class CKernelTests: XCTestCase {
         }
     }
 
+    /// Both layouts of M: channels x tiles, and tiles x channels (rows `ldt` apart, wider than the channels), the
+    /// latter over a whole vector of eight channels and a partial one.
     func testWinogradOutputTransformOfEveryKernelSet() {
         for set in kernelSets {
             for (i, (h, w, _, _, tilesW, _, t0, tc)) in Self.winogradShapes.enumerated() {
-                let planes = 3, ld = planes * tc, clamp = i % 2 == 0, (lo, hi): (Float, Float) = (-3, 4)
-                var m = values(36 * ld, seed: UInt64(400 + i)).map { $0 * 2 }
-                if i == 1 { m[7 * ld + tc + 2] = .nan }
-                let bias = values(planes, seed: UInt64(500 + i))
-                let res = values(planes * h * w, seed: UInt64(600 + i)), residual = i % 3 != 0
-                let sentinel: Float = 12345
-                var y = [Float](repeating: sentinel, count: planes * h * w)
-                bias.withUnsafeBufferPointer { bp in
-                    m.withUnsafeBufferPointer { mp in
-                        res.withUnsafeBufferPointer { rp in
-                            y.withUnsafeMutableBufferPointer { yp in
-                                var g = dl_winograd_output_args(m: mp.baseAddress, y: yp.baseAddress,
-                                                                bias: i == 3 ? nil : bp.baseAddress,
-                                                                residual: residual ? rp.baseAddress : nil,
-                                                                height: Int64(h), width: Int64(w), tiles_w: Int64(tilesW),
-                                                                t0: Int64(t0), tc: Int64(tc), ld: Int64(ld),
-                                                                clamp: clamp ? 1 : 0, lo: lo, hi: hi)
-                                set.winograd_output(&g, 1, Int64(planes))
+                for tileRows in [false, true] {
+                    let planes = tileRows ? 11 : 3, ldt = tileRows ? planes + 2 : 0, ld = tileRows ? tc * ldt : planes * tc
+                    func at(_ xi: Int, _ o: Int, _ t: Int) -> Int { tileRows ? xi * ld + t * ldt + o : xi * ld + o * tc + t }
+                    let clamp = i % 2 == 0, (lo, hi): (Float, Float) = (-3, 4)
+                    var m = values(36 * ld, seed: UInt64(400 + i)).map { $0 * 2 }
+                    if i == 1 { m[at(7, 1, 2 % tc)] = .nan }
+                    let bias = values(planes, seed: UInt64(500 + i))
+                    let res = values(planes * h * w, seed: UInt64(600 + i)), residual = i % 3 != 0
+                    let sentinel: Float = 12345
+                    var y = [Float](repeating: sentinel, count: planes * h * w)
+                    bias.withUnsafeBufferPointer { bp in
+                        m.withUnsafeBufferPointer { mp in
+                            res.withUnsafeBufferPointer { rp in
+                                y.withUnsafeMutableBufferPointer { yp in
+                                    var g = dl_winograd_output_args(m: mp.baseAddress, y: yp.baseAddress,
+                                                                    bias: i == 3 ? nil : bp.baseAddress,
+                                                                    residual: residual ? rp.baseAddress : nil,
+                                                                    height: Int64(h), width: Int64(w),
+                                                                    tiles_w: Int64(tilesW), t0: Int64(t0), tc: Int64(tc),
+                                                                    ld: Int64(ld), ldt: Int64(ldt), clamp: clamp ? 1 : 0,
+                                                                    lo: lo, hi: hi)
+                                    set.winograd_output(&g, 1, Int64(planes))
+                                }
                             }
                         }
                     }
-                }
-                let name = "\(String(cString: set.name)) shape \(i)"
-                for o in 0..<planes {
-                    for r in 0..<h {
-                        for col in 0..<w {
-                            let got = y[(o * h + r) * w + col]
-                            let tile = r / 4 * tilesW + col / 4
-                            guard o > 0, col / 4 < tilesW, tile >= t0, tile < t0 + tc else {
-                                XCTAssertEqual(got, sentinel, "\(name): [\(o), \(r), \(col)] written"); continue
+                    let name = "\(String(cString: set.name)) shape \(i)\(tileRows ? " tiles x channels" : "")"
+                    for o in 0..<planes {
+                        for r in 0..<h {
+                            for col in 0..<w {
+                                let got = y[(o * h + r) * w + col]
+                                let tile = r / 4 * tilesW + col / 4
+                                guard o > 0, col / 4 < tilesW, tile >= t0, tile < t0 + tc else {
+                                    XCTAssertEqual(got, sentinel, "\(name): [\(o), \(r), \(col)] written"); continue
+                                }
+                                var want = sandwich(Self.at, { a, b in Double(m[at(a * 6 + b, o, tile - t0)]) }, r % 4, col % 4)
+                                want += i == 3 ? 0 : Double(bias[o])
+                                if residual { want += Double(res[(o * h + r) * w + col]) }
+                                if clamp, !want.isNaN { want = Swift.min(Swift.max(want, Double(lo)), Double(hi)) }
+                                assertClose(Double(got), want, rtol: 1e-5, atol: 1e-5, "\(name): y[\(o), \(r), \(col)]")
                             }
-                            var want = sandwich(Self.at, { a, b in Double(m[(a * 6 + b) * ld + o * tc + tile - t0]) }, r % 4, col % 4)
-                            want += i == 3 ? 0 : Double(bias[o])
-                            if residual { want += Double(res[(o * h + r) * w + col]) }
-                            if clamp, !want.isNaN { want = Swift.min(Swift.max(want, Double(lo)), Double(hi)) }
-                            assertClose(Double(got), want, rtol: 1e-5, atol: 1e-5, "\(name): y[\(o), \(r), \(col)]")
                         }
                     }
                 }

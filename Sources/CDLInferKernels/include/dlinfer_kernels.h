@@ -169,13 +169,14 @@ static inline int64_t dl_winograd_input_scratch(const dl_winograd_input_args *g)
 /// Winograd F(4x4, 3x3)'s output transform for tiles t0 ..< t0 + tc: output plane o (height x width at y + o *
 /// height * width) gets, over tile t's 4x4 block clipped at the plane's edges, (Aᵀ M A) + bias[o] (bias NULL for
 /// none) + the residual laid out as y (NULL for none), then, when clamp is set, raised to lo and lowered to hi (NaN
-/// stays NaN); M[xi][o][t - t0] is at m + xi * ld + o * tc + t - t0.
+/// stays NaN); M[xi][o][t - t0] is at m + xi * ld + o * tc + t - t0, or with ldt set (M[xi] tiles x channels) at
+/// m + xi * ld + (t - t0) * ldt + o.
 typedef struct {
     const float *m;
     float *y;
     const float *bias;
     const float *residual;
-    int64_t height, width, tiles_w, t0, tc, ld;
+    int64_t height, width, tiles_w, t0, tc, ld, ldt;
     int32_t clamp;
     float lo, hi;
 } dl_winograd_output_args;

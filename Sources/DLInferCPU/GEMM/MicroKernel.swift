@@ -8,49 +8,47 @@ import Glibc
 /// depthwise 3x3 plane, 2-D max pooling, Winograd's transforms and the packing of operands into panels.
 /// Packed operands are laid out for one kernel; a `PackedMatrix` remembers which.
 public struct SGEMMKernel: @unchecked Sendable, Equatable {
-    public let name: String
+    /// This set's entry in the C target's table (static, so valid for the process's life). A pointer and three
+    /// blocking sizes, so that passing a kernel copies four words: with the entry's fifteen fields and name held
+    /// here, every product copied them and retained the name (5 % of a small Winograd layer's time in memcpy).
+    private let entry: UnsafePointer<dl_sgemm_ukernel>
+    public var name: String { String(cString: entry.pointee.name) }
     /// Tile height (rows of A per panel) and width (columns of B per panel).
-    public let mr: Int
-    public let nr: Int
+    public var mr: Int { Int(entry.pointee.mr) }
+    public var nr: Int { Int(entry.pointee.nr) }
     /// Depth of one k block: an A panel (mr x kc) stays in L1 while B panels stream past it.
     private(set) var kc: Int
     /// Columns of one packed B block (kc x nc, streamed past the A panel); a multiple of nr.
     private(set) var nc: Int
     /// Rows of one packed A block; a multiple of mr. B is packed again for each A block, so this is large.
     private(set) var mc: Int
-    let function: dl_sgemm_ukernel_fn
-    let indirectFunction: dl_sgemm_indirect_fn
-    let rows: dl_sgemv_rows_fn
-    let dots: dl_sgemv_dots_fn
-    let packedRow: dl_sgemv_packed_fn
-    let expSum: dl_exp_sum_fn
-    let erfRow: dl_map_fn
-    let sigmoidRow: dl_map_fn
-    let tanhRow: dl_map_fn
-    let pool2D: dl_pool2d_fn
-    let depthwisePlane: dl_dwconv3x3_fn
-    let winogradInput: dl_winograd_input_fn
-    let winogradOutput: dl_winograd_output_fn
-    let pack: dl_pack_fn
+    var function: dl_sgemm_ukernel_fn { entry.pointee.kernel }
+    var indirectFunction: dl_sgemm_indirect_fn { entry.pointee.indirect }
+    var rows: dl_sgemv_rows_fn { entry.pointee.gemv_rows }
+    var dots: dl_sgemv_dots_fn { entry.pointee.gemv_dots }
+    var packedRow: dl_sgemv_packed_fn { entry.pointee.gemv_packed }
+    var expSum: dl_exp_sum_fn { entry.pointee.exp_sum }
+    var erfRow: dl_map_fn { entry.pointee.erf }
+    var sigmoidRow: dl_map_fn { entry.pointee.sigmoid }
+    var tanhRow: dl_map_fn { entry.pointee.tanh }
+    var pool2D: dl_pool2d_fn { entry.pointee.pool2d }
+    var depthwisePlane: dl_dwconv3x3_fn { entry.pointee.dwconv3x3 }
+    var winogradInput: dl_winograd_input_fn { entry.pointee.winograd_input }
+    var winogradOutput: dl_winograd_output_fn { entry.pointee.winograd_output }
+    var pack: dl_pack_fn { entry.pointee.pack }
 
     /// Operands packed for one kernel suit another only with the same panels and k blocks.
-    public static func == (l: SGEMMKernel, r: SGEMMKernel) -> Bool { l.name == r.name && l.kc == r.kc }
+    public static func == (l: SGEMMKernel, r: SGEMMKernel) -> Bool { l.entry == r.entry && l.kc == r.kc }
 
     /// Every kernel this CPU can run, fastest first.
     public static let available: [SGEMMKernel] = {
         var count: Int32 = 0
         let table = dl_sgemm_ukernels(&count)!
         return (0..<Int(count)).map { i in
-            let k = table[i]
-            let mr = Int(k.mr), nr = Int(k.nr)
+            let mr = Int(table[i].mr), nr = Int(table[i].nr)
             // Measured on Zen 4 (32 KiB L1d, 1 MiB L2) at 1024^3 and at conv/dense shapes: a deep k block (the A
             // panel, 24 KiB, still fits L1) and a wide B block (2 MiB, streamed from L3) beat L2-sized B blocks.
-            return SGEMMKernel(name: String(cString: k.name), mr: mr, nr: nr, kc: 512, nc: (1024 / nr) * nr,
-                               mc: (768 / mr) * mr, function: k.kernel, indirectFunction: k.indirect,
-                               rows: k.gemv_rows, dots: k.gemv_dots, packedRow: k.gemv_packed, expSum: k.exp_sum,
-                               erfRow: k.erf, sigmoidRow: k.sigmoid, tanhRow: k.tanh, pool2D: k.pool2d,
-                               depthwisePlane: k.dwconv3x3, winogradInput: k.winograd_input,
-                               winogradOutput: k.winograd_output, pack: k.pack)
+            return SGEMMKernel(entry: table + i, kc: 512, nc: (1024 / nr) * nr, mc: (768 / mr) * mr)
         }
     }()
 

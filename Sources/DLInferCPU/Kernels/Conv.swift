@@ -153,7 +153,12 @@ final class ConvKernel: Kernel {
         }
 
         if let w = winogradCandidate, winogradPays(grid, outChannels: m) {
-            if winograd == nil { winograd = WinogradWeights(w.pointer(Float.self), m: w.shape[0], c: w.shape[1]) }
+            if winograd == nil {
+                // Oriented for the first run's output size.
+                let tiles = ((outSize[0] + 3) / 4) * ((outSize[1] + 3) / 4)
+                winograd = WinogradWeights(w.pointer(Float.self), m: m, c: w.shape[1],
+                                           transposed: winogradTransposes(tiles: tiles, outChannels: m))
+            }
             try winogradConv(winograd!, x: xp, batch: batch, height: grid.target[0], width: grid.target[1],
                              padTop: padBegin[0], padLeft: padBegin[1], outHeight: outSize[0], outWidth: outSize[1],
                              bias: bp, activation: act, y: yp, residual: rp)

@@ -8,19 +8,22 @@ import Glibc
 /// each channel pair costs 36 multiplications instead of 144. Per image, in chunks of tiles:
 ///   V[ξ][c][t] = (Bᵀ d B)[ξ]   the 6x6 input patch d of tile t in channel c, transformed (zeros outside the input)
 ///   M[ξ]       = U[ξ] · V[ξ]   36 GEMMs, U[ξ] = (G g Gᵀ)[ξ] the weights transformed and packed once at load
+///                              (for few tiles M[ξ]ᵀ = V[ξ]ᵀ · U[ξ]ᵀ: `winogradTransposes`)
 ///   y tile     = Aᵀ M A        4x4 outputs per tile and channel, then bias and activation
 /// The transforms' coefficients (0, ±1, ±2, ±4, ±5, 1/4, 1/6, 1/12, 1/24) keep float32 rounding within a few ulps of
 /// the sum's magnitude per channel.
 struct WinogradWeights {
-    /// U[ξ], M x C each, packed as the GEMM's left operand.
+    /// U[ξ], M x C each, packed as the GEMM's left operand; or, when `transposed`, U[ξ]ᵀ packed as its right operand.
     let packed: [PackedMatrix]
     let m: Int, c: Int
+    /// Whether the products are V[ξ]ᵀ U[ξ]ᵀ (the tiles as rows, `winogradTransposes`) rather than U[ξ] V[ξ].
+    let transposed: Bool
 
     /// Transforms W [M, C, 3, 3]: U[ξ][m][c] = (G g Gᵀ)[ξ] with g = W[m, c]. One row of ξ (six matrices) at a time
     /// is transformed and packed, so that the unpacked transform never holds more than 6 M C floats: all 36 at once
     /// raised googlenet's peak memory above onnxruntime's.
-    init(_ w: UnsafePointer<Float>, m: Int, c: Int) {
-        self.m = m; self.c = c
+    init(_ w: UnsafePointer<Float>, m: Int, c: Int, transposed: Bool) {
+        self.m = m; self.c = c; self.transposed = transposed
         let g: [[Double]] = [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
                              [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
         let u = allocateFloats(6 * m * c)
@@ -36,7 +39,10 @@ struct WinogradWeights {
                 let t0 = tap(0), t1 = tap(1), t2 = tap(2)
                 for j in 0..<6 { u[j * m * c + mc] = Float(t0 * g[j][0] + t1 * g[j][1] + t2 * g[j][2]) }
             }
-            packed += (0..<6).map { PackedMatrix(.left, rows: m, cols: c, u + $0 * m * c, ld: c, transposed: false) }
+            packed += (0..<6).map {
+                transposed ? PackedMatrix(.right, rows: c, cols: m, u + $0 * m * c, ld: c, transposed: true)
+                    : PackedMatrix(.left, rows: m, cols: c, u + $0 * m * c, ld: c, transposed: false)
+            }
         }
         self.packed = packed
     }
@@ -61,6 +67,17 @@ func winogradApplies(_ a: Conv, weights: [Int]) -> Bool {
 /// tiles, runs 1.3 to 1.8 times as long as the other paths.
 func winogradPays(_ g: TapGrid, outChannels: Int) -> Bool {
     ((g.grid[0] + 3) / 4) * ((g.grid[1] + 3) / 4) >= (outChannels >= 64 ? 8 : 25)
+}
+
+/// Whether a layer's products take its tiles as rows (Vᵀ Uᵀ, tiles x channels) rather than as columns (U V, channels
+/// x tiles): the micro-kernel's vectors run along the columns, half a panel wide (16 lanes with AVX-512, 8 with
+/// AVX2), so a few tiles as columns leave lanes empty where the output channels would fill them. Measured on
+/// crnn_ctc's 64 -> 64 channels at 4x32 (8 tiles): the micro-kernel's multiply-adds halve. Only for a layer whose
+/// tiles form one chunk (fewer than 64); with more, both orientations fill their lanes alike.
+func winogradTransposes(tiles: Int, outChannels m: Int, kernel: SGEMMKernel = .preferred) -> Bool {
+    let lanes = kernel.nr / 2
+    func vectors(_ n: Int) -> Int { (n + lanes - 1) / lanes }
+    return tiles < 64 && tiles * vectors(m) < m * vectors(tiles)
 }
 
 /// Y = act(conv(X, W) + bias + residual), for NCHW X of one 3x3 stride-1 layer (the residual laid out as Y, or nil);
@@ -100,13 +117,20 @@ func winogradConv(_ u: WinogradWeights, x: UnsafePointer<Float>, batch: Int, hei
         }
         stage(36, grain: 1, shared: shared) { xis in
             for xi in xis {
-                sgemm(m: m, n: tc, k: c, a: .packed(u.packed[xi]), b: .matrix(v + xi * c * tc, ld: tc, transposed: false),
-                      c: prod + xi * m * tc, ldc: tc, maxThreads: 1)
+                let vxi = v + xi * c * tc, out = prod + xi * m * tc
+                if u.transposed {
+                    sgemm(m: tc, n: m, k: c, a: .matrix(vxi, ld: tc, transposed: true), b: .packed(u.packed[xi]),
+                          c: out, ldc: m, maxThreads: 1)
+                } else {
+                    sgemm(m: m, n: tc, k: c, a: .packed(u.packed[xi]), b: .matrix(vxi, ld: tc, transposed: false),
+                          c: out, ldc: tc, maxThreads: 1)
+                }
             }
         }
         let output = dl_winograd_output_args(m: prod, y: yn, bias: bias, residual: residual.map { $0 + (yn - y) },
                                              height: Int64(outHeight), width: Int64(outWidth),
                                              tiles_w: Int64(tilesW), t0: Int64(t0), tc: Int64(tc), ld: Int64(m * tc),
+                                             ldt: u.transposed ? Int64(m) : 0,
                                              clamp: clamp == nil ? 0 : 1, lo: clamp?.lo ?? 0, hi: clamp?.hi ?? 0)
         stage(m, grain: Swift.max(1, 256 / Swift.max(1, tc)), shared: shared) { channels in
             var g = output

@@ -5,7 +5,8 @@ import XCTest
 /// 3x3 stride-1 convolutions with 32 or more input and 16 or more output channels run by Winograd's F(4x4, 3x3) once
 /// the output has 8 tiles or more (25 below 64 output channels), by the other paths below that. Both against a
 /// direct convolution in double: padding of every kind, partial edge tiles, more tiles than one chunk, batches, bias
-/// with fused activations, and one session moving between the two paths.
+/// with fused activations, products with the tiles as columns and as rows, and one session moving between the two
+/// paths.
 final class WinogradConvTests: XCTestCase {
     private typealias H = TestData
 
@@ -64,6 +65,7 @@ final class WinogradConvTests: XCTestCase {
             (40, 32, [2, 40, 18, 18], [1, 1, 1, 1], false, true),      // below 64 output channels, 25 tiles
             (64, 64, [1, 64, 4, 32], [1, 1, 1, 1], true, true),        // the fewest tiles, 8 in one row
             (32, 64, [2, 32, 45, 47], [1, 1, 1, 1], true, true),       // 144 tiles: whole chunks per thread
+            (48, 72, [1, 48, 6, 36], [1, 1, 1, 1], false, true),       // tiles as rows, 72 channels: 8 a vector and 8 more
         ]
         for (k, c) in cases.enumerated() {
             let w = H.tensor([c.m, c.c, 3, 3], seed: 200 + k, -0.1, 0.1)
