@@ -101,6 +101,9 @@ TARGET void dl_sgemm_indirect_avx2(int64_t kc, const float *a, const float *b, c
 #define DL_VL 8
 #define DL_NR DL_AVX2_NR
 #define DL_SUFFIX avx2
+#define DL_STORE_LANES8(p, v, n) \
+    _mm256_maskstore_ps((p), _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)), \
+                        (__m256)(v))
 #include "gemv_impl.h"
 #include "vmath_impl.h"
 #include "dwconv_impl.h"

@@ -102,6 +102,8 @@ TARGET void dl_sgemm_indirect_avx512(int64_t kc, const float *a, const float *b,
 #define DL_VL 16
 #define DL_NR DL_AVX512_NR
 #define DL_SUFFIX avx512
+#define DL_STORE_LANES8(p, v, n) \
+    _mm512_mask_storeu_ps((p), (__mmask16)((1u << (n)) - 1), _mm512_castps256_ps512((__m256)(v)))
 #include "gemv_impl.h"
 #include "vmath_impl.h"
 #include "dwconv_impl.h"
