@@ -172,6 +172,25 @@ final class SGEMMTests: XCTestCase {
         }
     }
 
+    /// A packed B larger than L2 (5.7 MB; the largest L2 of today's x86 cores is 2-4 MB) against few rows of A: the
+    /// sweep that takes each B panel 64 steps at a time past all A panels, with depths that end mid-step-block, C
+    /// scaled by beta first and the epilogue on the last steps only.
+    func testPackedBLargerThanL2() {
+        for kernel in SGEMMKernel.available {
+            let t = Case(m: 37, n: 1300, k: 1100, alpha: -1.5, beta: 0.5)
+            let (a, b, c) = inputs(t, seed: 350)
+            let rowBias = (0..<t.m).map { Float($0 % 7) * 0.25 - 0.75 }
+            rowBias.withUnsafeBufferPointer { rb in
+                let want = reference(t, a, b, c, bias: .perRow(rb.baseAddress!), biasValues: rowBias, activation: .relu)
+                for (packA, threads) in [(false, 1), (true, 3)] {
+                    let got = run(t, a, b, c, packA: packA, packB: true, kernel: kernel, bias: .perRow(rb.baseAddress!),
+                                  activation: .relu, maxThreads: threads)
+                    check(got, want, t, "\(kernel.name) packA=\(packA) threads=\(threads)")
+                }
+            }
+        }
+    }
+
     /// One row times a transposed B: the dot-product kernel, eight rows of B at a time, then four, then one, with
     /// depths that leave a partial vector (and none at all for k below the vector width).
     func testMatrixVectorDotProducts() {

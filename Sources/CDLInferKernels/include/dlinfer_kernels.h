@@ -218,4 +218,7 @@ const dl_sgemm_ukernel *dl_sgemm_ukernels(int32_t *count);
 /// 1 when cpuid names the CPU's vendor GenuineIntel, else 0: its cache blocking differs (see SGEMMKernel).
 int32_t dl_cpu_is_intel(void);
 
+/// Asks for the cache lines of p[0 ..< bytes] to be brought into L2 ahead of use (a hint: nothing is read).
+void dl_prefetch_l2(const void *p, int64_t bytes);
+
 #endif
