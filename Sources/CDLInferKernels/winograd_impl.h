@@ -119,6 +119,20 @@ static inline __attribute__((always_inline)) void DL_FN(wg_at)(const V8 *s, int 
     out[3 * out_step] = s1 - s2 + 8 * (s3 - s4) + s5;
 }
 
+/// The first n (<= 8) lanes of p + xi * ld for each ξ (the rest zero).
+static inline __attribute__((always_inline)) void DL_FN(wg_load36)(const float *p, int64_t ld, int64_t n, V8 s[36]) {
+    for (int xi = 0; xi < 36; xi++) {
+        const float *q = p + xi * ld;
+        if (n == 8) {
+            s[xi] = *(const V8 *)q;
+        } else {
+            V8 lanes = {};
+            for (int64_t e = 0; e < n; e++) lanes[e] = q[e];
+            s[xi] = lanes;
+        }
+    }
+}
+
 /// Aᵀ M A of one 6x6 block of M (a lane per tile or per channel), plus the bias, clamped when `clamp` is set.
 static inline __attribute__((always_inline)) void DL_FN(wg_finish)(const V8 s[36], V8 vb, int clamp, V8 lo, V8 hi,
                                                                    V8 r[16]) {
@@ -158,16 +172,7 @@ static void DL_FN(wg_output_channel)(const dl_winograd_output_args *g, const flo
     for (int64_t t = 0; t < g->tc; t += 8) {
         const int64_t n = g->tc - t < 8 ? g->tc - t : 8;
         V8 s[36], r[16];
-        for (int xi = 0; xi < 36; xi++) {
-            const float *p = m + xi * ld + t;
-            if (n == 8) {
-                s[xi] = *(const V8 *)p;
-            } else {
-                V8 lanes = {};
-                for (int64_t e = 0; e < n; e++) lanes[e] = p[e];
-                s[xi] = lanes;
-            }
-        }
+        DL_FN(wg_load36)(m + t, ld, n, s);
         DL_FN(wg_finish)(s, vb, clamp_now, lo, hi, r);
         // Output row i of the eight tiles side by side: tile k's four columns at 4k.
         float out[4][32];
@@ -209,16 +214,7 @@ static void DL_FN(wg_output_rows)(const dl_winograd_output_args *g, int64_t o0, 
         if (g->bias) for (int64_t e = 0; e < n; e++) vb[e] = g->bias[o + e];
         for (int64_t t = 0; t < g->tc; t++) {
             V8 s[36], r[16];
-            for (int xi = 0; xi < 36; xi++) {
-                const float *p = g->m + xi * g->ld + t * g->ldt + o;
-                if (n == 8) {
-                    s[xi] = *(const V8 *)p;
-                } else {
-                    V8 lanes = {};
-                    for (int64_t e = 0; e < n; e++) lanes[e] = p[e];
-                    s[xi] = lanes;
-                }
-            }
+            DL_FN(wg_load36)(g->m + t * g->ldt + o, g->ld, n, s);
             DL_FN(wg_finish)(s, vb, clamp_now, lo, hi, r);
             const int64_t tile = g->t0 + t, th = tile / tiles_w, tw = tile % tiles_w;
             const int64_t rows = height - 4 * th < 4 ? height - 4 * th : 4, cols = width - 4 * tw < 4 ? width - 4 * tw : 4;
