@@ -71,8 +71,14 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
     /// kc, nc and mc (before rounding to panels) for `forMatrices`; nil off Intel.
     private static let matrixBlocking: (kc: Int, nc: Int, mc: Int)? = {
         guard dl_cpu_is_intel() != 0 else { return nil }
-        let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE)), kc = 256
-        return (kc, l2 > 0 ? min(1024, l2 / 2 / (kc * 4)) : 1024, 3072)
+        let kc = 256
+        return (kc, l2Bytes.map { min(1024, $0 / 2 / (kc * 4)) } ?? 1024, 3072)
+    }()
+
+    /// Bytes of this CPU's L2 per core; nil where the system does not say.
+    static let l2Bytes: Int? = {
+        let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
+        return l2 > 0 ? l2 : nil
     }()
 
     /// The kernel set used unless a caller asks for another: the fastest, or the one `DLINFER_CPU_KERNELS` names

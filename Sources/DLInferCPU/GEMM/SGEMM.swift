@@ -128,12 +128,6 @@ public func sgemm(m: Int, n: Int, k: Int, alpha: Float = 1, a: SGEMMOperand, b: 
     }
 }
 
-/// Bytes of this CPU's L2 (1 MiB where the system does not say).
-private let l2Bytes: Int = {
-    let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
-    return l2 > 0 ? l2 : 1 << 20
-}()
-
 /// Floats of an operand that all threads of a product share once packed (4 MiB): beyond it, packing is a small part
 /// of the work, and the copy would not stay in cache anyway.
 private let sharedPackingLimit = 1 << 20
@@ -213,7 +207,7 @@ private struct BlockedProduct {
         let mr = kernel.mr, nr = kernel.nr, kc = kernel.kc
         // A packed B (weights) larger than L2 comes from L3 or memory on every run (`streamed` below).
         var streamsB = false
-        if case .packed(let pb) = b { streamsB = pb.rows * pb.cols * 4 > l2Bytes }
+        if case .packed(let pb) = b { streamsB = pb.rows * pb.cols * 4 > SGEMMKernel.l2Bytes ?? 1 << 20 }
         let scratch = GemmScratch.take()
         defer { GemmScratch.give(scratch) }
         var ic = rows.lowerBound
