@@ -54,20 +54,23 @@ static void init_table(void) {
                                                 dl_sgemv_packed_avx512, dl_exp_shifted_sum_avx512, dl_erf_avx512,
                                     dl_dwconv3x3_avx512, dl_sigmoid_avx512, dl_tanh_avx512,
                                     dl_pool2d_avx512, dl_winograd_input_avx512,
-                                    dl_winograd_output_avx512, dl_pack_panels_avx512};
+                                    dl_winograd_output_avx512, dl_pack_panels_avx512,
+                                    dl_transpose_out_avx512};
     if (avx2) table[n++] = (dl_sgemm_ukernel){"avx2", DL_AVX2_MR, DL_AVX2_NR, dl_sgemm_ukernel_avx2,
                                               dl_sgemm_indirect_avx2, dl_sgemv_rows_avx2, dl_sgemv_dots_avx2,
                                               dl_sgemv_packed_avx2, dl_exp_shifted_sum_avx2, dl_erf_avx2,
                                     dl_dwconv3x3_avx2, dl_sigmoid_avx2, dl_tanh_avx2,
                                     dl_pool2d_avx2, dl_winograd_input_avx2,
-                                    dl_winograd_output_avx2, dl_pack_panels_avx2};
+                                    dl_winograd_output_avx2, dl_pack_panels_avx2,
+                                    dl_transpose_out_avx2};
 #endif
     table[n++] = (dl_sgemm_ukernel){"generic", DL_GENERIC_MR, DL_GENERIC_NR, dl_sgemm_ukernel_generic,
                                     dl_sgemm_indirect_generic, dl_sgemv_rows_generic, dl_sgemv_dots_generic,
                                     dl_sgemv_packed_generic, dl_exp_shifted_sum_generic, dl_erf_generic,
                                     dl_dwconv3x3_generic, dl_sigmoid_generic, dl_tanh_generic,
                                     dl_pool2d_generic, dl_winograd_input_generic,
-                                    dl_winograd_output_generic, dl_pack_panels_generic};
+                                    dl_winograd_output_generic, dl_pack_panels_generic,
+                                    dl_transpose_out_generic};
     table_count = n;
 }
 

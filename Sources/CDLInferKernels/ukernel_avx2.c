@@ -110,5 +110,6 @@ TARGET void dl_sgemm_indirect_avx2(int64_t kc, const float *a, const float *b, c
 #include "pool_impl.h"
 #include "winograd_impl.h"
 #include "pack_impl.h"
+#include "transpose_impl.h"
 #pragma clang attribute pop
 #endif

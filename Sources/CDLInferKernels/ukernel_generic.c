@@ -61,3 +61,4 @@ void dl_sgemm_indirect_generic(int64_t kc, const float *a, const float *b, const
 #include "pool_impl.h"
 #include "winograd_impl.h"
 #include "pack_impl.h"
+#include "transpose_impl.h"

@@ -34,7 +34,8 @@
     void dl_winograd_input_##S(const dl_winograd_input_args *g, int64_t c0, int64_t c1, float *scratch); \
     void dl_winograd_output_##S(const dl_winograd_output_args *g, int64_t o0, int64_t o1); \
     void dl_pack_panels_##S(float *dst, const float *src, int64_t rs, int64_t ks, int64_t rows, int64_t kc, \
-                            int64_t width);
+                            int64_t width); \
+    void dl_transpose_out_##S(const dl_transpose_out_args *g, int64_t c0, int64_t c1);
 DL_DECLARE_KERNELS(avx512)
 DL_DECLARE_KERNELS(avx2)
 DL_DECLARE_KERNELS(generic)

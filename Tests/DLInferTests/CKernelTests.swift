@@ -4,8 +4,8 @@ import XCTest
 
 /// The C kernels that convolution calls directly, for every instruction set this CPU can run (the model-level tests
 /// only reach the fastest one): the depthwise 3x3 plane kernel, Winograd's transforms, the recurrent gates' sigmoid
-/// and tanh, max pooling's rows, the micro-kernels' bias-and-clamp epilogue and the packing of operands into panels,
-/// against references written here.
+/// and tanh, max pooling's rows, the micro-kernels' bias-and-clamp epilogue, the packing of operands into panels and
+/// the transpose of pixel rows into planes, against references written here.
 final class CKernelTests: XCTestCase {
     var kernelSets: [dl_sgemm_ukernel] {
         var count: Int32 = 0
@@ -368,6 +368,43 @@ final class CKernelTests: XCTestCase {
                                 assertClose(Double(got), want, rtol: 1e-5, atol: 1e-5, "\(name): y[\(o), \(r), \(col)]")
                             }
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Yᵀ into planes for channel ranges that start past 0 and end part-way through a block of eight (or hold fewer
+    /// than eight), pixel counts below, at and past eight (a last block that overlaps the one before), with and
+    /// without bias and clamp, a NaN that must stay NaN, and channels outside the range left untouched.
+    func testTransposeOutOfEveryKernelSet() {
+        for set in kernelSets {
+            for (i, (pixels, channels, c0, c1)) in [(1, 3, 0, 3), (7, 9, 1, 8), (8, 16, 0, 16), (49, 21, 2, 21),
+                                                    (13, 40, 5, 37), (196, 8, 0, 8)].enumerated() {
+                let ld = channels + i % 2 * 3, clamp = i % 2 == 1, withBias = i != 2, (lo, hi): (Float, Float) = (-0.25, 0.5)
+                var yt = values(pixels * ld, seed: UInt64(700 + i))
+                yt[(pixels - 1) * ld + c1 - 1] = .nan
+                let bias = values(channels, seed: UInt64(800 + i))
+                let sentinel: Float = 12345
+                var y = [Float](repeating: sentinel, count: channels * pixels)
+                yt.withUnsafeBufferPointer { tp in
+                    bias.withUnsafeBufferPointer { bp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            var g = dl_transpose_out_args(yt: tp.baseAddress, y: yp.baseAddress,
+                                                          bias: withBias ? bp.baseAddress : nil, ld: Int64(ld),
+                                                          pixels: Int64(pixels), clamp: clamp ? 1 : 0, lo: lo, hi: hi)
+                            set.transpose_out(&g, Int64(c0), Int64(c1))
+                        }
+                    }
+                }
+                let name = "\(String(cString: set.name)) case \(i)"
+                for c in 0..<channels {
+                    for p in 0..<pixels {
+                        let got = y[c * pixels + p]
+                        guard c >= c0, c < c1 else { XCTAssertEqual(got, sentinel, "\(name): [\(c), \(p)] written"); continue }
+                        var want = yt[p * ld + c] + (withBias ? bias[c] : 0)
+                        if clamp, !want.isNaN { want = Swift.min(Swift.max(want, lo), hi) }
+                        XCTAssert(got == want || got.isNaN && want.isNaN, "\(name): y[\(c), \(p)] is \(got), not \(want)")
                     }
                 }
             }

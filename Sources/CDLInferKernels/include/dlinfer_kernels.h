@@ -189,9 +189,22 @@ typedef void (*dl_winograd_output_fn)(const dl_winograd_output_args *g, int64_t 
 typedef void (*dl_pack_fn)(float *dst, const float *src, int64_t rs, int64_t ks, int64_t rows, int64_t kc,
                            int64_t width);
 
+/// Output planes c0 ..< c1 from Yᵀ: y[c * pixels + p] = yt[p * ld + c] + bias[c] (bias NULL for none), then, when
+/// clamp is set, raised to lo and lowered to hi (NaN stays NaN).
+typedef struct {
+    const float *yt;
+    float *y;
+    const float *bias;
+    int64_t ld, pixels;
+    int32_t clamp;
+    float lo, hi;
+} dl_transpose_out_args;
+
+typedef void (*dl_transpose_out_fn)(const dl_transpose_out_args *g, int64_t c0, int64_t c1);
+
 /// One instruction set's kernels: the SGEMM micro-kernel (tile mr x nr) and its in-place-B form, the matrix-vector
 /// kernels, the softmax exponential, erf, the depthwise 3x3 plane, sigmoid, tanh, max pooling,
-/// Winograd's transforms and the packing of operands into panels.
+/// Winograd's transforms, the packing of operands into panels and the transpose of a product's pixel rows into planes.
 typedef struct {
     const char *name;
     int32_t mr;
@@ -210,6 +223,7 @@ typedef struct {
     dl_winograd_input_fn winograd_input;
     dl_winograd_output_fn winograd_output;
     dl_pack_fn pack;
+    dl_transpose_out_fn transpose_out;
 } dl_sgemm_ukernel;
 
 /// The kernel sets this CPU can run, fastest first (checked with cpuid, including OS support for the registers).

@@ -36,6 +36,7 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
     var winogradInput: dl_winograd_input_fn { entry.pointee.winograd_input }
     var winogradOutput: dl_winograd_output_fn { entry.pointee.winograd_output }
     var pack: dl_pack_fn { entry.pointee.pack }
+    var transposeOut: dl_transpose_out_fn { entry.pointee.transpose_out }
 
     /// Operands packed for one kernel suit another only with the same panels and k blocks.
     public static func == (l: SGEMMKernel, r: SGEMMKernel) -> Bool { l.entry == r.entry && l.kc == r.kc }

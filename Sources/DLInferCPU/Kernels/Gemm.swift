@@ -130,21 +130,25 @@ final class MatMulKernel: Kernel {
 }
 
 /// A constant operand of a product, packed for the SGEMM on the first run that multiplies it by more than one
-/// vector. Until then, and for models that only ever do (batch 1 through a Dense layer), products read the
-/// constant where it is, as matrix-vector products that stream it at memory speed, and no packed copy is made.
+/// vector (by any, with `packsForVectors`). Until then, and for models that only ever do (batch 1 through a Dense
+/// layer), products read the constant where it is, as matrix-vector products that stream it at memory speed, and no
+/// packed copy is made.
 final class LazyPackedWeight {
     private let tensor: Tensor
     private let side: PackedMatrix.Side, rows: Int, cols: Int, transposed: Bool
+    private let packsForVectors: Bool
     private var matrix: PackedMatrix?
 
-    init(_ tensor: Tensor, _ side: PackedMatrix.Side, rows: Int, cols: Int, transposed: Bool) {
+    init(_ tensor: Tensor, _ side: PackedMatrix.Side, rows: Int, cols: Int, transposed: Bool,
+         packsForVectors: Bool = false) {
         self.tensor = tensor; self.side = side; self.rows = rows; self.cols = cols; self.transposed = transposed
+        self.packsForVectors = packsForVectors
     }
 
     /// The packed operand, packed now if the product's other extent (rows of A for a right operand, columns of B for
-    /// a left one) is above 1; nil while only matrix-vector products have run.
+    /// a left one) is above 1 or `packsForVectors` is set; nil while only matrix-vector products have run.
     func packed(forExtent extent: Int) -> PackedMatrix? {
-        if matrix == nil, extent > 1 {
+        if matrix == nil, extent > 1 || packsForVectors && extent == 1 {
             // The tensor holds the matrix contiguously, as rows x cols or (transposed) cols x rows.
             matrix = PackedMatrix(side, rows: rows, cols: cols, tensor.pointer(Float.self), ld: transposed ? rows : cols,
                                   transposed: transposed)

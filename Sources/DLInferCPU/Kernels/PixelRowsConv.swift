@@ -1,3 +1,4 @@
+import CDLInferKernels
 import DLInferCore
 
 /// Convolution with the output pixels as the GEMM's rows and the output channels as its columns:
@@ -24,8 +25,11 @@ func pixelRowsConv(_ g: TapGrid, _ wt: PackedMatrix, x: UnsafePointer<Float>, ba
                 : packTapColumns(g, channels: channels, x: xn, into: packed, kernel: wt.kernel)
             sgemm(m: plane, n: m, k: k, a: .packed(xt), b: .packed(wt), c: yt, ldc: m)
             let yn = y + n * m * plane
+            let out = dl_transpose_out_args(yt: yt, y: yn, bias: bias, ld: Int64(m), pixels: Int64(plane),
+                                            clamp: clamp == nil ? 0 : 1, lo: clamp?.lo ?? 0, hi: clamp?.hi ?? 0)
             parallelFor(m, grain: Swift.max(1, 16384 / Swift.max(1, plane))) { r in
-                transposeOut(yt, ld: m, pixels: plane, channels: r, into: yn, bias: bias, clamp: clamp)
+                var args = out
+                wt.kernel.transposeOut(&args, Int64(r.lowerBound), Int64(r.upperBound))
                 guard clamp == nil, residual != nil || activation != nil else { return }
                 // The residual (laid out as Y) and the activation on each plane just written, while it is in L1.
                 for c in r {
@@ -122,31 +126,4 @@ func pixelRowsPays(_ g: TapGrid, channelsPerGroup cg: Int, outChannels m: Int) -
     let flat = directConvGeometry(g, channelsPerGroup: cg, outChannelsPerGroup: m)?.flatOutputs ?? plane
     let rest = flat % 32, lanes = flat / 32 * 32 + (rest == 0 ? 0 : rest <= 16 ? 16 : 32)
     return plane > 0 && lanes * 5 >= plane * 6
-}
-
-/// Channels `channels` of Yᵀ (pixels x ld) into their planes of Y, plus bias and clamped to `clamp` (NaN stays NaN):
-/// eight channels at a time, each pixel's eight values read as one vector (a row of Yᵀ) and stored to the eight planes.
-private func transposeOut(_ yt: UnsafePointer<Float>, ld: Int, pixels: Int, channels: Range<Int>,
-                          into y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
-                          clamp: (lo: Float, hi: Float)?) {
-    let lo = SIMD8<Float>(repeating: clamp?.lo ?? 0), hi = SIMD8<Float>(repeating: clamp?.hi ?? 0)
-    var c = channels.lowerBound
-    while c + 8 <= channels.upperBound {
-        let dst = y + c * pixels
-        let b = bias.map { UnsafeRawPointer($0 + c).loadUnaligned(as: SIMD8<Float>.self) } ?? .zero
-        for p in 0..<pixels {
-            var v = UnsafeRawPointer(yt + p * ld + c).loadUnaligned(as: SIMD8<Float>.self) + b
-            if clamp != nil { v = v.replacing(with: lo, where: v .< lo).replacing(with: hi, where: v .> hi) }
-            for l in 0..<8 { dst[l * pixels + p] = v[l] }
-        }
-        c += 8
-    }
-    for c in c..<channels.upperBound {
-        let b = bias?[c] ?? 0
-        for p in 0..<pixels {
-            var v = yt[p * ld + c] + b
-            if let clamp { v = v < clamp.lo ? clamp.lo : v > clamp.hi ? clamp.hi : v }
-            y[c * pixels + p] = v
-        }
-    }
 }

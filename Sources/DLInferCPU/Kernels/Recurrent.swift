@@ -11,8 +11,11 @@ func makeRecurrentKernel(_ a: Recurrent, _ node: Node, _ graph: Graph) throws ->
     // shapes checked at run, before any packing).
     let w = constant(1).flatMap { w -> LazyPackedWeight? in
         guard w.dtype == .float32, w.rank == 3, w.shape[0] == a.numDirections, w.shape[1] % a.gates == 0 else { return nil }
-        // Wᵀ as the projection's right operand [input, dirs·gates·hidden].
-        return LazyPackedWeight(w, .right, rows: w.shape[2], cols: w.shape[0] * w.shape[1], transposed: true)
+        // Wᵀ as the projection's right operand [input, dirs·gates·hidden], packed for a single row too: the packed
+        // matrix-vector kernel streams panels, where reading W as it is takes one dot product per row (horizontal
+        // sums; char_rnn's 32-input first layer above all): a char-RNN step took 0.91 of its time.
+        return LazyPackedWeight(w, .right, rows: w.shape[2], cols: w.shape[0] * w.shape[1], transposed: true,
+                                packsForVectors: true)
     }
     guard let r = constant(2), r.dtype == .float32, r.rank == 3, r.shape[0] == a.numDirections,
           r.shape[1] == a.gates * r.shape[2] else { return try RecurrentKernel(a, w: w) }
@@ -40,8 +43,7 @@ private func packPanels(_ a: Recurrent, _ r: Tensor) throws -> [[RecurrentPanels
 
 private final class RecurrentKernel: Kernel {
     let attrs: Recurrent
-    /// W, when a constant, packed once for the projection of more than one row (a single step of batch 1 reads W as
-    /// it is): repacking it on every run took 5 % of a CRNN's time.
+    /// W, when a constant, packed once: repacking it on every run took 5 % of a CRNN's time.
     private let packedW: LazyPackedWeight?
     /// `packPanels` of R, when R is a constant.
     private let packedPanels: [[RecurrentPanels]]?
