@@ -326,7 +326,81 @@ DL_FN(dw_planes_flat)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float 
 #undef DW_FLAT
 #endif
 
+#if DL_VL >= 8
+/// Output planes c ..< c + DL_VL (dl_dwconv3x3_blocked) with the channels innermost: the input planes' pixels go by
+/// 8 x 8 transposes into `pad` (zero-padded, DL_VL channels a pixel), each output pixel is one vector of DL_VL
+/// channels whose every tap is one load (the weights stay in registers), and `out` (DL_VL channels a pixel) goes back
+/// into the planes by transposes. Blocks of 8 pixels run along a whole plane, the last one overlapping the one before.
+static inline __attribute__((always_inline)) void DL_FN(dw_block)(const dl_dwconv3x3_args *g, int64_t c, float *pad,
+                                                                 float *out) {
+    const int64_t iw = g->iw, oh = g->oh, ow = g->ow, sh = g->sh, sw = g->sw;
+    const int64_t rows = (oh - 1) * sh + 3, cols = (ow - 1) * sw + 3, n = g->ih * iw, on = oh * ow;
+    for (int64_t p = 0;;) {
+        // Where pixels p ..< p + 8 go in `pad` (-1: no window reads them).
+        int64_t at[8], iy = p / iw, ix = p % iw;
+        for (int i = 0; i < 8; i++) {
+            const int64_t r = iy + g->ph, q = ix + g->pw;
+            at[i] = r < rows && q < cols ? (r * cols + q) * DL_VL : -1;
+            if (++ix == iw) { ix = 0; iy++; }
+        }
+        for (int h = 0; h < DL_VL / 8; h++) {
+            dl_v8 v[8];
+            for (int i = 0; i < 8; i++) v[i] = *(const dl_v8 *)(DL_FN(dw_source)(g, c + 8 * h + i) + p);
+            dl_transpose8(v);
+            for (int i = 0; i < 8; i++) {
+                if (at[i] >= 0) *(dl_v8 *)(pad + at[i] + 8 * h) = v[i];
+            }
+        }
+        if (p + 8 == n) break;
+        p = p + 16 <= n ? p + 8 : n - 8;
+    }
+    float taps[9 * DL_VL];
+    for (int l = 0; l < DL_VL; l++) {
+        for (int t = 0; t < 9; t++) taps[t * DL_VL + l] = g->w[9 * (c + l) + t];
+    }
+    VF k[9];
+    for (int t = 0; t < 9; t++) k[t] = *(const VF *)(taps + t * DL_VL);
+    const VF vb = g->bias ? *(const VF *)(g->bias + c) : (VF){}, vlo = DL_FN(splat)(g->lo), vhi = DL_FN(splat)(g->hi);
+    for (int64_t oy = 0; oy < oh; oy++) {
+        for (int64_t ox = 0; ox < ow; ox++) {
+            const float *q = pad + (oy * sh * cols + ox * sw) * DL_VL;
+            // A sum per window row: shorter chains.
+            VF part[3];
+            for (int a = 0; a < 3; a++) {
+                const float *r = q + a * cols * DL_VL;
+                part[a] = *(const VF *)r * k[3 * a] + *(const VF *)(r + DL_VL) * k[3 * a + 1] +
+                          *(const VF *)(r + 2 * DL_VL) * k[3 * a + 2];
+            }
+            VF v = (vb + part[0]) + (part[1] + part[2]);
+            if (g->clamp) v = DL_FN(dw_clamp)(v, vlo, vhi);
+            *(VF *)(out + (oy * ow + ox) * DL_VL) = v;
+        }
+    }
+    for (int64_t p = 0;;) {
+        for (int h = 0; h < DL_VL / 8; h++) {
+            dl_v8 v[8];
+            for (int i = 0; i < 8; i++) v[i] = *(const dl_v8 *)(out + (p + i) * DL_VL + 8 * h);
+            dl_transpose8(v);
+            for (int j = 0; j < 8; j++) *(dl_v8 *)(g->y + (c + 8 * h + j) * on + p) = v[j];
+        }
+        if (p + 8 == on) break;
+        p = p + 16 <= on ? p + 8 : on - 8;
+    }
+}
+#endif
+
 void DL_FN(dl_dwconv3x3)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scratch) {
+#if DL_VL >= 8
+    if (dl_dwconv3x3_blocked(g) && c1 - c0 >= DL_VL) {
+        // After the ring the per-plane code below uses for the channels left over.
+        float *pad = scratch + dl_dwconv3x3_scratch(g) - dl_dwconv3x3_block(g);
+        const int64_t padded = ((g->oh - 1) * g->sh + 3) * ((g->ow - 1) * g->sw + 3) * DL_VL;
+        // The padding zeroed here stays zero: only input pixels are written.
+        for (int64_t j = 0; j < padded; j++) pad[j] = 0;
+        for (; c0 + DL_VL <= c1; c0 += DL_VL) DL_FN(dw_block)(g, c0, pad, pad + padded);
+        if (c0 == c1) return;
+    }
+#endif
     // Stride across is a constant in each copy, so the loads and shuffles of the other one are compiled out.
     if (g->sw == 1) {
         dl_dwconv3x3_args one = *g;

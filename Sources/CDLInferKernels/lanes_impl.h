@@ -41,4 +41,27 @@
 #endif
 #define DL_PICK(a, b, lanes) __builtin_shufflevector(a, b, lanes)
 
+// Eight floats whatever DL_VL: the packing, the depthwise kernel's channel blocks and the transpose of pixel rows
+// move 8 x 8 blocks.
+typedef float dl_v8 __attribute__((vector_size(32), aligned(4)));
+
+// 8 x 8 floats transposed in registers: row i of the input becomes lane i of every output.
+static inline __attribute__((always_inline)) void dl_transpose8(dl_v8 r[8]) {
+    dl_v8 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = __builtin_shufflevector(t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[i + 1] = __builtin_shufflevector(t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        u[i + 2] = __builtin_shufflevector(t[i + 1], t[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[i + 3] = __builtin_shufflevector(t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = __builtin_shufflevector(u[i], u[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        r[i + 4] = __builtin_shufflevector(u[i], u[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+
 #endif

@@ -8,16 +8,14 @@
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Wpsabi"
 
-typedef float dl_pack_v8 __attribute__((vector_size(32), aligned(4)));
-
-static inline __attribute__((always_inline)) dl_pack_v8 dl_pack_load(const float *p) {
-    dl_pack_v8 v;
+static inline __attribute__((always_inline)) dl_v8 dl_pack_load(const float *p) {
+    dl_v8 v;
     memcpy(&v, p, sizeof v);
     return v;
 }
 
 // The first n (1...8) lanes of v to d, each count as a copy of constant size (a call to memcpy otherwise).
-static inline __attribute__((always_inline)) void dl_pack_store(float *d, dl_pack_v8 v, int64_t n) {
+static inline __attribute__((always_inline)) void dl_pack_store(float *d, dl_v8 v, int64_t n) {
     switch (n) {
         case 8: memcpy(d, &v, 8 * sizeof(float)); break;
         case 7: memcpy(d, &v, 7 * sizeof(float)); break;
@@ -66,25 +64,6 @@ static inline __attribute__((always_inline)) void dl_pack_lines(float *dst, cons
     }
 }
 
-// 8 x 8 floats transposed in registers: row i of the input becomes lane i of every output.
-static inline __attribute__((always_inline)) void dl_pack_transpose8(dl_pack_v8 r[8]) {
-    dl_pack_v8 t[8], u[8];
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
-        t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        u[i] = __builtin_shufflevector(t[i], t[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
-        u[i + 1] = __builtin_shufflevector(t[i], t[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
-        u[i + 2] = __builtin_shufflevector(t[i + 1], t[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
-        u[i + 3] = __builtin_shufflevector(t[i + 1], t[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = __builtin_shufflevector(u[i], u[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
-        r[i + 4] = __builtin_shufflevector(u[i], u[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
-    }
-}
-
 // Panels whose steps lie along memory (ks == 1): each panel row is a source line of kc floats. Eight rows by eight
 // steps are loaded as eight vectors and transposed, and each step's piece of up to eight rows is stored at once.
 static inline __attribute__((always_inline)) void dl_pack_transposed(float *dst, const float *src, int64_t rs,
@@ -103,9 +82,9 @@ static inline __attribute__((always_inline)) void dl_pack_transposed(float *dst,
             for (int i = 0; i < 8; i++) line[i] = src + (r0 + r + (i < cnt ? i : cnt - 1)) * rs;
             int64_t p = 0;
             for (; p + 8 <= kc; p += 8) {
-                dl_pack_v8 v[8];
+                dl_v8 v[8];
                 for (int i = 0; i < 8; i++) v[i] = dl_pack_load(line[i] + p);
-                dl_pack_transpose8(v);
+                dl_transpose8(v);
                 for (int i = 0; i < 8; i++) dl_pack_store(d + (p + i) * w + r, v[i], cnt);
             }
             for (; p < kc; p++) {

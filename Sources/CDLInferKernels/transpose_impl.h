@@ -2,8 +2,9 @@
 // file: 8 x 8 blocks transposed in registers. Storing each value on its own (one scalar store per lane) took a tenth
 // of a 320 -> 1280 channel 1x1 layer at 7x7 on the pixel-rows path.
 
-// After pack_impl.h, whose 8 x 8 transpose (dl_pack_transpose8) this uses.
-#define V8 dl_pack_v8
+#include "lanes_impl.h"
+
+#define V8 dl_v8
 #define VI8 DL_CAT(vti8, DL_SUFFIX)
 typedef int32_t VI8 __attribute__((vector_size(32), aligned(4)));
 
@@ -29,7 +30,7 @@ void DL_FN(dl_transpose_out)(const dl_transpose_out_args *g, int64_t c0, int64_t
             for (int64_t p = 0;;) {
                 V8 r[8];
                 for (int i = 0; i < 8; i++) r[i] = *(const V8 *)(g->yt + (p + i) * ld + c);
-                dl_pack_transpose8(r);
+                dl_transpose8(r);
                 for (int j = 0; j < 8; j++) {
                     V8 v = r[j] + (g->bias ? g->bias[c + j] : 0.0f);
                     if (g->clamp) {
