@@ -93,14 +93,14 @@ static inline int64_t dl_dwconv3x3_ring(const dl_dwconv3x3_args *g) {
 }
 
 /// Whether output planes of at most 64 values (7x7 at mobilenet's and shufflenet's last stage), from input planes of
-/// 8 values or more, are computed 16 channels at a time with the channels innermost, where the ISA's vectors have 8
-/// lanes or more: along a plane's rows of 7, vectors were three-quarters full and each plane paid its own copy,
-/// edges and stores.
+/// 8 values or more, are computed a vector of channels at a time with the channels innermost (16 with AVX-512, 8 with
+/// AVX2; the generic kernel keeps to planes): along a plane's rows of 7, vectors were three-quarters full and each
+/// plane paid its own copy, edges and stores.
 static inline int dl_dwconv3x3_blocked(const dl_dwconv3x3_args *g) {
     return g->oh * g->ow <= 64 && g->oh * g->ow >= 8 && g->ih * g->iw >= 8;
 }
 
-/// Floats of one channel block's scratch: its padded input pixels and its output pixels, 16 channels each.
+/// Floats of one channel block's scratch: its padded input pixels and its output pixels, room for 16 channels each.
 static inline int64_t dl_dwconv3x3_block(const dl_dwconv3x3_args *g) {
     return 16 * (((g->oh - 1) * g->sh + 3) * ((g->ow - 1) * g->sw + 3) + g->oh * g->ow);
 }
