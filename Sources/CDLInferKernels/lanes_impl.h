@@ -45,6 +45,24 @@
 // move 8 x 8 blocks.
 typedef float dl_v8 __attribute__((vector_size(32), aligned(4)));
 
+// v raised to lo and lowered to hi, a lane or a float at a time: a NaN compares false both times, so it stays NaN.
+// Eight-lane values pass between always-inlined helpers only, so the portable build's warning that their calling
+// convention differs without AVX concerns no real call.
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wpsabi"
+static inline __attribute__((always_inline)) dl_v8 dl_clamp8(dl_v8 v, dl_v8 lo, dl_v8 hi) {
+    typedef int32_t dl_vi8 __attribute__((vector_size(32), aligned(4)));
+    const dl_vi8 below = v < lo, above = v > hi;
+    v = (dl_v8)(((dl_vi8)v & ~below) | ((dl_vi8)lo & below));
+    return (dl_v8)(((dl_vi8)v & ~above) | ((dl_vi8)hi & above));
+}
+#pragma clang diagnostic pop
+
+static inline __attribute__((always_inline)) float dl_clamp1(float v, float lo, float hi) {
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
+}
+
 // 8 x 8 floats transposed in registers: row i of the input becomes lane i of every output.
 static inline __attribute__((always_inline)) void dl_transpose8(dl_v8 r[8]) {
     dl_v8 t[8], u[8];

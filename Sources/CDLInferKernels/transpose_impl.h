@@ -4,22 +4,13 @@
 
 #include "lanes_impl.h"
 
-#define V8 dl_v8
-#define VI8 DL_CAT(vti8, DL_SUFFIX)
-typedef int32_t VI8 __attribute__((vector_size(32), aligned(4)));
-
-static inline __attribute__((always_inline)) float DL_FN(tr_scalar)(const dl_transpose_out_args *g, float v) {
-    // A NaN fails both tests and stays.
-    if (g->clamp) {
-        v = v < g->lo ? g->lo : v;
-        v = v > g->hi ? g->hi : v;
-    }
-    return v;
-}
+// As in winograd_impl.h: eight-lane values pass between always-inlined helpers only.
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wpsabi"
 
 void DL_FN(dl_transpose_out)(const dl_transpose_out_args *g, int64_t c0, int64_t c1) {
     const int64_t n = g->pixels, ld = g->ld;
-    const V8 lo = (V8){} + g->lo, hi = (V8){} + g->hi;
+    const dl_v8 lo = (dl_v8){} + g->lo, hi = (dl_v8){} + g->hi;
     int64_t c = c0;
     // Blocks of 8 channels x 8 pixels; the last block of each runs back over the one before (the same values
     // written twice) rather than into another caller's channels or past the plane.
@@ -28,17 +19,13 @@ void DL_FN(dl_transpose_out)(const dl_transpose_out_args *g, int64_t c0, int64_t
             if (c + 8 > c1) c = c1 - 8;
             float *y = g->y + c * n;
             for (int64_t p = 0;;) {
-                V8 r[8];
-                for (int i = 0; i < 8; i++) r[i] = *(const V8 *)(g->yt + (p + i) * ld + c);
+                dl_v8 r[8];
+                for (int i = 0; i < 8; i++) r[i] = *(const dl_v8 *)(g->yt + (p + i) * ld + c);
                 dl_transpose8(r);
                 for (int j = 0; j < 8; j++) {
-                    V8 v = r[j] + (g->bias ? g->bias[c + j] : 0.0f);
-                    if (g->clamp) {
-                        const VI8 below = v < lo, above = v > hi;
-                        v = (V8)(((VI8)v & ~below) | ((VI8)lo & below));
-                        v = (V8)(((VI8)v & ~above) | ((VI8)hi & above));
-                    }
-                    *(V8 *)(y + j * n + p) = v;
+                    dl_v8 v = r[j] + (g->bias ? g->bias[c + j] : 0.0f);
+                    if (g->clamp) v = dl_clamp8(v, lo, hi);
+                    *(dl_v8 *)(y + j * n + p) = v;
                 }
                 if (p + 8 == n) break;
                 p = p + 16 <= n ? p + 8 : n - 8;
@@ -48,9 +35,11 @@ void DL_FN(dl_transpose_out)(const dl_transpose_out_args *g, int64_t c0, int64_t
     }
     for (; c < c1; c++) {
         const float b = g->bias ? g->bias[c] : 0.0f;
-        for (int64_t p = 0; p < n; p++) g->y[c * n + p] = DL_FN(tr_scalar)(g, g->yt[p * ld + c] + b);
+        for (int64_t p = 0; p < n; p++) {
+            const float v = g->yt[p * ld + c] + b;
+            g->y[c * n + p] = g->clamp ? dl_clamp1(v, g->lo, g->hi) : v;
+        }
     }
 }
 
-#undef VI8
-#undef V8
+#pragma clang diagnostic pop

@@ -12,9 +12,7 @@
 #define V8 DL_CAT(v8, DL_SUFFIX)
 #define V16 DL_CAT(v16, DL_SUFFIX)
 #define V32 DL_CAT(v32, DL_SUFFIX)
-#define VI8 DL_CAT(vi8, DL_SUFFIX)
 typedef float V8 __attribute__((vector_size(32), aligned(4)));
-typedef int32_t VI8 __attribute__((vector_size(32), aligned(4)));
 typedef float V16 __attribute__((vector_size(64), aligned(4)));
 typedef float V32 __attribute__((vector_size(128), aligned(4)));
 
@@ -142,13 +140,7 @@ static inline __attribute__((always_inline)) void DL_FN(wg_finish)(const V8 s[36
     for (int i = 0; i < 4; i++) DL_FN(wg_at)(a + i * 6, 1, r + i * 4, 1);
     for (int e = 0; e < 16; e++) {
         V8 u = r[e] + vb;
-        if (clamp) {
-            // A NaN compares false, so it keeps its own lanes.
-            const VI8 below = u < lo, above = u > hi;
-            u = (V8)(((VI8)u & ~below) | ((VI8)lo & below));
-            u = (V8)(((VI8)u & ~above) | ((VI8)hi & above));
-        }
-        r[e] = u;
+        r[e] = clamp ? dl_clamp8(u, lo, hi) : u;
     }
 }
 
@@ -156,11 +148,7 @@ static inline __attribute__((always_inline)) void DL_FN(wg_finish)(const V8 s[36
 static inline __attribute__((always_inline)) float DL_FN(wg_add_residual)(const dl_winograd_output_args *g, float v,
                                                                           float r) {
     v += r;
-    if (g->clamp) {
-        v = v < g->lo ? g->lo : v;
-        v = v > g->hi ? g->hi : v;
-    }
-    return v;
+    return g->clamp ? dl_clamp1(v, g->lo, g->hi) : v;
 }
 
 static void DL_FN(wg_output_channel)(const dl_winograd_output_args *g, const float *m, float *y, const float *res,
@@ -249,7 +237,6 @@ void DL_FN(dl_winograd_output)(const dl_winograd_output_args *g, int64_t o0, int
 #undef DL_ZIP8
 #undef DL_ZIP16
 #undef V32
-#undef VI8
 #undef V16
 #undef V8
 #undef VF
