@@ -6,6 +6,7 @@
 
 #include "lanes_impl.h"
 #include "padrows_impl.h"
+#include "blocks_impl.h"
 
 // With vectors of 32 bytes or less the taps are loaded at their own offsets: such a load straddles a cache line at
 // most every other vector, which costs less than the lane-crossing shuffles below (slow without AVX-512). Rows for
@@ -327,33 +328,17 @@ DL_FN(dw_planes_flat)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float 
 #endif
 
 #if DL_VL >= 8
-/// Output planes c ..< c + DL_VL (dl_dwconv3x3_blocked) with the channels innermost: the input planes' pixels go by
-/// 8 x 8 transposes into `pad` (zero-padded, DL_VL channels a pixel), each output pixel is one vector of DL_VL
+/// Output planes c ..< c + DL_VL (dl_dwconv3x3_blocked) with the channels innermost (blocks_impl.h): the input
+/// planes' pixels go into `pad` (zero-padded, DL_VL channels a pixel), each output pixel is one vector of DL_VL
 /// channels whose every tap is one load (the weights stay in registers), and `out` (DL_VL channels a pixel) goes back
-/// into the planes by transposes. Blocks of 8 pixels run along a whole plane, the last one overlapping the one before.
+/// into the planes.
 static inline __attribute__((always_inline)) void DL_FN(dw_block)(const dl_dwconv3x3_args *g, int64_t c, float *pad,
                                                                  float *out) {
-    const int64_t iw = g->iw, oh = g->oh, ow = g->ow, sh = g->sh, sw = g->sw;
-    const int64_t rows = (oh - 1) * sh + 3, cols = (ow - 1) * sw + 3, n = g->ih * iw, on = oh * ow;
-    for (int64_t p = 0;;) {
-        // Where pixels p ..< p + 8 go in `pad` (-1: no window reads them).
-        int64_t at[8], iy = p / iw, ix = p % iw;
-        for (int i = 0; i < 8; i++) {
-            const int64_t r = iy + g->ph, q = ix + g->pw;
-            at[i] = r < rows && q < cols ? (r * cols + q) * DL_VL : -1;
-            if (++ix == iw) { ix = 0; iy++; }
-        }
-        for (int h = 0; h < DL_VL / 8; h++) {
-            dl_v8 v[8];
-            for (int i = 0; i < 8; i++) v[i] = *(const dl_v8 *)(DL_FN(dw_source)(g, c + 8 * h + i) + p);
-            dl_transpose8(v);
-            for (int i = 0; i < 8; i++) {
-                if (at[i] >= 0) *(dl_v8 *)(pad + at[i] + 8 * h) = v[i];
-            }
-        }
-        if (p + 8 == n) break;
-        p = p + 16 <= n ? p + 8 : n - 8;
-    }
+    const int64_t oh = g->oh, ow = g->ow, sh = g->sh, sw = g->sw;
+    const int64_t rows = (oh - 1) * sh + 3, cols = (ow - 1) * sw + 3, on = oh * ow;
+    const float *src[DL_VL];
+    for (int l = 0; l < DL_VL; l++) src[l] = DL_FN(dw_source)(g, c + l);
+    dl_lanes_in(src, g->ih, g->iw, g->ph, g->pw, rows, cols, pad);
     float taps[9 * DL_VL];
     for (int l = 0; l < DL_VL; l++) {
         for (int t = 0; t < 9; t++) taps[t * DL_VL + l] = g->w[9 * (c + l) + t];
@@ -376,16 +361,7 @@ static inline __attribute__((always_inline)) void DL_FN(dw_block)(const dl_dwcon
             *(VF *)(out + (oy * ow + ox) * DL_VL) = v;
         }
     }
-    for (int64_t p = 0;;) {
-        for (int h = 0; h < DL_VL / 8; h++) {
-            dl_v8 v[8];
-            for (int i = 0; i < 8; i++) v[i] = *(const dl_v8 *)(out + (p + i) * DL_VL + 8 * h);
-            dl_transpose8(v);
-            for (int j = 0; j < 8; j++) *(dl_v8 *)(g->y + (c + 8 * h + j) * on + p) = v[j];
-        }
-        if (p + 8 == on) break;
-        p = p + 16 <= on ? p + 8 : on - 8;
-    }
+    dl_lanes_out(out, on, g->y + c * on);
 }
 #endif
 

@@ -5,6 +5,7 @@
 #define VI DL_CAT(vi, DL_SUFFIX)
 #include "lanes_impl.h"
 #include "padrows_impl.h"
+#include "blocks_impl.h"
 
 // A stride-2 row's DL_VL inputs from two loads, the second one DL_VL - 1 on (so nothing past the last input is
 // read): the even lanes of the first and the odd lanes of the second.
@@ -216,7 +217,66 @@ DL_FN(pool_kind)(const dl_pool2d_args *g, int64_t c0, int64_t c1, float *scratch
     }
 }
 
+#if DL_VL >= 8
+/// Planes c ..< c + DL_VL (dl_pool2d_blocked) with the channels innermost (blocks_impl.h): the input pixels go into
+/// `pad` (kept -inf or 0 around them), each output pixel is one vector whose taps are one load each, in row-major
+/// order as in the planes' own path, and `out` goes back into the planes.
+static inline __attribute__((always_inline)) void DL_FN(pool_block)(const dl_pool2d_args *g, int64_t c, float *pad,
+                                                                   float *out, int average) {
+    const int64_t oh = g->oh, ow = g->ow, cols = dl_pool2d_cols(g), in = g->ih * g->iw, on = oh * ow;
+    const float *src[DL_VL];
+    for (int l = 0; l < DL_VL; l++) src[l] = g->x + (c + l) * in;
+    dl_lanes_in(src, g->ih, g->iw, g->ph, g->pw, dl_pool2d_rows(g), cols, pad);
+    for (int64_t oy = 0; oy < oh; oy++) {
+        for (int64_t ox = 0; ox < ow; ox++) {
+            const float *q = pad + (oy * g->sh * cols + ox * g->sw) * DL_VL;
+            VF acc = DL_FN(splat)(average ? 0.0f : -__builtin_inff());
+            for (int64_t a = 0; a < g->kh; a++) {
+                for (int64_t b = 0; b < g->kw; b++) {
+                    const VF v = *(const VF *)(q + (a * cols + b) * DL_VL);
+                    acc = average ? acc + v : DL_FN(pool_max)(acc, v);
+                }
+            }
+            if (average) acc = acc / DL_FN(splat)(g->divisor[oy * ow + ox]);
+            *(VF *)(out + (oy * ow + ox) * DL_VL) = acc;
+        }
+    }
+    dl_lanes_out(out, on, g->y + c * on);
+}
+
+/// Blocks of DL_VL planes from c0 on (`pool_block`), as many as fit before c1; returns the first plane left over. Not
+/// inlined into the per-plane paths: there it made the compiler build them worse (a 3x3 MaxPool at 28x28, which
+/// never takes this path, ran in 0.30 ms instead of 0.17).
+static __attribute__((noinline)) int64_t DL_FN(pool_blocks)(const dl_pool2d_args *g, int64_t c0, int64_t c1,
+                                                            float *scratch, int average) {
+    float *pad = scratch + dl_pool2d_scratch(g) - dl_pool2d_block(g);
+    const int64_t padded = dl_pool2d_rows(g) * dl_pool2d_cols(g) * DL_VL;
+    // Only input pixels are written later: the padding stays what it is set to here.
+    for (int64_t j = 0; j < padded; j++) pad[j] = average ? 0.0f : -__builtin_inff();
+    // The common windows as constants in their copies, so that the loops over taps unroll.
+    dl_pool2d_args k = *g;
+    for (; c0 + DL_VL <= c1; c0 += DL_VL) {
+        if (g->kh == 3 && g->kw == 3) {
+            k.kh = 3; k.kw = 3;
+            DL_FN(pool_block)(&k, c0, pad, pad + padded, average);
+        } else if (g->kh == 2 && g->kw == 2) {
+            k.kh = 2; k.kw = 2;
+            DL_FN(pool_block)(&k, c0, pad, pad + padded, average);
+        } else {
+            DL_FN(pool_block)(g, c0, pad, pad + padded, average);
+        }
+    }
+    return c0;
+}
+#endif
+
 void DL_FN(dl_pool2d)(const dl_pool2d_args *g, int64_t c0, int64_t c1, float *scratch) {
+#if DL_VL >= 8
+    if (dl_pool2d_blocked(g) && c1 - c0 >= DL_VL) {
+        c0 = DL_FN(pool_blocks)(g, c0, c1, scratch, g->divisor != 0);
+        if (c0 == c1) return;
+    }
+#endif
     if (g->divisor) {
         DL_FN(pool_kind)(g, c0, c1, scratch, 1);
     } else {

@@ -150,7 +150,8 @@ final class CKernelTests: XCTestCase {
     /// 2-D max and average pooling: windows 3x3, 2x2 and others, strides 1 and 2 across (any down; MaxPool three
     /// across at stride 2 takes the two-pass path straight from the input, wide rows included), padding on either side and windows past the input (ceil mode),
     /// rows narrower and wider than a vector, windows inside the input (read in place), planes small enough to be
-    /// copied several ahead or large enough to be copied a part at a time, planes skipped. MaxPool:
+    /// copied several ahead or large enough to be copied a part at a time, planes skipped, and planes whose rows are
+    /// narrower than 8 in channel blocks (36 planes computed: blocks of 16 or 8 and planes left over). MaxPool:
     /// NaN never wins, and of equal values (signed zeros) the first in row-major order stays. AveragePool: the sum of
     /// the taps inside the input, from 0 in row-major order, over each output's own divisor; NaN spreads.
     func testPool2DOfEveryKernelSet() {
@@ -160,13 +161,15 @@ final class CKernelTests: XCTestCase {
                       (5, 33, 2, 1, 4, 3, 3, 1, 2, 33), (3, 3, 1, 1, 3, 3, 2, 2, 2, 2), (11, 50, 1, 0, 3, 1, 1, 2, 11, 25),
                       (28, 28, 0, 0, 2, 2, 2, 2, 14, 14), (7, 9, 1, 1, 2, 2, 2, 2, 5, 6), (10, 23, 1, 0, 2, 3, 3, 2, 4, 11),
                       (7, 61, 1, 1, 3, 3, 2, 2, 4, 31), (8, 40, 0, 0, 2, 2, 2, 2, 4, 20), (5, 20, 0, 0, 3, 3, 1, 1, 3, 18),
-                      (40, 40, 1, 1, 3, 3, 1, 1, 40, 40), (14, 48, 0, 0, 3, 3, 2, 2, 7, 24), (16, 90, 1, 1, 3, 3, 2, 2, 8, 45)]
+                      (40, 40, 1, 1, 3, 3, 1, 1, 40, 40), (14, 48, 0, 0, 3, 3, 2, 2, 7, 24), (16, 90, 1, 1, 3, 3, 2, 2, 8, 45),
+                      (14, 14, 0, 0, 2, 2, 2, 2, 7, 7), (14, 14, 0, 0, 3, 3, 2, 2, 7, 7), (4, 12, 0, 1, 1, 3, 1, 2, 4, 6)]
         for set in kernelSets {
             for (i, (ih, iw, ph, pw, kh, kw, sh, sw, oh, ow)) in shapes.enumerated() {
                 for average in [false, true] {
-                    let planes = 8
+                    let planes = 37
                     var x = values(planes * ih * iw, seed: UInt64(600 + i)).map { ($0 * 8).rounded() / 8 }
                     x[ih * iw + iw / 2] = .nan
+                    x[(planes - 1) * ih * iw] = .nan
                     for k in stride(from: 0, to: x.count, by: 7) where x[k] == 0 { x[k] = -0.0 }
                     let divisor = (0..<oh * ow + 16).map { Float(1 + ($0 * 5) % 9) }
                     let sentinel: Float = 12345

@@ -152,11 +152,28 @@ static inline int64_t dl_pool2d_across(const dl_pool2d_args *g) {
 /// Padded planes in dl_pool2d's ring: the one computed and those copied ahead of it.
 static inline int64_t dl_pool2d_ring(const dl_pool2d_args *g) { return dl_pad_ring(dl_pool2d_rows(g) * dl_pool2d_row(g)); }
 
+/// Padded columns per plane: those the windows reach.
+static inline int64_t dl_pool2d_cols(const dl_pool2d_args *g) { return (g->ow - 1) * g->sw + g->kw; }
+
+/// Whether dl_pool2d computes planes 16 (AVX-512) or 8 (AVX2) at a time with the channels innermost: output rows
+/// narrower than 8 (7x7 planes), where a plane's vectors were mostly empty lanes, edges and overlaps (at 14 wide the
+/// two ways took about as long).
+static inline int dl_pool2d_blocked(const dl_pool2d_args *g) {
+    return g->ow < 8 && g->oh * g->ow >= 8 && g->ih * g->iw >= 8 && g->oh * g->ow <= 1024 &&
+           dl_pool2d_rows(g) * dl_pool2d_cols(g) <= 4096;
+}
+
+/// Floats of one channel block's scratch: its padded input pixels and its output pixels, room for 16 channels each.
+static inline int64_t dl_pool2d_block(const dl_pool2d_args *g) {
+    return 16 * (dl_pool2d_rows(g) * dl_pool2d_cols(g) + g->oh * g->ow);
+}
+
 /// Floats of scratch dl_pool2d needs (64-byte aligned): a plane's maxima across (`dl_pool2d_rowwise`), else its ring
-/// of padded planes.
+/// of padded planes; for blocked planes a channel block's scratch after it.
 static inline int64_t dl_pool2d_scratch(const dl_pool2d_args *g) {
-    if (dl_pool2d_rowwise(g)) return dl_pool2d_rows(g) * dl_pool2d_across(g);
-    return dl_pool2d_ring(g) * dl_pool2d_rows(g) * dl_pool2d_row(g);
+    const int64_t planes = dl_pool2d_rowwise(g) ? dl_pool2d_rows(g) * dl_pool2d_across(g)
+                                                : dl_pool2d_ring(g) * dl_pool2d_rows(g) * dl_pool2d_row(g);
+    return planes + (dl_pool2d_blocked(g) ? dl_pool2d_block(g) : 0);
 }
 
 /// Winograd F(4x4, 3x3)'s input transform for tiles t0 ..< t0 + tc of an image's channel planes (height x width at
