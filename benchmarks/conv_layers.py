@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Single Conv layers, dlinfer against onnxruntime: the shapes where the twelve-model comparison loses most.
+"""Single Conv (or pooling) layers, dlinfer against onnxruntime: the shapes where the twelve-model comparison loses most.
 
 Each layer is a one-node model (Conv + bias, optionally fused Relu) with random weights (seed 0), run by both engines
 in one process at --threads threads, alternating in blocks of --runs calls, --blocks blocks each. Before each block
@@ -8,7 +8,10 @@ the pause dlinfer / onnxruntime read 1.88-2.36 on 576 -> 96 channels at 14x14, w
 at least --warmup calls and --warmup-seconds (the VM's core is slow for a few milliseconds after a pause). It
 prints the median per engine and the ratio dlinfer / onnxruntime, after checking that both agree (atol 1e-3 relative
 to the output's scale). A layer is written as CIN:COUT:HxW:K:S[:G] (input channels, output channels, input size,
-square kernel, stride, groups); padding keeps "same" size for odd kernels.
+square kernel, stride, groups); padding keeps "same" size for odd kernels. Pooling layers are written as
+maxpool:C:HxW:K:S:P[:ceil] or avgpool:C:HxW:K:S:P[:ceil] (channels, input size, square window, stride, padding on
+every side, ceil_mode 1; AveragePool counts the padding), e.g. googlenet's maxpool:832:14x14:2:2:0:ceil; their MMAC
+column counts window taps.
 
     swift build -c release
     DLINFER_LIBRARY=.build/release/libdlinfer.so python3 benchmarks/conv_layers.py [--threads 1] [LAYER ...]
@@ -35,6 +38,25 @@ def parse(a):
     g = parts[5] if len(parts) > 5 else 1
     h, w = (int(v) for v in hw.split("x"))
     return cin, cout, h, w, k, s, g
+
+
+def pool_model(path, layer):
+    """A one-node MaxPool or AveragePool model (`maxpool:C:HxW:K:S:P[:ceil]`); returns its input and its taps (M)."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper
+    kind, c, hw, k, s, p, *rest = layer.split(":")
+    c, k, s, p, ceil = int(c), int(k), int(s), int(p), int(rest == ["ceil"])
+    h, w = (int(v) for v in hw.split("x"))
+    attrs = dict(kernel_shape=[k, k], strides=[s, s], pads=[p] * 4, ceil_mode=ceil)
+    if kind == "avgpool":
+        attrs["count_include_pad"] = 1
+    node = helper.make_node({"maxpool": "MaxPool", "avgpool": "AveragePool"}[kind], ["x"], ["y"], **attrs)
+    graph = helper.make_graph([node], "pool", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, h, w])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), path)
+    out = [((n + 2 * p - k + (s - 1 if ceil else 0)) // s) + 1 for n in (h, w)]
+    return np.random.default_rng(0).standard_normal((1, c, h, w)).astype(np.float32), c * out[0] * out[1] * k * k / 1e6
 
 
 def conv_model(path, layer):
@@ -73,12 +95,17 @@ def main():
     import dlinfer
 
     print(f"threads {a.threads}; median ms over {a.blocks} blocks of {a.runs} runs")
-    print(f"{'layer':<22}{'MMAC':>8}{'onnxruntime':>13}{'dlinfer':>10}{'ratio':>8}")
+    print(f"{'layer':<30}{'MMAC':>8}{'onnxruntime':>13}{'dlinfer':>10}{'ratio':>8}")
     ratios = []
     with tempfile.TemporaryDirectory() as tmp:
         for layer in a.layers:
-            path = os.path.join(tmp, "conv.onnx")
-            x = conv_model(path, layer)
+            path = os.path.join(tmp, "layer.onnx")
+            if layer.split(":")[0] in ("maxpool", "avgpool"):
+                x, macs = pool_model(path, layer)
+            else:
+                x = conv_model(path, layer)
+                cin, cout, h, w, k, s, g = parse(layer)
+                macs = cout * (cin // g) * k * k * ((h + s - 1) // s) * ((w + s - 1) // s) / 1e6
             so = ort.SessionOptions()
             so.intra_op_num_threads = a.threads
             so.inter_op_num_threads = 1
@@ -100,11 +127,9 @@ def main():
                         s.run(None, {"x": x})
                     times[name].append((time.perf_counter() - t) / a.runs * 1e3)
             med = {k: float(np.median(v)) for k, v in times.items()}
-            cin, cout, h, w, k, s, g = parse(layer)
-            macs = cout * (cin // g) * k * k * ((h + s - 1) // s) * ((w + s - 1) // s) / 1e6
             r = med["dlinfer"] / med["onnxruntime"]
             ratios.append(r)
-            print(f"{layer:<22}{macs:>8.1f}{med['onnxruntime']:>13.3f}{med['dlinfer']:>10.3f}{r:>8.2f}")
+            print(f"{layer:<30}{macs:>8.1f}{med['onnxruntime']:>13.3f}{med['dlinfer']:>10.3f}{r:>8.2f}")
     print(f"geometric mean ratio {float(np.exp(np.mean(np.log(ratios)))):.2f}")
 
 
