@@ -1,6 +1,6 @@
 // Channel blocks: DL_VL planes moved into and out of a layout with the channels innermost (one vector per pixel), by
-// 8 x 8 transposes. Planes whose rows are narrower than a vector (7x7, 14x14) then compute every output as whole
-// vectors; the depthwise and pooling kernels share this. Defined once per ISA's file, after lanes_impl.h.
+// 8 x 8 transposes. Small planes (7x7 outputs: dl_dwconv3x3_blocked, dl_pool2d_blocked) then compute every output
+// as whole vectors; the depthwise and pooling kernels share this. Defined once per ISA's file, after lanes_impl.h.
 #ifndef DL_BLOCKS_IMPL
 #define DL_BLOCKS_IMPL
 #if DL_VL >= 8
