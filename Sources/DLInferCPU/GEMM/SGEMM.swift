@@ -185,7 +185,9 @@ private struct BlockedProduct {
     /// time past all A panels, and each tile asks for its share of the B steps 256 ahead, so that B streams in
     /// evenly while the micro-kernel works. Five 512-channel 3x3 layers at 7x7 (pixels as rows, 9 MiB of weights
     /// each), 1 thread: 12.3 -> 9.9 ms; resnet18 26.4 -> 24.3 ms (1 thread), 12.9 -> 12.0 (2). Steps of 64 cost
-    /// about 10 % where B stays in L3 between runs (one such layer alone), hence only for a B larger than L2.
+    /// about 10 % where B stays in L2 between runs (one such layer alone), hence only for a B larger than half of L2:
+    /// in a model, the other layers' weights and activations evict such a B before the next run (mobilenet_v2's 7x7
+    /// layers with 1.2-1.6 MiB of weights on a 2 MiB L2: the model 2 % faster at 1 thread).
     private func streamed(rows mcur: Int, cols ncur: Int, depth kcur: Int, b bBlock: UnsafePointer<Float>,
                           _ tile: (Int, Int, Int, Int) -> Void) {
         let mr = kernel.mr, nr = kernel.nr, step = 64, ahead = 4 * step
@@ -205,9 +207,9 @@ private struct BlockedProduct {
 
     func run(rows: Range<Int>, cols: Range<Int>) {
         let mr = kernel.mr, nr = kernel.nr, kc = kernel.kc
-        // A packed B (weights) larger than L2 comes from L3 or memory on every run (`streamed` below).
+        // A packed B (weights) larger than half of L2 comes from L3 or memory on every run (`streamed` below).
         var streamsB = false
-        if case .packed(let pb) = b { streamsB = pb.rows * pb.cols * 4 > SGEMMKernel.l2Bytes ?? 1 << 20 }
+        if case .packed(let pb) = b { streamsB = pb.rows * pb.cols * 8 > SGEMMKernel.l2Bytes ?? 1 << 20 }
         let scratch = GemmScratch.take()
         defer { GemmScratch.give(scratch) }
         var ic = rows.lowerBound
