@@ -72,12 +72,10 @@ static inline __attribute__((always_inline)) void DL_FN(dw_row)(const float *top
         return;
     }
     // Vectors of DL_VL outputs; the last one overlaps the one before (outputs are written, not accumulated).
-    for (int64_t o = 0;;) {
+    for (int64_t o = 0; o >= 0; o = dl_next_block(o, ow, DL_VL)) {
         VF v = DL_FN(dw_vector)(top, ld, sw, o, w, vb);
         if (clamp) v = DL_FN(dw_clamp)(v, vlo, vhi);
         *(VF *)(out + o) = v;
-        if (o + DL_VL == ow) break;
-        o = o + 2 * DL_VL <= ow ? o + DL_VL : ow - DL_VL;
     }
 }
 
@@ -89,7 +87,7 @@ static inline __attribute__((always_inline)) void DL_FN(dw_pair)(const float *to
                                                                 const float *end) {
     VF k[9];
     for (int t = 0; t < 9; t++) k[t] = DL_FN(splat)(w[t]);
-    for (int64_t o = 0;;) {
+    for (int64_t o = 0; o >= 0; o = dl_next_block(o, ow, DL_VL)) {
         // Per output row one sum for window rows 0 and 1 and one for row 2 (with the bias): shorter chains.
         VF s0 = {}, s1 = {}, t0 = vb, t1 = vb;
         for (int a = 0; a < 4; a++) {
@@ -109,8 +107,6 @@ static inline __attribute__((always_inline)) void DL_FN(dw_pair)(const float *to
         }
         *(VF *)(out + o) = v0;
         *(VF *)(out + ow + o) = v1;
-        if (o + DL_VL == ow) return;
-        o = o + 2 * DL_VL <= ow ? o + DL_VL : ow - DL_VL;
     }
 }
 

@@ -3,6 +3,12 @@
 #ifndef DL_LANES_IMPL
 #define DL_LANES_IMPL
 
+/// Blocks of w values over n >= w: the start of the block after the one at p, the last block overlapping the one
+/// before it (its values computed twice, rather than a partial block or one past the end); -1 after the last.
+static inline __attribute__((always_inline)) int64_t dl_next_block(int64_t p, int64_t n, int64_t w) {
+    return p + w == n ? -1 : p + 2 * w <= n ? p + w : n - w;
+}
+
 // Lanes picked from two vectors (a, b) side by side: a shifted on by one or two lanes, the even and the odd lanes.
 #if DL_VL == 16
 #define DL_SHIFT1 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16

@@ -60,8 +60,7 @@ static inline __attribute__((always_inline)) void DL_FN(pool_store)(float *out, 
 /// Output columns a row computes in vectors: 0, DL_VL, ... and a last one that overlaps the one before (outputs are
 /// written, not accumulated); -1 after the last.
 static inline __attribute__((always_inline)) int64_t DL_FN(pool_next)(int64_t o, int64_t ow) {
-    if (ow < DL_VL || o + DL_VL == ow) return -1;
-    return o + 2 * DL_VL <= ow ? o + DL_VL : ow - DL_VL;
+    return ow < DL_VL ? -1 : dl_next_block(o, ow, DL_VL);
 }
 
 /// Output rows oy0 ..< oy1 of a plane from its padded copy (or the input itself, where no window reaches past it).

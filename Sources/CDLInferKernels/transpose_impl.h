@@ -11,14 +11,13 @@
 void DL_FN(dl_transpose_out)(const dl_transpose_out_args *g, int64_t c0, int64_t c1) {
     const int64_t n = g->pixels, ld = g->ld;
     const dl_v8 lo = (dl_v8){} + g->lo, hi = (dl_v8){} + g->hi;
-    int64_t c = c0;
     // Blocks of 8 channels x 8 pixels; the last block of each runs back over the one before (the same values
     // written twice) rather than into another caller's channels or past the plane.
     if (n >= 8 && c1 - c0 >= 8) {
-        for (;; c += 8) {
-            if (c + 8 > c1) c = c1 - 8;
+        for (int64_t b = 0; b >= 0; b = dl_next_block(b, c1 - c0, 8)) {
+            const int64_t c = c0 + b;
             float *y = g->y + c * n;
-            for (int64_t p = 0;;) {
+            for (int64_t p = 0; p >= 0; p = dl_next_block(p, n, 8)) {
                 dl_v8 r[8];
                 for (int i = 0; i < 8; i++) r[i] = *(const dl_v8 *)(g->yt + (p + i) * ld + c);
                 dl_transpose8(r);
@@ -27,13 +26,11 @@ void DL_FN(dl_transpose_out)(const dl_transpose_out_args *g, int64_t c0, int64_t
                     if (g->clamp) v = dl_clamp8(v, lo, hi);
                     *(dl_v8 *)(y + j * n + p) = v;
                 }
-                if (p + 8 == n) break;
-                p = p + 16 <= n ? p + 8 : n - 8;
             }
-            if (c + 8 == c1) return;
         }
+        return;
     }
-    for (; c < c1; c++) {
+    for (int64_t c = c0; c < c1; c++) {
         const float b = g->bias ? g->bias[c] : 0.0f;
         for (int64_t p = 0; p < n; p++) {
             const float v = g->yt[p * ld + c] + b;
