@@ -172,9 +172,9 @@ final class SGEMMTests: XCTestCase {
         }
     }
 
-    /// A packed B larger than L2 (5.7 MB; the largest L2 of today's x86 cores is 2-4 MB; streamed from half of it) against few rows of A: the
-    /// sweep that takes each B panel 64 steps at a time past all A panels, with depths that end mid-step-block, C
-    /// scaled by beta first and the epilogue on the last steps only.
+    /// A packed B larger than L2 (5.7 MB; the largest L2 of today's x86 cores is 2-4 MB, and B streams from half of
+    /// it) against few rows of A: the sweep that takes each B panel 64 steps at a time past all A panels, with depths
+    /// that end mid-step-block, C scaled by beta first and the epilogue on the last steps only.
     func testPackedBLargerThanL2() {
         for kernel in SGEMMKernel.available {
             let t = Case(m: 37, n: 1300, k: 1100, alpha: -1.5, beta: 0.5)
