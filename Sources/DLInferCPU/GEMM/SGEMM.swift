@@ -187,7 +187,7 @@ private struct BlockedProduct {
     /// each), 1 thread: 12.3 -> 9.9 ms; resnet18 26.4 -> 24.3 ms (1 thread), 12.9 -> 12.0 (2). Steps of 64 cost
     /// about 10 % where B stays in L2 between runs (one such layer alone), hence only for a B larger than half of L2:
     /// in a model, the other layers' weights and activations evict such a B before the next run (mobilenet_v2's 7x7
-    /// layers with 1.2-1.6 MiB of weights on a 2 MiB L2: the model 2 % faster at 1 thread).
+    /// layers with 1.2-1.6 MiB of weights on a 2 MiB L2: 6-10 % faster in the model, the model about 1 % at 1 thread).
     private func streamed(rows mcur: Int, cols ncur: Int, depth kcur: Int, b bBlock: UnsafePointer<Float>,
                           _ tile: (Int, Int, Int, Int) -> Void) {
         let mr = kernel.mr, nr = kernel.nr, step = 64, ahead = 4 * step
