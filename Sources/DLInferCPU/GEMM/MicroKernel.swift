@@ -76,6 +76,12 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
         return (kc, l2Bytes.map { min(1024, $0 / 2 / (kc * 4)) } ?? 1024, 3072)
     }()
 
+    /// Bytes of this CPU's L1 data cache per core; nil where the system does not say.
+    static let l1Bytes: Int? = {
+        let l1 = sysconf(Int32(_SC_LEVEL1_DCACHE_SIZE))
+        return l1 > 0 ? l1 : nil
+    }()
+
     /// Bytes of this CPU's L2 per core; nil where the system does not say.
     static let l2Bytes: Int? = {
         let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))

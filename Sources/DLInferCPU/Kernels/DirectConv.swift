@@ -208,8 +208,14 @@ func directConv(_ d: DirectConvGeometry, packed: [[PackedMatrix]], chunks: [Rang
                                     // sgemm's loop nest), each input panel stays in L1 while every weight panel
                                     // passes it, instead of each weight panel sweeping the tile's inputs from L2:
                                     // minimum ms, 1 thread, 96 -> 24 channels at 56x56 0.19-0.20 -> 0.174, 192 -> 32
-                                    // at 28x28 0.122 -> 0.114.
-                                    if (rows.count + nr) * kcur <= 1 << 15 {
+                                    // at 28x28 0.122 -> 0.114. Not where the whole tile's inputs fit L1 (few input
+                                    // channels): there that order only costs, writing a step of nr columns into each
+                                    // of the chunk's output planes in turn, more streams than the prefetchers follow
+                                    // when Y is not in cache. Weight panels outside write each plane `cols` columns
+                                    // at a time: mobilenet_v2's 16 -> 96 at 112x112 in the model (Zen 4, 1 thread)
+                                    // 0.56-0.71 -> 0.46-0.48 ms, its 24 -> 144 at 56x56 0.24-0.28 -> 0.23-0.24.
+                                    let tileInL1 = kcur * cols * 4 <= (SGEMMKernel.l1Bytes ?? 32768)
+                                    if (rows.count + nr) * kcur <= 1 << 15 && !tileInL1 {
                                         for jr in stride(from: 0, to: tail, by: nr) {
                                             for ir in stride(from: 0, to: rows.count, by: mr) { panel(ir, jr) }
                                         }
