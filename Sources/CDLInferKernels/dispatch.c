@@ -33,9 +33,15 @@ void dl_prefetch_l2(const void *p, int64_t bytes) {
 
 int32_t dl_cpu_is_intel(void) {
 #if defined(__x86_64__)
+    // Asked once: the depthwise kernel asks on every call, and in a virtual machine cpuid traps to the hypervisor.
+    static int32_t known = -1;
+    int32_t v = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (v >= 0) return v;
     unsigned a, b, c, d;
     // The vendor string is in ebx, edx, ecx: "Genu" "ineI" "ntel".
-    return __get_cpuid(0, &a, &b, &c, &d) && b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e;
+    v = __get_cpuid(0, &a, &b, &c, &d) && b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e;
+    __atomic_store_n(&known, v, __ATOMIC_RELAXED);
+    return v;
 #else
     return 0;
 #endif

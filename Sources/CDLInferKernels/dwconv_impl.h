@@ -79,9 +79,8 @@ static inline __attribute__((always_inline)) void DL_FN(dw_row)(const float *top
     }
 }
 
-#if DW_LOADS
 /// Output rows oy and oy + 1 at stride 1 from the four padded rows from `top` on: each row is loaded once at its three
-/// offsets and feeds both outputs.
+/// offsets and feeds both outputs (dw_pairs).
 static inline __attribute__((always_inline)) void DL_FN(dw_pair)(const float *top, int64_t ld, const float *w, VF vb,
                                                                 int clamp, VF vlo, VF vhi, float *out, int64_t ow,
                                                                 const float *end) {
@@ -110,6 +109,16 @@ static inline __attribute__((always_inline)) void DL_FN(dw_pair)(const float *to
     }
 }
 
+/// Whether stride-1 rows go in pairs from loads at the taps' offsets (dw_pair) rather than one at a time from whole
+/// vectors and shuffles: always with vectors of 32 bytes or less (DW_LOADS), and with AVX-512 off Intel. On Zen 4,
+/// whose 512-bit lane-crossing shuffles cost more than Intel's, pairs took 144 channels at 56x56 in 0.159 ms rather
+/// than 0.187, 192 at 28x28 0.064 rather than 0.078 (minimum, 1 thread); at stride 2 the shuffles stay (96 channels,
+/// 112x112 to 56x56: 0.205 ms with them, 0.225 from split rows).
+static inline int DL_FN(dw_pairs)(const dl_dwconv3x3_args *g) {
+    return g->sw == 1 && g->sh == 1 && (DW_LOADS || !dl_cpu_is_intel());
+}
+
+#if DW_LOADS
 /// Stores the even lanes of a, b at `even` and the odd ones at `odd`.
 static inline __attribute__((always_inline)) void DL_FN(dw_split)(VF a, VF b, float *even, float *odd) {
     *(VF *)even = DL_PICK(a, b, DL_EVENS);
@@ -189,7 +198,7 @@ DL_FN(dw_planes)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scra
     const int64_t ring = dl_dwconv3x3_ring(g), ahead = ring - 1;
     const int64_t ih = g->ih, iw = g->iw, oh = g->oh;
     const int64_t ow = g->ow;
-    const int pairs = DW_LOADS && g->sw == 1 && g->sh == 1;
+    const int pairs = DL_FN(dw_pairs)(g);
     const int64_t step = ow < DL_VL || pairs ? 2 : 1;
     const float *end = g->y + c1 * oh * ow;
     const float *limit = g->x + ((c1 - 1) / g->multiplier + 1) * ih * iw;
@@ -212,12 +221,9 @@ DL_FN(dw_planes)(const dl_dwconv3x3_args *g, int64_t c0, int64_t c1, float *scra
             copied = rows;
         }
         for (int64_t oy = 0; oy < oh; oy += step) {
-#if DW_LOADS
             if (pairs && oy + 1 < oh) {
                 DL_FN(dw_pair)(p + oy * ld, ld, w, vb, g->clamp, vlo, vhi, y + oy * ow, ow, end);
-            } else
-#endif
-            if (step == 2 && oy + 1 < oh) {
+            } else if (step == 2 && oy + 1 < oh) {
                 // Two narrow rows, both computed before either is stored: their work overlaps.
                 VF v0 = DL_FN(dw_vector)(p + oy * g->sh * ld, ld, g->sw, 0, w, vb);
                 VF v1 = DL_FN(dw_vector)(p + (oy + 1) * g->sh * ld, ld, g->sw, 0, w, vb);

@@ -263,7 +263,8 @@ typedef struct {
 /// The kernel sets this CPU can run, fastest first (checked with cpuid, including OS support for the registers).
 const dl_sgemm_ukernel *dl_sgemm_ukernels(int32_t *count);
 
-/// 1 when cpuid names the CPU's vendor GenuineIntel, else 0: its cache blocking differs (see SGEMMKernel).
+/// 1 when cpuid names the CPU's vendor GenuineIntel, else 0: its cache blocking differs (see SGEMMKernel), and its
+/// AVX-512 shuffles are cheaper (dw_pairs in dwconv_impl.h).
 int32_t dl_cpu_is_intel(void);
 
 /// Asks for the cache lines of p[0 ..< bytes] to be brought into L2 ahead of use (a hint: nothing is read).
