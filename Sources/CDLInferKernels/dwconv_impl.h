@@ -10,7 +10,8 @@
 
 // With vectors of 32 bytes or less the taps are loaded at their own offsets: such a load straddles a cache line at
 // most every other vector, which costs less than the lane-crossing shuffles below (slow without AVX-512). Rows for
-// stride 2 across are then stored split by column parity (dw_split_rows), so that each tap is one load too.
+// stride 2 across are then stored split by column parity (dw_split_rows), so that each tap is one load too. Stride-1
+// rows with AVX-512 take such loads too where the shuffles are slow (dw_pairs).
 #define DW_LOADS (DL_VL <= 8)
 
 /// DL_VL outputs of one row starting at output column o; row a of the window starts at p + a * ld. Without DW_LOADS,

@@ -76,17 +76,14 @@ public struct SGEMMKernel: @unchecked Sendable, Equatable {
         return (kc, l2Bytes.map { min(1024, $0 / 2 / (kc * 4)) } ?? 1024, 3072)
     }()
 
-    /// Bytes of this CPU's L1 data cache per core; nil where the system does not say.
-    static let l1Bytes: Int? = {
-        let l1 = sysconf(Int32(_SC_LEVEL1_DCACHE_SIZE))
-        return l1 > 0 ? l1 : nil
-    }()
+    /// Bytes of this CPU's L1 data cache and L2 per core; nil where the system does not say.
+    static let l1Bytes = cacheBytes(_SC_LEVEL1_DCACHE_SIZE)
+    static let l2Bytes = cacheBytes(_SC_LEVEL2_CACHE_SIZE)
 
-    /// Bytes of this CPU's L2 per core; nil where the system does not say.
-    static let l2Bytes: Int? = {
-        let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
-        return l2 > 0 ? l2 : nil
-    }()
+    private static func cacheBytes(_ name: Int) -> Int? {
+        let bytes = sysconf(Int32(name))
+        return bytes > 0 ? bytes : nil
+    }
 
     /// The kernel set used unless a caller asks for another: the fastest, or the one `DLINFER_CPU_KERNELS` names
     /// when this CPU has it (to compare sets, or to test the narrower ones on a wider CPU).
